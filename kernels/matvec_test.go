@@ -1,0 +1,233 @@
+package kernels
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"testing"
+)
+
+func TestPoolCoversRange(t *testing.T) {
+	for _, threads := range []int{1, 2, 3, 8} {
+		p := NewPool(threads)
+		for _, n := range []int{0, 1, 2, 3, 7, 31, 32, 33, 1000} {
+			hits := make([]int32, n)
+			p.For(n, func(lo, hi int) {
+				if lo < 0 || hi > n || lo >= hi {
+					t.Errorf("bad range [%d,%d) of %d", lo, hi, n)
+					return
+				}
+				for i := lo; i < hi; i++ {
+					atomic.AddInt32(&hits[i], 1)
+				}
+			})
+			for i, h := range hits {
+				if h != 1 {
+					t.Fatalf("threads=%d n=%d: index %d visited %d times", threads, n, i, h)
+				}
+			}
+		}
+		p.Close()
+		p.Close()
+		ran := 0
+		p.For(5, func(lo, hi int) { ran += hi - lo })
+		if ran != 5 {
+			t.Fatalf("For after Close covered %d of 5", ran)
+		}
+	}
+	if NewPool(0).Threads() < 1 {
+		t.Fatal("NewPool(0) has no threads")
+	}
+}
+
+func TestPoolNestedAndConcurrent(t *testing.T) {
+	p := NewPool(3)
+	defer p.Close()
+	var total atomic.Int64
+	inner := func(lo, hi int) { total.Add(int64(hi - lo)) }
+	var wg sync.WaitGroup
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for k := 0; k < 50; k++ {
+				p.For(10, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						p.For(3, inner) // nested: runs serially, must not deadlock
+					}
+				})
+			}
+		}()
+	}
+	wg.Wait()
+	if got := total.Load(); got != 4*50*10*3 {
+		t.Fatalf("covered %d, want %d", got, 4*50*10*3)
+	}
+}
+
+func TestPoolNoAlloc(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	var sink [2]int64
+	fn := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			atomic.AddInt64(&sink[i&1], int64(i))
+		}
+	}
+	if a := testing.AllocsPerRun(200, func() { p.For(1000, fn) }); a != 0 {
+		t.Fatalf("Pool.For allocates %v times per call", a)
+	}
+}
+
+// naiveMatVec dequantizes W and the activation-format image of x and sums in
+// float64, returning the result and the per-row bound.
+func naiveMatVec(t *testing.T, w Matrix, x []float32) (y, bound []float64) {
+	wd := make([]float32, w.Rows*w.Cols)
+	if err := Dequantize(w.Type, wd, w.Data); err != nil {
+		t.Fatal(err)
+	}
+	at := ActivationType(w.Type)
+	xq := make([]byte, mustRowBytes(t, at, w.Cols))
+	if err := Quantize(at, xq, x); err != nil {
+		t.Fatal(err)
+	}
+	xd := make([]float32, w.Cols)
+	if err := Dequantize(at, xd, xq); err != nil {
+		t.Fatal(err)
+	}
+	y = make([]float64, w.Rows)
+	bound = make([]float64, w.Rows)
+	for r := range y {
+		var s, a float64
+		for c := 0; c < w.Cols; c++ {
+			p := float64(wd[r*w.Cols+c]) * float64(xd[c])
+			s += p
+			a += math.Abs(p)
+		}
+		y[r] = s
+		bound[r] = floatBound(w.Cols, a)
+	}
+	return y, bound
+}
+
+func randMatrix(t *testing.T, seed uint64, ty Type, rows, cols int) Matrix {
+	r := newRand(seed)
+	f := randRow(r, rows*cols)
+	data := make([]byte, mustRowBytes(t, ty, cols)*rows)
+	rb := mustRowBytes(t, ty, cols)
+	for i := 0; i < rows; i++ {
+		if err := Quantize(ty, data[i*rb:(i+1)*rb], f[i*cols:(i+1)*cols]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m, err := NewMatrix(ty, rows, cols, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestMatVecMatMul(t *testing.T) {
+	shapes := [][2]int{{1, 256}, {7, 512}, {33, 256}, {130, 768}, {300, 1024}}
+	for _, name := range SupportedNames() {
+		ty, _ := ParseType(name)
+		for si, sh := range shapes {
+			rows, cols := sh[0], sh[1]
+			w := randMatrix(t, uint64(si)+uint64(ty)*100, ty, rows, cols)
+			const n = 5
+			x := randRow(newRand(uint64(si)), n*cols)
+			for _, b := range Backends() {
+				if !b.usable() {
+					continue
+				}
+				for _, threads := range []int{1, 3} {
+					p := NewPool(threads)
+					c := NewContext(b, p)
+					// MatVec per token against the naive product.
+					yv := make([]float32, n*rows)
+					for i := 0; i < n; i++ {
+						xi := x[i*cols : (i+1)*cols]
+						c.MatVec(yv[i*rows:(i+1)*rows], w, xi)
+						want, bound := naiveMatVec(t, w, xi)
+						for r := range want {
+							if d := math.Abs(float64(yv[i*rows+r]) - want[r]); d > bound[r] {
+								t.Fatalf("%s %s %dx%d threads=%d: MatVec row %d = %g, naive %g (diff %g > %g)",
+									b.Name, ty, rows, cols, threads, r, yv[i*rows+r], want[r], d, bound[r])
+							}
+						}
+					}
+					// MatMul runs the same dot per (token,row): identical results.
+					ym := make([]float32, n*rows+3)
+					ym[n*rows] = 42
+					c.MatMul(ym, w, x, n)
+					for k := range yv {
+						if math.Float32bits(ym[k]) != math.Float32bits(yv[k]) {
+							t.Fatalf("%s %s %dx%d threads=%d: MatMul[%d] = %g, MatVec %g", b.Name, ty, rows, cols, threads, k, ym[k], yv[k])
+						}
+					}
+					if ym[n*rows] != 42 {
+						t.Fatalf("MatMul wrote past n*rows")
+					}
+					p.Close()
+				}
+			}
+		}
+	}
+}
+
+func TestMatVecNoAlloc(t *testing.T) {
+	p := NewPool(2)
+	defer p.Close()
+	for _, name := range SupportedNames() {
+		ty, _ := ParseType(name)
+		w := randMatrix(t, 9, ty, 256, 1024) // big enough to use the pool
+		x := randRow(newRand(3), 8*1024)
+		y := make([]float32, 8*256)
+		c := NewContext(nil, p)
+		c.MatVec(y, w, x[:1024])
+		c.MatMul(y, w, x, 8)
+		if a := testing.AllocsPerRun(20, func() { c.MatVec(y, w, x[:1024]) }); a != 0 {
+			t.Errorf("%s: MatVec allocates %v times per call", ty, a)
+		}
+		if a := testing.AllocsPerRun(10, func() { c.MatMul(y, w, x, 8) }); a != 0 {
+			t.Errorf("%s: MatMul allocates %v times per call", ty, a)
+		}
+	}
+}
+
+func TestMatrixAndShapeChecks(t *testing.T) {
+	if _, err := NewMatrix(Q4_0, 2, 33, make([]byte, 36)); err == nil {
+		t.Error("partial block accepted")
+	}
+	if _, err := NewMatrix(Q4_0, 2, 32, make([]byte, 35)); err == nil {
+		t.Error("short data accepted")
+	}
+	if _, err := NewMatrix(Type(5), 1, 32, make([]byte, 18)); err == nil {
+		t.Error("retired type accepted")
+	}
+	if _, err := NewMatrix(Q8_K, 1, 256, make([]byte, 292)); err == nil {
+		t.Error("activation-only type accepted as weights")
+	}
+	if _, err := NewMatrix(F32, -1, 4, nil); err == nil {
+		t.Error("negative rows accepted")
+	}
+	m, err := NewMatrix(F32, 2, 4, make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewContext(refBackend, nil)
+	mustPanic(t, "short x", func() { c.MatVec(make([]float32, 2), m, make([]float32, 3)) })
+	mustPanic(t, "short y", func() { c.MatVec(make([]float32, 1), m, make([]float32, 4)) })
+	mustPanic(t, "matmul x", func() { c.MatMul(make([]float32, 4), m, make([]float32, 7), 2) })
+	c.MatMul(nil, m, nil, 0)
+}
+
+func mustPanic(t *testing.T, what string, f func()) {
+	t.Helper()
+	defer func() {
+		if recover() == nil {
+			t.Errorf("%s: no panic", what)
+		}
+	}()
+	f()
+}
