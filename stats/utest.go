@@ -92,7 +92,7 @@ func MannWhitneyU(x, y []float64) (UTest, error) {
 	})
 	n := n1 + n2
 	ranks2 := make([]int, n) // doubled midranks, in pool order
-	r2sum1 := 0               // doubled rank sum of the first sample
+	r2sum1 := 0              // doubled rank sum of the first sample
 	ties := false
 	tieTerm := 0.0 // Σ (t³ - t) over tie groups, for the variance correction
 	for i := 0; i < n; {
@@ -253,7 +253,7 @@ func UTestMinP(n1, n2 int) float64 {
 	lc, _ := math.Lgamma(float64(n1 + n2 + 1))
 	a, _ := math.Lgamma(float64(n1 + 1))
 	b, _ := math.Lgamma(float64(n2 + 1))
-	return math.Min(1, 2*math.Exp(-(lc - a - b)))
+	return math.Min(1, 2*math.Exp(-(lc-a-b)))
 }
 
 // UTestSamplesNeeded is the smallest n such that two samples of n values
