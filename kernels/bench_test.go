@@ -1,0 +1,117 @@
+package kernels
+
+import (
+	"fmt"
+	"runtime"
+	"testing"
+)
+
+// benchShapes are decode matvecs at real model shapes, cols (input) × rows
+// (output): Llama-3-8B attention (4096×4096) and FFN up/gate (4096×14336),
+// SmolLM2-135M FFN (576×1536).
+var benchShapes = []struct {
+	name       string
+	cols, rows int
+	long       bool
+}{
+	{"576x1536", 576, 1536, false},
+	{"4096x4096", 4096, 4096, false},
+	{"4096x14336", 4096, 14336, true},
+}
+
+// benchMatrix builds a rows×cols matrix by tiling 16 distinct quantized rows:
+// cheap to build at 8B-model sizes, and every row is still its own memory.
+func benchMatrix(b *testing.B, ty Type, rows, cols int) Matrix {
+	r := newRand(uint64(cols))
+	rb, err := ty.RowBytes(cols)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seed := make([]byte, 16*rb)
+	for i := 0; i < 16; i++ {
+		if err := Quantize(ty, seed[i*rb:(i+1)*rb], randRow(r, cols)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	data := make([]byte, rows*rb)
+	for off := 0; off < len(data); off += len(seed) {
+		copy(data[off:], seed)
+	}
+	m, err := NewMatrix(ty, rows, cols, data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m
+}
+
+// BenchmarkMatVec reports MB/s of weight bytes read (b.SetBytes), for every
+// supported type, shape and usable backend, on all cores. The 4096×14336
+// shape is skipped with -short.
+func BenchmarkMatVec(b *testing.B) {
+	p := NewPool(runtime.NumCPU())
+	defer p.Close()
+	for _, name := range SupportedNames() {
+		ty, _ := ParseType(name)
+		for _, sh := range benchShapes {
+			b.Run(fmt.Sprintf("%s/%s", name, sh.name), func(b *testing.B) {
+				if sh.long && testing.Short() {
+					b.Skip("large shape skipped with -short")
+				}
+				w := benchMatrix(b, ty, sh.rows, sh.cols)
+				x := randRow(newRand(1), sh.cols)
+				y := make([]float32, sh.rows)
+				for _, be := range Backends() {
+					if !be.usable() {
+						continue
+					}
+					b.Run(be.Name, func(b *testing.B) {
+						c := NewContext(be, p)
+						if got, _ := c.BackendFor(ty); got != be.Name {
+							b.Skipf("%s has no %s kernel (falls back to %s)", be.Name, ty, got)
+						}
+						c.MatVec(y, w, x)
+						b.SetBytes(int64(len(w.Data)))
+						b.ResetTimer()
+						for i := 0; i < b.N; i++ {
+							c.MatVec(y, w, x)
+						}
+					})
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkMatMul is prefill: n tokens at once, reporting weight MB/s and
+// GFLOP/s (2·rows·cols·n flops per call).
+func BenchmarkMatMul(b *testing.B) {
+	p := NewPool(runtime.NumCPU())
+	defer p.Close()
+	for _, name := range []string{"q8_0", "q4_0", "f16"} {
+		ty, _ := ParseType(name)
+		const cols, rows, n = 576, 1536, 128
+		b.Run(fmt.Sprintf("%s/%dx%d/n=%d", name, cols, rows, n), func(b *testing.B) {
+			w := benchMatrix(b, ty, rows, cols)
+			x := randRow(newRand(1), n*cols)
+			y := make([]float32, n*rows)
+			for _, be := range Backends() {
+				if !be.usable() {
+					continue
+				}
+				b.Run(be.Name, func(b *testing.B) {
+					c := NewContext(be, p)
+					if got, _ := c.BackendFor(ty); got != be.Name {
+						b.Skipf("%s has no %s kernel", be.Name, ty)
+					}
+					c.MatMul(y, w, x, n)
+					b.SetBytes(int64(len(w.Data)))
+					b.ResetTimer()
+					for i := 0; i < b.N; i++ {
+						c.MatMul(y, w, x, n)
+					}
+					b.ReportMetric(2*float64(rows*cols*n)*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				})
+			}
+		})
+	}
+}
