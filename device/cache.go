@@ -1,0 +1,147 @@
+package device
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/edgebench/edgebench/kernels"
+)
+
+// cacheVersion changes when the meaning of a cached roofline changes.
+const cacheVersion = 1
+
+// RooflineCache stores measured rooflines, one JSON file per fingerprint
+// hash, so `edgebench run` need not re-measure on every start.
+type RooflineCache struct {
+	Dir string
+}
+
+// DefaultCache is os.UserCacheDir()/edgebench ($XDG_CACHE_HOME/edgebench or
+// ~/.cache/edgebench on Linux).
+func DefaultCache() (RooflineCache, error) {
+	d, err := os.UserCacheDir()
+	if err != nil {
+		return RooflineCache{}, fmt.Errorf("device: roofline cache: %w", err)
+	}
+	return RooflineCache{Dir: filepath.Join(d, "edgebench")}, nil
+}
+
+type cacheFile struct {
+	Version         int         `json:"version"`
+	FingerprintHash string      `json:"fingerprint_hash"`
+	SavedAt         time.Time   `json:"saved_at"`
+	Fingerprint     Fingerprint `json:"fingerprint"`
+	Roofline        Roofline    `json:"roofline"`
+}
+
+// Path is the cache file for fp: roofline-<fp.Hash()>.json.
+func (c RooflineCache) Path(fp Fingerprint) string {
+	return filepath.Join(c.Dir, "roofline-"+fp.Hash()+".json")
+}
+
+// Load returns the cached roofline of fp if there is one measured with the
+// loops this binary runs (isa, e.g. kernels.RooflineISA()): a roofline
+// measured by the pure-Go loops is no ceiling for AVX-512 code.
+func (c RooflineCache) Load(fp Fingerprint, isa string) (Roofline, bool) {
+	b, err := os.ReadFile(c.Path(fp))
+	if err != nil {
+		return Roofline{}, false
+	}
+	var f cacheFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return Roofline{}, false
+	}
+	if f.Version != cacheVersion || f.FingerprintHash != fp.Hash() || f.Roofline.ISA != isa || f.Roofline.Quick ||
+		f.Roofline.ReadGBps1 <= 0 || f.Roofline.FMAGFLOPS1 <= 0 {
+		return Roofline{}, false
+	}
+	return f.Roofline, true
+}
+
+// Save writes r for fp, atomically (temp file and rename). Quick rooflines
+// are refused: they are not ceilings.
+func (c RooflineCache) Save(fp Fingerprint, r Roofline) error {
+	if r.Quick {
+		return errors.New("device: roofline cache: refusing to cache a quick (inaccurate) roofline")
+	}
+	if err := os.MkdirAll(c.Dir, 0o755); err != nil {
+		return fmt.Errorf("device: roofline cache: %w", err)
+	}
+	b, err := json.MarshalIndent(cacheFile{Version: cacheVersion, FingerprintHash: fp.Hash(),
+		SavedAt: time.Now().UTC(), Fingerprint: fp, Roofline: r}, "", "  ")
+	if err != nil {
+		return fmt.Errorf("device: roofline cache: %w", err)
+	}
+	tmp, err := os.CreateTemp(c.Dir, ".roofline-*.tmp")
+	if err != nil {
+		return fmt.Errorf("device: roofline cache: %w", err)
+	}
+	_, werr := tmp.Write(append(b, '\n'))
+	cerr := tmp.Close()
+	if werr == nil {
+		werr = cerr
+	}
+	if werr == nil {
+		werr = os.Rename(tmp.Name(), c.Path(fp))
+	}
+	if werr != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("device: roofline cache: %s: %w", c.Path(fp), werr)
+	}
+	return nil
+}
+
+// Cached returns the roofline cached for fp in the default cache, if one was
+// measured with the roofline loops this binary runs.
+func Cached(fp Fingerprint) (Roofline, bool) {
+	c, err := DefaultCache()
+	if err != nil {
+		return Roofline{}, false
+	}
+	return c.Load(fp, kernels.RooflineISA())
+}
+
+// Roofline sources reported by LoadOrMeasure.
+const (
+	SourceCache    = "cache"
+	SourceMeasured = "measured"
+)
+
+// LoadOrMeasure returns fp's cached roofline unless remeasure is set or there
+// is none; otherwise it measures and (for non-quick options) saves the
+// result. source is SourceCache or SourceMeasured. A failure to save is not
+// an error: it is returned in the roofline's Notes.
+func LoadOrMeasure(ctx context.Context, fp Fingerprint, opt RooflineOptions, remeasure bool) (r Roofline, source string, err error) {
+	c, cerr := DefaultCache()
+	if !remeasure && !opt.Quick && cerr == nil {
+		want := opt.Threads
+		if want <= 0 {
+			want = runtime.NumCPU()
+		}
+		if r, ok := c.Load(fp, kernels.RooflineISA()); ok && r.Threads == want && r.Pinned == opt.Pin {
+			return r, SourceCache, nil
+		}
+	}
+	if opt.LLCBytes == 0 {
+		opt.LLCBytes = fp.LLCBytes
+	}
+	r, err = MeasureRoofline(ctx, opt)
+	if err != nil {
+		return Roofline{}, "", err
+	}
+	if !opt.Quick {
+		if cerr == nil {
+			cerr = c.Save(fp, r)
+		}
+		if cerr != nil {
+			r.Notes = append(r.Notes, "not cached: "+cerr.Error())
+		}
+	}
+	return r, SourceMeasured, nil
+}
