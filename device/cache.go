@@ -107,6 +107,16 @@ func Cached(fp Fingerprint) (Roofline, bool) {
 	return c.Load(fp, kernels.RooflineISA())
 }
 
+// SaveCache saves r as fp's roofline in the default cache (see
+// RooflineCache.Save).
+func SaveCache(fp Fingerprint, r Roofline) error {
+	c, err := DefaultCache()
+	if err != nil {
+		return err
+	}
+	return c.Save(fp, r)
+}
+
 // Roofline sources reported by LoadOrMeasure.
 const (
 	SourceCache    = "cache"

@@ -254,3 +254,20 @@ func TestLoadOrMeasure(t *testing.T) {
 		t.Errorf("cache after quick remeasure = %+v, %v", got, ok)
 	}
 }
+
+func TestSaveCacheDefault(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	fp, err := fixture("laptop-intel", "amd64").Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := SaveCache(fp, sampleRoofline()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(os.Getenv("XDG_CACHE_HOME"), "edgebench", "roofline-"+fp.Hash()+".json")); err != nil {
+		t.Error(err)
+	}
+	if r, ok := Cached(fp); !ok || r.ReadGBps1 != 20 {
+		t.Errorf("Cached = %+v, %v", r, ok)
+	}
+}
