@@ -124,7 +124,7 @@ const (
 )
 
 // LoadOrMeasure returns fp's cached roofline unless remeasure is set or there
-// is none; otherwise it measures and (for non-quick options) saves the
+// is none measured with opt.Threads workers; otherwise it measures and (for non-quick options) saves the
 // result. source is SourceCache or SourceMeasured. A failure to save is not
 // an error: it is returned in the roofline's Notes.
 func LoadOrMeasure(ctx context.Context, fp Fingerprint, opt RooflineOptions, remeasure bool) (r Roofline, source string, err error) {
@@ -134,7 +134,7 @@ func LoadOrMeasure(ctx context.Context, fp Fingerprint, opt RooflineOptions, rem
 		if want <= 0 {
 			want = runtime.NumCPU()
 		}
-		if r, ok := c.Load(fp, kernels.RooflineISA()); ok && r.Threads == want && r.Pinned == opt.Pin {
+		if r, ok := c.Load(fp, kernels.RooflineISA()); ok && r.Threads == want {
 			return r, SourceCache, nil
 		}
 	}

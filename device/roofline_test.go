@@ -253,6 +253,16 @@ func TestLoadOrMeasure(t *testing.T) {
 	if got, ok := Cached(fp); !ok || got.ReadGBps1 != 20 {
 		t.Errorf("cache after quick remeasure = %+v, %v", got, ok)
 	}
+	// A cached roofline measured with another thread count is not reused;
+	// the new (non-quick) measurement replaces it.
+	opt := RooflineOptions{Threads: runtime.NumCPU() + 1, BufferBytes: 1 << 20, Passes: 1, FMAPass: time.Millisecond}
+	r, src, err = LoadOrMeasure(context.Background(), fp, opt, false)
+	if err != nil || src != SourceMeasured || r.Threads != opt.Threads {
+		t.Errorf("other thread count: %+v %q %v", r, src, err)
+	}
+	if got, ok := Cached(fp); !ok || got.Threads != opt.Threads || got.ReadGBps1 == 20 {
+		t.Errorf("cache not replaced: %+v, %v", got, ok)
+	}
 }
 
 func TestSaveCacheDefault(t *testing.T) {
