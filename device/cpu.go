@@ -34,7 +34,11 @@ var kernelFeatures = map[string][]string{
 	"arm64": {"asimd", "asimdhp", "asimddp", "asimdfhm", "i8mm", "bf16", "sve", "sve2"},
 }
 
-func init() { kernelFeatures["386"] = kernelFeatures["amd64"] }
+func init() {
+	kernelFeatures["386"] = kernelFeatures["amd64"]
+	// 32-bit ARM kernels (e.g. 32-bit Raspberry Pi OS) name NEON directly.
+	kernelFeatures["arm"] = []string{"neon", "vfpv4"}
+}
 
 // RuntimeFeatures reports which kernel-relevant ISA features this process
 // may use, per golang.org/x/sys/cpu (which also checks that the OS saves the
@@ -55,6 +59,8 @@ func RuntimeFeatures() map[string]bool {
 			"asimd": a.HasASIMD, "asimdhp": a.HasASIMDHP, "asimddp": a.HasASIMDDP,
 			"asimdfhm": a.HasASIMDFHM, "i8mm": a.HasI8MM, "sve": a.HasSVE, "sve2": a.HasSVE2,
 		}
+	case "arm":
+		return map[string]bool{"neon": xcpu.ARM.HasNEON, "vfpv4": xcpu.ARM.HasVFPv4}
 	}
 	return nil
 }
@@ -252,7 +258,9 @@ func availableMemory() uint64 {
 }
 
 // collectCPUFreq reads every CPU's cpufreq directory (a symlink to its
-// policy). Frequencies are kHz in sysfs, Hz here.
+// policy). Frequencies are kHz in sysfs, Hz here. It reads only policy
+// attributes, never scaling_cur_freq/cpuinfo_cur_freq, which on some x86
+// kernels cost an inter-processor interrupt and tens of ms per CPU.
 func collectCPUFreq(cpuDir string, fp *Fingerprint, n *notes) {
 	dirs, _ := filepath.Glob(filepath.Join(cpuDir, "cpu[0-9]*"))
 	type cpuDirEntry struct {

@@ -247,3 +247,31 @@ func TestParseSizeAndCPUList(t *testing.T) {
 		t.Errorf("cpuList = %q", got)
 	}
 }
+
+func TestCollectGarbageFiles(t *testing.T) {
+	root := writeTree(t, map[string]string{
+		"proc/cpuinfo":             "processor\t: zero\nmodel name\t: X\n",
+		"proc/meminfo":             "MemTotal: lots\n",
+		"proc/sys/kernel/hostname": "\n",
+		"sys/devices/system/cpu/cpu0/cache/index0/level":       "one\n",
+		"sys/devices/system/cpu/cpu0/cache/index1/level":       "3\n",
+		"sys/devices/system/cpu/cpu0/cache/index1/type":        "Unified\n",
+		"sys/devices/system/cpu/cpu0/cache/index1/size":        "lots\n",
+		"sys/devices/system/cpu/cpu0/cpufreq/scaling_governor": "",
+		"etc/os-release": "NAME=nothing\n",
+	})
+	c := Collector{ProcRoot: filepath.Join(root, "proc"), SysRoot: filepath.Join(root, "sys"),
+		EtcRoot: filepath.Join(root, "etc"), GOARCH: "amd64"}
+	fp, err := c.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fp.MemTotalBytes != 0 || fp.LLCBytes != 0 || fp.Hostname != "" || fp.Governor != "" || fp.Distro != "" {
+		t.Errorf("garbage turned into values: %+v", fp)
+	}
+	for _, w := range []string{"hostname:", "memory:", "cannot parse \"lots\"", "scaling_governor not readable on cpu 0", "has no PRETTY_NAME"} {
+		if !hasNote(fp, w) {
+			t.Errorf("no note %q in %q", w, fp.Notes)
+		}
+	}
+}

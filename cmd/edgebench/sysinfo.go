@@ -101,7 +101,14 @@ func printSysinfo(w io.Writer, rep sysinfoReport) error {
 	if fp.Cores > 0 || fp.Threads > 0 {
 		cores = fmt.Sprintf("%s cores, %s threads", countOrNA(fp.Cores), countOrNA(fp.Threads))
 	}
-	features := strings.Join(fp.Features, " ")
+	named := make([]string, len(fp.Features))
+	for i, f := range fp.Features {
+		named[i] = f
+		if alias, ok := featureAliases[f]; ok {
+			named[i] = f + "(" + alias + ")"
+		}
+	}
+	features := strings.Join(named, " ")
 	if features == "" {
 		features = "none of the kernel-relevant extensions"
 	}
@@ -189,6 +196,10 @@ func printSysinfo(w io.Writer, rep sysinfoReport) error {
 	}
 	return nil
 }
+
+// featureAliases gives the everyday names of arm64 extensions next to the
+// cpuinfo names the fingerprint records.
+var featureAliases = map[string]string{"asimd": "neon", "asimddp": "dotprod", "asimdhp": "fp16"}
 
 // newSysinfoTable keeps headers as written (tablewriter upper-cases them and
 // spaces out punctuation by default).
