@@ -1,0 +1,120 @@
+// Package reports turns results into things people read: terminal tables
+// now, HTML charts, markdown and CSV as they land.
+package reports
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+
+	"github.com/edgebench/edgebench/results"
+	"github.com/olekukonko/tablewriter"
+)
+
+// CellTable writes one row per cell: the headline numbers of a sweep, medians
+// with their confidence interval as ±% (benchstat's notation). Cells that
+// failed or were skipped say why in the last column rather than vanishing.
+func CellTable(w io.Writer, cells []results.Cell) error {
+	t := tablewriter.NewWriter(w)
+	t.Header("model", "type", "bpw", "thr", "backend", "prefill tok/s", "decode tok/s",
+		"ttft ms", "p99 ms", "GB/s", "% roofline", "peak RSS", "note")
+	for _, c := range cells {
+		row := []string{c.Config.Model, c.Config.WeightType, "", strconv.Itoa(c.Config.Threads), backendName(c)}
+		if c.Model != nil {
+			row[2] = fmt.Sprintf("%.2f", c.Model.BitsPerWeight)
+		}
+		if c.Status != results.StatusOK {
+			row = append(row, "", "", "", "", "", "", "", c.Status+": "+c.Error)
+			if err := t.Append(row); err != nil {
+				return err
+			}
+			continue
+		}
+		row = append(row,
+			withCI(c, results.MetricPrefill, 1),
+			withCI(c, results.MetricDecode, 1),
+			median(c, results.MetricTTFT, 1),
+			median(c, results.MetricTokenP99, 2),
+			median(c, results.MetricBandwidth, 2),
+			median(c, results.MetricRooflinePct, 1),
+			bytesOf(c, results.MetricPeakRSS),
+			note(c),
+		)
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+func backendName(c results.Cell) string {
+	// Report what ran, not what was asked for: "auto" says nothing.
+	names := map[string]bool{}
+	var out string
+	for _, b := range c.Backends {
+		if !names[b] {
+			names[b] = true
+			if out != "" {
+				out += "+"
+			}
+			out += b
+		}
+	}
+	if out == "" {
+		return c.Config.Backend
+	}
+	return out
+}
+
+func withCI(c results.Cell, name string, prec int) string {
+	m, ok := c.Metric(name)
+	if !ok || m.Source == results.SourceUnavailable {
+		return "n/a"
+	}
+	s := strconv.FormatFloat(m.Median, 'f', prec, 64)
+	if len(m.Samples) > 1 && m.Median != 0 {
+		s += fmt.Sprintf(" ±%.0f%%", 100*(m.High-m.Low)/2/math.Abs(m.Median))
+	}
+	return s
+}
+
+func median(c results.Cell, name string, prec int) string {
+	m, ok := c.Metric(name)
+	if !ok || m.Source == results.SourceUnavailable || math.IsNaN(m.Median) {
+		return "n/a"
+	}
+	return strconv.FormatFloat(m.Median, 'f', prec, 64)
+}
+
+func bytesOf(c results.Cell, name string) string {
+	m, ok := c.Metric(name)
+	if !ok || m.Source == results.SourceUnavailable {
+		return "n/a"
+	}
+	return HumanBytes(m.Median)
+}
+
+func note(c results.Cell) string {
+	if len(c.Warnings) == 0 {
+		return ""
+	}
+	if len(c.Warnings) == 1 {
+		return "1 warning"
+	}
+	return fmt.Sprintf("%d warnings", len(c.Warnings))
+}
+
+// HumanBytes formats a byte count with a binary-prefixed unit.
+func HumanBytes(b float64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%.0f B", b)
+	}
+	div, exp := float64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", b/div, "KMGTPE"[exp])
+}

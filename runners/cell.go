@@ -1,0 +1,331 @@
+package runners
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"time"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
+	"github.com/edgebench/edgebench/results"
+	"github.com/edgebench/edgebench/stats"
+	"github.com/edgebench/edgebench/transformer"
+	"github.com/shirou/gopsutil/v4/mem"
+)
+
+// CellOptions is what a cell needs besides its configuration.
+type CellOptions struct {
+	CacheDir string
+	Policy   Policy
+	Roofline *device.Roofline // nil: no % of roofline
+	Log      io.Writer        // model generation messages; nil for none
+}
+
+// RunCell measures one cell. It never panics on a bad cell: problems become
+// a failed or skipped record with the reason. ctx cancellation returns
+// ctx.Err() and no record, so an interrupted cell is re-run on resume.
+func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (results.Cell, error) {
+	cell := results.Cell{
+		Kind: results.KindCell, Schema: results.SchemaVersion, ID: cfg.ID(),
+		Config: cfg, Started: time.Now().UTC(),
+	}
+	start := time.Now()
+	defer func() { cell.Elapsed = time.Since(start) }()
+	fail := func(err error) (results.Cell, error) {
+		if ctx.Err() != nil {
+			return cell, ctx.Err()
+		}
+		cell.Status = results.StatusFailed
+		cell.Error = err.Error()
+		cell.Elapsed = time.Since(start)
+		return cell, nil
+	}
+	if err := opt.Policy.Validate(); err != nil {
+		return fail(err)
+	}
+
+	path, err := ModelFile(opt.CacheDir, cfg.Model, cfg.WeightType, cfg.Seed, opt.Log)
+	if err != nil {
+		return fail(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return cell, err
+	}
+
+	var rss peakRSS
+	rss.reset()
+	loadStart := time.Now()
+	f, err := gguf.Open(path)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	mcfg, err := model.ConfigFromGGUF(f)
+	if err != nil {
+		return fail(err)
+	}
+	if need, avail, ok := fits(f, mcfg, cfg); !ok {
+		cell.Status = results.StatusSkipped
+		cell.Error = fmt.Sprintf("needs about %.1f GB (weights + KV cache + buffers) but only %.1f GB of memory is available", float64(need)/1e9, float64(avail)/1e9)
+		return cell, nil
+	}
+	m, err := transformer.Load(f, transformer.Options{
+		Threads: cfg.Threads, Backend: cfg.Backend,
+		MaxContext: cfg.PromptTokens + cfg.GenTokens + 1,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	defer m.Close()
+	loadTime := time.Since(loadStart)
+	cell.Backends = m.BackendInfo()
+	cell.Model = modelInfo(path, f, mcfg, m)
+
+	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
+	lat := make([]float64, 0, cfg.GenTokens)
+	one := func() (rep, error) {
+		return measureOnce(m, prompt, cfg.GenTokens, &lat)
+	}
+	for i := 0; i < opt.Policy.Warmup; i++ {
+		if err := ctx.Err(); err != nil {
+			return cell, err
+		}
+		if _, err := one(); err != nil {
+			return fail(err)
+		}
+	}
+
+	var prefill, decode, ttft, latencies []float64
+	measureStart := time.Now()
+	for n := 0; n < opt.Policy.Max; n++ {
+		if err := ctx.Err(); err != nil {
+			return cell, err
+		}
+		r, err := one()
+		if err != nil {
+			return fail(err)
+		}
+		prefill = append(prefill, r.prefillTokS)
+		decode = append(decode, r.decodeTokS)
+		ttft = append(ttft, r.ttftMs)
+		latencies = append(latencies, lat...)
+		if n+1 >= opt.Policy.Min {
+			if opt.Policy.Budget > 0 && time.Since(measureStart) >= opt.Policy.Budget {
+				break
+			}
+			if stable(opt.Policy, prefill, decode) {
+				break
+			}
+		}
+	}
+
+	conf := opt.Policy.Confidence
+	add := func(m results.Metric) { cell.Metrics = append(cell.Metrics, m) }
+	add(sampled(results.MetricPrefill, "tok/s", "higher", prefill, conf))
+	add(sampled(results.MetricDecode, "tok/s", "higher", decode, conf))
+	add(sampled(results.MetricTTFT, "ms", "lower", ttft, conf))
+	add(single(results.MetricTokenP50, "ms", "lower", stats.Quantile(latencies, 0.50), results.SourceMeasured))
+	add(single(results.MetricTokenP90, "ms", "lower", stats.Quantile(latencies, 0.90), results.SourceMeasured))
+	add(single(results.MetricTokenP99, "ms", "lower", stats.Quantile(latencies, 0.99), results.SourceMeasured))
+	add(single(results.MetricLoad, "s", "lower", loadTime.Seconds(), results.SourceMeasured))
+	if peak, err := rss.read(); err == nil {
+		add(single(results.MetricPeakRSS, "B", "lower", float64(peak), results.SourceMeasured))
+	} else {
+		add(unavailable(results.MetricPeakRSS, "B", err.Error()))
+	}
+	add(single(results.MetricModelBytes, "B", "", float64(cell.Model.WeightBytes), results.SourceMeasured))
+	add(single(results.MetricBitsPerWgt, "bit", "", cell.Model.BitsPerWeight, results.SourceDerived))
+
+	// Effective bandwidth: the bytes one decode step must read (weights +
+	// the KV cache at the mean depth of the generated tokens) times tok/s.
+	bytesPerTok := float64(m.WeightBytesPerToken()) + kvBytesPerToken(mcfg, cfg)
+	gbps := make([]float64, len(decode))
+	for i, d := range decode {
+		gbps[i] = bytesPerTok * d / 1e9
+	}
+	bw := sampled(results.MetricBandwidth, "GB/s", "higher", gbps, conf)
+	bw.Source = results.SourceDerived
+	add(bw)
+	if ceiling, why := rooflineFor(opt.Roofline, cfg.Threads); why == "" {
+		pct := make([]float64, len(gbps))
+		for i, g := range gbps {
+			pct[i] = 100 * g / ceiling
+		}
+		p := sampled(results.MetricRooflinePct, "%", "higher", pct, conf)
+		p.Source = results.SourceDerived
+		add(p)
+	} else {
+		add(unavailable(results.MetricRooflinePct, "%", why))
+	}
+
+	cell.Warnings = append(cell.Warnings, warnings(opt.Policy, prefill, decode)...)
+	cell.Status = results.StatusOK
+	return cell, nil
+}
+
+type rep struct{ prefillTokS, decodeTokS, ttftMs float64 }
+
+// measureOnce runs one prompt and gen decode steps from an empty cache.
+// Greedy argmax picks each next token, as a real generation would; lat gets
+// the per-token decode latencies in ms.
+func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64) (rep, error) {
+	m.Reset()
+	t0 := time.Now()
+	logits, err := m.Prefill(prompt)
+	if err != nil {
+		return rep{}, err
+	}
+	next := argmax(logits)
+	prefillDur := time.Since(t0)
+	r := rep{ttftMs: ms(prefillDur), prefillTokS: float64(len(prompt)) / prefillDur.Seconds()}
+	*lat = (*lat)[:0]
+	d0 := time.Now()
+	last := d0
+	for i := 0; i < gen; i++ {
+		logits, err := m.Decode(next)
+		if err != nil {
+			return rep{}, err
+		}
+		next = argmax(logits)
+		now := time.Now()
+		*lat = append(*lat, ms(now.Sub(last)))
+		last = now
+	}
+	if gen > 0 {
+		r.decodeTokS = float64(gen) / time.Since(d0).Seconds()
+	}
+	return r, nil
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func argmax(x []float32) int {
+	best := 0
+	for i, v := range x {
+		if v > x[best] {
+			best = i
+		}
+	}
+	return best
+}
+
+// promptTokens is a deterministic pseudo-random prompt: synthetic models have
+// no tokenizer, and the runtime's speed does not depend on which ids it sees.
+func promptTokens(seed uint64, n, vocab int) []int {
+	r := rand.New(rand.NewPCG(seed, 0x70726f6d7074)) // "prompt"
+	out := make([]int, n)
+	for i := range out {
+		out[i] = r.IntN(vocab)
+	}
+	return out
+}
+
+func stable(p Policy, series ...[]float64) bool {
+	if p.TargetRelCI <= 0 {
+		return false
+	}
+	for _, s := range series {
+		if w := stats.Summarize(s, p.Confidence).RelHalfWidth(); math.IsNaN(w) || w > p.TargetRelCI {
+			return false
+		}
+	}
+	return true
+}
+
+func warnings(p Policy, prefill, decode []float64) []string {
+	var w []string
+	for _, s := range []struct {
+		name string
+		xs   []float64
+	}{{results.MetricPrefill, prefill}, {results.MetricDecode, decode}} {
+		sum := stats.Summarize(s.xs, p.Confidence)
+		if sum.Confidence < p.Confidence {
+			w = append(w, fmt.Sprintf("%s: %d repetitions give only %.1f%% confidence for the median's interval (need more for %.0f%%)", s.name, sum.N, 100*sum.Confidence, 100*p.Confidence))
+		}
+		if rel := sum.RelHalfWidth(); p.TargetRelCI > 0 && rel > p.TargetRelCI {
+			w = append(w, fmt.Sprintf("%s: unstable, ±%.1f%% after %d repetitions (target ±%.1f%%)", s.name, 100*rel, sum.N, 100*p.TargetRelCI))
+		}
+	}
+	return w
+}
+
+func sampled(name, unit, better string, xs []float64, conf float64) results.Metric {
+	s := stats.Summarize(xs, conf)
+	return results.Metric{Name: name, Unit: unit, Better: better, Source: results.SourceMeasured,
+		Samples: xs, Median: s.Median, Low: s.Low, High: s.High, Confidence: s.Confidence}
+}
+
+func single(name, unit, better string, v float64, source string) results.Metric {
+	return results.Metric{Name: name, Unit: unit, Better: better, Source: source, Median: v, Low: v, High: v}
+}
+
+func unavailable(name, unit, why string) results.Metric {
+	return results.Metric{Name: name, Unit: unit, Source: results.SourceUnavailable, Reason: why,
+		Median: math.NaN(), Low: math.NaN(), High: math.NaN()}
+}
+
+// rooflineFor picks the bandwidth ceiling measured at the cell's thread
+// count: a 1-thread cell is judged against what one core can pull from
+// memory, not against the whole chip.
+func rooflineFor(r *device.Roofline, threads int) (float64, string) {
+	switch {
+	case r == nil:
+		return 0, "no measured roofline (run `edgebench sysinfo` or drop --no-roofline)"
+	case threads == 1 && r.ReadGBps1 > 0:
+		return r.ReadGBps1, ""
+	case threads == r.Threads && r.ReadGBpsAll > 0:
+		return r.ReadGBpsAll, ""
+	default:
+		return 0, fmt.Sprintf("roofline was measured at 1 and %d threads, not %d", r.Threads, threads)
+	}
+}
+
+// kvBytesPerToken is the KV cache a decode step reads at the mean depth of
+// the generated tokens (f32 cache: 4 bytes per element).
+func kvBytesPerToken(c model.Config, cell results.CellConfig) float64 {
+	depth := float64(cell.PromptTokens) + float64(cell.GenTokens)/2
+	return 2 * float64(c.Layers*c.KVHeads*c.HeadDim) * 4 * depth
+}
+
+func modelInfo(path string, f *gguf.File, c model.Config, m *transformer.Model) *results.ModelInfo {
+	info := &results.ModelInfo{Arch: c.Arch, Params: c.Params(), BytesPerToken: m.WeightBytesPerToken()}
+	if st, err := os.Stat(path); err == nil {
+		info.FileBytes = st.Size()
+	}
+	var params int64
+	for _, t := range f.Tensors {
+		info.WeightBytes += int64(len(t.Data))
+		n := int64(1)
+		for _, d := range t.Dims {
+			n *= int64(d)
+		}
+		params += n
+	}
+	if params > 0 {
+		info.BitsPerWeight = float64(info.WeightBytes*8) / float64(params)
+	}
+	return info
+}
+
+// fits estimates a cell's memory (weights, which are mmapped but will all be
+// paged in; f32 KV cache; activation buffers) against available memory.
+func fits(f *gguf.File, c model.Config, cell results.CellConfig) (need, avail uint64, ok bool) {
+	var w uint64
+	for _, t := range f.Tensors {
+		w += uint64(len(t.Data))
+	}
+	ctx := uint64(cell.PromptTokens + cell.GenTokens + 1)
+	kv := 2 * uint64(c.Layers*c.KVHeads*c.HeadDim) * 4 * ctx
+	act := uint64(4*(c.Hidden*4+c.FFN*2+c.Vocab)) * uint64(min(cell.PromptTokens, 512)+1)
+	need = w + kv + act
+	vm, err := mem.VirtualMemory()
+	if err != nil || vm.Available == 0 {
+		return need, 0, true // unknown: try, and let the OS decide
+	}
+	return need, vm.Available, need < vm.Available
+}
