@@ -1,0 +1,237 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/edgebench/edgebench/probes"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newProbeCmd) }
+
+type probeOpts struct {
+	root     string
+	watch    bool
+	jsonOut  bool
+	sources  []string
+	interval time.Duration
+	count    int
+	timeout  time.Duration
+	meterCmd string
+	meterCSV string
+	commands []string
+}
+
+func newProbeCmd() *cobra.Command {
+	var o probeOpts
+	cmd := &cobra.Command{
+		Use:   "probe",
+		Short: "List power, thermal, frequency and memory sources and read them",
+		Long: `probe lists every sensor source edgebench knows (RAPL, hwmon, ina3221x,
+thermal zones, cpufreq, battery, memory, vcgencmd, tegrastats, nvidia-smi,
+external meters) with its status on this machine: available, or unavailable and
+why. Available sources are read once; --watch keeps reading them.
+
+--root points at another sysfs/procfs tree, such as the board fixtures in
+probes/testdata (Raspberry Pi 5, Jetson Orin Nano, Jetson Xavier NX, Intel
+laptop, AMD desktop); tools are then looked up in DIR/usr/bin.`,
+		Example: `  edgebench probe                                  # what this machine exposes
+  edgebench probe --json                           # the same, as JSON
+  edgebench probe --root probes/testdata/pi5       # demo on the Raspberry Pi 5 fixture
+  edgebench probe --root probes/testdata/intel-laptop --watch --count 5
+  edgebench probe --sources rapl,thermal --watch --interval 500ms
+  edgebench probe --meter-cmd "/usr/local/bin/read-meter --watts"`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runProbe(cmd.Context(), cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.root, "root", "/", "sysfs/procfs root to read (a fixture tree for demos)")
+	f.BoolVar(&o.watch, "watch", false, "keep reading and print live values")
+	f.BoolVar(&o.jsonOut, "json", false, "print JSON")
+	f.StringSliceVar(&o.sources, "sources", nil, "only these sources (comma-separated names)")
+	f.DurationVar(&o.interval, "interval", probes.DefaultInterval*10, "time between readings with --watch")
+	f.IntVar(&o.count, "count", 0, "with --watch, stop after this many readings (0 = until interrupted)")
+	f.DurationVar(&o.timeout, "timeout", 2*time.Second, "bound on each source's read and each command")
+	f.StringVar(&o.meterCmd, "meter-cmd", "", "external meter command printing watts (split on spaces, no shell)")
+	f.StringVar(&o.meterCSV, "meter-csv", "", "CSV log a USB meter logger appends to (timestamp,volts,amps,watts)")
+	f.StringSliceVar(&o.commands, "command", nil, "tool path override, e.g. vcgencmd=/opt/vc/bin/vcgencmd")
+	return cmd
+}
+
+type probeJSON struct {
+	Name      string          `json:"name"`
+	Enabled   bool            `json:"enabled"`
+	Available bool            `json:"available"`
+	Reason    string          `json:"reason,omitempty"`
+	Details   []string        `json:"details,omitempty"`
+	Reading   *probes.Reading `json:"reading,omitempty"`
+}
+
+func runProbe(ctx context.Context, out io.Writer, o probeOpts) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	env := probes.Env{Root: o.root, CommandTimeout: o.timeout, Interval: o.interval, MeterCSV: o.meterCSV,
+		Meter: strings.Fields(o.meterCmd), Commands: map[string]string{}}
+	for _, c := range o.commands {
+		k, v, ok := strings.Cut(c, "=")
+		if !ok || k == "" || v == "" {
+			return fmt.Errorf("probe: --command %q: want tool=path", c)
+		}
+		env.Commands[k] = v
+	}
+	sts, err := probes.Open(env, o.sources)
+	if err != nil {
+		return err
+	}
+	defer probes.Close(sts)
+	readings := probes.ReadAll(ctx, sts, o.timeout)
+	byName := map[string]probes.Reading{}
+	for _, r := range readings {
+		byName[r.Source] = r
+	}
+	if o.jsonOut && !o.watch {
+		var js []probeJSON
+		for _, st := range sts {
+			j := probeJSON{Name: st.Name, Enabled: st.Enabled, Available: st.Available, Reason: st.Reason}
+			if d, ok := st.Probe().(probes.Describer); ok {
+				j.Details = d.Describe()
+			}
+			if r, ok := byName[st.Name]; ok {
+				j.Reading = &r
+			}
+			js = append(js, j)
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(js)
+	}
+	if !o.jsonOut {
+		printStatuses(out, o.root, sts, byName)
+	}
+	if !o.watch {
+		return nil
+	}
+	tk := time.NewTicker(o.interval)
+	defer tk.Stop()
+	start := time.Now()
+	enc := json.NewEncoder(out)
+	for i := 0; o.count == 0 || i < o.count; i++ {
+		if i > 0 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-tk.C:
+			}
+			readings = probes.ReadAll(ctx, sts, o.timeout)
+		}
+		t := time.Since(start).Seconds()
+		if o.jsonOut {
+			if err := enc.Encode(struct {
+				T        float64          `json:"t_s"`
+				Readings []probes.Reading `json:"readings"`
+			}{t, readings}); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(out, "\n--- t=%.2fs\n", t)
+		for _, r := range readings {
+			fmt.Fprintln(out, watchLine(r))
+		}
+	}
+	return nil
+}
+
+func printStatuses(out io.Writer, root string, sts []probes.Status, byName map[string]probes.Reading) {
+	fmt.Fprintf(out, "sources under %s:\n", root)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	for _, st := range sts {
+		state := "available"
+		switch {
+		case !st.Enabled:
+			state = "disabled"
+		case !st.Available:
+			state = "unavailable"
+		}
+		why := st.Reason
+		if st.Available {
+			n := len(byName[st.Name].Metrics)
+			why = fmt.Sprintf("%d readings", n)
+			if e := byName[st.Name].Error; e != "" {
+				why += "; error: " + e
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", st.Name, state, why)
+	}
+	tw.Flush()
+	for _, st := range sts {
+		if !st.Available {
+			continue
+		}
+		fmt.Fprintf(out, "\n%s:\n", st.Name)
+		if d, ok := st.Probe().(probes.Describer); ok {
+			for _, l := range d.Describe() {
+				fmt.Fprintf(out, "  # %s\n", l)
+			}
+		}
+		ms := append([]probes.Metric(nil), byName[st.Name].Metrics...)
+		sort.SliceStable(ms, func(i, j int) bool { return ms[i].Name < ms[j].Name })
+		tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+		for _, m := range ms {
+			fmt.Fprintf(tw, "  %s\t%s\t%s\n", m.Name, formatValue(m), m.Kind)
+		}
+		tw.Flush()
+	}
+}
+
+func watchLine(r probes.Reading) string {
+	var parts []string
+	for _, m := range r.Metrics {
+		switch m.Kind {
+		case probes.KindPower, probes.KindEnergy, probes.KindTemp, probes.KindFreq, probes.KindThrottle, probes.KindPercent:
+			parts = append(parts, m.Name+"="+formatValue(m))
+		}
+	}
+	line := r.Source + ": " + strings.Join(parts, " ")
+	if r.Error != "" {
+		line += " (error: " + r.Error + ")"
+	}
+	return line
+}
+
+func formatValue(m probes.Metric) string {
+	switch m.Kind {
+	case probes.KindPower:
+		return fmt.Sprintf("%.3f W", m.Value)
+	case probes.KindEnergy:
+		return fmt.Sprintf("%.6f J", m.Value)
+	case probes.KindTemp:
+		return fmt.Sprintf("%.1f °C", m.Value)
+	case probes.KindFreq:
+		return fmt.Sprintf("%.0f MHz", m.Value/1e6)
+	case probes.KindVoltage:
+		return fmt.Sprintf("%.3f V", m.Value)
+	case probes.KindCurrent:
+		return fmt.Sprintf("%.3f A", m.Value)
+	case probes.KindBytes:
+		return fmt.Sprintf("%.1f MiB", m.Value/(1<<20))
+	case probes.KindPercent:
+		return fmt.Sprintf("%.1f %%", m.Value)
+	case probes.KindThrottle:
+		if m.Value != 0 {
+			return "ON"
+		}
+		return "off"
+	}
+	return fmt.Sprintf("%g", m.Value)
+}

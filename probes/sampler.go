@@ -1,0 +1,332 @@
+package probes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// DefaultInterval is the sampling interval when none is configured (10 Hz).
+const DefaultInterval = 100 * time.Millisecond
+
+// SamplerConfig configures a Sampler. Zero values are the defaults.
+type SamplerConfig struct {
+	Root     string        // sysfs/procfs root; "" means "/"
+	Interval time.Duration // default DefaultInterval
+	// Sources selects sources by name (default: every default-enabled one).
+	Sources []string
+	// Commands maps tool names (vcgencmd, tegrastats, nvidia-smi) to paths.
+	Commands map[string]string
+	Meter    []string // external meter command printing watts
+	MeterCSV string   // CSV file a USB meter logger appends to
+	// ReadTimeout bounds one read of one source (default 1s). A source whose
+	// read does not return in time is dropped for the rest of the run.
+	ReadTimeout time.Duration
+	// CommandTimeout bounds one external command (default ReadTimeout×0.8).
+	CommandTimeout time.Duration
+	// IdleDuration, when > 0, makes Start measure an "idle" phase this long
+	// before it returns, for idle power and active energy.
+	IdleDuration time.Duration
+	PID          int // process for memory/CPU figures (default: this one)
+
+	// Probes are added to the discovered sources (custom meters, tests).
+	Probes map[string]Probe
+	// NoDiscovery uses only Probes.
+	NoDiscovery bool
+	// ReadFile replaces os.ReadFile for sysfs reads (tests).
+	ReadFile func(name string) ([]byte, error)
+}
+
+type readResult struct {
+	ms     []Metric
+	err    error
+	t0, t1 time.Time
+}
+
+// worker owns one probe. It runs on its own locked OS thread so its CPU time
+// can be measured, and so a read stuck in the kernel blocks only it.
+type worker struct {
+	name    string
+	probe   Probe
+	req     chan context.Context
+	resp    chan readResult
+	cpu     atomic.Int64 // ns of thread CPU spent reading
+	busy    bool         // a request is outstanding (sampler goroutine only)
+	dropped string       // why the sampler stopped asking (sampler goroutine only)
+	lastErr string
+	metrics map[string]bool
+}
+
+func threadCPU() time.Duration {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return time.Duration(ts.Nano())
+}
+
+func (w *worker) loop() {
+	runtime.LockOSThread() // never unlocked: a stuck thread is discarded on exit
+	for ctx := range w.req {
+		c0 := threadCPU()
+		t0 := time.Now()
+		ms, err := w.probe.Read(ctx)
+		t1 := time.Now()
+		w.cpu.Add(int64(threadCPU() - c0))
+		w.resp <- readResult{ms, err, t0, t1}
+	}
+}
+
+type trace struct {
+	kind   Kind
+	scope  Scope
+	wrap   float64
+	source string
+	s      Series
+}
+
+type mark struct {
+	phase string
+	t     float64
+}
+
+// Sampler samples every available source on one goroutine at a fixed
+// interval, and integrates per phase when stopped.
+type Sampler struct {
+	cfg      SamplerConfig
+	env      Env
+	stats    *cmdStats
+	statuses []Status
+	workers  []*worker
+
+	mu      sync.Mutex
+	started bool
+	stopped bool
+	start   time.Time
+	marks   []mark
+	traces  map[string]*trace
+	ticks   []float64 // sample times
+	report  Report
+
+	kick     chan struct{}
+	stopCh   chan struct{}
+	loopDone chan struct{}
+
+	tickCount int
+	tickWall  time.Duration
+	tickMax   time.Duration
+	loopCPU   time.Duration
+}
+
+// NewSampler opens the configured sources. Sources that are not available are
+// kept with their reason for the report.
+func NewSampler(cfg SamplerConfig) (*Sampler, error) {
+	if cfg.Interval <= 0 {
+		cfg.Interval = DefaultInterval
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = time.Second
+	}
+	if cfg.CommandTimeout <= 0 {
+		cfg.CommandTimeout = cfg.ReadTimeout * 4 / 5
+	}
+	s := &Sampler{cfg: cfg, stats: &cmdStats{}, traces: map[string]*trace{},
+		kick: make(chan struct{}, 1), stopCh: make(chan struct{}), loopDone: make(chan struct{})}
+	s.env = Env{Root: cfg.Root, Commands: cfg.Commands, Meter: cfg.Meter, MeterCSV: cfg.MeterCSV,
+		CommandTimeout: cfg.CommandTimeout, Interval: cfg.Interval, PID: cfg.PID, ReadFile: cfg.ReadFile, stats: s.stats}
+	if !cfg.NoDiscovery {
+		sts, err := Open(s.env, cfg.Sources)
+		if err != nil {
+			return nil, err
+		}
+		s.statuses = sts
+	}
+	names := make([]string, 0, len(cfg.Probes))
+	for n := range cfg.Probes {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		s.statuses = append(s.statuses, Status{Name: n, Enabled: true, Available: true, probe: cfg.Probes[n]})
+	}
+	for _, st := range s.statuses {
+		if st.probe == nil {
+			continue
+		}
+		s.workers = append(s.workers, &worker{name: st.Name, probe: st.probe,
+			req: make(chan context.Context), resp: make(chan readResult, 1), metrics: map[string]bool{}})
+	}
+	return s, nil
+}
+
+// Statuses lists every source with its availability.
+func (s *Sampler) Statuses() []Status { return append([]Status(nil), s.statuses...) }
+
+// Start begins sampling. With IdleDuration set it first measures an "idle"
+// phase and returns after it. Stop must be called to release the sources.
+func (s *Sampler) Start(ctx context.Context) error {
+	s.mu.Lock()
+	if s.started {
+		s.mu.Unlock()
+		return errors.New("probes: sampler already started")
+	}
+	s.started = true
+	s.start = time.Now()
+	s.mu.Unlock()
+	for _, w := range s.workers {
+		go w.loop()
+	}
+	go s.loop(ctx)
+	if s.cfg.IdleDuration > 0 {
+		s.Mark("idle")
+		select {
+		case <-time.After(s.cfg.IdleDuration):
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// Mark starts phase at this instant. It never blocks: it records the time
+// and asks the sampler goroutine for an extra sample at the boundary.
+func (s *Sampler) Mark(phase string) {
+	s.mu.Lock()
+	t := 0.0
+	if s.started {
+		t = time.Since(s.start).Seconds()
+	}
+	if !s.stopped {
+		s.marks = append(s.marks, mark{phase, t})
+	}
+	s.mu.Unlock()
+	select {
+	case s.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Sampler) loop(ctx context.Context) {
+	defer close(s.loopDone)
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	c0 := threadCPU()
+	defer func() { s.loopCPU = threadCPU() - c0 }()
+	tk := time.NewTicker(s.cfg.Interval)
+	defer tk.Stop()
+	s.tick()
+	for {
+		select {
+		case <-ctx.Done():
+			s.tick()
+			return
+		case <-s.stopCh:
+			s.tick() // cover the end of the last phase
+			return
+		case <-tk.C:
+			s.tick()
+		case <-s.kick:
+			s.tick()
+		}
+	}
+}
+
+// tick asks every live worker for a reading and waits, at most ReadTimeout,
+// for the answers.
+func (s *Sampler) tick() {
+	t0 := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ReadTimeout)
+	defer cancel()
+	var asked []*worker
+	for _, w := range s.workers {
+		if w.dropped != "" || w.busy {
+			continue
+		}
+		w.busy = true
+		w.req <- ctx
+		asked = append(asked, w)
+	}
+	type got struct {
+		w *worker
+		r readResult
+	}
+	var results []got
+	for _, w := range asked {
+		select {
+		case r := <-w.resp:
+			w.busy = false
+			results = append(results, got{w, r})
+		case <-ctx.Done():
+			w.dropped = fmt.Sprintf("a read did not return within %v; source dropped for the rest of the run", s.cfg.ReadTimeout)
+		}
+	}
+	d := time.Since(t0)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tickCount++
+	s.tickWall += d
+	if d > s.tickMax {
+		s.tickMax = d
+	}
+	s.ticks = append(s.ticks, t0.Sub(s.start).Seconds())
+	for _, g := range results {
+		if g.r.err != nil {
+			g.w.lastErr = fmt.Sprintf("at %.3fs: %v", g.r.t1.Sub(s.start).Seconds(), g.r.err)
+		}
+		mid := g.r.t0.Add(g.r.t1.Sub(g.r.t0) / 2)
+		for _, m := range g.r.ms {
+			at := mid
+			if !m.At.IsZero() {
+				at = m.At
+			}
+			tr := s.traces[m.Name]
+			if tr == nil {
+				tr = &trace{kind: m.Kind, scope: m.Scope, wrap: m.Wrap, source: g.w.name}
+				s.traces[m.Name] = tr
+				g.w.metrics[m.Name] = true
+			}
+			tr.s.Append(at.Sub(s.start).Seconds(), m.Value)
+		}
+	}
+}
+
+// Stop ends sampling, closes the sources and returns the report. Calling it
+// again returns the same report.
+func (s *Sampler) Stop() Report {
+	s.mu.Lock()
+	if s.stopped {
+		r := s.report
+		s.mu.Unlock()
+		return r
+	}
+	s.stopped = true
+	started := s.started
+	s.mu.Unlock()
+	if started {
+		close(s.stopCh)
+		<-s.loopDone
+	}
+	end := 0.0
+	if started {
+		end = time.Since(s.start).Seconds()
+	}
+	for _, w := range s.workers {
+		if started {
+			close(w.req) // a stuck worker exits when its read returns, if ever
+		}
+		if w.dropped == "" && !w.busy {
+			_ = w.probe.Close()
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.report = s.buildReport(end)
+	return s.report
+}
