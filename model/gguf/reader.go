@@ -265,10 +265,10 @@ func (f *File) parse() error {
 	// type and offset.
 	const minKV, minTensor = 8 + 1 + 4 + 1, 8 + 1 + 4 + 4 + 8
 	if nKV > MaxKVs || nKV > c.remaining()/minKV {
-		return c.errf("header.metadata_kv_count", "%d key-value pairs cannot fit in the %d bytes left in the file", nKV, c.remaining())
+		return c.errf("header.metadata_kv_count", "%d key-value pairs cannot fit in the %d bytes left in the file (truncated or corrupt; limit %d)", nKV, c.remaining(), MaxKVs)
 	}
 	if nTensors > MaxTensors || nTensors > c.remaining()/minTensor {
-		return c.errf("header.tensor_count", "%d tensors cannot fit in the %d bytes left in the file (limit %d)", nTensors, c.remaining(), MaxTensors)
+		return c.errf("header.tensor_count", "%d tensors cannot fit in the %d bytes left in the file (truncated or corrupt; limit %d)", nTensors, c.remaining(), MaxTensors)
 	}
 
 	f.KV = make([]KV, 0, nKV)
