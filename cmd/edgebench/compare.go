@@ -1,0 +1,164 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/edgebench/edgebench/reports"
+	"github.com/edgebench/edgebench/results"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newCompareCmd) }
+
+type compareFlags struct {
+	metrics []string
+	alpha   float64
+	format  string
+	gate    string
+}
+
+func newCompareCmd() *cobra.Command {
+	var fl compareFlags
+	cmd := &cobra.Command{
+		Use:   "compare OLD NEW",
+		Short: "Compare two results files like benchstat: medians, intervals, Mann-Whitney U",
+		Long: `Compare pairs the cells of two results files by configuration and prints, per
+metric, each cell's old and new median with its 95% confidence interval, the change
+of the median, and the Mann-Whitney U test's p-value. A change that is not
+statistically significant at --alpha prints as "~"; samples too few to ever reach
+significance print "?" with the reason. A geomean row summarises each metric.
+Warnings from the cells (throttling, too few runs, governor) are carried as footnotes.
+
+Cells that appear several times in one file (a resumed run, or interleaved runs
+appended to the same file) have their samples pooled.
+
+OLD and NEW are results files, or names of baselines saved with
+"edgebench baseline save".
+
+--gate P% turns compare into a CI check: it fails (exit status 1) only when some
+metric that has a direction (higher or lower is better) got significantly worse
+by more than P%, and names the cells and metrics. Noise-robust use: build old and
+new, then run them interleaved in one job on one machine (old, new, old, new, ...
+each appending to its own file) so drift and thermal state hit both alike.
+
+-o gobench writes both inputs in the Go benchmark format, marked "side: old" and
+"side: new", for golang.org/x/perf tools (benchstat -col side FILE).`,
+		Example: `  edgebench compare old.jsonl new.jsonl
+  edgebench compare --metric decode_tok_s,prefill_tok_s -o md main.jsonl pr.jsonl >> "$GITHUB_STEP_SUMMARY"
+  edgebench compare --gate 5% baseline.jsonl new.jsonl
+  edgebench compare -o gobench old.jsonl new.jsonl > ab.txt && benchstat -col side ab.txt`,
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runCompare(cmd.OutOrStdout(), cmd.ErrOrStderr(), args[0], args[1], fl)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&fl.metrics, "metric", nil, "metrics to compare, comma-separated (default: every metric with raw samples)")
+	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "significance level of the Mann-Whitney U test")
+	f.StringVarP(&fl.format, "output", "o", "text", "output format: text, md, csv, json or gobench")
+	f.StringVar(&fl.gate, "gate", "", "fail when a metric got significantly worse by more than this (e.g. 5%)")
+	return cmd
+}
+
+// parseGate reads a gate threshold written as a percentage: "5%" or "5".
+func parseGate(s string) (float64, error) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "%")), 64)
+	if err != nil || v < 0 || v >= 100 {
+		return 0, fmt.Errorf("compare: --gate %q: want a percentage between 0 and 100, e.g. 5%%", s)
+	}
+	return v / 100, nil
+}
+
+func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags) error {
+	var gate float64
+	if fl.gate != "" {
+		g, err := parseGate(fl.gate)
+		if err != nil {
+			return err
+		}
+		gate = g
+	}
+	switch fl.format {
+	case "text", "md", "csv", "json", "gobench":
+	default:
+		return fmt.Errorf("compare: unknown output format %q (want text, md, csv, json or gobench)", fl.format)
+	}
+	if !(fl.alpha > 0 && fl.alpha < 1) {
+		return fmt.Errorf("compare: --alpha %v is not between 0 and 1", fl.alpha)
+	}
+	oldF, err := loadResults(oldArg)
+	if err != nil {
+		return err
+	}
+	newF, err := loadResults(newArg)
+	if err != nil {
+		return err
+	}
+	if fl.format == "gobench" {
+		for _, s := range []struct {
+			side string
+			f    *results.File
+		}{{"old", oldF}, {"new", newF}} {
+			fmt.Fprintf(stdout, "side: %s\n", s.side)
+			if err := reports.WriteGoBench(stdout, s.f); err != nil {
+				return err
+			}
+		}
+		if fl.gate == "" {
+			return nil
+		}
+	}
+	cmp, err := reports.Compare(oldF, newF, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha})
+	if err != nil {
+		return err
+	}
+	switch fl.format {
+	case "text":
+		err = cmp.WriteText(stdout)
+	case "md":
+		err = cmp.WriteMarkdown(stdout)
+	case "csv":
+		err = cmp.WriteCSV(stdout)
+	case "json":
+		err = cmp.WriteJSON(stdout)
+	}
+	if err != nil {
+		return err
+	}
+	if fl.gate == "" {
+		return nil
+	}
+	return checkGate(stderr, cmp, gate, fl.gate)
+}
+
+// checkGate fails on significant regressions beyond the threshold. Rows it
+// could not judge are listed on stderr but do not fail it: the gate's
+// contract is to fail only on evidence of a slowdown.
+func checkGate(stderr io.Writer, cmp *reports.Comparison, gate float64, spec string) error {
+	if und := cmp.Undecided(); len(und) > 0 {
+		fmt.Fprintf(stderr, "edgebench compare: gate %s could not judge %d comparison(s):\n", spec, len(und))
+		for _, u := range und {
+			fmt.Fprintf(stderr, "  %s\n", u)
+		}
+	}
+	regs := cmp.Regressions(gate)
+	if len(regs) == 0 {
+		fmt.Fprintf(stderr, "edgebench compare: gate %s passed: no significant regression beyond %s\n", spec, strconv.FormatFloat(100*gate, 'g', -1, 64)+"%")
+		return nil
+	}
+	parts := make([]string, len(regs))
+	for i, r := range regs {
+		parts[i] = r.String()
+	}
+	return fmt.Errorf("compare: gate %s failed: %d significant regression(s): %s",
+		spec, len(regs), strings.Join(parts, "; "))
+}
+
+// loadResults reads a results file; a baseline name is resolved by
+// baselineResults (baseline.go) when no such file exists.
+func loadResults(arg string) (*results.File, error) {
+	return results.Read(arg)
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The -update flag rewrites golden files. Registered only if another test
+// file of the package has not already done so (they may share it).
+func init() {
+	if flag.Lookup("update") == nil {
+		flag.Bool("update", false, "rewrite golden files under testdata/")
+	}
+}
+
+func updating() bool {
+	f := flag.Lookup("update")
+	return f != nil && f.Value.String() == "true"
+}
+
+// runGolden runs the CLI with args and compares stdout, stderr and the
+// returned error with testdata/<name>.golden.
+func runGolden(t *testing.T, name string, args ...string) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), &stdout, &stderr, args)
+	var got bytes.Buffer
+	got.WriteString("$ edgebench " + strings.Join(args, " ") + "\n")
+	got.Write(stdout.Bytes())
+	if stderr.Len() > 0 {
+		got.WriteString("--- stderr\n")
+		got.Write(stderr.Bytes())
+	}
+	if err != nil {
+		got.WriteString("--- error\n" + err.Error() + "\n")
+	}
+	path := filepath.Join("testdata", name+".golden")
+	if updating() {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, rerr := os.ReadFile(path)
+	if rerr != nil {
+		t.Fatalf("%v (run go test -update to create it)", rerr)
+	}
+	if !bytes.Equal(got.Bytes(), want) {
+		t.Errorf("output differs from %s (go test -run %s -update rewrites it)\n--- got\n%s\n--- want\n%s", path, t.Name(), got.Bytes(), want)
+	}
+}
+
+const (
+	oldResults = "testdata/compare/old.jsonl"
+	newResults = "testdata/compare/new.jsonl"
+)
+
+func TestCompareGolden(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"text", []string{"compare", oldResults, newResults}},
+		{"md", []string{"compare", "-o", "md", oldResults, newResults}},
+		{"csv", []string{"compare", "-o", "csv", oldResults, newResults}},
+		{"json", []string{"compare", "-o", "json", oldResults, newResults}},
+		{"gobench", []string{"compare", "-o", "gobench", oldResults, newResults}},
+		{"metric", []string{"compare", "--metric", "decode_tok_s,peak_rss_bytes", "--alpha", "0.01", oldResults, newResults}},
+		{"same", []string{"compare", "--gate", "5%", oldResults, oldResults}},
+		{"gate_fail", []string{"compare", "--gate", "5%", "--metric", "decode_tok_s,ttft_ms", oldResults, newResults}},
+		{"gate_pass", []string{"compare", "--gate", "12%", "--metric", "decode_tok_s", oldResults, newResults}},
+		{"err_metric", []string{"compare", "--metric", "joules", oldResults, newResults}},
+		{"err_gate", []string{"compare", "--gate", "five", oldResults, newResults}},
+		{"err_missing", []string{"compare", oldResults, "testdata/compare/nope.jsonl"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { runGolden(t, "compare/"+tc.name, tc.args...) })
+	}
+}
+
+// The gate's contract, independent of the golden text: it fails exactly
+// when a directional metric got significantly worse beyond the threshold.
+func TestCompareGateExitStatus(t *testing.T) {
+	for _, tc := range []struct {
+		gate    string
+		metrics string
+		fail    bool
+	}{
+		{"5%", "decode_tok_s", true},    // q4_0 decode -10%, p < 0.001
+		{"12%", "decode_tok_s", false},  // -10% is within 12%
+		{"5%", "ttft_ms", true},         // q4_0 ttft +8% (lower is better)
+		{"9%", "ttft_ms", false},        // +8% is within 9%
+		{"5%", "prefill_tok_s", false},  // no significant change; f16's -20% is undecidable (n=2)
+		{"0", "decode_tok_s", true},     // any significant slowdown
+		{"0.5", "prefill_tok_s", false}, // "0.5" means 0.5%
+	} {
+		var out, errb bytes.Buffer
+		err := run(context.Background(), &out, &errb, []string{"compare", "--gate", tc.gate, "--metric", tc.metrics, oldResults, newResults})
+		if (err != nil) != tc.fail {
+			t.Errorf("gate %s on %s: err = %v, want failure %v", tc.gate, tc.metrics, err, tc.fail)
+		}
+		if err != nil && !strings.Contains(err.Error(), "type=q4_0") {
+			t.Errorf("gate error does not name the offending cell: %v", err)
+		}
+	}
+}
