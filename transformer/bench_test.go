@@ -1,0 +1,84 @@
+package transformer
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
+)
+
+// BenchmarkStories15M measures decode and prefill speed of a
+// stories15M-shaped model (synthetic weights, generated once per type into
+// the benchmark's temp dir) for f32, q8_0 and q4_0 at 1 and 2 threads.
+//
+//	go test -run '^$' -bench Stories15M -benchtime 2s ./transformer/
+//
+// decode: one token per op at cache depths cycling over 1..max context
+// (256 for stories15M), reported as tok/s and weight GB/s
+// (WeightBytesPerToken × tok/s). prefill: a 128-token prompt per op from an
+// empty cache, reported as tok/s.
+func BenchmarkStories15M(b *testing.B) {
+	cfg, err := model.Preset("stories15M")
+	if err != nil {
+		b.Fatal(err)
+	}
+	dir := b.TempDir()
+	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0, kernels.Q4_0} {
+		var f *gguf.File
+		open := func(b *testing.B) *gguf.File {
+			if f == nil {
+				path := filepath.Join(dir, "stories15M-"+typ.String()+".gguf")
+				if err := model.Generate(path, cfg, typ, 1, nil); err != nil {
+					b.Fatal(err)
+				}
+				if f, err = gguf.Open(path); err != nil {
+					b.Fatal(err)
+				}
+			}
+			return f
+		}
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("%s/threads=%d/decode", typ, threads), func(b *testing.B) {
+				m, err := Load(open(b), Options{Threads: threads})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Close()
+				tok := 1
+				for b.Loop() {
+					if m.Pos() == m.MaxContext() {
+						m.Reset()
+					}
+					if _, err := m.Decode(tok); err != nil {
+						b.Fatal(err)
+					}
+					tok = (tok*31 + 7) % cfg.Vocab
+				}
+				tps := float64(b.N) / b.Elapsed().Seconds()
+				b.ReportMetric(tps, "tok/s")
+				b.ReportMetric(tps*float64(m.WeightBytesPerToken())/1e9, "weightGB/s")
+			})
+			b.Run(fmt.Sprintf("%s/threads=%d/prefill128", typ, threads), func(b *testing.B) {
+				m, err := Load(open(b), Options{Threads: threads})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer m.Close()
+				prompt := randTokens(128, cfg.Vocab, 9)
+				for b.Loop() {
+					m.Reset()
+					if _, err := m.Prefill(prompt); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N*len(prompt))/b.Elapsed().Seconds(), "tok/s")
+			})
+		}
+		if f != nil {
+			f.Close()
+		}
+	}
+}

@@ -1,0 +1,639 @@
+// Package transformer is edgebench's reference decoder runtime for the Llama
+// family (llama, qwen2): RMSNorm, rotary position embeddings, grouped-query
+// attention over a KV cache, SwiGLU MLP, tied or separate output projection.
+//
+// Weights stay in the memory-mapped GGUF file and are read through
+// kernels.Matrix; every hot loop goes through package kernels. All buffers
+// (activations, KV cache, logits, batched prefill buffers, RoPE tables) are
+// allocated by Load, so Decode allocates nothing per token.
+package transformer
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
+)
+
+// DefaultMaxContext caps the KV cache when Options.MaxContext is 0: the
+// cache of a long-context model (128k for Llama 3) would not fit on the
+// devices edgebench measures.
+const DefaultMaxContext = 4096
+
+// DefaultPrefillChunk is the number of prompt tokens pushed through the
+// layers together. Each weight matrix is read once per chunk, so larger
+// chunks amortise weight traffic; the bound keeps prefill buffers small
+// (chunk × ffn floats for the MLP).
+const DefaultPrefillChunk = 256
+
+// Options configure Load.
+type Options struct {
+	Threads    int    // worker threads; <= 0 means runtime.NumCPU()
+	Backend    string // kernel backend name; "" = auto (honours $EDGEBENCH_BACKEND)
+	MaxContext int    // KV cache length in tokens; 0 = min(config context, 4096)
+	// PrefillChunk bounds how many prompt tokens one batched step processes;
+	// 0 = DefaultPrefillChunk. Always clipped to MaxContext.
+	PrefillChunk int
+}
+
+// layer holds one decoder block's weights. Matrices point into the mapped
+// file; norms and biases are converted to f32 once at load.
+type layer struct {
+	attnNorm, ffnNorm []float32
+	wq, wk, wv, wo    kernels.Matrix
+	bq, bk, bv        []float32 // nil when the file has no bias
+	gate, up, down    kernels.Matrix
+}
+
+// Model is a loaded decoder with its KV cache. It is not safe for concurrent
+// use; load one Model per goroutine.
+type Model struct {
+	cfg  model.Config
+	path string
+
+	pool *kernels.Pool
+	ctx  *kernels.Context
+
+	layers      []layer
+	tokEmbd     kernels.Matrix
+	embRowBytes int
+	outNorm     []float32
+	output      kernels.Matrix
+
+	hidden, qDim, kvDim, headDim int
+	heads, kvHeads, group, ffn   int
+	eps, scale                   float32
+	neox                         bool
+	maxCtx, chunk                int
+
+	// ropeCos/ropeSin: [maxCtx][headDim/2], angle pos·θ_i (θ_i divided by
+	// the llama3 frequency factor when the file has rope_freqs.weight).
+	ropeCos, ropeSin []float32
+	// kCache/vCache: [layer][position][kvDim], f32.
+	kCache, vCache []float32
+
+	// Batch buffers, chunk rows each (decode uses the first row).
+	x, xb, xb2 []float32 // hidden
+	q, att     []float32 // qDim: queries, attention output
+	hb, hb2    []float32 // ffn
+	scores     []float32 // [heads][maxCtx]: one attention row per head
+	logits     []float32 // vocab
+	tok        [1]int
+
+	pos int
+
+	// State of the step in flight, read by attnFn (built once at Load so
+	// Pool.For gets the same func value every call and nothing allocates).
+	curLayer, curN, curP0 int
+	attnFn                func(lo, hi int)
+
+	backendInfo map[string]string
+	weightBytes int64
+	closed      bool
+}
+
+// Load builds a Model over the tensors of f. The model reads weights from
+// f's memory map: keep f open until the Model is closed. Close does not
+// close f (the caller opened it).
+func Load(f *gguf.File, opts Options) (*Model, error) {
+	if f == nil {
+		return nil, fmt.Errorf("transformer: nil gguf file")
+	}
+	cfg, err := model.ConfigFromGGUF(f)
+	if err != nil {
+		// model's errors already name the file.
+		return nil, fmt.Errorf("transformer: %w", err)
+	}
+	return load(f, cfg, opts)
+}
+
+func checkConfig(c model.Config) error {
+	switch c.Arch {
+	case "llama", "qwen2":
+	default:
+		return fmt.Errorf("architecture %q not supported (supported: llama, qwen2)", c.Arch)
+	}
+	pos := []struct {
+		name string
+		v    int
+	}{{"hidden size", c.Hidden}, {"layers", c.Layers}, {"heads", c.Heads}, {"kv heads", c.KVHeads},
+		{"head dim", c.HeadDim}, {"ffn size", c.FFN}, {"vocab size", c.Vocab}}
+	for _, p := range pos {
+		if p.v <= 0 {
+			return fmt.Errorf("%s is %d, want > 0", p.name, p.v)
+		}
+	}
+	if c.Heads%c.KVHeads != 0 {
+		return fmt.Errorf("heads (%d) is not a multiple of kv heads (%d)", c.Heads, c.KVHeads)
+	}
+	if c.HeadDim%2 != 0 {
+		return fmt.Errorf("head dim %d is odd; rotary embeddings need pairs", c.HeadDim)
+	}
+	if !(c.RMSEps > 0) {
+		return fmt.Errorf("rms epsilon is %g, want > 0", c.RMSEps)
+	}
+	if !(c.RopeTheta > 0) {
+		return fmt.Errorf("rope theta is %g, want > 0", c.RopeTheta)
+	}
+	return nil
+}
+
+func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
+	if err := checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
+	}
+	maxCtx := opts.MaxContext
+	if maxCtx < 0 {
+		return nil, fmt.Errorf("transformer: %s: max context %d, want >= 0", f.Path, maxCtx)
+	}
+	if maxCtx == 0 {
+		maxCtx = DefaultMaxContext
+		if cfg.ContextLength > 0 && cfg.ContextLength < maxCtx {
+			maxCtx = cfg.ContextLength
+		}
+	}
+	chunk := opts.PrefillChunk
+	if chunk < 0 {
+		return nil, fmt.Errorf("transformer: %s: prefill chunk %d, want >= 0", f.Path, chunk)
+	}
+	if chunk == 0 {
+		chunk = DefaultPrefillChunk
+	}
+	chunk = min(chunk, maxCtx)
+
+	backend, err := kernels.SelectBackend(opts.Backend)
+	if err != nil {
+		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
+	}
+
+	m := &Model{
+		cfg:     cfg,
+		path:    f.Path,
+		hidden:  cfg.Hidden,
+		qDim:    cfg.Heads * cfg.HeadDim,
+		kvDim:   cfg.KVHeads * cfg.HeadDim,
+		headDim: cfg.HeadDim,
+		heads:   cfg.Heads,
+		kvHeads: cfg.KVHeads,
+		group:   cfg.Heads / cfg.KVHeads,
+		ffn:     cfg.FFN,
+		eps:     cfg.RMSEps,
+		neox:    cfg.RopeNeox,
+		maxCtx:  maxCtx,
+		chunk:   chunk,
+	}
+	m.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
+
+	// The pool and context exist before the tensors are checked because
+	// BackendFor (which backend serves each weight type) needs the context.
+	m.pool = kernels.NewPool(opts.Threads)
+	m.ctx = kernels.NewContext(backend, m.pool)
+	if err := m.loadWeights(f); err != nil {
+		m.pool.Close()
+		return nil, err
+	}
+	m.allocate()
+	m.attnFn = m.attention
+	return m, nil
+}
+
+// loader checks tensors one by one and keeps the first error.
+type loader struct {
+	f        *gguf.File
+	m        *Model
+	err      error
+	bytes    int64 // file bytes of everything a decode step reads in full
+	backends map[string]string
+}
+
+func (ld *loader) fail(name, format string, args ...any) {
+	if ld.err == nil {
+		ld.err = fmt.Errorf("transformer: %s: tensor %s: %s", ld.f.Path, name, fmt.Sprintf(format, args...))
+	}
+}
+
+func dimsString(d []uint64) string { return fmt.Sprint(d) }
+
+// shapeIs reports whether dims equal want, ignoring trailing 1s (ggml
+// tensors are 4-D with unit trailing dims; GGUF stores only n_dims).
+func shapeIs(dims []uint64, want ...int) bool {
+	for i := 0; i < max(len(dims), len(want)); i++ {
+		var d, w uint64 = 1, 1
+		if i < len(dims) {
+			d = dims[i]
+		}
+		if i < len(want) {
+			w = uint64(want[i])
+		}
+		if d != w {
+			return false
+		}
+	}
+	return true
+}
+
+// matrix wraps a 2-D weight of rows×cols (ggml dims [cols, rows]) without
+// copying, and records the backend that will run its type.
+func (ld *loader) matrix(name string, rows, cols int) kernels.Matrix {
+	if ld.err != nil {
+		return kernels.Matrix{}
+	}
+	ti, ok := ld.f.Tensor(name)
+	if !ok {
+		ld.fail(name, "missing")
+		return kernels.Matrix{}
+	}
+	if !ti.Type.Supported() {
+		ld.fail(name, "type %s not supported (supported: %s)", ti.Type, strings.Join(kernels.SupportedNames(), ", "))
+		return kernels.Matrix{}
+	}
+	if !shapeIs(ti.Dims, cols, rows) {
+		ld.fail(name, "shape %s, want [%d %d]", dimsString(ti.Dims), cols, rows)
+		return kernels.Matrix{}
+	}
+	w, err := kernels.NewMatrix(ti.Type, rows, cols, ti.Data)
+	if err != nil {
+		ld.fail(name, "%v", err)
+		return kernels.Matrix{}
+	}
+	be, err := ld.m.ctx.BackendFor(ti.Type)
+	if err != nil {
+		ld.fail(name, "%v", err)
+		return kernels.Matrix{}
+	}
+	ld.backends[ti.Type.String()] = be
+	return w
+}
+
+// vector converts a 1-D tensor (a norm, a bias, rope factors) to f32 once.
+// A missing optional vector returns nil without error.
+func (ld *loader) vector(name string, n int, optional bool) []float32 {
+	if ld.err != nil {
+		return nil
+	}
+	ti, ok := ld.f.Tensor(name)
+	if !ok {
+		if !optional {
+			ld.fail(name, "missing")
+		}
+		return nil
+	}
+	if !shapeIs(ti.Dims, n) {
+		ld.fail(name, "shape %s, want [%d]", dimsString(ti.Dims), n)
+		return nil
+	}
+	if !ti.Type.Supported() {
+		ld.fail(name, "type %s not supported (supported: %s)", ti.Type, strings.Join(kernels.SupportedNames(), ", "))
+		return nil
+	}
+	rb, err := ti.Type.RowBytes(n)
+	if err != nil {
+		ld.fail(name, "%v", err)
+		return nil
+	}
+	if len(ti.Data) != rb {
+		ld.fail(name, "%d data bytes, want %d for %d %s values", len(ti.Data), rb, n, ti.Type)
+		return nil
+	}
+	out := make([]float32, n)
+	if err := kernels.Dequantize(ti.Type, out, ti.Data); err != nil {
+		ld.fail(name, "%v", err)
+		return nil
+	}
+	return out
+}
+
+func (m *Model) loadWeights(f *gguf.File) error {
+	ld := &loader{f: f, m: m, backends: map[string]string{}}
+	c := m.cfg
+	H := m.hidden
+
+	// The embedding is only ever read one row at a time through Dequantize,
+	// so it is wrapped as a Matrix (checks type and size) but its backend is
+	// recorded only when it doubles as the output projection.
+	if ti, ok := f.Tensor("token_embd.weight"); !ok {
+		ld.fail("token_embd.weight", "missing")
+	} else if !shapeIs(ti.Dims, H, c.Vocab) {
+		ld.fail("token_embd.weight", "shape %s, want [%d %d]", dimsString(ti.Dims), H, c.Vocab)
+	} else if !ti.Type.Supported() {
+		ld.fail("token_embd.weight", "type %s not supported (supported: %s)", ti.Type, strings.Join(kernels.SupportedNames(), ", "))
+	} else if w, err := kernels.NewMatrix(ti.Type, c.Vocab, H, ti.Data); err != nil {
+		ld.fail("token_embd.weight", "%v", err)
+	} else {
+		m.tokEmbd = w
+		m.embRowBytes, _ = ti.Type.RowBytes(H)
+	}
+
+	m.layers = make([]layer, c.Layers)
+	for i := range m.layers {
+		L := &m.layers[i]
+		p := fmt.Sprintf("blk.%d.", i)
+		L.attnNorm = ld.vector(p+"attn_norm.weight", H, false)
+		L.wq = ld.matrix(p+"attn_q.weight", m.qDim, H)
+		L.wk = ld.matrix(p+"attn_k.weight", m.kvDim, H)
+		L.wv = ld.matrix(p+"attn_v.weight", m.kvDim, H)
+		// qwen2 has q/k/v biases; use them whenever the file has them and
+		// insist on them when the config says the architecture needs them.
+		L.bq = ld.vector(p+"attn_q.bias", m.qDim, !c.QKVBias)
+		L.bk = ld.vector(p+"attn_k.bias", m.kvDim, !c.QKVBias)
+		L.bv = ld.vector(p+"attn_v.bias", m.kvDim, !c.QKVBias)
+		L.wo = ld.matrix(p+"attn_output.weight", H, m.qDim)
+		L.ffnNorm = ld.vector(p+"ffn_norm.weight", H, false)
+		L.gate = ld.matrix(p+"ffn_gate.weight", m.ffn, H)
+		L.up = ld.matrix(p+"ffn_up.weight", m.ffn, H)
+		L.down = ld.matrix(p+"ffn_down.weight", H, m.ffn)
+		if ld.err != nil {
+			return ld.err
+		}
+		for _, name := range []string{"attn_norm.weight", "attn_q.weight", "attn_k.weight", "attn_v.weight",
+			"attn_q.bias", "attn_k.bias", "attn_v.bias", "attn_output.weight", "ffn_norm.weight",
+			"ffn_gate.weight", "ffn_up.weight", "ffn_down.weight"} {
+			if ti, ok := f.Tensor(p + name); ok {
+				ld.bytes += int64(len(ti.Data))
+			}
+		}
+	}
+	m.outNorm = ld.vector("output_norm.weight", H, false)
+	if ti, ok := f.Tensor("output_norm.weight"); ok {
+		ld.bytes += int64(len(ti.Data))
+	}
+	// A file without output.weight ties the output projection to the
+	// embedding, as llama.cpp does, whatever the metadata says.
+	if _, ok := f.Tensor("output.weight"); ok {
+		m.output = ld.matrix("output.weight", c.Vocab, H)
+	} else {
+		m.output = ld.matrix("token_embd.weight", c.Vocab, H)
+	}
+	ld.bytes += int64(len(m.output.Data)) + int64(m.embRowBytes)
+
+	freqs := ld.vector("rope_freqs.weight", m.headDim/2, true)
+	if ld.err != nil {
+		return ld.err
+	}
+	m.ropeTables(freqs)
+	m.backendInfo = ld.backends
+	m.weightBytes = ld.bytes
+	return nil
+}
+
+// ropeTables precomputes cos/sin of pos·θ_i for every cached position, with
+// θ_i = theta^(-2i/headDim), divided by the llama3 frequency factor of pair i
+// when the file has rope_freqs.weight (llama.cpp's rule; the factors encode
+// the llama3 scaling, so the metadata scaling fields are not applied again).
+func (m *Model) ropeTables(freqs []float32) {
+	half := m.headDim / 2
+	m.ropeCos = make([]float32, m.maxCtx*half)
+	m.ropeSin = make([]float32, m.maxCtx*half)
+	inv := make([]float64, half)
+	for i := range inv {
+		inv[i] = math.Pow(float64(m.cfg.RopeTheta), -2*float64(i)/float64(m.headDim))
+		if freqs != nil {
+			inv[i] /= float64(freqs[i])
+		}
+	}
+	for p := 0; p < m.maxCtx; p++ {
+		for i, th := range inv {
+			s, c := math.Sincos(float64(p) * th)
+			m.ropeCos[p*half+i] = float32(c)
+			m.ropeSin[p*half+i] = float32(s)
+		}
+	}
+}
+
+func (m *Model) allocate() {
+	n := m.chunk
+	m.x = make([]float32, n*m.hidden)
+	m.xb = make([]float32, n*m.hidden)
+	m.xb2 = make([]float32, n*m.hidden)
+	m.q = make([]float32, n*m.qDim)
+	m.att = make([]float32, n*m.qDim)
+	m.hb = make([]float32, n*m.ffn)
+	m.hb2 = make([]float32, n*m.ffn)
+	m.scores = make([]float32, m.heads*m.maxCtx)
+	m.logits = make([]float32, m.cfg.Vocab)
+	m.kCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
+	m.vCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
+}
+
+// Config returns the model's configuration as read from the file.
+func (m *Model) Config() model.Config { return m.cfg }
+
+// MaxContext is the KV cache length in tokens.
+func (m *Model) MaxContext() int { return m.maxCtx }
+
+// Pos is the number of tokens in the KV cache.
+func (m *Model) Pos() int { return m.pos }
+
+// Reset empties the KV cache.
+func (m *Model) Reset() { m.pos = 0 }
+
+// BackendInfo maps each weight type the model multiplies by to the name of
+// the kernel backend that really serves it (a backend without a kernel for
+// a type falls back to the next one).
+func (m *Model) BackendInfo() map[string]string {
+	out := make(map[string]string, len(m.backendInfo))
+	for k, v := range m.backendInfo {
+		out[k] = v
+	}
+	return out
+}
+
+// WeightBytesPerToken is the number of weight bytes one decode step reads:
+// every layer tensor (matrices, norms, biases), the final norm, the output
+// matrix and one embedding row. The KV cache is not included; it grows with
+// the position (2 × layers × kvDim × 4 bytes per cached token).
+func (m *Model) WeightBytesPerToken() int64 { return m.weightBytes }
+
+// KVBytesPerToken is the KV cache bytes one decode step reads per cached
+// position (f32 cache).
+func (m *Model) KVBytesPerToken() int64 { return int64(2 * m.cfg.Layers * m.kvDim * 4) }
+
+// Close stops the worker pool. The gguf file stays open (the caller owns it).
+func (m *Model) Close() error {
+	if !m.closed {
+		m.closed = true
+		m.pool.Close()
+	}
+	return nil
+}
+
+func (m *Model) check(tokens []int) error {
+	if m.closed {
+		return fmt.Errorf("transformer: %s: model is closed", m.path)
+	}
+	if len(tokens) == 0 {
+		return fmt.Errorf("transformer: %s: no tokens to process", m.path)
+	}
+	if m.pos+len(tokens) > m.maxCtx {
+		return fmt.Errorf("transformer: %s: context full: %d cached + %d new tokens exceed max context %d",
+			m.path, m.pos, len(tokens), m.maxCtx)
+	}
+	for i, t := range tokens {
+		if t < 0 || t >= m.cfg.Vocab {
+			return fmt.Errorf("transformer: %s: token %d (index %d) out of range [0,%d)", m.path, t, i, m.cfg.Vocab)
+		}
+	}
+	return nil
+}
+
+// Prefill appends tokens to the cache and returns the logits of the last
+// one. The tokens go through the layers in chunks of at most PrefillChunk,
+// each projection as one matrix-matrix product so weights are read once per
+// chunk. The returned slice is a view, valid until the next call. On error
+// nothing was appended.
+func (m *Model) Prefill(tokens []int) ([]float32, error) {
+	if err := m.check(tokens); err != nil {
+		return nil, err
+	}
+	for start := 0; start < len(tokens); start += m.chunk {
+		end := min(start+m.chunk, len(tokens))
+		m.forward(tokens[start:end], end == len(tokens))
+	}
+	return m.logits, nil
+}
+
+// Decode appends one token and returns its logits (a view, valid until the
+// next call). It allocates nothing.
+func (m *Model) Decode(token int) ([]float32, error) {
+	m.tok[0] = token
+	if err := m.check(m.tok[:]); err != nil {
+		return nil, err
+	}
+	m.forward(m.tok[:], true)
+	return m.logits, nil
+}
+
+// mul is y = W·x for n activation rows: the matrix-vector kernel for one
+// token (decode), the tiled matrix-matrix kernel for a prefill chunk.
+func (m *Model) mul(y []float32, w kernels.Matrix, x []float32, n int) {
+	if n == 1 {
+		m.ctx.MatVec(y, w, x)
+	} else {
+		m.ctx.MatMul(y, w, x, n)
+	}
+}
+
+// forward runs n = len(tokens) tokens at positions pos..pos+n-1 through the
+// model, writing their keys and values into the cache, and computes the
+// logits of the last token when wantLogits. tokens were checked by check.
+//
+// In the last layer only the keys and values of every token are needed
+// (for the cache); queries, attention and the MLP run for the last token
+// alone, and not at all when no logits are wanted (a prefill chunk that is
+// not the last). llama.cpp prunes the same way.
+func (m *Model) forward(tokens []int, wantLogits bool) {
+	n := len(tokens)
+	p0 := m.pos
+	H, Q, KV, half := m.hidden, m.qDim, m.kvDim, m.headDim/2
+	x, xb := m.x[:n*H], m.xb[:n*H]
+
+	for i, t := range tokens {
+		row := m.tokEmbd.Data[t*m.embRowBytes : (t+1)*m.embRowBytes]
+		// Cannot fail: the type and row size were checked at load.
+		_ = kernels.Dequantize(m.tokEmbd.Type, x[i*H:(i+1)*H], row)
+	}
+
+	last := len(m.layers) - 1
+	for l := range m.layers {
+		L := &m.layers[l]
+		// Tokens [qs,n) need queries and everything after attention.
+		qs := 0
+		if l == last {
+			qs = n
+			if wantLogits {
+				qs = n - 1
+			}
+		}
+		nq := n - qs
+		base := l * m.maxCtx * KV
+		kc := m.kCache[base+p0*KV : base+(p0+n)*KV]
+		vc := m.vCache[base+p0*KV : base+(p0+n)*KV]
+		q, att := m.q[:nq*Q], m.att[:nq*Q]
+
+		for i := 0; i < n; i++ {
+			kernels.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
+		}
+		// Keys and values go straight into their cache rows.
+		m.mul(kc, L.wk, xb, n)
+		m.mul(vc, L.wv, xb, n)
+		for i := 0; i < n; i++ {
+			p := p0 + i
+			cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
+			ki, vi := kc[i*KV:(i+1)*KV], vc[i*KV:(i+1)*KV]
+			if L.bk != nil {
+				kernels.Axpy(ki, 1, L.bk)
+			}
+			if L.bv != nil {
+				kernels.Axpy(vi, 1, L.bv)
+			}
+			kernels.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
+		}
+		if nq == 0 {
+			break // last layer of a chunk whose logits nobody reads
+		}
+		m.mul(q, L.wq, xb[qs*H:], nq)
+		for j := 0; j < nq; j++ {
+			p := p0 + qs + j
+			cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
+			qj := q[j*Q : (j+1)*Q]
+			if L.bq != nil {
+				kernels.Axpy(qj, 1, L.bq)
+			}
+			kernels.RoPE(qj, m.heads, m.headDim, cos, sin, m.neox)
+		}
+
+		m.curLayer, m.curN, m.curP0 = l, nq, p0+qs
+		m.pool.For(m.heads, m.attnFn)
+
+		xq, xbq, xb2 := x[qs*H:], xb[:nq*H], m.xb2[:nq*H]
+		hb, hb2 := m.hb[:nq*m.ffn], m.hb2[:nq*m.ffn]
+		m.mul(xb2, L.wo, att, nq)
+		kernels.Axpy(xq, 1, xb2)
+		for j := 0; j < nq; j++ {
+			kernels.RMSNorm(xbq[j*H:(j+1)*H], xq[j*H:(j+1)*H], L.ffnNorm, m.eps)
+		}
+		m.mul(hb, L.gate, xbq, nq)
+		m.mul(hb2, L.up, xbq, nq)
+		kernels.SiLUMul(hb, hb, hb2)
+		m.mul(xb2, L.down, hb, nq)
+		kernels.Axpy(xq, 1, xb2)
+	}
+	m.pos += n
+
+	if wantLogits {
+		kernels.RMSNorm(xb[:H], x[(n-1)*H:n*H], m.outNorm, m.eps)
+		m.ctx.MatVec(m.logits, m.output, xb[:H])
+	}
+}
+
+// attention computes causal attention for query heads [lo,hi) of the
+// m.curN query rows in flight (layer m.curLayer, positions from m.curP0;
+// row j attends to cache positions 0..m.curP0+j). Query head h reads kv
+// head h/group (grouped-query attention, as ggml broadcasts); each head owns
+// its row of m.scores, so heads run in parallel without sharing.
+func (m *Model) attention(lo, hi int) {
+	l, n, p0 := m.curLayer, m.curN, m.curP0
+	hd, Q, KV := m.headDim, m.qDim, m.kvDim
+	base := l * m.maxCtx * KV
+	for h := lo; h < hi; h++ {
+		scores := m.scores[h*m.maxCtx : (h+1)*m.maxCtx]
+		kvOff := (h / m.group) * hd
+		for j := 0; j < n; j++ {
+			qh := m.q[j*Q+h*hd : j*Q+(h+1)*hd]
+			s := scores[:p0+j+1]
+			for t := range s {
+				k := m.kCache[base+t*KV+kvOff : base+t*KV+kvOff+hd]
+				s[t] = kernels.DotF32(qh, k) * m.scale
+			}
+			kernels.Softmax(s)
+			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
+			clear(out)
+			for t, a := range s {
+				kernels.Axpy(out, a, m.vCache[base+t*KV+kvOff:base+t*KV+kvOff+hd])
+			}
+		}
+	}
+}
