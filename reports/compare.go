@@ -537,12 +537,10 @@ func (c *Comparison) Regressions(threshold float64) []Regression {
 	var out []Regression
 	for _, m := range c.Metrics {
 		for _, r := range m.Rows {
-			if !r.HasOld || !r.HasNew || !r.Cmp.Significant || math.IsNaN(r.Cmp.Delta) {
+			if !r.HasOld || !r.HasNew {
 				continue
 			}
-			worse := (m.Better == "higher" && r.Cmp.Delta < -threshold) ||
-				(m.Better == "lower" && r.Cmp.Delta > threshold)
-			if worse {
+			if stats.IsRegression(r.Cmp, threshold, m.Better) {
 				out = append(out, Regression{Metric: m.Name, Unit: m.Unit, CellID: r.CellID, Label: r.Label, Delta: r.Cmp.Delta, P: r.Cmp.P})
 			}
 		}
