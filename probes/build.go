@@ -55,8 +55,7 @@ func (s *Sampler) tolerances(tr *trace) (tol, maxGap float64) {
 		sort.Float64s(gaps)
 		med = gaps[len(gaps)/2]
 	}
-	rt := s.cfg.ReadTimeout.Seconds()
-	tol = math.Max(2*iv, 1.5*med) + rt/2
+	tol = math.Max(math.Max(3*iv, 2*med), 0.05)
 	maxGap = math.Max(math.Max(10*iv, 5*med), 1)
 	return
 }
@@ -105,7 +104,7 @@ func (s *Sampler) energyOf(name string, tr *trace, cum *Series, sp []span) Measu
 	var e float64
 	for _, x := range sp {
 		if tr.kind == KindEnergy {
-			e += cum.At(x.b) - cum.At(x.a)
+			e += cum.AtCounter(x.b) - cum.AtCounter(x.a)
 		} else {
 			e += tr.s.Integral(x.a, x.b)
 		}
@@ -444,7 +443,7 @@ func (s *Sampler) throttle(sp []span, cums map[string]*Series) (Measure, []strin
 		}
 		used++
 		for _, x := range sp {
-			d := cums[n].At(x.b) - cums[n].At(x.a)
+			d := cums[n].At(x.b) - cums[n].At(x.a) // whole events: never extrapolated
 			events += d
 			if d > 0 {
 				on = append(on, n)

@@ -192,12 +192,17 @@ func (p *hwmonProbe) Read(ctx context.Context) ([]Metric, error) {
 	}
 	// A device vanished or was renumbered (driver reload): find the sensors
 	// again by name and read what is there now.
+	before := len(p.sensors)
 	p.sensors = p.discover()
 	if len(p.sensors) == 0 {
 		return nil, fmt.Errorf("no hwmon sensor left: %w", err)
 	}
-	// Partial readings come back with the error that explains the gap.
-	return p.read()
+	ms, err2 := p.read()
+	if err2 == nil && len(p.sensors) < before {
+		// Readings of what is left, with the error that explains the gap.
+		return ms, err
+	}
+	return ms, err2
 }
 
 func (p *hwmonProbe) Close() error { return nil }

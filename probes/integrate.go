@@ -89,6 +89,22 @@ func (s Series) At(t float64) float64 {
 	return s.V[i-1] + (s.V[i]-s.V[i-1])*(t-t0)/(t1-t0)
 }
 
+// AtCounter is At for a cumulative counter: beyond the ends it extends the
+// nearest interval's slope (the counter kept counting at that rate), where At
+// would hold it flat and so assume no power at all.
+func (s Series) AtCounter(t float64) float64 {
+	n := len(s.T)
+	if n < 2 || (t >= s.T[0] && t <= s.T[n-1]) {
+		return s.At(t)
+	}
+	i, j := 0, 1
+	if t > s.T[n-1] {
+		i, j = n-2, n-1
+	}
+	slope := (s.V[j] - s.V[i]) / (s.T[j] - s.T[i])
+	return s.V[i] + slope*(t-s.T[i])
+}
+
 // Integral is the trapezoid integral of s over [a, b] with the ends
 // interpolated (power in W gives energy in J).
 func (s Series) Integral(a, b float64) float64 {

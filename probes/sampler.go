@@ -180,9 +180,7 @@ func (s *Sampler) Start(ctx context.Context) error {
 	s.started = true
 	s.start = time.Now()
 	s.mu.Unlock()
-	for _, w := range s.workers {
-		go w.loop()
-	}
+	s.startWorkers()
 	go s.loop(ctx)
 	if s.cfg.IdleDuration > 0 {
 		s.Mark("idle")
@@ -193,6 +191,12 @@ func (s *Sampler) Start(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+func (s *Sampler) startWorkers() {
+	for _, w := range s.workers {
+		go w.loop()
+	}
 }
 
 // Mark starts phase at this instant. It never blocks: it records the time
