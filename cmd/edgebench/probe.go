@@ -125,6 +125,7 @@ func runProbe(ctx context.Context, out io.Writer, o probeOpts) error {
 	defer tk.Stop()
 	start := time.Now()
 	enc := json.NewEncoder(out)
+	prev := map[string]counterPoint{}
 	for i := 0; o.count == 0 || i < o.count; i++ {
 		if i > 0 {
 			select {
@@ -146,7 +147,7 @@ func runProbe(ctx context.Context, out io.Writer, o probeOpts) error {
 		}
 		fmt.Fprintf(out, "\n--- t=%.2fs\n", t)
 		for _, r := range readings {
-			fmt.Fprintln(out, watchLine(r))
+			fmt.Fprintln(out, watchLine(r, prev, t))
 		}
 	}
 	return nil
@@ -194,11 +195,29 @@ func printStatuses(out io.Writer, root string, sts []probes.Status, byName map[s
 	}
 }
 
-func watchLine(r probes.Reading) string {
+// counterPoint is an energy counter's previous reading, to show power.
+type counterPoint struct{ v, t float64 }
+
+func watchLine(r probes.Reading, prev map[string]counterPoint, t float64) string {
 	var parts []string
 	for _, m := range r.Metrics {
+		if m.Kind == probes.KindEnergy {
+			// Counters mean little live: show the power since the last reading.
+			p, ok := prev[m.Name]
+			prev[m.Name] = counterPoint{m.Value, t}
+			if !ok || t <= p.t {
+				parts = append(parts, m.Name+"=(first reading)")
+				continue
+			}
+			d := m.Value - p.v
+			if d < 0 && m.Wrap > 0 {
+				d += m.Wrap
+			}
+			parts = append(parts, fmt.Sprintf("%s=%.3f W", m.Name, d/(t-p.t)))
+			continue
+		}
 		switch m.Kind {
-		case probes.KindPower, probes.KindEnergy, probes.KindTemp, probes.KindFreq, probes.KindThrottle, probes.KindPercent:
+		case probes.KindPower, probes.KindTemp, probes.KindFreq, probes.KindThrottle, probes.KindPercent:
 			parts = append(parts, m.Name+"="+formatValue(m))
 		}
 	}
