@@ -5,8 +5,25 @@ import (
 	"unsafe"
 )
 
-// maxTypeID bounds the per-type kernel cache; ggml ids are well below it.
-const maxTypeID = 64
+// The per-type kernel cache has a slot for every ggml id (all below 64) and
+// for edgebench's sparse ids (from 1024).
+const (
+	maxTypeID    = 64
+	sparseBase   = 1024
+	sparseSlots  = 16
+	kernelSlots  = maxTypeID + sparseSlots
+	noKernelSlot = -1
+)
+
+func kernelSlot(t Type) int {
+	switch {
+	case t < maxTypeID:
+		return int(t)
+	case t >= sparseBase && t < sparseBase+sparseSlots:
+		return maxTypeID + int(t-sparseBase)
+	}
+	return noKernelSlot
+}
 
 // Context = backend + pool + scratch (activation quantization buffers). Not
 // safe for concurrent use by several goroutines (one Context per model
@@ -15,8 +32,8 @@ type Context struct {
 	b *Backend
 	p *Pool
 
-	kern     [maxTypeID]DotFunc
-	kernName [maxTypeID]string
+	kern     [kernelSlots]DotFunc
+	kernName [kernelSlots]string
 
 	scratch []byte // quantized activations
 
@@ -71,17 +88,18 @@ func (c *Context) BackendFor(t Type) (string, error) {
 }
 
 func (c *Context) kernel(t Type) (DotFunc, string, error) {
-	if t >= maxTypeID {
+	slot := kernelSlot(t)
+	if slot == noKernelSlot {
 		return nil, "", fmt.Errorf("no kernel backend implements %s weights", t)
 	}
-	if c.kern[t] != nil {
-		return c.kern[t], c.kernName[t], nil
+	if c.kern[slot] != nil {
+		return c.kern[slot], c.kernName[slot], nil
 	}
 	f, name, err := c.b.Kernel(t)
 	if err != nil {
 		return nil, "", err
 	}
-	c.kern[t], c.kernName[t] = f, name
+	c.kern[slot], c.kernName[slot] = f, name
 	return f, name, nil
 }
 

@@ -45,11 +45,12 @@ func SupportedNames() []string {
 
 // ActivationType is the format the activation row x is given in to a
 // DotFunc for weights of type t: float weights take float32 activations,
-// the 32-value block formats take q8_0 and the 256-value k-quants take q8_K,
+// the 32-value block formats and the sparse formats take q8_0 and the
+// 256-value k-quants and tq2_0 take q8_K,
 // so that the inner loops are integer dot products as in ggml.
 func ActivationType(t Type) Type {
 	switch t {
-	case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0:
+	case Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM:
 		return Q8_0
 	case Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, TQ1_0, TQ2_0:
 		return Q8_K

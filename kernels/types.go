@@ -33,6 +33,19 @@ const (
 	TQ2_0 Type = 35
 )
 
+// edgebench's sparse formats for pruned weights. ggml has no sparse types,
+// so these ids sit far above ggml's range (which ends below 64) and a GGUF
+// file using them loads only in edgebench. Each block covers 64 weights and
+// holds exactly 32 kept values as one q8_0 or q4_0 block plus their positions:
+// 2:4 stores two 2-bit indices per group of four weights; BM (bitmask) stores
+// a 64-bit mask, so the 32 kept values may sit anywhere in the block.
+const (
+	Q8_0_24 Type = 1024 // 2:4 semi-structured, q8_0 values: 42 bytes per 64 weights
+	Q4_0_24 Type = 1025 // 2:4 semi-structured, q4_0 values: 26 bytes per 64 weights
+	Q8_0_BM Type = 1026 // unstructured 50% in 64-weight blocks, bitmask, q8_0 values
+	Q4_0_BM Type = 1027 // unstructured 50% in 64-weight blocks, bitmask, q4_0 values
+)
+
 // typeInfo is one row of ggml's type traits: values per block and bytes per
 // block, as in ggml-common.h.
 type typeInfo struct {
@@ -59,6 +72,11 @@ var typeTable = map[Type]typeInfo{
 	BF16:  {"bf16", 1, 2},
 	TQ1_0: {"tq1_0", 256, 54},
 	TQ2_0: {"tq2_0", 256, 66},
+
+	Q8_0_24: {"q8_0_24", 64, 34 + 8},
+	Q4_0_24: {"q4_0_24", 64, 18 + 8},
+	Q8_0_BM: {"q8_0_bm", 64, 34 + 8},
+	Q4_0_BM: {"q4_0_bm", 64, 18 + 8},
 }
 
 // Known reports whether t is a ggml type id this package knows the layout of
