@@ -141,13 +141,11 @@ func checkConfig(c model.Config) error {
 	return nil
 }
 
-func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
-	if err := checkConfig(cfg); err != nil {
-		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
-	}
-	maxCtx := opts.MaxContext
+// contextSizes resolves the KV cache length and the prefill chunk.
+func contextSizes(cfg model.Config, opts Options) (maxCtx, chunk int, err error) {
+	maxCtx = opts.MaxContext
 	if maxCtx < 0 {
-		return nil, fmt.Errorf("transformer: %s: max context %d, want >= 0", f.Path, maxCtx)
+		return 0, 0, fmt.Errorf("max context %d, want >= 0", maxCtx)
 	}
 	if maxCtx == 0 {
 		maxCtx = DefaultMaxContext
@@ -155,14 +153,52 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 			maxCtx = cfg.ContextLength
 		}
 	}
-	chunk := opts.PrefillChunk
+	chunk = opts.PrefillChunk
 	if chunk < 0 {
-		return nil, fmt.Errorf("transformer: %s: prefill chunk %d, want >= 0", f.Path, chunk)
+		return 0, 0, fmt.Errorf("prefill chunk %d, want >= 0", chunk)
 	}
 	if chunk == 0 {
 		chunk = DefaultPrefillChunk
 	}
-	chunk = min(chunk, maxCtx)
+	return maxCtx, min(chunk, maxCtx), nil
+}
+
+// EstimateBytes is the memory Load will allocate for cfg and opts, on top
+// of the memory-mapped weights: the f32 KV cache (usually most of it),
+// activation and prefill buffers, attention scores, logits, RoPE tables,
+// norms and biases converted to f32, and a bound on the kernels' activation
+// scratch. Runners use it to refuse a model that will not fit before
+// loading it.
+func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
+	if err := checkConfig(cfg); err != nil {
+		return 0, err
+	}
+	maxCtx, chunk, err := contextSizes(cfg, opts)
+	if err != nil {
+		return 0, err
+	}
+	H, Q, KV := int64(cfg.Hidden), int64(cfg.Heads*cfg.HeadDim), int64(cfg.KVHeads*cfg.HeadDim)
+	n, ctx, L := int64(chunk), int64(maxCtx), int64(cfg.Layers)
+	floats := 2*L*ctx*KV + // KV cache
+		n*(3*H+2*Q+2*int64(cfg.FFN)) + // batch buffers
+		int64(cfg.Heads)*ctx + int64(cfg.Vocab) + // scores, logits
+		ctx*int64(cfg.HeadDim) + // rope cos+sin tables
+		L*2*H + H // norms
+	if cfg.QKVBias {
+		floats += L * (Q + 2*KV)
+	}
+	scratch := n * max(H, Q, int64(cfg.FFN)) // kernels' quantized activations, at most 4 bytes a value
+	return 4 * (floats + scratch), nil
+}
+
+func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
+	if err := checkConfig(cfg); err != nil {
+		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
+	}
+	maxCtx, chunk, err := contextSizes(cfg, opts)
+	if err != nil {
+		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
+	}
 
 	backend, err := kernels.SelectBackend(opts.Backend)
 	if err != nil {
@@ -417,6 +453,13 @@ func (m *Model) allocate() {
 	m.kCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
 	m.vCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
 }
+
+// Threads is the number of worker threads of the model's pool.
+func (m *Model) Threads() int { return m.pool.Threads() }
+
+// Backend is the name of the kernel backend selected at load (some weight
+// types may fall back to another; see BackendInfo).
+func (m *Model) Backend() string { return m.ctx.Backend().Name }
 
 // Config returns the model's configuration as read from the file.
 func (m *Model) Config() model.Config { return m.cfg }

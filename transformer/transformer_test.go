@@ -435,3 +435,60 @@ func TestWeightBytesAndBackends(t *testing.T) {
 		}
 	}
 }
+
+// TestEstimateBytes: the estimate is exactly what Load allocates plus the
+// bound on the kernels' activation scratch.
+func TestEstimateBytes(t *testing.T) {
+	cfg := variants()[2] // qwen2: biases too
+	opts := Options{Threads: 1, PrefillChunk: 16}
+	m := mustLoad(t, writeModel(t, cfg, kernels.Q8_0), opts)
+	est, err := EstimateBytes(cfg, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var floats int
+	for _, b := range [][]float32{m.x, m.xb, m.xb2, m.q, m.att, m.hb, m.hb2, m.scores, m.logits,
+		m.kCache, m.vCache, m.ropeCos, m.ropeSin, m.outNorm} {
+		floats += len(b)
+	}
+	for _, L := range m.layers {
+		floats += len(L.attnNorm) + len(L.ffnNorm) + len(L.bq) + len(L.bk) + len(L.bv)
+	}
+	scratch := 16 * max(cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.FFN)
+	if want := int64(4 * (floats + scratch)); est != want {
+		t.Errorf("EstimateBytes = %d, Load allocated %d (+ scratch bound)", est, want)
+	}
+	if _, err := EstimateBytes(cfg, Options{MaxContext: -1}); err == nil {
+		t.Error("EstimateBytes accepted MaxContext -1")
+	}
+}
+
+// TestBackends: a forced backend is used and reported, gives the same
+// logits as the automatic choice, and an unknown name is refused.
+func TestBackends(t *testing.T) {
+	cfg := tiny()
+	f := writeModel(t, cfg, kernels.Q8_0)
+	ref := mustLoad(t, f, Options{Threads: 1, Backend: "ref"})
+	if ref.Backend() != "ref" || ref.BackendInfo()["q8_0"] != "ref" {
+		t.Errorf("forced ref: Backend() = %q, BackendInfo = %v", ref.Backend(), ref.BackendInfo())
+	}
+	auto := mustLoad(t, f, Options{Threads: 2})
+	if auto.Threads() != 2 {
+		t.Errorf("Threads() = %d, want 2", auto.Threads())
+	}
+	tokens := randTokens(9, cfg.Vocab, 8)
+	a, err := ref.Prefill(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := auto.Prefill(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr32(b, a); e > 1e-4 {
+		t.Errorf("backend %s vs ref: relative error %.3g > 1e-4", auto.Backend(), e)
+	}
+	if _, err := Load(f, Options{Backend: "nosuch"}); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("unknown backend: error %v", err)
+	}
+}
