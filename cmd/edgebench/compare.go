@@ -156,9 +156,3 @@ func checkGate(stderr io.Writer, cmp *reports.Comparison, gate float64, spec str
 	return fmt.Errorf("compare: gate %s failed: %d significant regression(s): %s",
 		spec, len(regs), strings.Join(parts, "; "))
 }
-
-// loadResults reads a results file; a baseline name is resolved by
-// baselineResults (baseline.go) when no such file exists.
-func loadResults(arg string) (*results.File, error) {
-	return results.Read(arg)
-}

@@ -27,6 +27,13 @@ func updating() bool {
 // returned error with testdata/<name>.golden.
 func runGolden(t *testing.T, name string, args ...string) {
 	t.Helper()
+	runGoldenReplacing(t, name, nil, args...)
+}
+
+// runGoldenReplacing is runGolden with old/new string pairs replaced in the
+// output first (e.g. a temporary directory by "$DIR").
+func runGoldenReplacing(t *testing.T, name string, oldnew []string, args ...string) {
+	t.Helper()
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), &stdout, &stderr, args)
 	var got bytes.Buffer
@@ -39,12 +46,16 @@ func runGolden(t *testing.T, name string, args ...string) {
 	if err != nil {
 		got.WriteString("--- error\n" + err.Error() + "\n")
 	}
+	out := got.Bytes()
+	if len(oldnew) > 0 {
+		out = []byte(strings.NewReplacer(oldnew...).Replace(got.String()))
+	}
 	path := filepath.Join("testdata", name+".golden")
 	if updating() {
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := os.WriteFile(path, got.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(path, out, 0o644); err != nil {
 			t.Fatal(err)
 		}
 		return
@@ -53,8 +64,8 @@ func runGolden(t *testing.T, name string, args ...string) {
 	if rerr != nil {
 		t.Fatalf("%v (run go test -update to create it)", rerr)
 	}
-	if !bytes.Equal(got.Bytes(), want) {
-		t.Errorf("output differs from %s (go test -run %s -update rewrites it)\n--- got\n%s\n--- want\n%s", path, t.Name(), got.Bytes(), want)
+	if !bytes.Equal(out, want) {
+		t.Errorf("output differs from %s (go test -run %s -update rewrites it)\n--- got\n%s\n--- want\n%s", path, t.Name(), out, want)
 	}
 }
 
