@@ -42,6 +42,21 @@ type tensorEdit struct {
 // edited (or dropped when edit returns false), and opens the copy.
 func rewriteModel(t testing.TB, src *gguf.File, name string, edit func(*tensorEdit) bool) *gguf.File {
 	t.Helper()
+	if _, ok := src.Tensor(name); !ok {
+		t.Fatalf("rewriteModel: %s has no tensor %s", src.Path, name)
+	}
+	return rewriteAll(t, src, func(n string, e *tensorEdit) bool {
+		if n != name {
+			return true
+		}
+		return edit(e)
+	})
+}
+
+// rewriteAll copies src into a new GGUF file, passing every tensor through
+// edit (dropped when it returns false), and opens the copy.
+func rewriteAll(t testing.TB, src *gguf.File, edit func(name string, e *tensorEdit) bool) *gguf.File {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "edited.gguf")
 	w, err := gguf.Create(path)
 	if err != nil {
@@ -56,22 +71,15 @@ func rewriteModel(t testing.TB, src *gguf.File, name string, edit func(*tensorEd
 		data []byte
 	}
 	var data []out
-	found := false
 	for _, ti := range src.Tensors {
 		e := tensorEdit{ti.Type, append([]uint64(nil), ti.Dims...), ti.Data}
-		if ti.Name == name {
-			found = true
-			if !edit(&e) {
-				continue
-			}
+		if !edit(ti.Name, &e) {
+			continue
 		}
 		if err := w.AddTensor(ti.Name, e.Type, e.Dims...); err != nil {
 			t.Fatal(err)
 		}
 		data = append(data, out{ti.Name, e.Data})
-	}
-	if !found {
-		t.Fatalf("rewriteModel: %s has no tensor %s", src.Path, name)
 	}
 	for _, d := range data {
 		if err := w.WriteTensorData(d.name, d.data); err != nil {
@@ -82,4 +90,26 @@ func rewriteModel(t testing.TB, src *gguf.File, name string, edit func(*tensorEd
 		t.Fatal(err)
 	}
 	return openModel(t, path)
+}
+
+// convert re-encodes a tensor's values in type to (from whatever it was).
+func convert(t testing.TB, e *tensorEdit, to kernels.Type) {
+	t.Helper()
+	n := 1
+	for _, d := range e.Dims {
+		n *= int(d)
+	}
+	vals := make([]float32, n)
+	if err := kernels.Dequantize(e.Type, vals, e.Data); err != nil {
+		t.Fatal(err)
+	}
+	rb, err := to.RowBytes(int(e.Dims[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]byte, rb*(n/int(e.Dims[0])))
+	if err := kernels.Quantize(to, out, vals); err != nil {
+		t.Fatal(err)
+	}
+	e.Type, e.Data = to, out
 }

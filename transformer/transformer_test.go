@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -491,4 +492,78 @@ func TestBackends(t *testing.T) {
 	if _, err := Load(f, Options{Backend: "nosuch"}); err == nil || !strings.Contains(err.Error(), "nosuch") {
 		t.Errorf("unknown backend: error %v", err)
 	}
+}
+
+// TestMixedTypes: a file mixing weight types per tensor, like llama.cpp's
+// Q4_K_M (k-quants for most matrices, q6_k for attn_v/ffn_down, another type
+// for the embedding and output), runs and matches the oracle on the same
+// weights up to the activation quantization of the integer kernels.
+func TestMixedTypes(t *testing.T) {
+	cfg := tiny()
+	cfg.Name = "mixed"
+	cfg.Hidden, cfg.HeadDim, cfg.FFN = 256, 64, 512 // k-quant rows are 256 values
+	mix := map[string]kernels.Type{
+		"token_embd": kernels.Q6_K, "output": kernels.Q8_0,
+		"attn_q": kernels.Q4_K, "attn_k": kernels.Q4_K, "attn_v": kernels.Q6_K, "attn_output": kernels.Q5_K,
+		"ffn_gate": kernels.Q4_K, "ffn_up": kernels.Q4_K, "ffn_down": kernels.Q6_K,
+	}
+	for _, ty := range mix {
+		if !ty.Supported() {
+			t.Skipf("kernels do not support %s yet", ty)
+		}
+	}
+	f := rewriteAll(t, writeModel(t, cfg, kernels.F32), func(name string, e *tensorEdit) bool {
+		base := strings.TrimSuffix(name, ".weight")
+		if i := strings.LastIndexByte(base, '.'); i >= 0 {
+			base = base[i+1:]
+		}
+		if ty, ok := mix[base]; ok && strings.HasSuffix(name, ".weight") {
+			convert(t, e, ty)
+		}
+		return true
+	})
+	m := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 4})
+	info := m.BackendInfo()
+	for _, ty := range mix {
+		if ty != kernels.Q6_K && info[ty.String()] == "" { // q6_k here is attn_v/ffn_down: must be listed too
+			t.Errorf("BackendInfo %v lacks %s", info, ty)
+		}
+	}
+	if info["q6_k"] == "" {
+		t.Errorf("BackendInfo %v lacks q6_k", info)
+	}
+	ref := newNaive(t, f, cfg)
+	tokens := randTokens(9, cfg.Vocab, 12)
+	var want []float64
+	for _, tok := range tokens[:6] {
+		want = ref.step(tok)
+	}
+	got, err := m.Prefill(tokens[:6])
+	if err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, got []float32, want []float64) {
+		e, cos := relErr(got, want), cosine(got, float32s(want))
+		t.Logf("%s: max abs error / max |logit| %.4f, cosine %.6f", what, e, cos)
+		if e > 0.05 || cos < 0.999 {
+			t.Errorf("%s: relative error %.4f (want <= 0.05), cosine %.6f (want >= 0.999)", what, e, cos)
+		}
+	}
+	check("prefill", got, want)
+	for _, tok := range tokens[6:] {
+		want = ref.step(tok)
+		got, err := m.Decode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("decode at %d", m.Pos()-1), got, want)
+	}
+}
+
+func float32s(x []float64) []float32 {
+	out := make([]float32, len(x))
+	for i, v := range x {
+		out[i] = float32(v)
+	}
+	return out
 }
