@@ -117,7 +117,7 @@ func writeSample(t testing.TB, path string, align uint32, kvs []KV, tensors []te
 }
 
 func TestRoundTrip(t *testing.T) {
-	for _, align := range []uint32{0, 32, 64} {
+	for _, align := range []uint32{0, 1, 32, 64, 4096} {
 		for _, chunk := range []int{0, 5} {
 			path := filepath.Join(t.TempDir(), "rt.gguf")
 			kvs := allValues()
@@ -329,8 +329,9 @@ func TestCorrupt(t *testing.T) {
 		{"alignment value", new(hb).header(3, 0, 1).str(KeyAlignment).u32(4).u32(48).Bytes(), "48 is not a power of two"},
 		{"alignment zero", new(hb).header(3, 0, 1).str(KeyAlignment).u32(4).u32(0).Bytes(), "0 is not a power of two"},
 		{"n_dims", new(hb).header(3, 1, 0).tensor("w", 0, 0, 1, 1, 1, 1, 1).padData(32, 64), "n_dims: 5 dimensions"},
-		{"retired type", new(hb).header(3, 1, 0).tensor("w", 4, 0, 32).padData(32, 64), "unknown or retired ggml type id 4"},
-		{"huge type", new(hb).header(3, 1, 0).tensor("w", 1000, 0, 32).padData(32, 64), "type id 1000"},
+		{"retired type", new(hb).header(3, 1, 0).tensor("w", 4, 0, 32).padData(32, 64), "ggml type id 4 was retired"},
+		{"iq4_xs", new(hb).header(3, 1, 0).tensor("w", 23, 0, 256).padData(32, 64), "ggml type iq4_xs (id 23) is not supported by edgebench (known: f32, f16, q4_0"},
+		{"huge type", new(hb).header(3, 1, 0).tensor("w", 1000, 0, 32).padData(32, 64), "unknown ggml type id 1000"},
 		{"negative dim", new(hb).header(3, 1, 0).tensor("w", 0, 0, math.MaxUint64).padData(32, 64), "negative"},
 		{"dims overflow", new(hb).header(3, 1, 0).tensor("w", 0, 0, 1<<40, 1<<40).padData(32, 64), "overflows"},
 		{"block multiple", new(hb).header(3, 1, 0).tensor("w", 8, 0, 33).padData(32, 64), "not a multiple of the q8_0 block size 32"},

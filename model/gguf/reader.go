@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/edgebench/edgebench/kernels"
 )
@@ -347,7 +348,7 @@ func (f *File) parse() error {
 		}
 		typ := kernels.Type(tid)
 		if !typ.Known() {
-			return c.errf(field+".type", "unknown or retired ggml type id %d", tid)
+			return c.errf(field+".type", "%s", unknownType(tid))
 		}
 		off, err := c.u64(field + ".offset")
 		if err != nil {
@@ -687,4 +688,31 @@ func (f *File) ArrayLen(key string) (int, error) {
 		return 0, f.keyErr(key, "is %s, want an array", v.TypeName())
 	}
 	return v.Len(), nil
+}
+
+// ggmlOnlyTypes names ggml type ids that are valid in ggml but that
+// edgebench has no layout for, so the error can say which one it met.
+var ggmlOnlyTypes = map[uint32]string{
+	16: "iq2_xxs", 17: "iq2_xs", 18: "iq3_xxs", 19: "iq1_s", 20: "iq4_nl", 21: "iq3_s", 22: "iq2_s",
+	23: "iq4_xs", 24: "i8", 25: "i16", 26: "i32", 27: "i64", 28: "f64", 29: "iq1_m", 39: "mxfp4",
+}
+
+func unknownType(id uint32) string {
+	switch {
+	case id == 4 || id == 5 || (id >= 31 && id <= 33) || (id >= 36 && id <= 38):
+		return fmt.Sprintf("ggml type id %d was retired from GGUF files and is refused", id)
+	case ggmlOnlyTypes[id] != "":
+		return fmt.Sprintf("ggml type %s (id %d) is not supported by edgebench (known: %s)", ggmlOnlyTypes[id], id, knownTypeNames())
+	}
+	return fmt.Sprintf("unknown ggml type id %d (known: %s)", id, knownTypeNames())
+}
+
+func knownTypeNames() string {
+	var names []string
+	for id := uint32(0); id < 64; id++ {
+		if t := kernels.Type(id); t.Known() {
+			names = append(names, t.String())
+		}
+	}
+	return strings.Join(names, ", ")
 }
