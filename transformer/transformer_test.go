@@ -76,28 +76,31 @@ func TestMatchesNaive(t *testing.T) {
 					t.Fatal("generated llama3 file has no rope_freqs.weight; the test would not cover frequency factors")
 				}
 			}
-			m := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 5})
+			// 30 prompt tokens in chunks of 7 (the last one partial), then
+			// decodes up to position 39 of the 64-token context.
+			const prompt = 30
+			m := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 7})
 			ref := newNaive(t, f, cfg)
-			tokens := randTokens(17, cfg.Vocab, 7)
+			tokens := randTokens(40, cfg.Vocab, 7)
 			var want []float64
-			for _, tok := range tokens[:12] {
+			for _, tok := range tokens[:prompt] {
 				want = ref.step(tok)
 			}
-			got, err := m.Prefill(tokens[:12])
+			got, err := m.Prefill(tokens[:prompt])
 			if err != nil {
 				t.Fatal(err)
 			}
 			if e := relErr(got, want); e > 1e-4 {
-				t.Errorf("prefill of 12 tokens: relative error %.3g > 1e-4", e)
+				t.Errorf("prefill of %d tokens: relative error %.3g > 1e-4", prompt, e)
 			}
-			for i, tok := range tokens[12:] {
+			for i, tok := range tokens[prompt:] {
 				want = ref.step(tok)
 				got, err := m.Decode(tok)
 				if err != nil {
 					t.Fatal(err)
 				}
 				if e := relErr(got, want); e > 1e-4 {
-					t.Errorf("decode at position %d: relative error %.3g > 1e-4", 12+i, e)
+					t.Errorf("decode at position %d: relative error %.3g > 1e-4", prompt+i, e)
 				}
 			}
 			if m.Pos() != len(tokens) {
@@ -199,11 +202,12 @@ func TestQuantizedClose(t *testing.T) {
 	}
 }
 
-// TestDecodeAllocs proves the decode step allocates nothing.
+// TestDecodeAllocs proves the decode step (and a warmed-up prefill)
+// allocates nothing.
 func TestDecodeAllocs(t *testing.T) {
 	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
 		cfg := tiny()
-		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 2})
+		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 2, PrefillChunk: 16})
 		if _, err := m.Prefill([]int{1, 2, 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -219,6 +223,18 @@ func TestDecodeAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("%s: Decode allocates %.1f times per token, want 0", typ, allocs)
+		}
+		// Prefill too, once the kernels' activation scratch has grown to a
+		// full chunk (AllocsPerRun's warm-up run).
+		prompt := randTokens(m.chunk+5, cfg.Vocab, 2)
+		allocs = testing.AllocsPerRun(5, func() {
+			m.Reset()
+			if _, err := m.Prefill(prompt); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if allocs != 0 {
+			t.Errorf("%s: Prefill allocates %.1f times per call, want 0", typ, allocs)
 		}
 	}
 }
@@ -502,6 +518,7 @@ func TestMixedTypes(t *testing.T) {
 	cfg := tiny()
 	cfg.Name = "mixed"
 	cfg.Hidden, cfg.HeadDim, cfg.FFN = 256, 64, 512 // k-quant rows are 256 values
+	cfg.Layers, cfg.Vocab = 1, 128                  // k-quant quantization is slow under -race
 	mix := map[string]kernels.Type{
 		"token_embd": kernels.Q6_K, "output": kernels.Q8_0,
 		"attn_q": kernels.Q4_K, "attn_k": kernels.Q4_K, "attn_v": kernels.Q6_K, "attn_output": kernels.Q5_K,
