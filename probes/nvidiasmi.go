@@ -15,9 +15,10 @@ func init() { register("nvidia-smi", true, newNvidiaSMI) }
 
 var nvsmiArgs = []string{"--query-gpu=index,power.draw,temperature.gpu,clocks.sm,name", "--format=csv,noheader,nounits"}
 
+// nvidia-smi takes tens of milliseconds of CPU per run, so it is started
+// once in its loop mode (-lms) and its latest line per GPU is kept.
 type nvidiaSMIProbe struct {
-	env  Env
-	path string
+	s    *streamer
 	gpus []string
 }
 
@@ -26,20 +27,36 @@ func newNvidiaSMI(env Env) (Probe, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &nvidiaSMIProbe{env: env, path: path}
-	s, err := env.run(context.Background(), path, nvsmiArgs...)
+	// One query first: a machine without a working driver answers with an
+	// error, which is the reason to show.
+	out, err := env.run(context.Background(), path, nvsmiArgs...)
 	if err != nil {
 		return nil, unavailable("%v", err)
 	}
-	ms, names, err := ParseNvidiaSMI(string(s))
+	ms, names, err := ParseNvidiaSMI(string(out))
 	if err != nil {
 		return nil, unavailable("%v", err)
 	}
-	p.gpus = names
 	if len(ms) == 0 {
 		return nil, unavailable("nvidia-smi reports no GPU with power, temperature or clock")
 	}
-	return p, nil
+	ival := env.interval().Milliseconds()
+	if ival < 1 {
+		ival = 1
+	}
+	s, err := startStreamer(env, path, append(append([]string(nil), nvsmiArgs...), "-lms", strconv.FormatInt(ival, 10)),
+		func(line string) (string, []Metric, error) {
+			ms, _, err := ParseNvidiaSMI(line)
+			if err != nil || len(ms) == 0 {
+				return "", nil, fmt.Errorf("nvidia-smi: unusable line %q", truncate(line, 60))
+			}
+			idx, _, _ := strings.Cut(line, ",")
+			return strings.TrimSpace(idx), ms, nil
+		})
+	if err != nil {
+		return nil, err
+	}
+	return &nvidiaSMIProbe{s: s, gpus: names}, nil
 }
 
 // ParseNvidiaSMI parses the CSV of nvsmiArgs.
@@ -76,15 +93,11 @@ func ParseNvidiaSMI(s string) ([]Metric, []string, error) {
 	return out, names, nil
 }
 
-func (p *nvidiaSMIProbe) Read(ctx context.Context) ([]Metric, error) {
-	s, err := p.env.run(ctx, p.path, nvsmiArgs...)
-	if err != nil {
-		return nil, err
-	}
-	ms, _, err := ParseNvidiaSMI(string(s))
-	return ms, err
-}
+func (p *nvidiaSMIProbe) Read(ctx context.Context) ([]Metric, error) { return p.s.read() }
 
 func (p *nvidiaSMIProbe) Describe() []string { return p.gpus }
 
-func (p *nvidiaSMIProbe) Close() error { return nil }
+func (p *nvidiaSMIProbe) Close() error {
+	p.s.close()
+	return nil
+}

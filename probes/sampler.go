@@ -181,6 +181,9 @@ func (s *Sampler) Start(ctx context.Context) error {
 	s.start = time.Now()
 	s.mu.Unlock()
 	s.startWorkers()
+	// The first sample is taken before Start returns, so the first phase is
+	// covered from its beginning however late the goroutine is scheduled.
+	s.tick()
 	go s.loop(ctx)
 	if s.cfg.IdleDuration > 0 {
 		s.Mark("idle")
@@ -225,7 +228,6 @@ func (s *Sampler) loop(ctx context.Context) {
 	defer func() { s.loopCPU = threadCPU() - c0 }()
 	tk := time.NewTicker(s.cfg.Interval)
 	defer tk.Stop()
-	s.tick()
 	for {
 		select {
 		case <-ctx.Done():

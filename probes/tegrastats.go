@@ -1,16 +1,11 @@
 package probes
 
 import (
-	"bufio"
 	"context"
-	"errors"
 	"fmt"
-	"os/exec"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
-	"time"
 )
 
 // NVIDIA Jetson tegrastats: one line per interval with RAM, per-core CPU load
@@ -116,17 +111,7 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-type tegrastatsProbe struct {
-	env    Env
-	cmd    *exec.Cmd
-	cancel context.CancelFunc
-	done   chan struct{}
-
-	mu      sync.Mutex
-	latest  []Metric
-	at      time.Time
-	lastErr error
-}
+type tegrastatsProbe struct{ s *streamer }
 
 func newTegrastats(env Env) (Probe, error) {
 	path, err := env.command("tegrastats")
@@ -137,77 +122,20 @@ func newTegrastats(env Env) (Probe, error) {
 	if ms < 1 {
 		ms = 1
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	cmd := newCmd(ctx, path, "--interval", strconv.FormatInt(ms, 10))
-	stdout, err := cmd.StdoutPipe()
+	s, err := startStreamer(env, path, []string{"--interval", strconv.FormatInt(ms, 10)},
+		func(line string) (string, []Metric, error) {
+			ms, err := ParseTegrastats(line)
+			return "", ms, err
+		})
 	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("tegrastats: %w", err)
+		return nil, err
 	}
-	if err := cmd.Start(); err != nil {
-		cancel()
-		return nil, unavailable("tegrastats: %v", err)
-	}
-	p := &tegrastatsProbe{env: env, cmd: cmd, cancel: cancel, done: make(chan struct{})}
-	first := make(chan struct{})
-	go func() {
-		defer close(p.done)
-		sc := bufio.NewScanner(stdout)
-		once := sync.Once{}
-		for sc.Scan() {
-			ms, err := ParseTegrastats(sc.Text())
-			p.mu.Lock()
-			if err == nil {
-				p.latest, p.at = ms, time.Now()
-				once.Do(func() { close(first) })
-			} else {
-				p.lastErr = err
-			}
-			p.mu.Unlock()
-		}
-		p.mu.Lock()
-		p.lastErr = errors.New("tegrastats exited")
-		p.mu.Unlock()
-		_ = cmd.Wait()
-	}()
-	select {
-	case <-first:
-		return p, nil
-	case <-p.done:
-		p.mu.Lock()
-		err := p.lastErr
-		p.mu.Unlock()
-		cancel()
-		return nil, unavailable("tegrastats printed no usable line (%v)", err)
-	case <-time.After(env.cmdTimeout()):
-		p.Close()
-		return nil, unavailable("tegrastats printed nothing within %v (killed)", env.cmdTimeout())
-	}
+	return &tegrastatsProbe{s}, nil
 }
 
-func (p *tegrastatsProbe) Read(ctx context.Context) ([]Metric, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// tegrastats prints once per interval; a line older than a few intervals
-	// means it stalled or died.
-	stale := 3*p.env.interval() + 500*time.Millisecond
-	if age := time.Since(p.at); age > stale {
-		if p.lastErr != nil {
-			return nil, fmt.Errorf("tegrastats: no line for %v: %w", age.Round(time.Millisecond), p.lastErr)
-		}
-		return nil, fmt.Errorf("tegrastats: no line for %v", age.Round(time.Millisecond))
-	}
-	out := make([]Metric, len(p.latest))
-	copy(out, p.latest)
-	for i := range out {
-		// The line's arrival time, so a line read twice is not counted twice.
-		out[i].At = p.at
-	}
-	return out, nil
-}
+func (p *tegrastatsProbe) Read(ctx context.Context) ([]Metric, error) { return p.s.read() }
 
 func (p *tegrastatsProbe) Close() error {
-	p.cancel()
-	<-p.done
+	p.s.close()
 	return nil
 }
