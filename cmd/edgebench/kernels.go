@@ -1,0 +1,371 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/kernels/kbench"
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/tw"
+	"github.com/spf13/cobra"
+)
+
+func init() { register(newKernelsCmd) }
+
+type kernelsFlags struct {
+	types, backends, shapes, ns, filter, output string
+	threads, reps                               int
+	minTime, maxOp                              time.Duration
+	noRoofline, list                            bool
+}
+
+// kernelRecord is one case in --output json.
+type kernelRecord struct {
+	Name        string    `json:"name"`
+	Op          string    `json:"op"`
+	Type        string    `json:"type"`
+	BitsPerW    float64   `json:"bits_per_weight"`
+	Backend     string    `json:"backend"`
+	BackendRan  string    `json:"backend_ran,omitempty"`
+	Shape       string    `json:"shape"`
+	Cols        int       `json:"cols"`
+	Rows        int       `json:"rows"`
+	N           int       `json:"n"`
+	Threads     int       `json:"threads"`
+	WeightBytes int64     `json:"weight_bytes"`
+	Flops       int64     `json:"flops"`
+	Iters       []int     `json:"iters,omitempty"`
+	NsPerOp     []float64 `json:"ns_per_op,omitempty"`
+	MedianNs    float64   `json:"median_ns,omitempty"`
+	GBps        float64   `json:"gbps,omitempty"`
+	GFLOPs      float64   `json:"gflops,omitempty"`
+	// RooflinePct is GB/s over the measured read bandwidth for matvec and
+	// GFLOP/s over the measured FMA peak for matmul; absent without a roofline.
+	RooflinePct *float64 `json:"roofline_pct,omitempty"`
+	Skipped     string   `json:"skipped,omitempty"`
+}
+
+type kernelsReport struct {
+	Device   device.Fingerprint `json:"device"`
+	Roofline *device.Roofline   `json:"roofline,omitempty"`
+	Results  []kernelRecord     `json:"results"`
+}
+
+func newKernelsCmd() *cobra.Command {
+	var fl kernelsFlags
+	cmd := &cobra.Command{
+		Use:   "kernels",
+		Short: "Benchmark the matvec/matmul kernels per weight format, backend and shape",
+		Long: `kernels times decode matvec (n = 1) and prefill matmul (n > 1) for each weight
+format × kernel backend × shape (COLSxROWS: input features × outputs) on all
+threads: one warm-up op, then --reps repetitions of about --min-time each.
+It reports the median ns/op, the spread, weight GB/s, effective GFLOP/s and the
+share of the device's measured roofline (read bandwidth for matvec, FP32 FMA
+peak for matmul; measured once and cached, as edgebench sysinfo does).
+
+A backend that lacks a format's kernel is skipped rather than timed with its
+fallback, and a case whose single op would take longer than --max-op is
+skipped with the reason. --filter keeps the cases whose name (as printed by
+--list) matches a regular expression. -o gobench prints the Go benchmark
+format, one line per repetition, which benchstat reads unchanged.`,
+		Example: `  edgebench kernels                                  # default formats, shapes and backends
+  edgebench kernels --types q4_0,q4_0_24 --shapes 4096x14336 --n 1
+  edgebench kernels --filter 'backend=avx512' -o gobench > new.txt && benchstat old.txt new.txt
+  edgebench kernels --list                           # print the case names only`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error { return runKernels(cmd, fl) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&fl.types, "types", "f16,q8_0,q4_k,q4_0,q2_k,tq2_0,q4_0_24,q4_0_bm", `weight formats, comma-separated, or "all"`)
+	f.StringVar(&fl.backends, "backends", "", "kernel backends, comma-separated (default: every backend this CPU runs)")
+	f.StringVar(&fl.shapes, "shapes", "4096x4096,4096x14336,2048x8192,576x1536", "matrix shapes COLSxROWS, comma-separated")
+	f.StringVar(&fl.ns, "n", "1,128", "tokens per op, comma-separated (1 = matvec, more = matmul)")
+	f.StringVar(&fl.filter, "filter", "", "regular expression on case names, e.g. 'matvec/type=q4_0/'")
+	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, json or gobench")
+	f.IntVar(&fl.threads, "threads", 0, "worker threads (0 = all CPUs)")
+	f.IntVar(&fl.reps, "reps", 5, "timed repetitions per case")
+	f.DurationVar(&fl.minTime, "min-time", 100*time.Millisecond, "target duration of one repetition")
+	f.DurationVar(&fl.maxOp, "max-op", 3*time.Second, "skip cases whose single op takes longer")
+	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline)")
+	f.BoolVar(&fl.list, "list", false, "print the selected case names and exit")
+	return cmd
+}
+
+func parseKernelCases(fl kernelsFlags) ([]kbench.Case, error) {
+	var types []kernels.Type
+	if strings.TrimSpace(fl.types) == "all" {
+		for _, n := range kernels.SupportedNames() {
+			t, _ := kernels.ParseType(n)
+			types = append(types, t)
+		}
+	} else {
+		for _, s := range splitList(fl.types) {
+			t, err := kernels.ParseType(s)
+			if err != nil {
+				return nil, fmt.Errorf("--types: %v", err)
+			}
+			if !t.Supported() {
+				return nil, fmt.Errorf("--types: %s has no kernels (supported: %s)", t, strings.Join(kernels.SupportedNames(), ", "))
+			}
+			types = append(types, t)
+		}
+	}
+	var backends []string
+	if fl.backends == "" {
+		for _, b := range kernels.Backends() {
+			if b.Available == nil || b.Available() {
+				backends = append(backends, b.Name)
+			}
+		}
+	} else {
+		for _, s := range splitList(fl.backends) {
+			b, err := kernels.SelectBackend(s)
+			if err != nil {
+				return nil, fmt.Errorf("--backends: %v", err)
+			}
+			backends = append(backends, b.Name)
+		}
+	}
+	var shapes []kbench.Shape
+	for _, s := range splitList(fl.shapes) {
+		sh, err := kbench.ParseShape(s)
+		if err != nil {
+			return nil, fmt.Errorf("--shapes: %v", err)
+		}
+		shapes = append(shapes, sh)
+	}
+	var ns []int
+	for _, s := range splitList(fl.ns) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("--n: %q is not a positive integer", s)
+		}
+		ns = append(ns, n)
+	}
+	if len(types) == 0 || len(backends) == 0 || len(shapes) == 0 || len(ns) == 0 {
+		return nil, fmt.Errorf("nothing to run: --types, --backends, --shapes and --n must each name at least one value")
+	}
+	cases := kbench.Cases(types, backends, shapes, ns)
+	if fl.filter != "" {
+		re, err := regexp.Compile(fl.filter)
+		if err != nil {
+			return nil, fmt.Errorf("--filter: %v", err)
+		}
+		var keep []kbench.Case
+		for _, c := range cases {
+			if re.MatchString(c.Name()) {
+				keep = append(keep, c)
+			}
+		}
+		cases = keep
+	}
+	if len(cases) == 0 {
+		return nil, fmt.Errorf("no case matches (see --list)")
+	}
+	return cases, nil
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
+	switch fl.output {
+	case "table", "json", "gobench":
+	default:
+		return fmt.Errorf("--output %q: want table, json or gobench", fl.output)
+	}
+	if fl.reps < 1 {
+		return fmt.Errorf("--reps %d: want at least 1", fl.reps)
+	}
+	cases, err := parseKernelCases(fl)
+	if err != nil {
+		return err
+	}
+	out := cmd.OutOrStdout()
+	if fl.list {
+		for _, c := range cases {
+			fmt.Fprintln(out, c.Name())
+		}
+		return nil
+	}
+	fp, err := device.Collect()
+	if err != nil {
+		return err
+	}
+	threads := fl.threads
+	if threads <= 0 {
+		threads = runtime.NumCPU()
+	}
+	var roof *device.Roofline
+	if !fl.noRoofline {
+		r, _, err := device.LoadOrMeasure(cmd.Context(), fp, device.RooflineOptions{Threads: threads}, false)
+		if err != nil {
+			return fmt.Errorf("roofline: %v", err)
+		}
+		roof = &r
+	}
+	progress := cmd.ErrOrStderr()
+	done := 0
+	results, err := kbench.Run(cmd.Context(), cases, kbench.Options{
+		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp,
+	}, func(r kbench.Result) {
+		done++
+		if fl.output == "table" {
+			fmt.Fprintf(progress, "\r[%d/%d] %-70s", done, len(cases), r.Name)
+		}
+	})
+	if fl.output == "table" && done > 0 {
+		fmt.Fprintln(progress)
+	}
+	if err != nil {
+		return err
+	}
+	recs := make([]kernelRecord, len(results))
+	for i, r := range results {
+		recs[i] = record(r, roof)
+	}
+	switch fl.output {
+	case "json":
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(kernelsReport{Device: fp, Roofline: roof, Results: recs})
+	case "gobench":
+		return writeKernelsGobench(out, fp, recs)
+	}
+	return writeKernelsTable(out, recs, roof)
+}
+
+func record(r kbench.Result, roof *device.Roofline) kernelRecord {
+	rec := kernelRecord{
+		Name: r.Name, Op: r.Op, Type: r.Type.String(), BitsPerW: r.Type.BitsPerWeight(),
+		Backend: r.Backend, BackendRan: r.Ran, Shape: r.Shape.String(), Cols: r.Shape.Cols, Rows: r.Shape.Rows,
+		N: r.N, Threads: r.Threads, WeightBytes: r.WeightBytes(), Flops: r.Flops(),
+		Iters: r.Iters, NsPerOp: r.NsPerOp, Skipped: r.Skipped,
+	}
+	if r.Skipped != "" {
+		return rec
+	}
+	rec.MedianNs, rec.GBps, rec.GFLOPs = r.MedianNs(), r.GBps(), r.GFLOPs()
+	if roof != nil {
+		var pct float64
+		if r.N == 1 {
+			peak := roof.ReadGBpsAll
+			if r.Threads == 1 {
+				peak = roof.ReadGBps1
+			}
+			pct = 100 * rec.GBps / peak
+		} else {
+			peak := roof.FMAGFLOPSAll
+			if r.Threads == 1 {
+				peak = roof.FMAGFLOPS1
+			}
+			pct = 100 * rec.GFLOPs / peak
+		}
+		if !math.IsInf(pct, 0) && !math.IsNaN(pct) {
+			rec.RooflinePct = &pct
+		}
+	}
+	return rec
+}
+
+func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline) error {
+	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNone))
+	t.Header("op", "type", "bits/w", "backend", "shape", "n", "time/op", "spread", "GB/s", "GFLOP/s", "% roofline")
+	var skipped []string
+	for _, r := range recs {
+		if r.Skipped != "" {
+			skipped = append(skipped, r.Name+": "+r.Skipped)
+			continue
+		}
+		pct := "n/a"
+		if r.RooflinePct != nil {
+			what := "read"
+			if r.N > 1 {
+				what = "FMA"
+			}
+			pct = fmt.Sprintf("%.1f%% %s", *r.RooflinePct, what)
+		}
+		if err := t.Append([]string{r.Op, r.Type, strconv.FormatFloat(r.BitsPerW, 'g', 5, 64), r.Backend, r.Shape,
+			strconv.Itoa(r.N), fmtNs(r.MedianNs), spread(r.NsPerOp),
+			fmt.Sprintf("%.2f", r.GBps), fmt.Sprintf("%.2f", r.GFLOPs), pct}); err != nil {
+			return err
+		}
+	}
+	if err := t.Render(); err != nil {
+		return err
+	}
+	if roof != nil {
+		fmt.Fprintf(w, "roofline (%d threads, %s): read %.1f GB/s, FMA %.1f GFLOP/s\n", roof.Threads, roof.ISA, roof.ReadGBpsAll, roof.FMAGFLOPSAll)
+	}
+	for _, s := range skipped {
+		fmt.Fprintln(w, "skipped", s)
+	}
+	return nil
+}
+
+// fmtNs prints a duration with three significant digits.
+func fmtNs(ns float64) string {
+	switch {
+	case ns >= 1e9:
+		return strconv.FormatFloat(ns/1e9, 'g', 3, 64) + "s"
+	case ns >= 1e6:
+		return strconv.FormatFloat(ns/1e6, 'g', 3, 64) + "ms"
+	case ns >= 1e3:
+		return strconv.FormatFloat(ns/1e3, 'g', 3, 64) + "µs"
+	}
+	return strconv.FormatFloat(ns, 'g', 3, 64) + "ns"
+}
+
+// spread is the half-range of the samples relative to their median, the way
+// benchstat prints ±.
+func spread(s []float64) string {
+	if len(s) < 2 {
+		return "n/a"
+	}
+	lo, hi := s[0], s[0]
+	var sorted []float64
+	for _, v := range s {
+		lo, hi = min(lo, v), max(hi, v)
+		sorted = append(sorted, v)
+	}
+	med := kbench.Result{NsPerOp: sorted}.MedianNs()
+	return fmt.Sprintf("±%.0f%%", 100*(hi-lo)/2/med)
+}
+
+// writeKernelsGobench prints Go's benchmark format: a header, then one line
+// per repetition, so benchstat sees every sample.
+func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord) error {
+	fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: github.com/edgebench/edgebench/kernels\n", runtime.GOOS, runtime.GOARCH)
+	if fp.CPUModel != "" {
+		fmt.Fprintf(w, "cpu: %s\n", fp.CPUModel)
+	}
+	for _, r := range recs {
+		if r.Skipped != "" {
+			continue
+		}
+		for i, ns := range r.NsPerOp {
+			line := fmt.Sprintf("BenchmarkKernels/%s-%d\t%d\t%.1f ns/op\t%.3f GB/s\t%.3f GFLOP/s",
+				r.Name, r.Threads, r.Iters[i], ns, float64(r.WeightBytes)/ns, float64(r.Flops)/ns)
+			if _, err := fmt.Fprintln(w, line); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,284 @@
+// Package kbench times the kernels at LLM shapes: each (op, weight type,
+// backend, shape, tokens) case is warmed up and then timed over several
+// repetitions, each long enough to swamp timer noise. It is the engine of
+// `edgebench kernels`; `go test -bench` in package kernels covers the same
+// loops for CI.
+package kbench
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgebench/edgebench/kernels"
+)
+
+// Shape is a weight matrix: Cols input features (the contiguous ggml ne[0])
+// by Rows outputs. It is written "COLSxROWS", e.g. 4096x14336 for Llama-3-8B's
+// FFN up projection.
+type Shape struct{ Cols, Rows int }
+
+func (s Shape) String() string { return fmt.Sprintf("%dx%d", s.Cols, s.Rows) }
+
+// ParseShape reads "COLSxROWS".
+func ParseShape(s string) (Shape, error) {
+	a, b, ok := strings.Cut(strings.ToLower(strings.TrimSpace(s)), "x")
+	c, err1 := strconv.Atoi(a)
+	r, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || c <= 0 || r <= 0 {
+		return Shape{}, fmt.Errorf("shape %q: want COLSxROWS with positive integers, e.g. 4096x14336", s)
+	}
+	return Shape{Cols: c, Rows: r}, nil
+}
+
+// DefaultShapes are the shapes of issue 3: Llama-3-8B attention and FFN,
+// Llama-3.2-1B FFN and SmolLM2-135M FFN.
+var DefaultShapes = []Shape{{4096, 4096}, {4096, 14336}, {2048, 8192}, {576, 1536}}
+
+// Case is one benchmark: Op is "matvec" (decode, N = 1) or "matmul" (prefill
+// of N tokens).
+type Case struct {
+	Op      string
+	Type    kernels.Type
+	Backend string
+	Shape   Shape
+	N       int
+}
+
+// Name is the case's benchmark name, in the key=value style benchstat groups by.
+func (c Case) Name() string {
+	return fmt.Sprintf("%s/type=%s/backend=%s/shape=%s/n=%d", c.Op, c.Type, c.Backend, c.Shape, c.N)
+}
+
+// WeightBytes is the size of the weight matrix, read once per op.
+func (c Case) WeightBytes() int64 {
+	rb, _ := c.Type.RowBytes(c.Shape.Cols)
+	return int64(rb) * int64(c.Shape.Rows)
+}
+
+// Flops counts a multiply and an add per weight per token.
+func (c Case) Flops() int64 { return 2 * int64(c.Shape.Cols) * int64(c.Shape.Rows) * int64(c.N) }
+
+// Cases expands the cross product; n = 1 gives matvec cases, n > 1 matmul.
+// Within each type and shape, smaller n come first, so Run can predict
+// matmul cost from the matvec result.
+// Shapes whose column count is not a whole number of the type's blocks are
+// left out.
+func Cases(types []kernels.Type, backends []string, shapes []Shape, ns []int) []Case {
+	ns = append([]int(nil), ns...)
+	sort.Ints(ns)
+	var cs []Case
+	for _, t := range types {
+		for _, s := range shapes {
+			if s.Cols%t.BlockSize() != 0 {
+				continue
+			}
+			for _, n := range ns {
+				op := "matvec"
+				if n > 1 {
+					op = "matmul"
+				}
+				for _, b := range backends {
+					cs = append(cs, Case{Op: op, Type: t, Backend: b, Shape: s, N: n})
+				}
+			}
+		}
+	}
+	return cs
+}
+
+// Result is one case's measurements.
+type Result struct {
+	Case    `json:"-"`
+	Name    string    `json:"name"`
+	Ran     string    `json:"backend_ran"` // the backend that really served the type
+	Threads int       `json:"threads"`
+	Iters   []int     `json:"iters"`     // ops per repetition
+	NsPerOp []float64 `json:"ns_per_op"` // one sample per repetition
+	Skipped string    `json:"skipped,omitempty"`
+}
+
+// MedianNs is the median of the per-repetition samples (0 when skipped).
+func (r Result) MedianNs() float64 {
+	if len(r.NsPerOp) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), r.NsPerOp...)
+	sort.Float64s(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// GBps is weight bytes read per second at the median time.
+func (r Result) GBps() float64 { return per(float64(r.WeightBytes()), r.MedianNs()) }
+
+// GFLOPs is the effective multiply-add rate at the median time.
+func (r Result) GFLOPs() float64 { return per(float64(r.Flops()), r.MedianNs()) }
+
+func per(amount, ns float64) float64 {
+	if ns <= 0 {
+		return 0
+	}
+	return amount / ns // bytes/ns = GB/s, flops/ns = GFLOP/s
+}
+
+// Options control the timing.
+type Options struct {
+	Threads   int           // pool size; <= 0 means all CPUs
+	Reps      int           // timed repetitions per case (default 5)
+	MinTime   time.Duration // target duration of one repetition (default 200 ms)
+	MaxOpTime time.Duration // skip a case whose single op takes longer (default 3 s)
+	Seed      uint64
+}
+
+func (o Options) withDefaults() Options {
+	if o.Reps <= 0 {
+		o.Reps = 5
+	}
+	if o.MinTime <= 0 {
+		o.MinTime = 200 * time.Millisecond
+	}
+	if o.MaxOpTime <= 0 {
+		o.MaxOpTime = 3 * time.Second
+	}
+	return o
+}
+
+// Run times each case in turn, calling each (if not nil) as results arrive.
+// Cases are run in the given order; consecutive cases with the same type and
+// shape share one weight matrix. A case that cannot run (unknown backend,
+// too slow) is returned with Skipped set, not as an error; the error is for
+// cancellation.
+func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]Result, error) {
+	opt = opt.withDefaults()
+	pool := kernels.NewPool(opt.Threads)
+	defer pool.Close()
+	var (
+		cur    Case
+		w      kernels.Matrix
+		x, y   []float32
+		have   bool
+		result []Result
+		// matvec medians by type/backend/shape, to predict matmul cost
+		single = map[string]float64{}
+	)
+	for _, c := range cases {
+		if err := ctx.Err(); err != nil {
+			return result, err
+		}
+		r := Result{Case: c, Name: c.Name(), Threads: pool.Threads()}
+		if !have || cur.Type != c.Type || cur.Shape != c.Shape {
+			var err error
+			w, err = Matrix(c.Type, c.Shape, opt.Seed)
+			if err != nil {
+				return result, err
+			}
+			cur, have = c, true
+		}
+		if need := c.N * c.Shape.Cols; cap(x) < need {
+			x = randFloats(opt.Seed+1, need)
+		}
+		if need := c.N * c.Shape.Rows; cap(y) < need {
+			y = make([]float32, need)
+		}
+		key := fmt.Sprintf("%s/%s/%s", c.Type, c.Backend, c.Shape)
+		if ns, ok := single[key]; ok && c.N > 1 && time.Duration(ns*float64(c.N)) > 4*opt.MaxOpTime {
+			// n matvecs would take far over the limit; batching gains a few
+			// times at most, so do not spend the limit finding out.
+			r.Skipped = fmt.Sprintf("predicted %v per op from matvec, over the %v limit",
+				time.Duration(ns*float64(c.N)).Round(time.Millisecond), opt.MaxOpTime)
+		} else {
+			r.Skipped = measure(ctx, &r, w, x[:c.N*c.Shape.Cols], y[:c.N*c.Shape.Rows], pool, opt)
+		}
+		if c.N == 1 && r.Skipped == "" {
+			single[key] = r.MedianNs()
+		}
+		result = append(result, r)
+		if each != nil {
+			each(r)
+		}
+	}
+	return result, nil
+}
+
+func measure(ctx context.Context, r *Result, w kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) string {
+	b, err := kernels.SelectBackend(r.Backend)
+	if err != nil {
+		return err.Error()
+	}
+	kc := kernels.NewContext(b, pool)
+	if r.Ran, err = kc.BackendFor(r.Type); err != nil {
+		return err.Error()
+	}
+	if r.Ran != r.Backend {
+		return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran)
+	}
+	op := func() { kc.MatVec(y, w, x) }
+	if r.N > 1 {
+		op = func() { kc.MatMul(y, w, x, r.N) }
+	}
+	// Warm-up: pages in the weights, grows scratch, and sizes the repetitions.
+	start := time.Now()
+	op()
+	one := time.Since(start)
+	if one > opt.MaxOpTime {
+		return fmt.Sprintf("one op takes %v, over the %v limit", one.Round(time.Millisecond), opt.MaxOpTime)
+	}
+	iters := max(1, int(opt.MinTime/max(one, time.Microsecond)))
+	// A second calibration from a short timed loop: the first op is slow.
+	start = time.Now()
+	k := min(iters, 10)
+	for i := 0; i < k; i++ {
+		op()
+	}
+	iters = max(1, int(opt.MinTime*time.Duration(k)/max(time.Since(start), time.Microsecond)))
+	for rep := 0; rep < opt.Reps; rep++ {
+		if ctx.Err() != nil {
+			return "cancelled"
+		}
+		start := time.Now()
+		for i := 0; i < iters; i++ {
+			op()
+		}
+		r.Iters = append(r.Iters, iters)
+		r.NsPerOp = append(r.NsPerOp, float64(time.Since(start).Nanoseconds())/float64(iters))
+	}
+	return ""
+}
+
+// Matrix builds a deterministic weight matrix of shape s: 16 distinct random
+// rows, quantized once and tiled, so building 8B-model shapes is quick while
+// every row still occupies its own memory.
+func Matrix(t kernels.Type, s Shape, seed uint64) (kernels.Matrix, error) {
+	rb, err := t.RowBytes(s.Cols)
+	if err != nil {
+		return kernels.Matrix{}, err
+	}
+	distinct := min(16, s.Rows)
+	src := make([]byte, distinct*rb)
+	for i := 0; i < distinct; i++ {
+		if err := kernels.Quantize(t, src[i*rb:(i+1)*rb], randFloats(seed+uint64(i)*7919, s.Cols)); err != nil {
+			return kernels.Matrix{}, err
+		}
+	}
+	data := make([]byte, s.Rows*rb)
+	for off := 0; off < len(data); off += len(src) {
+		copy(data[off:], src)
+	}
+	return kernels.NewMatrix(t, s.Rows, s.Cols, data)
+}
+
+func randFloats(seed uint64, n int) []float32 {
+	r := rand.New(rand.NewPCG(seed, 0x6a09e667f3bcc909))
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(r.NormFloat64())
+	}
+	return v
+}

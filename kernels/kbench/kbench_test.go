@@ -1,0 +1,62 @@
+package kbench
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgebench/edgebench/kernels"
+)
+
+func TestParseShape(t *testing.T) {
+	s, err := ParseShape(" 4096X14336 ")
+	if err != nil || s != (Shape{4096, 14336}) || s.String() != "4096x14336" {
+		t.Fatalf("%v %v", s, err)
+	}
+	for _, bad := range []string{"", "4096", "x5", "0x5", "5x-1", "axb"} {
+		if _, err := ParseShape(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}
+
+func TestCasesAndRun(t *testing.T) {
+	cs := Cases([]kernels.Type{kernels.Q4_K, kernels.Q8_0}, []string{"go", "ref"}, []Shape{{64, 4}, {256, 4}}, []int{5, 1})
+	// q4_k fits only 256 columns: 1 shape x 2 n x 2 backends; q8_0: 2 x 2 x 2.
+	if len(cs) != 4+8 {
+		t.Fatalf("%d cases", len(cs))
+	}
+	if cs[0].N != 1 || cs[0].Op != "matvec" || cs[2].Op != "matmul" {
+		t.Fatalf("matvec cases must come first: %+v", cs[:3])
+	}
+	var seen int
+	res, err := Run(context.Background(), cs, Options{Threads: 2, Reps: 2, MinTime: time.Millisecond}, func(Result) { seen++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if seen != len(cs) || len(res) != len(cs) {
+		t.Fatalf("%d callbacks, %d results", seen, len(res))
+	}
+	for _, r := range res {
+		if r.Skipped != "" || len(r.NsPerOp) != 2 || r.MedianNs() <= 0 || r.Ran != r.Backend {
+			t.Fatalf("%s: %+v", r.Name, r)
+		}
+	}
+	if want := int64(256 / 256 * 144 * 4); cs[0].WeightBytes() != want {
+		t.Fatalf("weight bytes %d, want %d", cs[0].WeightBytes(), want)
+	}
+}
+
+func TestRunSkips(t *testing.T) {
+	cs := []Case{{Op: "matvec", Type: kernels.Q8_0, Backend: "nope", Shape: Shape{32, 2}, N: 1}}
+	res, err := Run(context.Background(), cs, Options{Reps: 1, MinTime: time.Millisecond}, nil)
+	if err != nil || !strings.Contains(res[0].Skipped, "unknown kernel backend") {
+		t.Fatalf("%v %+v", err, res)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Run(ctx, cs, Options{}, nil); err == nil {
+		t.Fatal("cancelled run returned no error")
+	}
+}
