@@ -265,3 +265,17 @@ func TestMeterCSVTailsNewLines(t *testing.T) {
 		t.Fatalf("after truncation: %+v", ms)
 	}
 }
+
+// vcgencmd is spaced out: a second read right after the first runs nothing.
+func TestVcgencmdRateLimited(t *testing.T) {
+	p := mustOpen(t, "vcgencmd", Env{Root: "testdata/pi5", stats: &cmdStats{}})
+	readMap(t, p)
+	runs := p.(*vcgencmdProbe).env.stats.runs.Load()
+	ms, err := p.Read(context.Background())
+	if err != nil || len(ms) != 0 {
+		t.Fatalf("second read within %v: %v %v", vcgencmdMinGap, ms, err)
+	}
+	if n := p.(*vcgencmdProbe).env.stats.runs.Load(); n != runs {
+		t.Fatalf("%d commands run by a skipped read", n-runs)
+	}
+}

@@ -30,7 +30,13 @@ type cpufreqProbe struct {
 	env      Env
 	cores    []cpuCore
 	parallel bool // reads are slow enough to be worth a goroutine per core
+	reads    int
 }
+
+// slowEvery: policy caps and throttle counters change over seconds (and the
+// counters lose nothing when read less often), so they are read on every
+// fifth sample only, which halves the files read per sample.
+const slowEvery = 5
 
 func newCPUFreq(env Env) (Probe, error) {
 	dir := env.path("sys/devices/system/cpu")
@@ -67,6 +73,7 @@ func newCPUFreq(env Env) (Probe, error) {
 	t0 := time.Now()
 	p.Read(context.Background())
 	p.parallel = len(p.cores) > 1 && time.Since(t0) > time.Duration(len(p.cores))*2*time.Millisecond
+	p.reads = 0 // the first sample reads everything
 	return p, nil
 }
 
@@ -80,6 +87,8 @@ func (p *cpufreqProbe) Read(ctx context.Context) ([]Metric, error) {
 	// scaling_cur_freq can take tens of ms per core on some x86 kernels (it
 	// samples APERF/MPERF), so cores are read in parallel.
 	rs := make([]coreReading, len(p.cores))
+	slow := p.reads%slowEvery == 0
+	p.reads++
 	var wg sync.WaitGroup
 	for i := range p.cores {
 		read := func(i int) {
@@ -90,6 +99,9 @@ func (p *cpufreqProbe) Read(ctx context.Context) ([]Metric, error) {
 				return
 			}
 			r.cur = float64(cur) * 1e3
+			if !slow {
+				return
+			}
 			if m, err := p.env.readInt(filepath.Join(c.dir, "scaling_max_freq")); err == nil {
 				r.max = float64(m) * 1e3
 			}
@@ -138,9 +150,11 @@ func (p *cpufreqProbe) Read(ctx context.Context) ([]Metric, error) {
 	}
 	if n > 0 {
 		out = append(out, Metric{Name: "cpufreq:mean", Kind: KindFreq, Value: sum / float64(n), Scope: ScopePackage})
+	}
+	if n > 0 && slow {
 		out = append(out, Metric{Name: "cpufreq:capped", Kind: KindThrottle, Value: float64(boolInt(capped))})
 	}
-	if hasThrottle {
+	if hasThrottle && slow {
 		out = append(out, Metric{Name: "cpufreq:thermal_throttle_count", Kind: KindCount, Value: float64(throttles)})
 	}
 	return out, firstErr

@@ -214,6 +214,13 @@ func TestCPUFreqCoresCapsAndOffline(t *testing.T) {
 	wantMetric(t, ms, "cpufreq:capped", KindThrottle, 0)
 	// A thermal cooling device lowers the policy maximum.
 	writeFile(t, filepath.Join(root, "sys/devices/system/cpu/cpu2/cpufreq/scaling_max_freq"), "1113600")
+	// Caps are read every slowEvery-th sample only.
+	if _, ok := readMap(t, p)["cpufreq:capped"]; ok {
+		t.Fatal("cap read on a fast sample")
+	}
+	for i := 2; i < slowEvery; i++ {
+		readMap(t, p)
+	}
 	wantMetric(t, readMap(t, p), "cpufreq:capped", KindThrottle, 1)
 	if d := p.(Describer).Describe(); !strings.Contains(strings.Join(d, "\n"), "governor schedutil on cpu 0,1,2,3,4") {
 		t.Fatalf("describe %q", d)

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Raspberry Pi firmware through vcgencmd: the Pi 5 PMIC's rail ADCs
@@ -25,7 +26,14 @@ type vcgencmdProbe struct {
 	pmic  bool
 	reads int
 	rails []string
+	last  time.Time
 }
+
+// vcgencmdMinGap spaces vcgencmd runs: each is a process talking to the
+// firmware (a few ms of CPU on a Pi 5), so at the default 10 Hz they would
+// cost several percent of a core. Energy is integrated by trapezoids
+// between the 4 Hz samples.
+const vcgencmdMinGap = 250 * time.Millisecond
 
 func newVcgencmd(env Env) (Probe, error) {
 	path, err := env.command("vcgencmd")
@@ -116,6 +124,11 @@ var (
 )
 
 func (p *vcgencmdProbe) Read(ctx context.Context) ([]Metric, error) {
+	gap := max(p.env.interval(), vcgencmdMinGap)
+	if !p.last.IsZero() && time.Since(p.last) < gap {
+		return nil, nil // not yet: no sample, rather than a repeated one
+	}
+	p.last = time.Now()
 	var out []Metric
 	var errs []error
 	if p.pmic {
@@ -157,8 +170,8 @@ func (p *vcgencmdProbe) Read(ctx context.Context) ([]Metric, error) {
 		}
 	}
 	// Temperature and clock are also in sysfs on a Pi 5; each costs a
-	// process, so they are read every fifth time only.
-	if p.reads%5 == 0 {
+	// process, so they are read every fourth time (about 1 Hz) only.
+	if p.reads%4 == 0 {
 		if s, err := p.env.run(ctx, p.path, "measure_temp"); err != nil {
 			errs = append(errs, err)
 		} else if m := tempRe.FindStringSubmatch(string(s)); m != nil {
