@@ -152,50 +152,70 @@ func TestSIMDDot(t *testing.T) {
 				if f == nil {
 					t.Fatalf("backend %s has no %s dot", b.Name, typ)
 				}
-				var refF DotFunc
-				for _, r := range Backends() {
-					if r.Name == "ref" {
-						refF = r.Dot[typ]
-					}
-				}
-				rng := rand.New(rand.NewPCG(uint64(typ), 7))
-				bs := typ.BlockSize()
-				maxBlocks := 300 // every float length 0..300
-				if bs == 32 {
-					maxBlocks = 70 // every block count 0..70 (0..2240 values)
-				}
-				for nb := 0; nb <= maxBlocks; nb++ {
-					n := nb * bs
-					for _, unit := range []bool{true, false} {
-						off := rng.IntN(4)
-						fill := byte(0xff) // NaN for f32/f16; garbage for blocks
-						w := simdGuarded(nb*typ.BlockBytes(), off, fill)
-						at := ActivationType(typ)
-						x := simdGuarded(nb*bs/at.BlockSize()*at.BlockBytes(), rng.IntN(4), fill)
-						simdRandomRow(rng, typ, n, w, unit)
-						simdRandomRow(rng, at, n, x, unit)
-						got := f(n, w, x)
-						exact, mag := simdNaiveDot(typ, n, w, x)
-						if bs == 32 && unit && mag < 1<<24 {
-							// Unit scales: every step is exact, so the
-							// integer dot must match bit for bit.
-							if float64(got) != exact {
-								t.Fatalf("n=%d unit scales: got %v, want exactly %v", n, got, exact)
-							}
-						}
-						bound := simdDotBound(typ, n, mag)
-						if math.IsNaN(float64(got)) || math.Abs(float64(got)-exact) > bound {
-							t.Fatalf("n=%d: got %v, exact %v, |err| %g > bound %g", n, got, exact, math.Abs(float64(got)-exact), bound)
-						}
-						if refF != nil {
-							rv := refF(n, w, x)
-							if math.Abs(float64(got)-float64(rv)) > 2*bound {
-								t.Fatalf("n=%d: got %v, ref backend %v, bound %g", n, got, rv, 2*bound)
-							}
-						}
-					}
-				}
+				checkDot(t, f, typ)
 			})
+		}
+	}
+}
+
+// TestSIMDDotNoGFNI runs the avx512 q4_0 dot as it runs on CPUs without
+// GFNI (two-block kernel only).
+func TestSIMDDotNoGFNI(t *testing.T) {
+	if !haveAVX512VNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	saved := haveGFNI
+	haveGFNI = false
+	defer func() { haveGFNI = saved }()
+	checkDot(t, avx512Backend.Dot[Q4_0], Q4_0)
+}
+
+// checkDot compares f with the naive dot over every whole-block length
+// (floats 0..300, blocks 0..70), at random misalignments inside guard bytes,
+// with unit block scales (exact comparison) and random ones (bounded), and
+// against the ref backend when it is registered.
+func checkDot(t *testing.T, f DotFunc, typ Type) {
+	t.Helper()
+	var refF DotFunc
+	for _, r := range Backends() {
+		if r.Name == "ref" {
+			refF = r.Dot[typ]
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(typ), 7))
+	bs := typ.BlockSize()
+	maxBlocks := 300
+	if bs == 32 {
+		maxBlocks = 70
+	}
+	for nb := 0; nb <= maxBlocks; nb++ {
+		n := nb * bs
+		for _, unit := range []bool{true, false} {
+			fill := byte(0xff) // NaN for f32/f16; garbage for blocks
+			w := simdGuarded(nb*typ.BlockBytes(), rng.IntN(4), fill)
+			at := ActivationType(typ)
+			x := simdGuarded(nb*bs/at.BlockSize()*at.BlockBytes(), rng.IntN(4), fill)
+			simdRandomRow(rng, typ, n, w, unit)
+			simdRandomRow(rng, at, n, x, unit)
+			got := f(n, w, x)
+			exact, mag := simdNaiveDot(typ, n, w, x)
+			if bs == 32 && unit && mag < 1<<24 {
+				// Unit scales: every step is exact, so the integer dot
+				// must match bit for bit.
+				if float64(got) != exact {
+					t.Fatalf("n=%d unit scales: got %v, want exactly %v", n, got, exact)
+				}
+			}
+			bound := simdDotBound(typ, n, mag)
+			if math.IsNaN(float64(got)) || math.Abs(float64(got)-exact) > bound {
+				t.Fatalf("n=%d: got %v, exact %v, |err| %g > bound %g", n, got, exact, math.Abs(float64(got)-exact), bound)
+			}
+			if refF != nil {
+				rv := refF(n, w, x)
+				if math.Abs(float64(got)-float64(rv)) > 2*bound {
+					t.Fatalf("n=%d: got %v, ref backend %v, bound %g", n, got, rv, 2*bound)
+				}
+			}
 		}
 	}
 }
@@ -262,3 +282,90 @@ func BenchmarkDot(b *testing.B) {
 }
 
 var simdSink float32
+
+func TestRowsKernel(t *testing.T) {
+	if !haveAVX512VNNI {
+		t.Skip("no AVX-512 VNNI")
+	}
+	if RowsKernel("go", Q4_0) != nil || RowsKernel("avx512", F32) != nil {
+		t.Fatal("RowsKernel returned a kernel that does not exist")
+	}
+	for _, typ := range []Type{Q8_0, Q4_0} {
+		rk := RowsKernel("avx512", typ)
+		if rk == nil {
+			t.Fatalf("no avx512 rows kernel for %s", typ)
+		}
+		rng := rand.New(rand.NewPCG(uint64(typ), 11))
+		for _, rows := range []int{0, 1, 3, 4, 5, 8, 11} {
+			for nb := 0; nb <= 40; nb++ {
+				n := 32 * nb
+				rb := nb * typ.BlockBytes()
+				for _, unit := range []bool{true, false} {
+					w := simdGuarded(rows*rb, rng.IntN(4), 0xff)
+					x := simdGuarded(nb*34, rng.IntN(4), 0xff)
+					for r := 0; r < rows; r++ {
+						simdRandomRow(rng, typ, n, w[r*rb:], unit)
+					}
+					simdRandomRow(rng, Q8_0, n, x, unit)
+					y := make([]float32, rows+1)
+					y[rows] = 42 // must stay untouched
+					rk(n, w, rows, x, y[:rows])
+					if y[rows] != 42 {
+						t.Fatalf("%s rows=%d n=%d wrote past y", typ, rows, n)
+					}
+					for r := 0; r < rows; r++ {
+						exact, mag := simdNaiveDot(typ, n, w[r*rb:(r+1)*rb], x)
+						got := float64(y[r])
+						if unit && mag < 1<<24 && got != exact {
+							t.Fatalf("%s rows=%d n=%d row %d unit scales: got %v, want exactly %v", typ, rows, n, r, got, exact)
+						}
+						if bound := simdDotBound(typ, n, mag); math.IsNaN(got) || math.Abs(got-exact) > bound {
+							t.Fatalf("%s rows=%d n=%d row %d: got %v, exact %v, bound %g", typ, rows, n, r, got, exact, bound)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkMatVecShape times a single-threaded decode matvec over a
+// 14336x4096 weight matrix (33 MB as q4_0, far larger than the caches), so
+// the figures are comparable with BenchmarkStreamRead's GB/s: per-row dot
+// for go/avx2/avx512, and the fused avx512 rows kernel.
+func BenchmarkMatVecShape(b *testing.B) {
+	const rows, cols = 14336, 4096
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, typ := range []Type{Q4_0, Q8_0} {
+		rb := cols / 32 * typ.BlockBytes()
+		w := make([]byte, rows*rb)
+		for r := 0; r < rows; r++ {
+			simdRandomRow(rng, typ, cols, w[r*rb:], false)
+		}
+		x := make([]byte, cols/32*34)
+		simdRandomRow(rng, Q8_0, cols, x, false)
+		y := make([]float32, rows)
+		run := func(name string, f func()) {
+			b.Run(fmt.Sprintf("%s/%s", typ, name), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					f()
+				}
+			})
+		}
+		for _, be := range Backends() {
+			dot := be.Dot[typ]
+			if dot == nil || !be.usable() || be.Name == "ref" {
+				continue
+			}
+			run(be.Name, func() {
+				for r := 0; r < rows; r++ {
+					y[r] = dot(cols, w[r*rb:(r+1)*rb], x)
+				}
+			})
+		}
+		if rk := RowsKernel("avx512", typ); rk != nil {
+			run("avx512rows", func() { rk(cols, w, rows, x, y) })
+		}
+	}
+}

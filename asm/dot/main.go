@@ -28,6 +28,10 @@ func main() {
 	dotQ4AVX2()
 	dotQAVX512("dotQ8_0AVX512", 34)
 	dotQAVX512("dotQ4_0AVX512", 18)
+	dotQZGroup("dotQ8_0Z8AVX512", 34)
+	dotQZGroup("dotQ4_0Z8AVX512", 18)
+	dotQx4("dotQ8_0x4AVX512", 34)
+	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
 }
 
@@ -40,6 +44,19 @@ func vpdpbusd(s, u, acc Op) {
 		Operands: []Op{s, u, acc},
 		Inputs:   []Op{s, u, acc},
 		Outputs:  []Op{acc},
+	})
+}
+
+// vgf2p8affineqb emits VGF2P8AFFINEQB (GFNI), which avo v0.5.0 has no
+// builder for: each byte of src becomes matrix*byte XOR imm over GF(2), with
+// one 8x8 bit matrix per qword of matrix. Go operand order: imm, matrix,
+// src, dst.
+func vgf2p8affineqb(imm, matrix, src, dst Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VGF2P8AFFINEQB",
+		Operands: []Op{imm, matrix, src, dst},
+		Inputs:   []Op{matrix, src},
+		Outputs:  []Op{dst},
 	})
 }
 
@@ -298,19 +315,19 @@ func dotQAVX512(name string, wsz int) {
 			// [A.qs, B.qs] -> [A.qs, A.qs>>4, B.qs, B.qs>>4] & 0x0f: the
 			// nibbles of A's elements 0..15, 16..31, then B's, in x's order.
 			qs, hi := YMM(), YMM()
-			VMOVDQU(Mem{Base: w, Disp: wo + 2}, qs.AsX())
-			VINSERTI128(U8(1), Mem{Base: w, Disp: wo + wsz + 2}, qs, qs)
+			VMOVDQU32(Mem{Base: w, Disp: wo + 2}, qs.AsX())
+			VINSERTI32X4(U8(1), Mem{Base: w, Disp: wo + wsz + 2}, qs, qs)
 			VPSRLW(U8(4), qs, hi)
 			VINSERTI64X4(U8(1), hi, qs.AsZ(), u)
 			VSHUFI64X2(U8(0xd8), u, u, u)
 			VPANDD(mask, u, u)
 		} else {
-			VMOVDQU(Mem{Base: w, Disp: wo + 2}, u.AsY())
+			VMOVDQU32(Mem{Base: w, Disp: wo + 2}, u.AsY())
 			VINSERTI64X4(U8(1), Mem{Base: w, Disp: wo + wsz + 2}, u, u)
 			VPXORD(bias, u, u)
 		}
 		xv := ZMM()
-		VMOVDQU(Mem{Base: x, Disp: xo + 2}, xv.AsY())
+		VMOVDQU32(Mem{Base: x, Disp: xo + 2}, xv.AsY())
 		VINSERTI64X4(U8(1), Mem{Base: x, Disp: xo + 34 + 2}, xv, xv)
 		s, c := ZMM(), ZMM()
 		VPXORD(s, s, s)
@@ -351,6 +368,265 @@ func dotQAVX512(name string, wsz int) {
 	JMP(LabelRef(name + "_one"))
 
 	Label(name + "_reduce")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], true)
+}
+
+// dotQx4 is the fused four-row kernel (AVX-512 VL + VNNI on ymm): rows
+// w, w+stride, w+2*stride, w+3*stride against one q8_0 activation row, one
+// block per step. Per block the activation work is done once for all four
+// rows: its load, the bias correction (8*sum x for q4_0, 128*sum x for
+// q8_0, kept negated so each row's VNNI sum starts from it) and its fp16
+// scale. On Zen 4, where a zmm op costs two ymm ops, ymm loses nothing and
+// avoids lane-crossing shuffles.
+//
+// Measured on Zen 4: 1.4x the per-row kernel when the rows are in cache
+// (MatMul tiles), but slower when streaming a large matrix from DRAM
+// (decode matvec): four interleaved row streams defeat the hardware
+// prefetchers that a single sequential row keeps busy.
+func dotQx4(name string, wsz int) {
+	q4 := wsz == 18
+	TEXT(name, NOSPLIT, "func(w *byte, stride int, x *byte, nb int, y *float32)")
+	Doc(name+" writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride",
+		"(nb blocks each) with the nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	w2 := GP64()
+	LEAQ(Mem{Base: w, Index: stride, Scale: 2}, w2)
+	bias, mask := YMM(), YMM()
+	if q4 {
+		broadcastConst(0x08080808, bias, false)
+		broadcastConst(0x0f0f0f0f, mask, false)
+	} else {
+		broadcastConst(0x80808080, bias, false)
+	}
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	rows := func(off int) [4]Mem {
+		return [4]Mem{
+			{Base: w, Disp: off},
+			{Base: w, Index: stride, Scale: 1, Disp: off},
+			{Base: w2, Disp: off},
+			{Base: w2, Index: stride, Scale: 1, Disp: off},
+		}
+	}
+	block := func(b int) {
+		xo, wo := 34*b, wsz*b
+		xq := YMM()
+		VMOVDQU32(Mem{Base: x, Disp: xo + 2}, xq)
+		negc := YMM()
+		VPXORD(negc, negc, negc)
+		vpdpbusd(xq, bias, negc)
+		VPSUBD(negc, zero, negc)
+		hx, dx := XMM(), YMM()
+		VPBROADCASTW(Mem{Base: x, Disp: xo}, hx)
+		VCVTPH2PS(hx, dx)
+		qs, ds := rows(wo+2), rows(wo)
+		for r := 0; r < 4; r++ {
+			u := YMM()
+			if q4 {
+				hi := XMM()
+				VMOVDQU32(qs[r], u.AsX())
+				VPSRLW(U8(4), u.AsX(), hi)
+				VINSERTI32X4(U8(1), hi, u, u)
+				VPANDD(mask, u, u)
+			} else {
+				VPXORD(qs[r], bias, u)
+			}
+			s := YMM()
+			VMOVDQA32(negc, s)
+			vpdpbusd(xq, u, s)
+			VCVTDQ2PS(s, s)
+			hw, dw := XMM(), YMM()
+			VPBROADCASTW(ds[r], hw)
+			VCVTPH2PS(hw, dw)
+			VMULPS(dx, dw, dw)
+			VFMADD231PS(dw, s, acc[r])
+		}
+	}
+	// Two blocks per iteration. (Software prefetching 512-2048 bytes ahead
+	// on each row did not help the out-of-cache case on Zen 4.)
+	Label(name + "_two")
+	CMPQ(nb, U32(2))
+	JL(LabelRef(name + "_one"))
+	block(0)
+	block(1)
+	ADDQ(U32(2*wsz), w)
+	ADDQ(U32(2*wsz), w2)
+	ADDQ(U32(2*34), x)
+	SUBQ(U32(2), nb)
+	JMP(LabelRef(name + "_two"))
+
+	Label(name + "_one")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	block(0)
+
+	Label(name + "_done")
+	y := Load(Param("y"), GP64())
+	for r := 0; r < 4; r++ {
+		a := acc[r]
+		t := XMM()
+		VEXTRACTF128(U8(1), a, t)
+		VADDPS(t, a.AsX(), t)
+		t2 := XMM()
+		VMOVHLPS(t, t, t2)
+		VADDPS(t2, t, t)
+		VMOVSHDUP(t, t2)
+		VADDSS(t2, t, t)
+		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
+	}
+	VZEROUPPER()
+	RET()
+}
+
+// wordIndex builds a 64-byte VPERMI2W index table: result word i takes
+// source word idx[i] (0..63 across the two 32-word tables); the rest are 0.
+func wordIndex(name string, idx ...int) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 32; i++ {
+		v := 0
+		if i < len(idx) {
+			v = idx[i]
+		}
+		DATA(2*i, U16(v))
+	}
+	return m
+}
+
+// gatherScales loads the fp16 scales of 8 consecutive blocks of size bsz
+// bytes starting at base and returns them as 8 float32 lanes. The scales sit
+// at word offsets (bsz/2)*b; VPERMI2W picks them out of two 64-byte loads
+// (bsz 18: all 8 fit in the first 128 bytes) or two pairs of loads (bsz 34),
+// so no load reaches past the group's 8*bsz bytes.
+func gatherScales(base Register, bsz int, idx [2]Mem) VecVirtual {
+	h := ZMM()
+	if bsz == 18 {
+		t := ZMM()
+		VMOVDQU32(idx[0], h)
+		VMOVDQU32(Mem{Base: base}, t)
+		VPERMI2W(Mem{Base: base, Disp: 64}, t, h)
+	} else {
+		t, h2, t2 := ZMM(), ZMM(), ZMM()
+		VMOVDQU32(idx[0], h)
+		VMOVDQU32(Mem{Base: base}, t)
+		VPERMI2W(Mem{Base: base, Disp: 64}, t, h)
+		VMOVDQU32(idx[1], h2)
+		VMOVDQU32(Mem{Base: base, Disp: 128}, t2)
+		VPERMI2W(Mem{Base: base, Disp: 192}, t2, h2)
+		VPUNPCKLQDQ(h2.AsX(), h.AsX(), h.AsX())
+	}
+	f := YMM()
+	VCVTPH2PS(h.AsX(), f)
+	return f
+}
+
+// dotQZGroup is the main single-row AVX-512 VL + VNNI kernel for q8_0 (wsz
+// 34) or q4_0 (wsz 18, also GFNI) weights: 8 blocks per step, two blocks
+// per zmm (int32 lanes 0-7 block A, 8-15 block B).
+//
+// The per-block scale work that dominates a block-at-a-time loop (two fp16
+// broadcasts, two conversions, a multiply) is done once per 8 blocks:
+// VPERMI2W gathers the 8 weight and 8 activation scales, one conversion and
+// one multiply make 8 products, and VPERMPS spreads each pair over its
+// lanes. q4_0 nibbles are unpacked by one GF(2) affine instruction
+// ([qs, qs] -> [qs & 15, qs >> 4], one bit matrix per 128-bit lane).
+// Measured on Zen 4 (in L1, 128 blocks): q4_0 1.14 ns/block against 1.41
+// for the two-block kernel without these, q8_0 1.09 against 1.20.
+func dotQZGroup(name string, wsz int) {
+	q4 := wsz == 18
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Doc(name + " returns the dot product of nb (a multiple of 8) weight blocks at w with q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	var idxW, idxX [2]Mem
+	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
+	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
+	if q4 {
+		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
+	} else {
+		idxW = idxX
+	}
+	bias, nibbles := ZMM(), ZMM()
+	khi := K()
+	t32 := GP32()
+	MOVL(U32(0xff00), t32)
+	KMOVW(t32, khi)
+	if q4 {
+		broadcastConst(0x08080808, bias, true)
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			v := uint64(0x0102040800000000)
+			if (i/2)%2 == 1 {
+				v = 0x1020408000000000
+			}
+			DATA(8*i, U64(v))
+		}
+		VMOVDQU32(m, nibbles)
+	} else {
+		broadcastConst(0x80808080, bias, true)
+	}
+	// perm[p] spreads scales 2p and 2p+1 over lanes 0-7 and 8-15.
+	var perm [4]VecVirtual
+	for p := range perm {
+		m := GLOBL(name+"_perm"+string(rune('0'+p)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(2*p+i/8))
+		}
+		perm[p] = ZMM()
+		VMOVDQU32(m, perm[p])
+	}
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	dw := gatherScales(w, wsz, idxW)
+	dx := gatherScales(x, 34, idxX)
+	VMULPS(dx, dw, dw)
+	for p := 0; p < 4; p++ {
+		wo, xo := 2*wsz*p, 2*34*p
+		u := ZMM()
+		if q4 {
+			t := ZMM()
+			VBROADCASTI32X4(Mem{Base: w, Disp: wo + 2}, t)
+			VBROADCASTI32X4(Mem{Base: w, Disp: wo + wsz + 2}, khi, t)
+			vgf2p8affineqb(U8(0), nibbles, t, u)
+		} else {
+			VMOVDQU32(Mem{Base: w, Disp: wo + 2}, u.AsY())
+			VINSERTI64X4(U8(1), Mem{Base: w, Disp: wo + wsz + 2}, u, u)
+			VPXORD(bias, u, u)
+		}
+		xq := ZMM()
+		VMOVDQU32(Mem{Base: x, Disp: xo + 2}, xq.AsY())
+		VINSERTI64X4(U8(1), Mem{Base: x, Disp: xo + 34 + 2}, xq, xq)
+		s, c := ZMM(), ZMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xq, u, s)
+		vpdpbusd(xq, bias, c)
+		VPSUBD(c, s, s)
+		VCVTDQ2PS(s, s)
+		d := ZMM()
+		VPERMPS(dw.AsZ(), perm[p], d)
+		VFMADD231PS(d, s, acc[p%2])
+	}
+	ADDQ(U32(8*wsz), w)
+	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
 	VADDPS(acc[1], acc[0], acc[0])
 	reduceFloat(acc[0], true)
 }
