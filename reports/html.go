@@ -1,0 +1,424 @@
+package reports
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/results"
+	"github.com/edgebench/edgebench/stats"
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+)
+
+// DefaultAssetsHost is where the page loads echarts from unless the
+// library is inlined: go-echarts' asset host.
+const DefaultAssetsHost = "https://go-echarts.github.io/go-echarts-assets/assets/"
+
+// HTMLOptions configures WriteHTML.
+type HTMLOptions struct {
+	Title string // page title; "" gives "edgebench report"
+	// OfflineAssets is the path of echarts.min.js (e.g. from the npm
+	// "echarts" package, dist/echarts.min.js) to inline into the page so it
+	// renders without network access. "" loads it from AssetsHost.
+	OfflineAssets string
+	AssetsHost    string // "" means DefaultAssetsHost
+}
+
+// WriteHTML writes a self-contained HTML report of the results files: the
+// devices side by side, decode and prefill tok/s against model size (one
+// line per weight type, one chart per device), a table of every cell's
+// medians with their confidence intervals, and every warning.
+//
+// The output is deterministic for the same inputs (fixed chart IDs, inputs
+// in the order given, cells in file order) so reports can be diffed and
+// tested. Every string that comes from a results file is escaped: text by
+// html/template, chart options by JSON encoding with <, > and & escaped.
+func WriteHTML(w io.Writer, files []*results.File, opt HTMLOptions) error {
+	page, err := buildPage(files, opt)
+	if err != nil {
+		return err
+	}
+	return pageTmpl.Execute(w, page)
+}
+
+type htmlPage struct {
+	Title    string
+	Sources  []string
+	Devices  []htmlDevice
+	Charts   []htmlChart
+	Rows     []htmlRow
+	Warnings []string
+	ScriptJS template.JS // inlined echarts library
+	AssetURL string
+	Notes    []string // what the charts leave out, and why
+}
+
+type htmlDevice struct {
+	ID, Name, CPU, Arch, Cores, Memory, Governor, Kernel, Features, Fingerprint string
+	Roofline                                                                    string
+	Notes                                                                       []string
+	Sources                                                                     []string
+}
+
+type htmlChart struct {
+	ID     string
+	Title  string
+	Height string
+	Option template.JS // JSON with <, >, & escaped: safe inside <script>
+}
+
+type htmlRow struct {
+	Device, Model, Type, BPW, Threads, Backend string
+	Decode, Prefill, TTFT, GBps, RSS           string
+	Status                                     string
+	Warnings                                   []string
+}
+
+type deviceGroup struct {
+	fp      device.Fingerprint
+	run     *results.Run
+	hash    string
+	sources []string
+	cells   []*results.Cell
+}
+
+func deviceName(d device.Fingerprint) string {
+	for _, s := range []string{d.Board, d.Hostname, d.CPUModel} {
+		if strings.TrimSpace(s) != "" {
+			return s
+		}
+	}
+	return "unknown device"
+}
+
+func buildPage(files []*results.File, opt HTMLOptions) (*htmlPage, error) {
+	if len(files) == 0 {
+		return nil, fmt.Errorf("report: no results files")
+	}
+	p := &htmlPage{Title: opt.Title}
+	if p.Title == "" {
+		p.Title = "edgebench report"
+	}
+	if opt.OfflineAssets != "" {
+		js, err := os.ReadFile(opt.OfflineAssets)
+		if err != nil {
+			return nil, fmt.Errorf("report: offline assets: %w", err)
+		}
+		p.ScriptJS = template.JS(inlineScriptSafe(string(js)))
+	} else {
+		host := opt.AssetsHost
+		if host == "" {
+			host = DefaultAssetsHost
+		}
+		p.AssetURL = strings.TrimSuffix(host, "/") + "/echarts.min.js"
+	}
+
+	// Group cells by device, in order of first appearance.
+	var groups []*deviceGroup
+	byHash := map[string]*deviceGroup{}
+	for _, f := range files {
+		p.Sources = append(p.Sources, f.Path)
+		for _, w := range f.Warnings {
+			p.Warnings = append(p.Warnings, f.Path+": "+w)
+		}
+		for i := range f.Cells {
+			c := &f.Cells[i]
+			var fp device.Fingerprint
+			run, ok := f.RunOf(c)
+			hash := "unknown"
+			if ok {
+				fp, hash = run.Device, run.Device.Hash()
+			}
+			g := byHash[hash]
+			if g == nil {
+				g = &deviceGroup{fp: fp, run: run, hash: hash}
+				byHash[hash] = g
+				groups = append(groups, g)
+			}
+			if g.run == nil || (g.run.Roofline == nil && run != nil && run.Roofline != nil) {
+				g.run = run
+			}
+			if !slices.Contains(g.sources, f.Path) {
+				g.sources = append(g.sources, f.Path)
+			}
+			g.cells = append(g.cells, c)
+		}
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("report: the results files have no cells")
+	}
+
+	for i, g := range groups {
+		p.Devices = append(p.Devices, deviceRow(i, g))
+	}
+	for _, metric := range []struct{ name, title string }{
+		{results.MetricDecode, "decode"}, {results.MetricPrefill, "prefill"},
+	} {
+		for i, g := range groups {
+			ch, skipped, err := sizeChart(fmt.Sprintf("%s-d%d", metric.title, i+1), metric.name, metric.title, g)
+			if err != nil {
+				return nil, err
+			}
+			if ch != nil {
+				p.Charts = append(p.Charts, *ch)
+			}
+			if skipped > 0 {
+				cells := "cells"
+				if skipped == 1 {
+					cells = "cell"
+				}
+				p.Notes = append(p.Notes, fmt.Sprintf("%s chart of %s leaves out %d %s without a model size or a %s median",
+					metric.title, deviceName(g.fp), skipped, cells, metric.name))
+			}
+		}
+	}
+	for _, g := range groups {
+		for _, c := range g.cells {
+			p.Rows = append(p.Rows, cellRow(deviceName(g.fp), c))
+		}
+	}
+	return p, nil
+}
+
+func deviceRow(i int, g *deviceGroup) htmlDevice {
+	d := g.fp
+	row := htmlDevice{
+		ID:          fmt.Sprintf("d%d", i+1),
+		Name:        deviceName(d),
+		CPU:         d.CPUModel,
+		Arch:        strings.Trim(d.OS+"/"+d.Arch, "/"),
+		Governor:    d.Governor,
+		Kernel:      d.Kernel,
+		Features:    strings.Join(d.Features, " "),
+		Fingerprint: g.hash,
+		Notes:       d.Notes,
+		Sources:     g.sources,
+	}
+	if d.Cores > 0 || d.Threads > 0 {
+		row.Cores = fmt.Sprintf("%d cores, %d threads", d.Cores, d.Threads)
+	}
+	if d.MemTotalBytes > 0 {
+		row.Memory = HumanBytes(float64(d.MemTotalBytes))
+	}
+	switch {
+	case g.run == nil:
+		row.Roofline = "n/a (no run record)"
+	case g.run.Roofline != nil:
+		r := g.run.Roofline
+		row.Roofline = fmt.Sprintf("read %.1f GB/s (1 thread), %.1f GB/s (%d threads); FMA %.1f GFLOP/s (1 thread), %.1f GFLOP/s (all); %s",
+			r.ReadGBps1, r.ReadGBpsAll, r.Threads, r.FMAGFLOPS1, r.FMAGFLOPSAll, r.ISA)
+	case g.run.RooflineErr != "":
+		row.Roofline = "n/a: " + g.run.RooflineErr
+	default:
+		row.Roofline = "n/a: not measured"
+	}
+	return row
+}
+
+// sizeChart plots one metric's median against model size for one device:
+// a line per weight type (and per thread count or backend when those vary).
+func sizeChart(id, metric, title string, g *deviceGroup) (*htmlChart, int, error) {
+	type point struct{ x, y, lo, hi float64 }
+	series := map[string][]point{}
+	threads, backends := map[int]bool{}, map[string]bool{}
+	for _, c := range g.cells {
+		if c.Status == results.StatusOK {
+			threads[c.Config.Threads] = true
+			backends[c.Config.Backend] = true
+		}
+	}
+	skipped := 0
+	for _, c := range g.cells {
+		if c.Status != results.StatusOK {
+			continue
+		}
+		m, ok := c.Metric(metric)
+		med, lo, hi := metricSummary(m)
+		if !ok || c.Model == nil || c.Model.Params <= 0 || math.IsNaN(med) {
+			skipped++
+			continue
+		}
+		name := c.Config.WeightType
+		if len(threads) > 1 {
+			name += " " + strconv.Itoa(c.Config.Threads) + "t"
+		}
+		if len(backends) > 1 {
+			name += " " + c.Config.Backend
+		}
+		series[name] = append(series[name], point{float64(c.Model.Params) / 1e6, med, lo, hi})
+	}
+	if len(series) == 0 {
+		return nil, skipped, nil
+	}
+	names := make([]string, 0, len(series))
+	for n := range series {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+
+	chartTitle := fmt.Sprintf("%s tok/s vs model size — %s", title, deviceName(g.fp))
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithInitializationOpts(opts.Initialization{ChartID: id, Width: "100%", Height: "420px"}),
+		charts.WithTitleOpts(opts.Title{Title: chartTitle, Subtitle: "median of the repetitions; one line per weight type"}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "parameters (millions)", NameLocation: "middle", NameGap: 28}),
+		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "tok/s"}),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+		charts.WithAnimation(false),
+	)
+	for _, n := range names {
+		pts := series[n]
+		slices.SortStableFunc(pts, func(a, b point) int { return cmp.Compare(a.x, b.x) })
+		data := make([]opts.LineData, len(pts))
+		for i, pt := range pts {
+			data[i] = opts.LineData{Value: []float64{round4(pt.x), round4(pt.y)}}
+		}
+		line.AddSeries(n, data)
+	}
+	line.Validate()
+	js, err := json.Marshal(line.JSON()) // escapes <, > and & as \u003c etc.
+	if err != nil {
+		return nil, skipped, fmt.Errorf("report: chart %s: %w", id, err)
+	}
+	return &htmlChart{ID: id, Title: chartTitle, Height: "420px", Option: template.JS(js)}, skipped, nil
+}
+
+func round4(v float64) float64 {
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return v
+	}
+	s, _ := strconv.ParseFloat(strconv.FormatFloat(v, 'g', 6, 64), 64)
+	return s
+}
+
+// metricSummary recomputes the median and its 95% interval from the raw
+// samples when there are any; otherwise it uses the stored numbers.
+func metricSummary(m results.Metric) (med, lo, hi float64) {
+	if m.Source == results.SourceUnavailable {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	if len(m.Samples) > 0 {
+		s := stats.Summarize(m.Samples, confidence)
+		if s.Confidence < confidence {
+			return s.Median, math.Inf(-1), math.Inf(1)
+		}
+		return s.Median, s.Low, s.High
+	}
+	return m.Median, math.NaN(), math.NaN()
+}
+
+func metricCell(c *results.Cell, name string) string {
+	m, ok := c.Metric(name)
+	if !ok {
+		return ""
+	}
+	if m.Source == results.SourceUnavailable {
+		return "n/a: " + m.Reason
+	}
+	med, lo, hi := metricSummary(m)
+	s := formatValue(med, m.Unit)
+	switch {
+	case math.IsInf(lo, -1):
+		s += fmt.Sprintf(" (n=%d: too few for a 95%% interval)", len(m.Samples))
+	case !math.IsNaN(lo):
+		s += fmt.Sprintf(" [%s, %s]", formatValue(lo, m.Unit), formatValue(hi, m.Unit))
+	}
+	if m.Source == results.SourceDerived || m.Source == results.SourceEstimated {
+		s += " (" + m.Source + ")"
+	}
+	return s
+}
+
+func cellRow(dev string, c *results.Cell) htmlRow {
+	r := htmlRow{Device: dev, Model: c.Config.Model, Type: c.Config.WeightType, Threads: strconv.Itoa(c.Config.Threads),
+		Backend: backendName(*c), Status: c.Status, Warnings: c.Warnings}
+	if c.Model != nil {
+		r.BPW = fmt.Sprintf("%.2f", c.Model.BitsPerWeight)
+	}
+	if c.Status != results.StatusOK {
+		if c.Error != "" {
+			r.Status += ": " + c.Error
+		}
+		return r
+	}
+	r.Decode = metricCell(c, results.MetricDecode)
+	r.Prefill = metricCell(c, results.MetricPrefill)
+	r.TTFT = metricCell(c, results.MetricTTFT)
+	r.GBps = metricCell(c, results.MetricBandwidth)
+	r.RSS = metricCell(c, results.MetricPeakRSS)
+	return r
+}
+
+var scriptEnd = regexp.MustCompile(`(?i)</(script)|<!--`)
+
+// inlineScriptSafe keeps an inlined library from ending its <script>
+// element early: "</script" becomes "<\/script" (the same string to
+// JavaScript) and "<!--" becomes "<\!--".
+func inlineScriptSafe(js string) string {
+	return scriptEnd.ReplaceAllStringFunc(js, func(m string) string {
+		if m == "<!--" {
+			return `<\!--`
+		}
+		return `<\/` + m[2:]
+	})
+}
+
+var pageTmpl = template.Must(template.New("report").Parse(`<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+{{if .ScriptJS}}<script>{{.ScriptJS}}</script>{{else}}<script src="{{.AssetURL}}"></script>{{end}}
+<style>
+body { font-family: system-ui, sans-serif; margin: 1.5rem; color: #222; }
+table { border-collapse: collapse; margin: 0.5rem 0 1.5rem; font-size: 0.9rem; }
+th, td { border: 1px solid #ccc; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+th { background: #f3f3f3; }
+td.num { text-align: right; white-space: nowrap; }
+.chart { width: 100%; max-width: 1100px; margin-bottom: 1.5rem; }
+.warn { color: #8a4b00; }
+</style>
+</head>
+<body>
+<h1>{{.Title}}</h1>
+<p>Results: {{range $i, $s := .Sources}}{{if $i}}, {{end}}<code>{{$s}}</code>{{end}}</p>
+
+<h2>Devices</h2>
+<table id="devices">
+<tr><th>device</th><th>CPU</th><th>OS/arch</th><th>cores</th><th>memory</th><th>governor</th><th>kernel</th><th>measured roofline</th><th>ISA features</th><th>fingerprint</th><th>notes</th></tr>
+{{range .Devices}}<tr id="{{.ID}}"><td>{{.Name}}</td><td>{{.CPU}}</td><td>{{.Arch}}</td><td>{{.Cores}}</td><td>{{.Memory}}</td><td>{{.Governor}}</td><td>{{.Kernel}}</td><td>{{.Roofline}}</td><td>{{.Features}}</td><td><code>{{.Fingerprint}}</code></td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>
+
+<h2>Throughput against model size</h2>
+{{range .Charts}}<div class="chart" id="{{.ID}}" style="height:{{.Height}}" role="img" aria-label="{{.Title}}"></div>
+{{else}}<p>No cell has both a model size and a throughput median to plot.</p>
+{{end}}{{range .Notes}}<p class="warn">{{.}}</p>
+{{end}}
+<h2>Results</h2>
+<p>Medians of the repetitions with their 95% confidence interval [low, high], recomputed from the raw samples.</p>
+<table id="results">
+<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>status</th><th>warnings</th></tr>
+{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
+{{end}}</table>
+{{if .Warnings}}<h2>File warnings</h2>
+<ul>{{range .Warnings}}<li class="warn">{{.}}</li>{{end}}</ul>
+{{end}}
+<script>
+"use strict";
+{{range .Charts}}echarts.init(document.getElementById({{.ID}}), null, {renderer: "canvas"}).setOption({{.Option}});
+{{end}}</script>
+</body>
+</html>
+`))
