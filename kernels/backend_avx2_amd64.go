@@ -8,8 +8,9 @@ var avx2Backend = &Backend{
 	Priority:  20,
 	Available: func() bool { return haveAVX2 },
 	Dot: map[Type]DotFunc{
-		F32:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, 4, 8, dotF32AVX2) },
-		F16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, 2, 8, dotF16AVX2) },
+		F32:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 8, dotF32AVX2) },
+		F16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 8, dotF16AVX2) },
+		BF16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 8, dotBF16AVX2) },
 		Q8_0: func(n int, w, x []byte) float32 { return quantDot(n, w, x, 34, 1, dotQ8_0AVX2, blockQ8) },
 		Q4_0: func(n int, w, x []byte) float32 { return quantDot(n, w, x, 18, 1, dotQ4_0AVX2, blockQ4) },
 	},

@@ -18,8 +18,9 @@ var avx512Backend = &Backend{
 	Priority:  30,
 	Available: func() bool { return haveAVX512VNNI },
 	Dot: map[Type]DotFunc{
-		F32: func(n int, w, x []byte) float32 { return floatDot(n, w, x, 4, 16, dotF32AVX512) },
-		F16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, 2, 16, dotF16AVX512) },
+		F32:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 16, dotF32AVX512) },
+		F16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 16, dotF16AVX512) },
+		BF16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 16, dotBF16AVX512) },
 		Q8_0: func(n int, w, x []byte) float32 {
 			return quantDot512(n, w, x, 34, dotQ8_0Z8AVX512, dotQ8_0AVX512, blockQ8)
 		},

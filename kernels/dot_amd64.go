@@ -15,12 +15,13 @@ import (
 
 func f32le(b []byte, i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
 
-// floatDot runs asm over the first n&^(lanes-1) values and finishes the tail
-// in Go. wsz is the weight element size (4 for f32, 2 for f16).
-func floatDot(n int, w, x []byte, wsz, lanes int, asm func(w, x *byte, n int) float32) float32 {
+// floatDot runs asm over the first n&^(lanes-1) values of weight type t
+// (F32, F16 or BF16) and finishes the tail in Go.
+func floatDot(n int, w, x []byte, t Type, lanes int, asm func(w, x *byte, n int) float32) float32 {
 	if n <= 0 {
 		return 0
 	}
+	wsz := t.BlockBytes()
 	w = w[:wsz*n]
 	x = x[:4*n]
 	m := n &^ (lanes - 1)
@@ -30,10 +31,13 @@ func floatDot(n int, w, x []byte, wsz, lanes int, asm func(w, x *byte, n int) fl
 	}
 	for i := m; i < n; i++ {
 		var wv float32
-		if wsz == 4 {
+		switch t {
+		case F32:
 			wv = f32le(w, i)
-		} else {
+		case F16:
 			wv = FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:]))
+		default:
+			wv = BF16ToFP32(binary.LittleEndian.Uint16(w[2*i:]))
 		}
 		s += wv * f32le(x, i)
 	}

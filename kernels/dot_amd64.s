@@ -110,6 +110,64 @@ dotF16AVX512_reduce:
 	VZEROUPPER
 	RET
 
+// func dotBF16AVX512(w *byte, x *byte, n int) float32
+// Requires: AVX, AVX512F, SSE
+TEXT ·dotBF16AVX512(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotBF16AVX512_big:
+	CMPQ        DX, $0x00000040
+	JL          dotBF16AVX512_one
+	VPMOVZXWD   (AX), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS (CX), Z4, Z0
+	VPMOVZXWD   32(AX), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS 64(CX), Z4, Z1
+	VPMOVZXWD   64(AX), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS 128(CX), Z4, Z2
+	VPMOVZXWD   96(AX), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS 192(CX), Z4, Z3
+	ADDQ        $0x00000080, AX
+	ADDQ        $0x00000100, CX
+	SUBQ        $0x00000040, DX
+	JMP         dotBF16AVX512_big
+
+dotBF16AVX512_one:
+	TESTQ       DX, DX
+	JLE         dotBF16AVX512_reduce
+	VPMOVZXWD   (AX), Z4
+	VPSLLD      $0x10, Z4, Z4
+	VFMADD231PS (CX), Z4, Z0
+	ADDQ        $0x00000020, AX
+	ADDQ        $0x00000040, CX
+	SUBQ        $0x00000010, DX
+	JMP         dotBF16AVX512_one
+
+dotBF16AVX512_reduce:
+	VADDPS        Z2, Z0, Z0
+	VADDPS        Z3, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	MOVSS         X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func dotF32AVX2(w *byte, x *byte, n int) float32
 // Requires: AVX, FMA3, SSE
 TEXT ·dotF32AVX2(SB), NOSPLIT, $0-28
@@ -199,6 +257,62 @@ dotF16AVX2_one:
 	JMP         dotF16AVX2_one
 
 dotF16AVX2_reduce:
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotBF16AVX2(w *byte, x *byte, n int) float32
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·dotBF16AVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   n+16(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotBF16AVX2_big:
+	CMPQ        DX, $0x00000020
+	JL          dotBF16AVX2_one
+	VPMOVZXWD   (AX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (CX), Y4, Y0
+	VPMOVZXWD   16(AX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 32(CX), Y4, Y1
+	VPMOVZXWD   32(AX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 64(CX), Y4, Y2
+	VPMOVZXWD   48(AX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS 96(CX), Y4, Y3
+	ADDQ        $0x00000040, AX
+	ADDQ        $0x00000080, CX
+	SUBQ        $0x00000020, DX
+	JMP         dotBF16AVX2_big
+
+dotBF16AVX2_one:
+	TESTQ       DX, DX
+	JLE         dotBF16AVX2_reduce
+	VPMOVZXWD   (AX), Y4
+	VPSLLD      $0x10, Y4, Y4
+	VFMADD231PS (CX), Y4, Y0
+	ADDQ        $0x00000010, AX
+	ADDQ        $0x00000020, CX
+	SUBQ        $0x00000008, DX
+	JMP         dotBF16AVX2_one
+
+dotBF16AVX2_reduce:
 	VADDPS       Y2, Y0, Y0
 	VADDPS       Y3, Y1, Y1
 	VADDPS       Y1, Y0, Y0

@@ -12,6 +12,10 @@ func dotF32AVX512(w *byte, x *byte, n int) float32
 // n must be a multiple of the vector width in floats.
 func dotF16AVX512(w *byte, x *byte, n int) float32
 
+// dotBF16AVX512 returns the dot product of n weights at w with n float32 activations at x;
+// n must be a multiple of the vector width in floats.
+func dotBF16AVX512(w *byte, x *byte, n int) float32
+
 // dotF32AVX2 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
 func dotF32AVX2(w *byte, x *byte, n int) float32
@@ -19,6 +23,10 @@ func dotF32AVX2(w *byte, x *byte, n int) float32
 // dotF16AVX2 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
 func dotF16AVX2(w *byte, x *byte, n int) float32
+
+// dotBF16AVX2 returns the dot product of n weights at w with n float32 activations at x;
+// n must be a multiple of the vector width in floats.
+func dotBF16AVX2(w *byte, x *byte, n int) float32
 
 // dotQ8_0AVX2 returns the q8_0 x q8_0 dot product of nb blocks at w and x.
 func dotQ8_0AVX2(w *byte, x *byte, nb int) float32

@@ -37,13 +37,16 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
 	}
 	switch t {
-	case F32, F16:
+	case F32, F16, BF16:
 		for i := 0; i < n; i++ {
 			wv := 0.0
-			if t == F32 {
+			switch t {
+			case F32:
 				wv = f32(w, i)
-			} else {
+			case F16:
 				wv = simdNaiveF16(binary.LittleEndian.Uint16(w[2*i:]))
+			case BF16:
+				wv = float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(w[2*i:])) << 16))
 			}
 			p := wv * f32(x, i)
 			dot += p
@@ -113,6 +116,10 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 		for i := 0; i < n; i++ {
 			binary.LittleEndian.PutUint16(buf[2*i:], FP32ToFP16(float32(rng.NormFloat64())))
 		}
+	case BF16:
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint16(buf[2*i:], FP32ToBF16(float32(rng.NormFloat64())))
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -129,7 +136,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, Q8_0, Q4_0}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend

@@ -20,10 +20,12 @@ import (
 
 func main() {
 	ConstraintExpr("!purego")
-	dotFloat("dotF32AVX512", false, ZMM, 64)
-	dotFloat("dotF16AVX512", true, ZMM, 64)
-	dotFloat("dotF32AVX2", false, YMM, 32)
-	dotFloat("dotF16AVX2", true, YMM, 32)
+	dotFloat("dotF32AVX512", f32, ZMM, 64)
+	dotFloat("dotF16AVX512", f16, ZMM, 64)
+	dotFloat("dotBF16AVX512", bf16, ZMM, 64)
+	dotFloat("dotF32AVX2", f32, YMM, 32)
+	dotFloat("dotF16AVX2", f16, YMM, 32)
+	dotFloat("dotBF16AVX2", bf16, YMM, 32)
 	dotQ8AVX2()
 	dotQ4AVX2()
 	dotQAVX512("dotQ8_0AVX512", 34)
@@ -96,10 +98,18 @@ func reduceFloat(v VecVirtual, zmm bool) {
 	RET()
 }
 
-// dotFloat: sum w[i]*x[i] for f32 or f16 weights and f32 activations. n must
-// be a multiple of the vector lane count; four accumulators (4 vectors per
-// iteration) hide the FMA latency.
-func dotFloat(name string, f16 bool, vec func() VecVirtual, width int) {
+// Float weight formats of dotFloat.
+const (
+	f32 = iota
+	f16
+	bf16
+)
+
+// dotFloat: sum w[i]*x[i] for f32, f16 or bf16 weights and f32 activations.
+// n must be a multiple of the vector lane count; four accumulators (4
+// vectors per iteration) hide the FMA latency. f16 widens with VCVTPH2PS,
+// bf16 by zero-extending to 32 bits and shifting into the high half (exact).
+func dotFloat(name string, format int, vec func() VecVirtual, width int) {
 	zmm := width == 64
 	lanes := width / 4
 	TEXT(name, NOSPLIT, "func(w, x *byte, n int) float32")
@@ -109,7 +119,7 @@ func dotFloat(name string, f16 bool, vec func() VecVirtual, width int) {
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
 	wsz := 4
-	if f16 {
+	if format != f32 {
 		wsz = 2
 	}
 	const unroll = 4
@@ -121,9 +131,13 @@ func dotFloat(name string, f16 bool, vec func() VecVirtual, width int) {
 	load := func(off int) VecVirtual {
 		v := vec()
 		m := Mem{Base: w, Disp: off * wsz}
-		if f16 {
+		switch format {
+		case f16:
 			VCVTPH2PS(m, v)
-		} else {
+		case bf16:
+			VPMOVZXWD(m, v)
+			VPSLLD(U8(16), v, v)
+		default:
 			VMOVUPS(m, v)
 		}
 		return v
