@@ -1,0 +1,212 @@
+package transformer
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
+)
+
+// LlamaCppEnv names a directory whose node_modules holds the npm package
+// node-llama-cpp (prebuilt llama.cpp). When it is set,
+// TestLlamaCppCrossCheck runs the same GGUF files through llama.cpp and
+// through this runtime and compares the logits; otherwise the test skips.
+//
+//	mkdir /tmp/nlc && cd /tmp/nlc && npm init -y && npm install node-llama-cpp@3.22.1
+//	EDGEBENCH_NODE_LLAMA_CPP=/tmp/nlc go test -run LlamaCpp -v ./transformer/
+const LlamaCppEnv = "EDGEBENCH_NODE_LLAMA_CPP"
+
+// llamaCppScript evaluates a token stream with llama.cpp (f32 KV cache and
+// no flash attention, so that the only differences left are arithmetic
+// order) and prints, per model, how far edgebench's logits are from
+// llama.cpp's over all positions.
+const llamaCppScript = `
+import fs from "node:fs";
+import path from "node:path";
+import {pathToFileURL} from "node:url";
+const [dir, work] = process.argv.slice(2);
+const {getLlama} = await import(pathToFileURL(path.join(dir, "node_modules/node-llama-cpp/dist/index.js")));
+const ours = JSON.parse(fs.readFileSync(path.join(work, "edgebench.json")));
+const llama = await getLlama({gpu: false, build: "never", logLevel: "error"});
+const out = [];
+for (const m of ours.models) {
+  const model = await llama.loadModel({modelPath: m.path});
+  const ctx = await model.createContext({contextSize: 128, threads: 1, batchSize: 64, flashAttention: false,
+    experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
+  const res = await ctx.getSequence().controlledEvaluate(ours.tokens.map(t => [t, {generateNext: {logits: true}}]));
+  let worstRel = 0, worstCos = 1, sameTop = 0;
+  ours.tokens.forEach((_, i) => {
+    const a = m.logits[i], b = new Array(a.length).fill(0);
+    for (const [t, v] of res[i].next.logits) b[t] = v;
+    let md = 0, mr = 0, ab = 0, aa = 0, bb = 0, ia = 0, ib = 0;
+    for (let j = 0; j < a.length; j++) {
+      md = Math.max(md, Math.abs(a[j] - b[j])); mr = Math.max(mr, Math.abs(b[j]));
+      ab += a[j] * b[j]; aa += a[j] * a[j]; bb += b[j] * b[j];
+      if (a[j] > a[ia]) ia = j;
+      if (b[j] > b[ib]) ib = j;
+    }
+    worstRel = Math.max(worstRel, md / mr); worstCos = Math.min(worstCos, ab / Math.sqrt(aa * bb));
+    if (ia === ib) sameTop++;
+  });
+  out.push({name: m.name, worstRel, worstCos, sameTop});
+  await ctx.dispose(); await model.dispose();
+}
+console.log(JSON.stringify(out));
+`
+
+// withByteVocab copies src adding a byte-level SentencePiece vocabulary
+// (<unk>, <s>, </s>, then <0x00>..<0xFF>): llama.cpp tokenizes a test string
+// after loading and aborts on a file whose tokenizer is "none".
+func withByteVocab(t testing.TB, src *gguf.File, dst string) {
+	t.Helper()
+	w, err := gguf.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, kv := range src.KV {
+		w.SetKV(kv.Key, kv.Value)
+	}
+	toks := []string{"<unk>", "<s>", "</s>"}
+	types := []int32{2, 3, 3} // unknown, control, control
+	for b := 0; b < 256; b++ {
+		toks = append(toks, fmt.Sprintf("<0x%02X>", b))
+		types = append(types, 6) // byte
+	}
+	w.SetKV("tokenizer.ggml.model", gguf.String("llama"))
+	w.SetKV("tokenizer.ggml.tokens", gguf.Array(toks))
+	w.SetKV("tokenizer.ggml.scores", gguf.Array(make([]float32, len(toks))))
+	w.SetKV("tokenizer.ggml.token_type", gguf.Array(types))
+	w.SetKV("tokenizer.ggml.unknown_token_id", gguf.Uint32(0))
+	w.SetKV("tokenizer.ggml.bos_token_id", gguf.Uint32(1))
+	w.SetKV("tokenizer.ggml.eos_token_id", gguf.Uint32(2))
+	w.SetKV("tokenizer.ggml.add_bos_token", gguf.Bool(false))
+	for _, ti := range src.Tensors {
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ti := range src.Tensors {
+		if err := w.WriteTensorData(ti.Name, ti.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLlamaCppCrossCheck: llama (grouped-query attention, separate output),
+// qwen2 (biases, neox rope, tied) and llama3 (rope frequency factors) files
+// give the same logits in llama.cpp and here, over 48 positions.
+// Measured with node-llama-cpp 3.22.1 (2026-11): f32 worst
+// max|diff|/max|logit| ≈1e-6 (cosine 1.0000000) for all three; q8_0 between
+// 2e-7 and 1.8e-2 depending on the weights (the activations are quantized to
+// q8_0 on both sides, and a rounding flip from a last-bit difference moves a
+// value by a whole quantization step), with the same top token at every
+// position.
+func TestLlamaCppCrossCheck(t *testing.T) {
+	dir := os.Getenv(LlamaCppEnv)
+	if dir == "" {
+		t.Skipf("$%s not set (see its doc comment to run against llama.cpp)", LlamaCppEnv)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Fatalf("$%s is set but node is not on PATH", LlamaCppEnv)
+	}
+	base := model.Config{Arch: "llama", Hidden: 128, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 32,
+		FFN: 256, Vocab: 259, ContextLength: 128, RopeTheta: 10000, RMSEps: 1e-5}
+	gqa := base
+	gqa.Name = "llama-gqa"
+	qwen := base
+	qwen.Name, qwen.Arch, qwen.KVHeads, qwen.QKVBias, qwen.RopeNeox = "qwen2", "qwen2", 1, true, true
+	qwen.TiedEmbeddings, qwen.RopeTheta, qwen.RMSEps = true, 1e6, 1e-6
+	l3 := base
+	l3.Name, l3.RopeTheta, l3.TiedEmbeddings = "llama3", 500000, true
+	l3.RopeScaling = &model.RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 32}
+
+	tokens := randTokens(48, 256, 21)
+	for i := range tokens {
+		tokens[i] += 3 // byte tokens only: no control tokens in the stream
+	}
+	type entry struct {
+		Name   string      `json:"name"`
+		Path   string      `json:"path"`
+		Logits [][]float32 `json:"logits"`
+	}
+	var in struct {
+		Tokens []int   `json:"tokens"`
+		Models []entry `json:"models"`
+	}
+	in.Tokens = tokens
+	work := t.TempDir()
+	for _, c := range []model.Config{gqa, qwen, l3} {
+		for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
+			e := entry{Name: c.Name + "-" + typ.String(), Path: filepath.Join(work, c.Name+"-"+typ.String()+".gguf")}
+			withByteVocab(t, writeModel(t, c, typ), e.Path)
+			f := openModel(t, e.Path)
+			m := mustLoad(t, f, Options{Threads: 1})
+			for _, tok := range tokens {
+				l, err := m.Decode(tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.Logits = append(e.Logits, append([]float32(nil), l...))
+			}
+			in.Models = append(in.Models, e)
+		}
+	}
+	js, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(work, "check.mjs")
+	if err := os.WriteFile(filepath.Join(work, "edgebench.json"), js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(script, []byte(llamaCppScript), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, script, dir, work)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node-llama-cpp: %v: %s", err, stderr.String())
+	}
+	var res []struct {
+		Name     string
+		WorstRel float64
+		WorstCos float64
+		SameTop  int
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
+		t.Fatalf("node output %q: %v", out, err)
+	}
+	if len(res) != len(in.Models) {
+		t.Fatalf("llama.cpp checked %d models, want %d", len(res), len(in.Models))
+	}
+	for _, r := range res {
+		t.Logf("%s: worst max|diff|/max|logit| %.3g, worst cosine %.7f, same top token %d/%d", r.Name, r.WorstRel, r.WorstCos, r.SameTop, len(tokens))
+		maxRel, minCos, minTop := 1e-4, 0.999999, len(tokens)
+		if strings.HasSuffix(r.Name, "q8_0") {
+			maxRel, minCos, minTop = 0.05, 0.999, len(tokens)*9/10
+		}
+		if r.WorstRel > maxRel || r.WorstCos < minCos || r.SameTop < minTop {
+			t.Errorf("%s differs from llama.cpp: relative error %.3g (want <= %g), cosine %.7f (want >= %g), same top %d (want >= %d)",
+				r.Name, r.WorstRel, maxRel, r.WorstCos, minCos, r.SameTop, minTop)
+		}
+	}
+}
