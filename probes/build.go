@@ -326,9 +326,16 @@ func (s *Sampler) extreme(kind Kind, sp []span, max bool, unit string) Measure {
 			cpu = append(cpu, n)
 		}
 	}
-	if len(cpu) > 0 {
-		names = cpu
+	if len(cpu) > 0 && len(cpu) < len(names) {
+		// CPU/SoC sensors first; the others only if none of those covers.
+		if m := s.extremeOf(cpu, sp, max, unit); m.Available {
+			return m
+		}
 	}
+	return s.extremeOf(names, sp, max, unit)
+}
+
+func (s *Sampler) extremeOf(names []string, sp []span, max bool, unit string) Measure {
 	best := missing(unit, "")
 	var whys []string
 	for _, n := range names {
@@ -442,12 +449,13 @@ func (s *Sampler) throttle(sp []span, cums map[string]*Series) (Measure, []strin
 			continue
 		}
 		used++
+		var d float64
 		for _, x := range sp {
-			d := cums[n].At(x.b) - cums[n].At(x.a) // whole events: never extrapolated
-			events += d
-			if d > 0 {
-				on = append(on, n)
-			}
+			d += cums[n].At(x.b) - cums[n].At(x.a) // whole events: never extrapolated
+		}
+		events += d
+		if d > 0 {
+			on = append(on, n)
 		}
 	}
 	if used == 0 {

@@ -119,6 +119,7 @@ type Sampler struct {
 	stopCh   chan struct{}
 	loopDone chan struct{}
 
+	loopEnd   time.Time // when sampling ended (ctx cancelled or Stop)
 	tickCount int
 	tickWall  time.Duration
 	tickMax   time.Duration
@@ -169,8 +170,10 @@ func NewSampler(cfg SamplerConfig) (*Sampler, error) {
 // Statuses lists every source with its availability.
 func (s *Sampler) Statuses() []Status { return append([]Status(nil), s.statuses...) }
 
-// Start begins sampling. With IdleDuration set it first measures an "idle"
-// phase and returns after it. Stop must be called to release the sources.
+// Start takes a first sample and begins sampling on its own goroutine until
+// Stop or until ctx ends (the report then ends there). With IdleDuration set
+// it first measures an "idle" phase and returns after it. Stop must be
+// called, even after an error, to release the sources.
 func (s *Sampler) Start(ctx context.Context) error {
 	s.mu.Lock()
 	if s.started {
@@ -222,6 +225,7 @@ func (s *Sampler) Mark(phase string) {
 
 func (s *Sampler) loop(ctx context.Context) {
 	defer close(s.loopDone)
+	defer func() { s.loopEnd = time.Now() }()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c0 := threadCPU()
@@ -321,7 +325,9 @@ func (s *Sampler) Stop() Report {
 	}
 	end := 0.0
 	if started {
-		end = time.Since(s.start).Seconds()
+		// If the context ended sampling earlier, the run ends there: what
+		// follows was not sampled.
+		end = s.loopEnd.Sub(s.start).Seconds()
 	}
 	for _, w := range s.workers {
 		if started {

@@ -337,3 +337,24 @@ func BenchmarkSamplerTickIntelLaptop(b *testing.B) {
 		w.probe.Close()
 	}
 }
+
+// A cancelled context ends sampling; the report ends there too, so the
+// last phase is still covered.
+func TestSamplerContextCancelEndsRun(t *testing.T) {
+	s, err := NewSampler(SamplerConfig{Root: "testdata/jetson-orin-nano", Interval: 10 * time.Millisecond, Sources: []string{"hwmon"}})
+	must(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	must(t, s.Start(ctx))
+	s.Mark("decode")
+	time.Sleep(60 * time.Millisecond)
+	cancel()
+	time.Sleep(150 * time.Millisecond)
+	r := s.Stop()
+	if r.Duration > 0.15 {
+		t.Fatalf("duration %.3fs runs past the cancellation", r.Duration)
+	}
+	dec, _ := r.Phase("decode")
+	if !dec.Energy.Available || !near(dec.AvgPower.Value, 5.016*0.932, 1e-9) {
+		t.Fatalf("decode %+v %+v", dec.Energy, dec.AvgPower)
+	}
+}
