@@ -7,6 +7,7 @@ import (
 	"math"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -22,10 +23,10 @@ import (
 func init() { register(newKernelsCmd) }
 
 type kernelsFlags struct {
-	types, backends, shapes, ns, filter, output string
-	threads, reps                               int
-	minTime, maxOp                              time.Duration
-	noRoofline, list                            bool
+	types, backends, shapes, ns, filter, output, ops string
+	threads, reps                                    int
+	minTime, maxOp                                   time.Duration
+	noRoofline, list                                 bool
 }
 
 // kernelRecord is one case in --output json.
@@ -64,13 +65,15 @@ func newKernelsCmd() *cobra.Command {
 	var fl kernelsFlags
 	cmd := &cobra.Command{
 		Use:   "kernels",
-		Short: "Benchmark the matvec/matmul kernels per weight format, backend and shape",
+		Short: "Benchmark the kernels per op, weight format, backend and shape",
 		Long: `kernels times decode matvec (n = 1) and prefill matmul (n > 1) for each weight
 format × kernel backend × shape (COLSxROWS: input features × outputs) on all
 threads: one warm-up op, then --reps repetitions of about --min-time each.
 It reports the median ns/op, the spread, weight GB/s, effective GFLOP/s and the
 share of the device's measured roofline (read bandwidth for matvec, FP32 FMA
 peak for matmul; measured once and cached, as edgebench sysinfo does).
+The elementwise ops (rmsnorm, softmax, silumul, rope) run single-threaded on
+vectors as long as the shapes' column counts and report GB/s of data touched.
 
 A backend that lacks a format's kernel is skipped rather than timed with its
 fallback, and a case whose single op would take longer than --max-op is
@@ -89,6 +92,8 @@ format, one line per repetition, which benchstat reads unchanged.`,
 	f.StringVar(&fl.backends, "backends", "", "kernel backends, comma-separated (default: every backend this CPU runs)")
 	f.StringVar(&fl.shapes, "shapes", "4096x4096,4096x14336,2048x8192,576x1536", "matrix shapes COLSxROWS, comma-separated")
 	f.StringVar(&fl.ns, "n", "1,128", "tokens per op, comma-separated (1 = matvec, more = matmul)")
+	f.StringVar(&fl.ops, "ops", "matvec,matmul,"+strings.Join(kbench.ElementwiseOps, ","),
+		"ops to run: matvec, matmul and the elementwise ops (sized by the shapes' column counts)")
 	f.StringVar(&fl.filter, "filter", "", "regular expression on case names, e.g. 'matvec/type=q4_0/'")
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, json or gobench")
 	f.IntVar(&fl.threads, "threads", 0, "worker threads (0 = all CPUs)")
@@ -154,7 +159,32 @@ func parseKernelCases(fl kernelsFlags) ([]kbench.Case, error) {
 	if len(types) == 0 || len(backends) == 0 || len(shapes) == 0 || len(ns) == 0 {
 		return nil, fmt.Errorf("nothing to run: --types, --backends, --shapes and --n must each name at least one value")
 	}
-	cases := kbench.Cases(types, backends, shapes, ns)
+	var ops, elementwise []string
+	for _, op := range splitList(fl.ops) {
+		switch op {
+		case "matvec", "matmul":
+			ops = append(ops, op)
+		default:
+			elementwise = append(elementwise, op)
+		}
+	}
+	var cases []kbench.Case
+	for _, c := range kbench.Cases(types, backends, shapes, ns) {
+		if slices.Contains(ops, c.Op) {
+			cases = append(cases, c)
+		}
+	}
+	var sizes []int
+	for _, sh := range shapes {
+		if !slices.Contains(sizes, sh.Cols) {
+			sizes = append(sizes, sh.Cols)
+		}
+	}
+	opCases, err := kbench.OpCases(elementwise, sizes)
+	if err != nil {
+		return nil, fmt.Errorf("--ops: %v", err)
+	}
+	cases = append(cases, opCases...)
 	if fl.filter != "" {
 		re, err := regexp.Compile(fl.filter)
 		if err != nil {
@@ -262,7 +292,7 @@ func record(r kbench.Result, roof *device.Roofline) kernelRecord {
 		return rec
 	}
 	rec.MedianNs, rec.GBps, rec.GFLOPs = r.MedianNs(), r.GBps(), r.GFLOPs()
-	if roof != nil {
+	if roof != nil && (r.Op == "matvec" || r.Op == "matmul") {
 		var pct float64
 		if r.N == 1 {
 			peak := roof.ReadGBpsAll

@@ -20,7 +20,7 @@ func runKernelsArgs(t *testing.T, args ...string) (string, error) {
 var tinyKernelArgs = []string{"--shapes", "64x32,256x8", "--reps", "2", "--min-time", "1ms", "--no-roofline", "--threads", "2"}
 
 func TestKernelsJSON(t *testing.T) {
-	out, err := runKernelsArgs(t, append(tinyKernelArgs, "--types", "q8_0,q4_k", "--backends", "ref,go", "--n", "1,3", "-o", "json")...)
+	out, err := runKernelsArgs(t, append(tinyKernelArgs, "--types", "q8_0,q4_k", "--backends", "ref,go", "--n", "1,3", "--ops", "matvec,matmul", "-o", "json")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +54,7 @@ func TestKernelsJSON(t *testing.T) {
 }
 
 func TestKernelsGobenchAndTable(t *testing.T) {
-	out, err := runKernelsArgs(t, append(tinyKernelArgs, "--types", "f16", "--backends", "go", "--n", "1", "-o", "gobench")...)
+	out, err := runKernelsArgs(t, append(tinyKernelArgs, "--types", "f16", "--backends", "go", "--n", "1", "--ops", "matvec", "-o", "gobench")...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +93,7 @@ func TestKernelsBadInput(t *testing.T) {
 		{[]string{"-o", "xml"}, "want table, json or gobench"},
 		{[]string{"--filter", "("}, "--filter"},
 		{[]string{"--filter", "nothing-matches"}, "no case matches"},
+		{[]string{"--ops", "attention"}, "unknown op"},
 	} {
 		_, err := runKernelsArgs(t, append(append([]string{}, tinyKernelArgs...), c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -102,8 +103,28 @@ func TestKernelsBadInput(t *testing.T) {
 			t.Errorf("%v: multi-line error %q", c.args, err)
 		}
 	}
-	out, err := runKernelsArgs(t, "--list", "--types", "q4_0", "--backends", "go", "--shapes", "64x32", "--n", "1")
+	out, err := runKernelsArgs(t, "--list", "--types", "q4_0", "--backends", "go", "--shapes", "64x32", "--n", "1", "--ops", "matvec")
 	if err != nil || strings.TrimSpace(out) != "matvec/type=q4_0/backend=go/shape=64x32/n=1" {
 		t.Fatalf("--list: %q %v", out, err)
+	}
+}
+
+func TestKernelsElementwiseOps(t *testing.T) {
+	out, err := runKernelsArgs(t, "--ops", "rmsnorm,softmax,silumul,rope", "--shapes", "256x1", "--reps", "2",
+		"--min-time", "1ms", "--no-roofline", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep kernelsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != 4 {
+		t.Fatalf("%d results, want one per op", len(rep.Results))
+	}
+	for _, r := range rep.Results {
+		if r.Skipped != "" || r.MedianNs <= 0 || r.Cols != 256 || r.WeightBytes != 12*256 {
+			t.Errorf("%+v", r)
+		}
 	}
 }

@@ -39,8 +39,10 @@ func ParseShape(s string) (Shape, error) {
 // Llama-3.2-1B FFN and SmolLM2-135M FFN.
 var DefaultShapes = []Shape{{4096, 4096}, {4096, 14336}, {2048, 8192}, {576, 1536}}
 
-// Case is one benchmark: Op is "matvec" (decode, N = 1) or "matmul" (prefill
-// of N tokens).
+// Case is one benchmark: Op is "matvec" (decode, N = 1), "matmul" (prefill
+// of N tokens) or one of ElementwiseOps on a vector of Shape.Cols values
+// (Type F32, N = 1; these ops have one pure-Go implementation, labelled
+// backend "go").
 type Case struct {
 	Op      string
 	Type    kernels.Type
@@ -54,14 +56,58 @@ func (c Case) Name() string {
 	return fmt.Sprintf("%s/type=%s/backend=%s/shape=%s/n=%d", c.Op, c.Type, c.Backend, c.Shape, c.N)
 }
 
-// WeightBytes is the size of the weight matrix, read once per op.
+// ElementwiseOps are the per-token vector ops the runtime calls.
+var ElementwiseOps = []string{"rmsnorm", "softmax", "silumul", "rope"}
+
+func isElementwise(op string) bool {
+	for _, o := range ElementwiseOps {
+		if o == op {
+			return true
+		}
+	}
+	return false
+}
+
+// WeightBytes is the size of the weight matrix, read once per op; for an
+// elementwise op, the float32 bytes it reads and writes.
 func (c Case) WeightBytes() int64 {
+	if isElementwise(c.Op) {
+		switch c.Op {
+		case "rope":
+			return 4 * 3 * int64(c.Shape.Cols) // x read and written, cos+sin tables of half length
+		default:
+			return 4 * 3 * int64(c.Shape.Cols) // two inputs read, one output written
+		}
+	}
 	rb, _ := c.Type.RowBytes(c.Shape.Cols)
 	return int64(rb) * int64(c.Shape.Rows)
 }
 
-// Flops counts a multiply and an add per weight per token.
-func (c Case) Flops() int64 { return 2 * int64(c.Shape.Cols) * int64(c.Shape.Rows) * int64(c.N) }
+// Flops counts a multiply and an add per weight per token (0 for the
+// elementwise ops, whose cost is dominated by exp, sqrt or memory).
+func (c Case) Flops() int64 {
+	if isElementwise(c.Op) {
+		return 0
+	}
+	return 2 * int64(c.Shape.Cols) * int64(c.Shape.Rows) * int64(c.N)
+}
+
+// OpCases makes one case per elementwise op and vector size.
+func OpCases(ops []string, sizes []int) ([]Case, error) {
+	var cs []Case
+	for _, op := range ops {
+		if !isElementwise(op) {
+			return nil, fmt.Errorf("unknown op %q (elementwise ops: %s)", op, strings.Join(ElementwiseOps, ", "))
+		}
+		for _, n := range sizes {
+			if op == "rope" && n%128 != 0 {
+				continue // rope runs heads of 128
+			}
+			cs = append(cs, Case{Op: op, Type: kernels.F32, Backend: "go", Shape: Shape{Cols: n, Rows: 1}, N: 1})
+		}
+	}
+	return cs, nil
+}
 
 // Cases expands the cross product; n = 1 gives matvec cases, n > 1 matmul.
 // Within each type and shape, smaller n come first, so Run can predict
@@ -173,6 +219,14 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			return result, err
 		}
 		r := Result{Case: c, Name: c.Name(), Threads: pool.Threads()}
+		if isElementwise(c.Op) {
+			r.Skipped = measureOp(ctx, &r, opt)
+			result = append(result, r)
+			if each != nil {
+				each(r)
+			}
+			continue
+		}
 		if !have || cur.Type != c.Type || cur.Shape != c.Shape {
 			var err error
 			w, err = Matrix(c.Type, c.Shape, opt.Seed)
@@ -207,6 +261,26 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 	return result, nil
 }
 
+// measureOp times an elementwise op on freshly made vectors.
+func measureOp(ctx context.Context, r *Result, opt Options) string {
+	n := r.Shape.Cols
+	a, b, out := randFloats(opt.Seed+2, n), randFloats(opt.Seed+3, n), make([]float32, n)
+	cos, sin := randFloats(opt.Seed+4, 64), randFloats(opt.Seed+5, 64)
+	var op func()
+	switch r.Op {
+	case "rmsnorm":
+		op = func() { kernels.RMSNorm(out, a, b, 1e-5) }
+	case "softmax":
+		op = func() { copy(out, a); kernels.Softmax(out) }
+	case "silumul":
+		op = func() { kernels.SiLUMul(out, a, b) }
+	case "rope":
+		op = func() { kernels.RoPE(a, n/128, 128, cos, sin, false) }
+	}
+	r.Ran = "go"
+	return timeLoop(ctx, r, op, opt)
+}
+
 func measure(ctx context.Context, r *Result, w kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) string {
 	b, err := kernels.SelectBackend(r.Backend)
 	if err != nil {
@@ -223,6 +297,11 @@ func measure(ctx context.Context, r *Result, w kernels.Matrix, x, y []float32, p
 	if r.N > 1 {
 		op = func() { kc.MatMul(y, w, x, r.N) }
 	}
+	return timeLoop(ctx, r, op, opt)
+}
+
+// timeLoop warms op up, sizes the repetitions and records them in r.
+func timeLoop(ctx context.Context, r *Result, op func(), opt Options) string {
 	// Warm-up: pages in the weights, grows scratch, and sizes the repetitions.
 	start := time.Now()
 	op()
