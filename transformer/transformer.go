@@ -233,7 +233,50 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	}
 	m.allocate()
 	m.attnFn = m.attention
+	m.growScratch()
 	return m, nil
+}
+
+// growScratch makes the kernels grow their activation scratch to its final
+// size now, so that not even the first Prefill allocates: for every weight
+// type and row length in the model it runs a full-chunk MatMul against a
+// one-row matrix of zeros (cheap: it quantizes a chunk of activations and
+// does one dot product per token).
+func (m *Model) growScratch() {
+	type shape struct {
+		t    kernels.Type
+		cols int
+	}
+	seen := map[shape]bool{}
+	ms := []kernels.Matrix{m.output}
+	for i := range m.layers {
+		L := &m.layers[i]
+		ms = append(ms, L.wq, L.wk, L.wv, L.wo, L.gate, L.up, L.down)
+	}
+	for _, w := range ms {
+		s := shape{w.Type, w.Cols}
+		if seen[s] {
+			continue
+		}
+		seen[s] = true
+		var x []float32
+		switch w.Cols {
+		case m.hidden:
+			x = m.x
+		case m.qDim:
+			x = m.att
+		case m.ffn:
+			x = m.hb
+		default:
+			continue // not a shape forward multiplies by
+		}
+		rb, _ := w.Type.RowBytes(w.Cols)
+		one, err := kernels.NewMatrix(w.Type, 1, w.Cols, make([]byte, rb))
+		if err != nil {
+			continue
+		}
+		m.ctx.MatMul(m.xb2[:m.chunk], one, x[:m.chunk*w.Cols], m.chunk)
+	}
 }
 
 // loader checks tensors one by one and keeps the first error.

@@ -3,6 +3,7 @@ package transformer
 import (
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -239,6 +240,26 @@ func TestDecodeAllocs(t *testing.T) {
 		})
 		if allocs != 0 {
 			t.Errorf("%s: Prefill allocates %.1f times per call, want 0", typ, allocs)
+		}
+	}
+}
+
+// TestFirstPrefillAllocs: Load allocated everything, including the kernels'
+// activation scratch, so even the first, full-chunk prefill allocates
+// nothing.
+func TestFirstPrefillAllocs(t *testing.T) {
+	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
+		cfg := tiny()
+		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 1, PrefillChunk: 16})
+		prompt := randTokens(20, cfg.Vocab, 6)
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := m.Prefill(prompt); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		if n := after.Mallocs - before.Mallocs; n != 0 {
+			t.Errorf("%s: first Prefill made %d allocations, want 0", typ, n)
 		}
 	}
 }
