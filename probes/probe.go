@@ -289,29 +289,81 @@ func Open(env Env, only []string) ([]Status, error) {
 			return nil, fmt.Errorf("probes: unknown source %q (known: %s)", n, strings.Join(names, ", "))
 		}
 	}
-	out := make([]Status, 0, len(infos))
-	for _, info := range infos {
+	out := make([]Status, len(infos))
+	var wg sync.WaitGroup
+	for i, info := range infos {
 		registryMu.Lock()
 		src := registry[info.Name]
 		registryMu.Unlock()
-		st := Status{Name: src.name}
+		st := &out[i]
+		st.Name = src.name
 		switch {
 		case len(want) > 0 && !want[src.name]:
 			st.Reason = "not selected"
 		case len(want) == 0 && !src.defaultEnabled:
 			st.Reason = "disabled by default; select it by name"
 		default:
+			// Sources are discovered in parallel, each bounded: discovery
+			// reads sysfs too, and a wedged driver must not hang it.
 			st.Enabled = true
-			p, err := src.factory(env)
-			if err != nil {
-				st.Reason = reason(err)
-			} else {
-				st.Available, st.probe = true, p
-			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				p, err := discover(env, src)
+				if err != nil {
+					st.Reason = reason(err)
+				} else {
+					st.Available, st.probe = true, p
+				}
+			}()
 		}
-		out = append(out, st)
 	}
+	wg.Wait()
 	return out, nil
+}
+
+// discoveryTimeout bounds one source's discovery: a streaming tool may run
+// one command and then wait for its first line, each within the command
+// timeout.
+func (e Env) discoveryTimeout() time.Duration { return 2*e.cmdTimeout() + 500*time.Millisecond }
+
+func discover(env Env, src source) (Probe, error) {
+	type res struct {
+		p   Probe
+		err error
+	}
+	ch := make(chan res, 1)
+	var mu sync.Mutex
+	abandoned := false
+	go func() {
+		p, err := src.factory(env)
+		mu.Lock()
+		defer mu.Unlock()
+		if abandoned {
+			if p != nil {
+				p.Close() // too late: nobody will use it; release what it holds
+			}
+			return
+		}
+		ch <- res{p, err}
+	}()
+	t := time.NewTimer(env.discoveryTimeout())
+	defer t.Stop()
+	select {
+	case r := <-ch:
+		return r.p, r.err
+	case <-t.C:
+		mu.Lock()
+		defer mu.Unlock()
+		select {
+		case r := <-ch: // finished just as the timer fired
+			return r.p, r.err
+		default:
+		}
+		abandoned = true
+		return nil, unavailable("%s: discovery did not finish within %v (a sensor read or command hangs)",
+			src.name, env.discoveryTimeout())
+	}
 }
 
 // reason turns an error into a one-line reason, adding the fix for the

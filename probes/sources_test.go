@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -271,5 +272,37 @@ func TestMemoryFromFixtureProcAndThisProcess(t *testing.T) {
 	}
 	if _, ok := ms["cpu:system"]; ok {
 		t.Fatal("fixture /proc/stat does not change: no system CPU% (zero elapsed jiffies)")
+	}
+}
+
+// Discovery reads sysfs too: a wedged file there must not hang Open.
+func TestDiscoveryOfHangingSensorIsBounded(t *testing.T) {
+	root := copyTree(t, "pi5")
+	temp := filepath.Join(root, "sys/class/thermal/thermal_zone0/temp")
+	must(t, os.Remove(temp))
+	must(t, syscall.Mkfifo(temp, 0o644))
+	t.Cleanup(func() {
+		if f, err := os.OpenFile(temp, os.O_WRONLY|syscall.O_NONBLOCK, 0); err == nil {
+			f.Close()
+		}
+	})
+	start := time.Now()
+	sts, err := Open(Env{Root: root, CommandTimeout: 100 * time.Millisecond}, []string{"thermal", "hwmon"})
+	must(t, err)
+	defer Close(sts)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("Open took %v", d)
+	}
+	for _, st := range sts {
+		switch st.Name {
+		case "thermal":
+			if st.Available || !strings.Contains(st.Reason, "discovery did not finish within 700ms") {
+				t.Fatalf("thermal %+v", st)
+			}
+		case "hwmon":
+			if !st.Available {
+				t.Fatalf("hwmon %+v", st)
+			}
+		}
 	}
 }
