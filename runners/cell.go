@@ -69,6 +69,9 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	if err != nil {
 		return fail(err)
 	}
+	if n := cfg.PromptTokens + cfg.GenTokens; mcfg.ContextLength > 0 && n > mcfg.ContextLength {
+		return fail(fmt.Errorf("prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength))
+	}
 	if need, avail, ok := fits(f, mcfg, cfg); !ok {
 		cell.Status = results.StatusSkipped
 		cell.Error = fmt.Sprintf("needs about %.1f GB (weights + KV cache + buffers) but only %.1f GB of memory is available", float64(need)/1e9, float64(avail)/1e9)

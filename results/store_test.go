@@ -1,0 +1,144 @@
+package results
+
+import (
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func sampleCell(id string) Cell {
+	return Cell{
+		Kind: KindCell, Schema: SchemaVersion, RunID: "r1", ID: id, Status: StatusOK,
+		Config:  CellConfig{Model: "stories15M", WeightType: "q8_0", Backend: "auto", Threads: 1, PromptTokens: 128, GenTokens: 64},
+		Started: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC),
+		Metrics: []Metric{
+			{Name: MetricDecode, Unit: "tok/s", Source: SourceMeasured, Samples: []float64{10, 11, 12}, Median: 11, Low: 10, High: 12, Confidence: 0.75},
+			{Name: MetricPeakRSS, Unit: "B", Source: SourceUnavailable, Reason: "no /proc", Median: math.NaN(), Low: math.NaN(), High: math.NaN()},
+		},
+	}
+}
+
+func TestAppendReadRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	w, err := Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Append(Run{Kind: KindRun, Schema: SchemaVersion, RunID: "r1", Suite: "quick"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		if err := w.Append(sampleCell(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Close()
+
+	f, err := Read(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Runs) != 1 || len(f.Cells) != 2 || len(f.Warnings) != 0 {
+		t.Fatalf("got %d runs, %d cells, warnings %v", len(f.Runs), len(f.Cells), f.Warnings)
+	}
+	c := f.Cells[1]
+	if c.ID != "b" || c.Config.Threads != 1 {
+		t.Fatalf("cell did not round-trip: %+v", c)
+	}
+	dec, _ := c.Metric(MetricDecode)
+	if dec.Median != 11 || len(dec.Samples) != 3 {
+		t.Fatalf("decode metric: %+v", dec)
+	}
+	// An unavailable metric has no number: NaN in memory, null on disk, never 0.
+	rss, _ := c.Metric(MetricPeakRSS)
+	if !math.IsNaN(rss.Median) || rss.Reason != "no /proc" {
+		t.Fatalf("unavailable metric: %+v", rss)
+	}
+	raw, _ := os.ReadFile(path)
+	if !strings.Contains(string(raw), `"median":null`) {
+		t.Fatalf("unavailable median not written as null:\n%s", raw)
+	}
+	if r, ok := f.RunOf(&c); !ok || r.Suite != "quick" {
+		t.Fatal("RunOf did not find the cell's run")
+	}
+}
+
+func TestReadTruncatedLastLine(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	w, _ := Create(path)
+	w.Append(Run{Kind: KindRun, Schema: SchemaVersion, RunID: "r1"})
+	w.Append(sampleCell("a"))
+	w.Close()
+	raw, _ := os.ReadFile(path)
+	// What kill -9 in the middle of a write leaves: half a record, no newline.
+	half := `{"kind":"cell","schema":1,"run_id":"r1","id":"b","sta`
+	os.WriteFile(path, append(raw, half...), 0o644)
+
+	f, err := Read(path)
+	if err != nil {
+		t.Fatalf("a truncated last line must not be fatal: %v", err)
+	}
+	if len(f.Cells) != 1 || len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], ":3:") {
+		t.Fatalf("cells %d, warnings %v", len(f.Cells), f.Warnings)
+	}
+
+	// Appending after such a crash starts a fresh line, so the file stays readable.
+	w, err = Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Append(sampleCell("c"))
+	w.Close()
+	f, err = Read(path)
+	if err == nil {
+		t.Fatalf("the half record is now in the middle of the file and must be an error; got %d cells", len(f.Cells))
+	}
+	if !strings.Contains(err.Error(), path+":3:") {
+		t.Fatalf("error should name file and line: %v", err)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	dir := t.TempDir()
+	cases := map[string]string{
+		"garbage":    "hello\n",
+		"no schema":  `{"kind":"cell","id":"x"}` + "\n",
+		"future":     `{"kind":"cell","schema":99,"id":"x"}` + "\n",
+		"bad kind":   `{"kind":"nope","schema":1}` + "\n",
+		"no id":      `{"kind":"cell","schema":1}` + "\n",
+		"empty file": "",
+		"bad metric": `{"kind":"cell","schema":1,"id":"x","metrics":[{"name":"a","median":"fast"}]}` + "\n{}\n",
+	}
+	for name, body := range cases {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_"))
+		os.WriteFile(p, []byte(body), 0o644)
+		if _, err := Read(p); err == nil {
+			t.Errorf("%s: want an error", name)
+		} else if !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: error does not name the file: %v", name, err)
+		}
+	}
+	if _, err := Read(filepath.Join(dir, "missing")); err == nil {
+		t.Error("missing file: want an error")
+	}
+}
+
+func TestAppendRejectsNonFiniteSamples(t *testing.T) {
+	w, _ := Create(filepath.Join(t.TempDir(), "r.jsonl"))
+	defer w.Close()
+	c := sampleCell("a")
+	c.Metrics[0].Samples = []float64{1, math.Inf(1)}
+	if err := w.Append(c); err == nil {
+		t.Fatal("an infinite sample must not be written")
+	}
+}
+
+func TestCellIDStable(t *testing.T) {
+	c := CellConfig{Model: "m", WeightType: "q4_0", Backend: "auto", Threads: 2, PromptTokens: 128, GenTokens: 64, Seed: 1}
+	if got, want := c.ID(), "model=m/type=q4_0/backend=auto/threads=2/prompt=128/gen=64/seed=1"; got != want {
+		t.Fatalf("ID = %q, want %q (IDs key resume and compare: never change them silently)", got, want)
+	}
+}

@@ -1,0 +1,176 @@
+package runners
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/results"
+)
+
+// tinyModel writes a small llama-shaped GGUF so runner tests take
+// milliseconds, not the seconds a real preset would.
+func tinyModel(t *testing.T, typ kernels.Type) string {
+	t.Helper()
+	c := model.Config{Name: "tiny", Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
+		FFN: 128, Vocab: 256, ContextLength: 512, RopeTheta: 10000, RMSEps: 1e-5}
+	path := filepath.Join(t.TempDir(), "tiny-"+typ.String()+".gguf")
+	if err := model.Generate(path, c, typ, 7, nil); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+var testPolicy = Policy{Warmup: 1, Min: 3, Max: 6, TargetRelCI: 0.5, Confidence: 0.95}
+
+func TestRunCellMetrics(t *testing.T) {
+	path := tinyModel(t, kernels.Q8_0)
+	cfg := results.CellConfig{Model: path, WeightType: "q8_0", Backend: "go", Threads: 1, PromptTokens: 16, GenTokens: 8, Seed: 1}
+	roof := &device.Roofline{ReadGBps1: 20, ReadGBpsAll: 30, Threads: 2}
+	cell, err := RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy, Roofline: roof})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cell.Status != results.StatusOK {
+		t.Fatalf("status %s: %s", cell.Status, cell.Error)
+	}
+	if cell.Backends["q8_0"] != "go" {
+		t.Errorf("backends = %v, want q8_0 served by go", cell.Backends)
+	}
+	dec, ok := cell.Metric(results.MetricDecode)
+	if !ok || len(dec.Samples) < testPolicy.Min || len(dec.Samples) > testPolicy.Max || !(dec.Median > 0) {
+		t.Fatalf("decode metric: %+v", dec)
+	}
+	if dec.Low > dec.Median || dec.High < dec.Median {
+		t.Errorf("median %v outside its interval [%v, %v]", dec.Median, dec.Low, dec.High)
+	}
+	// Bandwidth and roofline are derived from the decode samples, one for one.
+	bw, _ := cell.Metric(results.MetricBandwidth)
+	pct, _ := cell.Metric(results.MetricRooflinePct)
+	if len(bw.Samples) != len(dec.Samples) || bw.Source != results.SourceDerived {
+		t.Fatalf("bandwidth: %+v", bw)
+	}
+	for i := range bw.Samples {
+		if math.Abs(pct.Samples[i]-100*bw.Samples[i]/20) > 1e-9 {
+			t.Fatalf("1-thread roofline %% must use the 1-thread ceiling: %v vs %v", pct.Samples[i], bw.Samples[i])
+		}
+	}
+	if cell.Model == nil || cell.Model.BitsPerWeight < 8 || cell.Model.BitsPerWeight > 9 {
+		t.Errorf("q8_0 model should be ~8.5 bits/weight (norms in f32 add a little): %+v", cell.Model)
+	}
+	if rss, _ := cell.Metric(results.MetricPeakRSS); rss.Source == results.SourceMeasured && !(rss.Median > 0) {
+		t.Errorf("peak RSS measured as %v", rss.Median)
+	}
+}
+
+func TestRunCellWithoutRoofline(t *testing.T) {
+	path := tinyModel(t, kernels.F32)
+	cfg := results.CellConfig{Model: path, WeightType: "f32", Backend: "auto", Threads: 3, PromptTokens: 4, GenTokens: 2, Seed: 1}
+	cell, err := RunCell(context.Background(), cfg, CellOptions{Policy: Policy{Min: 1, Max: 1, Confidence: 0.95}})
+	if err != nil || cell.Status != results.StatusOK {
+		t.Fatalf("%v %s %s", err, cell.Status, cell.Error)
+	}
+	pct, _ := cell.Metric(results.MetricRooflinePct)
+	if pct.Source != results.SourceUnavailable || pct.Reason == "" || !math.IsNaN(pct.Median) {
+		t.Fatalf("without a roofline the %% must be unavailable with a reason, got %+v", pct)
+	}
+}
+
+func TestRunCellFailuresAreRecords(t *testing.T) {
+	for name, cfg := range map[string]results.CellConfig{
+		"missing file":    {Model: "/nonexistent/x.gguf", WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 4, GenTokens: 2},
+		"unknown preset":  {Model: "NotAModel", WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 4, GenTokens: 2},
+		"unknown backend": {Model: tinyModel(t, kernels.F32), WeightType: "f32", Backend: "tpu", Threads: 1, PromptTokens: 4, GenTokens: 2},
+		"prompt too long": {Model: tinyModel(t, kernels.F32), WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 100000, GenTokens: 2},
+	} {
+		cell, err := RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy})
+		if err != nil {
+			t.Fatalf("%s: a bad cell is a failed record, not an error: %v", name, err)
+		}
+		if cell.Status == results.StatusOK || cell.Error == "" {
+			t.Errorf("%s: status %s, error %q", name, cell.Status, cell.Error)
+		}
+	}
+}
+
+func TestSweepResumeAndCancel(t *testing.T) {
+	path := tinyModel(t, kernels.Q4_0)
+	var cells []results.CellConfig
+	for _, th := range []int{1, 2} {
+		for _, g := range []int{2, 3} {
+			cells = append(cells, results.CellConfig{Model: path, WeightType: "q4_0", Backend: "auto", Threads: th, PromptTokens: 4, GenTokens: g, Seed: 1})
+		}
+	}
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	opts := func(w *results.Writer, done map[string]bool) SweepOptions {
+		return SweepOptions{Cell: CellOptions{Policy: Policy{Min: 1, Max: 1, Confidence: 0.95}}, Out: w,
+			Run: results.Run{Kind: results.KindRun, Schema: results.SchemaVersion, RunID: "r" + time.Now().String()}, Done: done}
+	}
+
+	// A sweep cancelled after two cells keeps exactly those two.
+	ctx, cancel := context.WithCancel(context.Background())
+	w, _ := results.Create(out)
+	o := opts(w, nil)
+	o.Progress = cancelAfter{n: 2, cancel: cancel}
+	_, err := Sweep(ctx, cells, o)
+	w.Close()
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("want an interrupted error, got %v", err)
+	}
+	f, err := results.Read(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Cells) != 2 {
+		t.Fatalf("after cancel: %d cells saved, want 2", len(f.Cells))
+	}
+
+	// Resume runs only the rest; the file then has every cell exactly once.
+	w, _ = results.Create(out)
+	done := DoneIDs(f)
+	produced, err := Sweep(context.Background(), cells, opts(w, done))
+	w.Close()
+	if err != nil || len(produced) != 2 {
+		t.Fatalf("resume: %v, produced %d cells, want 2", err, len(produced))
+	}
+	f, _ = results.Read(out)
+	seen := map[string]int{}
+	for _, c := range f.Cells {
+		seen[c.ID]++
+	}
+	for _, c := range cells {
+		if seen[c.ID()] != 1 {
+			t.Errorf("cell %s saved %d times", c.ID(), seen[c.ID()])
+		}
+	}
+}
+
+type cancelAfter struct {
+	n      int
+	cancel func()
+}
+
+func (c cancelAfter) CellStart(int, int, results.CellConfig) {}
+func (c cancelAfter) CellDone(i, n int, _ results.Cell) {
+	if i+1 == c.n {
+		c.cancel()
+	}
+}
+
+func TestPolicyValidate(t *testing.T) {
+	bad := []Policy{{Min: 0, Max: 1, Confidence: 0.9}, {Min: 3, Max: 2, Confidence: 0.9}, {Min: 1, Max: 1, Confidence: 1}, {Warmup: -1, Min: 1, Max: 1, Confidence: 0.5}}
+	for _, p := range bad {
+		if p.Validate() == nil {
+			t.Errorf("%+v should be invalid", p)
+		}
+	}
+	if err := testPolicy.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
