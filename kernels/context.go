@@ -34,6 +34,7 @@ type Context struct {
 
 	kern     [kernelSlots]DotFunc
 	kernName [kernelSlots]string
+	kernRows [kernelSlots]RowsFunc // fused multi-row kernel of that backend, if any
 
 	scratch []byte // quantized activations
 
@@ -48,6 +49,7 @@ type Context struct {
 	xRow     int // bytes of one activation row in xb
 	n        int // tokens in a MatMul
 	dot      DotFunc
+	rows     RowsFunc // MatMul only; nil means loop over dot
 	act      Type
 	tileRows int
 	tileToks int
@@ -100,6 +102,7 @@ func (c *Context) kernel(t Type) (DotFunc, string, error) {
 		return nil, "", err
 	}
 	c.kern[slot], c.kernName[slot] = f, name
+	c.kernRows[slot] = RowsKernel(name, t)
 	return f, name, nil
 }
 
@@ -196,6 +199,7 @@ func (c *Context) matVecRange(lo, hi int) {
 // keep them alive between calls.
 func (c *Context) release() {
 	c.y, c.x, c.xb, c.w.Data = nil, nil, nil, nil
+	c.rows = nil
 }
 
 // Cache budgets for MatMul tiling: a tile of weight rows stays in L2 while
@@ -209,7 +213,11 @@ const (
 // MatMul multiplies n rows of activations: x is n*w.Cols (row-major), y is
 // n*w.Rows with y[i*w.Rows+r] = sum_c W[r,c]*x[i*w.Cols+c]. Activations are
 // converted once per call; the work is tiled so each weight row is reused
-// across a tile of tokens while it is in cache.
+// across a tile of tokens while it is in cache. Where the backend has a fused
+// multi-row kernel (RowsKernel) the tiles use it; its float accumulation order
+// differs from the per-row DotFunc, so MatMul then matches MatVec within the
+// float bound rather than bit for bit. (MatVec always calls the DotFunc per
+// row: streaming several rows at once from DRAM defeats the prefetchers.)
 func (c *Context) MatMul(y []float32, w Matrix, x []float32, n int) {
 	if n < 0 || len(x) != n*w.Cols || len(y) < n*w.Rows {
 		panic(fmt.Sprintf("kernels: MatMul shape mismatch: W is %dx%d, n=%d, len(x)=%d, len(y)=%d", w.Rows, w.Cols, n, len(x), len(y)))
@@ -218,6 +226,7 @@ func (c *Context) MatMul(y []float32, w Matrix, x []float32, n int) {
 		return
 	}
 	c.dot = c.mustKernel(w.Type)
+	c.rows = c.kernRows[kernelSlot(w.Type)]
 	c.prepare(w, x, n)
 	c.y, c.w, c.n = y, w, n
 	rb := w.RowBytes()
@@ -239,6 +248,14 @@ func (c *Context) matMulRange(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		r0 := t * c.tileRows
 		r1 := min(r0+c.tileRows, rows)
+		if c.rows != nil {
+			// A fused multi-row kernel reuses each activation block across
+			// several rows of the tile, which stays in L2 across tokens.
+			for i := 0; i < n; i++ {
+				c.rows(cols, data[r0*rb:r1*rb], r1-r0, xb[i*xr:(i+1)*xr], y[i*rows+r0:i*rows+r1])
+			}
+			continue
+		}
 		for i0 := 0; i0 < n; i0 += c.tileToks {
 			i1 := min(i0+c.tileToks, n)
 			for r := r0; r < r1; r++ {
