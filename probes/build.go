@@ -357,7 +357,7 @@ func (s *Sampler) extremeOf(names []string, sp []span, max bool, unit string) Me
 func (s *Sampler) oneExtreme(name string, sp []span, max bool, unit string) Measure {
 	tr := s.traces[name]
 	if tr == nil || len(tr.s.T) == 0 {
-		return missing(unit, name+": no readings (source unavailable)")
+		return missing(unit, "no readings of "+name)
 	}
 	if why := s.covers(name, tr, sp); why != "" {
 		return missing(unit, why)
@@ -382,7 +382,7 @@ func (s *Sampler) oneExtreme(name string, sp []span, max bool, unit string) Meas
 func (s *Sampler) oneMean(name string, sp []span, dur float64, unit string) Measure {
 	tr := s.traces[name]
 	if tr == nil || len(tr.s.T) == 0 {
-		return missing(unit, name+": no readings (source unavailable)")
+		return missing(unit, "no readings of "+name)
 	}
 	if dur <= 0 {
 		return missing(unit, "phase has zero duration")
@@ -421,7 +421,7 @@ func (s *Sampler) avgFreq(sp []span, dur float64) Measure {
 func (s *Sampler) throttle(sp []span, cums map[string]*Series) (Measure, []string) {
 	flags, counters := s.sortedTraces(KindThrottle), s.sortedTraces(KindCount)
 	if len(flags)+len(counters) == 0 {
-		return missing("", "no throttling signal available (cpufreq caps, thermal trips, firmware flags)"), nil
+		return missing("events", "no throttling signal available (cpufreq caps, thermal trips, firmware flags)"), nil
 	}
 	var events float64
 	var on []string
@@ -459,7 +459,7 @@ func (s *Sampler) throttle(sp []span, cums map[string]*Series) (Measure, []strin
 		}
 	}
 	if used == 0 {
-		return missing("", "throttling signals did not cover the phase"), nil
+		return missing("events", "throttling signals did not cover the phase"), nil
 	}
-	return measured(events, "", strings.Join(append(flags, counters...), ",")), on
+	return measured(events, "events", strings.Join(append(flags, counters...), ",")), on
 }
