@@ -16,7 +16,7 @@ func kquantBound(t Type, blk []float32) float64 {
 	for _, v := range blk {
 		amax = max(amax, math.Abs(float64(v)))
 	}
-	rel := map[Type]float64{Q4_K: 0.12, Q5_K: 0.065, Q6_K: 0.025, Q2_K: 0.5, Q3_K: 0.27, TQ2_0: 0.5 + 0x1p-10}[t]
+	rel := map[Type]float64{Q4_K: 0.12, Q5_K: 0.065, Q6_K: 0.025, Q2_K: 0.5, Q3_K: 0.27, TQ2_0: 0.5 + 0x1p-10, TQ1_0: 0.5 + 0x1p-10}[t]
 	if rel == 0 {
 		panic("no round-trip bound for " + t.String())
 	}

@@ -323,6 +323,9 @@ func roundTripBound(t Type, blk []float32) float64 {
 	case Q5_0:
 		d := amax / 16
 		return d*1.0 + 16*d*0x1p-11
+	case Q5_1:
+		d := (mx - mn) / 31
+		return d*0.5 + 32*d*0x1p-11 + math.Abs(mn)*0x1p-11
 	case Q8_0_24, Q8_0_BM: // the 32 kept values are one q8_0 block
 		return roundTripBound(Q8_0, blk)
 	case Q4_0_24, Q4_0_BM:
@@ -422,7 +425,7 @@ func TestQuantizeErrors(t *testing.T) {
 }
 
 func TestActivationType(t *testing.T) {
-	for ty, want := range map[Type]Type{F32: F32, F16: F32, BF16: F32, Q4_0: Q8_0, Q4_1: Q8_0, Q5_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, Q2_K: Q8_K, TQ2_0: Q8_K} {
+	for ty, want := range map[Type]Type{F32: F32, F16: F32, BF16: F32, Q4_0: Q8_0, Q4_1: Q8_0, Q5_0: Q8_0, Q8_0: Q8_0, Q4_K: Q8_K, Q6_K: Q8_K, Q2_K: Q8_K, TQ2_0: Q8_K, TQ1_0: Q8_K, Q5_1: Q8_0, Q4_0_24: Q8_0, Q8_0_BM: Q8_0} {
 		if got := ActivationType(ty); got != want {
 			t.Errorf("ActivationType(%s) = %s, want %s", ty, got, want)
 		}

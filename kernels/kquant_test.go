@@ -206,6 +206,82 @@ func oracleQ4_1(b []byte) []float32 {
 	return y
 }
 
+func oracleTQ1_0(b []byte) []float32 {
+	var y []float32
+	pow := [6]uint8{1, 3, 9, 27, 81, 243}
+	d := FP16ToFP32(le16(b[52:]))
+	for j := 0; j < 48-48%32; j += 32 {
+		for n := 0; n < 5; n++ {
+			for m := 0; m < 32; m++ {
+				q := b[j+m] * pow[n]
+				y = append(y, float32(int16((uint16(q)*3)>>8)-1)*d)
+			}
+		}
+	}
+	for j := 48 - 48%32; j < 48; j += 16 {
+		for n := 0; n < 5; n++ {
+			for m := 0; m < 16; m++ {
+				q := b[j+m] * pow[n]
+				y = append(y, float32(int16((uint16(q)*3)>>8)-1)*d)
+			}
+		}
+	}
+	for n := 0; n < 4; n++ {
+		for j := 0; j < 4; j++ {
+			q := b[48+j] * pow[n]
+			y = append(y, float32(int16((uint16(q)*3)>>8)-1)*d)
+		}
+	}
+	return y
+}
+
+func oracleQ5_1(b []byte) []float32 {
+	y := make([]float32, 32)
+	d, m := FP16ToFP32(le16(b)), FP16ToFP32(le16(b[2:]))
+	qh := binary.LittleEndian.Uint32(b[4:])
+	for j := 0; j < 16; j++ {
+		xh0 := byte(((qh >> j) << 4) & 0x10)
+		xh1 := byte((qh >> (j + 12)) & 0x10)
+		y[j] = float32(b[8+j]&0xf|xh0)*d + m
+		y[j+16] = float32(b[8+j]>>4|xh1)*d + m
+	}
+	return y
+}
+
+// TestTQ1_0Packing: a block of known trits survives the base-3 fixed-point
+// packing, and a byte decodes to the trits it was built from.
+func TestTQ1_0Packing(t *testing.T) {
+	x := make([]float32, 256)
+	for e := range x {
+		x[e] = float32(e%3 - 1) // -1, 0, 1, -1, ...
+	}
+	b := make([]byte, 54)
+	if err := Quantize(TQ1_0, b, x); err != nil {
+		t.Fatal(err)
+	}
+	if le16(b[52:]) != 0x3c00 {
+		t.Fatalf("d = %#04x, want 1.0", le16(b[52:]))
+	}
+	y := make([]float32, 256)
+	if err := Dequantize(TQ1_0, y, b); err != nil {
+		t.Fatal(err)
+	}
+	for e := range x {
+		if y[e] != x[e] {
+			t.Fatalf("element %d: %g, want %g", e, y[e], x[e])
+		}
+	}
+	// Trits 2,1,0,2,1 -> 2·81+1·27+0·9+2·3+1 = 196 -> ceil(196·256/243) = 207.
+	if p := packTrits([]int32{2, 1, 0, 2, 1}); p != 207 {
+		t.Fatalf("packTrits = %d, want 207", p)
+	}
+	for n, want := range []int32{2, 1, 0, 2, 1} {
+		if got := tq1Trit(207, n); got != want {
+			t.Fatalf("trit %d of 207 = %d, want %d", n, got, want)
+		}
+	}
+}
+
 // randomBlock fills a block with random bytes, then puts finite, moderate
 // fp16 values at the given scale offsets.
 func randomBlock(seed uint64, size int, halfAt ...int) []byte {
@@ -234,6 +310,8 @@ func TestDequantizeAgainstGGMLLoops(t *testing.T) {
 		{TQ2_0, []int{64}, oracleTQ2_0},
 		{Q5_0, []int{0}, oracleQ5_0},
 		{Q4_1, []int{0, 2}, oracleQ4_1},
+		{Q5_1, []int{0, 2}, oracleQ5_1},
+		{TQ1_0, []int{52}, oracleTQ1_0},
 	}
 	for _, c := range cases {
 		for seed := uint64(0); seed < 50; seed++ {
@@ -317,7 +395,7 @@ func TestNearestInt(t *testing.T) {
 // quantizer that picks scales badly fails this even when the layout is right.
 func TestKQuantRMSE(t *testing.T) {
 	limits := map[Type]float64{
-		Q8_0: 0.007, Q6_K: 0.023, Q5_K: 0.045, Q5_0: 0.055, Q4_K: 0.09, Q4_0: 0.105, Q4_1: 0.1,
+		Q8_0: 0.007, Q6_K: 0.023, Q5_K: 0.045, Q5_0: 0.055, Q5_1: 0.05, Q4_K: 0.09, Q4_0: 0.105, Q4_1: 0.1,
 		Q3_K: 0.19, Q2_K: 0.36,
 	}
 	r := newRand(11)
