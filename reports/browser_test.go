@@ -1,0 +1,180 @@
+package reports
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/edgebench/edgebench/results"
+)
+
+// browserPrereqs finds a Chromium binary and an echarts.min.js to inline.
+// The browser test needs both; without them it is skipped with the reason
+// (CI installs Debian's chromium and the npm echarts package).
+func browserPrereqs(t *testing.T) (chrome, echartsJS string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	for _, name := range []string{os.Getenv("EDGEBENCH_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "headless-shell"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			chrome = p
+			break
+		}
+	}
+	if chrome == "" {
+		t.Skip("no chromium found (apt-get install chromium, or set EDGEBENCH_CHROMIUM)")
+	}
+	candidates := []string{os.Getenv("EDGEBENCH_ECHARTS_JS"), "../node_modules/echarts/dist/echarts.min.js"}
+	for _, c := range candidates {
+		if c == "" {
+			continue
+		}
+		if _, err := os.Stat(c); err == nil {
+			echartsJS = c
+			break
+		}
+	}
+	if echartsJS == "" {
+		t.Skip("no echarts.min.js (npm pack echarts and set EDGEBENCH_ECHARTS_JS to its dist/echarts.min.js)")
+	}
+	return chrome, echartsJS
+}
+
+// TestReportRendersInBrowser opens a report built with offline assets in
+// headless Chromium and checks that every chart drew something, that the
+// console shows no error, and that a device named
+// <script>alert(1)</script> is shown as text and never runs.
+func TestReportRendersInBrowser(t *testing.T) {
+	chrome, echartsJS := browserPrereqs(t)
+
+	f := hostile()
+	// Give the hostile file a second model size so its lines have two points.
+	c2 := f.Cells[0]
+	c2.Config.Model = "other"
+	c2.ID = c2.Config.ID()
+	c2.Model = &results.ModelInfo{Params: 42_000_000, BitsPerWeight: 4.5}
+	f.Cells = append(f.Cells, c2)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "report.html")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteHTML(out, []*results.File{f}, HTMLOptions{OfflineAssets: echartsJS}); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox, // CI runs as root
+		chromedp.Flag("disable-gpu", true),
+	)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	actx, acancel := chromedp.NewExecAllocator(ctx, allocOpts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+
+	var mu sync.Mutex
+	var problems []string
+	err = chromedp.Listen(bctx, func(ev any) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch e := ev.(type) {
+		case *runtime.EventConsoleAPICalled:
+			if e.Type == runtime.ConsoleAPICalledTypeError || e.Type == runtime.ConsoleAPICalledTypeWarning {
+				var parts []string
+				for _, a := range e.Args {
+					parts = append(parts, string(a.Value)+a.Description)
+				}
+				problems = append(problems, "console."+string(e.Type)+": "+strings.Join(parts, " "))
+			}
+		case *runtime.EventExceptionThrown:
+			msg := e.ExceptionDetails.Text
+			if e.ExceptionDetails.Exception != nil {
+				msg += " " + e.ExceptionDetails.Exception.Description
+			}
+			problems = append(problems, "exception: "+msg)
+		case *page.EventJavascriptDialogOpening:
+			problems = append(problems, "dialog opened: "+e.Message)
+		}
+	})
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+
+	type chartState struct {
+		ID     string `json:"id"`
+		Canvas int    `json:"canvas"`
+		Inked  bool   `json:"inked"`
+	}
+	// Record any alert() instead of blocking on a dialog.
+	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `window.__alerted = false; window.alert = function () { window.__alerted = true; };`,
+	}); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if err := chromedp.Do(bctx,
+		chromedp.Navigate("file://"+path),
+		chromedp.WaitReady(chromedp.CSS("#results")),
+		chromedp.Sleep(500*time.Millisecond), // let echarts finish its first frame
+	); err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	charts, err := chromedp.Run(bctx, chromedp.Evaluate[[]chartState](`Array.from(document.querySelectorAll('div.chart')).map(function (d) {
+		var cs = d.querySelectorAll('canvas');
+		var inked = false;
+		cs.forEach(function (c) {
+			if (c.width === 0 || c.height === 0) return;
+			var px = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+			for (var i = 3; i < px.length; i += 4) { if (px[i] !== 0) { inked = true; break; } }
+		});
+		return {id: d.id, canvas: cs.length, inked: inked};
+	})`))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	deviceText, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('#d1 td').textContent`))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	alerted, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__alerted`))
+	if err != nil {
+		t.Fatalf("chromium: %v", err)
+	}
+	if len(charts) == 0 {
+		t.Fatal("no chart containers in the page")
+	}
+	for _, c := range charts {
+		if c.Canvas == 0 || !c.Inked {
+			t.Errorf("chart %s did not render (canvases %d, inked %v)", c.ID, c.Canvas, c.Inked)
+		}
+	}
+	if deviceText != "<script>alert(1)</script>" {
+		t.Errorf("device cell shows %q, want the name as text", deviceText)
+	}
+	if alerted {
+		t.Error("a string from the results file ran as script")
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, p := range problems {
+		t.Errorf("browser: %s", p)
+	}
+}
