@@ -204,6 +204,9 @@ func TestNvidiaSMI(t *testing.T) {
 		t.Fatal("[N/A] power reported")
 	}
 	wantMetric(t, m, "nvidia-smi:gpu0:temp", KindTemp, 45)
+	if ms, _, _ := ParseNvidiaSMI("0, NaN, Inf, 210, x\n"); len(ms) != 1 {
+		t.Fatalf("NaN/Inf fields must be left out: %v", ms)
+	}
 	if _, _, err := ParseNvidiaSMI("NVIDIA-SMI has failed\n"); err == nil {
 		t.Fatal("failure text parsed")
 	}
@@ -215,6 +218,9 @@ func TestMeterCommand(t *testing.T) {
 		if err != nil || !near(got, want, 1e-12) {
 			t.Errorf("parseWatts(%q) = %v, %v", in, got, err)
 		}
+	}
+	if _, err := parseWatts("NaN W"); err == nil {
+		t.Error("NaN watts accepted")
 	}
 	abs, _ := filepath.Abs("testdata/bin/usb-meter")
 	p := mustOpen(t, "meter-cmd", Env{Meter: []string{abs}})

@@ -35,8 +35,8 @@ func parseWatts(s string) (float64, error) {
 	if m == nil {
 		return 0, fmt.Errorf("no number in %q", truncate(strings.TrimSpace(s), 60))
 	}
-	v, err := strconv.ParseFloat(m[1], 64)
-	if err != nil {
+	v, ok := parseFinite(m[1])
+	if !ok {
 		return 0, fmt.Errorf("bad number %q", m[1])
 	}
 	if strings.EqualFold(m[2], "mw") {
@@ -140,7 +140,7 @@ func parseCSVHeader(line string) (csvCols, bool) {
 
 func parseCSVTime(s string) (time.Time, error) {
 	s = strings.Trim(strings.TrimSpace(s), `"`)
-	if v, err := strconv.ParseFloat(s, 64); err == nil {
+	if v, ok := parseFinite(s); ok {
 		sec := int64(v)
 		return time.Unix(sec, int64((v-float64(sec))*1e9)), nil
 	}
@@ -153,8 +153,7 @@ func (p *meterCSVProbe) parseLine(line string) (Metric, error) {
 		if i < 0 || i >= len(f) {
 			return 0, false
 		}
-		v, err := strconv.ParseFloat(strings.Trim(strings.TrimSpace(f[i]), `"`), 64)
-		return v, err == nil
+		return parseFinite(strings.Trim(strings.TrimSpace(f[i]), `"`))
 	}
 	if p.cols.t < 0 || p.cols.t >= len(f) {
 		return Metric{}, fmt.Errorf("no timestamp column")

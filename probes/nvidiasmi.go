@@ -76,10 +76,7 @@ func ParseNvidiaSMI(s string) ([]Metric, []string, error) {
 		}
 		idx := f[0]
 		names = append(names, "gpu"+idx+" "+strings.Join(f[4:], ","))
-		num := func(s string) (float64, bool) {
-			v, err := strconv.ParseFloat(s, 64)
-			return v, err == nil
-		}
+		num := parseFinite
 		if v, ok := num(f[1]); ok {
 			out = append(out, Metric{Name: "nvidia-smi:gpu" + idx + ":power", Kind: KindPower, Value: v})
 		}

@@ -2,6 +2,7 @@ package probes
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -120,4 +121,14 @@ func boolInt(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// parseFinite parses a float and rejects NaN and infinities, which
+// strconv accepts ("NaN", "Inf") but no sensor means.
+func parseFinite(s string) (float64, bool) {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
+		return 0, false
+	}
+	return v, true
 }

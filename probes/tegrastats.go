@@ -50,8 +50,8 @@ func ParseTegrastats(line string) ([]Metric, error) {
 		if m == nil {
 			continue
 		}
-		v, err := strconv.ParseFloat(m[2], 64)
-		if err != nil {
+		v, ok := parseFinite(m[2])
+		if !ok {
 			continue
 		}
 		name := strings.ToLower(m[1])
@@ -74,8 +74,8 @@ func ParseTegrastats(line string) ([]Metric, error) {
 			if !ok {
 				continue
 			}
-			f, err := strconv.ParseFloat(mhz, 64)
-			if err != nil {
+			f, ok := parseFinite(mhz)
+			if !ok {
 				continue
 			}
 			out = append(out, Metric{Name: fmt.Sprintf("tegrastats:cpu%d", i), Kind: KindFreq, Value: f * 1e6})

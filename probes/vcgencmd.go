@@ -84,8 +84,8 @@ func parsePMIC(s string) (map[string]rail, error) {
 		if m == nil {
 			continue // other firmware chatter
 		}
-		v, err := strconv.ParseFloat(m[5], 64)
-		if err != nil {
+		v, ok := parseFinite(m[5])
+		if !ok {
 			return nil, fmt.Errorf("pmic_read_adc: bad number in %q", strings.TrimSpace(line))
 		}
 		r := rails[m[1]]
@@ -175,14 +175,14 @@ func (p *vcgencmdProbe) Read(ctx context.Context) ([]Metric, error) {
 		if s, err := p.env.run(ctx, p.path, "measure_temp"); err != nil {
 			errs = append(errs, err)
 		} else if m := tempRe.FindStringSubmatch(string(s)); m != nil {
-			if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+			if v, ok := parseFinite(m[1]); ok {
 				out = append(out, Metric{Name: "vcgencmd:soc_temp", Kind: KindTemp, Value: v, Scope: ScopePackage})
 			}
 		}
 		if s, err := p.env.run(ctx, p.path, "measure_clock", "arm"); err != nil {
 			errs = append(errs, err)
 		} else if m := clockRe.FindStringSubmatch(string(s)); m != nil {
-			if v, err := strconv.ParseFloat(m[1], 64); err == nil {
+			if v, ok := parseFinite(m[1]); ok {
 				out = append(out, Metric{Name: "vcgencmd:arm_clock", Kind: KindFreq, Value: v})
 			}
 		}
