@@ -1,6 +1,10 @@
 package kernels
 
+// The SIMD assembly is generated (see asm/); the directives live here, in a
+// file every build includes, so `go generate` runs all of them on any host.
 //go:generate go run -C ../asm ./roofline -out ../kernels/roofline_amd64.s -stubs ../kernels/roofline_stub_amd64.go -pkg kernels
+//go:generate go run -C ../asm ./dot -out ../kernels/dot_amd64.s -stubs ../kernels/dot_stub_amd64.go -pkg kernels
+//go:generate go run -C ../asm ./neon -out ../kernels/dot_arm64.s
 
 import (
 	"encoding/binary"

@@ -8,5 +8,5 @@ package kernels
 type RowsFunc func(n int, w []byte, rows int, x []byte, y []float32)
 
 // RowsKernel returns backend's fused multi-row kernel for weight type t, or
-// nil when it has none. Pure-Go and non-amd64 builds have none yet.
+// nil when it has none. Only the amd64 avx512 backend has any so far.
 func RowsKernel(backend string, t Type) RowsFunc { return nil }

@@ -1,0 +1,193 @@
+// Command neon generates kernels/dot_arm64.s: the NEON dot products behind
+// the neon kernel backend. avo targets amd64 only, so this is a small text
+// generator; instructions the Go arm64 assembler lacks (SDOT, SCVTF, FCVTL,
+// FCVT, vector FADD/FADDP) are emitted as WORD with their A64 encodings,
+// computed here from register numbers and checked against llvm-mc.
+//
+// Run it through `go generate ./kernels` from the root module.
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"strings"
+)
+
+var out bytes.Buffer
+
+func emit(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+func label(name string)               { fmt.Fprintf(&out, "%s:\n", name) }
+
+// word emits an encoded instruction with its assembly as a comment.
+func word(enc uint32, text string) { emit("WORD $0x%08x // %s", enc, text) }
+
+// A64 encodings (ARM ARM, checked with llvm-mc -triple=aarch64 -mattr=+dotprod).
+func sdot(d, n, m int) { // SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd)
+	word(0x4E809400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SDOT V%d.4S, V%d.16B, V%d.16B", d, n, m))
+}
+func scvtf(d, n int) { // SCVTF Vd.4S, Vn.4S
+	word(0x4E21D800|uint32(n)<<5|uint32(d), fmt.Sprintf("SCVTF V%d.4S, V%d.4S", d, n))
+}
+func fcvtl(d, n int) { // FCVTL Vd.4S, Vn.4H
+	word(0x0E217800|uint32(n)<<5|uint32(d), fmt.Sprintf("FCVTL V%d.4S, V%d.4H", d, n))
+}
+func fcvtl2(d, n int) { // FCVTL2 Vd.4S, Vn.8H
+	word(0x4E217800|uint32(n)<<5|uint32(d), fmt.Sprintf("FCVTL2 V%d.4S, V%d.8H", d, n))
+}
+func fcvtSH(d, n int) { // FCVT Sd, Hn
+	word(0x1EE24000|uint32(n)<<5|uint32(d), fmt.Sprintf("FCVT S%d, H%d", d, n))
+}
+func fadd4(d, n, m int) { // FADD Vd.4S, Vn.4S, Vm.4S
+	word(0x4E20D400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FADD V%d.4S, V%d.4S, V%d.4S", d, n, m))
+}
+func faddp4(d, n, m int) { // FADDP Vd.4S, Vn.4S, Vm.4S
+	word(0x6E20D400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FADDP V%d.4S, V%d.4S, V%d.4S", d, n, m))
+}
+func faddpS(d, n int) { // FADDP Sd, Vn.2S
+	word(0x7E30D800|uint32(n)<<5|uint32(d), fmt.Sprintf("FADDP S%d, V%d.2S", d, n))
+}
+
+// reduce sums the 4 lanes of V16 into F0 and stores the float32 result.
+func reduce(retOff int) {
+	faddp4(16, 16, 16)
+	faddpS(0, 16)
+	emit("FMOVS F0, ret+%d(FP)", retOff)
+	emit("RET")
+}
+
+func zero(v ...int) {
+	for _, r := range v {
+		emit("VEOR V%d.B16, V%d.B16, V%d.B16", r, r, r)
+	}
+}
+
+// Float weight formats of dotFloat.
+const (
+	f32 = iota
+	f16
+	bf16
+)
+
+// dotFloat: f32, f16 or bf16 weights times f32 activations, 16 values per
+// step in four independent FMA chains (V16-V19). n must be a multiple of 16.
+// f16 widens with FCVTL/FCVTL2; bf16 by interleaving with zero halves
+// (ZIP1/ZIP2 with V31 = 0), which puts each bf16 in the high half of a
+// float32: exact.
+func dotFloat(name string, format int) {
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, n int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD n+16(FP), R2")
+	zero(16, 17, 18, 19, 31)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	switch format {
+	case f16:
+		emit("VLD1.P 32(R0), [V0.H8, V1.H8]")
+		fcvtl(4, 0)
+		fcvtl2(5, 0)
+		fcvtl(6, 1)
+		fcvtl2(7, 1)
+	case bf16:
+		emit("VLD1.P 32(R0), [V0.H8, V1.H8]")
+		emit("VZIP1 V0.H8, V31.H8, V4.H8")
+		emit("VZIP2 V0.H8, V31.H8, V5.H8")
+		emit("VZIP1 V1.H8, V31.H8, V6.H8")
+		emit("VZIP2 V1.H8, V31.H8, V7.H8")
+	default:
+		emit("VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	}
+	emit("VLD1.P 64(R1), [V20.S4, V21.S4, V22.S4, V23.S4]")
+	for i := 0; i < 4; i++ {
+		emit("VFMLA V%d.S4, V%d.S4, V%d.S4", 4+i, 20+i, 16+i)
+	}
+	emit("SUB $16, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	fadd4(16, 16, 17)
+	fadd4(18, 18, 19)
+	fadd4(16, 16, 18)
+	reduce(24)
+}
+
+// dotQ: q8_0 (wsz 34) or q4_0 (wsz 18) weights against q8_0 activations,
+// one block per step with SDOT (signed x signed int8, exact for every byte
+// value), two float accumulators (V16, V17) over alternate blocks.
+func dotQ(name string, wsz int) {
+	q4 := wsz == 18
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	zero(16, 17)
+	if q4 {
+		emit("VMOVI $15, V30.B16")
+		emit("VMOVI $8, V31.B16")
+	}
+	block := func(acc int) {
+		emit("MOVHU (R0), R4")
+		emit("MOVHU (R1), R5")
+		emit("ADD $2, R0, R6")
+		emit("ADD $2, R1, R7")
+		if q4 {
+			// Low nibbles are elements 0-15, high nibbles 16-31; value-8.
+			emit("VLD1 (R6), [V0.B16]")
+			emit("VUSHR $4, V0.B16, V1.B16")
+			emit("VAND V30.B16, V0.B16, V0.B16")
+			emit("VSUB V31.B16, V0.B16, V0.B16")
+			emit("VSUB V31.B16, V1.B16, V1.B16")
+		} else {
+			emit("VLD1 (R6), [V0.B16, V1.B16]")
+		}
+		emit("VLD1 (R7), [V2.B16, V3.B16]")
+		zero(4)
+		sdot(4, 0, 2)
+		sdot(4, 1, 3)
+		scvtf(4, 4)
+		emit("FMOVS R4, F5")
+		emit("FMOVS R5, F6")
+		fcvtSH(5, 5)
+		fcvtSH(6, 6)
+		emit("FMULS F6, F5, F5")
+		emit("VDUP V5.S[0], V5.S4")
+		emit("VFMLA V4.S4, V5.S4, V%d.S4", acc)
+		emit("ADD $%d, R0, R0", wsz)
+		emit("ADD $34, R1, R1")
+	}
+	label(name + "_two")
+	emit("CMP $2, R2")
+	emit("BLT %s_one", name)
+	block(16)
+	block(17)
+	emit("SUB $2, R2, R2")
+	emit("B %s_two", name)
+	label(name + "_one")
+	emit("CBZ R2, %s_done", name)
+	block(16)
+	label(name + "_done")
+	fadd4(16, 16, 17)
+	reduce(24)
+}
+
+func main() {
+	path := flag.String("out", "", "output .s file")
+	flag.Parse()
+	if *path == "" {
+		log.Fatal("neon: -out is required")
+	}
+	fmt.Fprintf(&out, "// Code generated by command: go run ./neon %s. DO NOT EDIT.\n\n", strings.Join(os.Args[1:], " "))
+	out.WriteString("//go:build !purego\n\n#include \"textflag.h\"\n")
+	dotFloat("dotF32NEON", f32)
+	dotFloat("dotF16NEON", f16)
+	dotFloat("dotBF16NEON", bf16)
+	dotQ("dotQ8_0NEON", 34)
+	dotQ("dotQ4_0NEON", 18)
+	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
+		log.Fatalf("neon: %v", err)
+	}
+}

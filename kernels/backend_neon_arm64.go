@@ -1,0 +1,34 @@
+//go:build !purego
+
+package kernels
+
+import "golang.org/x/sys/cpu"
+
+// haveDotProd gates the quantized NEON dots, which use SDOT (FEAT_DotProd:
+// Cortex-A76/A78 and later, e.g. Raspberry Pi 5, Jetson Orin). Without it
+// (Cortex-A72, Raspberry Pi 4) the neon backend serves the float types and
+// q8_0/q4_0 fall back to the go backend.
+var haveDotProd = cpu.ARM64.HasASIMDDP
+
+// The neon backend: hand-generated arm64 assembly (asm/neon).
+var neonBackend = &Backend{
+	Name:      "neon",
+	Priority:  30,
+	Available: func() bool { return cpu.ARM64.HasASIMD },
+	Dot:       neonDots(haveDotProd),
+}
+
+func neonDots(dotprod bool) map[Type]DotFunc {
+	m := map[Type]DotFunc{
+		F32:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 16, dotF32NEON) },
+		F16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 16, dotF16NEON) },
+		BF16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 16, dotBF16NEON) },
+	}
+	if dotprod {
+		m[Q8_0] = func(n int, w, x []byte) float32 { return quantDot(n, w, x, 34, 1, dotQ8_0NEON, blockQ8) }
+		m[Q4_0] = func(n int, w, x []byte) float32 { return quantDot(n, w, x, 18, 1, dotQ4_0NEON, blockQ4) }
+	}
+	return m
+}
+
+func init() { Register(neonBackend) }

@@ -1,0 +1,89 @@
+//go:build !purego && (amd64 || arm64)
+
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+)
+
+// Go glue shared by the SIMD backends (avx2, avx512, neon): it re-slices the inputs
+// (so a short buffer panics in Go instead of being over-read by assembly)
+// and finishes the elements or blocks the vector loops do not cover.
+
+func f32le(b []byte, i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
+
+// floatDot runs asm over the first n&^(lanes-1) values of weight type t
+// (F32, F16 or BF16) and finishes the tail in Go.
+func floatDot(n int, w, x []byte, t Type, lanes int, asm func(w, x *byte, n int) float32) float32 {
+	if n <= 0 {
+		return 0
+	}
+	wsz := t.BlockBytes()
+	w = w[:wsz*n]
+	x = x[:4*n]
+	m := n &^ (lanes - 1)
+	var s float32
+	if m > 0 {
+		s = asm(&w[0], &x[0], m)
+	}
+	for i := m; i < n; i++ {
+		var wv float32
+		switch t {
+		case F32:
+			wv = f32le(w, i)
+		case F16:
+			wv = FP16ToFP32(binary.LittleEndian.Uint16(w[2*i:]))
+		default:
+			wv = BF16ToFP32(binary.LittleEndian.Uint16(w[2*i:]))
+		}
+		s += wv * f32le(x, i)
+	}
+	return s
+}
+
+// blockScale is d_w*d_x, the two fp16 block scales multiplied in float32.
+func blockScale(wb, xb []byte) float32 {
+	return FP16ToFP32(binary.LittleEndian.Uint16(wb)) * FP16ToFP32(binary.LittleEndian.Uint16(xb))
+}
+
+// blockQ8 is the exact integer dot of one q8_0 block pair.
+func blockQ8(wb, xb []byte) int32 {
+	wb, xb = wb[2:34], xb[2:34]
+	var s int32
+	for j := range wb {
+		s += int32(int8(wb[j])) * int32(int8(xb[j]))
+	}
+	return s
+}
+
+// blockQ4 is the exact integer dot of one q4_0 block with one q8_0 block.
+func blockQ4(wb, xb []byte) int32 {
+	q, xs := wb[2:18], xb[2:34]
+	var s int32
+	for j := range q {
+		s += (int32(q[j]&15)-8)*int32(int8(xs[j])) + (int32(q[j]>>4)-8)*int32(int8(xs[j+16]))
+	}
+	return s
+}
+
+// quantDot runs asm over the first nb&^(even-1) blocks (even is 2 when the
+// kernel takes blocks in pairs, else 1) and finishes in Go.
+func quantDot(n int, w, x []byte, wsz, even int, asm func(w, x *byte, nb int) float32, block func(wb, xb []byte) int32) float32 {
+	nb := n / 32
+	if nb <= 0 {
+		return 0
+	}
+	w = w[:nb*wsz]
+	x = x[:nb*34]
+	m := nb &^ (even - 1)
+	var s float32
+	if m > 0 {
+		s = asm(&w[0], &x[0], m)
+	}
+	for b := m; b < nb; b++ {
+		wb, xb := w[b*wsz:], x[b*34:]
+		s += float32(block(wb, xb)) * blockScale(wb, xb)
+	}
+	return s
+}

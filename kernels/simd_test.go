@@ -1,0 +1,325 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// simdNaiveF16 decodes an IEEE half the long way (independent of fp16.go).
+func simdNaiveF16(h uint16) float64 {
+	sign := 1.0
+	if h&0x8000 != 0 {
+		sign = -1
+	}
+	e := int(h>>10) & 31
+	m := float64(h & 0x3ff)
+	switch e {
+	case 0:
+		return sign * m * math.Pow(2, -24)
+	case 31:
+		if m == 0 {
+			return math.Inf(int(sign))
+		}
+		return math.NaN()
+	}
+	return sign * (1 + m/1024) * math.Pow(2, float64(e-15))
+}
+
+// simdNaiveDot returns the exact dot product (float64; exact for the integer
+// parts) and sum |w_i*x_i| scaled the same way, used for the error bound.
+func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
+	f32 := func(b []byte, i int) float64 {
+		return float64(math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])))
+	}
+	switch t {
+	case F32, F16, BF16:
+		for i := 0; i < n; i++ {
+			wv := 0.0
+			switch t {
+			case F32:
+				wv = f32(w, i)
+			case F16:
+				wv = simdNaiveF16(binary.LittleEndian.Uint16(w[2*i:]))
+			case BF16:
+				wv = float64(math.Float32frombits(uint32(binary.LittleEndian.Uint16(w[2*i:])) << 16))
+			}
+			p := wv * f32(x, i)
+			dot += p
+			mag += math.Abs(p)
+		}
+	case Q8_0, Q4_0:
+		wsz := t.BlockBytes()
+		for b := 0; b < n/32; b++ {
+			wb, xb := w[b*wsz:], x[b*34:]
+			d := simdNaiveF16(binary.LittleEndian.Uint16(wb)) * simdNaiveF16(binary.LittleEndian.Uint16(xb))
+			var s, a int64
+			for j := 0; j < 32; j++ {
+				var q int64
+				if t == Q8_0 {
+					q = int64(int8(wb[2+j]))
+				} else if j < 16 {
+					q = int64(wb[2+j]&15) - 8
+				} else {
+					q = int64(wb[2+j-16]>>4) - 8
+				}
+				p := q * int64(int8(xb[2+j]))
+				s += p
+				a += max(p, -p)
+			}
+			dot += float64(s) * d
+			mag += float64(a) * math.Abs(d)
+		}
+	}
+	return dot, mag
+}
+
+// simdDotBound is the error bound the SIMD dots are held to: any summation
+// order of k float32 terms, each with up to two roundings before it, is
+// within (k+2)*2^-24*sum|terms| of the exact value (Higham's gamma bound).
+// A quantized block contributes up to 16 lane terms.
+func simdDotBound(t Type, n int, mag float64) float64 {
+	k := n
+	if t.BlockSize() == 32 {
+		k = 16 * (n / 32)
+	}
+	return float64(k+2) * 0x1p-24 * mag
+}
+
+const simdGuardBytes = 64
+
+// simdGuarded returns a slice of exactly size bytes at misalignment off inside a
+// buffer whose surrounding bytes are fill, so an over-read changes (or, for
+// floats, NaN-poisons) the result.
+func simdGuarded(size, off int, fill byte) []byte {
+	buf := make([]byte, simdGuardBytes+off+size+simdGuardBytes)
+	for i := range buf {
+		buf[i] = fill
+	}
+	return buf[simdGuardBytes+off : simdGuardBytes+off+size : simdGuardBytes+off+size]
+}
+
+// simdRandomRow fills a row of n values of type t. unitScales makes every
+// block scale 1.0, so the whole quantized dot is exact in float32 whenever
+// sum|w*x| < 2^24 and can be compared bit for bit.
+func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
+	switch t {
+	case F32:
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(float32(rng.NormFloat64())))
+		}
+	case F16:
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint16(buf[2*i:], FP32ToFP16(float32(rng.NormFloat64())))
+		}
+	case BF16:
+		for i := 0; i < n; i++ {
+			binary.LittleEndian.PutUint16(buf[2*i:], FP32ToBF16(float32(rng.NormFloat64())))
+		}
+	case Q8_0, Q4_0:
+		wsz := t.BlockBytes()
+		for b := 0; b < n/32; b++ {
+			blk := buf[b*wsz : (b+1)*wsz]
+			for j := range blk {
+				blk[j] = byte(rng.Uint32()) // every byte value, -128 included
+			}
+			d := uint16(0x3c00) // 1.0
+			if !unitScales {
+				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+			}
+			binary.LittleEndian.PutUint16(blk, d)
+		}
+	}
+}
+
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0}
+
+func simdBackends(t *testing.T) []*Backend {
+	var bs []*Backend
+	for _, b := range Backends() {
+		if (b.Name == "avx2" || b.Name == "avx512" || b.Name == "neon") && b.usable() {
+			bs = append(bs, b)
+		}
+	}
+	if len(bs) == 0 {
+		t.Skip("no SIMD backend in this build on this CPU")
+	}
+	return bs
+}
+
+func TestSIMDDot(t *testing.T) {
+	for _, b := range simdBackends(t) {
+		for _, typ := range simdTypes {
+			t.Run(b.Name+"/"+typ.String(), func(t *testing.T) {
+				f := b.Dot[typ]
+				if f == nil {
+					if b.Name == "neon" {
+						t.Skipf("neon has no %s dot on this CPU", typ)
+					}
+					t.Fatalf("backend %s has no %s dot", b.Name, typ)
+				}
+				checkDot(t, f, typ)
+			})
+		}
+	}
+}
+
+// checkDot compares f with the naive dot over every whole-block length
+// (floats 0..300, blocks 0..70), at random misalignments inside guard bytes,
+// with unit block scales (exact comparison) and random ones (bounded), and
+// against the ref backend when it is registered.
+func checkDot(t *testing.T, f DotFunc, typ Type) {
+	t.Helper()
+	var refF DotFunc
+	for _, r := range Backends() {
+		if r.Name == "ref" {
+			refF = r.Dot[typ]
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(typ), 7))
+	bs := typ.BlockSize()
+	maxBlocks := 300
+	if bs == 32 {
+		maxBlocks = 70
+	}
+	for nb := 0; nb <= maxBlocks; nb++ {
+		n := nb * bs
+		for _, unit := range []bool{true, false} {
+			fill := byte(0xff) // NaN for f32/f16; garbage for blocks
+			w := simdGuarded(nb*typ.BlockBytes(), rng.IntN(4), fill)
+			at := ActivationType(typ)
+			x := simdGuarded(nb*bs/at.BlockSize()*at.BlockBytes(), rng.IntN(4), fill)
+			simdRandomRow(rng, typ, n, w, unit)
+			simdRandomRow(rng, at, n, x, unit)
+			got := f(n, w, x)
+			exact, mag := simdNaiveDot(typ, n, w, x)
+			if bs == 32 && unit && mag < 1<<24 {
+				// Unit scales: every step is exact, so the integer dot
+				// must match bit for bit.
+				if float64(got) != exact {
+					t.Fatalf("n=%d unit scales: got %v, want exactly %v", n, got, exact)
+				}
+			}
+			bound := simdDotBound(typ, n, mag)
+			if math.IsNaN(float64(got)) || math.Abs(float64(got)-exact) > bound {
+				t.Fatalf("n=%d: got %v, exact %v, |err| %g > bound %g", n, got, exact, math.Abs(float64(got)-exact), bound)
+			}
+			if refF != nil {
+				rv := refF(n, w, x)
+				if math.Abs(float64(got)-float64(rv)) > 2*bound {
+					t.Fatalf("n=%d: got %v, ref backend %v, bound %g", n, got, rv, 2*bound)
+				}
+			}
+		}
+	}
+}
+
+// TestSIMDDotExtremes checks the values where the sign tricks of SIMD int8
+// dots usually break: all -128 weights and activations, and -128 x 127.
+func TestSIMDDotExtremes(t *testing.T) {
+	for _, b := range simdBackends(t) {
+		for _, typ := range []Type{Q8_0, Q4_0} {
+			for _, wv := range []byte{0x80, 0x7f, 0x00, 0xff} {
+				for _, xv := range []byte{0x80, 0x7f, 0x01} {
+					for _, nb := range []int{1, 2, 3, 4, 5, 8} {
+						wsz := typ.BlockBytes()
+						w := make([]byte, nb*wsz)
+						x := make([]byte, nb*34)
+						for i := range w {
+							w[i] = wv
+						}
+						for i := range x {
+							x[i] = xv
+						}
+						for k := 0; k < nb; k++ {
+							binary.LittleEndian.PutUint16(w[k*wsz:], 0x3c00)
+							binary.LittleEndian.PutUint16(x[k*34:], 0x3c00)
+						}
+						f := b.Dot[typ]
+						if f == nil {
+							continue // neon without dotprod
+						}
+						got := f(nb*32, w, x)
+						want, _ := simdNaiveDot(typ, nb*32, w, x)
+						if float64(got) != want {
+							t.Errorf("%s %s w=%#x x=%#x nb=%d: got %v, want %v", b.Name, typ, wv, xv, nb, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// BenchmarkDot times one in-cache row dot of 4096 values per backend
+// (go, avx2, avx512) so the ratios come from the same run.
+func BenchmarkDot(b *testing.B) {
+	const n = 4096
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, typ := range simdTypes {
+		at := ActivationType(typ)
+		w := make([]byte, n/typ.BlockSize()*typ.BlockBytes())
+		x := make([]byte, n/at.BlockSize()*at.BlockBytes())
+		simdRandomRow(rng, typ, n, w, false)
+		simdRandomRow(rng, at, n, x, false)
+		for _, be := range Backends() {
+			f := be.Dot[typ]
+			if f == nil || !be.usable() || be.Name == "ref" {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%s/n=%d", typ, be.Name, n), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				var s float32
+				for b.Loop() {
+					s += f(n, w, x)
+				}
+				simdSink = s
+			})
+		}
+	}
+}
+
+var simdSink float32
+
+// BenchmarkMatVecShape times a single-threaded decode matvec over a
+// 14336x4096 weight matrix (33 MB as q4_0, far larger than the caches), so
+// the figures are comparable with BenchmarkStreamRead's GB/s: per-row dot
+// for go/avx2/avx512, and the fused avx512 rows kernel.
+func BenchmarkMatVecShape(b *testing.B) {
+	const rows, cols = 14336, 4096
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, typ := range []Type{Q4_0, Q8_0} {
+		rb := cols / 32 * typ.BlockBytes()
+		w := make([]byte, rows*rb)
+		for r := 0; r < rows; r++ {
+			simdRandomRow(rng, typ, cols, w[r*rb:], false)
+		}
+		x := make([]byte, cols/32*34)
+		simdRandomRow(rng, Q8_0, cols, x, false)
+		y := make([]float32, rows)
+		run := func(name string, f func()) {
+			b.Run(fmt.Sprintf("%s/%s", typ, name), func(b *testing.B) {
+				b.SetBytes(int64(len(w)))
+				for b.Loop() {
+					f()
+				}
+			})
+		}
+		for _, be := range Backends() {
+			dot := be.Dot[typ]
+			if dot == nil || !be.usable() || be.Name == "ref" {
+				continue
+			}
+			run(be.Name, func() {
+				for r := 0; r < rows; r++ {
+					y[r] = dot(cols, w[r*rb:(r+1)*rb], x)
+				}
+			})
+		}
+		if rk := RowsKernel("avx512", typ); rk != nil {
+			run("avx512rows", func() { rk(cols, w, rows, x, y) })
+		}
+	}
+}
