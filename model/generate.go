@@ -6,6 +6,7 @@ import (
 	"hash/fnv"
 	"math"
 	"math/rand/v2"
+	"path/filepath"
 	"runtime"
 	"sync"
 
@@ -68,6 +69,11 @@ func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type,
 	}
 	specs := c.Tensors(t)
 	total := c.WeightBytes(t)
+	// Refuse up front rather than after writing gigabytes: the file needs
+	// its tensor bytes plus a little for the header and padding.
+	if free, ok := diskFree(filepath.Dir(path)); ok && free < total+(1<<20) {
+		return fmt.Errorf("model gen: %s: needs %d MiB for %s %v but only %d MiB are free there", path, (total>>20)+1, c.Name, t, free>>20)
+	}
 
 	w, err := gguf.Create(path)
 	if err != nil {
@@ -101,6 +107,9 @@ func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type,
 	}
 	return w.Close()
 }
+
+// diskFree is freeBytes, replaceable by tests.
+var diskFree = freeBytes
 
 type generator struct {
 	seed    uint64

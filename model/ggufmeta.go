@@ -202,6 +202,32 @@ func ConfigFromGGUF(f *gguf.File) (Config, error) {
 			return Config{}, err
 		}
 	}
+	// Refuse what the runtime would silently get wrong.
+	if v, ok := f.Get(arch + ".expert_count"); ok {
+		if n, _ := v.Uint64(); n > 0 {
+			return Config{}, errf("mixture-of-experts models (%d experts) are not supported", n)
+		}
+	}
+	if has(f, arch+".rope.scaling.type") {
+		typ, err := f.String(arch + ".rope.scaling.type")
+		if err != nil {
+			return Config{}, err
+		}
+		if typ != "none" && typ != "" {
+			return Config{}, errf("rope scaling type %q is not supported (only llama3 frequency factors via rope_freqs.weight)", typ)
+		}
+	}
+	for _, key := range []string{arch + ".rope.scaling.factor", arch + ".rope.scale_linear"} {
+		if has(f, key) {
+			x, err := f.Float32(key)
+			if err != nil {
+				return Config{}, err
+			}
+			if x != 0 && x != 1 {
+				return Config{}, errf("rope scaling factor %g (%s) is not supported", x, key)
+			}
+		}
+	}
 	if _, ok := f.Get(arch + ".rope.dimension_count"); ok {
 		var rot int
 		u(&rot, "rope.dimension_count")

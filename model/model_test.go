@@ -6,7 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
-	"io"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -410,6 +410,12 @@ func TestConfigFromGGUFErrors(t *testing.T) {
 			"token_embd.weight has 50 rows but the vocabulary has 51 tokens"},
 		{"gqa", func(string) bool { return false }, []gguf.KV{{Key: "llama.attention.head_count_kv", Value: gguf.Uint32(3)}},
 			"not a multiple of 3 kv heads"},
+		{"moe", func(string) bool { return false }, []gguf.KV{{Key: "llama.expert_count", Value: gguf.Uint32(8)}},
+			"mixture-of-experts models (8 experts) are not supported"},
+		{"yarn", func(string) bool { return false }, []gguf.KV{{Key: "llama.rope.scaling.type", Value: gguf.String("yarn")}},
+			`rope scaling type "yarn" is not supported`},
+		{"linear", func(string) bool { return false }, []gguf.KV{{Key: "llama.rope.scaling.factor", Value: gguf.Float32(4)}},
+			"rope scaling factor 4 (llama.rope.scaling.factor) is not supported"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -419,8 +425,31 @@ func TestConfigFromGGUFErrors(t *testing.T) {
 			}
 		})
 	}
+	// Scaling keys that change nothing are accepted.
+	if _, err := configOf(t, rewrite(t, base, func(string) bool { return false }, []gguf.KV{
+		{Key: "llama.rope.scaling.type", Value: gguf.String("none")}, {Key: "llama.rope.scaling.factor", Value: gguf.Float32(1)},
+		{Key: "llama.expert_count", Value: gguf.Uint32(0)}})); err != nil {
+		t.Errorf("neutral scaling keys: %v", err)
+	}
+	// Without vocab_size, the vocabulary comes from the tokenizer's token
+	// list, and without that from token_embd.
+	toks := make([]string, 50)
+	for i := range toks {
+		toks[i] = fmt.Sprintf("t%d", i)
+	}
+	got, err := configOf(t, rewrite(t, base, func(k string) bool { return k == "llama.vocab_size" },
+		[]gguf.KV{{Key: "tokenizer.ggml.tokens", Value: gguf.Array(toks)}}))
+	if err != nil || got.Vocab != 50 {
+		t.Errorf("vocab from tokenizer: %d %v", got.Vocab, err)
+	}
+	toks = append(toks, "extra")
+	_, err = configOf(t, rewrite(t, base, func(k string) bool { return k == "llama.vocab_size" },
+		[]gguf.KV{{Key: "tokenizer.ggml.tokens", Value: gguf.Array(toks)}}))
+	if err == nil || !strings.Contains(err.Error(), "has 50 rows but the vocabulary has 51 tokens") {
+		t.Errorf("tokenizer/embedding mismatch: %v", err)
+	}
 	// Without vocab_size, the vocabulary comes from token_embd.
-	got, err := configOf(t, rewrite(t, base, func(k string) bool { return k == "llama.vocab_size" }, nil))
+	got, err = configOf(t, rewrite(t, base, func(k string) bool { return k == "llama.vocab_size" }, nil))
 	if err != nil || got.Vocab != 50 {
 		t.Errorf("vocab from token_embd: %d %v", got.Vocab, err)
 	}
@@ -454,9 +483,16 @@ func TestGenerateErrors(t *testing.T) {
 			t.Errorf("type without a quantizer: %v", err)
 		}
 	}
+	// Not enough disk: refused before writing.
+	diskFree = func(string) (int64, bool) { return 100 << 10, true }
+	err := Generate(filepath.Join(dir, "m.gguf"), c, kernels.F32, 1, nil)
+	diskFree = freeBytes
+	if err == nil || !strings.Contains(err.Error(), "only 0 MiB are free") {
+		t.Errorf("disk full: %v", err)
+	}
 	// Cancelling mid-way leaves nothing behind.
 	ctx, cancel := context.WithCancel(context.Background())
-	err := GenerateContext(ctx, filepath.Join(dir, "m.gguf"), c, kernels.F32, 1, func(done, total int64) {
+	err = GenerateContext(ctx, filepath.Join(dir, "m.gguf"), c, kernels.F32, 1, func(done, total int64) {
 		if done > total/3 {
 			cancel()
 		}
@@ -508,4 +544,33 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-var _ = io.Discard
+func BenchmarkGenerateStories15MQ8(b *testing.B) {
+	c, _ := Preset("stories15M")
+	path := filepath.Join(b.TempDir(), "s.gguf")
+	b.SetBytes(c.WeightBytes(kernels.Q8_0))
+	for b.Loop() {
+		if err := Generate(path, c, kernels.Q8_0, 1, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkOpen measures what loading a model's description costs: map the
+// file, parse and check header, metadata and tensor infos, derive the Config.
+func BenchmarkOpen(b *testing.B) {
+	c, _ := Preset("stories15M")
+	path := filepath.Join(b.TempDir(), "s.gguf")
+	if err := Generate(path, c, kernels.Q8_0, 1, nil); err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		f, err := gguf.Open(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := ConfigFromGGUF(f); err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+	}
+}

@@ -216,6 +216,18 @@ func TestGetters(t *testing.T) {
 	if n, err := f.ArrayLen("a.str"); err != nil || n != 3 {
 		t.Errorf("ArrayLen = %d, %v", n, err)
 	}
+	if s, err := f.Strings("a.str"); err != nil || !reflect.DeepEqual(s, []string{"a", "", "<|endoftext|>"}) {
+		t.Errorf("Strings = %q, %v", s, err)
+	}
+	if _, err := f.Strings("a.u32"); err == nil || !strings.Contains(err.Error(), "is array[uint32], want array[string]") {
+		t.Errorf("Strings of uint32 array: %v", err)
+	}
+	if v, _ := f.Get("a.f32"); func() bool { s, ok := v.Float32s(); return !ok || len(s) != 3 }() {
+		t.Error("Float32s")
+	}
+	if v, _ := f.Get("a.i32"); func() bool { s, ok := v.Int32s(); return !ok || s[0] != -1 }() {
+		t.Error("Int32s")
+	}
 	v, _ := f.Get("a.nested")
 	if s := v.String(); s != `[["x", "y"], [1, 2, 3], [[1], []]]` {
 		t.Errorf("nested formats as %s", s)

@@ -716,3 +716,16 @@ func knownTypeNames() string {
 	}
 	return strings.Join(names, ", ")
 }
+
+// Strings returns an array-of-strings value.
+func (f *File) Strings(key string) ([]string, error) {
+	v, err := f.must(key)
+	if err != nil {
+		return nil, err
+	}
+	s, ok := v.Strings()
+	if !ok {
+		return nil, f.keyErr(key, "is %s, want array[string]", v.TypeName())
+	}
+	return s, nil
+}

@@ -276,8 +276,14 @@ func (v Value) Text() (string, bool) { s, ok := v.v.(string); return s, ok }
 // AsBool returns a bool value.
 func (v Value) AsBool() (bool, bool) { b, ok := v.v.(bool); return b, ok }
 
-// Strings returns an array of strings.
+// Strings returns an array of strings (e.g. tokenizer.ggml.tokens).
 func (v Value) Strings() ([]string, bool) { s, ok := v.v.([]string); return s, ok }
+
+// Float32s returns an array of float32 (e.g. tokenizer.ggml.scores).
+func (v Value) Float32s() ([]float32, bool) { s, ok := v.v.([]float32); return s, ok }
+
+// Int32s returns an array of int32 (e.g. tokenizer.ggml.token_type).
+func (v Value) Int32s() ([]int32, bool) { s, ok := v.v.([]int32); return s, ok }
 
 // TypeName describes the type for people: "uint32", "string",
 // "array[string]", "array[array]".
