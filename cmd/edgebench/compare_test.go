@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/perf/benchfmt"
 )
 
 // The -update flag rewrites golden files. Registered only if another test
@@ -120,5 +122,31 @@ func TestCompareGateExitStatus(t *testing.T) {
 		if err != nil && !strings.Contains(err.Error(), "type=q4_0") {
 			t.Errorf("gate error does not name the offending cell: %v", err)
 		}
+	}
+}
+
+// compare -o gobench must be readable by golang.org/x/perf: every sample of
+// both files, each tagged with its side.
+func TestCompareGoBenchParses(t *testing.T) {
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), &out, &errb, []string{"compare", "-o", "gobench", oldResults, newResults}); err != nil {
+		t.Fatal(err)
+	}
+	r := benchfmt.NewReader(&out, "ab.txt")
+	perSide := map[string]int{}
+	for r.Scan() {
+		switch rec := r.Result().(type) {
+		case *benchfmt.SyntaxError:
+			t.Fatalf("benchfmt: %v", rec)
+		case *benchfmt.Result:
+			perSide[string(rec.GetConfig("side"))] += len(rec.Values)
+		}
+	}
+	if err := r.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// old: 10+10+2 samples × (prefill, decode, ttft); new: 10+10+2+3 × 3.
+	if perSide["old"] != 66 || perSide["new"] != 75 {
+		t.Fatalf("values per side = %v, want old 66, new 75", perSide)
 	}
 }
