@@ -102,6 +102,9 @@ func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type,
 			return ctx.Err()
 		})
 		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("model gen: %s: stopped, nothing written: %w", path, ctx.Err())
+			}
 			return err
 		}
 	}
