@@ -87,9 +87,10 @@ var presets = []Config{
 	// Qwen/Qwen2.5-0.5B config.json (Qwen2ForCausalLM: q/k/v biases, neox rope).
 	{Name: "Qwen2.5-0.5B", Arch: "qwen2", Hidden: 896, Layers: 24, Heads: 14, KVHeads: 2, HeadDim: 64, FFN: 4864,
 		Vocab: 151936, ContextLength: 32768, TiedEmbeddings: true, QKVBias: true, RopeTheta: 1000000, RMSEps: 1e-6, RopeNeox: true},
-	// Qwen/Qwen2.5-1.5B config.json.
+	// Qwen/Qwen2.5-1.5B config.json (as quoted with transformers 4.43.1:
+	// max_position_embeddings 32768, sliding window unused).
 	{Name: "Qwen2.5-1.5B", Arch: "qwen2", Hidden: 1536, Layers: 28, Heads: 12, KVHeads: 2, HeadDim: 128, FFN: 8960,
-		Vocab: 151936, ContextLength: 131072, TiedEmbeddings: true, QKVBias: true, RopeTheta: 1000000, RMSEps: 1e-6, RopeNeox: true},
+		Vocab: 151936, ContextLength: 32768, TiedEmbeddings: true, QKVBias: true, RopeTheta: 1000000, RMSEps: 1e-6, RopeNeox: true},
 	// TinyLlama/TinyLlama-1.1B-intermediate-step-1431k-3T config.json.
 	{Name: "TinyLlama-1.1B", Arch: "llama", Hidden: 2048, Layers: 22, Heads: 32, KVHeads: 4, HeadDim: 64, FFN: 5632,
 		Vocab: 32000, ContextLength: 2048, RopeTheta: 10000, RMSEps: 1e-5},
