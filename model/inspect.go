@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/olekukonko/tablewriter"
@@ -258,8 +259,9 @@ func (c Config) Summary() string {
 	if rs := c.RopeScaling; rs != nil {
 		extra = append(extra, fmt.Sprintf("llama3 rope scaling ×%g", rs.Factor))
 	}
-	s := fmt.Sprintf("%s (%s): %d layers, hidden %d, %d heads / %d kv × %d, ffn %d, vocab %d, ctx %d, rope θ %g, %s params",
-		c.Name, c.Arch, c.Layers, c.Hidden, c.Heads, c.KVHeads, c.HeadDim, c.FFN, c.Vocab, c.ContextLength, c.RopeTheta, humanCount(c.Params()))
+	s := fmt.Sprintf("%s (%s): %d layers, hidden %d, %d heads / %d kv × %d, ffn %d, vocab %d, ctx %d, rope θ %s, rms ε %g, %s params",
+		c.Name, c.Arch, c.Layers, c.Hidden, c.Heads, c.KVHeads, c.HeadDim, c.FFN, c.Vocab, c.ContextLength,
+		strconv.FormatFloat(float64(c.RopeTheta), 'f', -1, 32), c.RMSEps, humanCount(c.Params()))
 	if len(extra) > 0 {
 		s += ", " + strings.Join(extra, ", ")
 	}

@@ -526,6 +526,59 @@ func TestInspectGolden(t *testing.T) {
 	golden(t, "inspect-tiny-llama3.json", js.String())
 }
 
+// TestInspectGoldenArrays covers a qwen2 file with a tokenizer-sized
+// string array and a float array (summarised in text and JSON) and an
+// architecture edgebench does not run.
+func TestInspectGoldenArrays(t *testing.T) {
+	toks := make([]string, 96)
+	scores := make([]float32, 96)
+	for i := range toks {
+		toks[i] = fmt.Sprintf("tok%d", i)
+		scores[i] = 0.5 - float32(i)/4
+	}
+	path := rewrite(t, generate(t, tinyQwen2(), kernels.Q4_0, 3), func(string) bool { return false }, []gguf.KV{
+		{Key: "tokenizer.ggml.tokens", Value: gguf.Array(toks)},
+		{Key: "tokenizer.ggml.scores", Value: gguf.Array(scores)},
+		{Key: "tokenizer.chat_template", Value: gguf.String(strings.Repeat("{% for m in messages %}{{ m.content }}\n{% endfor %}", 4))},
+	})
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	in := Inspect(f)
+	in.Path = "tiny-qwen2-q4_0.gguf"
+	var text, js strings.Builder
+	if err := in.WriteText(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.WriteJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	golden(t, "inspect-tiny-qwen2.txt", text.String())
+	golden(t, "inspect-tiny-qwen2.json", js.String())
+	if !strings.Contains(text.String(), `["tok0", "tok1", "tok2", "tok3", "tok4", "tok5", "tok6", "tok7", ... (96 total)]`) {
+		t.Error("long array not summarised in text")
+	}
+
+	// A GGUF that is not a runnable model still inspects, with the reason.
+	other := rewrite(t, path, func(string) bool { return false }, []gguf.KV{{Key: "general.architecture", Value: gguf.String("bert")}})
+	g, err := gguf.Open(other)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	in = Inspect(g)
+	if in.Config != nil || !strings.Contains(in.ConfigError, `architecture "bert" is not supported (supported: llama, qwen2)`) {
+		t.Errorf("non-model inspect: %+v %q", in.Config, in.ConfigError)
+	}
+	text.Reset()
+	in.WriteText(&text)
+	if !strings.Contains(text.String(), "model:   not runnable by edgebench: ") {
+		t.Errorf("text does not explain: %s", text.String()[:300])
+	}
+}
+
 func golden(t *testing.T, name, got string) {
 	t.Helper()
 	path := filepath.Join("testdata", name)
