@@ -627,3 +627,15 @@ func BenchmarkOpen(b *testing.B) {
 		f.Close()
 	}
 }
+
+// TestGeneratorPinned pins the bytes of one small f32 file. Runners cache
+// generated models keyed on GeneratorVersion, so any change to what Generate
+// writes (distribution, seeding, metadata, layout, or the Go PCG/normal
+// streams it draws from) must fail here and come with a GeneratorVersion bump
+// and a new pinned hash.
+func TestGeneratorPinned(t *testing.T) {
+	const want = "3da7daa60e7bf0f5b44df0b01e96791d1ce8d3b405c5c18e9494836427db94be"
+	if got := fileHash(t, generate(t, tinyUntied(), kernels.F32, 1)); got != want {
+		t.Errorf("tiny-untied f32 seed 1 hashes to %s, pinned %s: bump GeneratorVersion if the change is intended", got, want)
+	}
+}
