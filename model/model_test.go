@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -635,7 +636,13 @@ func BenchmarkOpen(b *testing.B) {
 // and a new pinned hash.
 func TestGeneratorPinned(t *testing.T) {
 	const want = "3da7daa60e7bf0f5b44df0b01e96791d1ce8d3b405c5c18e9494836427db94be"
-	if got := fileHash(t, generate(t, tinyUntied(), kernels.F32, 1)); got != want {
-		t.Errorf("tiny-untied f32 seed 1 hashes to %s, pinned %s: bump GeneratorVersion if the change is intended", got, want)
+	// Rows are split across GOMAXPROCS goroutines; the bytes must not
+	// depend on how many.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 3} {
+		runtime.GOMAXPROCS(procs)
+		if got := fileHash(t, generate(t, tinyUntied(), kernels.F32, 1)); got != want {
+			t.Errorf("GOMAXPROCS=%d: tiny-untied f32 seed 1 hashes to %s, pinned %s: bump GeneratorVersion if the change is intended", procs, got, want)
+		}
 	}
 }
