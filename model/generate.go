@@ -46,7 +46,8 @@ const chunkValues = 1 << 20
 // Matrices are quantised with kernels.Quantize as they stream out; memory
 // use is a few chunk buffers regardless of model size. progress, if not nil,
 // is called after each chunk with tensor bytes written so far and the total.
-// Nothing is left at path unless Generate succeeds.
+// Nothing is left at path unless Generate succeeds (an existing file there
+// is replaced only on success).
 func Generate(path string, c Config, t kernels.Type, seed uint64, progress func(done, total int64)) error {
 	return GenerateContext(context.Background(), path, c, t, seed, progress)
 }
@@ -72,7 +73,7 @@ func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type,
 	// Refuse up front rather than after writing gigabytes: the file needs
 	// its tensor bytes plus a little for the header and padding.
 	if free, ok := diskFree(filepath.Dir(path)); ok && free < total+(1<<20) {
-		return fmt.Errorf("model gen: %s: needs %d MiB for %s %v but only %d MiB are free there", path, (total>>20)+1, c.Name, t, free>>20)
+		return fmt.Errorf("model: %s: needs %d MiB for %s %v but only %d MiB are free there", path, (total>>20)+1, c.Name, t, free>>20)
 	}
 
 	w, err := gguf.Create(path)
@@ -103,7 +104,7 @@ func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type,
 		})
 		if err != nil {
 			if ctx.Err() != nil {
-				return fmt.Errorf("model gen: %s: stopped, nothing written: %w", path, ctx.Err())
+				return fmt.Errorf("model: %s: generation stopped, nothing written: %w", path, ctx.Err())
 			}
 			return err
 		}
