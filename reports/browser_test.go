@@ -13,6 +13,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/results"
 )
 
@@ -64,8 +65,24 @@ func TestReportRendersInBrowser(t *testing.T) {
 	c2 := f.Cells[0]
 	c2.Config.Model = "other"
 	c2.ID = c2.Config.ID()
-	c2.Model = &results.ModelInfo{Params: 42_000_000, BitsPerWeight: 4.5}
+	c2.Model = &results.ModelInfo{Params: 42_000_000, BitsPerWeight: 4.5, WeightBytes: 23_625_000}
 	f.Cells = append(f.Cells, c2)
+	// ... and bandwidth, memory and a measured roofline, so every kind of
+	// chart (throughput, roofline with ceilings, memory with RAM) is drawn.
+	f.Runs[0].Roofline = &device.Roofline{ReadGBps1: 9.5, ReadGBpsAll: 16, Threads: 4, ISA: "neon"}
+	f.Runs[0].Device.MemTotalBytes = 8 << 30
+	for i := range f.Cells {
+		c := &f.Cells[i]
+		if c.Status != results.StatusOK {
+			continue
+		}
+		if c.Model.WeightBytes == 0 {
+			c.Model.WeightBytes = 8_437_500
+		}
+		c.Metrics = append(c.Metrics,
+			results.Metric{Name: results.MetricBandwidth, Unit: "GB/s", Better: "higher", Source: results.SourceDerived, Samples: []float64{1.1, 1.2, 1.15, 1.12, 1.18, 1.16}},
+			results.Metric{Name: results.MetricPeakRSS, Unit: "B", Better: "lower", Source: results.SourceMeasured, Median: float64(c.Model.WeightBytes) + 30e6})
+	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.html")
 	out, err := os.Create(path)
@@ -158,8 +175,12 @@ func TestReportRendersInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	if len(charts) == 0 {
-		t.Fatal("no chart containers in the page")
+	var ids []string
+	for _, c := range charts {
+		ids = append(ids, c.ID)
+	}
+	if strings.Join(ids, " ") != "decode-d1 roofline-d1 memory" {
+		t.Fatalf("charts in the page: %v", ids)
 	}
 	for _, c := range charts {
 		if c.Canvas == 0 || !c.Inked {

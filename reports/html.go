@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
 	"os"
 	"regexp"
@@ -182,6 +183,20 @@ func buildPage(files []*results.File, opt HTMLOptions) (*htmlPage, error) {
 			}
 		}
 	}
+	for i, g := range groups {
+		ch, err := rooflineChart(fmt.Sprintf("roofline-d%d", i+1), g)
+		if err != nil {
+			return nil, err
+		}
+		if ch != nil {
+			p.Charts = append(p.Charts, *ch)
+		}
+	}
+	if ch, err := memoryChart(groups); err != nil {
+		return nil, err
+	} else if ch != nil {
+		p.Charts = append(p.Charts, *ch)
+	}
 	for _, g := range groups {
 		for _, c := range g.cells {
 			p.Rows = append(p.Rows, cellRow(deviceName(g.fp), c))
@@ -225,11 +240,91 @@ func deviceRow(i int, g *deviceGroup) htmlDevice {
 	return row
 }
 
-// sizeChart plots one metric's median against model size for one device:
-// a line per weight type (and per thread count or backend when those vary).
-func sizeChart(id, metric, title string, g *deviceGroup) (*htmlChart, int, error) {
-	type point struct{ x, y, lo, hi float64 }
-	series := map[string][]point{}
+// point is one plotted median.
+type point struct{ x, y float64 }
+
+// hline is a horizontal reference line (a measured ceiling, the RAM size)
+// drawn with the series it belongs to.
+type hline struct {
+	series, name string
+	y            float64
+}
+
+type lineSpec struct {
+	id, title, subtitle, xName, yName string
+	series                            map[string][]point
+	lines                             []hline
+	yLog                              bool // log scale: RAM lines dwarf small models
+}
+
+// lineChart builds a go-echarts line chart and encodes its options as
+// JSON with <, > and & escaped (go-echarts' own page template writes them
+// unescaped into a <script>, which a hostile results file could end).
+func lineChart(spec lineSpec) (*htmlChart, error) {
+	names := make([]string, 0, len(spec.series))
+	for n := range spec.series {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	// echarts does not widen an axis for mark lines: make room for them.
+	yAxis := opts.YAxis{Type: "value", Name: spec.yName}
+	if spec.yLog {
+		yAxis.Type = "log"
+	}
+	top := 0.0
+	for _, pts := range spec.series {
+		for _, pt := range pts {
+			top = max(top, pt.y)
+		}
+	}
+	for _, l := range spec.lines {
+		if l.y > top {
+			top = l.y
+			yAxis.Max = niceCeil(l.y * 1.05)
+		}
+	}
+	line := charts.NewLine()
+	line.SetGlobalOptions(
+		charts.WithInitializationOpts(opts.Initialization{ChartID: spec.id, Width: "100%", Height: "420px"}),
+		charts.WithTitleOpts(opts.Title{Title: spec.title, Subtitle: spec.subtitle}),
+		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: spec.xName, NameLocation: "middle", NameGap: 28}),
+		charts.WithYAxisOpts(yAxis),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
+		charts.WithAnimation(false),
+	)
+	for _, n := range names {
+		pts := spec.series[n]
+		slices.SortStableFunc(pts, func(a, b point) int { return cmp.Compare(a.x, b.x) })
+		data := make([]opts.LineData, len(pts))
+		for i, pt := range pts {
+			data[i] = opts.LineData{Value: []float64{round4(pt.x), round4(pt.y)}}
+		}
+		var so []charts.SeriesOpts
+		var items []opts.MarkLineNameYAxisItem
+		for _, l := range spec.lines {
+			if l.series == n {
+				items = append(items, opts.MarkLineNameYAxisItem{Name: l.name, YAxis: round4(l.y)})
+			}
+		}
+		if len(items) > 0 {
+			so = append(so, charts.WithMarkLineNameYAxisItemOpts(items...),
+				charts.WithMarkLineStyleOpts(opts.MarkLineStyle{Symbol: []string{"none", "none"},
+					Label: &opts.Label{Show: opts.Bool(true), Formatter: "{b}: {c}", Position: "insideEndTop"}}))
+		}
+		line.AddSeries(n, data, so...)
+	}
+	line.Validate()
+	js, err := json.Marshal(line.JSON()) // escapes <, > and & as \u003c etc.
+	if err != nil {
+		return nil, fmt.Errorf("report: chart %s: %w", spec.id, err)
+	}
+	return &htmlChart{ID: spec.id, Title: spec.title, Height: "420px", Option: template.JS(js)}, nil
+}
+
+// seriesName is a cell's line: its weight type, plus the thread count or
+// backend when those vary within the device's cells.
+func seriesNamer(g *deviceGroup) func(c *results.Cell) string {
 	threads, backends := map[int]bool{}, map[string]bool{}
 	for _, c := range g.cells {
 		if c.Status == results.StatusOK {
@@ -237,17 +332,7 @@ func sizeChart(id, metric, title string, g *deviceGroup) (*htmlChart, int, error
 			backends[c.Config.Backend] = true
 		}
 	}
-	skipped := 0
-	for _, c := range g.cells {
-		if c.Status != results.StatusOK {
-			continue
-		}
-		m, ok := c.Metric(metric)
-		med, lo, hi := metricSummary(m)
-		if !ok || c.Model == nil || c.Model.Params <= 0 || math.IsNaN(med) {
-			skipped++
-			continue
-		}
+	return func(c *results.Cell) string {
 		name := c.Config.WeightType
 		if len(threads) > 1 {
 			name += " " + strconv.Itoa(c.Config.Threads) + "t"
@@ -255,43 +340,113 @@ func sizeChart(id, metric, title string, g *deviceGroup) (*htmlChart, int, error
 		if len(backends) > 1 {
 			name += " " + c.Config.Backend
 		}
-		series[name] = append(series[name], point{float64(c.Model.Params) / 1e6, med, lo, hi})
+		return name
 	}
+}
+
+// perCellSeries collects one metric's medians against model size
+// (millions of parameters), and counts the cells it had to leave out.
+func perCellSeries(g *deviceGroup, metric string, scale float64) (map[string][]point, int) {
+	name := seriesNamer(g)
+	series := map[string][]point{}
+	skipped := 0
+	for _, c := range g.cells {
+		if c.Status != results.StatusOK {
+			continue
+		}
+		m, ok := c.Metric(metric)
+		med, _, _ := metricSummary(m)
+		if !ok || c.Model == nil || c.Model.Params <= 0 || math.IsNaN(med) {
+			skipped++
+			continue
+		}
+		series[name(c)] = append(series[name(c)], point{float64(c.Model.Params) / 1e6, med * scale})
+	}
+	return series, skipped
+}
+
+// sizeChart plots one metric's median against model size for one device:
+// a line per weight type (and per thread count or backend when those vary).
+func sizeChart(id, metric, title string, g *deviceGroup) (*htmlChart, int, error) {
+	series, skipped := perCellSeries(g, metric, 1)
 	if len(series) == 0 {
 		return nil, skipped, nil
 	}
-	names := make([]string, 0, len(series))
-	for n := range series {
-		names = append(names, n)
-	}
-	slices.Sort(names)
+	ch, err := lineChart(lineSpec{id: id,
+		title:    fmt.Sprintf("%s tok/s vs model size — %s", title, deviceName(g.fp)),
+		subtitle: "median of the repetitions; one line per weight type",
+		xName:    "parameters (millions)", yName: "tok/s", series: series})
+	return ch, skipped, err
+}
 
-	chartTitle := fmt.Sprintf("%s tok/s vs model size — %s", title, deviceName(g.fp))
-	line := charts.NewLine()
-	line.SetGlobalOptions(
-		charts.WithInitializationOpts(opts.Initialization{ChartID: id, Width: "100%", Height: "420px"}),
-		charts.WithTitleOpts(opts.Title{Title: chartTitle, Subtitle: "median of the repetitions; one line per weight type"}),
-		charts.WithXAxisOpts(opts.XAxis{Type: "value", Name: "parameters (millions)", NameLocation: "middle", NameGap: 28}),
-		charts.WithYAxisOpts(opts.YAxis{Type: "value", Name: "tok/s"}),
-		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
-		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Bottom: "0"}),
-		charts.WithAnimation(false),
-	)
-	for _, n := range names {
-		pts := series[n]
-		slices.SortStableFunc(pts, func(a, b point) int { return cmp.Compare(a.x, b.x) })
-		data := make([]opts.LineData, len(pts))
-		for i, pt := range pts {
-			data[i] = opts.LineData{Value: []float64{round4(pt.x), round4(pt.y)}}
+// rooflineChart plots the bandwidth decode achieved (bytes a token must
+// read × tok/s) against the device's measured read ceilings.
+func rooflineChart(id string, g *deviceGroup) (*htmlChart, error) {
+	series, _ := perCellSeries(g, results.MetricBandwidth, 1)
+	if len(series) == 0 {
+		return nil, nil
+	}
+	spec := lineSpec{id: id,
+		title:    "decode bandwidth vs measured ceiling — " + deviceName(g.fp),
+		subtitle: "achieved GB/s (weights + KV cache read per token × tok/s); lines: measured read bandwidth",
+		xName:    "parameters (millions)", yName: "GB/s", series: series}
+	if g.run != nil && g.run.Roofline != nil {
+		r := g.run.Roofline
+		first := slices.Sorted(maps.Keys(series))[0] // the lines go with one series
+		if r.ReadGBpsAll > 0 {
+			spec.lines = append(spec.lines, hline{first, fmt.Sprintf("read, %d threads", r.Threads), r.ReadGBpsAll})
 		}
-		line.AddSeries(n, data)
+		if r.ReadGBps1 > 0 {
+			spec.lines = append(spec.lines, hline{first, "read, 1 thread", r.ReadGBps1})
+		}
+	} else {
+		spec.subtitle = "achieved GB/s; no measured roofline for this device"
 	}
-	line.Validate()
-	js, err := json.Marshal(line.JSON()) // escapes <, > and & as \u003c etc.
-	if err != nil {
-		return nil, skipped, fmt.Errorf("report: chart %s: %w", id, err)
+	return lineChart(spec)
+}
+
+// memoryChart plots peak resident memory against the model's weight bytes,
+// one line per device, with each device's RAM as a horizontal line: what
+// fits where.
+func memoryChart(groups []*deviceGroup) (*htmlChart, error) {
+	const gib = 1 << 30
+	series := map[string][]point{}
+	var lines []hline
+	for _, g := range groups {
+		name := deviceName(g.fp)
+		for _, c := range g.cells {
+			m, ok := c.Metric(results.MetricPeakRSS)
+			med, _, _ := metricSummary(m)
+			if c.Status != results.StatusOK || !ok || c.Model == nil || c.Model.WeightBytes <= 0 || math.IsNaN(med) {
+				continue
+			}
+			series[name] = append(series[name], point{float64(c.Model.WeightBytes) / gib, med / gib})
+		}
+		if _, ok := series[name]; ok && g.fp.MemTotalBytes > 0 {
+			lines = append(lines, hline{name, "RAM", float64(g.fp.MemTotalBytes) / gib})
+		}
 	}
-	return &htmlChart{ID: id, Title: chartTitle, Height: "420px", Option: template.JS(js)}, skipped, nil
+	if len(series) == 0 {
+		return nil, nil
+	}
+	return lineChart(lineSpec{id: "memory", title: "peak memory vs model weights",
+		subtitle: "peak RSS of each cell; horizontal lines: each device's RAM",
+		xName:    "model weights (GiB)", yName: "peak RSS (GiB)", series: series, lines: lines, yLog: true})
+}
+
+// niceCeil rounds v up to 1, 2 or 5 times a power of ten, so an axis
+// stretched to fit a reference line still ends on a round number.
+func niceCeil(v float64) float64 {
+	if !(v > 0) || math.IsInf(v, 0) {
+		return v
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 5, 10} {
+		if m*p >= v {
+			return m * p
+		}
+	}
+	return 10 * p
 }
 
 func round4(v float64) float64 {
@@ -401,9 +556,9 @@ td.num { text-align: right; white-space: nowrap; }
 {{range .Devices}}<tr id="{{.ID}}"><td>{{.Name}}</td><td>{{.CPU}}</td><td>{{.Arch}}</td><td>{{.Cores}}</td><td>{{.Memory}}</td><td>{{.Governor}}</td><td>{{.Kernel}}</td><td>{{.Roofline}}</td><td>{{.Features}}</td><td><code>{{.Fingerprint}}</code></td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
 
-<h2>Throughput against model size</h2>
+<h2>Charts</h2>
 {{range .Charts}}<div class="chart" id="{{.ID}}" style="height:{{.Height}}" role="img" aria-label="{{.Title}}"></div>
-{{else}}<p>No cell has both a model size and a throughput median to plot.</p>
+{{else}}<p>No cell has both a model size and a median to plot.</p>
 {{end}}{{range .Notes}}<p class="warn">{{.}}</p>
 {{end}}
 <h2>Results</h2>
