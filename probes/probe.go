@@ -99,6 +99,20 @@ const (
 
 var scopeNames = [...]string{"component", "package", "pmic-rails", "board", "wall"}
 
+// MarshalText writes the scope's name, so JSON says "board", not 3.
+func (s Scope) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText reads a scope name.
+func (s *Scope) UnmarshalText(b []byte) error {
+	for i, n := range scopeNames {
+		if n == string(b) {
+			*s = Scope(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("probes: unknown scope %q", b)
+}
+
 func (s Scope) String() string {
 	if s >= 0 && int(s) < len(scopeNames) {
 		return scopeNames[s]
@@ -113,8 +127,9 @@ type Metric struct {
 	Value float64 `json:"value"`
 	// Wrap is the counter range (J) of a KindEnergy metric; 0 if it never wraps.
 	Wrap float64 `json:"wrap,omitempty"`
-	// Scope is meaningful for power and energy metrics only.
-	Scope Scope `json:"scope,omitempty"`
+	// Scope ranks power and energy metrics; for temperatures and
+	// frequencies ScopePackage marks the CPU/SoC sensor.
+	Scope Scope `json:"scope"`
 	// At, when set, is when the reading was taken by the device itself (a
 	// meter's log line); otherwise the sampler's read time is used.
 	At time.Time `json:"at,omitzero"`

@@ -119,7 +119,7 @@ type Sampler struct {
 	stopCh   chan struct{}
 	loopDone chan struct{}
 
-	loopEnd   time.Time // when sampling ended (ctx cancelled or Stop)
+	loopEnd   time.Time // when the loop saw the end (ctx cancelled or Stop), before its last sample
 	tickCount int
 	tickWall  time.Duration
 	tickMax   time.Duration
@@ -225,7 +225,6 @@ func (s *Sampler) Mark(phase string) {
 
 func (s *Sampler) loop(ctx context.Context) {
 	defer close(s.loopDone)
-	defer func() { s.loopEnd = time.Now() }()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	c0 := threadCPU()
@@ -235,10 +234,14 @@ func (s *Sampler) loop(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The run ends now; the last sample is taken after that instant
+			// so that every source covers the end of the last phase.
+			s.loopEnd = time.Now()
 			s.tick()
 			return
 		case <-s.stopCh:
-			s.tick() // cover the end of the last phase
+			s.loopEnd = time.Now()
+			s.tick()
 			return
 		case <-tk.C:
 			s.tick()
@@ -319,15 +322,20 @@ func (s *Sampler) Stop() Report {
 	s.stopped = true
 	started := s.started
 	s.mu.Unlock()
+	stopAt := time.Now()
 	if started {
 		close(s.stopCh)
 		<-s.loopDone
 	}
 	end := 0.0
 	if started {
-		// If the context ended sampling earlier, the run ends there: what
-		// follows was not sampled.
-		end = s.loopEnd.Sub(s.start).Seconds()
+		// The run ends at Stop, or earlier where a cancelled context ended
+		// sampling: what follows was not sampled.
+		e := stopAt
+		if s.loopEnd.Before(e) {
+			e = s.loopEnd
+		}
+		end = e.Sub(s.start).Seconds()
 	}
 	for _, w := range s.workers {
 		if started {

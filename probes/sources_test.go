@@ -2,6 +2,7 @@ package probes
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io/fs"
 	"os"
@@ -304,5 +305,21 @@ func TestDiscoveryOfHangingSensorIsBounded(t *testing.T) {
 				t.Fatalf("hwmon %+v", st)
 			}
 		}
+	}
+}
+
+func TestScopeJSON(t *testing.T) {
+	b, err := json.Marshal(Metric{Name: "x", Kind: KindPower, Value: 1, Scope: ScopeBoard})
+	must(t, err)
+	if !strings.Contains(string(b), `"scope":"board"`) {
+		t.Fatalf("%s", b)
+	}
+	var m Metric
+	must(t, json.Unmarshal(b, &m))
+	if m.Scope != ScopeBoard {
+		t.Fatalf("round trip: %v", m.Scope)
+	}
+	if err := json.Unmarshal([]byte(`{"scope":"nope"}`), &m); err == nil {
+		t.Fatal("unknown scope accepted")
 	}
 }
