@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/edgebench/edgebench/device"
@@ -35,7 +36,6 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		Config: cfg, Started: time.Now().UTC(),
 	}
 	start := time.Now()
-	defer func() { cell.Elapsed = time.Since(start) }()
 	fail := func(err error) (results.Cell, error) {
 		if ctx.Err() != nil {
 			return cell, ctx.Err()
@@ -75,6 +75,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	if need, avail, ok := fits(f, mcfg, cfg); !ok {
 		cell.Status = results.StatusSkipped
 		cell.Error = fmt.Sprintf("needs about %.1f GB (weights + KV cache + buffers) but only %.1f GB of memory is available", float64(need)/1e9, float64(avail)/1e9)
+		cell.Elapsed = time.Since(start)
 		return cell, nil
 	}
 	m, err := transformer.Load(f, transformer.Options{
@@ -104,6 +105,8 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	}
 
 	var prefill, decode, ttft, latencies []float64
+	var busy contention
+	busy.begin()
 	measureStart := time.Now()
 	for n := 0; n < opt.Policy.Max; n++ {
 		if err := ctx.Err(); err != nil {
@@ -167,9 +170,17 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	}
 
 	cell.Warnings = append(cell.Warnings, warnings(opt.Policy, prefill, decode)...)
+	if share, err := busy.othersShare(); err == nil && share > maxOthersShare {
+		cell.Warnings = append(cell.Warnings, fmt.Sprintf("other processes used %.0f%% of the CPUs while this cell was measured: its numbers are low and noisy", 100*share))
+	}
 	cell.Status = results.StatusOK
+	cell.Elapsed = time.Since(start)
 	return cell, nil
 }
+
+// maxOthersShare is how much of the machine other processes may use during
+// a measurement before the cell is flagged; a quiet system idles at ~1%.
+const maxOthersShare = 0.05
 
 type rep struct{ prefillTokS, decodeTokS, ttftMs float64 }
 
@@ -247,14 +258,28 @@ func warnings(p Policy, prefill, decode []float64) []string {
 		xs   []float64
 	}{{results.MetricPrefill, prefill}, {results.MetricDecode, decode}} {
 		sum := stats.Summarize(s.xs, p.Confidence)
-		if sum.Confidence < p.Confidence {
-			w = append(w, fmt.Sprintf("%s: %d repetitions give only %.1f%% confidence for the median's interval (need more for %.0f%%)", s.name, sum.N, 100*sum.Confidence, 100*p.Confidence))
-		}
+		var problems []string
 		if rel := sum.RelHalfWidth(); p.TargetRelCI > 0 && rel > p.TargetRelCI {
-			w = append(w, fmt.Sprintf("%s: unstable, ±%.1f%% after %d repetitions (target ±%.1f%%)", s.name, 100*rel, sum.N, 100*p.TargetRelCI))
+			problems = append(problems, fmt.Sprintf("unstable: ±%.1f%% (target ±%.1f%%)", 100*rel, 100*p.TargetRelCI))
+		}
+		if sum.Confidence < p.Confidence {
+			problems = append(problems, fmt.Sprintf("interval only %.1f%% confident (%.0f%% needs ≥ %d repetitions)", 100*sum.Confidence, 100*p.Confidence, minRepsFor(p.Confidence)))
+		}
+		if len(problems) > 0 {
+			w = append(w, fmt.Sprintf("%s after %d repetitions: %s", s.name, sum.N, strings.Join(problems, "; ")))
 		}
 	}
 	return w
+}
+
+// minRepsFor is the smallest sample whose full range covers the median
+// with the given confidence: 1 - 2·0.5^n ≥ conf.
+func minRepsFor(conf float64) int {
+	n := 1
+	for 1-2*math.Pow(0.5, float64(n)) < conf {
+		n++
+	}
+	return n
 }
 
 func sampled(name, unit, better string, xs []float64, conf float64) results.Metric {

@@ -40,6 +40,9 @@ func TestRunCellMetrics(t *testing.T) {
 	if cell.Status != results.StatusOK {
 		t.Fatalf("status %s: %s", cell.Status, cell.Error)
 	}
+	if cell.Elapsed <= 0 {
+		t.Errorf("elapsed = %v", cell.Elapsed)
+	}
 	if cell.Backends["q8_0"] != "go" {
 		t.Errorf("backends = %v, want q8_0 served by go", cell.Backends)
 	}

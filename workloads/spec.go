@@ -1,21 +1,27 @@
-// Package workloads defines what a benchmark sweep measures: its axes, its
-// repetition policy, and the built-in suites. A Spec expands into cells, the
-// Cartesian product of its axes, which the runner measures one by one.
+// Package workloads defines what a benchmark sweep measures: its axes, the
+// rules that drop combinations, its repetition policy, and the built-in
+// suites. A Spec expands into cells, the Cartesian product of its axes
+// filtered by its include and exclude rules, which the runner measures one
+// by one. Specs come from the built-in suites (Builtin) or from YAML files
+// (Load); README.md in this directory documents the file format.
 package workloads
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
 	"time"
 
 	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/runners"
 )
 
-// Spec is a sweep: every combination of its axes is one cell.
+// Spec is a sweep: every combination of its axes that the rules keep is one
+// cell.
 type Spec struct {
 	Name         string
 	Description  string
@@ -25,26 +31,127 @@ type Spec struct {
 	Threads      []int    // 0 = every logical CPU
 	PromptTokens []int
 	GenTokens    []int
-	Seed         uint64
-	Repeat       runners.Policy
+	// Include, when not empty, keeps only the cells matching at least one
+	// rule; Exclude then drops every cell matching any rule.
+	Include []Rule
+	Exclude []Rule
+	Seed    uint64
+	Repeat  runners.Policy
+	// Cooldown is an idle pause before every cell after the first, so a
+	// passively cooled board starts each cell from a similar temperature.
+	Cooldown time.Duration
+	// Output is the results file; "" lets the caller choose.
+	Output string
 }
 
-// Cells expands the spec into its cells, in a stable order.
+// Rule selects cells. A cell matches when, for every axis the rule names,
+// the cell's value is one of the rule's values; an axis the rule leaves out
+// (nil) matches anything. Thread count 0 in a rule means every logical CPU,
+// as on the axis.
+type Rule struct {
+	Models       []string
+	Types        []string
+	Backends     []string
+	Threads      []int
+	PromptTokens []int
+	GenTokens    []int
+}
+
+// Match reports whether c is selected by r.
+func (r Rule) Match(c results.CellConfig) bool {
+	return matchString(r.Models, c.Model, canonicalModel) &&
+		matchString(r.Types, c.WeightType, canonicalType) &&
+		matchString(r.Backends, c.Backend, canonicalBackend) &&
+		matchInt(r.Threads, c.Threads, threadCount) &&
+		matchInt(r.PromptTokens, c.PromptTokens, nil) &&
+		matchInt(r.GenTokens, c.GenTokens, nil)
+}
+
+func (r Rule) empty() bool {
+	return r.Models == nil && r.Types == nil && r.Backends == nil && r.Threads == nil &&
+		r.PromptTokens == nil && r.GenTokens == nil
+}
+
+func matchString(vals []string, v string, canon func(string) string) bool {
+	if vals == nil {
+		return true
+	}
+	for _, x := range vals {
+		if canon(x) == v {
+			return true
+		}
+	}
+	return false
+}
+
+func matchInt(vals []int, v int, canon func(int) int) bool {
+	if vals == nil {
+		return true
+	}
+	for _, x := range vals {
+		if canon != nil {
+			x = canon(x)
+		}
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// threadCount resolves 0 ("all") to the logical CPUs of this machine.
+func threadCount(t int) int {
+	if t <= 0 {
+		return runtime.NumCPU()
+	}
+	return t
+}
+
+// canonicalModel spells a preset the way the preset table does, so "smollm2-135m"
+// and "SmolLM2-135M" are one cell (one ID) and resume matches either. Paths
+// are kept as given.
+func canonicalModel(m string) string {
+	if isModelFile(m) {
+		return m
+	}
+	if c, err := model.Preset(m); err == nil {
+		return c.Name
+	}
+	return m
+}
+
+func canonicalType(t string) string {
+	if k, err := kernels.ParseType(t); err == nil {
+		return k.String()
+	}
+	return t
+}
+
+func canonicalBackend(b string) string { return strings.ToLower(strings.TrimSpace(b)) }
+
+// isModelFile tells a GGUF path from a preset name, as the runner does.
+func isModelFile(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".gguf") || strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/')
+}
+
+// Cells expands the spec into its cells, in a stable order (axis order, the
+// last axis varying fastest), with the include and exclude rules applied and
+// names canonicalised so equal cells have equal IDs.
 func (s Spec) Cells() []results.CellConfig {
 	var out []results.CellConfig
 	for _, m := range s.Models {
 		for _, t := range s.Types {
 			for _, b := range s.Backends {
 				for _, th := range s.Threads {
-					if th <= 0 {
-						th = runtime.NumCPU()
-					}
 					for _, p := range s.PromptTokens {
 						for _, g := range s.GenTokens {
-							out = append(out, results.CellConfig{
-								Model: m, WeightType: t, Backend: b, Threads: th,
-								PromptTokens: p, GenTokens: g, Seed: s.Seed,
-							})
+							c := results.CellConfig{
+								Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
+								Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
+							}
+							if s.keep(c) {
+								out = append(out, c)
+							}
 						}
 					}
 				}
@@ -52,6 +159,27 @@ func (s Spec) Cells() []results.CellConfig {
 		}
 	}
 	return dedupe(out)
+}
+
+func (s Spec) keep(c results.CellConfig) bool {
+	if len(s.Include) > 0 {
+		in := false
+		for _, r := range s.Include {
+			if r.Match(c) {
+				in = true
+				break
+			}
+		}
+		if !in {
+			return false
+		}
+	}
+	for _, r := range s.Exclude {
+		if r.Match(c) {
+			return false
+		}
+	}
+	return true
 }
 
 // dedupe drops repeated cells (threads 0 and an explicit NumCPU expand to the same cell).
@@ -68,6 +196,9 @@ func dedupe(cells []results.CellConfig) []results.CellConfig {
 	return out
 }
 
+// DefaultPolicy is the repetition policy of a spec that does not set one.
+var DefaultPolicy = runners.Policy{Warmup: 1, Min: 5, Max: 10, TargetRelCI: 0.02, Budget: 8 * time.Second, Confidence: 0.95}
+
 var builtins = map[string]Spec{
 	"quick": {
 		Name:         "quick",
@@ -79,7 +210,29 @@ var builtins = map[string]Spec{
 		PromptTokens: []int{128},
 		GenTokens:    []int{64},
 		Seed:         1,
-		Repeat:       runners.Policy{Warmup: 1, Min: 5, Max: 10, TargetRelCI: 0.02, Budget: 8 * time.Second, Confidence: 0.95},
+		Repeat:       DefaultPolicy,
+	},
+	// standard answers "which device": real shapes from 15M to 1.1B
+	// parameters at every bit width the kernels run (16, 8, 4, 3, 2 bits
+	// dense; 50% unstructured and 2:4 sparse at 4 bits), on one core and on
+	// all of them. The k-quants (q3_k, q2_k) store 256-value blocks, which
+	// the 288/576/896/960-wide models cannot be cut into: those combinations
+	// are excluded rather than left to fail. `edgebench run --suite standard
+	// --dry-run` prints its estimated time on this machine.
+	"standard": {
+		Name:         "standard",
+		Description:  "hardware selection: 15M–1.1B shapes × f16/q8_0/q4_0/q3_k/q2_k + 50%/2:4 sparse q4_0 × 1 and all threads",
+		Models:       []string{"stories15M", "SmolLM2-135M", "SmolLM2-360M", "Qwen2.5-0.5B", "TinyLlama-1.1B", "Llama-3.2-1B"},
+		Types:        []string{"f16", "q8_0", "q4_0", "q3_k", "q2_k", "q4_0_bm", "q4_0_24"},
+		Backends:     []string{"auto"},
+		Threads:      []int{1, 0},
+		PromptTokens: []int{128},
+		GenTokens:    []int{64},
+		Exclude: []Rule{
+			{Models: []string{"stories15M", "SmolLM2-135M", "SmolLM2-360M", "Qwen2.5-0.5B"}, Types: []string{"q3_k", "q2_k"}},
+		},
+		Seed:   1,
+		Repeat: runners.Policy{Warmup: 1, Min: 3, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
 	},
 }
 
@@ -102,8 +255,34 @@ func BuiltinNames() []string {
 	return names
 }
 
-// Validate reports the first axis or policy value that cannot be run.
+// Problem is one thing wrong with a spec. Field is the YAML path of the
+// offending value ("axes.types[2]", "repeat.max", "exclude[0].threads[1]"),
+// so a file loader can point at its line.
+type Problem struct {
+	Field string
+	Msg   string
+}
+
+// Validate reports every axis, rule or policy value that cannot be run, one
+// line each, or nil.
 func (s Spec) Validate() error {
+	ps := s.Problems()
+	if len(ps) == 0 {
+		return nil
+	}
+	lines := make([]string, len(ps))
+	for i, p := range ps {
+		lines[i] = fmt.Sprintf("suite %q: %s: %s", s.Name, p.Field, p.Msg)
+	}
+	return fmt.Errorf("%s", strings.Join(lines, "\n"))
+}
+
+// Problems lists everything wrong with the spec, in field order.
+func (s Spec) Problems() []Problem {
+	var ps []Problem
+	add := func(field, format string, args ...any) {
+		ps = append(ps, Problem{field, fmt.Sprintf(format, args...)})
+	}
 	axes := []struct {
 		name string
 		n    int
@@ -111,31 +290,196 @@ func (s Spec) Validate() error {
 		{"threads", len(s.Threads)}, {"prompt", len(s.PromptTokens)}, {"gen", len(s.GenTokens)}}
 	for _, a := range axes {
 		if a.n == 0 {
-			return fmt.Errorf("suite %q: axis %s is empty", s.Name, a.name)
+			add("axes."+a.name, "axis %s is empty", a.name)
 		}
 	}
-	for _, t := range s.Types {
-		if _, err := kernels.ParseType(t); err != nil {
-			return fmt.Errorf("suite %q: %v", s.Name, err)
+	for i, m := range s.Models {
+		if msg := checkModel(m); msg != "" {
+			add(fmt.Sprintf("axes.models[%d]", i), "%s", msg)
 		}
 	}
-	for _, th := range s.Threads {
+	for i, t := range s.Types {
+		if msg := checkType(t); msg != "" {
+			add(fmt.Sprintf("axes.types[%d]", i), "%s", msg)
+		}
+	}
+	for i, b := range s.Backends {
+		if msg := checkBackend(b); msg != "" {
+			add(fmt.Sprintf("axes.backends[%d]", i), "%s", msg)
+		}
+	}
+	for i, th := range s.Threads {
 		if th < 0 {
-			return fmt.Errorf("suite %q: threads must be ≥ 0 (0 = all CPUs), got %d", s.Name, th)
+			add(fmt.Sprintf("axes.threads[%d]", i), "threads must be ≥ 0 (0 = all CPUs), got %d", th)
 		}
 	}
-	for _, p := range s.PromptTokens {
+	for i, p := range s.PromptTokens {
 		if p < 1 {
-			return fmt.Errorf("suite %q: prompt length must be ≥ 1 token, got %d", s.Name, p)
+			add(fmt.Sprintf("axes.prompt[%d]", i), "prompt length must be ≥ 1 token, got %d", p)
 		}
 	}
-	for _, g := range s.GenTokens {
+	for i, g := range s.GenTokens {
 		if g < 1 {
-			return fmt.Errorf("suite %q: generated tokens must be ≥ 1, got %d", s.Name, g)
+			add(fmt.Sprintf("axes.gen[%d]", i), "generated tokens must be ≥ 1, got %d", g)
 		}
 	}
-	if err := s.Repeat.Validate(); err != nil {
-		return fmt.Errorf("suite %q: %v", s.Name, err)
+	for _, set := range []struct {
+		name  string
+		rules []Rule
+	}{{"include", s.Include}, {"exclude", s.Exclude}} {
+		for i, r := range set.rules {
+			field := fmt.Sprintf("%s[%d]", set.name, i)
+			if r.empty() {
+				add(field, "rule names no axis: it would match every cell")
+			}
+			for j, t := range r.Types {
+				if msg := checkType(t); msg != "" {
+					add(fmt.Sprintf("%s.types[%d]", field, j), "%s", msg)
+				}
+			}
+			for j, th := range r.Threads {
+				if th < 0 {
+					add(fmt.Sprintf("%s.threads[%d]", field, j), "threads must be ≥ 0 (0 = all CPUs), got %d", th)
+				}
+			}
+		}
 	}
-	return nil
+	ps = append(ps, s.policyProblems()...)
+	if s.Cooldown < 0 {
+		add("cooldown.delay", "must be ≥ 0, got %s", s.Cooldown)
+	}
+	if len(ps) > 0 {
+		// The cell checks below need well-formed axes.
+		return ps
+	}
+
+	cells := s.Cells()
+	if len(cells) == 0 {
+		add("include", "the include and exclude rules leave no cell to run")
+	}
+	ps = append(ps, s.cellProblems(cells)...)
+	return ps
+}
+
+// policyProblems maps runners.Policy.Validate's message to the YAML field
+// it is about, so the policy's rules stay written down once, in runners.
+func (s Spec) policyProblems() []Problem {
+	var ps []Problem
+	if err := s.Repeat.Validate(); err != nil {
+		msg := err.Error()
+		field := "repeat"
+		for prefix, f := range map[string]string{
+			"warmup": "repeat.warmup", "min repetitions": "repeat.min", "max repetitions": "repeat.max",
+			"confidence": "repeat.confidence", "target relative CI": "repeat.target_rel_ci",
+		} {
+			if strings.HasPrefix(msg, prefix) {
+				field = f
+			}
+		}
+		ps = append(ps, Problem{field, msg})
+	}
+	if s.Repeat.Budget < 0 {
+		ps = append(ps, Problem{"repeat.budget", fmt.Sprintf("budget must be ≥ 0 (0 = no time limit), got %s", s.Repeat.Budget)})
+	}
+	return ps
+}
+
+// cellProblems finds combinations that cannot run: a preset whose rows the
+// type's blocks do not divide, or a prompt + generation longer than the
+// model's context. Each is reported once, at the type or prompt value.
+func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
+	var ps []Problem
+	seen := map[string]bool{}
+	typeIndex := func(t string) int {
+		for i, x := range s.Types {
+			if canonicalType(x) == t {
+				return i
+			}
+		}
+		return 0
+	}
+	promptIndex := func(p int) int {
+		for i, x := range s.PromptTokens {
+			if x == p {
+				return i
+			}
+		}
+		return 0
+	}
+	for _, c := range cells {
+		if isModelFile(c.Model) {
+			continue
+		}
+		cfg, err := model.Preset(c.Model)
+		if err != nil {
+			continue // reported by checkModel
+		}
+		t, _ := kernels.ParseType(c.WeightType)
+		if key := "type/" + c.Model + "/" + c.WeightType; !seen[key] {
+			seen[key] = true
+			if err := cfg.CheckType(t); err != nil {
+				ps = append(ps, Problem{fmt.Sprintf("axes.types[%d]", typeIndex(c.WeightType)),
+					fmt.Sprintf("%v; add an exclude rule {models: [%s], types: [%s]}", err, c.Model, c.WeightType)})
+			}
+		}
+		if n := c.PromptTokens + c.GenTokens; cfg.ContextLength > 0 && n > cfg.ContextLength {
+			if key := fmt.Sprintf("ctx/%s/%d/%d", c.Model, c.PromptTokens, c.GenTokens); !seen[key] {
+				seen[key] = true
+				ps = append(ps, Problem{fmt.Sprintf("axes.prompt[%d]", promptIndex(c.PromptTokens)),
+					fmt.Sprintf("prompt %d + gen %d = %d tokens exceed %s's context length %d", c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength)})
+			}
+		}
+	}
+	return ps
+}
+
+func checkModel(m string) string {
+	if strings.TrimSpace(m) == "" {
+		return "empty model name"
+	}
+	if isModelFile(m) {
+		st, err := os.Stat(m)
+		if err != nil {
+			return fmt.Sprintf("model file: %v", err)
+		}
+		if st.IsDir() {
+			return fmt.Sprintf("model file %s is a directory", m)
+		}
+		return ""
+	}
+	if _, err := model.Preset(m); err != nil {
+		return err.Error() + "; or give a path to a .gguf file"
+	}
+	return ""
+}
+
+func checkType(name string) string {
+	t, err := kernels.ParseType(name)
+	if err != nil {
+		return err.Error()
+	}
+	if !t.Supported() {
+		return fmt.Sprintf("weight type %s has no kernels yet (supported: %s)", t, strings.Join(kernels.SupportedNames(), ", "))
+	}
+	return ""
+}
+
+// BackendNames lists the backends a spec may name: "auto" and every
+// backend compiled into this binary.
+func BackendNames() []string {
+	names := []string{"auto"}
+	for _, b := range kernels.Backends() {
+		names = append(names, b.Name)
+	}
+	return names
+}
+
+func checkBackend(b string) string {
+	b = canonicalBackend(b)
+	for _, n := range BackendNames() {
+		if n == b {
+			return ""
+		}
+	}
+	return fmt.Sprintf("unknown backend %q (this binary has: %s)", b, strings.Join(BackendNames(), ", "))
 }
