@@ -11,6 +11,19 @@
 // Sources take their sysfs/procfs root and command paths from Env, so the
 // fixture trees under testdata/ (copies of real boards' file layouts) can stand
 // in for the hardware.
+//
+// A benchmark runner uses the Sampler:
+//
+//	s, err := probes.NewSampler(probes.SamplerConfig{IdleDuration: 2 * time.Second})
+//	if err != nil { ... }                 // only for a bad Sources filter
+//	if err := s.Start(ctx); err != nil { ... } // measures "idle" first
+//	s.Mark("load"); ...; s.Mark("prefill"); ...; s.Mark("decode"); ...
+//	report := s.Stop()                    // plain data: JSON into the result
+//
+// Sampling runs on one goroutine; each source is read on its own locked OS
+// thread so that a read stuck in a driver blocks only that source (it is
+// dropped after SamplerConfig.ReadTimeout) and so that the sampler's CPU time
+// can be measured and reported as its overhead.
 package probes
 
 import (
