@@ -129,6 +129,11 @@ func randMatrix(t *testing.T, seed uint64, ty Type, rows, cols int) Matrix {
 
 func TestMatVecMatMul(t *testing.T) {
 	shapes := [][2]int{{1, 256}, {7, 512}, {33, 256}, {130, 768}, {300, 1024}}
+	threadCounts := []int{1, 3}
+	if raceEnabled {
+		shapes = [][2]int{{7, 512}, {130, 768}}
+		threadCounts = []int{3}
+	}
 	for _, name := range SupportedNames() {
 		ty, _ := ParseType(name)
 		for si, sh := range shapes {
@@ -145,7 +150,7 @@ func TestMatVecMatMul(t *testing.T) {
 				if !b.usable() {
 					continue
 				}
-				for _, threads := range []int{1, 3} {
+				for _, threads := range threadCounts {
 					p := NewPool(threads)
 					c := NewContext(b, p)
 					// MatVec per token against the naive product.
@@ -197,10 +202,14 @@ func TestMatVecNoAlloc(t *testing.T) {
 		c := NewContext(nil, p)
 		c.MatVec(y, w, x[:1024])
 		c.MatMul(y, w, x, 8)
-		if a := testing.AllocsPerRun(20, func() { c.MatVec(y, w, x[:1024]) }); a != 0 {
+		runs := 20
+		if raceEnabled {
+			runs = 3
+		}
+		if a := testing.AllocsPerRun(runs, func() { c.MatVec(y, w, x[:1024]) }); a != 0 {
 			t.Errorf("%s: MatVec allocates %v times per call", ty, a)
 		}
-		if a := testing.AllocsPerRun(10, func() { c.MatMul(y, w, x, 8) }); a != 0 {
+		if a := testing.AllocsPerRun(runs/2, func() { c.MatMul(y, w, x, 8) }); a != 0 {
 			t.Errorf("%s: MatMul allocates %v times per call", ty, a)
 		}
 	}
