@@ -366,6 +366,17 @@ func TestCorrupt(t *testing.T) {
 			}
 		})
 	}
+	// GGUF v2 has the v3 layout (v3 only added big-endian files); tensors
+	// need not be packed in order, only aligned and inside the file.
+	b := new(hb).header(2, 2, 1).str("general.alignment").u32(uint32(TypeUint32)).u32(64)
+	b.tensor("late", 0, 128, 4).tensor("early", 8, 0, 32)
+	f, err := Parse("v2", b.padData(64, 256))
+	if err != nil {
+		t.Fatalf("v2 file with out-of-order tensors: %v", err)
+	}
+	if late, _ := f.Tensor("late"); f.Version != 2 || f.DataOffset%64 != 0 || len(late.Data) != 16 || late.Offset != 128 {
+		t.Errorf("v2: version %d data %d late %+v", f.Version, f.DataOffset, late)
+	}
 	// The same data nested within the limit parses.
 	if _, err := Parse("ok", deepArray(MaxArrayDepth)); err != nil {
 		t.Fatalf("nesting at the limit: %v", err)
