@@ -438,15 +438,23 @@ func ReadAll(ctx context.Context, sts []Status, timeout time.Duration) []Reading
 		}()
 	}
 	got := map[int]Reading{}
+wait:
 	for range n {
 		select {
 		case r := <-ch:
 			got[r.i] = r.r
 		case <-ctx.Done():
+			break wait
 		}
-		if ctx.Err() != nil {
-			break
+	}
+	for {
+		select {
+		case r := <-ch: // answered just as time ran out
+			got[r.i] = r.r
+			continue
+		default:
 		}
+		break
 	}
 	var out []Reading
 	for i, st := range sts {

@@ -323,3 +323,32 @@ func TestScopeJSON(t *testing.T) {
 		t.Fatal("unknown scope accepted")
 	}
 }
+
+type blockingProbe struct{ release chan struct{} }
+
+func (b blockingProbe) Read(ctx context.Context) ([]Metric, error) {
+	<-b.release
+	return nil, nil
+}
+func (b blockingProbe) Close() error { return nil }
+
+func TestReadAllBounded(t *testing.T) {
+	rel := make(chan struct{})
+	defer close(rel)
+	sts := []Status{
+		{Name: "stuck", Available: true, probe: blockingProbe{rel}},
+		{Name: "rapl", Available: true, probe: mustOpen(t, "rapl", Env{Root: "testdata/amd-desktop"})},
+		{Name: "absent", Reason: "no hardware"},
+	}
+	start := time.Now()
+	rs := ReadAll(context.Background(), sts, 100*time.Millisecond)
+	if time.Since(start) > 2*time.Second || len(rs) != 2 {
+		t.Fatalf("readings %+v after %v", rs, time.Since(start))
+	}
+	if rs[0].Source != "stuck" || !strings.Contains(rs[0].Error, "no answer within 100ms") {
+		t.Fatalf("stuck source: %+v", rs[0])
+	}
+	if rs[1].Source != "rapl" || len(rs[1].Metrics) != 2 {
+		t.Fatalf("rapl: %+v", rs[1])
+	}
+}
