@@ -15,4 +15,12 @@ const (
 	MetricRooflinePct = "decode_roofline_pct"
 	MetricModelBytes  = "model_bytes"
 	MetricBitsPerWgt  = "bits_per_weight"
+
+	// From the probes; unavailable (with the reason) where the device has no sensor.
+	MetricPrefillJPerTok = "prefill_j_per_tok"
+	MetricDecodeJPerTok  = "decode_j_per_tok"
+	MetricDecodePower    = "decode_avg_power_w"
+	MetricMaxTemp        = "max_temp_c"
+	MetricAvgFreq        = "decode_avg_freq_mhz"
+	MetricThrottle       = "throttle_events"
 )

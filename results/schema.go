@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/probes"
 )
 
 // SchemaVersion is bumped whenever a field changes meaning or is removed.
@@ -70,6 +71,9 @@ type Cell struct {
 	Model    *ModelInfo        `json:"model,omitempty"`
 	Metrics  []Metric          `json:"metrics,omitempty"`
 	Warnings []string          `json:"warnings,omitempty"`
+	// Probes is the sensor sampler's report for the cell: per-phase energy,
+	// power, temperature, frequency and throttling, each with availability.
+	Probes *probes.Report `json:"probes,omitempty"`
 }
 
 // CellConfig is what a cell asked for. Fields are the sweep's axes.

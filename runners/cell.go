@@ -13,6 +13,7 @@ import (
 	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
+	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/stats"
 	"github.com/edgebench/edgebench/transformer"
@@ -25,6 +26,8 @@ type CellOptions struct {
 	Policy   Policy
 	Roofline *device.Roofline // nil: no % of roofline
 	Log      io.Writer        // model generation messages; nil for none
+	Probes   probes.SamplerConfig
+	NoProbes bool // do not sample sensors at all
 }
 
 // RunCell measures one cell. It never panics on a bad cell: problems become
@@ -59,6 +62,12 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	var rss peakRSS
 	rss.reset()
+	mark, stopProbes, perr := startProbes(ctx, opt)
+	defer stopProbes()
+	if perr != nil {
+		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
+	}
+	mark("load")
 	loadStart := time.Now()
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -92,8 +101,15 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
 	lat := make([]float64, 0, cfg.GenTokens)
+	measuring := false
+	phase := func(p string) {
+		if !measuring {
+			p = "warmup"
+		}
+		mark(p)
+	}
 	one := func() (rep, error) {
-		return measureOnce(m, prompt, cfg.GenTokens, &lat)
+		return measureOnce(m, prompt, cfg.GenTokens, &lat, phase)
 	}
 	for i := 0; i < opt.Policy.Warmup; i++ {
 		if err := ctx.Err(); err != nil {
@@ -107,6 +123,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	var prefill, decode, ttft, latencies []float64
 	var busy contention
 	busy.begin()
+	measuring = true
 	measureStart := time.Now()
 	for n := 0; n < opt.Policy.Max; n++ {
 		if err := ctx.Err(); err != nil {
@@ -169,6 +186,16 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		add(unavailable(results.MetricRooflinePct, "%", why))
 	}
 
+	mark("other")
+	if rpt := stopProbes(); rpt != nil {
+		cell.Probes = rpt
+		for _, m := range probeMetrics(rpt, cfg, len(decode)) {
+			add(m)
+		}
+		if f := rpt.Overhead.CPUFraction; f > 0.01 {
+			cell.Warnings = append(cell.Warnings, fmt.Sprintf("the sensor sampler used %.1f%% of a core", 100*f))
+		}
+	}
 	cell.Warnings = append(cell.Warnings, warnings(opt.Policy, prefill, decode)...)
 	if share, err := busy.othersShare(); err == nil && share > maxOthersShare {
 		cell.Warnings = append(cell.Warnings, fmt.Sprintf("other processes used %.0f%% of the CPUs while this cell was measured: its numbers are low and noisy", 100*share))
@@ -187,8 +214,9 @@ type rep struct{ prefillTokS, decodeTokS, ttftMs float64 }
 // measureOnce runs one prompt and gen decode steps from an empty cache.
 // Greedy argmax picks each next token, as a real generation would; lat gets
 // the per-token decode latencies in ms.
-func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64) (rep, error) {
+func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64, phase func(string)) (rep, error) {
 	m.Reset()
+	phase("prefill")
 	t0 := time.Now()
 	logits, err := m.Prefill(prompt)
 	if err != nil {
@@ -198,6 +226,7 @@ func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64) (r
 	prefillDur := time.Since(t0)
 	r := rep{ttftMs: ms(prefillDur), prefillTokS: float64(len(prompt)) / prefillDur.Seconds()}
 	*lat = (*lat)[:0]
+	phase("decode")
 	d0 := time.Now()
 	last := d0
 	for i := 0; i < gen; i++ {
