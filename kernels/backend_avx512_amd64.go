@@ -17,7 +17,11 @@ var avx512Backend = &Backend{
 	Name:      "avx512",
 	Priority:  30,
 	Available: func() bool { return haveAVX512VNNI },
-	Dot: map[Type]DotFunc{
+	Dot:       avx512Dots(),
+}
+
+func avx512Dots() map[Type]DotFunc {
+	m := map[Type]DotFunc{
 		F32:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 16, dotF32AVX512) },
 		F16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 16, dotF16AVX512) },
 		BF16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 16, dotBF16AVX512) },
@@ -25,7 +29,13 @@ var avx512Backend = &Backend{
 			return quantDot512(n, w, x, 34, dotQ8_0Z8AVX512, dotQ8_0AVX512, blockQ8)
 		},
 		Q4_0: dotQ4_0AVX512Go,
-	},
+	}
+	// The q4_K kernel unpacks nibbles with GFNI; without it q4_K falls back
+	// to the go backend.
+	if haveGFNI {
+		m[Q4_K] = dotQ4_KAVX512Go
+	}
+	return m
 }
 
 func init() { Register(avx512Backend) }

@@ -65,3 +65,32 @@ func TestRowsKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestSIMDBackendTypes pins which weight types each amd64 SIMD backend
+// serves on this CPU, so a kernel cannot silently drop out of a map.
+func TestSIMDBackendTypes(t *testing.T) {
+	want := map[string][]Type{}
+	if haveAVX2 {
+		want["avx2"] = []Type{F32, F16, BF16, Q8_0, Q4_0}
+	}
+	if haveAVX512VNNI {
+		want["avx512"] = []Type{F32, F16, BF16, Q8_0, Q4_0}
+		if haveGFNI {
+			want["avx512"] = append(want["avx512"], Q4_K)
+		}
+	}
+	for _, b := range Backends() {
+		types, ok := want[b.Name]
+		if !ok {
+			continue
+		}
+		if len(b.Dot) != len(types) {
+			t.Errorf("%s serves %d types, want %v", b.Name, len(b.Dot), types)
+		}
+		for _, ty := range types {
+			if b.Dot[ty] == nil {
+				t.Errorf("%s has no %s dot", b.Name, ty)
+			}
+		}
+	}
+}

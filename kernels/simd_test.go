@@ -50,6 +50,35 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 			dot += p
 			mag += math.Abs(p)
 		}
+	case Q4_K:
+		for b := 0; b < n/256; b++ {
+			wb, xb := w[b*144:], x[b*292:]
+			dx := float64(math.Float32frombits(binary.LittleEndian.Uint32(xb)))
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb))
+			dmin := simdNaiveF16(binary.LittleEndian.Uint16(wb[2:]))
+			var sumi, summ, absi, absm int64
+			for sb := 0; sb < 8; sb++ {
+				sc, m := simdScaleMin(wb[4:16], sb)
+				var dot, adot int64
+				for e := 32 * sb; e < 32*sb+32; e++ {
+					qb := wb[16+32*(e/64)+e%32]
+					q := int64(qb & 15)
+					if e%64 >= 32 {
+						q = int64(qb >> 4)
+					}
+					p := q * int64(int8(xb[4+e]))
+					dot += p
+					adot += max(p, -p)
+				}
+				bs := int64(int16(binary.LittleEndian.Uint16(xb[260+4*sb:]))) + int64(int16(binary.LittleEndian.Uint16(xb[262+4*sb:])))
+				sumi += sc * dot
+				absi += sc * adot
+				summ += m * bs
+				absm += m * max(bs, -bs)
+			}
+			dot += dx*dw*float64(sumi) - dx*dmin*float64(summ)
+			mag += math.Abs(dx*dw)*float64(absi) + math.Abs(dx*dmin)*float64(absm)
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -76,13 +105,25 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 	return dot, mag
 }
 
+// simdScaleMin decodes the 6-bit scale and min of sub-block j from q4_K's
+// 12 packed bytes, written from ggml's description independently of the
+// package's own decoder.
+func simdScaleMin(q []byte, j int) (sc, m int64) {
+	if j < 4 {
+		return int64(q[j] & 63), int64(q[j+4] & 63)
+	}
+	sc = int64(q[j+4]&15) | int64(q[j-4]>>6)<<4
+	m = int64(q[j+4]>>4) | int64(q[j]>>6)<<4
+	return sc, m
+}
+
 // simdDotBound is the error bound the SIMD dots are held to: any summation
 // order of k float32 terms, each with up to two roundings before it, is
 // within (k+2)*2^-24*sum|terms| of the exact value (Higham's gamma bound).
 // A quantized block contributes up to 16 lane terms.
 func simdDotBound(t Type, n int, mag float64) float64 {
 	k := n
-	if t.BlockSize() == 32 {
+	if t.BlockSize() > 1 {
 		k = 16 * (n / 32)
 	}
 	return float64(k+2) * 0x1p-24 * mag
@@ -118,6 +159,39 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 		for i := 0; i < n; i++ {
 			binary.LittleEndian.PutUint16(buf[2*i:], FP32ToBF16(float32(rng.NormFloat64())))
 		}
+	case Q4_K:
+		for b := 0; b < n/256; b++ {
+			blk := buf[b*144 : (b+1)*144]
+			for j := range blk {
+				blk[j] = byte(rng.Uint32())
+			}
+			d, dmin := uint16(0x3c00), uint16(0x3c00)
+			if !unitScales {
+				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+				dmin = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+			}
+			binary.LittleEndian.PutUint16(blk, d)
+			binary.LittleEndian.PutUint16(blk[2:], dmin)
+		}
+	case Q8_K:
+		for b := 0; b < n/256; b++ {
+			blk := buf[b*292 : (b+1)*292]
+			d := float32(1)
+			if !unitScales {
+				d = float32(math.Exp(rng.Float64()*8 - 9))
+			}
+			binary.LittleEndian.PutUint32(blk, math.Float32bits(d))
+			for j := 0; j < 256; j++ {
+				blk[4+j] = byte(rng.Uint32())
+			}
+			for g := 0; g < 16; g++ { // bsums consistent with qs, as quantizers write them
+				var sum int16
+				for j := 0; j < 16; j++ {
+					sum += int16(int8(blk[4+16*g+j]))
+				}
+				binary.LittleEndian.PutUint16(blk[260+2*g:], uint16(sum))
+			}
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -134,7 +208,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -155,10 +229,9 @@ func TestSIMDDot(t *testing.T) {
 			t.Run(b.Name+"/"+typ.String(), func(t *testing.T) {
 				f := b.Dot[typ]
 				if f == nil {
-					if b.Name == "neon" {
-						t.Skipf("neon has no %s dot on this CPU", typ)
-					}
-					t.Fatalf("backend %s has no %s dot", b.Name, typ)
+					// Which backend must have which kernel is checked
+					// per ISA (TestSIMDBackendTypes).
+					t.Skipf("%s has no %s dot on this CPU", b.Name, typ)
 				}
 				checkDot(t, f, typ)
 			})
@@ -181,8 +254,11 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 	rng := rand.New(rand.NewPCG(uint64(typ), 7))
 	bs := typ.BlockSize()
 	maxBlocks := 300
-	if bs == 32 {
+	switch bs {
+	case 32:
 		maxBlocks = 70
+	case 256:
+		maxBlocks = 12
 	}
 	for nb := 0; nb <= maxBlocks; nb++ {
 		n := nb * bs
@@ -195,7 +271,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 			simdRandomRow(rng, at, n, x, unit)
 			got := f(n, w, x)
 			exact, mag := simdNaiveDot(typ, n, w, x)
-			if bs == 32 && unit && mag < 1<<24 {
+			if bs > 1 && unit && mag < 1<<24 {
 				// Unit scales: every step is exact, so the integer dot
 				// must match bit for bit.
 				if float64(got) != exact {
@@ -208,6 +284,10 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 			}
 			if refF != nil {
 				rv := refF(n, w, x)
+				if typ == Q4_K && got != rv {
+					// The q4_K kernels repeat ref's float order exactly.
+					t.Fatalf("n=%d: got %v, ref backend %v: want bit-identical", n, got, rv)
+				}
 				if math.Abs(float64(got)-float64(rv)) > 2*bound {
 					t.Fatalf("n=%d: got %v, ref backend %v, bound %g", n, got, rv, 2*bound)
 				}

@@ -32,6 +32,7 @@ func main() {
 	dotQAVX512("dotQ4_0AVX512", 18)
 	dotQZGroup("dotQ8_0Z8AVX512", 34)
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
+	dotQ4K()
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -59,6 +60,17 @@ func vgf2p8affineqb(imm, matrix, src, dst Op) {
 		Operands: []Op{imm, matrix, src, dst},
 		Inputs:   []Op{matrix, src},
 		Outputs:  []Op{dst},
+	})
+}
+
+// vpdpwssd emits VPDPWSSD (AVX512_VNNI): acc += sum over each pair of
+// int16 lanes of a*b, in int32 lanes. Go operand order: VPDPWSSD a, b, acc.
+func vpdpwssd(a, b, acc Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPDPWSSD",
+		Operands: []Op{a, b, acc},
+		Inputs:   []Op{a, b, acc},
+		Outputs:  []Op{acc},
 	})
 }
 
@@ -643,4 +655,145 @@ func dotQZGroup(name string, wsz int) {
 	Label(name + "_done")
 	VADDPS(acc[1], acc[0], acc[0])
 	reduceFloat(acc[0], true)
+}
+
+// dotQ4K is the AVX-512 (BW, VL, VNNI, GFNI) q4_K x q8_K dot, one 256-value
+// super-block per step. Per block it forms the two exact integer sums of
+// the reference, sumi = sum_s scale_s * sum q*x and summ = sum_s min_s *
+// bsum_s, then adds dx*dw*sumi - dx*dmin*summ with the same float32
+// operations in the same order as ref's kBlockSum, so the result is
+// bit-identical to the ref backend.
+//
+// Layout (ggml): w = d, dmin (fp16), scales[12] (6-bit scales and mins,
+// get_scale_min_k4 packing), qs[128]: 32-byte chunk j holds elements
+// 64j..64j+31 in its low nibbles and 64j+32..64j+63 in its high ones. x (q8_K)
+// = d (float32), qs[256] int8, bsums[16] int16 (sums of 16 qs each).
+func dotQ4K() {
+	name := "dotQ4_KAVX512"
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	nib := GLOBL(name+"_nibbles", RODATA|NOPTR)
+	for i := 0; i < 8; i++ {
+		v := uint64(0x0102040800000000) // low nibble
+		if i >= 4 {
+			v = 0x1020408000000000 // high nibble
+		}
+		DATA(8*i, U64(v))
+	}
+	nibbles := ZMM()
+	VMOVDQU32(nib, nibbles)
+	// idx[j] spreads scale 2j over words 0-15 and scale 2j+1 over 16-31;
+	// idxMin turns words 8-15 (the mins) into [m0 m0 m1 m1 ... m7 m7].
+	var idx [4]VecVirtual
+	for j := range idx {
+		m := GLOBL(name+"_idx"+string(rune('0'+j)), RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			DATA(2*i, U16(2*j+i/16))
+		}
+		idx[j] = ZMM()
+		VMOVDQU32(m, idx[j])
+	}
+	mi := GLOBL(name+"_idxmin", RODATA|NOPTR)
+	for i := 0; i < 16; i++ {
+		DATA(2*i, U16(8+i/2))
+	}
+	idxMin := YMM()
+	VMOVDQU32(mi, idxMin)
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+
+	// Unpack the 8 scales and 8 mins (6 bits each) with 32-bit masks, as
+	// ggml's get_scale_min_k4 does for all eight at once.
+	a, b, c, t := GP32(), GP32(), GP32(), GP32()
+	MOVL(Mem{Base: w, Disp: 4}, a)
+	MOVL(Mem{Base: w, Disp: 8}, b)
+	MOVL(Mem{Base: w, Disp: 12}, c)
+	u3 := GP32()
+	MOVL(c, u3)
+	SHRL(U8(4), u3)
+	ANDL(U32(0x0f0f0f0f), u3)
+	MOVL(b, t)
+	SHRL(U8(6), t)
+	ANDL(U32(0x03030303), t)
+	SHLL(U8(4), t)
+	ORL(t, u3)               // mins 4-7
+	ANDL(U32(0x3f3f3f3f), b) // mins 0-3
+	ANDL(U32(0x0f0f0f0f), c)
+	MOVL(a, t)
+	SHRL(U8(6), t)
+	ANDL(U32(0x03030303), t)
+	SHLL(U8(4), t)
+	ORL(t, c)                // scales 4-7
+	ANDL(U32(0x3f3f3f3f), a) // scales 0-3
+	sc64, mn64 := GP64(), GP64()
+	MOVL(a, sc64.As32())
+	SHLQ(U8(32), c.As64())
+	ORQ(c.As64(), sc64)
+	MOVL(b, mn64.As32())
+	SHLQ(U8(32), u3.As64())
+	ORQ(u3.As64(), mn64)
+	sm := XMM()
+	VMOVQ(sc64, sm)
+	VPINSRQ(U8(1), mn64, sm, sm)
+	words := YMM() // [sc0..sc7, m0..m7] as int16
+	VPMOVZXBW(sm, words)
+
+	acc := ZMM()
+	VPXORD(acc, acc, acc)
+	for j := 0; j < 4; j++ {
+		qb := ZMM()
+		VBROADCASTI64X4(Mem{Base: w, Disp: 16 + 32*j}, qb)
+		q := ZMM()
+		vgf2p8affineqb(U8(0), nibbles, qb, q)
+		p := ZMM()
+		VPMADDUBSW(Mem{Base: x, Disp: 4 + 64*j}, q, p) // pairs, |p| <= 3840
+		sc := ZMM()
+		VPERMW(words.AsZ(), idx[j], sc)
+		vpdpwssd(sc, p, acc)
+	}
+	mins, mp := YMM(), YMM()
+	VPERMW(words, idxMin, mins)
+	VPMADDWD(Mem{Base: x, Disp: 260}, mins, mp)
+
+	// [sumi, summ] from the 16 + 8 int32 lanes.
+	s8 := YMM()
+	VEXTRACTI64X4(U8(1), acc, s8)
+	VPADDD(s8, acc.AsY(), s8)
+	h := YMM()
+	VPHADDD(mp, s8, h)
+	hx := XMM()
+	VEXTRACTI128(U8(1), h, hx)
+	VPADDD(hx, h.AsX(), hx)
+	VPHADDD(hx, hx, hx)
+	fs := XMM()
+	VCVTDQ2PS(hx, fs)
+	// [dx*dw, dx*dmin] * [sumi, summ] = [a, c]; sumf += a - c.
+	dd, ddf, dx := XMM(), XMM(), XMM()
+	VMOVD(Mem{Base: w}, dd)
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	cc := XMM()
+	VMOVSHDUP(ddf, cc)
+	VSUBSS(cc, ddf, ddf)
+	VADDSS(ddf, sumf, sumf)
+
+	ADDQ(U32(144), w)
+	ADDQ(U32(292), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
