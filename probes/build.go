@@ -171,6 +171,12 @@ func (s *Sampler) buildReport(end float64) Report {
 				headline = append(headline, n)
 			}
 		}
+		for _, n := range headline {
+			if every := changeInterval(s.traces[n].s); every > 1 {
+				r.Notes = append(r.Notes, fmt.Sprintf("%s changes only about every %.1fs (the sensor's own update rate): "+
+					"phases shorter than that are smeared", n, every))
+			}
+		}
 		r.PowerSource = strings.Join(headline, "+")
 		r.PowerScope = best.String()
 		switch best {
@@ -462,4 +468,25 @@ func (s *Sampler) throttle(sp []span, cums map[string]*Series) (Measure, []strin
 		return missing("events", "throttling signals did not cover the phase"), nil
 	}
 	return measured(events, "events", strings.Join(append(flags, counters...), ",")), on
+}
+
+// changeInterval is the median time between changes of a gauge's value
+// (laptop batteries refresh every few seconds whatever the sampling rate);
+// 0 when it changed fewer than twice.
+func changeInterval(s Series) float64 {
+	var at []float64
+	for i := 1; i < len(s.V); i++ {
+		if s.V[i] != s.V[i-1] {
+			at = append(at, s.T[i])
+		}
+	}
+	if len(at) < 2 {
+		return 0
+	}
+	d := make([]float64, len(at)-1)
+	for i := range d {
+		d[i] = at[i+1] - at[i]
+	}
+	sort.Float64s(d)
+	return d[len(d)/2]
 }

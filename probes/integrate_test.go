@@ -111,3 +111,19 @@ func TestSeriesHelpers(t *testing.T) {
 		t.Fatal("gap accepted")
 	}
 }
+
+func TestChangeInterval(t *testing.T) {
+	var s Series
+	for i := 0; i < 100; i++ {
+		s.Append(float64(i)*0.1, float64(i/30)) // steps every 3 s
+	}
+	if got := changeInterval(s); math.Abs(got-3) > 1e-9 {
+		t.Fatalf("change interval %v, want 3", got)
+	}
+	var c Series
+	c.Append(0, 1)
+	c.Append(1, 1)
+	if changeInterval(c) != 0 {
+		t.Fatal("constant trace")
+	}
+}
