@@ -27,6 +27,8 @@ type probeOpts struct {
 	meterCmd string
 	meterCSV string
 	commands []string
+	sample   time.Duration
+	idle     time.Duration
 }
 
 func newProbeCmd() *cobra.Command {
@@ -47,6 +49,7 @@ laptop, AMD desktop); tools are then looked up in DIR/usr/bin.`,
   edgebench probe --root probes/testdata/pi5       # demo on the Raspberry Pi 5 fixture
   edgebench probe --root probes/testdata/intel-laptop --watch --count 5
   edgebench probe --sources rapl,thermal --watch --interval 500ms
+  edgebench probe --root probes/testdata/jetson-orin-nano --sample 2s --idle 1s
   edgebench probe --meter-cmd "/usr/local/bin/read-meter --watts"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -64,6 +67,8 @@ laptop, AMD desktop); tools are then looked up in DIR/usr/bin.`,
 	f.StringVar(&o.meterCmd, "meter-cmd", "", "external meter command printing watts (split on spaces, no shell)")
 	f.StringVar(&o.meterCSV, "meter-csv", "", "CSV log a USB meter logger appends to (timestamp,volts,amps,watts)")
 	f.StringSliceVar(&o.commands, "command", nil, "tool path override, e.g. vcgencmd=/opt/vc/bin/vcgencmd")
+	f.DurationVar(&o.sample, "sample", 0, "run the benchmark sampler this long (after --idle) and print its report")
+	f.DurationVar(&o.idle, "idle", 0, "with --sample, measure idle power this long first")
 	return cmd
 }
 
@@ -88,6 +93,9 @@ func runProbe(ctx context.Context, out io.Writer, o probeOpts) error {
 			return fmt.Errorf("probe: --command %q: want tool=path", c)
 		}
 		env.Commands[k] = v
+	}
+	if o.sample > 0 {
+		return runSample(ctx, out, env, o)
 	}
 	sts, err := probes.Open(env, o.sources)
 	if err != nil {
@@ -253,4 +261,70 @@ func formatValue(m probes.Metric) string {
 		return "off"
 	}
 	return fmt.Sprintf("%g", m.Value)
+}
+
+// runSample runs the Sampler the way the benchmark runner does, with one
+// "sample" phase, and prints its report.
+func runSample(ctx context.Context, out io.Writer, env probes.Env, o probeOpts) error {
+	iv := o.interval
+	if iv == probes.DefaultInterval*10 {
+		iv = probes.DefaultInterval // --interval not given: the sampler's own default
+	}
+	s, err := probes.NewSampler(probes.SamplerConfig{Root: env.Root, Interval: iv, Sources: o.sources,
+		Commands: env.Commands, Meter: env.Meter, MeterCSV: env.MeterCSV, CommandTimeout: o.timeout,
+		ReadTimeout: o.timeout + 500*time.Millisecond, IdleDuration: o.idle})
+	if err != nil {
+		return err
+	}
+	if err := s.Start(ctx); err != nil {
+		s.Stop()
+		return err
+	}
+	s.Mark("sample")
+	select {
+	case <-time.After(o.sample):
+	case <-ctx.Done():
+	}
+	r := s.Stop()
+	if o.jsonOut {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	fmt.Fprintf(out, "sampled %.2fs at %v under %s\n", r.Duration, iv, o.root)
+	if r.PowerSource != "" {
+		fmt.Fprintf(out, "power source: %s (%s)\n", r.PowerSource, r.PowerScope)
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "phase\tduration\tenergy\tavg power\tmax temp\tavg freq\tthrottle events")
+	for _, p := range r.Phases {
+		fmt.Fprintf(tw, "%s\t%.2fs\t%s\t%s\t%s\t%s\t%s\n", p.Phase, p.Duration, measure(p.Energy, "%.3f J", 1),
+			measure(p.AvgPower, "%.3f W", 1), measure(p.MaxTemp, "%.1f °C", 1), measure(p.AvgFreq, "%.0f MHz", 1e-6),
+			measure(p.ThrottleEvents, "%.0f", 1))
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "idle power: %s\n", measure(r.IdlePower, "%.3f W", 1))
+	fmt.Fprintf(out, "sampler overhead: %.4f CPU-s (%.2f%% of one core), %d ticks, mean tick %.2f ms, %d commands run\n",
+		r.Overhead.CPUSeconds, 100*r.Overhead.CPUFraction, r.Overhead.Ticks, r.Overhead.MeanTickMs, r.Overhead.CommandRuns)
+	for _, n := range r.Notes {
+		fmt.Fprintf(out, "note: %s\n", n)
+	}
+	// Reasons of unavailable figures, once each.
+	seen := map[string]bool{}
+	for _, p := range r.Phases {
+		for _, m := range []probes.Measure{p.Energy, p.MaxTemp, p.AvgFreq, p.ThrottleEvents} {
+			if !m.Available && !seen[m.Reason] {
+				seen[m.Reason] = true
+				fmt.Fprintf(out, "n/a: %s\n", m.Reason)
+			}
+		}
+	}
+	return nil
+}
+
+func measure(m probes.Measure, format string, scale float64) string {
+	if !m.Available {
+		return "n/a"
+	}
+	return fmt.Sprintf(format, m.Value*scale)
 }

@@ -88,3 +88,35 @@ func TestProbeBadFlags(t *testing.T) {
 		t.Fatalf("bad --command: %v", err)
 	}
 }
+
+func TestProbeSampleReport(t *testing.T) {
+	out, err := runProbeCLI(t, "--root", "../../probes/testdata/intel-laptop", "--sample", "200ms", "--idle", "100ms", "--interval", "20ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"power source: battery:BAT0:discharge (board)", "idle ", "sample ", "11.253 W", "idle power: 11.253 W", "sampler overhead:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	out, err = runProbeCLI(t, "--root", t.TempDir(), "--sample", "50ms", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r struct {
+		Phases []struct {
+			Phase  string
+			Energy struct {
+				Value     *float64
+				Available bool
+				Reason    string
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if len(r.Phases) != 1 || r.Phases[0].Energy.Value != nil || r.Phases[0].Energy.Reason != "no power or energy sensor available" {
+		t.Fatalf("bare root report: %s", out)
+	}
+}
