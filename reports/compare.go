@@ -61,6 +61,8 @@ type CompareRow struct {
 	// its summary carries only the stored median (N = 0).
 	Cmp   stats.Comparison
 	Notes []int
+	// Warned is true when either side's cell records carry warnings.
+	Warned bool
 }
 
 // GeomeanRow is the geometric mean of the medians over the rows present on
@@ -253,6 +255,9 @@ func Compare(old, new *results.File, opt CompareOptions) (*Comparison, error) {
 					note(&row, tag+": some records had no raw samples; only the sampled ones are compared")
 				}
 				if s != nil {
+					if len(s.warnings) > 0 {
+						row.Warned = true
+					}
 					for _, w := range s.warnings {
 						if aboutOtherMetric(w, name, metrics) {
 							continue // shown in that metric's own table
@@ -295,11 +300,23 @@ func Compare(old, new *results.File, opt CompareOptions) (*Comparison, error) {
 }
 
 // aboutOtherMetric reports whether a cell warning is about another metric
-// that has its own table ("decode_tok_s: unstable ..." under prefill).
-// Warnings about no metric, or about one not shown, go in every table.
+// that has its own table ("decode_tok_s after 8 repetitions: unstable"
+// under prefill). Warnings about no metric, or about one not shown, go in
+// every table.
 func aboutOtherMetric(warning, metric string, shown []string) bool {
-	head, _, ok := strings.Cut(warning, ":")
-	return ok && head != metric && slices.Contains(shown, head)
+	for _, m := range shown {
+		if m == metric || !strings.HasPrefix(warning, m) {
+			continue
+		}
+		if rest := warning[len(m):]; rest == "" || !isNameByte(rest[0]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isNameByte(b byte) bool {
+	return b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9'
 }
 
 func metricOf(s *side, name string) *pooled {
@@ -522,6 +539,10 @@ func deviceWarnings(old, new *results.File) []string {
 type Regression struct {
 	Metric, Unit, CellID, Label string
 	Delta, P                    float64
+	// Warned is true when the cell's runs carry measurement warnings
+	// (unstable, throttled, a busy machine): the change may be the
+	// machine's, not the code's.
+	Warned bool
 }
 
 func (r Regression) String() string {
@@ -541,7 +562,8 @@ func (c *Comparison) Regressions(threshold float64) []Regression {
 				continue
 			}
 			if stats.IsRegression(r.Cmp, threshold, m.Better) {
-				out = append(out, Regression{Metric: m.Name, Unit: m.Unit, CellID: r.CellID, Label: r.Label, Delta: r.Cmp.Delta, P: r.Cmp.P})
+				out = append(out, Regression{Metric: m.Name, Unit: m.Unit, CellID: r.CellID, Label: r.Label,
+					Delta: r.Cmp.Delta, P: r.Cmp.P, Warned: r.Warned})
 			}
 		}
 	}

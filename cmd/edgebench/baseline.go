@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"github.com/edgebench/edgebench/baselines"
 	"github.com/edgebench/edgebench/reports"
@@ -135,14 +137,39 @@ func writeBaselineShow(w io.Writer, info baselines.Info, f *results.File) error 
 	return nil
 }
 
-// loadResults reads a results file, or the baseline of that name when no
-// such file exists.
+// loadResults reads a results file; a quoted glob ("old-*.jsonl"), whose
+// files are read in name order and merged (interleaved runs written to one
+// file per round); or, when no such file exists, the stored baseline of
+// that name.
 func loadResults(arg string) (*results.File, error) {
 	f, err := results.Read(arg)
 	if err == nil {
 		return f, nil
 	}
-	if _, statErr := os.Stat(arg); !errors.Is(statErr, os.ErrNotExist) || !baselines.ValidName(arg) {
+	if _, statErr := os.Stat(arg); !errors.Is(statErr, os.ErrNotExist) {
+		return nil, err
+	}
+	if strings.ContainsAny(arg, "*?[") {
+		paths, gerr := filepath.Glob(arg)
+		if gerr != nil {
+			return nil, fmt.Errorf("%s: %v", arg, gerr)
+		}
+		if len(paths) == 0 {
+			return nil, fmt.Errorf("%s: no file matches", arg)
+		}
+		merged := &results.File{Path: arg}
+		for _, p := range paths { // Glob returns them sorted
+			pf, err := results.Read(p)
+			if err != nil {
+				return nil, err
+			}
+			merged.Runs = append(merged.Runs, pf.Runs...)
+			merged.Cells = append(merged.Cells, pf.Cells...)
+			merged.Warnings = append(merged.Warnings, pf.Warnings...)
+		}
+		return merged, nil
+	}
+	if !baselines.ValidName(arg) {
 		return nil, err
 	}
 	bf, berr := baselines.Open("").Load(arg)

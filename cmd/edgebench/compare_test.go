@@ -150,3 +150,34 @@ func TestCompareGoBenchParses(t *testing.T) {
 		t.Fatalf("values per side = %v, want old 66, new 75", perSide)
 	}
 }
+
+// A quoted glob merges interleaved rounds, one file per round: the same
+// cell in two rounds gives one row with the samples of both.
+func TestCompareGlobMergesRounds(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile(oldResults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"round-1.jsonl", "round-2.jsonl"} {
+		if err := os.WriteFile(filepath.Join(dir, n), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var out, errb bytes.Buffer
+	err = run(context.Background(), &out, &errb, []string{"compare", "-o", "csv", "--metric", "decode_tok_s", filepath.Join(dir, "round-*.jsonl"), oldResults})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// old_n is column 8, new_n column 12 of the q4_0 row.
+	for _, line := range strings.Split(out.String(), "\n") {
+		if strings.Contains(line, "type=q4_0") {
+			f := strings.Split(line, ",")
+			if f[7] != "20" || f[11] != "10" {
+				t.Fatalf("pooled n = %s vs %s, want 20 vs 10: %s", f[7], f[11], line)
+			}
+			return
+		}
+	}
+	t.Fatalf("no q4_0 row:\n%s", out.String())
+}
