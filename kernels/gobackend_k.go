@@ -141,15 +141,20 @@ func goDotQ2K(n int, w, x []byte) float32 {
 		for h := 0; h < 2; h++ {
 			q := (*[32]byte)(wb[16+32*h : 48+32*h])
 			a := (*[128]byte)(xb[4+128*h : 132+128*h])
-			for k := 0; k < 4; k++ {
-				sh := uint(2 * k)
-				for g := 0; g < 2; g++ {
-					var s int32
-					for l := 16 * g; l < 16*g+16; l += 2 {
-						s += int32(q[l]>>sh&3)*int32(int8(a[32*k+l])) + int32(q[l+1]>>sh&3)*int32(int8(a[32*k+l+1]))
-					}
-					sumi += int32(wb[8*h+2*k+g]&15) * s
+			// Each byte holds one value of each of the four 32-value rows
+			// k (bits 2k); the 16-value sub-block index is 8h+2k+g.
+			for g := 0; g < 2; g++ {
+				q16 := (*[16]byte)(q[16*g : 16*g+16])
+				var s0, s1, s2, s3 int32
+				for l := 0; l < 16; l++ {
+					v := q16[l]
+					s0 += int32(v&3) * int32(int8(a[16*g+l]))
+					s1 += int32(v>>2&3) * int32(int8(a[32+16*g+l]))
+					s2 += int32(v>>4&3) * int32(int8(a[64+16*g+l]))
+					s3 += int32(v>>6) * int32(int8(a[96+16*g+l]))
 				}
+				sc := (*[8]byte)(wb[8*h : 8*h+8])
+				sumi += int32(sc[g]&15)*s0 + int32(sc[2+g]&15)*s1 + int32(sc[4+g]&15)*s2 + int32(sc[6+g]&15)*s3
 			}
 		}
 		for j := 0; j < 16; j++ {
@@ -176,17 +181,21 @@ func goDotQ3K(n int, w, x []byte) float32 {
 		for h := 0; h < 2; h++ {
 			q := (*[32]byte)(wb[32+32*h : 64+32*h])
 			a := (*[128]byte)(xb[4+128*h : 132+128*h])
-			for k := 0; k < 4; k++ {
-				sh, hb := uint(2*k), uint(4*h+k)
-				for g := 0; g < 2; g++ {
-					// code = q + 4·hbit − 4
-					var s int32
-					for l := 16 * g; l < 16*g+16; l++ {
-						c := int32(q[l]>>sh&3) + int32(hm[l]>>hb&1)<<2 - 4
-						s += c * int32(int8(a[32*k+l]))
-					}
-					sumi += sc[8*h+2*k+g] * s
+			// As q2_K, plus the third bit from hmask bit 4h+k; code =
+			// q + 4·hbit − 4.
+			hb := uint(4 * h)
+			for g := 0; g < 2; g++ {
+				q16 := (*[16]byte)(q[16*g : 16*g+16])
+				h16 := (*[16]byte)(hm[16*g : 16*g+16])
+				var s0, s1, s2, s3 int32
+				for l := 0; l < 16; l++ {
+					v, m := q16[l], h16[l]>>hb
+					s0 += (int32(v&3) + int32(m&1)<<2 - 4) * int32(int8(a[16*g+l]))
+					s1 += (int32(v>>2&3) + int32(m>>1&1)<<2 - 4) * int32(int8(a[32+16*g+l]))
+					s2 += (int32(v>>4&3) + int32(m>>2&1)<<2 - 4) * int32(int8(a[64+16*g+l]))
+					s3 += (int32(v>>6) + int32(m>>3&1)<<2 - 4) * int32(int8(a[96+16*g+l]))
 				}
+				sumi += sc[8*h+g]*s0 + sc[8*h+2+g]*s1 + sc[8*h+4+g]*s2 + sc[8*h+6+g]*s3
 			}
 		}
 		sumf = kBlockSum(sumf, q8KHead(xb), f16At(wb[108:110]), sumi, 0, 0)

@@ -211,12 +211,18 @@ func goDotQ8_0_24(n int, w, x []byte) float32 {
 		var s [2]int32
 		for h := 0; h < 2; h++ {
 			a := (*[32]byte)(xb[34*h+2 : 34*h+34])
+			q := (*[16]byte)(wb[2+16*h : 18+16*h])
 			var acc int32
-			for g := 0; g < 8; g++ {
-				gg := 8*h + g
-				nib := wb[34+gg/2] >> (4 * (gg % 2))
-				acc += int32(int8(wb[2+2*gg]))*int32(int8(a[4*g+int(nib&3)])) +
-					int32(int8(wb[3+2*gg]))*int32(int8(a[4*g+int(nib>>2&3)]))
+			// One position byte covers two groups (8 weights, 4 kept values);
+			// its 2-bit fields index an 8-byte window, so no bounds checks.
+			for j := 0; j < 4; j++ {
+				p := wb[34+4*h+j]
+				a8 := (*[8]byte)(a[8*j : 8*j+8])
+				q4 := (*[4]byte)(q[4*j : 4*j+4])
+				acc += int32(int8(q4[0]))*int32(int8(a8[p&3])) +
+					int32(int8(q4[1]))*int32(int8(a8[p>>2&3])) +
+					int32(int8(q4[2]))*int32(int8(a8[4+p>>4&3])) +
+					int32(int8(q4[3]))*int32(int8(a8[4+p>>6]))
 			}
 			s[h] = acc
 		}
@@ -234,20 +240,26 @@ func goDotQ4_0_24(n int, w, x []byte) float32 {
 	for b := 0; b < nb; b++ {
 		wb := (*[26]byte)(w[b*26:])
 		xb := (*[68]byte)(x[b*68:])
+		q := (*[16]byte)(wb[2:18])
 		var s [2]int32
-		// Kept values 0-15 (groups 0-7, first activation block) are the low
-		// nibbles of qs, kept values 16-31 the high nibbles.
+		// Kept values 0-15 (groups 0-7, the first activation block) are the
+		// low nibbles of qs, kept values 16-31 the high nibbles. Σ(c−8)·a is
+		// computed as Σ c·a − 8·Σ a over the kept positions.
 		for h := 0; h < 2; h++ {
 			a := (*[32]byte)(xb[34*h+2 : 34*h+34])
 			sh := uint(4 * h)
-			var acc int32
-			for g := 0; g < 8; g++ {
-				nib := wb[18+4*h+g/2] >> (4 * (g % 2))
-				q0 := int32(wb[2+2*g]>>sh&15) - 8
-				q1 := int32(wb[3+2*g]>>sh&15) - 8
-				acc += q0*int32(int8(a[4*g+int(nib&3)])) + q1*int32(int8(a[4*g+int(nib>>2&3)]))
+			var acc, sa int32
+			for j := 0; j < 4; j++ {
+				p := wb[18+4*h+j]
+				a8 := (*[8]byte)(a[8*j : 8*j+8])
+				q4 := (*[4]byte)(q[4*j : 4*j+4])
+				x0, x1 := int32(int8(a8[p&3])), int32(int8(a8[p>>2&3]))
+				x2, x3 := int32(int8(a8[4+p>>4&3])), int32(int8(a8[4+p>>6]))
+				acc += int32(q4[0]>>sh&15)*x0 + int32(q4[1]>>sh&15)*x1 +
+					int32(q4[2]>>sh&15)*x2 + int32(q4[3]>>sh&15)*x3
+				sa += x0 + x1 + x2 + x3
 			}
-			s[h] = acc
+			s[h] = acc - 8*sa
 		}
 		dw := f16At(wb[0:2])
 		sumf = blockSum(sumf, s[0], dw, f16At(xb[0:2]))
