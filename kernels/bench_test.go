@@ -158,3 +158,23 @@ func mustRowBytesB(b *testing.B, ty Type, n int) int {
 	}
 	return rb
 }
+
+// BenchmarkQuantize converts one 4096-value float row per op; MB/s counts
+// the float32 input. The k-quants run ggml's scale searches and are the
+// slow ones, which matters when generating or compressing big models.
+func BenchmarkQuantize(b *testing.B) {
+	const n = 4096
+	x := randRow(newRand(5), n)
+	for _, name := range append(SupportedNames(), "q8_k") {
+		ty, _ := ParseType(name)
+		dst := make([]byte, mustRowBytesB(b, ty, n))
+		b.Run(name, func(b *testing.B) {
+			b.SetBytes(4 * n)
+			for i := 0; i < b.N; i++ {
+				if err := Quantize(ty, dst, x); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -94,19 +94,7 @@ func quantSparse(is24, q4 bool) func(dst []byte, src []float32) {
 					pos[g/2] |= byte(i0|i1<<2) << (4 * (g % 2))
 				}
 			} else {
-				var mask uint64
-				for i, v := range x {
-					// rank = how many values beat v (larger, or equal and earlier)
-					rank := 0
-					for j, u := range x {
-						if abs32(u) > abs32(v) || (abs32(u) == abs32(v) && j < i) {
-							rank++
-						}
-					}
-					if rank < 32 {
-						mask |= 1 << i
-					}
-				}
+				mask := top32Mask(x)
 				for m := mask; m != 0; m &= m - 1 {
 					kept[k] = x[bits.TrailingZeros64(m)]
 					k++
@@ -120,6 +108,69 @@ func quantSparse(is24, q4 bool) func(dst []byte, src []float32) {
 			}
 		}
 	}
+}
+
+// top32Mask marks the 32 largest |x| of a 64-value block, ties to the lower
+// index: everything above the 32nd largest magnitude, then values equal to it
+// in index order until 32 are kept.
+func top32Mask(x []float32) uint64 {
+	var a [64]float32
+	for i, v := range x[:64] {
+		a[i] = abs32(v)
+	}
+	thr := kthLargest(&a, 32)
+	var mask uint64
+	kept := 0
+	for i, v := range x[:64] {
+		if abs32(v) > thr {
+			mask |= 1 << i
+			kept++
+		}
+	}
+	for i, v := range x[:64] {
+		if kept == 32 {
+			break
+		}
+		if abs32(v) == thr {
+			mask |= 1 << i
+			kept++
+		}
+	}
+	return mask
+}
+
+// kthLargest returns the k-th largest value (1-based) of a, reordering a
+// (Hoare's quickselect; NaNs are not expected in weights and only cost
+// accuracy, never termination, since every pass shrinks the range).
+func kthLargest(a *[64]float32, k int) float32 {
+	lo, hi := 0, 63
+	want := k - 1 // index in descending order
+	for lo < hi {
+		p := a[(lo+hi)/2]
+		i, j := lo, hi
+		for i <= j {
+			for i <= hi && a[i] > p {
+				i++
+			}
+			for j >= lo && a[j] < p {
+				j--
+			}
+			if i <= j {
+				a[i], a[j] = a[j], a[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case want <= j:
+			hi = j
+		case want >= i:
+			lo = i
+		default:
+			return a[want]
+		}
+	}
+	return a[want]
 }
 
 // top2 returns the in-group indices (ascending) of the two largest |x| of a

@@ -146,3 +146,35 @@ func TestSparseMalformed(t *testing.T) {
 		}
 	}
 }
+
+// TestTop32Mask compares the quickselect-based selection with the obvious
+// rank count, on random blocks, blocks full of ties and blocks of zeros.
+func TestTop32Mask(t *testing.T) {
+	r := newRand(33)
+	for it := 0; it < 500; it++ {
+		x := make([]float32, 64)
+		for i := range x {
+			switch it % 3 {
+			case 0:
+				x[i] = float32(r.NormFloat64())
+			case 1:
+				x[i] = float32(r.IntN(5) - 2) // many ties, both signs
+			}
+		}
+		var want uint64
+		for i, v := range x {
+			rank := 0
+			for j, u := range x {
+				if abs32(u) > abs32(v) || (abs32(u) == abs32(v) && j < i) {
+					rank++
+				}
+			}
+			if rank < 32 {
+				want |= 1 << i
+			}
+		}
+		if got := top32Mask(x); got != want {
+			t.Fatalf("iteration %d: mask %016x, want %016x (x=%v)", it, got, want, x)
+		}
+	}
+}
