@@ -45,6 +45,10 @@ func phasesOf(marks []mark, end float64) (names []string, spans map[string][]spa
 // be, and the longest gap allowed inside, scaled to its own sample spacing
 // (a meter log at 1 Hz is sparser than the sampler).
 func (s *Sampler) tolerances(tr *trace) (tol, maxGap float64) {
+	if tr.tolSet {
+		return tr.tol, tr.maxGap
+	}
+	defer func() { tr.tol, tr.maxGap, tr.tolSet = tol, maxGap, true }()
 	iv := s.cfg.Interval.Seconds()
 	med := iv
 	if n := len(tr.s.T); n > 2 {

@@ -90,6 +90,9 @@ type trace struct {
 	wrap   float64
 	source string
 	s      Series
+
+	tol, maxGap float64 // coverage tolerances, computed once when reporting
+	tolSet      bool
 }
 
 type mark struct {
