@@ -22,6 +22,7 @@ type naive struct {
 	layers   []naiveLayer
 	freqs    []float64 // llama3 rope frequency factors, nil when absent
 	neox     bool
+	kvF16    bool // store keys and values rounded to IEEE half precision
 
 	keys, vals [][][]float64 // [layer][pos][kvHeads*headDim]
 }
@@ -165,6 +166,11 @@ func (n *naive) step(token int) []float64 {
 		v := naiveMatVec(L.wv, h, L.bv)
 		n.rope(q, pos)
 		n.rope(k, pos)
+		if n.kvF16 {
+			for i := range k {
+				k[i], v[i] = roundF16(k[i]), roundF16(v[i])
+			}
+		}
 		n.keys[l] = append(n.keys[l], k)
 		n.vals[l] = append(n.vals[l], v)
 		att := make([]float64, c.Heads*c.HeadDim)
@@ -239,4 +245,17 @@ func cosine(a, b []float32) float64 {
 		bb += float64(b[i]) * float64(b[i])
 	}
 	return ab / math.Sqrt(aa*bb)
+}
+
+// roundF16 rounds x to the nearest IEEE binary16 value (ties to even):
+// 11 significant bits for normal values, a fixed 2^-24 step below 2^-14.
+func roundF16(x float64) float64 {
+	if x == 0 {
+		return 0
+	}
+	frac, exp := math.Frexp(x) // x = frac·2^exp, 0.5 <= |frac| < 1
+	if exp < -13 {
+		return math.RoundToEven(x*(1<<24)) / (1 << 24)
+	}
+	return math.Ldexp(math.RoundToEven(frac*2048), exp-11)
 }

@@ -9,9 +9,11 @@
 package transformer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math"
 	"strings"
+	"unsafe"
 
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
@@ -37,6 +39,10 @@ type Options struct {
 	// PrefillChunk bounds how many prompt tokens one batched step processes;
 	// 0 = DefaultPrefillChunk. Always clipped to MaxContext.
 	PrefillChunk int
+	// KVType is the KV cache element type: kernels.F32 (the zero value,
+	// exact) or kernels.F16 (half the memory and cache traffic; llama.cpp's
+	// default).
+	KVType kernels.Type
 }
 
 // layer holds one decoder block's weights. Matrices point into the mapped
@@ -72,8 +78,16 @@ type Model struct {
 	// ropeCos/ropeSin: [maxCtx][headDim/2], angle pos·θ_i (θ_i divided by
 	// the llama3 frequency factor when the file has rope_freqs.weight).
 	ropeCos, ropeSin []float32
-	// kCache/vCache: [layer][position][kvDim], f32.
+	// f32 cache: kCache/vCache are [layer][position][kvDim].
 	kCache, vCache []float32
+	// f16 cache: k16 is [layer][position][kvDim] and v16 is transposed,
+	// [layer][kvHead][dim][position], so that both attention products are
+	// f16·f32 dot products over contiguous rows (the backend's F16 kernel).
+	// New keys/values are computed into kStage/vStage first.
+	kvType         kernels.Type
+	k16, v16       []byte
+	kStage, vStage []float32
+	dotF16         kernels.DotFunc
 
 	// Batch buffers, chunk rows each (decode uses the first row).
 	x, xb, xb2 []float32 // hidden
@@ -179,16 +193,33 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 	}
 	H, Q, KV := int64(cfg.Hidden), int64(cfg.Heads*cfg.HeadDim), int64(cfg.KVHeads*cfg.HeadDim)
 	n, ctx, L := int64(chunk), int64(maxCtx), int64(cfg.Layers)
-	floats := 2*L*ctx*KV + // KV cache
-		n*(3*H+2*Q+2*int64(cfg.FFN)) + // batch buffers
+	kvBytes, err := kvElemBytes(opts.KVType)
+	if err != nil {
+		return 0, err
+	}
+	floats := n*(3*H+2*Q+2*int64(cfg.FFN)) + // batch buffers
 		int64(cfg.Heads)*ctx + int64(cfg.Vocab) + // scores, logits
 		ctx*int64(cfg.HeadDim) + // rope cos+sin tables
 		L*2*H + H // norms
 	if cfg.QKVBias {
 		floats += L * (Q + 2*KV)
 	}
+	if opts.KVType == kernels.F16 {
+		floats += 2 * n * KV // staging rows
+	}
 	scratch := n * max(H, Q, int64(cfg.FFN)) // kernels' quantized activations, at most 4 bytes a value
-	return 4 * (floats + scratch), nil
+	return 4*(floats+scratch) + 2*L*ctx*KV*kvBytes, nil
+}
+
+// kvElemBytes is the size of one cached key or value element.
+func kvElemBytes(t kernels.Type) (int64, error) {
+	switch t {
+	case kernels.F32:
+		return 4, nil
+	case kernels.F16:
+		return 2, nil
+	}
+	return 0, fmt.Errorf("KV cache type %s not supported (supported: f32, f16)", t)
 }
 
 func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
@@ -197,6 +228,9 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	}
 	maxCtx, chunk, err := contextSizes(cfg, opts)
 	if err != nil {
+		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
+	}
+	if _, err := kvElemBytes(opts.KVType); err != nil {
 		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
 	}
 
@@ -220,6 +254,7 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 		neox:    cfg.RopeNeox,
 		maxCtx:  maxCtx,
 		chunk:   chunk,
+		kvType:  opts.KVType,
 	}
 	m.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
 
@@ -230,6 +265,15 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	if err := m.loadWeights(f); err != nil {
 		m.pool.Close()
 		return nil, err
+	}
+	if m.kvType == kernels.F16 {
+		dot, name, err := backend.Kernel(kernels.F16)
+		if err != nil {
+			m.pool.Close()
+			return nil, fmt.Errorf("transformer: %s: f16 KV cache: %w", f.Path, err)
+		}
+		m.dotF16 = dot
+		m.backendInfo["kv:f16"] = name
 	}
 	m.allocate()
 	m.attnFn = m.attention
@@ -493,8 +537,15 @@ func (m *Model) allocate() {
 	m.hb2 = make([]float32, n*m.ffn)
 	m.scores = make([]float32, m.heads*m.maxCtx)
 	m.logits = make([]float32, m.cfg.Vocab)
-	m.kCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
-	m.vCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
+	if m.kvType == kernels.F16 {
+		m.k16 = make([]byte, 2*m.cfg.Layers*m.maxCtx*m.kvDim)
+		m.v16 = make([]byte, 2*m.cfg.Layers*m.maxCtx*m.kvDim)
+		m.kStage = make([]float32, n*m.kvDim)
+		m.vStage = make([]float32, n*m.kvDim)
+	} else {
+		m.kCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
+		m.vCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
+	}
 }
 
 // Threads is the number of worker threads of the model's pool.
@@ -534,8 +585,11 @@ func (m *Model) BackendInfo() map[string]string {
 func (m *Model) WeightBytesPerToken() int64 { return m.weightBytes }
 
 // KVBytesPerToken is the KV cache bytes one decode step reads per cached
-// position (f32 cache).
-func (m *Model) KVBytesPerToken() int64 { return int64(2 * m.cfg.Layers * m.kvDim * 4) }
+// position (2 × layers × kvDim × element size).
+func (m *Model) KVBytesPerToken() int64 {
+	b, _ := kvElemBytes(m.kvType)
+	return 2 * int64(m.cfg.Layers*m.kvDim) * b
+}
 
 // Close stops the worker pool. The gguf file stays open (the caller owns it).
 func (m *Model) Close() error {
@@ -635,14 +689,19 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		}
 		nq := n - qs
 		base := l * m.maxCtx * KV
-		kc := m.kCache[base+p0*KV : base+(p0+n)*KV]
-		vc := m.vCache[base+p0*KV : base+(p0+n)*KV]
+		var kc, vc []float32
+		if m.kvType == kernels.F16 {
+			kc, vc = m.kStage[:n*KV], m.vStage[:n*KV]
+		} else {
+			kc, vc = m.kCache[base+p0*KV:base+(p0+n)*KV], m.vCache[base+p0*KV:base+(p0+n)*KV]
+		}
 		q, att := m.q[:nq*Q], m.att[:nq*Q]
 
 		for i := 0; i < n; i++ {
 			kernels.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
 		}
-		// Keys and values go straight into their cache rows.
+		// Keys and values go straight into their f32 cache rows (or staging
+		// rows for an f16 cache).
 		m.mul(kc, L.wk, xb, n)
 		m.mul(vc, L.wv, xb, n)
 		for i := 0; i < n; i++ {
@@ -656,6 +715,9 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 				kernels.Axpy(vi, 1, L.bv)
 			}
 			kernels.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
+		}
+		if m.kvType == kernels.F16 {
+			m.storeF16(l, p0, kc, vc)
 		}
 		if nq == 0 {
 			break // last layer of a chunk whose logits nobody reads
@@ -701,6 +763,10 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 // head h/group (grouped-query attention, as ggml broadcasts); each head owns
 // its row of m.scores, so heads run in parallel without sharing.
 func (m *Model) attention(lo, hi int) {
+	if m.kvType == kernels.F16 {
+		m.attentionF16(lo, hi)
+		return
+	}
 	l, n, p0 := m.curLayer, m.curN, m.curP0
 	hd, Q, KV := m.headDim, m.qDim, m.kvDim
 	base := l * m.maxCtx * KV
@@ -722,4 +788,60 @@ func (m *Model) attention(lo, hi int) {
 			}
 		}
 	}
+}
+
+// storeF16 converts n staged key/value rows of layer l (positions p0...) to
+// f16: keys row by row, values scattered into the transposed layout.
+func (m *Model) storeF16(l, p0 int, k, v []float32) {
+	KV, hd, maxCtx := m.kvDim, m.headDim, m.maxCtx
+	n := len(k) / KV
+	kb := m.k16[2*(l*maxCtx+p0)*KV : 2*(l*maxCtx+p0+n)*KV]
+	// Cannot fail: whole rows of a type without blocks.
+	_ = kernels.Quantize(kernels.F16, kb, k)
+	vBase := l * m.kvHeads * hd * maxCtx
+	for i := 0; i < n; i++ {
+		row := v[i*KV : (i+1)*KV]
+		for c, x := range row { // c = kvHead*hd + dim: the transposed row index
+			binary.LittleEndian.PutUint16(m.v16[2*(vBase+c*maxCtx+p0+i):], kernels.FP32ToFP16(x))
+		}
+	}
+}
+
+// attentionF16 is attention over the f16 cache: scores are dot products of
+// f16 key rows with the f32 query, the output's dimension d is the dot
+// product of the f16 row of values for d (over positions) with the f32
+// probabilities; both run on the backend's F16 kernel.
+func (m *Model) attentionF16(lo, hi int) {
+	l, n, p0 := m.curLayer, m.curN, m.curP0
+	hd, Q, KV, maxCtx := m.headDim, m.qDim, m.kvDim, m.maxCtx
+	kBase := l * maxCtx * KV
+	for h := lo; h < hi; h++ {
+		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
+		kvh := h / m.group
+		vBase := (l*m.kvHeads + kvh) * hd * maxCtx
+		for j := 0; j < n; j++ {
+			qb := f32Bytes(m.q[j*Q+h*hd : j*Q+(h+1)*hd])
+			s := scores[:p0+j+1]
+			for t := range s {
+				off := 2 * (kBase + t*KV + kvh*hd)
+				s[t] = m.dotF16(hd, m.k16[off:off+2*hd], qb) * m.scale
+			}
+			kernels.Softmax(s)
+			sb := f32Bytes(s)
+			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
+			for d := range out {
+				off := 2 * (vBase + d*maxCtx)
+				out[d] = m.dotF16(len(s), m.v16[off:off+2*len(s)], sb)
+			}
+		}
+	}
+}
+
+// f32Bytes views float32s as the little-endian bytes a DotFunc reads for
+// f32 activations (no copy).
+func f32Bytes(x []float32) []byte {
+	if len(x) == 0 {
+		return nil
+	}
+	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
 }

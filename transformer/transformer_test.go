@@ -67,63 +67,72 @@ func mustLoad(t testing.TB, f *gguf.File, opts Options) *Model {
 
 // TestMatchesNaive compares the runtime with the float64 oracle for f32
 // weights: a prefill split over several chunks, then decodes at the
-// following positions.
+// following positions; with an f32 KV cache and with an f16 one (the oracle
+// then rounds what it caches to half precision).
 func TestMatchesNaive(t *testing.T) {
 	for _, cfg := range variants() {
-		t.Run(cfg.Name, func(t *testing.T) {
-			f := writeModel(t, cfg, kernels.F32)
-			if cfg.RopeScaling != nil {
-				if ff := naiveVector(t, f, "rope_freqs.weight"); ff == nil || ff[len(ff)-1] <= 1 {
-					t.Fatalf("generated llama3 file has rope factors %v; the test would not cover frequency scaling", ff)
-				}
-			}
-			// 30 prompt tokens in chunks of 7 (the last one partial), then
-			// decodes up to position 39 of the 64-token context.
-			const prompt = 30
-			m := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 7})
-			ref := newNaive(t, f, cfg)
-			tokens := randTokens(40, cfg.Vocab, 7)
-			var want []float64
-			for _, tok := range tokens[:prompt] {
-				want = ref.step(tok)
-			}
-			got, err := m.Prefill(tokens[:prompt])
-			if err != nil {
-				t.Fatal(err)
-			}
-			worst := relErr(got, want)
-			if worst > 1e-4 {
-				t.Errorf("prefill of %d tokens: relative error %.3g > 1e-4", prompt, worst)
-			}
-			for i, tok := range tokens[prompt:] {
-				want = ref.step(tok)
-				got, err := m.Decode(tok)
-				if err != nil {
-					t.Fatal(err)
-				}
-				e := relErr(got, want)
-				if e > 1e-4 {
-					t.Errorf("decode at position %d: relative error %.3g > 1e-4", prompt+i, e)
-				}
-				worst = max(worst, e)
-			}
-			t.Logf("worst relative error vs oracle: %.3g", worst)
-			if m.Pos() != len(tokens) {
-				t.Errorf("Pos() = %d, want %d", m.Pos(), len(tokens))
-			}
-		})
+		for _, kv := range []kernels.Type{kernels.F32, kernels.F16} {
+			t.Run(cfg.Name+"/kv="+kv.String(), func(t *testing.T) { matchNaive(t, cfg, kv) })
+		}
+	}
+}
+
+func matchNaive(t *testing.T, cfg model.Config, kvType kernels.Type) {
+	f := writeModel(t, cfg, kernels.F32)
+	if cfg.RopeScaling != nil {
+		if ff := naiveVector(t, f, "rope_freqs.weight"); ff == nil || ff[len(ff)-1] <= 1 {
+			t.Fatalf("generated llama3 file has rope factors %v; the test would not cover frequency scaling", ff)
+		}
+	}
+	// 30 prompt tokens in chunks of 7 (the last one partial), then
+	// decodes up to position 39 of the 64-token context.
+	const prompt = 30
+	m := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 7, KVType: kvType})
+	ref := newNaive(t, f, cfg)
+	ref.kvF16 = kvType == kernels.F16
+	tokens := randTokens(40, cfg.Vocab, 7)
+	var want []float64
+	for _, tok := range tokens[:prompt] {
+		want = ref.step(tok)
+	}
+	got, err := m.Prefill(tokens[:prompt])
+	if err != nil {
+		t.Fatal(err)
+	}
+	worst := relErr(got, want)
+	if worst > 1e-4 {
+		t.Errorf("prefill of %d tokens: relative error %.3g > 1e-4", prompt, worst)
+	}
+	for i, tok := range tokens[prompt:] {
+		want = ref.step(tok)
+		got, err := m.Decode(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := relErr(got, want)
+		if e > 1e-4 {
+			t.Errorf("decode at position %d: relative error %.3g > 1e-4", prompt+i, e)
+		}
+		worst = max(worst, e)
+	}
+	t.Logf("worst relative error vs oracle: %.3g", worst)
+	if m.Pos() != len(tokens) {
+		t.Errorf("Pos() = %d, want %d", m.Pos(), len(tokens))
 	}
 }
 
 // TestPrefillEqualsDecodes: prefilling N tokens (batched, several chunks)
 // leaves the same state as N single-token decodes.
 func TestPrefillEqualsDecodes(t *testing.T) {
-	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
-		t.Run(typ.String(), func(t *testing.T) {
+	for _, c := range []struct{ typ, kv kernels.Type }{
+		{kernels.F32, kernels.F32}, {kernels.Q8_0, kernels.F32}, {kernels.Q8_0, kernels.F16},
+	} {
+		typ := c.typ
+		t.Run(typ.String()+"/kv="+c.kv.String(), func(t *testing.T) {
 			cfg := tiny()
 			f := writeModel(t, cfg, typ)
-			a := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 8})
-			b := mustLoad(t, f, Options{Threads: 2})
+			a := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 8, KVType: c.kv})
+			b := mustLoad(t, f, Options{Threads: 2, KVType: c.kv})
 			tokens := randTokens(21, cfg.Vocab, 3)
 			pl, err := a.Prefill(tokens)
 			if err != nil {
@@ -210,9 +219,12 @@ func TestQuantizedClose(t *testing.T) {
 // TestDecodeAllocs proves the decode step (and a warmed-up prefill)
 // allocates nothing.
 func TestDecodeAllocs(t *testing.T) {
-	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
+	for _, c := range []struct{ typ, kv kernels.Type }{
+		{kernels.F32, kernels.F32}, {kernels.Q8_0, kernels.F32}, {kernels.Q8_0, kernels.F16},
+	} {
+		typ := c.typ
 		cfg := tiny()
-		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 2, PrefillChunk: 16})
+		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 2, PrefillChunk: 16, KVType: c.kv})
 		if _, err := m.Prefill([]int{1, 2, 3}); err != nil {
 			t.Fatal(err)
 		}
@@ -266,12 +278,18 @@ func TestFirstPrefillAllocs(t *testing.T) {
 
 // TestThreads: one and two threads give the same logits.
 func TestThreads(t *testing.T) {
+	for _, kv := range []kernels.Type{kernels.F32, kernels.F16} {
+		threads(t, kv)
+	}
+}
+
+func threads(t *testing.T, kv kernels.Type) {
 	cfg := tiny()
 	f := writeModel(t, cfg, kernels.Q8_0)
 	tokens := randTokens(10, cfg.Vocab, 5)
 	var out [2][]float32
 	for i, th := range []int{1, 2} {
-		m := mustLoad(t, f, Options{Threads: th, PrefillChunk: 4})
+		m := mustLoad(t, f, Options{Threads: th, PrefillChunk: 4, KVType: kv})
 		if _, err := m.Prefill(tokens[:7]); err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +303,7 @@ func TestThreads(t *testing.T) {
 		out[i] = append([]float32(nil), l...)
 	}
 	if e := relErr32(out[1], out[0]); e > 1e-5 {
-		t.Errorf("threads 2 vs 1: relative error %.3g > 1e-5", e)
+		t.Errorf("kv %s: threads 2 vs 1: relative error %.3g > 1e-5", kv, e)
 	}
 }
 
@@ -482,26 +500,39 @@ func TestWeightBytesAndBackends(t *testing.T) {
 // bound on the kernels' activation scratch.
 func TestEstimateBytes(t *testing.T) {
 	cfg := variants()[2] // qwen2: biases too
-	opts := Options{Threads: 1, PrefillChunk: 16}
-	m := mustLoad(t, writeModel(t, cfg, kernels.Q8_0), opts)
-	est, err := EstimateBytes(cfg, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var floats int
-	for _, b := range [][]float32{m.x, m.xb, m.xb2, m.q, m.att, m.hb, m.hb2, m.scores, m.logits,
-		m.kCache, m.vCache, m.ropeCos, m.ropeSin, m.outNorm} {
-		floats += len(b)
-	}
-	for _, L := range m.layers {
-		floats += len(L.attnNorm) + len(L.ffnNorm) + len(L.bq) + len(L.bk) + len(L.bv)
-	}
-	scratch := 16 * max(cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.FFN)
-	if want := int64(4 * (floats + scratch)); est != want {
-		t.Errorf("EstimateBytes = %d, Load allocated %d (+ scratch bound)", est, want)
+	f := writeModel(t, cfg, kernels.Q8_0)
+	for _, kv := range []kernels.Type{kernels.F32, kernels.F16} {
+		opts := Options{Threads: 1, PrefillChunk: 16, KVType: kv}
+		m := mustLoad(t, f, opts)
+		est, err := EstimateBytes(cfg, opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var floats int
+		for _, b := range [][]float32{m.x, m.xb, m.xb2, m.q, m.att, m.hb, m.hb2, m.scores, m.logits,
+			m.kCache, m.vCache, m.kStage, m.vStage, m.ropeCos, m.ropeSin, m.outNorm} {
+			floats += len(b)
+		}
+		for _, L := range m.layers {
+			floats += len(L.attnNorm) + len(L.ffnNorm) + len(L.bq) + len(L.bk) + len(L.bv)
+		}
+		scratch := 16 * max(cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.FFN)
+		if want := int64(4*(floats+scratch) + len(m.k16) + len(m.v16)); est != want {
+			t.Errorf("kv %s: EstimateBytes = %d, Load allocated %d (+ scratch bound)", kv, est, want)
+		}
+		wantKV := int64(2 * cfg.Layers * cfg.KVHeads * cfg.HeadDim * map[kernels.Type]int{kernels.F32: 4, kernels.F16: 2}[kv])
+		if got := m.KVBytesPerToken(); got != wantKV {
+			t.Errorf("kv %s: KVBytesPerToken = %d, want %d", kv, got, wantKV)
+		}
 	}
 	if _, err := EstimateBytes(cfg, Options{MaxContext: -1}); err == nil {
 		t.Error("EstimateBytes accepted MaxContext -1")
+	}
+	if _, err := EstimateBytes(cfg, Options{KVType: kernels.Q4_0}); err == nil {
+		t.Error("EstimateBytes accepted a q4_0 KV cache")
+	}
+	if _, err := Load(f, Options{KVType: kernels.Q8_0}); err == nil || !strings.Contains(err.Error(), "KV cache type q8_0 not supported") {
+		t.Errorf("Load with a q8_0 KV cache: error %v", err)
 	}
 }
 
