@@ -13,6 +13,7 @@ var avx2Backend = &Backend{
 		BF16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 8, dotBF16AVX2) },
 		Q8_0: func(n int, w, x []byte) float32 { return quantDot(n, w, x, 34, 1, dotQ8_0AVX2, blockQ8) },
 		Q4_0: func(n int, w, x []byte) float32 { return quantDot(n, w, x, 18, 1, dotQ4_0AVX2, blockQ4) },
+		Q4_K: func(n int, w, x []byte) float32 { return dotQ4K(n, w, x, dotQ4_KAVX2) },
 	},
 }
 

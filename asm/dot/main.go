@@ -33,6 +33,7 @@ func main() {
 	dotQZGroup("dotQ8_0Z8AVX512", 34)
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
 	dotQ4K()
+	dotQ4KAVX2()
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -710,8 +711,65 @@ func dotQ4K() {
 	TESTQ(nb, nb)
 	JLE(LabelRef(name + "_done"))
 
-	// Unpack the 8 scales and 8 mins (6 bits each) with 32-bit masks, as
-	// ggml's get_scale_min_k4 does for all eight at once.
+	words := scalesMinsK4(w)
+
+	acc := ZMM()
+	VPXORD(acc, acc, acc)
+	for j := 0; j < 4; j++ {
+		qb := ZMM()
+		VBROADCASTI64X4(Mem{Base: w, Disp: 16 + 32*j}, qb)
+		q := ZMM()
+		vgf2p8affineqb(U8(0), nibbles, qb, q)
+		p := ZMM()
+		VPMADDUBSW(Mem{Base: x, Disp: 4 + 64*j}, q, p) // pairs, |p| <= 3840
+		sc := ZMM()
+		VPERMW(words.AsZ(), idx[j], sc)
+		vpdpwssd(sc, p, acc)
+	}
+	mins, mp := YMM(), YMM()
+	VPERMW(words, idxMin, mins)
+	VPMADDWD(Mem{Base: x, Disp: 260}, mins, mp)
+
+	// [sumi, summ] from the 16 + 8 int32 lanes.
+	s8 := YMM()
+	VEXTRACTI64X4(U8(1), acc, s8)
+	VPADDD(s8, acc.AsY(), s8)
+	h := YMM()
+	VPHADDD(mp, s8, h)
+	hx := XMM()
+	VEXTRACTI128(U8(1), h, hx)
+	VPADDD(hx, h.AsX(), hx)
+	VPHADDD(hx, hx, hx)
+	fs := XMM()
+	VCVTDQ2PS(hx, fs)
+	// [dx*dw, dx*dmin] * [sumi, summ] = [a, c]; sumf += a - c.
+	dd, ddf, dx := XMM(), XMM(), XMM()
+	VMOVD(Mem{Base: w}, dd)
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	cc := XMM()
+	VMOVSHDUP(ddf, cc)
+	VSUBSS(cc, ddf, ddf)
+	VADDSS(ddf, sumf, sumf)
+
+	ADDQ(U32(144), w)
+	ADDQ(U32(292), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// scalesMinsK4 unpacks a q4_K block's 8 scales and 8 mins (6 bits each,
+// packed in the 12 bytes at w+4) with 32-bit masks, as ggml's
+// get_scale_min_k4 does for all eight at once, and returns them as 16 int16
+// lanes [sc0..sc7, m0..m7].
+func scalesMinsK4(w Register) VecVirtual {
 	a, b, c, t := GP32(), GP32(), GP32(), GP32()
 	MOVL(Mem{Base: w, Disp: 4}, a)
 	MOVL(Mem{Base: w, Disp: 8}, b)
@@ -745,37 +803,71 @@ func dotQ4K() {
 	VPINSRQ(U8(1), mn64, sm, sm)
 	words := YMM() // [sc0..sc7, m0..m7] as int16
 	VPMOVZXBW(sm, words)
+	return words
+}
 
-	acc := ZMM()
-	VPXORD(acc, acc, acc)
-	for j := 0; j < 4; j++ {
-		qb := ZMM()
-		VBROADCASTI64X4(Mem{Base: w, Disp: 16 + 32*j}, qb)
-		q := ZMM()
-		vgf2p8affineqb(U8(0), nibbles, qb, q)
-		p := ZMM()
-		VPMADDUBSW(Mem{Base: x, Disp: 4 + 64*j}, q, p) // pairs, |p| <= 3840
-		sc := ZMM()
-		VPERMW(words.AsZ(), idx[j], sc)
-		vpdpwssd(sc, p, acc)
+// dotQ4KAVX2 is dotQ4K for AVX2 (+FMA, F16C): nibbles unpacked with shift and
+// mask, VPMADDUBSW pairs weighted by the sub-block scale with VPMADDWD.
+// Same integer sums and the same float order as ref (bit-identical).
+func dotQ4KAVX2() {
+	name := "dotQ4_KAVX2"
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	mask := YMM()
+	broadcastConst(0x0f0f0f0f, mask, false)
+	// bcast[k] is a VPSHUFB mask repeating int16 lane k of each 128-bit lane.
+	var bcast [8]Mem
+	for k := range bcast {
+		bcast[k] = GLOBL(name+"_bcast"+string(rune('0'+k)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(2*i, U8(2*k))
+			DATA(2*i+1, U8(2*k+1))
+		}
 	}
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	words := scalesMinsK4(w)
+	scs := YMM() // [sc0..sc7] in both 128-bit lanes
+	VPERMQ(U8(0x44), words, scs)
+	acc := YMM()
+	VPXOR(acc, acc, acc)
+	for j := 0; j < 4; j++ {
+		q, lo, hi := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: 16 + 32*j}, q)
+		VPAND(mask, q, lo)
+		VPSRLW(U8(4), q, hi)
+		VPAND(mask, hi, hi)
+		for h, u := range []VecVirtual{lo, hi} {
+			p, sc := YMM(), YMM()
+			VPMADDUBSW(Mem{Base: x, Disp: 4 + 64*j + 32*h}, u, p) // |pair| <= 3840
+			VPSHUFB(bcast[2*j+h], scs, sc)
+			VPMADDWD(sc, p, p)
+			VPADDD(p, acc, acc)
+		}
+	}
+	m, mlo, mhi := XMM(), XMM(), XMM()
+	VEXTRACTI128(U8(1), words, m)
+	VPUNPCKLWD(m, m, mlo)
+	VPUNPCKHWD(m, m, mhi)
 	mins, mp := YMM(), YMM()
-	VPERMW(words, idxMin, mins)
+	VINSERTI128(U8(1), mhi, mlo.AsY(), mins)
 	VPMADDWD(Mem{Base: x, Disp: 260}, mins, mp)
 
-	// [sumi, summ] from the 16 + 8 int32 lanes.
-	s8 := YMM()
-	VEXTRACTI64X4(U8(1), acc, s8)
-	VPADDD(s8, acc.AsY(), s8)
 	h := YMM()
-	VPHADDD(mp, s8, h)
+	VPHADDD(mp, acc, h)
 	hx := XMM()
 	VEXTRACTI128(U8(1), h, hx)
 	VPADDD(hx, h.AsX(), hx)
 	VPHADDD(hx, hx, hx)
 	fs := XMM()
 	VCVTDQ2PS(hx, fs)
-	// [dx*dw, dx*dmin] * [sumi, summ] = [a, c]; sumf += a - c.
 	dd, ddf, dx := XMM(), XMM(), XMM()
 	VMOVD(Mem{Base: w}, dd)
 	VCVTPH2PS(dd, ddf)
