@@ -3,9 +3,19 @@
 // attention over a KV cache, SwiGLU MLP, tied or separate output projection.
 //
 // Weights stay in the memory-mapped GGUF file and are read through
-// kernels.Matrix; every hot loop goes through package kernels. All buffers
-// (activations, KV cache, logits, batched prefill buffers, RoPE tables) are
-// allocated by Load, so Decode allocates nothing per token.
+// kernels.Matrix (any supported type, mixed per tensor); every hot loop goes
+// through package kernels. All buffers (activations, KV cache, logits,
+// batched prefill buffers, RoPE tables, the kernels' activation scratch) are
+// allocated by Load, so neither Decode nor Prefill allocates.
+//
+// The KV cache is f32 by default, or f16 (Options.KVType). Prefill runs the
+// prompt in chunks, each projection as one matrix-matrix product; Decode
+// runs one token with matrix-vector products. Attention runs in parallel
+// across heads on the model's worker pool.
+//
+// Correctness is checked in the tests against a naive float64
+// implementation and, when node-llama-cpp is installed, against llama.cpp
+// itself (see LlamaCppEnv in the tests).
 package transformer
 
 import (
