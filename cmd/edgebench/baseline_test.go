@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -27,6 +28,14 @@ func TestBaselineGolden(t *testing.T) {
 	}
 	for _, s := range steps {
 		t.Run(s.name, func(t *testing.T) { runGoldenReplacing(t, "baseline/"+s.name, repl, s.args...) })
+	}
+	// report takes the baseline by name.
+	var page bytes.Buffer
+	if err := run(context.Background(), &page, &page, []string{"report", "-o", "-", "--baseline", "bench-1"}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), "<td>Test Board</td>") || !strings.Contains(page.String(), "bench-1.jsonl") {
+		t.Fatal("report --baseline did not include the baseline's device")
 	}
 	// --dir overrides the environment.
 	var out bytes.Buffer
