@@ -118,6 +118,7 @@ type Sampler struct {
 	ticks   []float64 // sample times
 	report  Report
 
+	stopOnce sync.Once
 	kick     chan struct{}
 	stopCh   chan struct{}
 	loopDone chan struct{}
@@ -154,6 +155,12 @@ func NewSampler(cfg SamplerConfig) (*Sampler, error) {
 	}
 	names := make([]string, 0, len(cfg.Probes))
 	for n := range cfg.Probes {
+		for _, st := range s.statuses {
+			if st.Name == n {
+				Close(s.statuses)
+				return nil, fmt.Errorf("probes: SamplerConfig.Probes: %q is a built-in source name", n)
+			}
+		}
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -316,12 +323,13 @@ func (s *Sampler) tick() {
 // Stop ends sampling, closes the sources and returns the report. Calling it
 // again returns the same report.
 func (s *Sampler) Stop() Report {
+	// Concurrent callers wait for the first one's report.
+	s.stopOnce.Do(s.stop)
+	return s.report
+}
+
+func (s *Sampler) stop() {
 	s.mu.Lock()
-	if s.stopped {
-		r := s.report
-		s.mu.Unlock()
-		return r
-	}
 	s.stopped = true
 	started := s.started
 	s.mu.Unlock()
@@ -351,5 +359,4 @@ func (s *Sampler) Stop() Report {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.report = s.buildReport(end)
-	return s.report
 }

@@ -410,3 +410,28 @@ func TestSamplerRAPLWraparound(t *testing.T) {
 		}
 	}
 }
+
+func TestSamplerConcurrentStopAndNameClash(t *testing.T) {
+	s, err := NewSampler(SamplerConfig{Root: "testdata/amd-desktop", Interval: 5 * time.Millisecond, Sources: []string{"rapl"}})
+	must(t, err)
+	must(t, s.Start(context.Background()))
+	time.Sleep(20 * time.Millisecond)
+	var wg sync.WaitGroup
+	reps := make([]Report, 3)
+	for i := range reps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i] = s.Stop()
+		}()
+	}
+	wg.Wait()
+	for _, r := range reps {
+		if r.Duration == 0 || r.Duration != reps[0].Duration || r.PowerSource != "rapl:package-0" {
+			t.Fatalf("concurrent Stop reports differ or are empty: %+v", r)
+		}
+	}
+	if _, err := NewSampler(SamplerConfig{Root: t.TempDir(), Probes: map[string]Probe{"rapl": &synthProbe{}}}); err == nil {
+		t.Fatal("a custom probe named like a built-in source accepted")
+	}
+}
