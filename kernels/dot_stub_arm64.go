@@ -19,3 +19,6 @@ func dotQ8_0NEON(w, x *byte, nb int) float32
 
 // dotQ4_0NEON returns the q4_0 x q8_0 dot product of nb blocks (SDOT).
 func dotQ4_0NEON(w, x *byte, nb int) float32
+
+// dotQ4_KNEON returns the q4_K x q8_K dot product of nb super-blocks (SDOT).
+func dotQ4_KNEON(w, x *byte, nb int) float32

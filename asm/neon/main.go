@@ -50,6 +50,32 @@ func faddpS(d, n int) { // FADDP Sd, Vn.2S
 	word(0x7E30D800|uint32(n)<<5|uint32(d), fmt.Sprintf("FADDP S%d, V%d.2S", d, n))
 }
 
+func fmul4(d, n, m int) { // FMUL Vd.4S, Vn.4S, Vm.4S
+	word(0x6E20DC00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FMUL V%d.4S, V%d.4S, V%d.4S", d, n, m))
+}
+func mlaElem(d, n, m, idx int) { // MLA Vd.4S, Vn.4S, Vm.S[idx]
+	enc := 0x6F800000 | uint32(idx&1)<<21 | uint32(m>>4)<<20 | uint32(m&15)<<16 | uint32(idx>>1)<<11 | uint32(n)<<5 | uint32(d)
+	word(enc, fmt.Sprintf("MLA V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx))
+}
+func mla4(d, n, m int) { // MLA Vd.4S, Vn.4S, Vm.4S
+	word(0x4EA09400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("MLA V%d.4S, V%d.4S, V%d.4S", d, n, m))
+}
+func saddlp(d, n int) { // SADDLP Vd.4S, Vn.8H
+	word(0x4E602800|uint32(n)<<5|uint32(d), fmt.Sprintf("SADDLP V%d.4S, V%d.8H", d, n))
+}
+func uxtlB(d, n int) { // UXTL Vd.8H, Vn.8B (USHLL #0)
+	word(0x2F08A400|uint32(n)<<5|uint32(d), fmt.Sprintf("UXTL V%d.8H, V%d.8B", d, n))
+}
+func uxtlH(d, n int) { // UXTL Vd.4S, Vn.4H
+	word(0x2F10A400|uint32(n)<<5|uint32(d), fmt.Sprintf("UXTL V%d.4S, V%d.4H", d, n))
+}
+func uxtl2H(d, n int) { // UXTL2 Vd.4S, Vn.8H
+	word(0x6F10A400|uint32(n)<<5|uint32(d), fmt.Sprintf("UXTL2 V%d.4S, V%d.8H", d, n))
+}
+func dupS1(d, n int) { // MOV Sd, Vn.S[1]
+	word(0x5E0C0400|uint32(n)<<5|uint32(d), fmt.Sprintf("MOV S%d, V%d.S[1]", d, n))
+}
+
 // reduce sums the 4 lanes of V16 into F0 and stores the float32 result.
 func reduce(retOff int) {
 	faddp4(16, 16, 16)
@@ -174,6 +200,100 @@ func dotQ(name string, wsz int) {
 	reduce(24)
 }
 
+// widen4 turns the 8 bytes of X register r into two vectors of four int32:
+// bytes 0-3 in lo, 4-7 in hi.
+func widen4(r string, lo, hi int) {
+	emit("FMOVD %s, F%d", r, hi)
+	uxtlB(hi, hi)
+	uxtlH(lo, hi)
+	uxtl2H(hi, hi)
+}
+
+// dotQ4K: q4_K x q8_K with SDOT, one 256-value super-block per step. Per
+// block it forms ref's two exact integer sums, sumi = sum_s scale_s * sum q*x
+// (SDOT per 32-value sub-block, MLA by the scale element) and summ =
+// sum_s min_s * (bsums[2s] + bsums[2s+1]) (SADDLP, MLA), then adds
+// dx*dw*sumi - dx*dmin*summ with the same float32 operations in the same
+// order as ref's kBlockSum: bit-identical to the ref backend.
+func dotQ4K(name string) {
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("VMOVI $15, V30.B16")
+	zero(19)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	// The 8 scales and 8 mins (6 bits each) from the 12 packed bytes, as
+	// ggml's get_scale_min_k4 does for all eight at once.
+	emit("MOVWU 4(R0), R8")
+	emit("MOVWU 8(R0), R9")
+	emit("MOVWU 12(R0), R10")
+	emit("LSRW $4, R10, R11")
+	emit("ANDW $0x0f0f0f0f, R11, R11")
+	emit("LSRW $6, R9, R12")
+	emit("ANDW $0x03030303, R12, R12")
+	emit("LSLW $4, R12, R12")
+	emit("ORRW R12, R11, R11")       // mins 4-7
+	emit("ANDW $0x3f3f3f3f, R9, R9") // mins 0-3
+	emit("ANDW $0x0f0f0f0f, R10, R10")
+	emit("LSRW $6, R8, R12")
+	emit("ANDW $0x03030303, R12, R12")
+	emit("LSLW $4, R12, R12")
+	emit("ORRW R12, R10, R10")       // scales 4-7
+	emit("ANDW $0x3f3f3f3f, R8, R8") // scales 0-3
+	emit("ORR R10<<32, R8, R13")
+	emit("ORR R11<<32, R9, R14")
+	widen4("R13", 24, 25) // V24 = scales 0-3, V25 = scales 4-7
+	widen4("R14", 26, 27) // V26 = mins 0-3, V27 = mins 4-7
+	zero(17, 18)
+	emit("ADD $16, R0, R6")
+	emit("ADD $4, R1, R7")
+	for j := 0; j < 4; j++ {
+		emit("VLD1.P 32(R6), [V0.B16, V1.B16]")
+		emit("VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]")
+		emit("VUSHR $4, V0.B16, V2.B16")
+		emit("VUSHR $4, V1.B16, V3.B16")
+		emit("VAND V30.B16, V0.B16, V0.B16")
+		emit("VAND V30.B16, V1.B16, V1.B16")
+		zero(8, 9)
+		sdot(8, 0, 4) // sub-block 2j: low nibbles
+		sdot(8, 1, 5)
+		sdot(9, 2, 6) // sub-block 2j+1: high nibbles
+		sdot(9, 3, 7)
+		s0, s1 := 2*j, 2*j+1
+		mlaElem(17, 8, 24+s0/4, s0%4)
+		mlaElem(17, 9, 24+s1/4, s1%4)
+	}
+	emit("ADD $260, R1, R8")
+	emit("VLD1 (R8), [V10.H8, V11.H8]")
+	saddlp(10, 10)
+	saddlp(11, 11)
+	mla4(18, 10, 26)
+	mla4(18, 11, 27)
+	// [sumi, summ] -> floats; [dx*dw, dx*dmin] * [sumi, summ] = [a, c].
+	emit("VADDP V18.S4, V17.S4, V20.S4")
+	emit("VADDP V20.S4, V20.S4, V20.S4")
+	scvtf(20, 20)
+	emit("FMOVS (R0), F21")
+	fcvtl(21, 21)
+	emit("FMOVS (R1), F22")
+	emit("VDUP V22.S[0], V22.S4")
+	fmul4(21, 22, 21)
+	fmul4(21, 21, 20)
+	dupS1(23, 21)
+	emit("FSUBS F23, F21, F21")
+	emit("FADDS F21, F19, F19")
+	emit("ADD $144, R0, R0")
+	emit("ADD $292, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("FMOVS F19, ret+24(FP)")
+	emit("RET")
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -187,6 +307,7 @@ func main() {
 	dotFloat("dotBF16NEON", bf16)
 	dotQ("dotQ8_0NEON", 34)
 	dotQ("dotQ4_0NEON", 18)
+	dotQ4K("dotQ4_KNEON")
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
