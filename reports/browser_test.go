@@ -68,7 +68,7 @@ func TestReportRendersInBrowser(t *testing.T) {
 	c2.Model = &results.ModelInfo{Params: 42_000_000, BitsPerWeight: 4.5, WeightBytes: 23_625_000}
 	f.Cells = append(f.Cells, c2)
 	// ... and bandwidth, memory and a measured roofline, so every kind of
-	// chart (throughput, roofline with ceilings, memory with RAM) is drawn.
+	// chart (throughput, energy, roofline with ceilings, memory with RAM) is drawn.
 	f.Runs[0].Roofline = &device.Roofline{ReadGBps1: 9.5, ReadGBpsAll: 16, Threads: 4, ISA: "neon"}
 	f.Runs[0].Device.MemTotalBytes = 8 << 30
 	for i := range f.Cells {
@@ -81,7 +81,8 @@ func TestReportRendersInBrowser(t *testing.T) {
 		}
 		c.Metrics = append(c.Metrics,
 			results.Metric{Name: results.MetricBandwidth, Unit: "GB/s", Better: "higher", Source: results.SourceDerived, Samples: []float64{1.1, 1.2, 1.15, 1.12, 1.18, 1.16}},
-			results.Metric{Name: results.MetricPeakRSS, Unit: "B", Better: "lower", Source: results.SourceMeasured, Median: float64(c.Model.WeightBytes) + 30e6})
+			results.Metric{Name: results.MetricPeakRSS, Unit: "B", Better: "lower", Source: results.SourceMeasured, Median: float64(c.Model.WeightBytes) + 30e6},
+			results.Metric{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.5 * float64(i+1)})
 	}
 	dir := t.TempDir()
 	path := filepath.Join(dir, "report.html")
@@ -179,7 +180,7 @@ func TestReportRendersInBrowser(t *testing.T) {
 	for _, c := range charts {
 		ids = append(ids, c.ID)
 	}
-	if strings.Join(ids, " ") != "decode-d1 roofline-d1 memory" {
+	if strings.Join(ids, " ") != "decode-d1 energy-d1 roofline-d1 memory" {
 		t.Fatalf("charts in the page: %v", ids)
 	}
 	for _, c := range charts {

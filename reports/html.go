@@ -66,7 +66,7 @@ type htmlPage struct {
 
 type htmlDevice struct {
 	ID, Name, CPU, Arch, Cores, Memory, Governor, Kernel, Features, Fingerprint string
-	Roofline                                                                    string
+	Roofline, Probes                                                            string
 	Notes                                                                       []string
 	Sources                                                                     []string
 }
@@ -81,6 +81,7 @@ type htmlChart struct {
 type htmlRow struct {
 	Device, Model, Type, BPW, Threads, Backend string
 	Decode, Prefill, TTFT, GBps, RSS           string
+	DecodeJ, TokPerJ, Power, MaxTemp, Throttle string
 	Status                                     string
 	Warnings                                   []string
 }
@@ -184,6 +185,20 @@ func buildPage(files []*results.File, opt HTMLOptions) (*htmlPage, error) {
 		}
 	}
 	for i, g := range groups {
+		series, _ := perCellSeries(g, results.MetricDecodeJPerTok, 1)
+		if len(series) == 0 {
+			continue
+		}
+		ch, err := lineChart(lineSpec{id: fmt.Sprintf("energy-d%d", i+1),
+			title:    "decode energy per token vs model size — " + deviceName(g.fp),
+			subtitle: "joules per generated token (lower is better); tokens per joule in the table",
+			xName:    "parameters (millions)", yName: "J/token", series: series})
+		if err != nil {
+			return nil, err
+		}
+		p.Charts = append(p.Charts, *ch)
+	}
+	for i, g := range groups {
 		ch, err := rooflineChart(fmt.Sprintf("roofline-d%d", i+1), g)
 		if err != nil {
 			return nil, err
@@ -237,7 +252,41 @@ func deviceRow(i int, g *deviceGroup) htmlDevice {
 	default:
 		row.Roofline = "n/a: not measured"
 	}
+	row.Probes = probesSummary(g)
 	return row
+}
+
+// probesSummary says which sensor sources the device's runs could read,
+// from the first cell that carries a probe report.
+func probesSummary(g *deviceGroup) string {
+	for _, c := range g.cells {
+		if c.Probes == nil {
+			continue
+		}
+		var avail, unavail []string
+		for _, s := range c.Probes.Sources {
+			if s.Available {
+				avail = append(avail, s.Name)
+			} else {
+				unavail = append(unavail, s.Name)
+			}
+		}
+		out := "none"
+		if len(avail) > 0 {
+			out = strings.Join(avail, ", ")
+		}
+		if c.Probes.PowerSource != "" {
+			out += "; power from " + c.Probes.PowerSource
+			if c.Probes.PowerScope != "" {
+				out += " (" + c.Probes.PowerScope + ")"
+			}
+		}
+		if len(unavail) > 0 {
+			out += "; not available: " + strings.Join(unavail, ", ")
+		}
+		return out
+	}
+	return "n/a (no probe report)"
 }
 
 // point is one plotted median.
@@ -512,6 +561,15 @@ func cellRow(dev string, c *results.Cell) htmlRow {
 	r.TTFT = metricCell(c, results.MetricTTFT)
 	r.GBps = metricCell(c, results.MetricBandwidth)
 	r.RSS = metricCell(c, results.MetricPeakRSS)
+	r.DecodeJ = metricCell(c, results.MetricDecodeJPerTok)
+	if m, ok := c.Metric(results.MetricDecodeJPerTok); ok && m.Source != results.SourceUnavailable {
+		if med, _, _ := metricSummary(m); med > 0 {
+			r.TokPerJ = formatValue(1/med, "tok/J")
+		}
+	}
+	r.Power = metricCell(c, results.MetricDecodePower)
+	r.MaxTemp = metricCell(c, results.MetricMaxTemp)
+	r.Throttle = metricCell(c, results.MetricThrottle)
 	return r
 }
 
@@ -552,8 +610,8 @@ td.num { text-align: right; white-space: nowrap; }
 
 <h2>Devices</h2>
 <table id="devices">
-<tr><th>device</th><th>CPU</th><th>OS/arch</th><th>cores</th><th>memory</th><th>governor</th><th>kernel</th><th>measured roofline</th><th>ISA features</th><th>fingerprint</th><th>notes</th></tr>
-{{range .Devices}}<tr id="{{.ID}}"><td>{{.Name}}</td><td>{{.CPU}}</td><td>{{.Arch}}</td><td>{{.Cores}}</td><td>{{.Memory}}</td><td>{{.Governor}}</td><td>{{.Kernel}}</td><td>{{.Roofline}}</td><td>{{.Features}}</td><td><code>{{.Fingerprint}}</code></td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
+<tr><th>device</th><th>CPU</th><th>OS/arch</th><th>cores</th><th>memory</th><th>governor</th><th>kernel</th><th>measured roofline</th><th>ISA features</th><th>fingerprint</th><th>probes</th><th>notes</th></tr>
+{{range .Devices}}<tr id="{{.ID}}"><td>{{.Name}}</td><td>{{.CPU}}</td><td>{{.Arch}}</td><td>{{.Cores}}</td><td>{{.Memory}}</td><td>{{.Governor}}</td><td>{{.Kernel}}</td><td>{{.Roofline}}</td><td>{{.Features}}</td><td><code>{{.Fingerprint}}</code></td><td>{{.Probes}}</td><td>{{range .Notes}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
 
 <h2>Charts</h2>
@@ -564,8 +622,8 @@ td.num { text-align: right; white-space: nowrap; }
 <h2>Results</h2>
 <p>Medians of the repetitions with their 95% confidence interval [low, high], recomputed from the raw samples.</p>
 <table id="results">
-<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>status</th><th>warnings</th></tr>
-{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
+<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
+{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
 {{if .Warnings}}<h2>File warnings</h2>
 <ul>{{range .Warnings}}<li class="warn">{{.}}</li>{{end}}</ul>
