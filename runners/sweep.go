@@ -23,6 +23,9 @@ type SweepOptions struct {
 	Run      results.Run     // header written before the first cell
 	Done     map[string]bool // cell IDs already finished (resume): not run again
 	Progress Progress        // nil: silent
+	// Cooldown is an idle pause before every cell but the first, so each
+	// cell starts from a similar temperature on a passively cooled board.
+	Cooldown time.Duration
 }
 
 // Sweep measures cells in order and appends each record to the results file
@@ -41,6 +44,11 @@ func Sweep(ctx context.Context, cells []results.CellConfig, opt SweepOptions) ([
 		}
 	}
 	for i, c := range todo {
+		if i > 0 && opt.Cooldown > 0 {
+			if err := sleep(ctx, opt.Cooldown); err != nil {
+				return out, fmt.Errorf("interrupted: %d of %d cells finished and saved in %s", i, len(todo), opt.Out.Path())
+			}
+		}
 		if opt.Progress != nil {
 			opt.Progress.CellStart(i, len(todo), c)
 		}
@@ -63,6 +71,17 @@ func Sweep(ctx context.Context, cells []results.CellConfig, opt SweepOptions) ([
 	return out, nil
 }
 
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
 // LogProgress writes one plain line per cell: what a log file or a CI job
 // wants when stderr is not a terminal.
 type LogProgress struct {
@@ -79,18 +98,11 @@ func (p *LogProgress) CellStart(i, n int, c results.CellConfig) {
 		per := time.Since(p.start) / time.Duration(i)
 		eta = fmt.Sprintf(", about %s left", (per * time.Duration(n-i)).Round(time.Second))
 	}
-	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d%s\n", i+1, n, c.Model, c.WeightType, c.Threads, eta)
+	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s\n", i+1, n, c.Model, c.WeightType, c.Threads, c.PromptTokens, c.GenTokens, eta)
 }
 
 func (p *LogProgress) CellDone(i, n int, c results.Cell) {
-	switch c.Status {
-	case results.StatusOK:
-		if m, ok := c.Metric(results.MetricDecode); ok {
-			fmt.Fprintf(p.W, "      decode %.1f tok/s (%s)\n", m.Median, c.Elapsed.Round(100*time.Millisecond))
-		}
-	default:
-		fmt.Fprintf(p.W, "      %s: %s\n", c.Status, c.Error)
-	}
+	fmt.Fprintln(p.W, "      "+cellResult(c))
 }
 
 // DoneIDs returns the IDs of the cells of a results file that need no re-run:

@@ -4,6 +4,9 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/model"
 )
 
 func TestQuickSuiteCells(t *testing.T) {
@@ -41,6 +44,10 @@ func TestQuickSuiteCells(t *testing.T) {
 func TestValidateNamesTheProblem(t *testing.T) {
 	base, _ := Builtin("quick")
 	cases := map[string]func(*Spec){
+		"axes.backends[0]: unknown backend": func(s *Spec) { s.Backends = []string{"cuda"} },
+		"axes.models[0]: unknown model":     func(s *Spec) { s.Models = []string{"gpt5"} },
+		"exclude[0]: rule names no axis":    func(s *Spec) { s.Exclude = []Rule{{}} },
+		"leave no cell":                     func(s *Spec) { s.Include = []Rule{{Threads: []int{99}}} },
 		"axis types is empty":        func(s *Spec) { s.Types = nil },
 		`unknown weight type "q9_9"`: func(s *Spec) { s.Types = []string{"q9_9"} },
 		"threads must be ≥ 0":        func(s *Spec) { s.Threads = []int{-1} },
@@ -58,5 +65,87 @@ func TestValidateNamesTheProblem(t *testing.T) {
 	}
 	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "quick") {
 		t.Errorf("unknown suite error should list the built-in ones: %v", err)
+	}
+}
+
+func TestStandardSuite(t *testing.T) {
+	s, err := Builtin("standard")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	cells := s.Cells()
+	types := map[string]bool{}
+	models := map[string]bool{}
+	for _, c := range cells {
+		types[c.WeightType] = true
+		models[c.Model] = true
+	}
+	// 16, 8, 4, 3 and 2 bits dense, and 50% / 2:4 sparse.
+	for _, want := range []string{"f16", "q8_0", "q4_0", "q3_k", "q2_k", "q4_0_bm", "q4_0_24"} {
+		if !types[want] {
+			t.Errorf("standard suite has no %s cell", want)
+		}
+	}
+	if !models["stories15M"] || !models["Llama-3.2-1B"] {
+		t.Errorf("standard suite should span 15M to 1B+, has %v", models)
+	}
+}
+
+func TestEveryBuiltinValidates(t *testing.T) {
+	for _, name := range BuiltinNames() {
+		s, err := Builtin(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestEstimate(t *testing.T) {
+	s, _ := Builtin("quick")
+	cells := s.Cells()
+	rf := &device.Roofline{ReadGBps1: 10, ReadGBpsAll: 20, FMAGFLOPS1: 50, FMAGFLOPSAll: 100, Threads: 2}
+	est := EstimateCells(cells, s.Repeat, rf, 1<<40)
+	for _, e := range est {
+		if e.TimeUnknown != "" || e.ModelUnknown != "" {
+			t.Fatalf("%s: unknown: %s %s", e.Cell.ID(), e.TimeUnknown, e.ModelUnknown)
+		}
+		if !e.Fits || e.MemBytes <= e.WeightBytes || e.TimeMin <= 0 || e.TimeMax < e.TimeMin {
+			t.Errorf("%s: %+v", e.Cell.ID(), e)
+		}
+	}
+	// f32 reads ~4× the bytes of q8_0 per token: its decode bound is slower.
+	f32, q8 := est[0], est[2]
+	if f32.Cell.WeightType != "f32" || q8.Cell.WeightType != "q8_0" || f32.Cell.Threads != q8.Cell.Threads {
+		t.Fatalf("unexpected cell order %s %s", f32.Cell.ID(), q8.Cell.ID())
+	}
+	if r := f32.BytesPerTok / q8.BytesPerTok; r < 3 || r > 4 {
+		t.Errorf("f32/q8_0 bytes per token = %.2f, want about 32/8.5", r)
+	}
+	if f32.Rep <= q8.Rep {
+		t.Errorf("f32 repetition %s not slower than q8_0 %s", f32.Rep, q8.Rep)
+	}
+	// stories15M f32 weights: 4 bytes per parameter.
+	cfg, _ := model.Preset("stories15M")
+	if want := 4 * cfg.Params(); f32.WeightBytes != want {
+		t.Errorf("stories15M f32 weights %d bytes, want about %d", f32.WeightBytes, want)
+	}
+
+	// No roofline: time unknown with the reason, memory still known.
+	for _, e := range EstimateCells(cells[:1], s.Repeat, nil, 0) {
+		if e.TimeUnknown == "" || e.MemBytes == 0 || !e.Fits {
+			t.Errorf("without roofline: %+v", e)
+		}
+	}
+	// Too little memory: marked.
+	for _, e := range EstimateCells(cells[:1], s.Repeat, rf, 1<<20) {
+		if e.Fits {
+			t.Errorf("a %d-byte cell fits in 1 MiB?", e.MemBytes)
+		}
 	}
 }

@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/edgebench/edgebench/device"
@@ -16,12 +18,16 @@ import (
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/runners"
 	"github.com/edgebench/edgebench/workloads"
+	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"golang.org/x/term"
 )
 
 func init() { register(newRunCmd) }
 
 type runFlags struct {
+	file       string
 	suite      string
 	out        string
 	resume     string
@@ -35,10 +41,15 @@ type runFlags struct {
 	noRoofline bool
 	cacheDir   string
 	dryRun     bool
+	cooldown   time.Duration
+	progress   string
+	changed    map[string]bool // flags given on the command line
 }
 
-func newRunCmd() *cobra.Command {
-	var fl runFlags
+func newRunCmd() *cobra.Command { return newRunCmdFlags(&runFlags{}) }
+
+// newRunCmdFlags binds the run command's flags to fl.
+func newRunCmdFlags(fl *runFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a benchmark sweep (default: the built-in quick suite)",
@@ -51,16 +62,32 @@ the medians are stable or the cell's time budget is used. Every finished cell is
 appended to a JSONL results file at once, so an interrupted run loses nothing:
 finish it with --resume FILE.
 
-Built-in suites: ` + strings.Join(workloads.BuiltinNames(), ", ") + `. Axis flags override the suite's axes.`,
+A sweep is a built-in suite (--suite; built in: ` + strings.Join(workloads.BuiltinNames(), ", ") + `) or a YAML
+spec file (-f; format in workloads/README.md, examples in workloads/examples/). Axis
+flags override the suite's or file's axes; the file's include/exclude rules still apply.
+
+--dry-run lists every cell with its estimated memory and a roofline-bound time (from
+the device's cached roofline; "unknown" when none has been measured) and marks the
+cells that will not fit in the memory available now: the runner skips those, with the
+reason, instead of crashing into them.
+
+On a terminal a progress bar shows the finished cells, the current one and the time
+left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 		Example: `  edgebench run                                   # quick suite, results in edgebench-<time>.jsonl
+  edgebench run -f workloads/examples/hardware-selection.yaml
+  edgebench run -f workloads/examples/hardware-selection.yaml -t 1 --dry-run
   edgebench run -m stories15M -t 1,2 --types q8_0,q4_0 -o s15.jsonl
-  edgebench run --resume s15.jsonl                # finish an interrupted run
-  edgebench run --dry-run                         # list the cells without running them`,
+  edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
+  edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running`,
 		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error { return runSweep(cmd, fl) },
+		RunE: func(cmd *cobra.Command, args []string) error {
+			fl.changed = changedFlags(cmd)
+			return runSweep(cmd, *fl)
+		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&fl.suite, "suite", "quick", "built-in suite to run")
+	f.StringVarP(&fl.file, "file", "f", "", "YAML sweep spec to run (see workloads/README.md)")
+	f.StringVar(&fl.suite, "suite", "quick", "built-in suite to run (ignored with -f)")
 	f.StringVarP(&fl.out, "output", "o", "", "results file to write (JSONL; default edgebench-<time>.jsonl)")
 	f.StringVar(&fl.resume, "resume", "", "results file of an interrupted run: skip its finished cells, append the rest")
 	f.StringSliceVarP(&fl.models, "models", "m", nil, "models: preset names or GGUF paths (comma-separated)")
@@ -72,14 +99,137 @@ Built-in suites: ` + strings.Join(workloads.BuiltinNames(), ", ") + `. Axis flag
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
-	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells and exit")
+	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
+	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
+	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
 }
 
 func runSweep(cmd *cobra.Command, fl runFlags) error {
-	spec, err := workloads.Builtin(fl.suite)
+	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	var prev *results.File
+	if fl.resume != "" {
+		if fl.out != "" && fl.out != fl.resume {
+			return fmt.Errorf("--resume appends to its own file; drop -o or give the same path")
+		}
+		var err error
+		if prev, err = results.Read(fl.resume); err != nil {
+			return err
+		}
+		for _, w := range prev.Warnings {
+			fmt.Fprintln(stderr, "warning:", w)
+		}
+		if !sweepFlagsSet(fl) {
+			// "edgebench run --resume FILE" alone finishes the sweep the file
+			// was started with, not the default suite.
+			if fl, err = resumeFlags(prev, fl); err != nil {
+				return err
+			}
+		}
+	}
+
+	spec, err := loadSpec(fl)
 	if err != nil {
 		return err
+	}
+	cells := spec.Cells()
+	if fl.dryRun {
+		return dryRun(stdout, spec, cells, fl)
+	}
+
+	path := fl.out
+	if path == "" {
+		path = spec.Output
+	}
+	done := map[string]bool{}
+	if prev != nil {
+		done = runners.DoneIDs(prev)
+		path = fl.resume
+		fmt.Fprintf(stderr, "resuming %s: %d of %d cells already done\n", path, countDone(cells, done), len(cells))
+	}
+	if path == "" {
+		path = "edgebench-" + time.Now().Format("20060102-150405") + ".jsonl"
+	}
+	if err := checkWritableDir(path); err != nil {
+		return err
+	}
+
+	fp, err := device.Collect()
+	if err != nil {
+		return err
+	}
+	run := results.Run{
+		Kind: results.KindRun, Schema: results.SchemaVersion, RunID: newRunID(),
+		Suite: spec.Name, Started: time.Now().UTC(), Edgebench: buildInfo(), Device: fp,
+		Args: os.Args[1:], Env: edgebenchEnv(),
+	}
+	if prev != nil && len(prev.Runs) > 0 {
+		// Keep the original arguments so a second interruption can be
+		// resumed the same way.
+		run.Args = prev.Runs[0].Args
+	}
+	if !fl.noRoofline {
+		r, err := roofline(cmd, fp, stderr)
+		if err != nil {
+			run.RooflineErr = err.Error()
+			fmt.Fprintln(stderr, "warning: roofline not measured:", err)
+		} else {
+			run.Roofline = &r
+		}
+	}
+
+	w, err := results.Create(path)
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+	fmt.Fprintf(stderr, "%s: %d cells to run, results in %s\n", spec.Name, len(cells)-countDone(cells, done), path)
+
+	progress, log, closeProgress := newProgress(fl.progress, stderr)
+	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
+		Cell:     runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log},
+		Out:      w,
+		Run:      run,
+		Done:     done,
+		Progress: progress,
+		Cooldown: spec.Cooldown,
+	})
+	closeProgress()
+
+	// The table shows the whole sweep: on resume, the cells finished before
+	// the interruption too.
+	table := produced
+	if prev != nil {
+		table = sweepCells(prev, produced, cells)
+	}
+	if len(table) > 0 {
+		if err := reports.CellTable(stdout, table); err != nil {
+			return err
+		}
+		printWarnings(stdout, table)
+	}
+	if sweepErr != nil {
+		return fmt.Errorf("%v (finish with: edgebench run --resume %s)", sweepErr, path)
+	}
+	fmt.Fprintf(stderr, "results: %s\n", path)
+	return nil
+}
+
+// loadSpec builds the sweep: the -f file or the built-in suite, then the
+// axis and policy flags over it, validated.
+func loadSpec(fl runFlags) (workloads.Spec, error) {
+	var spec workloads.Spec
+	var err error
+	if fl.file != "" {
+		if fl.changed["suite"] {
+			return spec, fmt.Errorf("give either -f FILE or --suite NAME, not both")
+		}
+		spec, err = workloads.Load(fl.file)
+	} else {
+		spec, err = workloads.Builtin(fl.suite)
+	}
+	if err != nil {
+		return spec, err
 	}
 	if len(fl.models) > 0 {
 		spec.Models = fl.models
@@ -102,82 +252,206 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	if fl.reps > 0 {
 		spec.Repeat.Min, spec.Repeat.Max = fl.reps, fl.reps
 	}
+	if fl.changed["cooldown"] {
+		spec.Cooldown = fl.cooldown
+	}
 	if err := spec.Validate(); err != nil {
-		return err
-	}
-	cells := spec.Cells()
-	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	if fl.dryRun {
-		for i, c := range cells {
-			fmt.Fprintf(stdout, "%3d  %s\n", i+1, c.ID())
+		if fl.file != "" {
+			// The file itself was valid: the flags made it unrunnable.
+			return spec, fmt.Errorf("%s with the command-line axes: %w", fl.file, err)
 		}
-		return nil
+		return spec, err
 	}
+	return spec, nil
+}
 
-	path := fl.out
-	done := map[string]bool{}
-	if fl.resume != "" {
-		if fl.out != "" && fl.out != fl.resume {
-			return fmt.Errorf("--resume appends to its own file; drop -o or give the same path")
-		}
-		prev, err := results.Read(fl.resume)
-		if err != nil {
-			return err
-		}
-		for _, w := range prev.Warnings {
-			fmt.Fprintln(stderr, "warning:", w)
-		}
-		done = runners.DoneIDs(prev)
-		path = fl.resume
-		fmt.Fprintf(stderr, "resuming %s: %d of %d cells already done\n", path, countDone(cells, done), len(cells))
-	}
-	if path == "" {
-		path = "edgebench-" + time.Now().Format("20060102-150405") + ".jsonl"
-	}
-	if err := checkWritableDir(path); err != nil {
-		return err
-	}
+// sweepFlags are the flags that define which cells a sweep has.
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "repetitions", "cooldown"}
 
-	fp, err := device.Collect()
-	if err != nil {
-		return err
-	}
-	run := results.Run{
-		Kind: results.KindRun, Schema: results.SchemaVersion, RunID: newRunID(),
-		Suite: spec.Name, Started: time.Now().UTC(), Edgebench: buildInfo(), Device: fp,
-		Args: os.Args[1:], Env: edgebenchEnv(),
-	}
-	if !fl.noRoofline {
-		r, err := roofline(cmd, fp, stderr)
-		if err != nil {
-			run.RooflineErr = err.Error()
-			fmt.Fprintln(stderr, "warning: roofline not measured:", err)
-		} else {
-			run.Roofline = &r
+func sweepFlagsSet(fl runFlags) bool {
+	for _, name := range sweepFlags {
+		if fl.changed[name] {
+			return true
 		}
 	}
+	return false
+}
 
-	w, err := results.Create(path)
-	if err != nil {
+func changedFlags(cmd *cobra.Command) map[string]bool {
+	changed := map[string]bool{}
+	cmd.Flags().Visit(func(f *pflag.Flag) { changed[f.Name] = true })
+	return changed
+}
+
+// resumeFlags re-reads the sweep-defining flags from the arguments recorded
+// in the file's first run record; how to run (progress, cache, roofline)
+// stays as given now.
+func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
+	if len(prev.Runs) == 0 {
+		return fl, fmt.Errorf("%s has no run record: give the sweep's flags (-f, --suite, axes) again", fl.resume)
+	}
+	args := prev.Runs[0].Args
+	if len(args) > 0 && args[0] == "run" {
+		args = args[1:]
+	}
+	var orig runFlags
+	c := newRunCmdFlags(&orig)
+	if err := c.ParseFlags(args); err != nil {
+		return fl, fmt.Errorf("%s: cannot reuse its recorded arguments %q (%v): give the sweep's flags again", fl.resume, strings.Join(args, " "), err)
+	}
+	orig.changed = changedFlags(c)
+	orig.resume, orig.out, orig.dryRun = fl.resume, fl.out, fl.dryRun
+	orig.progress, orig.cacheDir, orig.noRoofline = fl.progress, fl.cacheDir, fl.noRoofline
+	return orig, nil
+}
+
+// newProgress picks how the sweep reports itself: a bar when stderr is a
+// terminal (or asked for), plain lines otherwise. log is where model
+// generation messages go so they do not tear the bar.
+func newProgress(mode string, stderr io.Writer) (p runners.Progress, log io.Writer, closeFn func()) {
+	if mode == "auto" {
+		mode = "log"
+		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+			mode = "bar"
+		}
+	}
+	switch mode {
+	case "bar":
+		b := runners.NewBarProgress(stderr)
+		return b, b, b.Close
+	case "none":
+		return nil, nil, func() {}
+	default:
+		return &runners.LogProgress{W: stderr}, stderr, func() {}
+	}
+}
+
+// sweepCells is the latest record of every cell of the sweep, from the
+// earlier runs in the file and this one, in sweep order.
+func sweepCells(prev *results.File, produced []results.Cell, cells []results.CellConfig) []results.Cell {
+	latest := map[string]results.Cell{}
+	for _, c := range prev.Cells {
+		latest[c.ID] = c
+	}
+	for _, c := range produced {
+		latest[c.ID] = c
+	}
+	var out []results.Cell
+	for _, c := range cells {
+		if r, ok := latest[c.ID()]; ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// dryRun lists the cells with their estimated memory and time.
+func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl runFlags) error {
+	var rf *device.Roofline
+	rfNote := ""
+	if fp, err := device.Collect(); err != nil {
+		rfNote = "device fingerprint: " + err.Error()
+	} else if r, ok := device.Cached(fp); ok {
+		rf = &r
+	}
+	var avail uint64
+	if vm, err := mem.VirtualMemory(); err == nil {
+		avail = vm.Available
+	}
+	est := workloads.EstimateCells(cells, spec.Repeat, rf, avail)
+
+	src := "built-in suite"
+	if fl.file != "" {
+		src = fl.file
+	}
+	fmt.Fprintf(w, "%s (%s): %d cells, repetitions %d–%d (+%d warm-up), budget %s per cell\n",
+		spec.Name, src, len(cells), spec.Repeat.Min, spec.Repeat.Max, spec.Repeat.Warmup, budgetString(spec.Repeat.Budget))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "#\tmodel\ttype\tbackend\tthreads\tprompt\tgen\tmemory\test. time\t")
+	var tMin, tMax time.Duration
+	unknown, noFit := 0, 0
+	for i, e := range est {
+		c := e.Cell
+		memCol := "unknown"
+		if e.ModelUnknown == "" {
+			memCol = humanBytes(e.MemBytes)
+			if !e.Fits {
+				memCol += " DOES NOT FIT"
+				noFit++
+			}
+		}
+		timeCol := "unknown"
+		switch {
+		case !e.Fits:
+			timeCol = "skipped"
+		case e.TimeUnknown == "":
+			timeCol = durRange(e.TimeMin, e.TimeMax)
+			tMin += e.TimeMin
+			tMax += e.TimeMax
+		default:
+			unknown++
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, c.WeightType, c.Backend,
+			c.Threads, c.PromptTokens, c.GenTokens, memCol, timeCol)
+	}
+	if err := tw.Flush(); err != nil {
 		return err
 	}
-	defer w.Close()
-	fmt.Fprintf(stderr, "%d cells, results in %s\n", len(cells)-countDone(cells, done), path)
-	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
-		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: stderr},
-		Out:  w, Run: run, Done: done, Progress: &runners.LogProgress{W: stderr},
-	})
-	if len(produced) > 0 {
-		if err := reports.CellTable(stdout, produced); err != nil {
-			return err
+	if avail > 0 {
+		fmt.Fprintf(w, "memory: %s available now; %d cell(s) will not fit and will be skipped with that reason\n", humanBytes(int64(avail)), noFit)
+	} else {
+		fmt.Fprintln(w, "memory: available memory unknown; every cell will be tried")
+	}
+	switch {
+	case rf == nil:
+		if rfNote == "" {
+			rfNote = "no roofline measured on this device yet (edgebench sysinfo or edgebench run measures and caches it)"
 		}
-		printWarnings(stdout, produced)
+		fmt.Fprintf(w, "time: unknown: %s\n", rfNote)
+	default:
+		fmt.Fprintf(w, "time: at least %s in total, from the measured roofline (%.1f GB/s and %.0f GFLOP/s on 1 thread, %.1f GB/s and %.0f GFLOP/s on %d):\n",
+			durRange(tMin, tMax), rf.ReadGBps1, rf.FMAGFLOPS1, rf.ReadGBpsAll, rf.FMAGFLOPSAll, rf.Threads)
+		fmt.Fprintln(w, "      a lower bound, since the runtime does not reach the roofline; plus generating uncached models on first use")
+		if unknown > 0 {
+			fmt.Fprintf(w, "      (%d cell(s) have no estimate)\n", unknown)
+		}
 	}
-	if sweepErr != nil {
-		return fmt.Errorf("%v (finish with: edgebench run --resume %s)", sweepErr, path)
-	}
-	fmt.Fprintf(stderr, "results: %s\n", path)
 	return nil
+}
+
+func budgetString(d time.Duration) string {
+	if d <= 0 {
+		return "unlimited"
+	}
+	return d.String()
+}
+
+func durRange(a, b time.Duration) string {
+	r := func(d time.Duration) string {
+		switch {
+		case d < 10*time.Second:
+			return d.Round(100 * time.Millisecond).String()
+		case d < time.Hour:
+			return d.Round(time.Second).String()
+		default:
+			return d.Round(time.Minute).String()
+		}
+	}
+	if r(a) == r(b) {
+		return r(a)
+	}
+	return r(a) + "–" + r(b)
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
+	}
 }
 
 func countDone(cells []results.CellConfig, done map[string]bool) int {

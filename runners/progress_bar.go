@@ -1,0 +1,161 @@
+package runners
+
+import (
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/edgebench/edgebench/results"
+	"github.com/schollz/progressbar/v3"
+)
+
+// BarProgress draws a one-line progress bar for a terminal: finished cells
+// of all, the cell being measured, how long it has run, and the time left
+// (the mean time of the finished cells × the cells to go). Each finished
+// cell leaves one line above the bar, so the scroll-back is the same log
+// LogProgress writes. Close it when the sweep ends.
+type BarProgress struct {
+	w io.Writer
+
+	mu       sync.Mutex
+	bar      *progressbar.ProgressBar
+	start    time.Time // of the first cell
+	cellAt   time.Time // of the current cell
+	done     int       // cells finished in this process
+	n        int
+	current  string
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// NewBarProgress draws on w (a terminal).
+func NewBarProgress(w io.Writer) *BarProgress {
+	return &BarProgress{w: w, stop: make(chan struct{})}
+}
+
+func (p *BarProgress) CellStart(i, n int, c results.CellConfig) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := time.Now()
+	if p.bar == nil {
+		p.n, p.start = n, now
+		p.bar = progressbar.NewOptions(n,
+			progressbar.OptionSetWriter(p.w),
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetPredictTime(false), // cells are few and unequal: our own ETA below
+			progressbar.OptionSetWidth(20),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionSetRenderBlankState(false),
+		)
+		p.wg.Add(1)
+		go p.tick()
+	}
+	p.cellAt = now
+	p.current = fmt.Sprintf("%s %s t=%d p=%d n=%d", c.Model, c.WeightType, c.Threads, c.PromptTokens, c.GenTokens)
+	p.redraw()
+}
+
+func (p *BarProgress) CellDone(i, n int, c results.Cell) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar == nil {
+		return
+	}
+	p.done++
+	p.bar.Clear()
+	fmt.Fprintln(p.w, "\r"+cellLine(i, n, c))
+	_ = p.bar.Add(1)
+	p.redraw()
+}
+
+// Write prints log text (model generation messages) above the bar.
+func (p *BarProgress) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Clear()
+		fmt.Fprint(p.w, "\r")
+	}
+	n, err := p.w.Write(b)
+	if p.bar != nil {
+		p.redraw()
+	}
+	return n, err
+}
+
+// Close stops redrawing and leaves the terminal on a fresh line.
+func (p *BarProgress) Close() {
+	p.stopOnce.Do(func() { close(p.stop) })
+	p.wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar != nil {
+		p.bar.Clear()
+		fmt.Fprint(p.w, "\r")
+		p.bar = nil
+	}
+}
+
+// tick redraws every second so the elapsed time and ETA move while a
+// long cell runs.
+func (p *BarProgress) tick() {
+	defer p.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.mu.Lock()
+			if p.bar != nil {
+				p.redraw()
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// redraw needs p.mu held.
+func (p *BarProgress) redraw() {
+	now := time.Now()
+	desc := fmt.Sprintf("%s · %s", p.current, now.Sub(p.cellAt).Round(time.Second))
+	desc += " · " + eta(now.Sub(p.start), p.done, p.n)
+	p.bar.Describe(desc) // Describe renders
+}
+
+// eta is the time left if the remaining cells take as long as the finished
+// ones did on average.
+func eta(elapsed time.Duration, done, n int) string {
+	if done == 0 {
+		return "ETA after the first cell"
+	}
+	if done >= n {
+		return "done"
+	}
+	left := elapsed / time.Duration(done) * time.Duration(n-done)
+	return "ETA " + left.Round(time.Second).String()
+}
+
+// cellLine is the one-line summary of a finished cell.
+func cellLine(i, n int, c results.Cell) string {
+	cfg := c.Config
+	return fmt.Sprintf("[%d/%d] %s %s t=%d p=%d n=%d: %s", i+1, n, cfg.Model, cfg.WeightType, cfg.Threads, cfg.PromptTokens, cfg.GenTokens, cellResult(c))
+}
+
+// cellResult is what a finished cell measured, or why it did not.
+func cellResult(c results.Cell) string {
+	if c.Status != results.StatusOK {
+		return fmt.Sprintf("%s: %s", c.Status, c.Error)
+	}
+	s := ""
+	if m, ok := c.Metric(results.MetricPrefill); ok {
+		s += fmt.Sprintf("prefill %.1f tok/s, ", m.Median)
+	}
+	if m, ok := c.Metric(results.MetricDecode); ok {
+		s += fmt.Sprintf("decode %.1f tok/s, ", m.Median)
+	}
+	return s + c.Elapsed.Round(100*time.Millisecond).String()
+}

@@ -1,0 +1,179 @@
+package workloads
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
+	"github.com/edgebench/edgebench/results"
+	"github.com/edgebench/edgebench/runners"
+)
+
+// Estimate is what a cell is expected to cost before it runs. Memory is
+// computed from the model's shape the way the runner checks it before
+// loading (weights + f32 KV cache + activation buffers). Time is a
+// roofline bound: decode steps at the measured read bandwidth, prefill at
+// the larger of its weight traffic and its FMA work at the measured peak.
+// The reference runtime does not reach the roofline, so real cells take
+// longer; the bound is what the numbers say, not a guess dressed up.
+type Estimate struct {
+	Cell         results.CellConfig
+	WeightBytes  int64   // tensor data of the model file
+	KVBytes      int64   // KV cache for prompt + generated tokens
+	BufferBytes  int64   // activation buffers
+	BytesPerTok  float64 // weights + KV read per decode step (at mean depth)
+	FlopsPerTok  float64 // prefill work per prompt token
+	MemBytes     int64   // WeightBytes + KVBytes + BufferBytes
+	AvailBytes   uint64  // memory available now; 0 = unknown
+	Fits         bool    // MemBytes < AvailBytes (true when unknown)
+	Rep          time.Duration
+	TimeMin      time.Duration // warm-up + the policy's minimum repetitions
+	TimeMax      time.Duration // warm-up + the repetitions the budget or max allows
+	TimeUnknown  string        // why there is no time estimate ("" = there is one)
+	ModelUnknown string        // why there is no memory estimate either
+}
+
+// EstimateCells estimates every cell. rf is the device's measured roofline
+// (nil: times are unknown); avail is the memory available (0: unknown).
+func EstimateCells(cells []results.CellConfig, pol runners.Policy, rf *device.Roofline, avail uint64) []Estimate {
+	shapes := map[string]shape{}
+	out := make([]Estimate, len(cells))
+	for i, c := range cells {
+		key := c.Model + "\x00" + c.WeightType
+		sh, ok := shapes[key]
+		if !ok {
+			sh = shapeOf(c.Model, c.WeightType)
+			shapes[key] = sh
+		}
+		out[i] = estimate(c, sh, pol, rf, avail)
+	}
+	return out
+}
+
+// shape is what the estimate needs to know about a model file.
+type shape struct {
+	cfg         model.Config
+	weightBytes int64 // all tensor data
+	perToken    int64 // weight bytes one decode step reads
+	err         string
+}
+
+func shapeOf(name, weightType string) shape {
+	if isModelFile(name) {
+		f, err := gguf.Open(name)
+		if err != nil {
+			return shape{err: err.Error()}
+		}
+		defer f.Close()
+		cfg, err := model.ConfigFromGGUF(f)
+		if err != nil {
+			return shape{err: err.Error()}
+		}
+		sh := shape{cfg: cfg}
+		var embd int64
+		_, untied := f.Tensor("output.weight")
+		for _, t := range f.Tensors {
+			sh.weightBytes += int64(len(t.Data))
+			if t.Name == "token_embd.weight" {
+				embd = int64(len(t.Data))
+			}
+		}
+		sh.perToken = sh.weightBytes
+		if untied {
+			sh.perToken -= embd // only one row of the embedding is read per token
+		}
+		return sh
+	}
+	cfg, err := model.Preset(name)
+	if err != nil {
+		return shape{err: err.Error()}
+	}
+	t, err := kernels.ParseType(weightType)
+	if err != nil {
+		return shape{err: err.Error()}
+	}
+	sh := shape{cfg: cfg}
+	for _, s := range cfg.Tensors(t) {
+		b, err := s.Bytes()
+		if err != nil {
+			return shape{err: err.Error()}
+		}
+		sh.weightBytes += b
+		if s.Name != "token_embd.weight" || cfg.TiedEmbeddings {
+			sh.perToken += b
+		}
+	}
+	return sh
+}
+
+func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roofline, avail uint64) Estimate {
+	e := Estimate{Cell: c, AvailBytes: avail, Fits: true}
+	if sh.err != "" {
+		e.ModelUnknown, e.TimeUnknown = sh.err, sh.err
+		return e
+	}
+	m := sh.cfg
+	kvPerPos := 2 * int64(m.Layers*m.KVHeads*m.HeadDim) * 4 // f32 K and V
+	e.WeightBytes = sh.weightBytes
+	e.KVBytes = kvPerPos * int64(c.PromptTokens+c.GenTokens+1)
+	e.BufferBytes = int64(4*(m.Hidden*4+m.FFN*2+m.Vocab)) * int64(min(c.PromptTokens, 512)+1)
+	e.MemBytes = e.WeightBytes + e.KVBytes + e.BufferBytes
+	if avail > 0 {
+		e.Fits = uint64(e.MemBytes) < avail
+	}
+
+	depth := float64(c.PromptTokens) + float64(c.GenTokens)/2
+	e.BytesPerTok = float64(sh.perToken) + float64(kvPerPos)*depth
+	// Every weight takes part in one multiply-add per token (2 flops); the
+	// attention scores and the weighted sum add 2 × 2 × heads × head_dim per
+	// cached position, at the prompt's mean depth.
+	e.FlopsPerTok = 2*float64(m.Params()) + 4*float64(m.Layers*m.Heads*m.HeadDim)*float64(c.PromptTokens)/2
+
+	bw, flops, why := ceilings(rf, c.Threads)
+	if why != "" {
+		e.TimeUnknown = why
+		return e
+	}
+	prefill := math.Max(float64(sh.perToken)/bw, e.FlopsPerTok*float64(c.PromptTokens)/flops)
+	decode := float64(c.GenTokens) * e.BytesPerTok / bw
+	e.Rep = seconds(prefill + decode)
+	load := seconds(float64(e.WeightBytes) / bw) // paging the weights in, at best
+	reps := func(n int) time.Duration { return load + time.Duration(pol.Warmup+n)*e.Rep }
+	e.TimeMin = reps(pol.Min)
+	most := pol.Max
+	if pol.Budget > 0 && e.Rep > 0 {
+		// After Min, the runner stops at the first repetition ending past the budget.
+		byBudget := int(math.Ceil(float64(pol.Budget) / float64(e.Rep)))
+		most = min(pol.Max, max(pol.Min, byBudget))
+	}
+	e.TimeMax = reps(most)
+	return e
+}
+
+func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
+
+// ceilings picks the roofline figures for a thread count: measured at 1
+// and at all threads; in between, interpolated linearly and said to be.
+func ceilings(rf *device.Roofline, threads int) (bwBytes, flops float64, why string) {
+	switch {
+	case rf == nil:
+		return 0, 0, "no measured roofline on this device (run `edgebench sysinfo` once to measure and cache it)"
+	case rf.ReadGBps1 <= 0 || rf.FMAGFLOPS1 <= 0:
+		return 0, 0, "the cached roofline has no 1-thread figures"
+	case threads <= 1:
+		return rf.ReadGBps1 * 1e9, rf.FMAGFLOPS1 * 1e9, ""
+	case rf.Threads <= 1 || rf.ReadGBpsAll <= 0 || rf.FMAGFLOPSAll <= 0:
+		return 0, 0, fmt.Sprintf("the roofline was measured at 1 thread only, not %d", threads)
+	case threads >= rf.Threads:
+		// More threads than cores measured cannot beat the all-core ceiling.
+		return rf.ReadGBpsAll * 1e9, rf.FMAGFLOPSAll * 1e9, ""
+	default:
+		f := float64(threads-1) / float64(rf.Threads-1)
+		return (rf.ReadGBps1 + f*(rf.ReadGBpsAll-rf.ReadGBps1)) * 1e9,
+			(rf.FMAGFLOPS1 + f*(rf.FMAGFLOPSAll-rf.FMAGFLOPS1)) * 1e9, ""
+	}
+}

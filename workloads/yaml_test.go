@@ -1,0 +1,251 @@
+package workloads
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgebench/edgebench/results"
+)
+
+func TestExamplesParseAndValidate(t *testing.T) {
+	files, err := filepath.Glob("examples/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) < 2 {
+		t.Fatalf("want at least hardware-selection.yaml and ci-decode.yaml, found %v", files)
+	}
+	for _, f := range files {
+		s, err := Load(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if err := s.Validate(); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+		if len(s.Cells()) == 0 {
+			t.Errorf("%s: no cells", f)
+		}
+		if s.Description == "" {
+			t.Errorf("%s: no description", f)
+		}
+	}
+}
+
+func TestHardwareSelectionExample(t *testing.T) {
+	s, err := Load("examples/hardware-selection.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := s.Cells()
+	// 2 models × 3 types × 2 threads × 2 prompts, minus SmolLM2 f32 at prompt 128 (2 cells).
+	if len(cells) != 22 {
+		t.Fatalf("%d cells, want 22", len(cells))
+	}
+	for _, c := range cells {
+		if c.Model == "SmolLM2-135M" && c.WeightType == "f32" && c.PromptTokens == 128 {
+			t.Errorf("excluded cell present: %s", c.ID())
+		}
+	}
+	want := DefaultPolicy
+	want.Min, want.Max, want.TargetRelCI, want.Budget = 3, 8, 0.03, 6*time.Second
+	if s.Repeat != want {
+		t.Errorf("repeat = %+v, want %+v", s.Repeat, want)
+	}
+	if s.Output != "hardware-selection.jsonl" || s.Seed != 1 || s.Name != "hardware-selection" {
+		t.Errorf("output/seed/name = %q/%d/%q", s.Output, s.Seed, s.Name)
+	}
+}
+
+func TestParseDefaultsAndForms(t *testing.T) {
+	dir := t.TempDir()
+	model := filepath.Join(dir, "tiny.gguf")
+	if err := os.WriteFile(model, []byte("not checked here"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src := `
+axes:
+  models: [stories15M, tiny.gguf]
+  types: Q8_0          # a scalar is a one-item list; names are case-insensitive
+  threads: [1, all]
+include:
+  - {threads: [1]}
+  - {models: [tiny.gguf], threads: [all]}
+cooldown: {delay: 1500ms}
+`
+	s, err := Parse("x.yaml", []byte(src), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Name != "x" || s.Seed != 1 || s.Repeat != DefaultPolicy || s.Cooldown != 1500*time.Millisecond {
+		t.Errorf("defaults: %+v", s)
+	}
+	if s.Models[1] != model {
+		t.Errorf("relative model path not resolved against the spec's directory: %q", s.Models[1])
+	}
+	var ids []string
+	for _, c := range s.Cells() {
+		if c.WeightType != "q8_0" || c.Backend != "auto" || c.PromptTokens != 128 || c.GenTokens != 64 {
+			t.Errorf("cell %s", c.ID())
+		}
+		ids = append(ids, c.Model+"/"+string(rune('0'+c.Threads)))
+	}
+	// threads 1 for both models, all threads only for the file model (on a
+	// 1-CPU machine "all" is 1 and the two collapse).
+	if len(ids) < 2 || ids[0] != "stories15M/1" || !strings.HasPrefix(ids[1], model) {
+		t.Errorf("cells %v", ids)
+	}
+}
+
+func TestRuleMatch(t *testing.T) {
+	c := results.CellConfig{Model: "SmolLM2-135M", WeightType: "q4_0", Backend: "auto", Threads: 1, PromptTokens: 64, GenTokens: 32}
+	cases := []struct {
+		r    Rule
+		want bool
+	}{
+		{Rule{Models: []string{"smollm2-135m"}}, true}, // presets match case-insensitively
+		{Rule{Types: []string{"Q4_0"}, Threads: []int{1}}, true},
+		{Rule{Types: []string{"q4_0"}, Threads: []int{2}}, false}, // every named axis must match
+		{Rule{PromptTokens: []int{128, 64}, GenTokens: []int{32}}, true},
+		{Rule{Backends: []string{"go"}}, false},
+		{Rule{Types: []string{}}, false}, // an empty list matches nothing
+	}
+	for i, tc := range cases {
+		if got := tc.r.Match(c); got != tc.want {
+			t.Errorf("case %d: %+v matched %v, want %v", i, tc.r, got, tc.want)
+		}
+	}
+}
+
+// Every malformed spec names the file, the line (and column) and the field.
+func TestMalformedSpecs(t *testing.T) {
+	const head = "axes:\n  models: [stories15M]\n  types: [q8_0]\n" // lines 1-3
+	cases := []struct {
+		name, src string
+		line      int
+		field     string // "" for syntax errors
+		msg       string
+	}{
+		{"unknown top-level field", head + "seeed: 3\n", 4, "seeed", "unknown field at the top level"},
+		{"unknown axis", "axes:\n  models: [stories15M]\n  types: [q8_0]\n  thread: [1]\n", 4, "axes.thread", "unknown field in axes"},
+		{"unknown repeat field", head + "repeat:\n  minimum: 3\n", 5, "repeat.minimum", "unknown field in repeat"},
+		{"sparsity not implemented", head + "  sparsity: [0, 0.5]\n", 4, "axes.sparsity", "not implemented"},
+		{"unknown type", "axes:\n  models: [stories15M]\n  types: [q8_0, q9_9]\n", 3, "axes.types[1]", `unknown weight type "q9_9"`},
+		{"unknown model", "axes:\n  models:\n    - stories15M\n    - stories16M\n  types: [q8_0]\n", 4, "axes.models[1]", `unknown model preset "stories16M"`},
+		{"missing model file", "axes:\n  models: [nope/missing.gguf]\n  types: [q8_0]\n", 2, "axes.models[0]", "no such file"},
+		{"unknown backend", head + "  backends: [auto, cuda]\n", 4, "axes.backends[1]", `unknown backend "cuda"`},
+		{"threads not a number", head + "  threads: [1, two]\n", 4, "axes.threads[1]", `want an integer, got "two"`},
+		{"negative threads", head + "  threads: [-2]\n", 4, "axes.threads[0]", "threads must be ≥ 0"},
+		{"zero prompt", head + "  prompt: [0]\n", 4, "axes.prompt[0]", "prompt length must be ≥ 1"},
+		{"prompt beyond context", head + "  prompt: [250]\n  gen: [64]\n", 4, "axes.prompt[0]", "exceed stories15M's context length 256"},
+		{"empty axis", head + "  gen: []\n", 4, "axes.gen", "axis gen is empty"},
+		{"axis is a mapping", head + "  gen: {a: 1}\n", 4, "axes.gen", "want a list"},
+		{"missing types", "axes:\n  models: [stories15M]\n", 1, "axes.types", "missing"},
+		{"missing axes", "name: x\n", 1, "axes.models", "missing"},
+		{"type cannot store shape", "axes:\n  models: [stories15M]\n  types: [q4_k]\n", 3, "axes.types[0]", "block size 256 does not divide"},
+		{"bad duration", head + "repeat:\n  budget: 10 seconds\n", 5, "repeat.budget", "want a duration"},
+		{"negative budget", head + "repeat:\n  budget: -1s\n", 5, "repeat.budget", "budget must be ≥ 0"},
+		{"max below min", head + "repeat:\n  min: 5\n  max: 2\n", 6, "repeat.max", "max repetitions (2) must be ≥ min (5)"},
+		{"confidence out of range", head + "repeat:\n  confidence: 95\n", 5, "repeat.confidence", "confidence must be in (0, 1)"},
+		{"min not an integer", head + "repeat:\n  min: 2.5\n", 5, "repeat.min", "want an integer"},
+		{"quoted integer", head + "seed: \"7\"\n", 4, "seed", `want a non-negative integer, got "7"`},
+		{"seed negative", head + "seed: -1\n", 4, "seed", "want a non-negative integer"},
+		{"duplicate key", head + "seed: 1\nseed: 2\n", 5, "seed", "defined twice (first at line 4)"},
+		{"rule with unknown axis", head + "exclude:\n  - {model: [stories15M]}\n", 5, "exclude[0].model", "unknown field in exclude[0]"},
+		{"rule not a list", head + "include: {types: [q8_0]}\n", 4, "include", "want a list of rules"},
+		{"empty rule", head + "exclude:\n  - {}\n", 5, "exclude[0]", "rule names no axis"},
+		{"rule type unknown", head + "exclude:\n  - types: [q3]\n", 5, "exclude[0].types[0]", `unknown weight type "q3"`},
+		{"rules leave nothing", head + "include:\n  - {threads: [3]}\n", 4, "include", "leave no cell"},
+		{"cooldown scalar", head + "cooldown: 5s\n", 4, "cooldown", "want a mapping"},
+		{"cooldown temperature", head + "cooldown:\n  below_celsius: 50\n", 5, "cooldown.below_celsius", "not implemented"},
+		{"name is a list", head + "name: [a, b]\n", 4, "name", "want a string"},
+		{"top level is a list", "- a\n- b\n", 1, "", "a spec is a mapping"},
+		{"empty file", "", 1, "", "empty spec"},
+		{"syntax error", head + "seed: 1: 2\n", 4, "", "YAML syntax: mapping values are not allowed"},
+		{"tab indentation", "axes:\n\tmodels: [a]\n", 2, "", "YAML syntax"},
+	}
+	posRE := regexp.MustCompile(`^spec\.yaml:(\d+)(:\d+)?: `)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse("spec.yaml", []byte(tc.src), "")
+			if err == nil {
+				t.Fatalf("no error for\n%s", tc.src)
+			}
+			var fe FileErrors
+			if !errors.As(err, &fe) || len(fe) == 0 {
+				t.Fatalf("error is %T, want FileErrors: %v", err, err)
+			}
+			var hit *FieldError
+			for _, e := range fe {
+				if e.Field == tc.field && strings.Contains(e.Msg, tc.msg) {
+					hit = e
+				}
+			}
+			if hit == nil {
+				t.Fatalf("want an error at field %q containing %q, got:\n%v", tc.field, tc.msg, err)
+			}
+			if hit.Line != tc.line {
+				t.Errorf("line %d, want %d: %v", hit.Line, tc.line, hit)
+			}
+			// The printed form starts with file:line[:col] and names the field.
+			line := hit.Error()
+			if !posRE.MatchString(line) || (tc.field != "" && !strings.Contains(line, " "+tc.field+": ")) {
+				t.Errorf("error %q does not name file:line and field %q", line, tc.field)
+			}
+			for _, l := range strings.Split(err.Error(), "\n") {
+				if !posRE.MatchString(l) {
+					t.Errorf("error line without file:line: %q", l)
+				}
+			}
+		})
+	}
+}
+
+// All mistakes of a kind are reported, not only the first: every structural
+// one, or (once the structure is right) every bad value.
+func TestMalformedSpecReportsEveryMistake(t *testing.T) {
+	src := "axes:\n  models: [stories15M]\n  types: [q8_0]\n  threads: [x]\nrepeat:\n  warmupp: 1\nfoo: 1\n"
+	_, err := Parse("s.yaml", []byte(src), "")
+	var fe FileErrors
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v", err)
+	}
+	fields := map[string]bool{}
+	for _, e := range fe {
+		fields[e.Field] = true
+	}
+	for _, f := range []string{"axes.threads[0]", "repeat.warmupp", "foo"} {
+		if !fields[f] {
+			t.Errorf("no error for %s in:\n%v", f, err)
+		}
+	}
+
+	src = "axes:\n  models: [stories15M, nope]\n  types: [q9]\n  threads: [-1]\nrepeat:\n  warmup: -1\n"
+	_, err = Parse("s.yaml", []byte(src), "")
+	fe = nil
+	if !errors.As(err, &fe) {
+		t.Fatalf("got %v", err)
+	}
+	fields = map[string]bool{}
+	for _, e := range fe {
+		fields[e.Field] = true
+	}
+	for _, f := range []string{"axes.models[1]", "axes.types[0]", "axes.threads[0]", "repeat.warmup"} {
+		if !fields[f] {
+			t.Errorf("no error for %s in:\n%v", f, err)
+		}
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
+	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
+		t.Fatalf("got %v", err)
+	}
+}
