@@ -44,9 +44,29 @@ func benchMatrix(b *testing.B, ty Type, rows, cols int) Matrix {
 	return m
 }
 
+// minFootprint is how many bytes of weights a decode benchmark cycles
+// through: several times any last-level cache, so every MatVec streams its
+// matrix from DRAM as it does in a real decode step (a 33 MB q4_0 matrix
+// re-read in a loop would otherwise be partly served by a 32 MB L3).
+const minFootprint = 256 << 20
+
+// benchCopies returns enough independent copies of a benchMatrix to cover
+// minFootprint.
+func benchCopies(b *testing.B, ty Type, rows, cols int) []Matrix {
+	w := benchMatrix(b, ty, rows, cols)
+	ws := []Matrix{w}
+	for total := len(w.Data); total < minFootprint; total += len(w.Data) {
+		c := w
+		c.Data = append([]byte(nil), w.Data...)
+		ws = append(ws, c)
+	}
+	return ws
+}
+
 // BenchmarkMatVec reports MB/s of weight bytes read (b.SetBytes), for every
-// supported type, shape and usable backend, on all cores. The 4096×14336
-// shape is skipped with -short.
+// supported type, shape and usable backend, on all cores, cycling through
+// copies of the matrix that together exceed the caches. The 4096×14336 shape
+// is skipped with -short.
 func BenchmarkMatVec(b *testing.B) {
 	p := NewPool(runtime.NumCPU())
 	defer p.Close()
@@ -57,7 +77,8 @@ func BenchmarkMatVec(b *testing.B) {
 				if sh.long && testing.Short() {
 					b.Skip("large shape skipped with -short")
 				}
-				w := benchMatrix(b, ty, sh.rows, sh.cols)
+				ws := benchCopies(b, ty, sh.rows, sh.cols)
+				w := ws[0]
 				x := randRow(newRand(1), sh.cols)
 				y := make([]float32, sh.rows)
 				for _, be := range Backends() {
@@ -73,7 +94,7 @@ func BenchmarkMatVec(b *testing.B) {
 						b.SetBytes(int64(len(w.Data)))
 						b.ResetTimer()
 						for i := 0; i < b.N; i++ {
-							c.MatVec(y, w, x)
+							c.MatVec(y, ws[i%len(ws)], x)
 						}
 					})
 				}

@@ -24,7 +24,7 @@ func init() { register(newKernelsCmd) }
 
 type kernelsFlags struct {
 	types, backends, shapes, ns, filter, output, ops string
-	threads, reps                                    int
+	threads, reps, footprintMiB                      int
 	minTime, maxOp                                   time.Duration
 	noRoofline, list                                 bool
 }
@@ -98,6 +98,7 @@ format, one line per repetition, which benchstat reads unchanged.`,
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, json or gobench")
 	f.IntVar(&fl.threads, "threads", 0, "worker threads (0 = all CPUs)")
 	f.IntVar(&fl.reps, "reps", 5, "timed repetitions per case")
+	f.IntVar(&fl.footprintMiB, "footprint", 256, "MiB of weight copies each matvec/matmul case cycles through, so weights stream from DRAM as in a real decode (1 = no copies)")
 	f.DurationVar(&fl.minTime, "min-time", 100*time.Millisecond, "target duration of one repetition")
 	f.DurationVar(&fl.maxOp, "max-op", 3*time.Second, "skip cases whose single op takes longer")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline)")
@@ -223,6 +224,9 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	if fl.reps < 1 {
 		return fmt.Errorf("--reps %d: want at least 1", fl.reps)
 	}
+	if fl.footprintMiB < 1 {
+		return fmt.Errorf("--footprint %d: want at least 1 (MiB)", fl.footprintMiB)
+	}
 	cases, err := parseKernelCases(fl)
 	if err != nil {
 		return err
@@ -253,7 +257,7 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	progress := cmd.ErrOrStderr()
 	done := 0
 	results, err := kbench.Run(cmd.Context(), cases, kbench.Options{
-		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp,
+		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp, Footprint: fl.footprintMiB << 20,
 	}, func(r kbench.Result) {
 		done++
 		if fl.output == "table" {

@@ -17,7 +17,7 @@ func runKernelsArgs(t *testing.T, args ...string) (string, error) {
 }
 
 // tiny keeps the CLI tests fast: small shapes, two short repetitions.
-var tinyKernelArgs = []string{"--shapes", "64x32,256x8", "--reps", "2", "--min-time", "1ms", "--no-roofline", "--threads", "2"}
+var tinyKernelArgs = []string{"--shapes", "64x32,256x8", "--reps", "2", "--min-time", "1ms", "--no-roofline", "--threads", "2", "--footprint", "1"}
 
 func TestKernelsJSON(t *testing.T) {
 	out, err := runKernelsArgs(t, append(tinyKernelArgs, "--types", "q8_0,q4_k", "--backends", "ref,go", "--n", "1,3", "--ops", "matvec,matmul", "-o", "json")...)

@@ -180,6 +180,10 @@ type Options struct {
 	Reps      int           // timed repetitions per case (default 5)
 	MinTime   time.Duration // target duration of one repetition (default 200 ms)
 	MaxOpTime time.Duration // skip a case whose single op takes longer (default 3 s)
+	// Footprint is the weight bytes the ops cycle through (copies of the
+	// matrix), so decode streams from DRAM instead of a warm cache
+	// (default 256 MiB; 1 disables copies).
+	Footprint int
 	Seed      uint64
 }
 
@@ -192,6 +196,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxOpTime <= 0 {
 		o.MaxOpTime = 3 * time.Second
+	}
+	if o.Footprint <= 0 {
+		o.Footprint = 256 << 20
 	}
 	return o
 }
@@ -207,7 +214,7 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 	defer pool.Close()
 	var (
 		cur    Case
-		w      kernels.Matrix
+		ws     []kernels.Matrix
 		x, y   []float32
 		have   bool
 		result []Result
@@ -229,9 +236,23 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 		}
 		if !have || cur.Type != c.Type || cur.Shape != c.Shape {
 			var err error
-			w, err = Matrix(c.Type, c.Shape, opt.Seed)
+			w, err := Matrix(c.Type, c.Shape, opt.Seed)
 			if err != nil {
 				return result, err
+			}
+			ws = ws[:0]
+			ws = append(ws, w)
+			// Independent copies so the ops cycle through more weight bytes
+			// than any cache holds, as a decode step over all layers does.
+			if sz := len(w.Data); sz > 0 && sz < opt.Footprint {
+				k := (opt.Footprint + sz - 1) / sz
+				buf := make([]byte, (k-1)*sz) // one allocation for all copies
+				for i := 0; i < k-1; i++ {
+					cp := w
+					cp.Data = buf[i*sz : (i+1)*sz : (i+1)*sz]
+					copy(cp.Data, w.Data)
+					ws = append(ws, cp)
+				}
 			}
 			cur, have = c, true
 		}
@@ -248,7 +269,7 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			r.Skipped = fmt.Sprintf("predicted %v per op from matvec, over the %v limit",
 				time.Duration(ns*float64(c.N)).Round(time.Millisecond), opt.MaxOpTime)
 		} else {
-			r.Skipped = measure(ctx, &r, w, x[:c.N*c.Shape.Cols], y[:c.N*c.Shape.Rows], pool, opt)
+			r.Skipped = measure(ctx, &r, ws, x[:c.N*c.Shape.Cols], y[:c.N*c.Shape.Rows], pool, opt)
 		}
 		if c.N == 1 && r.Skipped == "" {
 			single[key] = r.MedianNs()
@@ -281,7 +302,7 @@ func measureOp(ctx context.Context, r *Result, opt Options) string {
 	return timeLoop(ctx, r, op, opt)
 }
 
-func measure(ctx context.Context, r *Result, w kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) string {
+func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) string {
 	b, err := kernels.SelectBackend(r.Backend)
 	if err != nil {
 		return err.Error()
@@ -293,9 +314,16 @@ func measure(ctx context.Context, r *Result, w kernels.Matrix, x, y []float32, p
 	if r.Ran != r.Backend {
 		return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran)
 	}
-	op := func() { kc.MatVec(y, w, x) }
+	next := 0
+	op := func() {
+		kc.MatVec(y, ws[next], x)
+		next = (next + 1) % len(ws)
+	}
 	if r.N > 1 {
-		op = func() { kc.MatMul(y, w, x, r.N) }
+		op = func() {
+			kc.MatMul(y, ws[next], x, r.N)
+			next = (next + 1) % len(ws)
+		}
 	}
 	return timeLoop(ctx, r, op, opt)
 }

@@ -31,7 +31,7 @@ func TestCasesAndRun(t *testing.T) {
 		t.Fatalf("matvec cases must come first: %+v", cs[:3])
 	}
 	var seen int
-	res, err := Run(context.Background(), cs, Options{Threads: 2, Reps: 2, MinTime: time.Millisecond}, func(Result) { seen++ })
+	res, err := Run(context.Background(), cs, Options{Threads: 2, Reps: 2, MinTime: time.Millisecond, Footprint: 64 << 10}, func(Result) { seen++ })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestCasesAndRun(t *testing.T) {
 
 func TestRunSkips(t *testing.T) {
 	cs := []Case{{Op: "matvec", Type: kernels.Q8_0, Backend: "nope", Shape: Shape{32, 2}, N: 1}}
-	res, err := Run(context.Background(), cs, Options{Reps: 1, MinTime: time.Millisecond}, nil)
+	res, err := Run(context.Background(), cs, Options{Reps: 1, MinTime: time.Millisecond, Footprint: 1}, nil)
 	if err != nil || !strings.Contains(res[0].Skipped, "unknown kernel backend") {
 		t.Fatalf("%v %+v", err, res)
 	}
