@@ -8,12 +8,14 @@ var avx2Backend = &Backend{
 	Priority:  20,
 	Available: func() bool { return haveAVX2 },
 	Dot: map[Type]DotFunc{
-		F32:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 8, dotF32AVX2) },
-		F16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 8, dotF16AVX2) },
-		BF16: func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 8, dotBF16AVX2) },
-		Q8_0: func(n int, w, x []byte) float32 { return quantDot(n, w, x, 34, 1, dotQ8_0AVX2, blockQ8) },
-		Q4_0: func(n int, w, x []byte) float32 { return quantDot(n, w, x, 18, 1, dotQ4_0AVX2, blockQ4) },
-		Q4_K: func(n int, w, x []byte) float32 { return dotQ4K(n, w, x, dotQ4_KAVX2) },
+		F32:   func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 8, dotF32AVX2) },
+		F16:   func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 8, dotF16AVX2) },
+		BF16:  func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 8, dotBF16AVX2) },
+		Q8_0:  func(n int, w, x []byte) float32 { return quantDot(n, w, x, 34, 1, dotQ8_0AVX2, blockQ8) },
+		Q4_0:  func(n int, w, x []byte) float32 { return quantDot(n, w, x, 18, 1, dotQ4_0AVX2, blockQ4) },
+		Q4_K:  func(n int, w, x []byte) float32 { return dotQ4K(n, w, x, dotQ4_KAVX2) },
+		Q2_K:  func(n int, w, x []byte) float32 { return dotK(n, w, x, 84, dotQ2_KAVX2) },
+		TQ2_0: func(n int, w, x []byte) float32 { return dotK(n, w, x, 66, dotTQ2_0AVX2) },
 	},
 }
 

@@ -1960,6 +1960,483 @@ DATA dotQ4_KAVX2_bcast7<>+30(SB)/1, $0x0e
 DATA dotQ4_KAVX2_bcast7<>+31(SB)/1, $0x0f
 GLOBL dotQ4_KAVX2_bcast7<>(SB), RODATA|NOPTR, $32
 
+// func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·dotQ2_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x03030303, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x01010101, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	VXORPS       X2, X2, X2
+
+dotQ2_KAVX2_loop:
+	TESTQ          DX, DX
+	JLE            dotQ2_KAVX2_done
+	VPXOR          Y3, Y3, Y3
+	VBROADCASTI128 (AX), Y4
+	VPAND          Y1, Y4, Y4
+	VMOVDQU        16(AX), Y5
+	VPAND          Y0, Y5, Y6
+	VPMADDUBSW     4(CX), Y6, Y6
+	VPSHUFB        dotQ2_KAVX2_pick0<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y6, Y6
+	VPADDD         Y6, Y3, Y3
+	VPSRLW         $0x02, Y5, Y6
+	VPAND          Y0, Y6, Y6
+	VPMADDUBSW     36(CX), Y6, Y6
+	VPSHUFB        dotQ2_KAVX2_pick1<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y6, Y6
+	VPADDD         Y6, Y3, Y3
+	VPSRLW         $0x04, Y5, Y6
+	VPAND          Y0, Y6, Y6
+	VPMADDUBSW     68(CX), Y6, Y6
+	VPSHUFB        dotQ2_KAVX2_pick2<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y6, Y6
+	VPADDD         Y6, Y3, Y3
+	VPSRLW         $0x06, Y5, Y5
+	VPAND          Y0, Y5, Y5
+	VPMADDUBSW     100(CX), Y5, Y5
+	VPSHUFB        dotQ2_KAVX2_pick3<>+0(SB), Y4, Y6
+	VPMADDWD       Y6, Y5, Y5
+	VPADDD         Y5, Y3, Y3
+	VMOVDQU        48(AX), Y5
+	VPAND          Y0, Y5, Y6
+	VPMADDUBSW     132(CX), Y6, Y6
+	VPSHUFB        dotQ2_KAVX2_pick4<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y6, Y6
+	VPADDD         Y6, Y3, Y3
+	VPSRLW         $0x02, Y5, Y6
+	VPAND          Y0, Y6, Y6
+	VPMADDUBSW     164(CX), Y6, Y6
+	VPSHUFB        dotQ2_KAVX2_pick5<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y6, Y6
+	VPADDD         Y6, Y3, Y3
+	VPSRLW         $0x04, Y5, Y6
+	VPAND          Y0, Y6, Y6
+	VPMADDUBSW     196(CX), Y6, Y6
+	VPSHUFB        dotQ2_KAVX2_pick6<>+0(SB), Y4, Y7
+	VPMADDWD       Y7, Y6, Y6
+	VPADDD         Y6, Y3, Y3
+	VPSRLW         $0x06, Y5, Y5
+	VPAND          Y0, Y5, Y5
+	VPMADDUBSW     228(CX), Y5, Y5
+	VPSHUFB        dotQ2_KAVX2_pick7<>+0(SB), Y4, Y4
+	VPMADDWD       Y4, Y5, Y5
+	VPADDD         Y5, Y3, Y3
+	VMOVDQU        (AX), X4
+	VPSRLW         $0x04, X4, X4
+	VPAND          X1, X4, X4
+	VPMOVZXBW      X4, Y4
+	VPMADDWD       260(CX), Y4, Y4
+	VPHADDD        Y4, Y3, Y3
+	VEXTRACTI128   $0x01, Y3, X4
+	VPADDD         X4, X3, X4
+	VPHADDD        X4, X4, X4
+	VCVTDQ2PS      X4, X3
+	VMOVD          80(AX), X4
+	VCVTPH2PS      X4, X4
+	VBROADCASTSS   (CX), X5
+	VMULPS         X5, X4, X4
+	VMULPS         X3, X4, X4
+	VMOVSHDUP      X4, X3
+	VSUBSS         X3, X4, X4
+	VADDSS         X4, X2, X2
+	ADDQ           $0x00000054, AX
+	ADDQ           $0x00000124, CX
+	DECQ           DX
+	JMP            dotQ2_KAVX2_loop
+
+dotQ2_KAVX2_done:
+	MOVSS X2, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ2_KAVX2_pick0<>+0(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+2(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+4(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+6(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+8(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+10(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+12(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+14(SB)/1, $0x00
+DATA dotQ2_KAVX2_pick0<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+16(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+18(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+20(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+22(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+24(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+26(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+28(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick0<>+30(SB)/1, $0x01
+DATA dotQ2_KAVX2_pick0<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick0<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick1<>+0(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+2(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+4(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+6(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+8(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+10(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+12(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+14(SB)/1, $0x02
+DATA dotQ2_KAVX2_pick1<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+16(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+18(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+20(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+22(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+24(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+26(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+28(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick1<>+30(SB)/1, $0x03
+DATA dotQ2_KAVX2_pick1<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick1<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick2<>+0(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+2(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+4(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+6(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+8(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+10(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+12(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+14(SB)/1, $0x04
+DATA dotQ2_KAVX2_pick2<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+16(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+18(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+20(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+22(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+24(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+26(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+28(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick2<>+30(SB)/1, $0x05
+DATA dotQ2_KAVX2_pick2<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick2<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick3<>+0(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+2(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+4(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+6(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+8(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+10(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+12(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+14(SB)/1, $0x06
+DATA dotQ2_KAVX2_pick3<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+16(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+18(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+20(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+22(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+24(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+26(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+28(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick3<>+30(SB)/1, $0x07
+DATA dotQ2_KAVX2_pick3<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick4<>+0(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+2(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+4(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+6(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+8(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+10(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+12(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+14(SB)/1, $0x08
+DATA dotQ2_KAVX2_pick4<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+16(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+18(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+20(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+22(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+24(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+26(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+28(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick4<>+30(SB)/1, $0x09
+DATA dotQ2_KAVX2_pick4<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick4<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick5<>+0(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+2(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+4(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+6(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+8(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+10(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+12(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+14(SB)/1, $0x0a
+DATA dotQ2_KAVX2_pick5<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+16(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+18(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+20(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+22(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+24(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+26(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+28(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick5<>+30(SB)/1, $0x0b
+DATA dotQ2_KAVX2_pick5<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick5<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick6<>+0(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+2(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+4(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+6(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+8(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+10(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+12(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+14(SB)/1, $0x0c
+DATA dotQ2_KAVX2_pick6<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+16(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+18(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+20(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+22(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+24(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+26(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+28(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick6<>+30(SB)/1, $0x0d
+DATA dotQ2_KAVX2_pick6<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick6<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ2_KAVX2_pick7<>+0(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+1(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+2(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+3(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+4(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+5(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+6(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+7(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+8(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+9(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+10(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+11(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+12(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+13(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+14(SB)/1, $0x0e
+DATA dotQ2_KAVX2_pick7<>+15(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+16(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+17(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+18(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+19(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+20(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+21(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+22(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+23(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+24(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+25(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+26(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+27(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+28(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+29(SB)/1, $0x80
+DATA dotQ2_KAVX2_pick7<>+30(SB)/1, $0x0f
+DATA dotQ2_KAVX2_pick7<>+31(SB)/1, $0x80
+GLOBL dotQ2_KAVX2_pick7<>(SB), RODATA|NOPTR, $32
+
+// func dotTQ2_0AVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·dotTQ2_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x03030303, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x01010101, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	VXORPS       X3, X3, X3
+
+dotTQ2_0AVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotTQ2_0AVX2_done
+	VPXOR        Y4, Y4, Y4
+	VMOVDQU      (AX), Y5
+	VPAND        Y0, Y5, Y6
+	VPMADDUBSW   4(CX), Y6, Y6
+	VPMADDUBSW   4(CX), Y1, Y7
+	VPSUBW       Y7, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPSRLW       $0x02, Y5, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   36(CX), Y6, Y6
+	VPMADDUBSW   36(CX), Y1, Y7
+	VPSUBW       Y7, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPSRLW       $0x04, Y5, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   68(CX), Y6, Y6
+	VPMADDUBSW   68(CX), Y1, Y7
+	VPSUBW       Y7, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPSRLW       $0x06, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   100(CX), Y5, Y5
+	VPMADDUBSW   100(CX), Y1, Y6
+	VPSUBW       Y6, Y5, Y5
+	VPMADDWD     Y2, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VMOVDQU      32(AX), Y5
+	VPAND        Y0, Y5, Y6
+	VPMADDUBSW   132(CX), Y6, Y6
+	VPMADDUBSW   132(CX), Y1, Y7
+	VPSUBW       Y7, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPSRLW       $0x02, Y5, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   164(CX), Y6, Y6
+	VPMADDUBSW   164(CX), Y1, Y7
+	VPSUBW       Y7, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPSRLW       $0x04, Y5, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   196(CX), Y6, Y6
+	VPMADDUBSW   196(CX), Y1, Y7
+	VPSUBW       Y7, Y6, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPSRLW       $0x06, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   228(CX), Y5, Y5
+	VPMADDUBSW   228(CX), Y1, Y6
+	VPSUBW       Y6, Y5, Y5
+	VPMADDWD     Y2, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VPXOR        Y5, Y5, Y5
+	VPHADDD      Y5, Y4, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPADDD       X5, X4, X5
+	VPHADDD      X5, X5, X5
+	VCVTDQ2PS    X5, X4
+	MOVWLZX      64(AX), BX
+	VMOVD        BX, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (CX), X6
+	VMULPS       X6, X5, X5
+	VMULPS       X4, X5, X5
+	VADDSS       X5, X3, X3
+	ADDQ         $0x00000042, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          dotTQ2_0AVX2_loop
+
+dotTQ2_0AVX2_done:
+	MOVSS X3, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func dotQ8_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3
 TEXT ·dotQ8_0x4AVX512(SB), NOSPLIT, $0-40

@@ -88,14 +88,19 @@ func quantDot(n int, w, x []byte, wsz, even int, asm func(w, x *byte, nb int) fl
 	return s
 }
 
-// dotQ4K runs a q4_K x q8_K kernel over whole super-blocks (the kernels are
-// bit-identical to the ref backend's float order).
-func dotQ4K(n int, w, x []byte, asm func(w, x *byte, nb int) float32) float32 {
+// dotK runs a k-quant (or tq2_0) x q8_K kernel over whole 256-value
+// super-blocks of bsz bytes (the kernels are bit-identical to the ref
+// backend's float order).
+func dotK(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) float32 {
 	nb := n / 256
 	if nb <= 0 {
 		return 0
 	}
-	w = w[:nb*144]
+	w = w[:nb*bsz]
 	x = x[:nb*292]
 	return asm(&w[0], &x[0], nb)
+}
+
+func dotQ4K(n int, w, x []byte, asm func(w, x *byte, nb int) float32) float32 {
+	return dotK(n, w, x, 144, asm)
 }

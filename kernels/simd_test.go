@@ -79,6 +79,41 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 			dot += dx*dw*float64(sumi) - dx*dmin*float64(summ)
 			mag += math.Abs(dx*dw)*float64(absi) + math.Abs(dx*dmin)*float64(absm)
 		}
+	case Q2_K, TQ2_0:
+		bsz, qoff, doff := 66, 0, 64
+		if t == Q2_K {
+			bsz, qoff, doff = 84, 16, 80
+		}
+		for b := 0; b < n/256; b++ {
+			wb, xb := w[b*bsz:], x[b*292:]
+			dx := float64(math.Float32frombits(binary.LittleEndian.Uint32(xb)))
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb[doff:]))
+			var sumi, summ, absi, absm int64
+			for e := 0; e < 256; e++ {
+				code := int64(wb[qoff+32*(e/128)+e%32]>>(2*((e%128)/32))) & 3
+				xv := int64(int8(xb[4+e]))
+				var p int64
+				if t == Q2_K {
+					p = int64(wb[e/16]&15) * code * xv
+				} else {
+					p = (code - 1) * xv
+				}
+				sumi += p
+				absi += max(p, -p)
+			}
+			dot += dx * dw * float64(sumi)
+			mag += math.Abs(dx*dw) * float64(absi)
+			if t == Q2_K {
+				dmin := simdNaiveF16(binary.LittleEndian.Uint16(wb[doff+2:]))
+				for sb := 0; sb < 16; sb++ {
+					p := int64(wb[sb]>>4) * int64(int16(binary.LittleEndian.Uint16(xb[260+2*sb:])))
+					summ += p
+					absm += max(p, -p)
+				}
+				dot -= dx * dmin * float64(summ)
+				mag += math.Abs(dx*dmin) * float64(absm)
+			}
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -173,6 +208,26 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 			binary.LittleEndian.PutUint16(blk, d)
 			binary.LittleEndian.PutUint16(blk[2:], dmin)
 		}
+	case Q2_K, TQ2_0:
+		bsz, doff := 66, 64
+		if t == Q2_K {
+			bsz, doff = 84, 80
+		}
+		for b := 0; b < n/256; b++ {
+			blk := buf[b*bsz : (b+1)*bsz]
+			for j := range blk {
+				blk[j] = byte(rng.Uint32())
+			}
+			d, dmin := uint16(0x3c00), uint16(0x3c00)
+			if !unitScales {
+				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+				dmin = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+			}
+			binary.LittleEndian.PutUint16(blk[doff:], d)
+			if t == Q2_K {
+				binary.LittleEndian.PutUint16(blk[doff+2:], dmin)
+			}
+		}
 	case Q8_K:
 		for b := 0; b < n/256; b++ {
 			blk := buf[b*292 : (b+1)*292]
@@ -208,7 +263,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -284,8 +339,8 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 			}
 			if refF != nil {
 				rv := refF(n, w, x)
-				if typ == Q4_K && got != rv {
-					// The q4_K kernels repeat ref's float order exactly.
+				if (typ == Q4_K || typ == Q2_K || typ == TQ2_0) && got != rv {
+					// The k-quant kernels repeat ref's float order exactly.
 					t.Fatalf("n=%d: got %v, ref backend %v: want bit-identical", n, got, rv)
 				}
 				if math.Abs(float64(got)-float64(rv)) > 2*bound {

@@ -34,6 +34,8 @@ func main() {
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
 	dotQ4K()
 	dotQ4KAVX2()
+	dot2BitAVX2("dotQ2_KAVX2", true)
+	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -880,6 +882,138 @@ func dotQ4KAVX2() {
 	VADDSS(ddf, sumf, sumf)
 
 	ADDQ(U32(144), w)
+	ADDQ(U32(292), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// dot2BitAVX2 is the AVX2 dot of the 2-bit super-block formats against q8_K:
+// q2_K (q2k true: scales[16] as 4-bit scale | 4-bit min, qs[64], d, dmin)
+// or tq2_0 (qs[64], d; value = code - 1). Codes for elements 128h+32k+i
+// sit in bits 2k..2k+1 of qs byte 32h+i, so a shift and a mask give 32
+// codes in activation order. The integer sums are ref's, exactly (q2_K:
+// sumi = sum_s (sc_s&15) * sum c*x over 16-value sub-blocks, summ =
+// sum_s (sc_s>>4) * bsums[s]; tq2_0: sumi = sum c*x - sum x), and the float
+// order is ref's kBlockSum: bit-identical.
+func dot2BitAVX2(name string, q2k bool) {
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Doc(name + " returns the dot product of nb 2-bit super-blocks at w with q8_K blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	bsz, qoff, doff := 66, 0, 64
+	if q2k {
+		bsz, qoff, doff = 84, 16, 80
+	}
+	three, ones8 := YMM(), YMM()
+	broadcastConst(0x03030303, three, false)
+	broadcastConst(0x01010101, ones8, false)
+	ones16, low4 := YMM(), YMM()
+	broadcastConst(0x00010001, ones16, false)
+	broadcastConst(0x0f0f0f0f, low4, false)
+	// pick[c] is a VPSHUFB mask making int16 lanes of scale byte 2c (low
+	// 128-bit lane) and 2c+1 (high lane): the two 16-value sub-blocks of
+	// 32-value chunk c.
+	var pick [8]Mem
+	if q2k {
+		for c := range pick {
+			pick[c] = GLOBL(name+"_pick"+string(rune('0'+c)), RODATA|NOPTR)
+			for i := 0; i < 32; i++ {
+				v := 0x80 // zero high byte
+				if i%2 == 0 {
+					v = 2*c + i/16
+				}
+				DATA(i, U8(v))
+			}
+		}
+	}
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	acc := YMM()
+	VPXOR(acc, acc, acc)
+	var scs VecVirtual
+	if q2k {
+		scs = YMM() // the 16 scale bytes in both lanes, low nibble (scale)
+		VBROADCASTI128(Mem{Base: w}, scs)
+		VPAND(low4, scs, scs)
+	}
+	for h := 0; h < 2; h++ {
+		q := YMM()
+		VMOVDQU(Mem{Base: w, Disp: qoff + 32*h}, q)
+		for k := 0; k < 4; k++ {
+			c := YMM()
+			if k == 0 {
+				VPAND(three, q, c)
+			} else {
+				VPSRLW(U8(2*k), q, c)
+				VPAND(three, c, c)
+			}
+			xm := Mem{Base: x, Disp: 4 + 128*h + 32*k}
+			p := YMM()
+			VPMADDUBSW(xm, c, p) // |pair| <= 2*3*128
+			if q2k {
+				sc := YMM()
+				VPSHUFB(pick[4*h+k], scs, sc)
+				VPMADDWD(sc, p, p)
+				VPADDD(p, acc, acc)
+			} else {
+				// tq2_0 value = code - 1: subtract the pair sums of x.
+				sx := YMM()
+				VPMADDUBSW(xm, ones8, sx)
+				VPSUBW(sx, p, p)
+				VPMADDWD(ones16, p, p)
+				VPADDD(p, acc, acc)
+			}
+		}
+	}
+	mp := YMM()
+	if q2k {
+		mb, mins := XMM(), YMM()
+		VMOVDQU(Mem{Base: w}, mb)
+		VPSRLW(U8(4), mb, mb)
+		VPAND(low4.AsX(), mb, mb)
+		VPMOVZXBW(mb, mins)
+		VPMADDWD(Mem{Base: x, Disp: 260}, mins, mp)
+	} else {
+		VPXOR(mp, mp, mp)
+	}
+	h := YMM()
+	VPHADDD(mp, acc, h)
+	hx := XMM()
+	VEXTRACTI128(U8(1), h, hx)
+	VPADDD(hx, h.AsX(), hx)
+	VPHADDD(hx, hx, hx)
+	fs := XMM()
+	VCVTDQ2PS(hx, fs)
+	dd, ddf, dx := XMM(), XMM(), XMM()
+	if q2k {
+		VMOVD(Mem{Base: w, Disp: doff}, dd) // d, dmin
+	} else {
+		r := GP32()
+		MOVWLZX(Mem{Base: w, Disp: doff}, r) // d only: the block ends there
+		VMOVD(r, dd)
+	}
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	if q2k {
+		cc := XMM()
+		VMOVSHDUP(ddf, cc)
+		VSUBSS(cc, ddf, ddf)
+	}
+	VADDSS(ddf, sumf, sumf)
+
+	ADDQ(U32(bsz), w)
 	ADDQ(U32(292), x)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
