@@ -222,3 +222,94 @@ func TestGeoMean(t *testing.T) {
 		t.Fatal("geomean of empty/non-positive should be NaN")
 	}
 }
+
+// The test depends on ranks only: any strictly increasing transform of the
+// pooled data (log, affine) leaves U and p unchanged, and swapping the
+// samples mirrors U while keeping p.
+func TestUTestRankInvariance(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for trial := 0; trial < 200; trial++ {
+		n1, n2 := 2+rng.IntN(12), 2+rng.IntN(12)
+		x, y := make([]float64, n1), make([]float64, n2)
+		for i := range x {
+			x[i] = math.Round(rng.ExpFloat64()*4) + 1 // rounding makes ties
+		}
+		for i := range y {
+			y[i] = math.Round(rng.ExpFloat64()*5) + 1
+		}
+		a, err := MannWhitneyU(x, y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tx, ty := make([]float64, n1), make([]float64, n2)
+		for i, v := range x {
+			tx[i] = 3*math.Log(v) - 7
+		}
+		for i, v := range y {
+			ty[i] = 3*math.Log(v) - 7
+		}
+		b, _ := MannWhitneyU(tx, ty)
+		c, _ := MannWhitneyU(y, x)
+		if math.Abs(a.P-b.P) > 1e-12 || a.U1 != b.U1 {
+			t.Fatalf("monotone transform changed the test: %+v vs %+v", a, b)
+		}
+		if math.Abs(a.P-c.P) > 1e-12 || c.U1 != float64(n1*n2)-a.U1 {
+			t.Fatalf("swapping samples: %+v vs %+v", a, c)
+		}
+		if !(a.P > 0 && a.P <= 1) {
+			t.Fatalf("p = %v out of (0, 1]", a.P)
+		}
+	}
+}
+
+func FuzzMannWhitneyU(f *testing.F) {
+	f.Add(1.0, 2.0, 3.0, 4.0, 5.0, 6.0, uint8(3))
+	f.Add(1.0, 1.0, 1.0, 1.0, 1.0, 1.0, uint8(2))
+	f.Add(math.Inf(-1), 0.0, math.Inf(1), 1e308, -1e308, 5e-324, uint8(4))
+	f.Fuzz(func(t *testing.T, a, b, c, d, e, g float64, split uint8) {
+		all := []float64{a, b, c, d, e, g}
+		k := 1 + int(split)%5
+		r, err := MannWhitneyU(all[:k], all[k:])
+		for _, v := range all {
+			if math.IsNaN(v) {
+				if err == nil {
+					t.Fatal("NaN accepted")
+				}
+				return
+			}
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !(r.P > 0 && r.P <= 1) || r.U < 0 || r.U1 < 0 || r.U1 > float64(r.N1*r.N2) {
+			t.Fatalf("out of range: %+v", r)
+		}
+		cmp := Compare(all[:k], all[k:], 0.05)
+		if cmp.Significant && cmp.P > 0.05 {
+			t.Fatalf("significant with p=%v", cmp.P)
+		}
+	})
+}
+
+func BenchmarkMannWhitneyU(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, bc := range []struct {
+		name   string
+		n      int
+		rounds bool
+	}{{"n=10", 10, false}, {"n=50", 50, false}, {"n=20,ties", 20, true}, {"n=200", 200, false}} {
+		x, y := make([]float64, bc.n), make([]float64, bc.n)
+		for i := range x {
+			x[i], y[i] = rng.NormFloat64(), rng.NormFloat64()+0.2
+			if bc.rounds {
+				x[i], y[i] = math.Round(x[i]*3), math.Round(y[i]*3)
+			}
+		}
+		MannWhitneyU(x, y) // build the cached distribution outside the timing
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				MannWhitneyU(x, y)
+			}
+		})
+	}
+}
