@@ -351,38 +351,69 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 	}
 }
 
-// TestSIMDDotExtremes checks the values where the sign tricks of SIMD int8
-// dots usually break: all -128 weights and activations, and -128 x 127.
+// TestSIMDDotExtremes checks the values where the tricks of SIMD int8 dots
+// usually break (sign transfers, int16 saturation, int16 accumulation): every
+// weight and activation byte at an extreme, with unit scales so the result
+// must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0} {
+			f := b.Dot[typ]
+			if f == nil {
+				continue
+			}
+			at := ActivationType(typ)
 			for _, wv := range []byte{0x80, 0x7f, 0x00, 0xff} {
 				for _, xv := range []byte{0x80, 0x7f, 0x01} {
-					for _, nb := range []int{1, 2, 3, 4, 5, 8} {
-						wsz := typ.BlockBytes()
-						w := make([]byte, nb*wsz)
-						x := make([]byte, nb*34)
+					for _, nb := range []int{1, 2, 3, 4, 5, 8, 9, 17} {
+						n := nb * typ.BlockSize()
+						w := make([]byte, nb*typ.BlockBytes())
+						x := make([]byte, n/at.BlockSize()*at.BlockBytes())
 						for i := range w {
 							w[i] = wv
 						}
 						for i := range x {
 							x[i] = xv
 						}
-						for k := 0; k < nb; k++ {
-							binary.LittleEndian.PutUint16(w[k*wsz:], 0x3c00)
-							binary.LittleEndian.PutUint16(x[k*34:], 0x3c00)
-						}
-						f := b.Dot[typ]
-						if f == nil {
-							continue // neon without dotprod
-						}
-						got := f(nb*32, w, x)
-						want, _ := simdNaiveDot(typ, nb*32, w, x)
+						simdUnitScales(typ, w)
+						simdUnitScales(at, x)
+						got := f(n, w, x)
+						want, _ := simdNaiveDot(typ, n, w, x)
 						if float64(got) != want {
 							t.Errorf("%s %s w=%#x x=%#x nb=%d: got %v, want %v", b.Name, typ, wv, xv, nb, got, want)
 						}
 					}
 				}
+			}
+		}
+	}
+}
+
+// simdUnitScales sets every block scale of a quantized row to 1 (and, for
+// q8_K, makes bsums match qs), leaving the quantized values as they are.
+func simdUnitScales(t Type, row []byte) {
+	bb := t.BlockBytes()
+	for b := 0; b+bb <= len(row); b += bb {
+		blk := row[b : b+bb]
+		switch t {
+		case Q8_0, Q4_0:
+			binary.LittleEndian.PutUint16(blk, 0x3c00)
+		case Q4_K:
+			binary.LittleEndian.PutUint16(blk, 0x3c00)
+			binary.LittleEndian.PutUint16(blk[2:], 0x3c00)
+		case Q2_K:
+			binary.LittleEndian.PutUint16(blk[80:], 0x3c00)
+			binary.LittleEndian.PutUint16(blk[82:], 0x3c00)
+		case TQ2_0:
+			binary.LittleEndian.PutUint16(blk[64:], 0x3c00)
+		case Q8_K:
+			binary.LittleEndian.PutUint32(blk, math.Float32bits(1))
+			for g := 0; g < 16; g++ {
+				var sum int16
+				for j := 0; j < 16; j++ {
+					sum += int16(int8(blk[4+16*g+j]))
+				}
+				binary.LittleEndian.PutUint16(blk[260+2*g:], uint16(sum))
 			}
 		}
 	}

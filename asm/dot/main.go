@@ -940,6 +940,11 @@ func dot2BitAVX2(name string, q2k bool) {
 	JLE(LabelRef(name + "_done"))
 	acc := YMM()
 	VPXOR(acc, acc, acc)
+	acc16, accx := YMM(), YMM()
+	if !q2k {
+		VPXOR(acc16, acc16, acc16)
+		VPXOR(accx, accx, accx)
+	}
 	var scs VecVirtual
 	if q2k {
 		scs = YMM() // the 16 scale bytes in both lanes, low nibble (scale)
@@ -966,14 +971,18 @@ func dot2BitAVX2(name string, q2k bool) {
 				VPMADDWD(sc, p, p)
 				VPADDD(p, acc, acc)
 			} else {
-				// tq2_0 value = code - 1: subtract the pair sums of x.
+				// tq2_0 value = code - 1: sum c*x and sum x in int16 lanes
+				// (at most 8*768 and 8*256), combined once per block.
 				sx := YMM()
 				VPMADDUBSW(xm, ones8, sx)
-				VPSUBW(sx, p, p)
-				VPMADDWD(ones16, p, p)
-				VPADDD(p, acc, acc)
+				VPADDW(p, acc16, acc16)
+				VPADDW(sx, accx, accx)
 			}
 		}
+	}
+	if !q2k {
+		VPSUBW(accx, acc16, acc16)
+		VPMADDWD(ones16, acc16, acc)
 	}
 	mp := YMM()
 	if q2k {
