@@ -28,6 +28,8 @@ func neonDots(dotprod bool) map[Type]DotFunc {
 		m[Q8_0] = func(n int, w, x []byte) float32 { return quantDot(n, w, x, 34, 1, dotQ8_0NEON, blockQ8) }
 		m[Q4_0] = func(n int, w, x []byte) float32 { return quantDot(n, w, x, 18, 1, dotQ4_0NEON, blockQ4) }
 		m[Q4_K] = func(n int, w, x []byte) float32 { return dotQ4K(n, w, x, dotQ4_KNEON) }
+		m[Q2_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 84, dotQ2_KNEON) }
+		m[TQ2_0] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 66, dotTQ2_0NEON) }
 	}
 	return m
 }

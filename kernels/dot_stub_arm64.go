@@ -22,3 +22,9 @@ func dotQ4_0NEON(w, x *byte, nb int) float32
 
 // dotQ4_KNEON returns the q4_K x q8_K dot product of nb super-blocks (SDOT).
 func dotQ4_KNEON(w, x *byte, nb int) float32
+
+// dotQ2_KNEON returns the q2_K x q8_K dot product of nb super-blocks (SDOT).
+func dotQ2_KNEON(w, x *byte, nb int) float32
+
+// dotTQ2_0NEON returns the tq2_0 x q8_K dot product of nb super-blocks (SDOT).
+func dotTQ2_0NEON(w, x *byte, nb int) float32

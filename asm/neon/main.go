@@ -72,6 +72,15 @@ func uxtlH(d, n int) { // UXTL Vd.4S, Vn.4H
 func uxtl2H(d, n int) { // UXTL2 Vd.4S, Vn.8H
 	word(0x6F10A400|uint32(n)<<5|uint32(d), fmt.Sprintf("UXTL2 V%d.4S, V%d.8H", d, n))
 }
+func uxtl2B(d, n int) { // UXTL2 Vd.8H, Vn.16B
+	word(0x6F08A400|uint32(n)<<5|uint32(d), fmt.Sprintf("UXTL2 V%d.8H, V%d.16B", d, n))
+}
+func smlal(d, n, m int) { // SMLAL Vd.4S, Vn.4H, Vm.4H
+	word(0x0E608000|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SMLAL V%d.4S, V%d.4H, V%d.4H", d, n, m))
+}
+func smlal2(d, n, m int) { // SMLAL2 Vd.4S, Vn.8H, Vm.8H
+	word(0x4E608000|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SMLAL2 V%d.4S, V%d.8H, V%d.8H", d, n, m))
+}
 func dupS1(d, n int) { // MOV Sd, Vn.S[1]
 	word(0x5E0C0400|uint32(n)<<5|uint32(d), fmt.Sprintf("MOV S%d, V%d.S[1]", d, n))
 }
@@ -272,11 +281,30 @@ func dotQ4K(name string) {
 	saddlp(11, 11)
 	mla4(18, 10, 26)
 	mla4(18, 11, 27)
-	// [sumi, summ] -> floats; [dx*dw, dx*dmin] * [sumi, summ] = [a, c].
+	kEpilogue("(R0)")
+	emit("ADD $144, R0, R0")
+	emit("ADD $292, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("FMOVS F19, ret+24(FP)")
+	emit("RET")
+}
+
+// kEpilogue adds one super-block to the float sum F19 from the int32 lanes
+// of V17 (sumi) and V18 (summ), the fp16 pair [d, dmin] loaded by
+// loadScales into S21, and q8_K's float d at (R1), with ref's kBlockSum
+// operations in ref's order: sumf + ((dx*d)*sumi - (dx*dmin)*summ).
+func kEpilogue(loadScales string) {
 	emit("VADDP V18.S4, V17.S4, V20.S4")
 	emit("VADDP V20.S4, V20.S4, V20.S4")
 	scvtf(20, 20)
-	emit("FMOVS (R0), F21")
+	if strings.HasPrefix(loadScales, "MOVHU") {
+		emit(loadScales) // d only, into R12
+		emit("FMOVS R12, F21")
+	} else {
+		emit("FMOVS %s, F21", loadScales)
+	}
 	fcvtl(21, 21)
 	emit("FMOVS (R1), F22")
 	emit("VDUP V22.S[0], V22.S4")
@@ -285,7 +313,76 @@ func dotQ4K(name string) {
 	dupS1(23, 21)
 	emit("FSUBS F23, F21, F21")
 	emit("FADDS F21, F19, F19")
-	emit("ADD $144, R0, R0")
+}
+
+// dot2Bit: q2_K (q2k) or tq2_0 against q8_K with SDOT. Codes of elements
+// 128h+32k+i are bits 2k..2k+1 of qs byte 32h+i. q2_K: each 16-value
+// sub-block's SDOT sum is weighted by its 4-bit scale (MLA by element) and
+// summ = sum_s min_s * bsums[s] (SMLAL); tq2_0: SDOT of (code-1) directly.
+func dot2Bit(name string, q2k bool) {
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	bsz, qoff, scales := 66, 0, "MOVHU 64(R0), R12"
+	if q2k {
+		bsz, qoff, scales = 84, 16, "80(R0)"
+	}
+	emit("VMOVI $3, V30.B16")
+	emit("VMOVI $1, V31.B16")
+	emit("VMOVI $15, V29.B16")
+	zero(19)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	zero(17, 18)
+	if q2k {
+		emit("VLD1 (R0), [V20.B16]")
+		emit("VAND V29.B16, V20.B16, V21.B16") // scales
+		emit("VUSHR $4, V20.B16, V22.B16")     // mins
+		uxtlB(23, 21)
+		uxtl2B(21, 21)
+		uxtlH(24, 23)
+		uxtl2H(25, 23)
+		uxtlH(26, 21)
+		uxtl2H(27, 21) // V24-V27: scales 0-15 as int32
+		uxtlB(28, 22)
+		uxtl2B(22, 22) // V28, V22: mins 0-7, 8-15 as int16
+		emit("ADD $260, R1, R8")
+		emit("VLD1 (R8), [V10.H8, V11.H8]")
+		smlal(18, 10, 28)
+		smlal2(18, 10, 28)
+		smlal(18, 11, 22)
+		smlal2(18, 11, 22)
+	}
+	emit("ADD $%d, R0, R6", qoff)
+	emit("VLD1 (R6), [V0.B16, V1.B16, V2.B16, V3.B16]")
+	emit("ADD $4, R1, R7")
+	for h := 0; h < 2; h++ {
+		for k := 0; k < 4; k++ {
+			emit("VLD1.P 32(R7), [V4.B16, V5.B16]")
+			for half := 0; half < 2; half++ {
+				src, c := 2*h+half, 6+half
+				if k == 0 {
+					emit("VAND V30.B16, V%d.B16, V%d.B16", src, c)
+				} else {
+					emit("VUSHR $%d, V%d.B16, V%d.B16", 2*k, src, c)
+					emit("VAND V30.B16, V%d.B16, V%d.B16", c, c)
+				}
+				if q2k {
+					s := 8*h + 2*k + half
+					zero(8)
+					sdot(8, c, 4+half)
+					mlaElem(17, 8, 24+s/4, s%4)
+				} else {
+					emit("VSUB V31.B16, V%d.B16, V%d.B16", c, c)
+					sdot(17, c, 4+half)
+				}
+			}
+		}
+	}
+	kEpilogue(scales)
+	emit("ADD $%d, R0, R0", bsz)
 	emit("ADD $292, R1, R1")
 	emit("SUB $1, R2, R2")
 	emit("B %s_loop", name)
@@ -308,6 +405,8 @@ func main() {
 	dotQ("dotQ8_0NEON", 34)
 	dotQ("dotQ4_0NEON", 18)
 	dotQ4K("dotQ4_KNEON")
+	dot2Bit("dotQ2_KNEON", true)
+	dot2Bit("dotTQ2_0NEON", false)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
