@@ -105,3 +105,32 @@ func TestHTMLDeterministicAndOffline(t *testing.T) {
 		t.Error("missing offline assets accepted")
 	}
 }
+
+// Whatever a results file's strings contain, the page keeps exactly its own
+// two script elements and no markup from the file.
+func FuzzHTMLEscaping(f *testing.F) {
+	f.Add("<script>alert(1)</script>", "</script><img src=x onerror=alert(2)>", "<!--", "q4_0")
+	f.Add("a\u2028b", `"'&<>`, "</SCRIPT >", "<svg/onload=x>")
+	f.Fuzz(func(t *testing.T, name, cpu, warning, wtype string) {
+		file := hostile()
+		file.Runs[0].Device.Board, file.Runs[0].Device.CPUModel = name, cpu
+		file.Cells[0].Warnings = []string{warning}
+		file.Cells[0].Config.WeightType = wtype
+		var buf bytes.Buffer
+		if err := WriteHTML(&buf, []*results.File{file}, HTMLOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		page := strings.ToLower(buf.String())
+		if n := strings.Count(page, "<script"); n != 2 {
+			t.Fatalf("%d <script elements", n)
+		}
+		if strings.Count(page, "</script") != 2 {
+			t.Fatalf("%d </script", strings.Count(page, "</script"))
+		}
+		for _, bad := range []string{"<img", "<svg", "<iframe", "<!--"} {
+			if strings.Contains(page, bad) {
+				t.Fatalf("page contains %q", bad)
+			}
+		}
+	})
+}
