@@ -1,0 +1,126 @@
+package compress
+
+import (
+	"fmt"
+
+	"gonum.org/v1/gonum/mat"
+)
+
+// Hessian accumulates the layer-wise Hessian of GPTQ/SparseGPT's
+// reconstruction objective ||XWᵀ − XŴᵀ||²: H = 2·XᵀX/n over the n
+// calibration rows seen so far (float64; cols×cols).
+type Hessian struct {
+	cols int
+	n    int
+	sum  *mat.SymDense // XᵀX
+}
+
+// NewHessian starts an empty Hessian for a layer with cols inputs.
+func NewHessian(cols int) *Hessian {
+	return &Hessian{cols: cols, sum: mat.NewSymDense(cols, nil)}
+}
+
+// Cols is the number of layer inputs.
+func (h *Hessian) Cols() int { return h.cols }
+
+// Samples is the number of calibration rows added.
+func (h *Hessian) Samples() int { return h.n }
+
+// Add accumulates n input rows x (n×cols, row-major).
+func (h *Hessian) Add(x []float32, n int) error {
+	if n <= 0 || len(x) != n*h.cols {
+		return fmt.Errorf("hessian: %d values are not %d rows of %d inputs", len(x), n, h.cols)
+	}
+	// A rank-k update in chunks keeps the float64 copy of x small.
+	const chunk = 256
+	buf := make([]float64, min(n, chunk)*h.cols)
+	for r0 := 0; r0 < n; r0 += chunk {
+		k := min(chunk, n-r0)
+		for i, v := range x[r0*h.cols : (r0+k)*h.cols] {
+			buf[i] = float64(v)
+		}
+		xm := mat.NewDense(k, h.cols, buf[:k*h.cols])
+		h.sum.SymRankK(h.sum, 1, xm.T())
+	}
+	h.n += n
+	return nil
+}
+
+// raw is XᵀX's upper triangle (row-major, stride).
+func (h *Hessian) raw() (data []float64, stride int) {
+	r := h.sum.RawSymmetric()
+	return r.Data, r.Stride
+}
+
+// invCholUpper prepares H for the OBS sweep: dead inputs (H[i][i] = 0, the
+// input was always zero) get H[i][i] = 1 and are reported so the caller zeroes
+// their weights; damp·mean(diag H) is added to the diagonal; it returns R, the
+// upper Cholesky factor of H⁻¹ (H⁻¹ = RᵀR), as float32 row-major cols×cols.
+//
+// R is computed without forming H⁻¹: with P the reversal permutation and
+// PHP = LLᵀ, H⁻¹ = (PL⁻¹P)ᵀ(PL⁻¹P) and PL⁻¹P is upper triangular with a
+// positive diagonal, so it is H⁻¹'s Cholesky factor. One Cholesky and one
+// triangular inverse (2n³/3 flops) instead of Cholesky, inverse and a second
+// Cholesky (4n³/3). If the factorisation fails the damping is raised tenfold,
+// up to three times.
+func (h *Hessian) invCholUpper(damp float64) (R []float32, dead []bool, err error) {
+	if h.n == 0 {
+		return nil, nil, fmt.Errorf("hessian: no calibration samples")
+	}
+	n := h.cols
+	src, stride := h.raw()
+	scale := 2 / float64(h.n)
+	dead = make([]bool, n)
+	var mean float64
+	diag := make([]float64, n)
+	for i := 0; i < n; i++ {
+		d := src[i*stride+i] * scale
+		if d == 0 {
+			dead[i] = true
+			d = 1
+		}
+		diag[i] = d
+		mean += d
+	}
+	mean /= float64(n)
+	a := make([]float64, n*n)
+	for try := 0; try < 4; try++ {
+		// A = P·H·P (upper triangle used by Cholesky).
+		for i := 0; i < n; i++ {
+			si := n - 1 - i
+			for j := i; j < n; j++ {
+				sj := n - 1 - j
+				var v float64
+				if si == sj {
+					v = diag[si] + damp*mean
+				} else if !dead[si] && !dead[sj] {
+					// Upper storage of H: H[min][max].
+					v = src[sj*stride+si] * scale
+				}
+				a[i*n+j] = v
+			}
+		}
+		var ch mat.Cholesky
+		if !ch.Factorize(mat.NewSymDense(n, a)) {
+			damp *= 10
+			continue
+		}
+		// chol stores U with A = UᵀU, i.e. L = Uᵀ and L⁻¹ = U⁻ᵀ.
+		var u, ui mat.TriDense
+		ch.UTo(&u)
+		if err := ui.InverseTri(&u); err != nil {
+			damp *= 10
+			continue
+		}
+		t := ui.RawTriangular()
+		R = make([]float32, n*n)
+		// R[i][j] = L⁻¹[n−1−i][n−1−j] = U⁻¹[n−1−j][n−1−i], j ≥ i.
+		for i := 0; i < n; i++ {
+			for j := i; j < n; j++ {
+				R[i*n+j] = float32(t.Data[(n-1-j)*t.Stride+(n-1-i)])
+			}
+		}
+		return R, dead, nil
+	}
+	return nil, nil, fmt.Errorf("hessian: %d×%d not positive definite even with damping %g", n, n, damp/10)
+}
