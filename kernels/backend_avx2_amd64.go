@@ -16,6 +16,7 @@ var avx2Backend = &Backend{
 		Q4_K:  func(n int, w, x []byte) float32 { return dotQ4K(n, w, x, dotQ4_KAVX2) },
 		Q2_K:  func(n int, w, x []byte) float32 { return dotK(n, w, x, 84, dotQ2_KAVX2) },
 		TQ2_0: func(n int, w, x []byte) float32 { return dotK(n, w, x, 66, dotTQ2_0AVX2) },
+		Q6_K:  func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KAVX2) },
 	},
 }
 

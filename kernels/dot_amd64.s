@@ -2433,6 +2433,277 @@ dotTQ2_0AVX2_done:
 	VZEROUPPER
 	RET
 
+// func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·dotQ6_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x20202020, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	VXORPS       X3, X3, X3
+
+dotQ6_KAVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ6_KAVX2_done
+	VPMOVSXBW    192(AX), Y4
+	VPERMQ       $0x44, Y4, Y5
+	VPERMQ       $0xee, Y4, Y4
+	VPXOR        Y6, Y6, Y6
+	VMOVDQU      (AX), Y7
+	VMOVDQU      32(AX), Y8
+	VMOVDQU      128(AX), Y9
+	VPAND        Y0, Y7, Y10
+	VPSLLW       $0x04, Y9, Y11
+	VPAND        Y1, Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VPMADDUBSW   4(CX), Y10, Y10
+	VPMADDUBSW   4(CX), Y2, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPSHUFB      dotQ6_KAVX2_pick0<>+0(SB), Y5, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPAND        Y0, Y8, Y10
+	VPSLLW       $0x02, Y9, Y11
+	VPAND        Y1, Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VPMADDUBSW   36(CX), Y10, Y10
+	VPMADDUBSW   36(CX), Y2, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPSHUFB      dotQ6_KAVX2_pick1<>+0(SB), Y5, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPAND        Y1, Y9, Y10
+	VPOR         Y10, Y7, Y7
+	VPMADDUBSW   68(CX), Y7, Y7
+	VPMADDUBSW   68(CX), Y2, Y10
+	VPSUBW       Y10, Y7, Y7
+	VPSHUFB      dotQ6_KAVX2_pick2<>+0(SB), Y5, Y10
+	VPMADDWD     Y10, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPSRLW       $0x04, Y8, Y7
+	VPAND        Y0, Y7, Y7
+	VPSRLW       $0x02, Y9, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   100(CX), Y7, Y7
+	VPMADDUBSW   100(CX), Y2, Y8
+	VPSUBW       Y8, Y7, Y7
+	VPSHUFB      dotQ6_KAVX2_pick3<>+0(SB), Y5, Y5
+	VPMADDWD     Y5, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      64(AX), Y5
+	VMOVDQU      96(AX), Y7
+	VMOVDQU      160(AX), Y8
+	VPAND        Y0, Y5, Y9
+	VPSLLW       $0x04, Y8, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   132(CX), Y9, Y9
+	VPMADDUBSW   132(CX), Y2, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      dotQ6_KAVX2_pick0<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPAND        Y0, Y7, Y9
+	VPSLLW       $0x02, Y8, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   164(CX), Y9, Y9
+	VPMADDUBSW   164(CX), Y2, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      dotQ6_KAVX2_pick1<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y8, Y9
+	VPOR         Y9, Y5, Y5
+	VPMADDUBSW   196(CX), Y5, Y5
+	VPMADDUBSW   196(CX), Y2, Y9
+	VPSUBW       Y9, Y5, Y5
+	VPSHUFB      dotQ6_KAVX2_pick2<>+0(SB), Y4, Y9
+	VPMADDWD     Y9, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VPSRLW       $0x04, Y7, Y5
+	VPAND        Y0, Y5, Y5
+	VPSRLW       $0x02, Y8, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y5, Y5
+	VPMADDUBSW   228(CX), Y5, Y5
+	VPMADDUBSW   228(CX), Y2, Y7
+	VPSUBW       Y7, Y5, Y5
+	VPSHUFB      dotQ6_KAVX2_pick3<>+0(SB), Y4, Y4
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VPXOR        Y4, Y4, Y4
+	VPHADDD      Y4, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPADDD       X5, X4, X5
+	VPHADDD      X5, X5, X5
+	VCVTDQ2PS    X5, X4
+	MOVWLZX      208(AX), BX
+	VMOVD        BX, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (CX), X6
+	VMULPS       X6, X5, X5
+	VMULPS       X4, X5, X5
+	VADDSS       X5, X3, X3
+	ADDQ         $0x000000d2, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          dotQ6_KAVX2_loop
+
+dotQ6_KAVX2_done:
+	MOVSS X3, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ6_KAVX2_pick0<>+0(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+1(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+2(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+3(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+4(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+5(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+6(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+7(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+8(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+9(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+10(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+11(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+12(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+13(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+14(SB)/1, $0x00
+DATA dotQ6_KAVX2_pick0<>+15(SB)/1, $0x01
+DATA dotQ6_KAVX2_pick0<>+16(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+17(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+18(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+19(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+20(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+21(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+22(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+23(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+24(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+25(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+26(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+27(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+28(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+29(SB)/1, $0x03
+DATA dotQ6_KAVX2_pick0<>+30(SB)/1, $0x02
+DATA dotQ6_KAVX2_pick0<>+31(SB)/1, $0x03
+GLOBL dotQ6_KAVX2_pick0<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ6_KAVX2_pick1<>+0(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+1(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+2(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+3(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+4(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+5(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+6(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+7(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+8(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+9(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+10(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+11(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+12(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+13(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+14(SB)/1, $0x04
+DATA dotQ6_KAVX2_pick1<>+15(SB)/1, $0x05
+DATA dotQ6_KAVX2_pick1<>+16(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+17(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+18(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+19(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+20(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+21(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+22(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+23(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+24(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+25(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+26(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+27(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+28(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+29(SB)/1, $0x07
+DATA dotQ6_KAVX2_pick1<>+30(SB)/1, $0x06
+DATA dotQ6_KAVX2_pick1<>+31(SB)/1, $0x07
+GLOBL dotQ6_KAVX2_pick1<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ6_KAVX2_pick2<>+0(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+1(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+2(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+3(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+4(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+5(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+6(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+7(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+8(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+9(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+10(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+11(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+12(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+13(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+14(SB)/1, $0x08
+DATA dotQ6_KAVX2_pick2<>+15(SB)/1, $0x09
+DATA dotQ6_KAVX2_pick2<>+16(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+17(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+18(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+19(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+20(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+21(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+22(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+23(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+24(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+25(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+26(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+27(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+28(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+29(SB)/1, $0x0b
+DATA dotQ6_KAVX2_pick2<>+30(SB)/1, $0x0a
+DATA dotQ6_KAVX2_pick2<>+31(SB)/1, $0x0b
+GLOBL dotQ6_KAVX2_pick2<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ6_KAVX2_pick3<>+0(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+1(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+2(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+3(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+4(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+5(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+6(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+7(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+8(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+9(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+10(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+11(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+12(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+13(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+14(SB)/1, $0x0c
+DATA dotQ6_KAVX2_pick3<>+15(SB)/1, $0x0d
+DATA dotQ6_KAVX2_pick3<>+16(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+17(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+18(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+19(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+20(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+21(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+22(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+23(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+24(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+25(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+26(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+27(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+28(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+29(SB)/1, $0x0f
+DATA dotQ6_KAVX2_pick3<>+30(SB)/1, $0x0e
+DATA dotQ6_KAVX2_pick3<>+31(SB)/1, $0x0f
+GLOBL dotQ6_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
+
 // func dotQ8_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3
 TEXT ·dotQ8_0x4AVX512(SB), NOSPLIT, $0-40

@@ -79,6 +79,27 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 			dot += dx*dw*float64(sumi) - dx*dmin*float64(summ)
 			mag += math.Abs(dx*dw)*float64(absi) + math.Abs(dx*dmin)*float64(absm)
 		}
+	case Q6_K:
+		for b := 0; b < n/256; b++ {
+			wb, xb := w[b*210:], x[b*292:]
+			dx := float64(math.Float32frombits(binary.LittleEndian.Uint32(xb)))
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb[208:]))
+			var sumi, absi int64
+			for e := 0; e < 256; e++ {
+				h, k, l := e/128, (e%128)/32, e%32
+				lb := wb[64*h+l+32*(k&1)]
+				lo := int64(lb & 15)
+				if k >= 2 {
+					lo = int64(lb >> 4)
+				}
+				hi := int64(wb[128+32*h+l]>>(2*k)) & 3
+				p := int64(int8(wb[192+e/16])) * (lo | hi<<4 - 32) * int64(int8(xb[4+e]))
+				sumi += p
+				absi += max(p, -p)
+			}
+			dot += dx * dw * float64(sumi)
+			mag += math.Abs(dx*dw) * float64(absi)
+		}
 	case Q2_K, TQ2_0:
 		bsz, qoff, doff := 66, 0, 64
 		if t == Q2_K {
@@ -208,6 +229,18 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 			binary.LittleEndian.PutUint16(blk, d)
 			binary.LittleEndian.PutUint16(blk[2:], dmin)
 		}
+	case Q6_K:
+		for b := 0; b < n/256; b++ {
+			blk := buf[b*210 : (b+1)*210]
+			for j := range blk {
+				blk[j] = byte(rng.Uint32())
+			}
+			d := uint16(0x3c00)
+			if !unitScales {
+				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+			}
+			binary.LittleEndian.PutUint16(blk[208:], d)
+		}
 	case Q2_K, TQ2_0:
 		bsz, doff := 66, 64
 		if t == Q2_K {
@@ -263,7 +296,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0, Q6_K}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -339,7 +372,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 			}
 			if refF != nil {
 				rv := refF(n, w, x)
-				if (typ == Q4_K || typ == Q2_K || typ == TQ2_0) && got != rv {
+				if typ.BlockSize() == 256 && got != rv {
 					// The k-quant kernels repeat ref's float order exactly.
 					t.Fatalf("n=%d: got %v, ref backend %v: want bit-identical", n, got, rv)
 				}
@@ -357,7 +390,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 // must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0, Q6_K} {
 			f := b.Dot[typ]
 			if f == nil {
 				continue
@@ -406,6 +439,8 @@ func simdUnitScales(t Type, row []byte) {
 			binary.LittleEndian.PutUint16(blk[82:], 0x3c00)
 		case TQ2_0:
 			binary.LittleEndian.PutUint16(blk[64:], 0x3c00)
+		case Q6_K:
+			binary.LittleEndian.PutUint16(blk[208:], 0x3c00)
 		case Q8_K:
 			binary.LittleEndian.PutUint32(blk, math.Float32bits(1))
 			for g := 0; g < 16; g++ {

@@ -36,6 +36,7 @@ func main() {
 	dotQ4KAVX2()
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
+	dotQ6KAVX2()
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -1023,6 +1024,122 @@ func dot2BitAVX2(name string, q2k bool) {
 	VADDSS(ddf, sumf, sumf)
 
 	ADDQ(U32(bsz), w)
+	ADDQ(U32(292), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// dotQ6KAVX2 is the AVX2 q6_K x q8_K dot. Layout (ggml): ql[128] (low 4
+// bits), qh[64] (high 2 bits), scales[16] int8, d (fp16); element
+// 128h+32k+l has low bits from ql[64h+l+32(k&1)] (low nibble for k<2, high
+// for k>=2) and high bits (qh[32h+l] >> 2k) & 3; value = code - 32. Per
+// 32-value chunk: code*x pairs by VPMADDUBSW minus 32*(x pairs), weighted by
+// the chunk's two 16-value sub-block scales with VPMADDWD: ref's exact
+// sumi, and ref's float order (bit-identical).
+func dotQ6KAVX2() {
+	name := "dotQ6_KAVX2"
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Doc(name + " returns the q6_K x q8_K dot product of nb super-blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	low4, hi2, b32 := YMM(), YMM(), YMM()
+	broadcastConst(0x0f0f0f0f, low4, false)
+	broadcastConst(0x30303030, hi2, false)
+	broadcastConst(0x20202020, b32, false)
+	// pick[j] is a VPSHUFB mask repeating int16 lane 2j%8 in the low
+	// 128-bit lane and 2j%8+1 in the high one.
+	var pick [4]Mem
+	for j := range pick {
+		pick[j] = GLOBL(name+"_pick"+string(rune('0'+j)), RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			word := 2*j + i/16
+			DATA(i, U8(2*word+i%2))
+		}
+	}
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	sw, scLo, scHi := YMM(), YMM(), YMM()
+	VPMOVSXBW(Mem{Base: w, Disp: 192}, sw) // [sc0..sc7 | sc8..sc15]
+	VPERMQ(U8(0x44), sw, scLo)             // sc0..sc7 in both lanes
+	VPERMQ(U8(0xee), sw, scHi)             // sc8..sc15 in both lanes
+	acc := YMM()
+	VPXOR(acc, acc, acc)
+	for h := 0; h < 2; h++ {
+		ql0, ql1, qh := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: w, Disp: 64 * h}, ql0)
+		VMOVDQU(Mem{Base: w, Disp: 64*h + 32}, ql1)
+		VMOVDQU(Mem{Base: w, Disp: 128 + 32*h}, qh)
+		for k := 0; k < 4; k++ {
+			lo, hb := YMM(), YMM()
+			src := ql0
+			if k&1 == 1 {
+				src = ql1
+			}
+			if k < 2 {
+				VPAND(low4, src, lo)
+			} else {
+				VPSRLW(U8(4), src, lo)
+				VPAND(low4, lo, lo)
+			}
+			// (qh >> 2k) & 3, moved to bits 4-5.
+			switch {
+			case k < 2:
+				VPSLLW(U8(4-2*k), qh, hb)
+				VPAND(hi2, hb, hb)
+			case k == 2:
+				VPAND(hi2, qh, hb)
+			default:
+				VPSRLW(U8(2), qh, hb)
+				VPAND(hi2, hb, hb)
+			}
+			VPOR(hb, lo, lo) // code, 0..63
+			xm := Mem{Base: x, Disp: 4 + 128*h + 32*k}
+			p, c := YMM(), YMM()
+			VPMADDUBSW(xm, lo, p)  // |pair| <= 2*63*128
+			VPMADDUBSW(xm, b32, c) // 32*(pair of x)
+			VPSUBW(c, p, p)
+			sc := YMM()
+			j := 4*h + k // chunk: sub-blocks 2j, 2j+1
+			tbl := scLo
+			if j >= 4 {
+				tbl = scHi
+			}
+			VPSHUFB(pick[j%4], tbl, sc)
+			VPMADDWD(sc, p, p)
+			VPADDD(p, acc, acc)
+		}
+	}
+	h := YMM()
+	z := YMM()
+	VPXOR(z, z, z)
+	VPHADDD(z, acc, h)
+	hx := XMM()
+	VEXTRACTI128(U8(1), h, hx)
+	VPADDD(hx, h.AsX(), hx)
+	VPHADDD(hx, hx, hx)
+	fs := XMM()
+	VCVTDQ2PS(hx, fs)
+	dd, ddf, dx := XMM(), XMM(), XMM()
+	r := GP32()
+	MOVWLZX(Mem{Base: w, Disp: 208}, r) // d: the block ends there
+	VMOVD(r, dd)
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	VADDSS(ddf, sumf, sumf)
+
+	ADDQ(U32(210), w)
 	ADDQ(U32(292), x)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
