@@ -20,8 +20,12 @@ const groupMaxEps = float32(1e-15)
 
 // nearestInt is ggml's nearest_int: adding 1.5·2²³ pushes the fraction out of
 // the mantissa with the FPU's round-to-nearest-even, valid for |f| < 2²².
+//
+// The float32(f) conversion matters: once this function is inlined, a caller's
+// nearestInt(a*b) would otherwise become a*b + 12582912, which the compiler
+// may fuse into one FMA on arm64 and round differently.
 func nearestInt(f float32) int32 {
-	v := f + 12582912
+	v := float32(f) + 12582912
 	return int32(math.Float32bits(v)&0x007fffff) - 0x00400000
 }
 

@@ -66,7 +66,7 @@ func quantKX(x []float32, nmax int32, rmin, rdelta float32, nstep int, scalesOut
 		if dd == 0 {
 			continue
 		}
-		dm := fm * float32(m)
+		dm := float32(fm * float32(m)) // rounded before the addition below: no FMA
 		for ii := 0; ii < 32; ii++ {
 			L[32*j+ii] = uint8(clampI(nearestInt((x[32*j+ii]+dm)/dd), 0, nmax))
 		}
@@ -278,7 +278,7 @@ func quantQ2K(dst []byte, src []float32) {
 			if dd == 0 {
 				continue
 			}
-			dm := fm * float32(sc[j]>>4)
+			dm := float32(fm * float32(sc[j]>>4)) // rounded before the addition below: no FMA
 			for ii := 0; ii < 16; ii++ {
 				L[16*j+ii] = uint8(clampI(nearestInt((x[16*j+ii]+dm)/dd), 0, 3))
 			}
@@ -307,7 +307,7 @@ func dequantQ2K(dst []float32, src []byte) {
 		for e := 0; e < qkK; e++ {
 			sc := y[e/16]
 			dl := d * float32(sc&15)
-			ml := mn * float32(sc>>4)
+			ml := float32(mn * float32(sc>>4)) // no FMA with the subtraction below
 			dst[b*qkK+e] = float32(dl*float32(code2bit(y[16:80], e))) - ml
 		}
 	}
