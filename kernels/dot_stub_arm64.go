@@ -28,3 +28,6 @@ func dotQ2_KNEON(w, x *byte, nb int) float32
 
 // dotTQ2_0NEON returns the tq2_0 x q8_K dot product of nb super-blocks (SDOT).
 func dotTQ2_0NEON(w, x *byte, nb int) float32
+
+// dotQ6_KNEON returns the q6_K x q8_K dot product of nb super-blocks (SDOT).
+func dotQ6_KNEON(w, x *byte, nb int) float32

@@ -81,6 +81,18 @@ func smlal(d, n, m int) { // SMLAL Vd.4S, Vn.4H, Vm.4H
 func smlal2(d, n, m int) { // SMLAL2 Vd.4S, Vn.8H, Vm.8H
 	word(0x4E608000|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SMLAL2 V%d.4S, V%d.8H, V%d.8H", d, n, m))
 }
+func sxtlB(d, n int) { // SXTL Vd.8H, Vn.8B
+	word(0x0F08A400|uint32(n)<<5|uint32(d), fmt.Sprintf("SXTL V%d.8H, V%d.8B", d, n))
+}
+func sxtl2B(d, n int) { // SXTL2 Vd.8H, Vn.16B
+	word(0x4F08A400|uint32(n)<<5|uint32(d), fmt.Sprintf("SXTL2 V%d.8H, V%d.16B", d, n))
+}
+func sxtlH(d, n int) { // SXTL Vd.4S, Vn.4H
+	word(0x0F10A400|uint32(n)<<5|uint32(d), fmt.Sprintf("SXTL V%d.4S, V%d.4H", d, n))
+}
+func sxtl2H(d, n int) { // SXTL2 Vd.4S, Vn.8H
+	word(0x4F10A400|uint32(n)<<5|uint32(d), fmt.Sprintf("SXTL2 V%d.4S, V%d.8H", d, n))
+}
 func dupS1(d, n int) { // MOV Sd, Vn.S[1]
 	word(0x5E0C0400|uint32(n)<<5|uint32(d), fmt.Sprintf("MOV S%d, V%d.S[1]", d, n))
 }
@@ -391,6 +403,77 @@ func dot2Bit(name string, q2k bool) {
 	emit("RET")
 }
 
+// dotQ6K: q6_K x q8_K with SDOT. Element 128h+32k+l: low bits from
+// ql[64h+l+32(k&1)] (low nibble for k<2, high for k>=2), high bits
+// (qh[32h+l] >> 2k) & 3; value = code - 32 (signed, so SDOT takes it
+// directly); each 16-value sub-block sum is weighted by its int8 scale (MLA
+// by element). Float order as ref's kBlockSum: bit-identical.
+func dotQ6K(name string) {
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("VMOVI $15, V30.B16")
+	emit("VMOVI $48, V29.B16")
+	emit("VMOVI $32, V31.B16")
+	zero(19)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	zero(17, 18)
+	emit("ADD $192, R0, R6")
+	emit("VLD1 (R6), [V21.B16]") // int8 scales
+	sxtlB(23, 21)
+	sxtl2B(21, 21)
+	sxtlH(24, 23)
+	sxtl2H(25, 23)
+	sxtlH(26, 21)
+	sxtl2H(27, 21) // V24-V27: scales 0-15 as int32
+	emit("MOVD R0, R6")
+	emit("ADD $128, R0, R9")
+	emit("ADD $4, R1, R7")
+	for h := 0; h < 2; h++ {
+		emit("VLD1.P 64(R6), [V0.B16, V1.B16, V2.B16, V3.B16]") // ql0 = V0,V1; ql1 = V2,V3
+		emit("VLD1.P 32(R9), [V4.B16, V5.B16]")                 // qh
+		for k := 0; k < 4; k++ {
+			emit("VLD1.P 32(R7), [V10.B16, V11.B16]")
+			for i := 0; i < 2; i++ {
+				src := i + 2*(k&1)
+				c, hb := 6+i, 8+i
+				if k < 2 {
+					emit("VAND V30.B16, V%d.B16, V%d.B16", src, c)
+				} else {
+					emit("VUSHR $4, V%d.B16, V%d.B16", src, c)
+				}
+				switch {
+				case k < 2:
+					emit("VSHL $%d, V%d.B16, V%d.B16", 4-2*k, 4+i, hb)
+					emit("VAND V29.B16, V%d.B16, V%d.B16", hb, hb)
+				case k == 2:
+					emit("VAND V29.B16, V%d.B16, V%d.B16", 4+i, hb)
+				default:
+					emit("VUSHR $2, V%d.B16, V%d.B16", 4+i, hb)
+					emit("VAND V29.B16, V%d.B16, V%d.B16", hb, hb)
+				}
+				emit("VORR V%d.B16, V%d.B16, V%d.B16", hb, c, c)
+				emit("VSUB V31.B16, V%d.B16, V%d.B16", c, c)
+				s := 8*h + 2*k + i
+				zero(12)
+				sdot(12, c, 10+i)
+				mlaElem(17, 12, 24+s/4, s%4)
+			}
+		}
+	}
+	kEpilogue("MOVHU 208(R0), R12")
+	emit("ADD $210, R0, R0")
+	emit("ADD $292, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("FMOVS F19, ret+24(FP)")
+	emit("RET")
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -407,6 +490,7 @@ func main() {
 	dotQ4K("dotQ4_KNEON")
 	dot2Bit("dotQ2_KNEON", true)
 	dot2Bit("dotTQ2_0NEON", false)
+	dotQ6K("dotQ6_KNEON")
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
