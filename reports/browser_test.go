@@ -18,10 +18,14 @@ import (
 )
 
 // browserPrereqs finds a Chromium binary and an echarts.min.js to inline.
-// The browser test needs both; without them it is skipped with the reason
-// (CI installs Debian's chromium and the npm echarts package).
+// The browser test needs both; without them it is skipped with the reason,
+// except under CI, which installs both (.ci/run) and must not skip silently.
 func browserPrereqs(t *testing.T) (chrome, echartsJS string) {
 	t.Helper()
+	skip := t.Skip
+	if os.Getenv("CI") != "" {
+		skip = t.Fatal
+	}
 	if testing.Short() {
 		t.Skip("browser test skipped in -short mode")
 	}
@@ -35,7 +39,7 @@ func browserPrereqs(t *testing.T) (chrome, echartsJS string) {
 		}
 	}
 	if chrome == "" {
-		t.Skip("no chromium found (apt-get install chromium, or set EDGEBENCH_CHROMIUM)")
+		skip("no chromium found (apt-get install chromium, or set EDGEBENCH_CHROMIUM)")
 	}
 	candidates := []string{os.Getenv("EDGEBENCH_ECHARTS_JS"), "../node_modules/echarts/dist/echarts.min.js"}
 	for _, c := range candidates {
@@ -48,7 +52,7 @@ func browserPrereqs(t *testing.T) (chrome, echartsJS string) {
 		}
 	}
 	if echartsJS == "" {
-		t.Skip("no echarts.min.js (npm pack echarts and set EDGEBENCH_ECHARTS_JS to its dist/echarts.min.js)")
+		skip("no echarts.min.js (npm pack echarts and set EDGEBENCH_ECHARTS_JS to its dist/echarts.min.js)")
 	}
 	return chrome, echartsJS
 }
