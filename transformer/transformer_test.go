@@ -43,7 +43,12 @@ func variants() []model.Config {
 	l3.Name = "llama3-rope-freqs"
 	l3.RopeTheta = 500000
 	l3.RopeScaling = &model.RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 16}
-	return []model.Config{gqa, tied, qwen, l3}
+	// heads × head dim ≠ hidden (query/attention width 128, hidden 64), as
+	// in models that set head_dim explicitly.
+	wide := tiny()
+	wide.Name = "llama-wide-heads"
+	wide.HeadDim = 32
+	return []model.Config{gqa, tied, qwen, l3, wide}
 }
 
 func randTokens(n, vocab int, seed uint64) []int {
