@@ -17,6 +17,7 @@ var avx2Backend = &Backend{
 		Q2_K:  func(n int, w, x []byte) float32 { return dotK(n, w, x, 84, dotQ2_KAVX2) },
 		TQ2_0: func(n int, w, x []byte) float32 { return dotK(n, w, x, 66, dotTQ2_0AVX2) },
 		Q6_K:  func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KAVX2) },
+		Q5_K:  func(n int, w, x []byte) float32 { return dotK(n, w, x, 176, dotQ5_KAVX2) },
 	},
 }
 

@@ -1960,6 +1960,423 @@ DATA dotQ4_KAVX2_bcast7<>+30(SB)/1, $0x0e
 DATA dotQ4_KAVX2_bcast7<>+31(SB)/1, $0x0f
 GLOBL dotQ4_KAVX2_bcast7<>(SB), RODATA|NOPTR, $32
 
+// func dotQ5_KAVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·dotQ5_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x10101010, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	VXORPS       X2, X2, X2
+
+dotQ5_KAVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ5_KAVX2_done
+	MOVL         4(AX), BX
+	MOVL         8(AX), SI
+	MOVL         12(AX), DI
+	MOVL         DI, R9
+	SHRL         $0x04, R9
+	ANDL         $0x0f0f0f0f, R9
+	MOVL         SI, R8
+	SHRL         $0x06, R8
+	ANDL         $0x03030303, R8
+	SHLL         $0x04, R8
+	ORL          R8, R9
+	ANDL         $0x3f3f3f3f, SI
+	ANDL         $0x0f0f0f0f, DI
+	MOVL         BX, R8
+	SHRL         $0x06, R8
+	ANDL         $0x03030303, R8
+	SHLL         $0x04, R8
+	ORL          R8, DI
+	ANDL         $0x3f3f3f3f, BX
+	SHLQ         $0x20, DI
+	ORQ          DI, BX
+	SHLQ         $0x20, R9
+	ORQ          R9, SI
+	VMOVQ        BX, X3
+	VPINSRQ      $0x01, SI, X3, X3
+	VPMOVZXBW    X3, Y3
+	VPERMQ       $0x44, Y3, Y4
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      16(AX), Y6
+	VMOVDQU      48(AX), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPSLLW       $0x04, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   4(CX), Y8, Y8
+	VPSHUFB      dotQ5_KAVX2_bcast0<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSLLW       $0x03, Y6, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   36(CX), Y7, Y7
+	VPSHUFB      dotQ5_KAVX2_bcast1<>+0(SB), Y4, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      80(AX), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPSLLW       $0x02, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   68(CX), Y8, Y8
+	VPSHUFB      dotQ5_KAVX2_bcast2<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSLLW       $0x01, Y6, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   100(CX), Y7, Y7
+	VPSHUFB      dotQ5_KAVX2_bcast3<>+0(SB), Y4, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      112(AX), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPAND        Y1, Y6, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   132(CX), Y8, Y8
+	VPSHUFB      dotQ5_KAVX2_bcast4<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSRLW       $0x01, Y6, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   164(CX), Y7, Y7
+	VPSHUFB      dotQ5_KAVX2_bcast5<>+0(SB), Y4, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      144(AX), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPSRLW       $0x02, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   196(CX), Y8, Y8
+	VPSHUFB      dotQ5_KAVX2_bcast6<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSRLW       $0x03, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VPMADDUBSW   228(CX), Y7, Y6
+	VPSHUFB      dotQ5_KAVX2_bcast7<>+0(SB), Y4, Y4
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y5, Y5
+	VEXTRACTI128 $0x01, Y3, X3
+	VPUNPCKLWD   X3, X3, X9
+	VPUNPCKHWD   X3, X3, X3
+	VINSERTI128  $0x01, X3, Y9, Y3
+	VPMADDWD     260(CX), Y3, Y3
+	VPHADDD      Y3, Y5, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X3
+	VMOVD        (AX), X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS (CX), X5
+	VMULPS       X5, X4, X4
+	VMULPS       X3, X4, X4
+	VMOVSHDUP    X4, X3
+	VSUBSS       X3, X4, X4
+	VADDSS       X4, X2, X2
+	ADDQ         $0x000000b0, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          dotQ5_KAVX2_loop
+
+dotQ5_KAVX2_done:
+	MOVSS X2, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ5_KAVX2_bcast0<>+0(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+1(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+2(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+3(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+4(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+5(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+6(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+7(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+8(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+9(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+10(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+11(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+12(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+13(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+14(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+15(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+16(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+17(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+18(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+19(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+20(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+21(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+22(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+23(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+24(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+25(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+26(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+27(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+28(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+29(SB)/1, $0x01
+DATA dotQ5_KAVX2_bcast0<>+30(SB)/1, $0x00
+DATA dotQ5_KAVX2_bcast0<>+31(SB)/1, $0x01
+GLOBL dotQ5_KAVX2_bcast0<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast1<>+0(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+1(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+2(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+3(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+4(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+5(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+6(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+7(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+8(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+9(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+10(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+11(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+12(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+13(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+14(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+15(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+16(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+17(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+18(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+19(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+20(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+21(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+22(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+23(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+24(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+25(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+26(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+27(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+28(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+29(SB)/1, $0x03
+DATA dotQ5_KAVX2_bcast1<>+30(SB)/1, $0x02
+DATA dotQ5_KAVX2_bcast1<>+31(SB)/1, $0x03
+GLOBL dotQ5_KAVX2_bcast1<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast2<>+0(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+1(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+2(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+3(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+4(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+5(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+6(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+7(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+8(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+9(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+10(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+11(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+12(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+13(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+14(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+15(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+16(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+17(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+18(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+19(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+20(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+21(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+22(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+23(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+24(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+25(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+26(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+27(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+28(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+29(SB)/1, $0x05
+DATA dotQ5_KAVX2_bcast2<>+30(SB)/1, $0x04
+DATA dotQ5_KAVX2_bcast2<>+31(SB)/1, $0x05
+GLOBL dotQ5_KAVX2_bcast2<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast3<>+0(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+1(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+2(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+3(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+4(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+5(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+6(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+7(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+8(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+9(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+10(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+11(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+12(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+13(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+14(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+15(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+16(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+17(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+18(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+19(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+20(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+21(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+22(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+23(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+24(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+25(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+26(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+27(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+28(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+29(SB)/1, $0x07
+DATA dotQ5_KAVX2_bcast3<>+30(SB)/1, $0x06
+DATA dotQ5_KAVX2_bcast3<>+31(SB)/1, $0x07
+GLOBL dotQ5_KAVX2_bcast3<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast4<>+0(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+1(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+2(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+3(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+4(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+5(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+6(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+7(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+8(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+9(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+10(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+11(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+12(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+13(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+14(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+15(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+16(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+17(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+18(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+19(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+20(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+21(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+22(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+23(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+24(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+25(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+26(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+27(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+28(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+29(SB)/1, $0x09
+DATA dotQ5_KAVX2_bcast4<>+30(SB)/1, $0x08
+DATA dotQ5_KAVX2_bcast4<>+31(SB)/1, $0x09
+GLOBL dotQ5_KAVX2_bcast4<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast5<>+0(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+1(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+2(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+3(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+4(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+5(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+6(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+7(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+8(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+9(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+10(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+11(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+12(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+13(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+14(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+15(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+16(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+17(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+18(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+19(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+20(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+21(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+22(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+23(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+24(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+25(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+26(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+27(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+28(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+29(SB)/1, $0x0b
+DATA dotQ5_KAVX2_bcast5<>+30(SB)/1, $0x0a
+DATA dotQ5_KAVX2_bcast5<>+31(SB)/1, $0x0b
+GLOBL dotQ5_KAVX2_bcast5<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast6<>+0(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+1(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+2(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+3(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+4(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+5(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+6(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+7(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+8(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+9(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+10(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+11(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+12(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+13(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+14(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+15(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+16(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+17(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+18(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+19(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+20(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+21(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+22(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+23(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+24(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+25(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+26(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+27(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+28(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+29(SB)/1, $0x0d
+DATA dotQ5_KAVX2_bcast6<>+30(SB)/1, $0x0c
+DATA dotQ5_KAVX2_bcast6<>+31(SB)/1, $0x0d
+GLOBL dotQ5_KAVX2_bcast6<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_KAVX2_bcast7<>+0(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+1(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+2(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+3(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+4(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+5(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+6(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+7(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+8(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+9(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+10(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+11(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+12(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+13(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+14(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+15(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+16(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+17(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+18(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+19(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+20(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+21(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+22(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+23(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+24(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+25(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+26(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+27(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+28(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+29(SB)/1, $0x0f
+DATA dotQ5_KAVX2_bcast7<>+30(SB)/1, $0x0e
+DATA dotQ5_KAVX2_bcast7<>+31(SB)/1, $0x0f
+GLOBL dotQ5_KAVX2_bcast7<>(SB), RODATA|NOPTR, $32
+
 // func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX2, F16C, SSE
 TEXT ·dotQ2_KAVX2(SB), NOSPLIT, $0-28

@@ -52,6 +52,9 @@ func dotQ4_KAVX512(w *byte, x *byte, nb int) float32
 // dotQ4_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
 func dotQ4_KAVX2(w *byte, x *byte, nb int) float32
 
+// dotQ5_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
+func dotQ5_KAVX2(w *byte, x *byte, nb int) float32
+
 // dotQ2_KAVX2 returns the dot product of nb 2-bit super-blocks at w with q8_K blocks at x.
 func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
 

@@ -50,9 +50,13 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 			dot += p
 			mag += math.Abs(p)
 		}
-	case Q4_K:
+	case Q4_K, Q5_K:
+		bsz, qoff := 144, 16
+		if t == Q5_K {
+			bsz, qoff = 176, 48
+		}
 		for b := 0; b < n/256; b++ {
-			wb, xb := w[b*144:], x[b*292:]
+			wb, xb := w[b*bsz:], x[b*292:]
 			dx := float64(math.Float32frombits(binary.LittleEndian.Uint32(xb)))
 			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb))
 			dmin := simdNaiveF16(binary.LittleEndian.Uint16(wb[2:]))
@@ -61,10 +65,13 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 				sc, m := simdScaleMin(wb[4:16], sb)
 				var dot, adot int64
 				for e := 32 * sb; e < 32*sb+32; e++ {
-					qb := wb[16+32*(e/64)+e%32]
+					qb := wb[qoff+32*(e/64)+e%32]
 					q := int64(qb & 15)
 					if e%64 >= 32 {
 						q = int64(qb >> 4)
+					}
+					if t == Q5_K {
+						q |= int64(wb[16+e%32]>>(e/32)&1) << 4
 					}
 					p := q * int64(int8(xb[4+e]))
 					dot += p
@@ -215,9 +222,10 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 		for i := 0; i < n; i++ {
 			binary.LittleEndian.PutUint16(buf[2*i:], FP32ToBF16(float32(rng.NormFloat64())))
 		}
-	case Q4_K:
+	case Q4_K, Q5_K:
+		bsz := t.BlockBytes()
 		for b := 0; b < n/256; b++ {
-			blk := buf[b*144 : (b+1)*144]
+			blk := buf[b*bsz : (b+1)*bsz]
 			for j := range blk {
 				blk[j] = byte(rng.Uint32())
 			}
@@ -296,7 +304,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0, Q6_K}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -390,7 +398,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 // must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0, Q6_K} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K} {
 			f := b.Dot[typ]
 			if f == nil {
 				continue
@@ -431,7 +439,7 @@ func simdUnitScales(t Type, row []byte) {
 		switch t {
 		case Q8_0, Q4_0:
 			binary.LittleEndian.PutUint16(blk, 0x3c00)
-		case Q4_K:
+		case Q4_K, Q5_K:
 			binary.LittleEndian.PutUint16(blk, 0x3c00)
 			binary.LittleEndian.PutUint16(blk[2:], 0x3c00)
 		case Q2_K:

@@ -33,7 +33,8 @@ func main() {
 	dotQZGroup("dotQ8_0Z8AVX512", 34)
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
 	dotQ4K()
-	dotQ4KAVX2()
+	dotQ4KAVX2("dotQ4_KAVX2", false)
+	dotQ4KAVX2("dotQ5_KAVX2", true)
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQ6KAVX2()
@@ -811,16 +812,24 @@ func scalesMinsK4(w Register) VecVirtual {
 
 // dotQ4KAVX2 is dotQ4K for AVX2 (+FMA, F16C): nibbles unpacked with shift and
 // mask, VPMADDUBSW pairs weighted by the sub-block scale with VPMADDWD.
-// Same integer sums and the same float order as ref (bit-identical).
-func dotQ4KAVX2() {
-	name := "dotQ4_KAVX2"
+// Same integer sums and the same float order as ref (bit-identical). With
+// q5 it is the q5_K dot: the same layout with qh[32] at 16 (bit s of
+// qh[l] is bit 4 of element 32s+l) and qs at 48.
+func dotQ4KAVX2(name string, q5 bool) {
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
 	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
-	mask := YMM()
+	mask, bit4 := YMM(), YMM()
 	broadcastConst(0x0f0f0f0f, mask, false)
+	if q5 {
+		broadcastConst(0x10101010, bit4, false)
+	}
+	bsz, qoff := 144, 16
+	if q5 {
+		bsz, qoff = 176, 48
+	}
 	// bcast[k] is a VPSHUFB mask repeating int16 lane k of each 128-bit lane.
 	var bcast [8]Mem
 	for k := range bcast {
@@ -841,15 +850,35 @@ func dotQ4KAVX2() {
 	VPERMQ(U8(0x44), words, scs)
 	acc := YMM()
 	VPXOR(acc, acc, acc)
+	var qh VecVirtual
+	if q5 {
+		qh = YMM()
+		VMOVDQU(Mem{Base: w, Disp: 16}, qh)
+	}
 	for j := 0; j < 4; j++ {
 		q, lo, hi := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: w, Disp: 16 + 32*j}, q)
+		VMOVDQU(Mem{Base: w, Disp: qoff + 32*j}, q)
 		VPAND(mask, q, lo)
 		VPSRLW(U8(4), q, hi)
 		VPAND(mask, hi, hi)
 		for h, u := range []VecVirtual{lo, hi} {
+			if q5 {
+				// Bit s = 2j+h of qh[l] to bit 4, OR-ed into the nibble.
+				sb, t := 2*j+h, YMM()
+				switch {
+				case sb < 4:
+					VPSLLW(U8(4-sb), qh, t)
+					VPAND(bit4, t, t)
+				case sb == 4:
+					VPAND(bit4, qh, t)
+				default:
+					VPSRLW(U8(sb-4), qh, t)
+					VPAND(bit4, t, t)
+				}
+				VPOR(t, u, u)
+			}
 			p, sc := YMM(), YMM()
-			VPMADDUBSW(Mem{Base: x, Disp: 4 + 64*j + 32*h}, u, p) // |pair| <= 3840
+			VPMADDUBSW(Mem{Base: x, Disp: 4 + 64*j + 32*h}, u, p) // |pair| <= 2*31*128
 			VPSHUFB(bcast[2*j+h], scs, sc)
 			VPMADDWD(sc, p, p)
 			VPADDD(p, acc, acc)
@@ -882,7 +911,7 @@ func dotQ4KAVX2() {
 	VSUBSS(cc, ddf, ddf)
 	VADDSS(ddf, sumf, sumf)
 
-	ADDQ(U32(144), w)
+	ADDQ(U32(bsz), w)
 	ADDQ(U32(292), x)
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
