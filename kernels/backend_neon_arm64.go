@@ -31,6 +31,7 @@ func neonDots(dotprod bool) map[Type]DotFunc {
 		m[Q2_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 84, dotQ2_KNEON) }
 		m[TQ2_0] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 66, dotTQ2_0NEON) }
 		m[Q6_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KNEON) }
+		m[Q5_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 176, dotQ5_KNEON) }
 	}
 	return m
 }

@@ -31,3 +31,6 @@ func dotTQ2_0NEON(w, x *byte, nb int) float32
 
 // dotQ6_KNEON returns the q6_K x q8_K dot product of nb super-blocks (SDOT).
 func dotQ6_KNEON(w, x *byte, nb int) float32
+
+// dotQ5_KNEON returns the q5_K x q8_K dot product of nb super-blocks (SDOT).
+func dotQ5_KNEON(w, x *byte, nb int) float32

@@ -236,14 +236,22 @@ func widen4(r string, lo, hi int) {
 // sum_s min_s * (bsums[2s] + bsums[2s+1]) (SADDLP, MLA), then adds
 // dx*dw*sumi - dx*dmin*summ with the same float32 operations in the same
 // order as ref's kBlockSum: bit-identical to the ref backend.
-func dotQ4K(name string) {
+//
+// With q5 it is the q5_K dot: the same layout with qh[32] at 16 (bit s of
+// qh[l] is bit 4 of element 32s+l) and qs at 48.
+func dotQ4K(name string, q5 bool) {
 	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
 	emit("MOVD w+0(FP), R0")
 	emit("MOVD x+8(FP), R1")
 	emit("MOVD nb+16(FP), R2")
 	emit("VMOVI $15, V30.B16")
+	emit("VMOVI $16, V29.B16")
 	zero(19)
+	bsz, qoff := 144, 16
+	if q5 {
+		bsz, qoff = 176, 48
+	}
 	label(name + "_loop")
 	emit("CBZ R2, %s_done", name)
 	// The 8 scales and 8 mins (6 bits each) from the 12 packed bytes, as
@@ -269,7 +277,11 @@ func dotQ4K(name string) {
 	widen4("R13", 24, 25) // V24 = scales 0-3, V25 = scales 4-7
 	widen4("R14", 26, 27) // V26 = mins 0-3, V27 = mins 4-7
 	zero(17, 18)
-	emit("ADD $16, R0, R6")
+	if q5 {
+		emit("ADD $16, R0, R6")
+		emit("VLD1 (R6), [V12.B16, V13.B16]") // qh
+	}
+	emit("ADD $%d, R0, R6", qoff)
 	emit("ADD $4, R1, R7")
 	for j := 0; j < 4; j++ {
 		emit("VLD1.P 32(R6), [V0.B16, V1.B16]")
@@ -278,6 +290,24 @@ func dotQ4K(name string) {
 		emit("VUSHR $4, V1.B16, V3.B16")
 		emit("VAND V30.B16, V0.B16, V0.B16")
 		emit("VAND V30.B16, V1.B16, V1.B16")
+		if q5 {
+			// Bit s of qh[l] to bit 4 of element l of sub-block s.
+			for v := 0; v < 4; v++ { // V0,V1: sub-block 2j; V2,V3: 2j+1
+				sb := 2*j + v/2
+				src := 12 + v%2
+				switch {
+				case sb < 4:
+					emit("VSHL $%d, V%d.B16, V14.B16", 4-sb, src)
+					emit("VAND V29.B16, V14.B16, V14.B16")
+				case sb == 4:
+					emit("VAND V29.B16, V%d.B16, V14.B16", src)
+				default:
+					emit("VUSHR $%d, V%d.B16, V14.B16", sb-4, src)
+					emit("VAND V29.B16, V14.B16, V14.B16")
+				}
+				emit("VORR V14.B16, V%d.B16, V%d.B16", v, v)
+			}
+		}
 		zero(8, 9)
 		sdot(8, 0, 4) // sub-block 2j: low nibbles
 		sdot(8, 1, 5)
@@ -294,7 +324,7 @@ func dotQ4K(name string) {
 	mla4(18, 10, 26)
 	mla4(18, 11, 27)
 	kEpilogue("(R0)")
-	emit("ADD $144, R0, R0")
+	emit("ADD $%d, R0, R0", bsz)
 	emit("ADD $292, R1, R1")
 	emit("SUB $1, R2, R2")
 	emit("B %s_loop", name)
@@ -487,7 +517,8 @@ func main() {
 	dotFloat("dotBF16NEON", bf16)
 	dotQ("dotQ8_0NEON", 34)
 	dotQ("dotQ4_0NEON", 18)
-	dotQ4K("dotQ4_KNEON")
+	dotQ4K("dotQ4_KNEON", false)
+	dotQ4K("dotQ5_KNEON", true)
 	dot2Bit("dotQ2_KNEON", true)
 	dot2Bit("dotTQ2_0NEON", false)
 	dotQ6K("dotQ6_KNEON")
