@@ -11,19 +11,27 @@ import (
 )
 
 // BarProgress draws a one-line progress bar for a terminal: finished cells
-// of all, the cell being measured, how long it has run, and the time left
-// (the mean time of the finished cells × the cells to go). Each finished
-// cell leaves one line above the bar, so the scroll-back is the same log
-// LogProgress writes. Close it when the sweep ends.
+// of all, the cell being measured, how long it has run, and the time left.
+// Each finished cell leaves one line above the bar, so the scroll-back is a
+// log of the sweep. Close it when the sweep ends.
+//
+// The time left is the finished cells' pace applied to the cells to go.
+// Cells differ a lot (a 15M model's cell takes a second, a 1B model's a
+// minute), so with a plan (SetPlan: an estimated duration per cell) the
+// pace is measured against the estimates and applied to the estimates of
+// the cells left, which corrects a roofline bound's optimism by what this
+// machine really achieves; without one, every cell counts the same.
 type BarProgress struct {
 	w io.Writer
 
 	mu       sync.Mutex
 	bar      *progressbar.ProgressBar
 	start    time.Time // of the first cell
+	lastDone time.Time // when the last cell finished
 	cellAt   time.Time // of the current cell
 	done     int       // cells finished in this process
 	n        int
+	plan     []time.Duration
 	current  string
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -33,6 +41,14 @@ type BarProgress struct {
 // NewBarProgress draws on w (a terminal).
 func NewBarProgress(w io.Writer) *BarProgress {
 	return &BarProgress{w: w, stop: make(chan struct{})}
+}
+
+// SetPlan gives the estimated duration of each cell the sweep will run, in
+// order (len must equal the n of CellStart, or the plan is ignored).
+func (p *BarProgress) SetPlan(est []time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.plan = append([]time.Duration(nil), est...)
 }
 
 func (p *BarProgress) CellStart(i, n int, c results.CellConfig) {
@@ -64,6 +80,8 @@ func (p *BarProgress) CellDone(i, n int, c results.Cell) {
 		return
 	}
 	p.done++
+	p.lastDone = time.Now()
+	p.cellAt = p.lastDone // the pause before the next cell is not the finished cell's time
 	p.bar.Clear()
 	fmt.Fprintln(p.w, "\r"+cellLine(i, n, c))
 	_ = p.bar.Add(1)
@@ -122,20 +140,46 @@ func (p *BarProgress) tick() {
 func (p *BarProgress) redraw() {
 	now := time.Now()
 	desc := fmt.Sprintf("%s · %s", p.current, now.Sub(p.cellAt).Round(time.Second))
-	desc += " · " + eta(now.Sub(p.start), p.done, p.n)
+	plan := p.plan
+	if len(plan) != p.n {
+		plan = nil
+	}
+	desc += " · " + eta(p.lastDone.Sub(p.start), now.Sub(p.cellAt), p.done, p.n, plan)
 	p.bar.Describe(desc) // Describe renders
 }
 
-// eta is the time left if the remaining cells take as long as the finished
-// ones did on average.
-func eta(elapsed time.Duration, done, n int) string {
-	if done == 0 {
-		return "ETA after the first cell"
-	}
+// eta is the time left: finished is how long the done cells took (start to
+// the last one's end), current how long the running cell has run.
+func eta(finished, current time.Duration, done, n int, plan []time.Duration) string {
 	if done >= n {
 		return "done"
 	}
-	left := elapsed / time.Duration(done) * time.Duration(n-done)
+	if done == 0 || finished <= 0 {
+		return "ETA after the first cell"
+	}
+	// pace: real seconds per unit of work, a unit being one cell or one
+	// estimated second.
+	work := func(from, to int) float64 {
+		if plan == nil {
+			return float64(to - from)
+		}
+		var s time.Duration
+		for _, d := range plan[from:to] {
+			s += d
+		}
+		return float64(s)
+	}
+	doneWork := work(0, done)
+	if doneWork <= 0 {
+		plan = nil
+		doneWork = float64(done)
+	}
+	pace := float64(finished) / doneWork
+	left := time.Duration(pace * work(done, n))
+	// The running cell has used part of its share; once it overruns its
+	// share, count only the cells after it.
+	after := time.Duration(pace * work(done+1, n))
+	left = max(left-current, after)
 	return "ETA " + left.Round(time.Second).String()
 }
 

@@ -70,19 +70,26 @@ func TestBarProgress(t *testing.T) {
 }
 
 func TestETA(t *testing.T) {
+	sec := func(n int) time.Duration { return time.Duration(n) * time.Second }
 	cases := []struct {
-		elapsed time.Duration
-		done, n int
-		want    string
+		finished, current time.Duration
+		done, n           int
+		plan              []time.Duration
+		want              string
 	}{
-		{0, 0, 5, "ETA after the first cell"},
-		{10 * time.Second, 2, 6, "ETA 20s"},
-		{90 * time.Second, 3, 4, "ETA 30s"},
-		{time.Minute, 4, 4, "done"},
+		{0, 0, 0, 5, nil, "ETA after the first cell"},
+		{sec(10), 0, 2, 6, nil, "ETA 20s"},                                               // 5 s per cell × 4
+		{sec(10), sec(3), 2, 6, nil, "ETA 17s"},                                          // the running cell is 3 s in
+		{sec(10), sec(9), 2, 6, nil, "ETA 15s"},                                          // it overran its share: the 3 after it
+		{sec(90), 0, 3, 4, nil, "ETA 30s"},                                               //
+		{sec(60), 0, 4, 4, nil, "done"},                                                  //
+		{sec(6), 0, 2, 4, []time.Duration{sec(1), sec(1), sec(10), sec(10)}, "ETA 1m0s"}, // 3× slower than planned, 20 planned s left
+		{sec(6), sec(2), 2, 4, []time.Duration{sec(1), sec(1), sec(10), sec(10)}, "ETA 58s"},
+		{sec(6), 0, 2, 4, []time.Duration{0, 0, sec(10), sec(10)}, "ETA 6s"}, // no estimate for the done cells: count cells
 	}
 	for _, c := range cases {
-		if got := eta(c.elapsed, c.done, c.n); got != c.want {
-			t.Errorf("eta(%s, %d, %d) = %q, want %q", c.elapsed, c.done, c.n, got, c.want)
+		if got := eta(c.finished, c.current, c.done, c.n, c.plan); got != c.want {
+			t.Errorf("eta(%s, %s, %d, %d, %v) = %q, want %q", c.finished, c.current, c.done, c.n, c.plan, got, c.want)
 		}
 	}
 }

@@ -89,7 +89,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringVarP(&fl.file, "file", "f", "", "YAML sweep spec to run (see workloads/README.md)")
 	f.StringVar(&fl.suite, "suite", "quick", "built-in suite to run (ignored with -f)")
 	f.StringVarP(&fl.out, "output", "o", "", "results file to write (JSONL; default edgebench-<time>.jsonl)")
-	f.StringVar(&fl.resume, "resume", "", "results file of an interrupted run: skip its finished cells, append the rest")
+	f.StringVar(&fl.resume, "resume", "", "results file of an interrupted run: skip its finished cells, append the rest (alone, it reruns the sweep recorded in the file; with -f/--suite/axis flags, those define the sweep)")
 	f.StringSliceVarP(&fl.models, "models", "m", nil, "models: preset names or GGUF paths (comma-separated)")
 	f.StringSliceVar(&fl.types, "types", nil, "weight types for generated models, e.g. f32,q8_0,q4_0")
 	f.StringSliceVarP(&fl.backends, "backend", "b", nil, "kernel backends, e.g. auto,go,ref (auto = best for this CPU)")
@@ -186,6 +186,9 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	fmt.Fprintf(stderr, "%s: %d cells to run, results in %s\n", spec.Name, len(cells)-countDone(cells, done), path)
 
 	progress, log, closeProgress := newProgress(fl.progress, stderr)
+	if bar, ok := progress.(*runners.BarProgress); ok {
+		bar.SetPlan(plan(spec, cells, done, run.Roofline))
+	}
 	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
 		Cell:     runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log},
 		Out:      w,
@@ -324,6 +327,28 @@ func newProgress(mode string, stderr io.Writer) (p runners.Progress, log io.Writ
 	default:
 		return &runners.LogProgress{W: stderr}, stderr, func() {}
 	}
+}
+
+// plan is the roofline-bound time estimate of each cell still to run (nil
+// when there is no roofline), for the progress bar's time left.
+func plan(spec workloads.Spec, cells []results.CellConfig, done map[string]bool, rf *device.Roofline) []time.Duration {
+	if rf == nil {
+		return nil
+	}
+	var todo []results.CellConfig
+	for _, c := range cells {
+		if !done[c.ID()] {
+			todo = append(todo, c)
+		}
+	}
+	var est []time.Duration
+	for _, e := range workloads.EstimateCells(todo, spec.Repeat, rf, 0) {
+		if e.TimeUnknown != "" {
+			return nil
+		}
+		est = append(est, (e.TimeMin+e.TimeMax)/2)
+	}
+	return est
 }
 
 // sweepCells is the latest record of every cell of the sweep, from the
