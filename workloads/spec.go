@@ -197,7 +197,9 @@ func dedupe(cells []results.CellConfig) []results.CellConfig {
 }
 
 // DefaultPolicy is the repetition policy of a spec that does not set one.
-var DefaultPolicy = runners.Policy{Warmup: 1, Min: 5, Max: 10, TargetRelCI: 0.02, Budget: 8 * time.Second, Confidence: 0.95}
+// Six repetitions are the fewest whose range is a 95% confidence interval
+// for the median.
+var DefaultPolicy = runners.Policy{Warmup: 1, Min: 6, Max: 10, TargetRelCI: 0.02, Budget: 8 * time.Second, Confidence: 0.95}
 
 var builtins = map[string]Spec{
 	"quick": {
@@ -234,7 +236,7 @@ var builtins = map[string]Spec{
 			{Models: []string{"stories15M"}, Types: []string{"q4_0_bm", "q4_0_24"}},
 		},
 		Seed:   1,
-		Repeat: runners.Policy{Warmup: 1, Min: 3, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
+		Repeat: runners.Policy{Warmup: 1, Min: 6, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
 	},
 }
 

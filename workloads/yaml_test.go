@@ -54,7 +54,7 @@ func TestHardwareSelectionExample(t *testing.T) {
 		}
 	}
 	want := DefaultPolicy
-	want.Min, want.Max, want.TargetRelCI, want.Budget = 3, 8, 0.03, 6*time.Second
+	want.Min, want.Max, want.TargetRelCI, want.Budget = 6, 10, 0.03, 6*time.Second
 	if s.Repeat != want {
 		t.Errorf("repeat = %+v, want %+v", s.Repeat, want)
 	}
