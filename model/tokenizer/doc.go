@@ -1,0 +1,68 @@
+// Package tokenizer reads the tokenizer llama.cpp stores in GGUF metadata
+// (tokenizer.ggml.*) and converts between text and token ids the way
+// llama.cpp's llama-vocab.cpp does, for the two vocabulary types the Llama
+// and Qwen2 families use:
+//
+//   - "llama": SentencePiece BPE. Spaces become "▁" (U+2581), a dummy "▁"
+//     is prefixed to the text and after every special token
+//     (tokenizer.ggml.add_space_prefix, default true), characters are
+//     merged pairwise, always merging the adjacent pair whose concatenation
+//     is the highest-scoring token (ties: leftmost), and characters that are
+//     not tokens fall back to their UTF-8 bytes as <0xXX> tokens.
+//   - "gpt2": byte-level BPE. The text is split by the pre-tokenizer named in
+//     tokenizer.ggml.pre (llama3/llama-bpe, qwen2, smollm, gpt-2, default and
+//     their llama.cpp aliases), every byte is mapped to GPT-2's printable
+//     byte alphabet, and pairs are merged in tokenizer.ggml.merges rank
+//     order. llama3 also emits a whole pre-token directly when it is a token
+//     (ignore_merges).
+//
+// Special tokens: control, unknown and user-defined tokens are cut out of the
+// text before tokenizing, longest first. User-defined tokens always are;
+// control and unknown ones only with EncodeSpecial (llama.cpp's
+// parse_special), so "<s>" typed by a user is text unless asked otherwise.
+// Encode's addSpecial adds BOS/EOS as tokenizer.ggml.add_bos_token /
+// add_eos_token say (llama.cpp's defaults: SentencePiece adds BOS, llama3
+// adds BOS, other BPE vocabularies add nothing).
+//
+// The pre-tokenizer regexes need lookahead (\s+(?!\S)), which Go's regexp
+// lacks, so each is a hand-written scanner that tries the alternatives in
+// order at each position as a backtracking engine would. llama.cpp itself
+// uses hand-written scanners for the gpt2 and llama3 regexes and std::regex
+// for the others; the scanners here follow those, including how the
+// hand-written ones treat unassigned code points. They are validated by
+// table tests of pre-token boundaries written out by hand from the regex
+// semantics (contractions, letters with one leading symbol, digit groups of
+// at most 3 (llama3) or 1 (qwen2, smollm), symbol runs with trailing
+// newlines, whitespace runs that leave their last space to the next word,
+// CR/LF runs, non-ASCII letters, digits and spaces), and by round trips.
+//
+// Decode concatenates token pieces and removes the dummy-prefix space, so
+// Decode(Encode(s)) == s for any valid UTF-8 s (for SentencePiece, s without
+// "▁", which the format uses for spaces). Invalid UTF-8 is tokenized as
+// llama.cpp does, which is not always reversible: SentencePiece groups a
+// truncated sequence with the bytes after it by its lead byte, byte-level
+// BPE replaces each invalid byte with U+FFFD.
+// It does not apply llama_detokenize's clean-up of spaces before
+// punctuation. Stream decodes generated tokens incrementally.
+//
+// AddToGGUF and ByteLevelSPM give synthetic models a small but real
+// tokenizer, so that tools which tokenize a test string after loading a
+// model (llama.cpp aborts on tokenizer.ggml.model "none") can run them.
+//
+// What the tests cannot show. The tests build vocabularies of a few hundred
+// tokens whose merges and scores are chosen so the answers can be derived by
+// hand. A real vocabulary (Llama 2's 32000 SentencePiece pieces, Llama 3's
+// 128256 tokens with 280147 merges, Qwen2's 151665, SmolLM's 49152) would
+// additionally exercise: agreement of token ids with llama.cpp and Hugging
+// Face tokenizers on real text (their test-tokenizer-0 vocabularies and
+// expected outputs); ties between equal scores or ranks across long words;
+// the interaction of hundreds of added control tokens (<|reserved_...|>)
+// with the partition; Unicode-table differences between Go's unicode package
+// and llama.cpp's generated tables for rare scripts; and speed on long
+// prompts. Known differences from llama.cpp, all on malformed or unusual
+// input: a byte without a byte token becomes the unknown token (or is
+// dropped) where llama.cpp aborts; out-of-range special ids, merges naming
+// unknown tokens and length mismatches are errors where llama.cpp sometimes
+// warns; per-token lstrip/rstrip attributes, which llama.cpp sets only for a
+// few model names (Phi-3, Jina), are not applied.
+package tokenizer
