@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/runners"
 )
@@ -42,6 +43,16 @@ type Spec struct {
 	Cooldown time.Duration
 	// Output is the results file; "" lets the caller choose.
 	Output string
+	// Probes chooses the sensors sampled during every cell.
+	Probes Probes
+}
+
+// Probes configures the sensor sampling of a sweep; the zero value samples
+// every default-enabled source at the sampler's default interval.
+type Probes struct {
+	Off      bool          // sample no sensors
+	Sources  []string      // source names (edgebench probe lists them); nil = the default set
+	Interval time.Duration // 0 = probes.DefaultInterval
 }
 
 // Rule selects cells. A cell matches when, for every axis the rule names,
@@ -349,6 +360,20 @@ func (s Spec) Problems() []Problem {
 		}
 	}
 	ps = append(ps, s.policyProblems()...)
+	known := map[string]bool{}
+	var names []string
+	for _, src := range probes.Sources() {
+		known[src.Name] = true
+		names = append(names, src.Name)
+	}
+	for i, src := range s.Probes.Sources {
+		if !known[src] {
+			add(fmt.Sprintf("probes.sources[%d]", i), "unknown probe source %q (sources: %s)", src, strings.Join(names, ", "))
+		}
+	}
+	if iv := s.Probes.Interval; iv != 0 && iv < 10*time.Millisecond {
+		add("probes.interval", "must be ≥ 10ms (sampling faster disturbs the measurement), got %s", iv)
+	}
 	if s.Cooldown < 0 {
 		add("cooldown.delay", "must be ≥ 0, got %s", s.Cooldown)
 	}

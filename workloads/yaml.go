@@ -172,6 +172,15 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"confidence":    func(_, v *yaml.Node, f string) { p.float(v, f, &s.Repeat.Confidence) },
 			}, nil)
 		},
+		"probes": func(_, v *yaml.Node, f string) {
+			enabled := true
+			p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
+				"enabled":  func(_, v *yaml.Node, f string) { p.bool(v, f, &enabled) },
+				"sources":  func(_, v *yaml.Node, f string) { s.Probes.Sources = p.strings(v, f) },
+				"interval": func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Probes.Interval) },
+			}, nil)
+			s.Probes.Off = !enabled
+		},
 		"cooldown": func(_, v *yaml.Node, f string) {
 			p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
 				"delay": func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Cooldown) },
@@ -200,10 +209,7 @@ var (
 		"context":  "the context-depth axis is not implemented yet",
 		"kv_type":  "the KV-cache type axis is not implemented yet (the cache is f32)",
 	}
-	notYetTop = map[string]string{
-		"probes":         "probes are not attached to sweeps yet",
-		"probe_interval": "probes are not attached to sweeps yet",
-	}
+	notYetTop      = map[string]string{}
 	notYetCooldown = map[string]string{
 		"below_celsius": "waiting for a temperature is not implemented yet; use delay",
 		"until_stable":  "waiting for a stable temperature is not implemented yet; use delay",
@@ -296,6 +302,18 @@ func (p *parser) str(n *yaml.Node, field string, dst *string) {
 	if v, ok := p.scalar(n, field, "a string"); ok {
 		*dst = v
 	}
+}
+
+func (p *parser) bool(n *yaml.Node, field string, dst *bool) {
+	v, ok := p.scalar(n, field, "true or false")
+	if !ok {
+		return
+	}
+	if n.Tag != "!!bool" {
+		p.errAt(n, field, "want true or false, got %q", v)
+		return
+	}
+	*dst = v == "true" || v == "True" || v == "TRUE"
 }
 
 func (p *parser) int(n *yaml.Node, field string, dst *int) {

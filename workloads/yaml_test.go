@@ -58,6 +58,9 @@ func TestHardwareSelectionExample(t *testing.T) {
 	if s.Repeat != want {
 		t.Errorf("repeat = %+v, want %+v", s.Repeat, want)
 	}
+	if s.Probes.Off || s.Probes.Interval != 100*time.Millisecond || s.Probes.Sources != nil {
+		t.Errorf("probes = %+v", s.Probes)
+	}
 	if s.Output != "hardware-selection.jsonl" || s.Seed != 1 || s.Name != "hardware-selection" {
 		t.Errorf("output/seed/name = %q/%d/%q", s.Output, s.Seed, s.Name)
 	}
@@ -78,6 +81,7 @@ include:
   - {threads: [1]}
   - {models: [tiny.gguf], threads: [all]}
 cooldown: {delay: 1500ms}
+probes: {enabled: false}
 `
 	s, err := Parse("x.yaml", []byte(src), dir)
 	if err != nil {
@@ -85,6 +89,9 @@ cooldown: {delay: 1500ms}
 	}
 	if s.Name != "x" || s.Seed != 1 || s.Repeat != DefaultPolicy || s.Cooldown != 1500*time.Millisecond {
 		t.Errorf("defaults: %+v", s)
+	}
+	if !s.Probes.Off {
+		t.Errorf("probes.enabled false not read")
 	}
 	if s.Models[1] != model {
 		t.Errorf("relative model path not resolved against the spec's directory: %q", s.Models[1])
@@ -164,6 +171,9 @@ func TestMalformedSpecs(t *testing.T) {
 		{"rules leave nothing", head + "include:\n  - {threads: [3]}\n", 4, "include", "leave no cell"},
 		{"cooldown scalar", head + "cooldown: 5s\n", 4, "cooldown", "want a mapping"},
 		{"cooldown temperature", head + "cooldown:\n  below_celsius: 50\n", 5, "cooldown.below_celsius", "not implemented"},
+		{"unknown probe source", head + "probes:\n  sources: [thermal, rapll]\n", 5, "probes.sources[1]", `unknown probe source "rapll"`},
+		{"probe interval too short", head + "probes:\n  interval: 1ms\n", 5, "probes.interval", "must be ≥ 10ms"},
+		{"probes enabled not a bool", head + "probes:\n  enabled: off\n", 5, "probes.enabled", `want true or false, got "off"`},
 		{"name is a list", head + "name: [a, b]\n", 4, "name", "want a string"},
 		{"top level is a list", "- a\n- b\n", 1, "", "a spec is a mapping"},
 		{"empty file", "", 1, "", "empty spec"},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/reports"
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/runners"
@@ -43,6 +44,7 @@ type runFlags struct {
 	dryRun     bool
 	cooldown   time.Duration
 	progress   string
+	noProbes   bool
 	changed    map[string]bool // flags given on the command line
 }
 
@@ -101,6 +103,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
 	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
+	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
 }
@@ -190,7 +193,9 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		bar.SetPlan(plan(spec, cells, done, run.Roofline))
 	}
 	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
-		Cell:     runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log},
+		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
+			Probes:   probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
+			NoProbes: spec.Probes.Off},
 		Out:      w,
 		Run:      run,
 		Done:     done,
@@ -255,6 +260,9 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.reps > 0 {
 		spec.Repeat.Min, spec.Repeat.Max = fl.reps, fl.reps
 	}
+	if fl.noProbes {
+		spec.Probes.Off = true
+	}
 	if fl.changed["cooldown"] {
 		spec.Cooldown = fl.cooldown
 	}
@@ -305,6 +313,7 @@ func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
 	orig.changed = changedFlags(c)
 	orig.resume, orig.out, orig.dryRun = fl.resume, fl.out, fl.dryRun
 	orig.progress, orig.cacheDir, orig.noRoofline = fl.progress, fl.cacheDir, fl.noRoofline
+	orig.noProbes = orig.noProbes || fl.noProbes
 	return orig, nil
 }
 
