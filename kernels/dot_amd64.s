@@ -3121,6 +3121,390 @@ DATA dotQ6_KAVX2_pick3<>+30(SB)/1, $0x0e
 DATA dotQ6_KAVX2_pick3<>+31(SB)/1, $0x0f
 GLOBL dotQ6_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
 
+// func dotQ4_0_24AVX512(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, F16C, FMA3, SSE
+TEXT ·dotQ4_0_24AVX512(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x08080808, BX
+	VPBROADCASTD BX, Z0
+	VMOVDQU32    dotQ4_0_24AVX512_nibbles<>+0(SB), Y1
+	VMOVDQU32    dotQ4_0_24AVX512_ctrl<>+0(SB), Y2
+	VMOVDQU32    dotQ4_0_24AVX512_goff<>+0(SB), Y3
+	MOVL         $0x03030303, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x000000f0, BX
+	KMOVW        BX, K1
+	VXORPS       Y5, Y5, Y5
+
+dotQ4_0_24AVX512_loop:
+	TESTQ           DX, DX
+	JLE             dotQ4_0_24AVX512_done
+	VBROADCASTI32X4 2(AX), Y6
+	VGF2P8AFFINEQB  $0x00, Y1, Y6, Y6
+	VMOVDQU32       2(CX), Y7
+	VINSERTI64X4    $0x01, 36(CX), Z7, Z7
+	VPBROADCASTQ    18(AX), Y8
+	VPMULTISHIFTQB  Y8, Y2, Y8
+	VPANDD          Y4, Y8, Y8
+	VPADDB          Y3, Y8, Y8
+	VPERMB          Z7, Z8, Z9
+	VPXORD          Y10, Y10, Y10
+	VPXORD          Y11, Y11, Y11
+	VPDPBUSD        Y9, Y6, Y10
+	VPDPBUSD        Y9, Y0, Y11
+	VPSUBD          Y11, Y10, Y10
+	VCVTDQ2PS       Y10, Y10
+	VPBROADCASTW    (AX), X6
+	VPBROADCASTW    (CX), X7
+	VPBROADCASTW    34(CX), K1, X7
+	VCVTPH2PS       X6, Y6
+	VCVTPH2PS       X7, Y7
+	VMULPS          Y7, Y6, Y6
+	VFMADD231PS     Y6, Y10, Y5
+	ADDQ            $0x0000001a, AX
+	ADDQ            $0x00000044, CX
+	DECQ            DX
+	JMP             dotQ4_0_24AVX512_loop
+
+dotQ4_0_24AVX512_done:
+	VEXTRACTF64X4 $0x01, Z5, Y0
+	VADDPS        Y0, Y5, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	MOVSS         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ4_0_24AVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA dotQ4_0_24AVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA dotQ4_0_24AVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA dotQ4_0_24AVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL dotQ4_0_24AVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ4_0_24AVX512_ctrl<>+0(SB)/1, $0x00
+DATA dotQ4_0_24AVX512_ctrl<>+1(SB)/1, $0x02
+DATA dotQ4_0_24AVX512_ctrl<>+2(SB)/1, $0x04
+DATA dotQ4_0_24AVX512_ctrl<>+3(SB)/1, $0x06
+DATA dotQ4_0_24AVX512_ctrl<>+4(SB)/1, $0x08
+DATA dotQ4_0_24AVX512_ctrl<>+5(SB)/1, $0x0a
+DATA dotQ4_0_24AVX512_ctrl<>+6(SB)/1, $0x0c
+DATA dotQ4_0_24AVX512_ctrl<>+7(SB)/1, $0x0e
+DATA dotQ4_0_24AVX512_ctrl<>+8(SB)/1, $0x10
+DATA dotQ4_0_24AVX512_ctrl<>+9(SB)/1, $0x12
+DATA dotQ4_0_24AVX512_ctrl<>+10(SB)/1, $0x14
+DATA dotQ4_0_24AVX512_ctrl<>+11(SB)/1, $0x16
+DATA dotQ4_0_24AVX512_ctrl<>+12(SB)/1, $0x18
+DATA dotQ4_0_24AVX512_ctrl<>+13(SB)/1, $0x1a
+DATA dotQ4_0_24AVX512_ctrl<>+14(SB)/1, $0x1c
+DATA dotQ4_0_24AVX512_ctrl<>+15(SB)/1, $0x1e
+DATA dotQ4_0_24AVX512_ctrl<>+16(SB)/1, $0x20
+DATA dotQ4_0_24AVX512_ctrl<>+17(SB)/1, $0x22
+DATA dotQ4_0_24AVX512_ctrl<>+18(SB)/1, $0x24
+DATA dotQ4_0_24AVX512_ctrl<>+19(SB)/1, $0x26
+DATA dotQ4_0_24AVX512_ctrl<>+20(SB)/1, $0x28
+DATA dotQ4_0_24AVX512_ctrl<>+21(SB)/1, $0x2a
+DATA dotQ4_0_24AVX512_ctrl<>+22(SB)/1, $0x2c
+DATA dotQ4_0_24AVX512_ctrl<>+23(SB)/1, $0x2e
+DATA dotQ4_0_24AVX512_ctrl<>+24(SB)/1, $0x30
+DATA dotQ4_0_24AVX512_ctrl<>+25(SB)/1, $0x32
+DATA dotQ4_0_24AVX512_ctrl<>+26(SB)/1, $0x34
+DATA dotQ4_0_24AVX512_ctrl<>+27(SB)/1, $0x36
+DATA dotQ4_0_24AVX512_ctrl<>+28(SB)/1, $0x38
+DATA dotQ4_0_24AVX512_ctrl<>+29(SB)/1, $0x3a
+DATA dotQ4_0_24AVX512_ctrl<>+30(SB)/1, $0x3c
+DATA dotQ4_0_24AVX512_ctrl<>+31(SB)/1, $0x3e
+GLOBL dotQ4_0_24AVX512_ctrl<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ4_0_24AVX512_goff<>+0(SB)/1, $0x00
+DATA dotQ4_0_24AVX512_goff<>+1(SB)/1, $0x00
+DATA dotQ4_0_24AVX512_goff<>+2(SB)/1, $0x04
+DATA dotQ4_0_24AVX512_goff<>+3(SB)/1, $0x04
+DATA dotQ4_0_24AVX512_goff<>+4(SB)/1, $0x08
+DATA dotQ4_0_24AVX512_goff<>+5(SB)/1, $0x08
+DATA dotQ4_0_24AVX512_goff<>+6(SB)/1, $0x0c
+DATA dotQ4_0_24AVX512_goff<>+7(SB)/1, $0x0c
+DATA dotQ4_0_24AVX512_goff<>+8(SB)/1, $0x10
+DATA dotQ4_0_24AVX512_goff<>+9(SB)/1, $0x10
+DATA dotQ4_0_24AVX512_goff<>+10(SB)/1, $0x14
+DATA dotQ4_0_24AVX512_goff<>+11(SB)/1, $0x14
+DATA dotQ4_0_24AVX512_goff<>+12(SB)/1, $0x18
+DATA dotQ4_0_24AVX512_goff<>+13(SB)/1, $0x18
+DATA dotQ4_0_24AVX512_goff<>+14(SB)/1, $0x1c
+DATA dotQ4_0_24AVX512_goff<>+15(SB)/1, $0x1c
+DATA dotQ4_0_24AVX512_goff<>+16(SB)/1, $0x20
+DATA dotQ4_0_24AVX512_goff<>+17(SB)/1, $0x20
+DATA dotQ4_0_24AVX512_goff<>+18(SB)/1, $0x24
+DATA dotQ4_0_24AVX512_goff<>+19(SB)/1, $0x24
+DATA dotQ4_0_24AVX512_goff<>+20(SB)/1, $0x28
+DATA dotQ4_0_24AVX512_goff<>+21(SB)/1, $0x28
+DATA dotQ4_0_24AVX512_goff<>+22(SB)/1, $0x2c
+DATA dotQ4_0_24AVX512_goff<>+23(SB)/1, $0x2c
+DATA dotQ4_0_24AVX512_goff<>+24(SB)/1, $0x30
+DATA dotQ4_0_24AVX512_goff<>+25(SB)/1, $0x30
+DATA dotQ4_0_24AVX512_goff<>+26(SB)/1, $0x34
+DATA dotQ4_0_24AVX512_goff<>+27(SB)/1, $0x34
+DATA dotQ4_0_24AVX512_goff<>+28(SB)/1, $0x38
+DATA dotQ4_0_24AVX512_goff<>+29(SB)/1, $0x38
+DATA dotQ4_0_24AVX512_goff<>+30(SB)/1, $0x3c
+DATA dotQ4_0_24AVX512_goff<>+31(SB)/1, $0x3c
+GLOBL dotQ4_0_24AVX512_goff<>(SB), RODATA|NOPTR, $32
+
+// func dotQ8_0_24AVX512(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, F16C, FMA3, SSE
+TEXT ·dotQ8_0_24AVX512(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x80808080, BX
+	VPBROADCASTD BX, Z0
+	VMOVDQU32    dotQ8_0_24AVX512_ctrl<>+0(SB), Y1
+	VMOVDQU32    dotQ8_0_24AVX512_goff<>+0(SB), Y2
+	MOVL         $0x03030303, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x000000f0, BX
+	KMOVW        BX, K1
+	VXORPS       Y4, Y4, Y4
+
+dotQ8_0_24AVX512_loop:
+	TESTQ          DX, DX
+	JLE            dotQ8_0_24AVX512_done
+	VPXORD         2(AX), Y0, Y5
+	VMOVDQU32      2(CX), Y6
+	VINSERTI64X4   $0x01, 36(CX), Z6, Z6
+	VPBROADCASTQ   34(AX), Y7
+	VPMULTISHIFTQB Y7, Y1, Y7
+	VPANDD         Y3, Y7, Y7
+	VPADDB         Y2, Y7, Y7
+	VPERMB         Z6, Z7, Z8
+	VPXORD         Y9, Y9, Y9
+	VPXORD         Y10, Y10, Y10
+	VPDPBUSD       Y8, Y5, Y9
+	VPDPBUSD       Y8, Y0, Y10
+	VPSUBD         Y10, Y9, Y9
+	VCVTDQ2PS      Y9, Y9
+	VPBROADCASTW   (AX), X5
+	VPBROADCASTW   (CX), X6
+	VPBROADCASTW   34(CX), K1, X6
+	VCVTPH2PS      X5, Y5
+	VCVTPH2PS      X6, Y6
+	VMULPS         Y6, Y5, Y5
+	VFMADD231PS    Y5, Y9, Y4
+	ADDQ           $0x0000002a, AX
+	ADDQ           $0x00000044, CX
+	DECQ           DX
+	JMP            dotQ8_0_24AVX512_loop
+
+dotQ8_0_24AVX512_done:
+	VEXTRACTF64X4 $0x01, Z4, Y0
+	VADDPS        Y0, Y4, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	MOVSS         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ8_0_24AVX512_ctrl<>+0(SB)/1, $0x00
+DATA dotQ8_0_24AVX512_ctrl<>+1(SB)/1, $0x02
+DATA dotQ8_0_24AVX512_ctrl<>+2(SB)/1, $0x04
+DATA dotQ8_0_24AVX512_ctrl<>+3(SB)/1, $0x06
+DATA dotQ8_0_24AVX512_ctrl<>+4(SB)/1, $0x08
+DATA dotQ8_0_24AVX512_ctrl<>+5(SB)/1, $0x0a
+DATA dotQ8_0_24AVX512_ctrl<>+6(SB)/1, $0x0c
+DATA dotQ8_0_24AVX512_ctrl<>+7(SB)/1, $0x0e
+DATA dotQ8_0_24AVX512_ctrl<>+8(SB)/1, $0x10
+DATA dotQ8_0_24AVX512_ctrl<>+9(SB)/1, $0x12
+DATA dotQ8_0_24AVX512_ctrl<>+10(SB)/1, $0x14
+DATA dotQ8_0_24AVX512_ctrl<>+11(SB)/1, $0x16
+DATA dotQ8_0_24AVX512_ctrl<>+12(SB)/1, $0x18
+DATA dotQ8_0_24AVX512_ctrl<>+13(SB)/1, $0x1a
+DATA dotQ8_0_24AVX512_ctrl<>+14(SB)/1, $0x1c
+DATA dotQ8_0_24AVX512_ctrl<>+15(SB)/1, $0x1e
+DATA dotQ8_0_24AVX512_ctrl<>+16(SB)/1, $0x20
+DATA dotQ8_0_24AVX512_ctrl<>+17(SB)/1, $0x22
+DATA dotQ8_0_24AVX512_ctrl<>+18(SB)/1, $0x24
+DATA dotQ8_0_24AVX512_ctrl<>+19(SB)/1, $0x26
+DATA dotQ8_0_24AVX512_ctrl<>+20(SB)/1, $0x28
+DATA dotQ8_0_24AVX512_ctrl<>+21(SB)/1, $0x2a
+DATA dotQ8_0_24AVX512_ctrl<>+22(SB)/1, $0x2c
+DATA dotQ8_0_24AVX512_ctrl<>+23(SB)/1, $0x2e
+DATA dotQ8_0_24AVX512_ctrl<>+24(SB)/1, $0x30
+DATA dotQ8_0_24AVX512_ctrl<>+25(SB)/1, $0x32
+DATA dotQ8_0_24AVX512_ctrl<>+26(SB)/1, $0x34
+DATA dotQ8_0_24AVX512_ctrl<>+27(SB)/1, $0x36
+DATA dotQ8_0_24AVX512_ctrl<>+28(SB)/1, $0x38
+DATA dotQ8_0_24AVX512_ctrl<>+29(SB)/1, $0x3a
+DATA dotQ8_0_24AVX512_ctrl<>+30(SB)/1, $0x3c
+DATA dotQ8_0_24AVX512_ctrl<>+31(SB)/1, $0x3e
+GLOBL dotQ8_0_24AVX512_ctrl<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ8_0_24AVX512_goff<>+0(SB)/1, $0x00
+DATA dotQ8_0_24AVX512_goff<>+1(SB)/1, $0x00
+DATA dotQ8_0_24AVX512_goff<>+2(SB)/1, $0x04
+DATA dotQ8_0_24AVX512_goff<>+3(SB)/1, $0x04
+DATA dotQ8_0_24AVX512_goff<>+4(SB)/1, $0x08
+DATA dotQ8_0_24AVX512_goff<>+5(SB)/1, $0x08
+DATA dotQ8_0_24AVX512_goff<>+6(SB)/1, $0x0c
+DATA dotQ8_0_24AVX512_goff<>+7(SB)/1, $0x0c
+DATA dotQ8_0_24AVX512_goff<>+8(SB)/1, $0x10
+DATA dotQ8_0_24AVX512_goff<>+9(SB)/1, $0x10
+DATA dotQ8_0_24AVX512_goff<>+10(SB)/1, $0x14
+DATA dotQ8_0_24AVX512_goff<>+11(SB)/1, $0x14
+DATA dotQ8_0_24AVX512_goff<>+12(SB)/1, $0x18
+DATA dotQ8_0_24AVX512_goff<>+13(SB)/1, $0x18
+DATA dotQ8_0_24AVX512_goff<>+14(SB)/1, $0x1c
+DATA dotQ8_0_24AVX512_goff<>+15(SB)/1, $0x1c
+DATA dotQ8_0_24AVX512_goff<>+16(SB)/1, $0x20
+DATA dotQ8_0_24AVX512_goff<>+17(SB)/1, $0x20
+DATA dotQ8_0_24AVX512_goff<>+18(SB)/1, $0x24
+DATA dotQ8_0_24AVX512_goff<>+19(SB)/1, $0x24
+DATA dotQ8_0_24AVX512_goff<>+20(SB)/1, $0x28
+DATA dotQ8_0_24AVX512_goff<>+21(SB)/1, $0x28
+DATA dotQ8_0_24AVX512_goff<>+22(SB)/1, $0x2c
+DATA dotQ8_0_24AVX512_goff<>+23(SB)/1, $0x2c
+DATA dotQ8_0_24AVX512_goff<>+24(SB)/1, $0x30
+DATA dotQ8_0_24AVX512_goff<>+25(SB)/1, $0x30
+DATA dotQ8_0_24AVX512_goff<>+26(SB)/1, $0x34
+DATA dotQ8_0_24AVX512_goff<>+27(SB)/1, $0x34
+DATA dotQ8_0_24AVX512_goff<>+28(SB)/1, $0x38
+DATA dotQ8_0_24AVX512_goff<>+29(SB)/1, $0x38
+DATA dotQ8_0_24AVX512_goff<>+30(SB)/1, $0x3c
+DATA dotQ8_0_24AVX512_goff<>+31(SB)/1, $0x3c
+GLOBL dotQ8_0_24AVX512_goff<>(SB), RODATA|NOPTR, $32
+
+// func dotQ4_0_BMAVX512(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, BMI2, SSE
+TEXT ·dotQ4_0_BMAVX512(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x08080808, BX
+	VPBROADCASTD BX, Z0
+	VMOVDQU32    dotQ4_0_BMAVX512_nibbles<>+0(SB), Y1
+	MOVL         $0xffffffff, BX
+	MOVL         $0x0000ff00, SI
+	KMOVW        SI, K1
+	VXORPS       Y2, Y2, Y2
+
+dotQ4_0_BMAVX512_loop:
+	TESTQ           DX, DX
+	JLE             dotQ4_0_BMAVX512_done
+	VBROADCASTI32X4 2(AX), Y3
+	VGF2P8AFFINEQB  $0x00, Y1, Y3, Y3
+	VMOVDQU32       2(CX), Y4
+	VINSERTI64X4    $0x01, 36(CX), Z4, Z4
+	MOVQ            18(AX), SI
+	PDEPQ           SI, BX, SI
+	KMOVQ           SI, K2
+	VPXORD          Z5, Z5, Z5
+	VPXORD          Z6, Z6, Z6
+	VPEXPANDB       Z3, K2, Z5
+	VMOVDQU8        Z0, K2, Z6
+	VPXORD          Z7, Z7, Z7
+	VPXORD          Z8, Z8, Z8
+	VPDPBUSD        Z4, Z5, Z7
+	VPDPBUSD        Z4, Z6, Z8
+	VPSUBD          Z8, Z7, Z7
+	VCVTDQ2PS       Z7, Z7
+	VPBROADCASTW    (AX), Y4
+	VPBROADCASTW    (CX), Y3
+	VPBROADCASTW    34(CX), K1, Y3
+	VCVTPH2PS       Y4, Z9
+	VCVTPH2PS       Y3, Z10
+	VMULPS          Z10, Z9, Z9
+	VFMADD231PS     Z9, Z7, Z2
+	ADDQ            $0x0000001a, AX
+	ADDQ            $0x00000044, CX
+	DECQ            DX
+	JMP             dotQ4_0_BMAVX512_loop
+
+dotQ4_0_BMAVX512_done:
+	VEXTRACTF64X4 $0x01, Z2, Y0
+	VADDPS        Y0, Y2, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	MOVSS         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ4_0_BMAVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA dotQ4_0_BMAVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA dotQ4_0_BMAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA dotQ4_0_BMAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL dotQ4_0_BMAVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
+// func dotQ8_0_BMAVX512(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, BMI2, SSE
+TEXT ·dotQ8_0_BMAVX512(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x80808080, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0xffffffff, BX
+	MOVL         $0x0000ff00, SI
+	KMOVW        SI, K1
+	VXORPS       Y1, Y1, Y1
+
+dotQ8_0_BMAVX512_loop:
+	TESTQ        DX, DX
+	JLE          dotQ8_0_BMAVX512_done
+	VPXORD       2(AX), Y0, Y2
+	VMOVDQU32    2(CX), Y3
+	VINSERTI64X4 $0x01, 36(CX), Z3, Z3
+	MOVQ         34(AX), SI
+	PDEPQ        SI, BX, SI
+	KMOVQ        SI, K2
+	VPXORD       Z4, Z4, Z4
+	VPXORD       Z5, Z5, Z5
+	VPEXPANDB    Z2, K2, Z4
+	VMOVDQU8     Z0, K2, Z5
+	VPXORD       Z6, Z6, Z6
+	VPXORD       Z7, Z7, Z7
+	VPDPBUSD     Z3, Z4, Z6
+	VPDPBUSD     Z3, Z5, Z7
+	VPSUBD       Z7, Z6, Z6
+	VCVTDQ2PS    Z6, Z6
+	VPBROADCASTW (AX), Y3
+	VPBROADCASTW (CX), Y2
+	VPBROADCASTW 34(CX), K1, Y2
+	VCVTPH2PS    Y3, Z8
+	VCVTPH2PS    Y2, Z9
+	VMULPS       Z9, Z8, Z8
+	VFMADD231PS  Z8, Z6, Z1
+	ADDQ         $0x0000002a, AX
+	ADDQ         $0x00000044, CX
+	DECQ         DX
+	JMP          dotQ8_0_BMAVX512_loop
+
+dotQ8_0_BMAVX512_done:
+	VEXTRACTF64X4 $0x01, Z1, Y0
+	VADDPS        Y0, Y1, Y0
+	VEXTRACTF128  $0x01, Y0, X1
+	VADDPS        X1, X0, X1
+	VMOVHLPS      X1, X1, X0
+	VADDPS        X0, X1, X1
+	VMOVSHDUP     X1, X0
+	VADDSS        X0, X1, X1
+	MOVSS         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func dotQ8_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 // Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, FMA3
 TEXT ·dotQ8_0x4AVX512(SB), NOSPLIT, $0-40

@@ -78,6 +78,18 @@ func TestSIMDBackendTypes(t *testing.T) {
 		if haveGFNI {
 			want["avx512"] = append(want["avx512"], Q4_K)
 		}
+		if haveVBMI {
+			want["avx512"] = append(want["avx512"], Q8_0_24)
+			if haveGFNI {
+				want["avx512"] = append(want["avx512"], Q4_0_24)
+			}
+		}
+		if haveVBMI2 {
+			want["avx512"] = append(want["avx512"], Q8_0_BM)
+			if haveGFNI {
+				want["avx512"] = append(want["avx512"], Q4_0_BM)
+			}
+		}
 	}
 	for _, b := range Backends() {
 		types, ok := want[b.Name]

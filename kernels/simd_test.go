@@ -142,6 +142,52 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 				mag += math.Abs(dx*dmin) * float64(absm)
 			}
 		}
+	case Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM:
+		q4 := t == Q4_0_24 || t == Q4_0_BM
+		kb := 34
+		if q4 {
+			kb = 18
+		}
+		for b := 0; b < n/64; b++ {
+			wb := w[b*(kb+8):]
+			xs := [2][]byte{x[2*b*34:], x[(2*b+1)*34:]}
+			// Positions of the kept values, written from the format's
+			// description (sparse.go) independently of its decoder.
+			var pos []int
+			pw := binary.LittleEndian.Uint64(wb[kb:])
+			if t == Q8_0_24 || t == Q4_0_24 {
+				for k := 0; k < 32; k++ {
+					pos = append(pos, 4*(k/2)+int(pw>>(2*k)&3))
+				}
+			} else {
+				for i := 0; i < 64 && len(pos) < 32; i++ {
+					if pw>>i&1 == 1 {
+						pos = append(pos, i)
+					}
+				}
+			}
+			var s, a [2]int64
+			for k, p := range pos {
+				var q int64
+				switch {
+				case !q4:
+					q = int64(int8(wb[2+k]))
+				case k < 16:
+					q = int64(wb[2+k]&15) - 8
+				default:
+					q = int64(wb[2+k-16]>>4) - 8
+				}
+				v := q * int64(int8(xs[p/32][2+p%32]))
+				s[p/32] += v
+				a[p/32] += max(v, -v)
+			}
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb))
+			for h := 0; h < 2; h++ {
+				d := dw * simdNaiveF16(binary.LittleEndian.Uint16(xs[h]))
+				dot += float64(s[h]) * d
+				mag += float64(a[h]) * math.Abs(d)
+			}
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -288,6 +334,27 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 				binary.LittleEndian.PutUint16(blk[260+2*g:], uint16(sum))
 			}
 		}
+	case Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM:
+		bsz := t.BlockBytes()
+		for b := 0; b < n/64; b++ {
+			blk := buf[b*bsz : (b+1)*bsz]
+			for j := range blk {
+				blk[j] = byte(rng.Uint32()) // malformed positions included
+			}
+			if (t == Q8_0_BM || t == Q4_0_BM) && rng.IntN(2) == 0 {
+				// Half the masks well formed: exactly 32 positions.
+				var m uint64
+				for _, i := range rng.Perm(64)[:32] {
+					m |= 1 << i
+				}
+				binary.LittleEndian.PutUint64(blk[bsz-8:], m)
+			}
+			d := uint16(0x3c00)
+			if !unitScales {
+				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+			}
+			binary.LittleEndian.PutUint16(blk, d)
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -304,7 +371,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -351,7 +418,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 	bs := typ.BlockSize()
 	maxBlocks := 300
 	switch bs {
-	case 32:
+	case 32, 64:
 		maxBlocks = 70
 	case 256:
 		maxBlocks = 12
@@ -398,7 +465,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 // must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
 			f := b.Dot[typ]
 			if f == nil {
 				continue
@@ -437,7 +504,7 @@ func simdUnitScales(t Type, row []byte) {
 	for b := 0; b+bb <= len(row); b += bb {
 		blk := row[b : b+bb]
 		switch t {
-		case Q8_0, Q4_0:
+		case Q8_0, Q4_0, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM:
 			binary.LittleEndian.PutUint16(blk, 0x3c00)
 		case Q4_K, Q5_K:
 			binary.LittleEndian.PutUint16(blk, 0x3c00)

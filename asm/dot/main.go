@@ -38,6 +38,10 @@ func main() {
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQ6KAVX2()
+	dotSparse("dotQ4_0_24AVX512", true, true)
+	dotSparse("dotQ8_0_24AVX512", true, false)
+	dotSparse("dotQ4_0_BMAVX512", false, true)
+	dotSparse("dotQ8_0_BMAVX512", false, false)
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -1177,4 +1181,172 @@ func dotQ6KAVX2() {
 	Store(sumf, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// vpexpandb emits VPEXPANDB (AVX512_VBMI2), which avo v0.5.0 lacks: the
+// low bytes of src go, in order, to the bytes of dst selected by k (merge
+// masking: dst must be zeroed first).
+func vpexpandb(src, k, dst Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPEXPANDB",
+		Operands: []Op{src, k, dst},
+		Inputs:   []Op{src, k, dst},
+		Outputs:  []Op{dst},
+	})
+}
+
+// dotSparse is the AVX-512 (BW, VL, VNNI, VBMI; GFNI for q4 values; VBMI2
+// and BMI2 for bitmask blocks) dot of edgebench's sparse formats against two
+// q8_0 activation blocks per 64-weight block. A block is a q4_0 (18 bytes)
+// or q8_0 (34 bytes) block of the 32 kept values followed by 8 position
+// bytes.
+//
+// 2:4 (is24): the position of kept value k is 4*(k/2) + bits 2k..2k+1 of the
+// position word; VPMULTISHIFTQB pulls out the 32 fields, VPERMB gathers the
+// 32 activations from [x0 | x1], and kept values 0-15 (block 0) and 16-31
+// (block 1) fall in int32 lanes 0-3 and 4-7. Repeated or unordered indices
+// work as in ref.
+//
+// Bitmask: PDEP keeps the first 32 set bits of the mask (later ones are
+// zero weights), and VPEXPANDB scatters the kept values to their positions
+// among 64, giving a dense block-pair whose lanes 0-7 / 8-15 are the two
+// activation blocks.
+//
+// q4 values are unsigned nibbles with 8*sum x (over kept positions)
+// subtracted; q8 values are biased to w+128 with 128*sum x subtracted: the
+// integer sums are exact for every byte.
+func dotSparse(name string, is24, q4 bool) {
+	kb := 34
+	if q4 {
+		kb = 18
+	}
+	bsz := kb + 8
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Doc(name + " returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	biasC := uint32(0x80808080)
+	if q4 {
+		biasC = 0x08080808
+	}
+	bias := ZMM()
+	broadcastConst(biasC, bias, true)
+	var nibbles VecVirtual
+	if q4 {
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		DATA(0, U64(0x0102040800000000))
+		DATA(8, U64(0x0102040800000000))
+		DATA(16, U64(0x1020408000000000))
+		DATA(24, U64(0x1020408000000000))
+		nibbles = YMM()
+		VMOVDQU32(m, nibbles)
+	}
+	var ctrl, goff, three VecVirtual
+	var ones32 GPVirtual
+	if is24 {
+		// ctrl: output byte k takes bits from offset 2k (mod 64: VPMULTISHIFTQB
+		// reads each qword lane's own copy of the word); goff: 4*(k/2).
+		c := GLOBL(name+"_ctrl", RODATA|NOPTR)
+		for k := 0; k < 32; k++ {
+			DATA(k, U8(2*k%64))
+		}
+		g := GLOBL(name+"_goff", RODATA|NOPTR)
+		for k := 0; k < 32; k++ {
+			DATA(k, U8(4*(k/2)))
+		}
+		ctrl, goff, three = YMM(), YMM(), YMM()
+		VMOVDQU32(c, ctrl)
+		VMOVDQU32(g, goff)
+		broadcastConst(0x03030303, three, false)
+	} else {
+		ones32 = GP64()
+		MOVL(U32(0xffffffff), ones32.As32())
+	}
+	khi := K() // upper half of a vector of fp16 scales: activation block 1
+	t := GP32()
+	if is24 {
+		MOVL(U32(0xf0), t)
+	} else {
+		MOVL(U32(0xff00), t)
+	}
+	KMOVW(t, khi)
+	acc := ZMM()
+	VXORPS(acc.AsY(), acc.AsY(), acc.AsY())
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	// Kept values as unsigned bytes, in kept order (low 32 bytes).
+	u := YMM()
+	if q4 {
+		tq := YMM()
+		VBROADCASTI32X4(Mem{Base: w, Disp: 2}, tq)
+		vgf2p8affineqb(U8(0), nibbles, tq, u)
+	} else {
+		VPXORD(Mem{Base: w, Disp: 2}, bias.AsY(), u)
+	}
+	// Activations of the 64 weights: [x0.qs | x1.qs].
+	xv := ZMM()
+	VMOVDQU32(Mem{Base: x, Disp: 2}, xv.AsY())
+	VINSERTI64X4(U8(1), Mem{Base: x, Disp: 36}, xv, xv)
+	var s, c VecVirtual
+	if is24 {
+		idx := YMM()
+		VPBROADCASTQ(Mem{Base: w, Disp: kb}, idx)
+		VPMULTISHIFTQB(idx, ctrl, idx) // byte k = bits 2k.. of the word
+		VPANDD(three, idx, idx)
+		VPADDB(goff, idx, idx)
+		xg := ZMM()
+		VPERMB(xv, idx.AsZ(), xg)
+		s, c = YMM(), YMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xg.AsY(), u, s)
+		vpdpbusd(xg.AsY(), bias.AsY(), c)
+	} else {
+		m, meff := GP64(), GP64()
+		MOVQ(Mem{Base: w, Disp: kb}, m)
+		PDEPQ(m, ones32, meff) // the first 32 set bits
+		k := K()
+		KMOVQ(meff, k)
+		ue, be := ZMM(), ZMM()
+		VPXORD(ue, ue, ue)
+		VPXORD(be, be, be)
+		vpexpandb(u.AsZ(), k, ue)
+		VMOVDQU8(bias, k, be)
+		s, c = ZMM(), ZMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xv, ue, s)
+		vpdpbusd(xv, be, c)
+	}
+	VPSUBD(c, s, s)
+	VCVTDQ2PS(s, s)
+	// Scales: dw * [dx0 ..., dx1 ...] over the lanes of each block.
+	var hw, hx, dw, dx VecVirtual
+	if is24 {
+		hw, hx, dw, dx = XMM(), XMM(), YMM(), YMM()
+	} else {
+		hw, hx, dw, dx = YMM(), YMM(), ZMM(), ZMM()
+	}
+	VPBROADCASTW(Mem{Base: w}, hw)
+	VPBROADCASTW(Mem{Base: x}, hx)
+	VPBROADCASTW(Mem{Base: x, Disp: 34}, khi, hx)
+	VCVTPH2PS(hw, dw)
+	VCVTPH2PS(hx, dx)
+	VMULPS(dx, dw, dw)
+	if is24 {
+		VFMADD231PS(dw, s, acc.AsY())
+	} else {
+		VFMADD231PS(dw, s, acc)
+	}
+	ADDQ(U32(bsz), w)
+	ADDQ(U32(68), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	reduceFloat(acc, true)
 }
