@@ -13,6 +13,13 @@ type Hessian struct {
 	cols int
 	n    int
 	sum  *mat.SymDense // XᵀX
+
+	// The factor of the last invCholUpper, reused by the layers that share
+	// this input (q/k/v, gate/up) while no samples are added.
+	cacheDamp float64
+	cacheN    int
+	cacheR    []float32
+	cacheDead []bool
 }
 
 // NewHessian starts an empty Hessian for a layer with cols inputs.
@@ -64,6 +71,17 @@ func (h *Hessian) raw() (data []float64, stride int) {
 // Cholesky (4n³/3). If the factorisation fails the damping is raised tenfold,
 // up to three times.
 func (h *Hessian) invCholUpper(damp float64) (R []float32, dead []bool, err error) {
+	if h.cacheR != nil && h.cacheDamp == damp && h.cacheN == h.n {
+		return h.cacheR, h.cacheDead, nil
+	}
+	R, dead, err = h.factor(damp)
+	if err == nil {
+		h.cacheDamp, h.cacheN, h.cacheR, h.cacheDead = damp, h.n, R, dead
+	}
+	return R, dead, err
+}
+
+func (h *Hessian) factor(damp float64) (R []float32, dead []bool, err error) {
 	if h.n == 0 {
 		return nil, nil, fmt.Errorf("hessian: no calibration samples")
 	}
