@@ -28,15 +28,3 @@ func quantDot512(n int, w, x []byte, wsz int, g8, pair func(w, x *byte, nb int) 
 }
 
 func dotQ4_KAVX512Go(n int, w, x []byte) float32 { return dotQ4K(n, w, x, dotQ4_KAVX512) }
-
-// sparseDot runs a sparse-format kernel over whole 64-weight blocks of bsz
-// bytes (two q8_0 activation blocks each).
-func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) float32 {
-	nb := n / 64
-	if nb <= 0 {
-		return 0
-	}
-	w = w[:nb*bsz]
-	x = x[:nb*68]
-	return asm(&w[0], &x[0], nb)
-}

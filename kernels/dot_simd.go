@@ -104,3 +104,15 @@ func dotK(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) flo
 func dotQ4K(n int, w, x []byte, asm func(w, x *byte, nb int) float32) float32 {
 	return dotK(n, w, x, 144, asm)
 }
+
+// sparseDot runs a sparse-format kernel over whole 64-weight blocks of bsz
+// bytes (two q8_0 activation blocks each).
+func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) float32 {
+	nb := n / 64
+	if nb <= 0 {
+		return 0
+	}
+	w = w[:nb*bsz]
+	x = x[:nb*68]
+	return asm(&w[0], &x[0], nb)
+}

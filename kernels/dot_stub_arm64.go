@@ -34,3 +34,10 @@ func dotQ6_KNEON(w, x *byte, nb int) float32
 
 // dotQ5_KNEON returns the q5_K x q8_K dot product of nb super-blocks (SDOT).
 func dotQ5_KNEON(w, x *byte, nb int) float32
+
+// dotQ4_0_24NEON returns the dot product of nb 2:4 sparse blocks (q4_0
+// values) with 2*nb q8_0 activation blocks (TBL gather, SDOT).
+func dotQ4_0_24NEON(w, x *byte, nb int) float32
+
+// dotQ8_0_24NEON is dotQ4_0_24NEON for q8_0 values.
+func dotQ8_0_24NEON(w, x *byte, nb int) float32

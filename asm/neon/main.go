@@ -93,6 +93,9 @@ func sxtlH(d, n int) { // SXTL Vd.4S, Vn.4H
 func sxtl2H(d, n int) { // SXTL2 Vd.4S, Vn.8H
 	word(0x4F10A400|uint32(n)<<5|uint32(d), fmt.Sprintf("SXTL2 V%d.4S, V%d.8H", d, n))
 }
+func ushl(d, n, m int) { // USHL Vd.16B, Vn.16B, Vm.16B (negative = right)
+	word(0x6E204400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("USHL V%d.16B, V%d.16B, V%d.16B", d, n, m))
+}
 func dupS1(d, n int) { // MOV Sd, Vn.S[1]
 	word(0x5E0C0400|uint32(n)<<5|uint32(d), fmt.Sprintf("MOV S%d, V%d.S[1]", d, n))
 }
@@ -504,6 +507,115 @@ func dotQ6K(name string) {
 	emit("RET")
 }
 
+// data emits a 16-byte read-only table.
+func data(name string, b [16]byte) {
+	for i := 0; i < 16; i += 8 {
+		var v uint64
+		for j := 7; j >= 0; j-- {
+			v = v<<8 | uint64(b[i+j])
+		}
+		fmt.Fprintf(&out, "DATA %s<>+%d(SB)/8, $0x%016x\n", name, i, v)
+	}
+	fmt.Fprintf(&out, "GLOBL %s<>(SB), RODATA|NOPTR, $16\n", name)
+}
+
+// dotSparse24: edgebench's 2:4 sparse blocks (the 32 kept values as a q4_0
+// (q4) or q8_0 block, then 8 position bytes) against two q8_0 activation
+// blocks. The position of kept value k is 4*(k/2) + bits 2k..2k+1 of the
+// position word: TBL replicates each position byte four times, USHL by
+// 0/-2/-4/-6 and a mask give the fields, adding 4*(k/2) the positions, and
+// a four-register TBL gathers the activations. Kept values 0-15 pair with
+// activation block 0, 16-31 with block 1; SDOT takes signed values, so the
+// integer sums are exact for every byte.
+func dotSparse24(name string, q4 bool) {
+	kb := 34
+	if q4 {
+		kb = 18
+	}
+	var rep0, rep1, sh, g0, g1 [16]byte
+	for i := 0; i < 16; i++ {
+		rep0[i] = byte(i / 4)
+		rep1[i] = byte(4 + i/4)
+		sh[i] = byte(-2 * (i % 4))
+		g0[i] = byte(4 * (i / 2))
+		g1[i] = byte(32 + 4*(i/2))
+	}
+	for _, t := range []struct {
+		n string
+		b [16]byte
+	}{{"rep0", rep0}, {"rep1", rep1}, {"sh", sh}, {"g0", g0}, {"g1", g1}} {
+		data(name+"_"+t.n, t.b)
+	}
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	for i, t := range []string{"rep0", "rep1", "sh", "g0", "g1"} {
+		emit("MOVD $%s_%s<>(SB), R10", name, t)
+		emit("VLD1 (R10), [V%d.B16]", 22+i) // V22 rep0, V23 rep1, V24 sh, V25 g0, V26 g1
+	}
+	emit("VMOVI $3, V27.B16")
+	emit("VMOVI $15, V28.B16")
+	emit("VMOVI $8, V29.B16")
+	zero(30) // float accumulator
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	emit("ADD $%d, R0, R6", kb)
+	emit("VLD1 (R6), [V0.B8]") // position word
+	emit("VTBL V22.B16, [V0.B16], V1.B16")
+	emit("VTBL V23.B16, [V0.B16], V2.B16")
+	ushl(1, 1, 24)
+	ushl(2, 2, 24)
+	emit("VAND V27.B16, V1.B16, V1.B16")
+	emit("VAND V27.B16, V2.B16, V2.B16")
+	emit("VADD V25.B16, V1.B16, V1.B16") // positions of kept 0-15
+	emit("VADD V26.B16, V2.B16, V2.B16") // positions of kept 16-31
+	emit("ADD $2, R1, R7")
+	emit("VLD1 (R7), [V16.B16, V17.B16]")
+	emit("ADD $36, R1, R7")
+	emit("VLD1 (R7), [V18.B16, V19.B16]")
+	emit("VTBL V1.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V3.B16")
+	emit("VTBL V2.B16, [V16.B16, V17.B16, V18.B16, V19.B16], V4.B16")
+	emit("ADD $2, R0, R6")
+	if q4 {
+		emit("VLD1 (R6), [V5.B16]")
+		emit("VUSHR $4, V5.B16, V6.B16")
+		emit("VAND V28.B16, V5.B16, V5.B16")
+		emit("VSUB V29.B16, V5.B16, V5.B16")
+		emit("VSUB V29.B16, V6.B16, V6.B16")
+	} else {
+		emit("VLD1 (R6), [V5.B16, V6.B16]")
+	}
+	zero(7, 8)
+	sdot(7, 5, 3)
+	sdot(8, 6, 4)
+	scvtf(7, 7)
+	scvtf(8, 8)
+	emit("MOVHU (R0), R4")
+	emit("MOVHU (R1), R5")
+	emit("MOVHU 34(R1), R8")
+	emit("FMOVS R4, F9")
+	emit("FMOVS R5, F10")
+	emit("FMOVS R8, F11")
+	fcvtSH(9, 9)
+	fcvtSH(10, 10)
+	fcvtSH(11, 11)
+	emit("FMULS F9, F10, F10")
+	emit("FMULS F9, F11, F11")
+	emit("VDUP V10.S[0], V10.S4")
+	emit("VDUP V11.S[0], V11.S4")
+	emit("VFMLA V7.S4, V10.S4, V30.S4")
+	emit("VFMLA V8.S4, V11.S4, V30.S4")
+	emit("ADD $%d, R0, R0", kb+8)
+	emit("ADD $68, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("VMOV V30.B16, V16.B16")
+	reduce(24)
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -522,6 +634,8 @@ func main() {
 	dot2Bit("dotQ2_KNEON", true)
 	dot2Bit("dotTQ2_0NEON", false)
 	dotQ6K("dotQ6_KNEON")
+	dotSparse24("dotQ4_0_24NEON", true)
+	dotSparse24("dotQ8_0_24NEON", false)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
