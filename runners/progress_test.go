@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 )
 
@@ -150,3 +151,65 @@ type startTimes struct {
 
 func (s *startTimes) CellStart(int, int, results.CellConfig) { s.starts = append(s.starts, time.Now()) }
 func (s *startTimes) CellDone(int, int, results.Cell)        { s.onDone() }
+
+// Waiting for a temperature: a board already cool enough starts at once; one
+// that stays too hot starts after the maximum wait, with a warning on the
+// cell; a device without temperature sensors refuses to start.
+func TestSweepCoolBelow(t *testing.T) {
+	path := tinyModel(t, kernels.F32)
+	cells := []results.CellConfig{
+		{Model: path, WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 4, GenTokens: 2, Seed: 1},
+		{Model: path, WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 4, GenTokens: 3, Seed: 1},
+	}
+	pi5 := probes.Env{Root: filepath.Join("..", "probes", "testdata", "pi5")} // hottest thermal/hwmon sensor: 48.25 °C
+	sweep := func(below float64, env probes.Env) ([]results.Cell, time.Duration, error) {
+		w, err := results.Create(filepath.Join(t.TempDir(), "r.jsonl"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		start := time.Now()
+		cs, err := Sweep(context.Background(), cells, SweepOptions{
+			Cell: CellOptions{Policy: Policy{Min: 1, Max: 1, Confidence: 0.95}, NoProbes: true}, Out: w,
+			Run:       results.Run{Kind: results.KindRun, Schema: results.SchemaVersion, RunID: "cool"},
+			CoolBelow: below, CoolMaxWait: 300 * time.Millisecond, CoolPoll: 50 * time.Millisecond, CoolEnv: env,
+		})
+		return cs, time.Since(start), err
+	}
+
+	cs, _, err := sweep(60, pi5)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("cool enough: %v, %d cells", err, len(cs))
+	}
+	for _, c := range cs {
+		for _, w := range c.Warnings {
+			if strings.Contains(w, "cooldown") {
+				t.Errorf("cool board warned: %s", w)
+			}
+		}
+	}
+
+	cs, took, err := sweep(40, pi5)
+	if err != nil || len(cs) != 2 {
+		t.Fatalf("too hot: %v, %d cells", err, len(cs))
+	}
+	if took < 300*time.Millisecond {
+		t.Errorf("did not wait: the sweep took %s", took)
+	}
+	warned := func(c results.Cell) bool {
+		for _, w := range c.Warnings {
+			if strings.Contains(w, "cooldown: started at 48.") && strings.Contains(w, "above the 40°C target") {
+				return true
+			}
+		}
+		return false
+	}
+	if warned(cs[0]) || !warned(cs[1]) {
+		t.Errorf("want the second cell (only) to carry the cooldown warning: %q / %q", cs[0].Warnings, cs[1].Warnings)
+	}
+
+	_, _, err = sweep(60, probes.Env{Root: t.TempDir()})
+	if err == nil || !strings.Contains(err.Error(), "no temperature sensor") {
+		t.Errorf("no sensors: %v", err)
+	}
+}

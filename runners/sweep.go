@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
+	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 )
 
@@ -26,6 +28,15 @@ type SweepOptions struct {
 	// Cooldown is an idle pause before every cell but the first, so each
 	// cell starts from a similar temperature on a passively cooled board.
 	Cooldown time.Duration
+	// CoolBelow, when > 0, then waits until the hottest temperature sensor
+	// reads at most this many °C (checked every CoolPoll, default 1 s), for
+	// at most CoolMaxWait (default 10 min); a cell that starts hotter says so
+	// in a warning. The sweep refuses to start when no sensor reads a
+	// temperature.
+	CoolBelow   float64
+	CoolMaxWait time.Duration
+	CoolPoll    time.Duration
+	CoolEnv     probes.Env // where the sensors are (Root "" = this machine)
 }
 
 // Sweep measures cells in order and appends each record to the results file
@@ -33,6 +44,14 @@ type SweepOptions struct {
 // on; cancellation stops after writing every finished cell and returns the
 // context's error. It returns the records it produced.
 func Sweep(ctx context.Context, cells []results.CellConfig, opt SweepOptions) ([]results.Cell, error) {
+	var cool *cooler
+	if opt.CoolBelow > 0 {
+		var err error
+		if cool, err = newCooler(ctx, opt); err != nil {
+			return nil, err
+		}
+		defer cool.close()
+	}
 	if err := opt.Out.Append(opt.Run); err != nil {
 		return nil, err
 	}
@@ -44,10 +63,18 @@ func Sweep(ctx context.Context, cells []results.CellConfig, opt SweepOptions) ([
 		}
 	}
 	for i, c := range todo {
+		var coolWarning string
 		if i > 0 && opt.Cooldown > 0 {
 			if err := sleep(ctx, opt.Cooldown); err != nil {
 				return out, fmt.Errorf("interrupted: %d of %d cells finished and saved in %s", i, len(todo), opt.Out.Path())
 			}
+		}
+		if i > 0 && cool != nil {
+			w, err := cool.wait(ctx)
+			if err != nil {
+				return out, fmt.Errorf("interrupted: %d of %d cells finished and saved in %s", i, len(todo), opt.Out.Path())
+			}
+			coolWarning = w
 		}
 		if opt.Progress != nil {
 			opt.Progress.CellStart(i, len(todo), c)
@@ -60,6 +87,9 @@ func Sweep(ctx context.Context, cells []results.CellConfig, opt SweepOptions) ([
 			return out, err
 		}
 		cell.RunID = opt.Run.RunID
+		if coolWarning != "" {
+			cell.Warnings = append(cell.Warnings, coolWarning)
+		}
 		if err := opt.Out.Append(cell); err != nil {
 			return out, err
 		}
@@ -79,6 +109,77 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return ctx.Err()
 	case <-t.C:
 		return nil
+	}
+}
+
+// cooler waits for the device to cool down between cells.
+type cooler struct {
+	sts     []probes.Status
+	below   float64
+	maxWait time.Duration
+	poll    time.Duration
+}
+
+func newCooler(ctx context.Context, opt SweepOptions) (*cooler, error) {
+	c := &cooler{below: opt.CoolBelow, maxWait: opt.CoolMaxWait, poll: opt.CoolPoll}
+	if c.maxWait <= 0 {
+		c.maxWait = 10 * time.Minute
+	}
+	if c.poll <= 0 {
+		c.poll = time.Second
+	}
+	// Only the temperature sources: no need to start power streamers here.
+	sts, err := probes.Open(opt.CoolEnv, []string{"thermal", "hwmon"})
+	if err != nil {
+		return nil, fmt.Errorf("cooldown: %v", err)
+	}
+	c.sts = sts
+	if _, ok := c.hottest(ctx); !ok {
+		var why []string
+		for _, st := range sts {
+			if (st.Name == "thermal" || st.Name == "hwmon") && !st.Available {
+				why = append(why, st.Name+": "+st.Reason)
+			}
+		}
+		probes.Close(sts)
+		return nil, fmt.Errorf("cooldown below %g°C: no temperature sensor can be read on this device (%s); use a fixed cooldown delay instead", c.below, strings.Join(why, "; "))
+	}
+	return c, nil
+}
+
+func (c *cooler) close() { probes.Close(c.sts) }
+
+// hottest is the highest temperature any sensor reads now.
+func (c *cooler) hottest(ctx context.Context) (float64, bool) {
+	best, ok := 0.0, false
+	for _, r := range probes.ReadAll(ctx, c.sts, 2*time.Second) {
+		for _, m := range r.Metrics {
+			if m.Kind == probes.KindTemp && (!ok || m.Value > best) {
+				best, ok = m.Value, true
+			}
+		}
+	}
+	return best, ok
+}
+
+// wait returns once the hottest sensor is at or below the target, or with a
+// warning when the wait ran out first (or the sensors stopped answering).
+func (c *cooler) wait(ctx context.Context) (warning string, err error) {
+	start := time.Now()
+	for {
+		t, ok := c.hottest(ctx)
+		if ok && t <= c.below {
+			return "", nil
+		}
+		if time.Since(start) >= c.maxWait {
+			if !ok {
+				return fmt.Sprintf("cooldown: no temperature could be read for %s; started without knowing the temperature", c.maxWait), nil
+			}
+			return fmt.Sprintf("cooldown: started at %.1f°C, above the %g°C target, after waiting %s", t, c.below, c.maxWait), nil
+		}
+		if err := sleep(ctx, c.poll); err != nil {
+			return "", err
+		}
 	}
 }
 

@@ -41,6 +41,11 @@ type Spec struct {
 	// Cooldown is an idle pause before every cell after the first, so a
 	// passively cooled board starts each cell from a similar temperature.
 	Cooldown time.Duration
+	// CoolBelow, when > 0, then waits before each cell until the hottest
+	// temperature sensor reads at most this many °C, for at most
+	// CoolMaxWait (0 = the runner's default, 10 min).
+	CoolBelow   float64
+	CoolMaxWait time.Duration
 	// Output is the results file; "" lets the caller choose.
 	Output string
 	// Probes chooses the sensors sampled during every cell.
@@ -376,6 +381,12 @@ func (s Spec) Problems() []Problem {
 	}
 	if s.Cooldown < 0 {
 		add("cooldown.delay", "must be ≥ 0, got %s", s.Cooldown)
+	}
+	if s.CoolBelow < 0 || s.CoolBelow > 150 {
+		add("cooldown.below_celsius", "must be between 0 (off) and 150 °C, got %g", s.CoolBelow)
+	}
+	if s.CoolMaxWait < 0 {
+		add("cooldown.max_wait", "must be ≥ 0, got %s", s.CoolMaxWait)
 	}
 	if len(ps) > 0 {
 		// The cell checks below need well-formed axes.

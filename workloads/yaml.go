@@ -183,7 +183,9 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 		},
 		"cooldown": func(_, v *yaml.Node, f string) {
 			p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
-				"delay": func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Cooldown) },
+				"delay":         func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Cooldown) },
+				"below_celsius": func(_, v *yaml.Node, f string) { p.float(v, f, &s.CoolBelow) },
+				"max_wait":      func(_, v *yaml.Node, f string) { p.duration(v, f, &s.CoolMaxWait) },
 			}, notYetCooldown)
 		},
 	}, notYetTop)
@@ -211,8 +213,7 @@ var (
 	}
 	notYetTop      = map[string]string{}
 	notYetCooldown = map[string]string{
-		"below_celsius": "waiting for a temperature is not implemented yet; use delay",
-		"until_stable":  "waiting for a stable temperature is not implemented yet; use delay",
+		"until_stable": "waiting for a stable temperature is not implemented yet; use below_celsius or delay",
 	}
 )
 

@@ -80,7 +80,7 @@ axes:
 include:
   - {threads: [1]}
   - {models: [tiny.gguf], threads: [all]}
-cooldown: {delay: 1500ms}
+cooldown: {delay: 1500ms, below_celsius: 55.5, max_wait: 2m}
 probes: {enabled: false}
 `
 	s, err := Parse("x.yaml", []byte(src), dir)
@@ -89,6 +89,9 @@ probes: {enabled: false}
 	}
 	if s.Name != "x" || s.Seed != 1 || s.Repeat != DefaultPolicy || s.Cooldown != 1500*time.Millisecond {
 		t.Errorf("defaults: %+v", s)
+	}
+	if s.CoolBelow != 55.5 || s.CoolMaxWait != 2*time.Minute {
+		t.Errorf("cooldown: %g °C, %s", s.CoolBelow, s.CoolMaxWait)
 	}
 	if !s.Probes.Off {
 		t.Errorf("probes.enabled false not read")
@@ -170,7 +173,9 @@ func TestMalformedSpecs(t *testing.T) {
 		{"rule type unknown", head + "exclude:\n  - types: [q3]\n", 5, "exclude[0].types[0]", `unknown weight type "q3"`},
 		{"rules leave nothing", head + "include:\n  - {threads: [3]}\n", 4, "include", "leave no cell"},
 		{"cooldown scalar", head + "cooldown: 5s\n", 4, "cooldown", "want a mapping"},
-		{"cooldown temperature", head + "cooldown:\n  below_celsius: 50\n", 5, "cooldown.below_celsius", "not implemented"},
+		{"cooldown until stable", head + "cooldown:\n  until_stable: true\n", 5, "cooldown.until_stable", "not implemented"},
+		{"cooldown too hot", head + "cooldown:\n  below_celsius: 500\n", 5, "cooldown.below_celsius", "between 0 (off) and 150"},
+		{"cooldown wait", head + "cooldown:\n  max_wait: soon\n", 5, "cooldown.max_wait", "want a duration"},
 		{"unknown probe source", head + "probes:\n  sources: [thermal, rapll]\n", 5, "probes.sources[1]", `unknown probe source "rapll"`},
 		{"probe interval too short", head + "probes:\n  interval: 1ms\n", 5, "probes.interval", "must be ≥ 10ms"},
 		{"probes enabled not a bool", head + "probes:\n  enabled: off\n", 5, "probes.enabled", `want true or false, got "off"`},

@@ -43,6 +43,7 @@ type runFlags struct {
 	cacheDir   string
 	dryRun     bool
 	cooldown   time.Duration
+	coolBelow  float64
 	progress   string
 	noProbes   bool
 	changed    map[string]bool // flags given on the command line
@@ -103,6 +104,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
 	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
+	f.Float64Var(&fl.coolBelow, "cooldown-below", 0, "then wait before each cell until the hottest temperature sensor reads at most this many °C (overrides cooldown.below_celsius)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
@@ -196,11 +198,12 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
 			Probes:   probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
 			NoProbes: spec.Probes.Off},
-		Out:      w,
-		Run:      run,
-		Done:     done,
-		Progress: progress,
-		Cooldown: spec.Cooldown,
+		Out:       w,
+		Run:       run,
+		Done:      done,
+		Progress:  progress,
+		Cooldown:  spec.Cooldown,
+		CoolBelow: spec.CoolBelow, CoolMaxWait: spec.CoolMaxWait,
 	})
 	closeProgress()
 
@@ -217,6 +220,11 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		printWarnings(stdout, table)
 	}
 	if sweepErr != nil {
+		if st, err := os.Stat(path); err == nil && st.Size() == 0 && prev == nil {
+			// Refused before the first record: leave no empty results file behind.
+			os.Remove(path)
+			return sweepErr
+		}
 		return fmt.Errorf("%v (finish with: edgebench run --resume %s)", sweepErr, path)
 	}
 	fmt.Fprintf(stderr, "results: %s\n", path)
@@ -266,6 +274,9 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.changed["cooldown"] {
 		spec.Cooldown = fl.cooldown
 	}
+	if fl.changed["cooldown-below"] {
+		spec.CoolBelow = fl.coolBelow
+	}
 	if err := spec.Validate(); err != nil {
 		if fl.file != "" {
 			// The file itself was valid: the flags made it unrunnable.
@@ -277,7 +288,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "repetitions", "cooldown"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "repetitions", "cooldown", "cooldown-below"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
@@ -431,6 +442,10 @@ func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl run
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if n := len(cells) - 1; n > 0 && spec.Cooldown > 0 {
+		tMin += time.Duration(n) * spec.Cooldown
+		tMax += time.Duration(n) * spec.Cooldown
+	}
 	if avail > 0 {
 		fmt.Fprintf(w, "memory: %s available now; %d cell(s) will not fit and will be skipped with that reason\n", humanBytes(int64(avail)), noFit)
 	} else {
@@ -446,11 +461,24 @@ func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl run
 		fmt.Fprintf(w, "time: at least %s in total, from the measured roofline (%.1f GB/s and %.0f GFLOP/s on 1 thread, %.1f GB/s and %.0f GFLOP/s on %d):\n",
 			durRange(tMin, tMax), rf.ReadGBps1, rf.FMAGFLOPS1, rf.ReadGBpsAll, rf.FMAGFLOPSAll, rf.Threads)
 		fmt.Fprintln(w, "      a lower bound, since the runtime does not reach the roofline; plus generating uncached models on first use")
+		if n := len(cells) - 1; n > 0 && spec.Cooldown > 0 {
+			fmt.Fprintf(w, "      the total includes the %s cooldown before each of %d cells\n", spec.Cooldown, n)
+		}
+		if spec.CoolBelow > 0 {
+			fmt.Fprintf(w, "      plus waiting for ≤ %g°C before each cell (up to %s each)\n", spec.CoolBelow, coolMaxWait(spec))
+		}
 		if unknown > 0 {
 			fmt.Fprintf(w, "      (%d cell(s) have no estimate)\n", unknown)
 		}
 	}
 	return nil
+}
+
+func coolMaxWait(spec workloads.Spec) time.Duration {
+	if spec.CoolMaxWait > 0 {
+		return spec.CoolMaxWait
+	}
+	return 10 * time.Minute // the runner's default
 }
 
 func budgetString(d time.Duration) string {
