@@ -314,6 +314,16 @@ func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32
 	if r.Ran != r.Backend {
 		return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran)
 	}
+	if r.N > 1 {
+		// Probe with one token first: a matmul of n tokens costs at most
+		// about n matvecs, and far less than that is rarely possible, so a
+		// hopeless case is skipped without spending its full op time.
+		start := time.Now()
+		kc.MatVec(y[:r.Shape.Rows], ws[0], x[:r.Shape.Cols])
+		if est := time.Since(start) * time.Duration(r.N); est > 4*opt.MaxOpTime {
+			return fmt.Sprintf("predicted %v per op from one token, over the %v limit", est.Round(time.Millisecond), opt.MaxOpTime)
+		}
+	}
 	next := 0
 	op := func() {
 		kc.MatVec(y, ws[next], x)
