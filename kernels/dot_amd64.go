@@ -9,8 +9,8 @@ func quantDot512(n int, w, x []byte, wsz int, g8, pair func(w, x *byte, nb int) 
 	if nb <= 0 {
 		return 0
 	}
-	w = w[:nb*wsz]
-	x = x[:nb*34]
+	w = need(w, nb*wsz)
+	x = need(x, nb*34)
 	var s float32
 	m := nb &^ 7
 	if m > 0 {

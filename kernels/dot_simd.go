@@ -11,6 +11,16 @@ import (
 // (so a short buffer panics in Go instead of being over-read by assembly)
 // and finishes the elements or blocks the vector loops do not cover.
 
+// need returns b[:n], indexing b[n-1] first so that a buffer shorter than n
+// panics in Go (as the ref backend does) even when its capacity is larger:
+// the assembly must never read past len(b).
+func need[T any](b []T, n int) []T {
+	if n > 0 {
+		_ = b[n-1]
+	}
+	return b[:n]
+}
+
 func f32le(b []byte, i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
 
 // floatDot runs asm over the first n&^(lanes-1) values of weight type t
@@ -20,8 +30,8 @@ func floatDot(n int, w, x []byte, t Type, lanes int, asm func(w, x *byte, n int)
 		return 0
 	}
 	wsz := t.BlockBytes()
-	w = w[:wsz*n]
-	x = x[:4*n]
+	w = need(w, wsz*n)
+	x = need(x, 4*n)
 	m := n &^ (lanes - 1)
 	var s float32
 	if m > 0 {
@@ -74,8 +84,8 @@ func quantDot(n int, w, x []byte, wsz, even int, asm func(w, x *byte, nb int) fl
 	if nb <= 0 {
 		return 0
 	}
-	w = w[:nb*wsz]
-	x = x[:nb*34]
+	w = need(w, nb*wsz)
+	x = need(x, nb*34)
 	m := nb &^ (even - 1)
 	var s float32
 	if m > 0 {
@@ -96,8 +106,8 @@ func dotK(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) flo
 	if nb <= 0 {
 		return 0
 	}
-	w = w[:nb*bsz]
-	x = x[:nb*292]
+	w = need(w, nb*bsz)
+	x = need(x, nb*292)
 	return asm(&w[0], &x[0], nb)
 }
 
@@ -112,7 +122,7 @@ func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32
 	if nb <= 0 {
 		return 0
 	}
-	w = w[:nb*bsz]
-	x = x[:nb*68]
+	w = need(w, nb*bsz)
+	x = need(x, nb*68)
 	return asm(&w[0], &x[0], nb)
 }

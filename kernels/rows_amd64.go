@@ -48,9 +48,9 @@ func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int,
 	nb := n / 32
 	rb := nb * wsz
 	// Re-slice so that short buffers panic here rather than being over-read.
-	w = w[:rows*rb]
-	x = x[:nb*34]
-	y = y[:rows]
+	w = need(w, rows*rb)
+	x = need(x, nb*34)
+	y = need(y, rows)
 	r := 0
 	if nb > 0 {
 		for ; r+4 <= rows; r += 4 {

@@ -599,3 +599,34 @@ func BenchmarkMatVecShape(b *testing.B) {
 		}
 	}
 }
+
+// TestSIMDDotShortBuffer checks that a weight or activation row one byte
+// short panics in Go, even when the slice's capacity would let assembly
+// read on, instead of being over-read.
+func TestSIMDDotShortBuffer(t *testing.T) {
+	for _, b := range simdBackends(t) {
+		for typ, f := range b.Dot {
+			at := ActivationType(typ)
+			n := 4 * 256 // whole blocks of every format
+			wl := n / typ.BlockSize() * typ.BlockBytes()
+			xl := n / at.BlockSize() * at.BlockBytes()
+			for _, short := range []string{"w", "x"} {
+				w := make([]byte, wl+64)[:wl]
+				x := make([]byte, xl+64)[:xl]
+				if short == "w" {
+					w = w[:wl-1]
+				} else {
+					x = x[:xl-1]
+				}
+				func() {
+					defer func() {
+						if recover() == nil {
+							t.Errorf("%s %s: short %s did not panic", b.Name, typ, short)
+						}
+					}()
+					f(n, w, x)
+				}()
+			}
+		}
+	}
+}
