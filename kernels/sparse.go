@@ -32,7 +32,7 @@ func init() {
 	formats[Q4_0_BM] = format{quantSparse(false, true), dequantSparse(false, true)}
 }
 
-// sparseLayout returns the kept-value block size for q4 or q8 values.
+// keptBytes is the size of the kept-value block: a q4_0 or a q8_0 block.
 func keptBytes(q4 bool) int {
 	if q4 {
 		return 18
