@@ -12,10 +12,12 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/runners"
@@ -27,7 +29,7 @@ type Spec struct {
 	Name         string
 	Description  string
 	Models       []string // preset names or GGUF paths
-	Types        []string // weight types (ggml names) for generated models
+	Types        []string // weight types (ggml names) for generated models; a .gguf model's cells take the file's type
 	Backends     []string // kernel backends; "auto" = best for this CPU
 	Threads      []int    // 0 = every logical CPU
 	PromptTokens []int
@@ -155,8 +157,18 @@ func isModelFile(name string) bool {
 // names canonicalised so equal cells have equal IDs.
 func (s Spec) Cells() []results.CellConfig {
 	var out []results.CellConfig
+	types := s.Types
+	if len(types) == 0 {
+		types = []string{""} // only .gguf models: their files name the type
+	}
 	for _, m := range s.Models {
-		for _, t := range s.Types {
+		for _, t := range types {
+			if isModelFile(m) {
+				// A file runs as it is: the cell is named by what it holds,
+				// not by the types axis (which would label one file's
+				// numbers as several formats).
+				t = FileWeightType(m)
+			}
 			for _, b := range s.Backends {
 				for _, th := range s.Threads {
 					for _, p := range s.PromptTokens {
@@ -197,6 +209,50 @@ func (s Spec) keep(c results.CellConfig) bool {
 	}
 	return true
 }
+
+// FileWeightType names the weight format of a GGUF file: the types of its
+// matrices, largest share first, joined by "+" ("q8_0"; "q4_k+q6_k" for a
+// llama.cpp Q4_K_M file). "unreadable" when the file cannot be opened (the
+// runner then records why).
+func FileWeightType(path string) string {
+	st, err := os.Stat(path)
+	if err != nil {
+		return "unreadable"
+	}
+	key := fmt.Sprintf("%s\x00%d\x00%d", path, st.Size(), st.ModTime().UnixNano())
+	if v, ok := fileTypes.Load(key); ok {
+		return v.(string)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		return "unreadable"
+	}
+	defer f.Close()
+	bytes := map[string]int{}
+	for _, t := range f.Tensors {
+		if len(t.Dims) >= 2 {
+			bytes[t.Type.String()] += len(t.Data)
+		}
+	}
+	names := make([]string, 0, len(bytes))
+	for n := range bytes {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		if bytes[names[i]] != bytes[names[j]] {
+			return bytes[names[i]] > bytes[names[j]]
+		}
+		return names[i] < names[j]
+	})
+	name := strings.Join(names, "+")
+	if name == "" {
+		name = "unreadable"
+	}
+	fileTypes.Store(key, name)
+	return name
+}
+
+var fileTypes sync.Map // path+size+mtime -> FileWeightType
 
 // dedupe drops repeated cells (threads 0 and an explicit NumCPU expand to the same cell).
 func dedupe(cells []results.CellConfig) []results.CellConfig {
@@ -308,8 +364,13 @@ func (s Spec) Problems() []Problem {
 		n    int
 	}{{"models", len(s.Models)}, {"types", len(s.Types)}, {"backends", len(s.Backends)},
 		{"threads", len(s.Threads)}, {"prompt", len(s.PromptTokens)}, {"gen", len(s.GenTokens)}}
+	presets := false
+	for _, m := range s.Models {
+		presets = presets || !isModelFile(m)
+	}
 	for _, a := range axes {
-		if a.n == 0 {
+		// .gguf models carry their own type: the types axis is for presets.
+		if a.n == 0 && (a.name != "types" || presets) {
 			add("axes."+a.name, "axis %s is empty", a.name)
 		}
 	}

@@ -193,7 +193,11 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 		if !sawModels {
 			p.errAt(p.nodeFor("axes"), "axes.models", "missing: list the models to run (preset names or .gguf paths)")
 		}
-		if !sawTypes {
+		presets := !sawModels
+		for _, m := range s.Models {
+			presets = presets || !isModelFile(m)
+		}
+		if !sawTypes && presets {
 			p.errAt(p.nodeFor("axes"), "axes.types", "missing: list the weight types, e.g. [f32, q8_0, q4_0]")
 		}
 	}

@@ -2,13 +2,14 @@ package workloads
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/results"
 )
 
@@ -68,10 +69,7 @@ func TestHardwareSelectionExample(t *testing.T) {
 
 func TestParseDefaultsAndForms(t *testing.T) {
 	dir := t.TempDir()
-	model := filepath.Join(dir, "tiny.gguf")
-	if err := os.WriteFile(model, []byte("not checked here"), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	model := tinyGGUF(t, dir, kernels.Q8_0)
 	src := `
 axes:
   models: [stories15M, tiny.gguf]
@@ -110,6 +108,49 @@ probes: {enabled: false}
 	// 1-CPU machine "all" is 1 and the two collapse).
 	if len(ids) < 2 || ids[0] != "stories15M/1" || !strings.HasPrefix(ids[1], model) {
 		t.Errorf("cells %v", ids)
+	}
+}
+
+func tinyGGUF(t *testing.T, dir string, typ kernels.Type) string {
+	t.Helper()
+	cfg := model.Config{Name: "tiny", Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
+		FFN: 128, Vocab: 256, ContextLength: 128, TiedEmbeddings: true, RopeTheta: 10000, RMSEps: 1e-5}
+	path := filepath.Join(dir, "tiny.gguf")
+	if err := model.Generate(path, cfg, typ, 7, nil); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A .gguf model runs as it is: its cells are named by the file's type, and
+// the types axis (for presets) neither multiplies nor mislabels them.
+func TestFileModelCellsTakeTheFileType(t *testing.T) {
+	dir := t.TempDir()
+	path := tinyGGUF(t, dir, kernels.Q4_0)
+	if got := FileWeightType(path); got != "q4_0" {
+		t.Fatalf("FileWeightType = %q, want q4_0", got)
+	}
+	s, err := Parse("f.yaml", []byte("axes:\n  models: [tiny.gguf, stories15M]\n  types: [f32, q8_0]\n  threads: [1]\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range s.Cells() {
+		got = append(got, filepath.Base(c.Model)+"/"+c.WeightType)
+	}
+	if want := "tiny.gguf/q4_0 stories15M/f32 stories15M/q8_0"; strings.Join(got, " ") != want {
+		t.Errorf("cells %v, want %s", got, want)
+	}
+	// Only files: no types axis needed.
+	s, err = Parse("f.yaml", []byte("axes:\n  models: [tiny.gguf]\n"), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs := s.Cells(); len(cs) != 1 || cs[0].WeightType != "q4_0" {
+		t.Errorf("cells %+v", cs)
+	}
+	if got := FileWeightType(filepath.Join(dir, "f.yaml")); got != "unreadable" {
+		t.Errorf("a missing file is %q", got)
 	}
 }
 
