@@ -3,6 +3,9 @@ package compress
 import (
 	"fmt"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas64"
+	"gonum.org/v1/gonum/lapack/lapack64"
 	"gonum.org/v1/gonum/mat"
 )
 
@@ -118,24 +121,20 @@ func (h *Hessian) factor(damp float64) (R []float32, dead []bool, err error) {
 				a[i*n+j] = v
 			}
 		}
-		var ch mat.Cholesky
-		if !ch.Factorize(mat.NewSymDense(n, a)) {
+		// lapack64 (under gonum's mat.Cholesky) in place: mat's Factorize
+		// and InverseTri also estimate condition numbers, which at n = 8192
+		// cost as much as the factorisation.
+		u, ok := lapack64.Potrf(blas64.Symmetric{N: n, Stride: n, Data: a, Uplo: blas.Upper})
+		if !ok || !lapack64.Trtri(u) {
 			damp *= 10
 			continue
 		}
-		// chol stores U with A = UᵀU, i.e. L = Uᵀ and L⁻¹ = U⁻ᵀ.
-		var u, ui mat.TriDense
-		ch.UTo(&u)
-		if err := ui.InverseTri(&u); err != nil {
-			damp *= 10
-			continue
-		}
-		t := ui.RawTriangular()
+		// Potrf gives A = UᵀU, i.e. L = Uᵀ and L⁻¹ = U⁻ᵀ; a now holds U⁻¹.
 		R = make([]float32, n*n)
 		// R[i][j] = L⁻¹[n−1−i][n−1−j] = U⁻¹[n−1−j][n−1−i], j ≥ i.
 		for i := 0; i < n; i++ {
 			for j := i; j < n; j++ {
-				R[i*n+j] = float32(t.Data[(n-1-j)*t.Stride+(n-1-i)])
+				R[i*n+j] = float32(a[(n-1-j)*n+(n-1-i)])
 			}
 		}
 		return R, dead, nil

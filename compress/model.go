@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -251,7 +252,16 @@ func contains(list []string, s string) bool {
 // is done, so memory holds one block's weights (plus, for GPTQ/SparseGPT,
 // the Hessian of its widest input).
 func Model(in *gguf.File, out string, opts Options) (*Report, error) {
+	return ModelContext(context.Background(), in, out, opts)
+}
+
+// ModelContext is Model stopped by ctx: cancelled, it removes the partial
+// output and returns ctx's error.
+func ModelContext(ctx context.Context, in *gguf.File, out string, opts Options) (*Report, error) {
 	start := time.Now()
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if in == nil {
 		return nil, fmt.Errorf("compress: nil input file")
 	}
@@ -263,7 +273,7 @@ func Model(in *gguf.File, out string, opts Options) (*Report, error) {
 	if err != nil {
 		return nil, fmt.Errorf("compress: %s: %w", in.Path, err)
 	}
-	m := &modelRun{plan: p, in: in}
+	m := &modelRun{plan: p, in: in, ctx: ctx}
 	if err := m.run(out); err != nil {
 		return nil, err
 	}
@@ -278,6 +288,7 @@ func Model(in *gguf.File, out string, opts Options) (*Report, error) {
 
 type modelRun struct {
 	*plan
+	ctx         context.Context
 	in          *gguf.File
 	w           *gguf.Writer
 	rep         Report
@@ -424,14 +435,22 @@ func (m *modelRun) writeKV(out string) {
 }
 
 func (m *modelRun) write(name string, data []byte, weights int64) error {
+	if err := m.ctx.Err(); err != nil {
+		return fmt.Errorf("compress: %s: stopped at %s: %w", m.in.Path, name, err)
+	}
 	if err := m.w.WriteTensorData(name, data); err != nil {
 		return fmt.Errorf("compress: %w", err)
 	}
+	m.advance(name, weights)
+	return nil
+}
+
+// advance reports progress: weights more are done, the last being name.
+func (m *modelRun) advance(name string, weights int64) {
 	m.done += weights
-	if m.Progress != nil {
+	if m.Progress != nil && weights > 0 {
 		m.Progress(m.done, m.total, name)
 	}
-	return nil
 }
 
 func f32Data(x []float32) []byte {
@@ -584,6 +603,9 @@ func (m *modelRun) group(names []string, ws [][]float32, rows []int, cols int, x
 func (m *modelRun) one(name string, w []float32, rows, cols int, x []float32, n int, h *Hessian) (compressed, error) {
 	cm := compressed{name: name, rows: rows, cols: cols}
 	fail := func(err error) (compressed, error) { return cm, m.errf("%s: %v", name, err) }
+	if err := m.ctx.Err(); err != nil {
+		return fail(err)
+	}
 	// Baseline: RTN, after magnitude pruning when pruning.
 	bw := w
 	if m.Prune != "none" {
@@ -634,6 +656,7 @@ func (m *modelRun) one(name string, w []float32, rows, cols int, x []float32, n 
 }
 
 func (m *modelRun) report(name string, w, base, what []float32, rows, cols int, x []float32, n int, alpha float64) {
+	defer m.advance(name, int64(rows*cols))
 	lr := LayerReport{Name: name, Rows: rows, Cols: cols, BaselineError: math.NaN(), Error: math.NaN(), Alpha: alpha}
 	zeros := 0
 	for _, v := range what {
@@ -833,7 +856,7 @@ func (m *modelRun) block(l int, x []float32, n int, seqLens []int, rp *rope) err
 		return err
 	}
 	for _, cm := range []compressed{qkv[0], qkv[1], qkv[2], o, gu[0], gu[1], dn} {
-		if err := m.write(cm.name, cm.data, int64(cm.rows*cm.cols)); err != nil {
+		if err := m.write(cm.name, cm.data, 0); err != nil {
 			return err
 		}
 	}
