@@ -45,6 +45,12 @@ const (
 	KeyPadding        = "tokenizer.ggml.padding_token_id"
 	KeyEOT            = "tokenizer.ggml.eot_token_id"
 	KeyEOM            = "tokenizer.ggml.eom_token_id"
+	KeyFIMPre         = "tokenizer.ggml.fim_pre_token_id"
+	KeyFIMSuf         = "tokenizer.ggml.fim_suf_token_id"
+	KeyFIMMid         = "tokenizer.ggml.fim_mid_token_id"
+	KeyFIMPad         = "tokenizer.ggml.fim_pad_token_id"
+	KeyFIMRep         = "tokenizer.ggml.fim_rep_token_id"
+	KeyFIMSep         = "tokenizer.ggml.fim_sep_token_id"
 	KeyAddBOS         = "tokenizer.ggml.add_bos_token"
 	KeyAddEOS         = "tokenizer.ggml.add_eos_token"
 	KeyAddSpacePrefix = "tokenizer.ggml.add_space_prefix"
@@ -65,7 +71,8 @@ type Tokenizer struct {
 	pre     string // pre-tokenizer name as read ("" for SPM)
 	tokens  []string
 	scores  []float32
-	types   []TokenType
+	types   []TokenType // as stored in the file
+	attrs   []attr      // llama.cpp's attributes after its by-text fix-ups
 	index   map[string]int
 	pieces  []string // text each token contributes when decoding (specials: "")
 	byteVal []int16  // byte value of TypeByte tokens, else -1
@@ -125,11 +132,17 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 			return nil, err
 		}
 	}
-	eot, eom := -1, -1
 	ids := []struct {
 		key string
 		dst *int
-	}{{KeyBOS, &v.BOS}, {KeyEOS, &v.EOS}, {KeyUnknown, &v.Unknown}, {KeyPadding, &v.Padding}, {KeyEOT, &eot}, {KeyEOM, &eom}}
+	}{{KeyBOS, &v.BOS}, {KeyEOS, &v.EOS}, {KeyUnknown, &v.Unknown}, {KeyPadding, &v.Padding}}
+	v.extra = map[string]int{}
+	for _, k := range extraIDKeys {
+		ids = append(ids, struct {
+			key string
+			dst *int
+		}{k, new(int)})
+	}
 	set := map[string]bool{}
 	for _, id := range ids {
 		if _, ok := f.Get(id.key); !ok {
@@ -144,6 +157,9 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 		}
 		*id.dst = int(u)
 		set[id.key] = true
+		if _, extra := extraIDSet[id.key]; extra {
+			v.extra[id.key] = int(u)
+		}
 	}
 	// llama.cpp's defaults when the keys are absent.
 	if model == ModelSPM {
@@ -172,7 +188,6 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 		}
 		*b.dst = x
 	}
-	v.eot1, v.eom1 = eot+1, eom+1
 	return build(f.Path, v)
 }
 
@@ -261,10 +276,9 @@ func build(name string, v *Vocab) (*Tokenizer, error) {
 	if v.Types != nil && len(v.Types) != n {
 		return nil, keyErr(KeyTokenType, "has %d entries but %s has %d", len(v.Types), KeyTokens, n)
 	}
-	eot, eom := v.eot1-1, v.eom1-1
 	t := &Tokenizer{
 		name: name, model: v.Model, pre: v.Pre,
-		tokens: make([]string, n), scores: make([]float32, n), types: make([]TokenType, n),
+		tokens: make([]string, n), scores: make([]float32, n), types: make([]TokenType, n), attrs: make([]attr, n),
 		index:   make(map[string]int, n),
 		pieces:  make([]string, n),
 		byteVal: make([]int16, n),
@@ -278,7 +292,7 @@ func build(name string, v *Vocab) (*Tokenizer, error) {
 	for _, id := range []struct {
 		key string
 		id  int
-	}{{KeyBOS, v.BOS}, {KeyEOS, v.EOS}, {KeyUnknown, v.Unknown}, {KeyPadding, v.Padding}, {KeyEOT, eot}, {KeyEOM, eom}} {
+	}{{KeyBOS, v.BOS}, {KeyEOS, v.EOS}, {KeyUnknown, v.Unknown}, {KeyPadding, v.Padding}} {
 		if id.id < -1 || id.id >= n {
 			return nil, keyErr(id.key, "token id %d is out of range (vocabulary has %d tokens)", id.id, n)
 		}
@@ -319,40 +333,21 @@ func build(name string, v *Vocab) (*Tokenizer, error) {
 			t.byteVal[i] = int16(b)
 		}
 	}
+	t.setAttrs(v)
 	for i := range t.tokens {
 		t.pieces[i] = t.makePiece(i)
 	}
 
 	// Specials are matched in the raw text before tokenizing, longest first
 	// (llama.cpp's tokenizer_st_partition); ties by id for determinism.
-	for i, ty := range t.types {
-		if ty == TypeControl || ty == TypeUserDefined || ty == TypeUnknown {
+	for i, a := range t.attrs {
+		if a&(attrControl|attrUserDefined|attrUnknown) != 0 {
 			t.specials = append(t.specials, i)
 		}
 	}
 	sort.SliceStable(t.specials, func(a, b int) bool {
 		return len(t.tokens[t.specials[a]]) > len(t.tokens[t.specials[b]])
 	})
-
-	// End-of-generation set: eos, eot, eom, plus the chat end markers
-	// llama.cpp recognises by text when the file does not name them.
-	for _, id := range []int{v.EOS, eot, eom} {
-		if id >= 0 {
-			t.eog[id] = true
-		}
-	}
-	if eot < 0 {
-		for _, s := range []string{"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>", "<|end_of_text|>", "<EOT>"} {
-			if id, ok := t.index[s]; ok {
-				t.eog[id] = true
-			}
-		}
-	}
-	if eom < 0 {
-		if id, ok := t.index["<|eom_id|>"]; ok {
-			t.eog[id] = true
-		}
-	}
 
 	for b := range t.byteTok {
 		t.byteTok[b] = -1
@@ -424,19 +419,21 @@ func hexVal(c byte) (byte, bool) {
 // makePiece is the text token i contributes when decoding without
 // rendering specials (llama.cpp's token_to_piece with special=false).
 func (t *Tokenizer) makePiece(i int) string {
-	s := t.tokens[i]
-	switch t.types[i] {
-	case TypeUserDefined:
+	s, a := t.tokens[i], t.attrs[i]
+	switch {
+	case a&(attrControl|attrUnknown) != 0:
+		return ""
+	case a&attrUserDefined != 0:
 		return s
-	case TypeByte:
-		return string([]byte{byte(t.byteVal[i])})
-	case TypeNormal:
+	case a&attrNormal != 0:
 		if t.model == ModelSPM {
 			return strings.ReplaceAll(s, spaceMarker, " ")
 		}
 		return decodeByteLevel(s)
+	case a&attrByte != 0:
+		return string([]byte{byte(t.byteVal[i])})
 	}
-	// control, unknown, unused, undefined: nothing.
+	// unused, undefined: nothing.
 	return ""
 }
 
@@ -504,7 +501,7 @@ func (t *Tokenizer) Piece(id int, special bool) string {
 	if id < 0 || id >= len(t.tokens) {
 		return ""
 	}
-	if special && (t.types[id] == TypeControl || t.types[id] == TypeUnknown) {
+	if special && t.attrs[id]&(attrControl|attrUnknown) != 0 {
 		return t.tokens[id]
 	}
 	return t.pieces[id]
@@ -537,8 +534,7 @@ func (t *Tokenizer) partition(text string, parseSpecial bool) []fragment {
 		return nil
 	}
 	for _, sid := range t.specials {
-		ty := t.types[sid]
-		if !parseSpecial && (ty == TypeControl || ty == TypeUnknown) {
+		if !parseSpecial && t.attrs[sid]&(attrControl|attrUnknown) != 0 {
 			continue
 		}
 		st := t.tokens[sid]
@@ -623,8 +619,7 @@ func (t *Tokenizer) decode(ids []int, special bool) string {
 		if id < 0 || id >= len(t.tokens) {
 			continue
 		}
-		switch t.types[id] {
-		case TypeControl, TypeUnknown, TypeUserDefined:
+		if t.attrs[id]&(attrControl|attrUnknown|attrUserDefined) != 0 {
 			b.WriteString(t.Piece(id, special))
 			strip = t.addSpacePrefix
 			continue

@@ -479,3 +479,40 @@ func FuzzRoundTrip(f *testing.F) {
 		}
 	})
 }
+
+// TestTextFixups checks llama.cpp's by-text attribute fix-ups: "</s>" and
+// "<|im_end|>" typed normal in the file still become control tokens that end
+// generation, FIM markers become control, gpt-oss's "<|message|>" becomes
+// user-defined.
+func TestTextFixups(t *testing.T) {
+	v := bpeVocab("qwen2")
+	for _, s := range []string{"</s>", "<|im_end|>", "<|fim_prefix|>", "<|message|>", "<|fim_pad|>"} {
+		v.Tokens = append(v.Tokens, s)
+		v.Types = append(v.Types, TypeNormal)
+	}
+	tok := load(t, "fixups.gguf", v)
+	id := func(s string) int { return ids(t, tok, s)[0] }
+	if got := tok.EncodeSpecial("a</s>b", false); !equalInts(got, []int{'a', id("</s>"), 'b'}) {
+		t.Errorf("EncodeSpecial with </s> = %s", show(tok, got))
+	}
+	if got := tok.Encode("a</s>b", false); len(got) != 6 {
+		t.Errorf("Encode without parse_special must not match </s>: %s", show(tok, got))
+	}
+	if got := tok.Encode("a<|message|>b", false); !equalInts(got, []int{'a', id("<|message|>"), 'b'}) {
+		t.Errorf("user-defined <|message|> = %s", show(tok, got))
+	}
+	for _, s := range []string{"</s>", "<|im_end|>", "<|fim_pad|>", "<|end_of_text|>", "<|eot_id|>"} {
+		if !tok.IsEOG(id(s)) {
+			t.Errorf("%s must end generation", s)
+		}
+	}
+	if tok.IsEOG(id("<|fim_prefix|>")) || tok.IsEOG(id("<|message|>")) {
+		t.Error("FIM prefix and <|message|> must not end generation")
+	}
+	if tok.Piece(id("</s>"), false) != "" || tok.Piece(id("</s>"), true) != "</s>" || tok.Piece(id("<|fim_prefix|>"), false) != "" {
+		t.Error("control-by-text tokens must render only as specials")
+	}
+	if tok.Piece(id("<|message|>"), false) != "<|message|>" {
+		t.Error("user-defined tokens render as their text")
+	}
+}

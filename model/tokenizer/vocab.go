@@ -22,7 +22,7 @@ type Vocab struct {
 	AddBOS, AddEOS             bool
 	AddSpacePrefix             bool // SentencePiece dummy prefix (llama.cpp default true for "llama")
 
-	eot1, eom1 int // EOT/EOM id + 1 (0: absent); read from files only
+	extra map[string]int // EOT, EOM and FIM ids read from a file, by key
 }
 
 // New builds a tokenizer from v; name is used in error messages.
