@@ -383,7 +383,9 @@ func spread(s []float64) string {
 }
 
 // writeKernelsGobench prints Go's benchmark format: a header, then one line
-// per repetition, so benchstat sees every sample.
+// per repetition, so benchstat sees every sample. Units: ns/op, GB/s of
+// weights, GFLOP/s and, with a roofline, %roofline (read bandwidth for
+// matvec, FMA peak for matmul).
 func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord) error {
 	fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: github.com/edgebench/edgebench/kernels\n", runtime.GOOS, runtime.GOARCH)
 	if fp.CPUModel != "" {
@@ -396,6 +398,10 @@ func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord
 		for i, ns := range r.NsPerOp {
 			line := fmt.Sprintf("BenchmarkKernels/%s-%d\t%d\t%.1f ns/op\t%.3f GB/s\t%.3f GFLOP/s",
 				r.Name, r.Threads, r.Iters[i], ns, float64(r.WeightBytes)/ns, float64(r.Flops)/ns)
+			if r.RooflinePct != nil && r.MedianNs > 0 {
+				// this sample's share of the roofline (the record's is the median's)
+				line += fmt.Sprintf("\t%.2f %%roofline", *r.RooflinePct*r.MedianNs/ns)
+			}
 			if _, err := fmt.Fprintln(w, line); err != nil {
 				return err
 			}

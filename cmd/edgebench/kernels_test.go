@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/kernels/kbench"
 )
 
 func runKernelsArgs(t *testing.T, args ...string) (string, error) {
@@ -126,5 +131,36 @@ func TestKernelsElementwiseOps(t *testing.T) {
 		if r.Skipped != "" || r.MedianNs <= 0 || r.Cols != 256 || r.WeightBytes != 12*256 {
 			t.Errorf("%+v", r)
 		}
+	}
+}
+
+// TestKernelsRooflineColumns feeds a fixed roofline to the formatting code:
+// matvec divides GB/s by read bandwidth, matmul GFLOP/s by the FMA peak.
+func TestKernelsRooflineColumns(t *testing.T) {
+	roof := &device.Roofline{ReadGBpsAll: 20, FMAGFLOPSAll: 100, ReadGBps1: 10, FMAGFLOPS1: 50, Threads: 2}
+	mv := kbench.Result{Case: kbench.Case{Op: "matvec", Type: kernels.Q8_0, Backend: "go", Shape: kbench.Shape{Cols: 1024, Rows: 1024}, N: 1},
+		Name: "mv", Threads: 2, Iters: []int{1, 1}, NsPerOp: []float64{100000, 100000}}
+	rec := record(mv, roof)
+	// 1024x1024 q8_0 = 1024*1088 bytes in 100 us = 11.14 GB/s = 55.7% of 20.
+	if rec.RooflinePct == nil || math.Abs(*rec.RooflinePct-100*float64(1024*1088)/1e5/20) > 1e-9 {
+		t.Fatalf("matvec roofline %v", rec.RooflinePct)
+	}
+	mm := mv
+	mm.Op, mm.N, mm.Threads = "matmul", 8, 1
+	rec2 := record(mm, roof)
+	want := 100 * float64(2*1024*1024*8) / 1e5 / 50
+	if rec2.RooflinePct == nil || math.Abs(*rec2.RooflinePct-want) > 1e-9 {
+		t.Fatalf("matmul roofline %v, want %g", rec2.RooflinePct, want)
+	}
+	var buf bytes.Buffer
+	if err := writeKernelsGobench(&buf, device.Fingerprint{CPUModel: "Test CPU"}, []kernelRecord{rec}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "cpu: Test CPU") || !strings.Contains(buf.String(), " %roofline") {
+		t.Fatalf("gobench:\n%s", buf.String())
+	}
+	op := kbench.Result{Case: kbench.Case{Op: "rmsnorm", Type: kernels.F32, Shape: kbench.Shape{Cols: 64, Rows: 1}, N: 1}, NsPerOp: []float64{10}}
+	if record(op, roof).RooflinePct != nil {
+		t.Fatal("elementwise ops have no roofline share")
 	}
 }
