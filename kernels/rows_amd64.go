@@ -33,28 +33,47 @@ func RowsKernel(backend string, t Type) RowsFunc {
 }
 
 func rowsQ8_0AVX512(n int, w []byte, rows int, x []byte, y []float32) {
-	rowsQ(n, w, rows, x, y, 34, dotQ8_0x4AVX512, avx512Backend.Dot[Q8_0])
+	rowsQ(n, w, rows, x, y, 34, nil, dotQ8_0x4AVX512, avx512Backend.Dot[Q8_0])
 }
 
 func rowsQ4_0AVX512(n int, w []byte, rows int, x []byte, y []float32) {
-	rowsQ(n, w, rows, x, y, 18, dotQ4_0x4AVX512, avx512Backend.Dot[Q4_0])
+	var g8 func(w *byte, stride int, x *byte, nb int, y *float32)
+	if haveGFNI {
+		g8 = dotQ4_0x4G8AVX512
+	}
+	rowsQ(n, w, rows, x, y, 18, g8, dotQ4_0x4AVX512, avx512Backend.Dot[Q4_0])
 }
 
+// rowsQ runs four rows at a time: the 8-block-group kernel g8 (when not nil)
+// over the first nb&^7 blocks and the block-at-a-time kernel x4 over the
+// rest; leftover rows go through the single-row dot.
 func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int,
-	x4 func(w *byte, stride int, x *byte, nb int, y *float32), one DotFunc) {
+	g8, x4 func(w *byte, stride int, x *byte, nb int, y *float32), one DotFunc) {
 	if rows <= 0 {
 		return
 	}
 	nb := n / 32
 	rb := nb * wsz
-	// Re-slice so that short buffers panic here rather than being over-read.
 	w = need(w, rows*rb)
 	x = need(x, nb*34)
 	y = need(y, rows)
+	m := 0
+	if g8 != nil {
+		m = nb &^ 7
+	}
 	r := 0
 	if nb > 0 {
 		for ; r+4 <= rows; r += 4 {
-			x4(&w[r*rb], rb, &x[0], nb, &y[r])
+			var a, b [4]float32
+			if m > 0 {
+				g8(&w[r*rb], rb, &x[0], m, &a[0])
+			}
+			if m < nb {
+				x4(&w[r*rb+m*wsz], rb, &x[m*34], nb-m, &b[0])
+			}
+			for i := range a {
+				y[r+i] = a[i] + b[i]
+			}
 		}
 	}
 	for ; r < rows; r++ {

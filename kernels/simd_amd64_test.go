@@ -24,6 +24,17 @@ func TestRowsKernel(t *testing.T) {
 	if !haveAVX512VNNI {
 		t.Skip("no AVX-512 VNNI")
 	}
+	t.Run("gfni", testRowsKernel)
+	saved := haveGFNI
+	haveGFNI = false
+	defer func() { haveGFNI = saved }()
+	t.Run("nogfni", testRowsKernel)
+}
+
+// testRowsKernel checks the fused rows kernels against the naive dot per
+// row over rows 0..11 and every block count 0..40 (both the 8-block-group
+// part and the block-at-a-time tail).
+func testRowsKernel(t *testing.T) {
 	if RowsKernel("go", Q4_0) != nil || RowsKernel("avx512", F32) != nil {
 		t.Fatal("RowsKernel returned a kernel that does not exist")
 	}

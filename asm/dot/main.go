@@ -42,6 +42,7 @@ func main() {
 	dotSparse("dotQ8_0_24AVX512", true, false)
 	dotSparse("dotQ4_0_BMAVX512", false, true)
 	dotSparse("dotQ8_0_BMAVX512", false, false)
+	dotQx4Group("dotQ4_0x4G8AVX512", 18)
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -1349,4 +1350,127 @@ func dotSparse(name string, is24, q4 bool) {
 
 	Label(name + "_done")
 	reduceFloat(acc, true)
+}
+
+// dotQx4Group is the fused four-row kernel with the 8-block scale handling of
+// dotQZGroup: per 8 blocks, VPERMI2W gathers the activation scales once and
+// each row's weight scales once, and the 32 products dw*dx go to the stack,
+// from where each block's FMA takes its scale as an embedded broadcast. Per
+// block the activation load and bias correction are shared by the four
+// rows; per row and block it is unpack (one GF(2) affine for q4_0), one
+// VPDPBUSD (starting from the negated correction), a conversion and an FMA.
+// nb must be a multiple of 8. AVX-512 VL + VNNI + GFNI (q4_0), on ymm.
+// Measured on Zen 4 (4 rows x 128 blocks in L1): q4_0 0.71 ns per row and
+// block against 0.90 for dotQx4; for q8_0 the two 256-byte scale gathers per
+// row cost more than they save (0.83 against 0.67), so only q4_0 uses it.
+func dotQx4Group(name string, wsz int) {
+	q4 := wsz == 18
+	TEXT(name, NOSPLIT, "func(w *byte, stride int, x *byte, nb int, y *float32)")
+	Doc(name+" writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride",
+		"(nb blocks each, a multiple of 8) with the nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	w2 := GP64()
+	LEAQ(Mem{Base: w, Index: stride, Scale: 2}, w2)
+	var idxW, idxX [2]Mem
+	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
+	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
+	if q4 {
+		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
+	} else {
+		idxW = idxX
+	}
+	bias := YMM()
+	var nibbles VecVirtual
+	if q4 {
+		broadcastConst(0x08080808, bias, false)
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		DATA(0, U64(0x0102040800000000))
+		DATA(8, U64(0x0102040800000000))
+		DATA(16, U64(0x1020408000000000))
+		DATA(24, U64(0x1020408000000000))
+		nibbles = YMM()
+		VMOVDQU32(m, nibbles)
+	} else {
+		broadcastConst(0x80808080, bias, false)
+	}
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	scales := AllocLocal(4 * 32)
+	row := func(r, off int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: w, Disp: off}
+		case 1:
+			return Mem{Base: w, Index: stride, Scale: 1, Disp: off}
+		case 2:
+			return Mem{Base: w2, Disp: off}
+		}
+		return Mem{Base: w2, Index: stride, Scale: 1, Disp: off}
+	}
+	rowBase := GP64()
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	dx := gatherScales(x, 34, idxX)
+	for r := 0; r < 4; r++ {
+		m := row(r, 0)
+		LEAQ(m, rowBase)
+		dw := gatherScales(rowBase, wsz, idxW)
+		VMULPS(dx, dw, dw)
+		VMOVUPS(dw, scales.Offset(32*r))
+	}
+	for b := 0; b < 8; b++ {
+		xq := YMM()
+		VMOVDQU32(Mem{Base: x, Disp: 34*b + 2}, xq)
+		negc := YMM()
+		VPXORD(negc, negc, negc)
+		vpdpbusd(xq, bias, negc)
+		VPSUBD(negc, zero, negc)
+		for r := 0; r < 4; r++ {
+			u := YMM()
+			if q4 {
+				t := YMM()
+				VBROADCASTI32X4(row(r, wsz*b+2), t)
+				vgf2p8affineqb(U8(0), nibbles, t, u)
+			} else {
+				VPXORD(row(r, wsz*b+2), bias, u)
+			}
+			sv := YMM()
+			VMOVDQA32(negc, sv)
+			vpdpbusd(xq, u, sv)
+			VCVTDQ2PS(sv, sv)
+			VFMADD231PS_BCST(scales.Offset(32*r+4*b), sv, acc[r])
+		}
+	}
+	ADDQ(U32(8*wsz), w)
+	ADDQ(U32(8*wsz), w2)
+	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	y := Load(Param("y"), GP64())
+	for r := 0; r < 4; r++ {
+		a := acc[r]
+		t := XMM()
+		VEXTRACTF128(U8(1), a, t)
+		VADDPS(t, a.AsX(), t)
+		t2 := XMM()
+		VMOVHLPS(t, t, t2)
+		VADDPS(t2, t, t)
+		VMOVSHDUP(t, t2)
+		VADDSS(t2, t, t)
+		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
+	}
+	VZEROUPPER()
+	RET()
 }
