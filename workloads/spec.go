@@ -312,6 +312,47 @@ var builtins = map[string]Spec{
 	},
 }
 
+func init() { builtins["kernels-ci"] = kernelsCI() }
+
+// kernelsCI is the kernel regression gate: every weight format the kernels
+// support now (new formats join by themselves), each on the smallest real
+// shape its blocks can cut, single-threaded with a fixed sample size so two
+// runs compare like with like (edgebench compare old.jsonl new.jsonl).
+func kernelsCI() Spec {
+	s := Spec{
+		Name:         "kernels-ci",
+		Description:  "every supported weight format on the smallest shape that stores it (stories15M, else stories110M), 1 thread, 10 fixed repetitions",
+		Types:        kernels.SupportedNames(),
+		Backends:     []string{"auto"},
+		Threads:      []int{1},
+		PromptTokens: []int{16},
+		GenTokens:    []int{64},
+		Seed:         1,
+		Repeat:       runners.Policy{Warmup: 2, Min: 10, Max: 10, Confidence: 0.95},
+	}
+	shapes := []string{"stories15M", "stories110M"}
+	placed := map[string][]string{}
+	for _, name := range s.Types {
+		t, err := kernels.ParseType(name)
+		if err != nil {
+			continue
+		}
+		for _, m := range shapes {
+			if cfg, err := model.Preset(m); err == nil && cfg.CheckType(t) == nil {
+				placed[m] = append(placed[m], name)
+				break
+			}
+		}
+	}
+	for _, m := range shapes {
+		if len(placed[m]) > 0 {
+			s.Models = append(s.Models, m)
+			s.Include = append(s.Include, Rule{Models: []string{m}, Types: placed[m]})
+		}
+	}
+	return s
+}
+
 // Builtin returns a built-in suite by name.
 func Builtin(name string) (Spec, error) {
 	s, ok := builtins[strings.ToLower(name)]

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 )
 
@@ -147,5 +148,36 @@ func TestEstimate(t *testing.T) {
 		if e.Fits {
 			t.Errorf("a %d-byte cell fits in 1 MiB?", e.MemBytes)
 		}
+	}
+}
+
+func TestKernelsCISuite(t *testing.T) {
+	s, err := Builtin("kernels-ci")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]string{}
+	for _, c := range s.Cells() {
+		if prev, dup := seen[c.WeightType]; dup {
+			t.Errorf("%s on both %s and %s", c.WeightType, prev, c.Model)
+		}
+		seen[c.WeightType] = c.Model
+		if c.Threads != 1 {
+			t.Errorf("%s: threads %d", c.ID(), c.Threads)
+		}
+	}
+	for _, name := range kernels.SupportedNames() {
+		if seen[name] == "" {
+			t.Errorf("supported format %s has no cell", name)
+		}
+	}
+	if seen["q4_0"] != "stories15M" || seen["q4_k"] != "stories110M" {
+		t.Errorf("formats should sit on the smallest shape they fit: %v", seen)
+	}
+	if s.Repeat.Min != s.Repeat.Max || s.Repeat.TargetRelCI != 0 {
+		t.Errorf("a CI gate wants a fixed sample size: %+v", s.Repeat)
 	}
 }
