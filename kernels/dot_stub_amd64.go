@@ -6,84 +6,134 @@ package kernels
 
 // dotF32AVX512 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
+//
+//go:noescape
 func dotF32AVX512(w *byte, x *byte, n int) float32
 
 // dotF16AVX512 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
+//
+//go:noescape
 func dotF16AVX512(w *byte, x *byte, n int) float32
 
 // dotBF16AVX512 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
+//
+//go:noescape
 func dotBF16AVX512(w *byte, x *byte, n int) float32
 
 // dotF32AVX2 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
+//
+//go:noescape
 func dotF32AVX2(w *byte, x *byte, n int) float32
 
 // dotF16AVX2 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
+//
+//go:noescape
 func dotF16AVX2(w *byte, x *byte, n int) float32
 
 // dotBF16AVX2 returns the dot product of n weights at w with n float32 activations at x;
 // n must be a multiple of the vector width in floats.
+//
+//go:noescape
 func dotBF16AVX2(w *byte, x *byte, n int) float32
 
 // dotQ8_0AVX2 returns the q8_0 x q8_0 dot product of nb blocks at w and x.
+//
+//go:noescape
 func dotQ8_0AVX2(w *byte, x *byte, nb int) float32
 
 // dotQ4_0AVX2 returns the q4_0 x q8_0 dot product of nb blocks at w and x.
+//
+//go:noescape
 func dotQ4_0AVX2(w *byte, x *byte, nb int) float32
 
 // dotQ8_0AVX512 returns the dot product of nb (even) weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ8_0AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_0AVX512 returns the dot product of nb (even) weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ4_0AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ8_0Z8AVX512 returns the dot product of nb (a multiple of 8) weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ8_0Z8AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_0Z8AVX512 returns the dot product of nb (a multiple of 8) weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ4_0Z8AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_KAVX512 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
 func dotQ4_KAVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
 func dotQ4_KAVX2(w *byte, x *byte, nb int) float32
 
 // dotQ5_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
 func dotQ5_KAVX2(w *byte, x *byte, nb int) float32
 
 // dotQ2_KAVX2 returns the dot product of nb 2-bit super-blocks at w with q8_K blocks at x.
+//
+//go:noescape
 func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
 
 // dotTQ2_0AVX2 returns the dot product of nb 2-bit super-blocks at w with q8_K blocks at x.
+//
+//go:noescape
 func dotTQ2_0AVX2(w *byte, x *byte, nb int) float32
 
 // dotQ6_KAVX2 returns the q6_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
 func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 
 // dotQ4_0_24AVX512 returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ4_0_24AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ8_0_24AVX512 returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ8_0_24AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_0_BMAVX512 returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ4_0_BMAVX512(w *byte, x *byte, nb int) float32
 
 // dotQ8_0_BMAVX512 returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ8_0_BMAVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_0x4G8AVX512 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each, a multiple of 8) with the nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ4_0x4G8AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 
 // dotQ8_0x4AVX512 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ8_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 
 // dotQ4_0x4AVX512 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.
+//
+//go:noescape
 func dotQ4_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)

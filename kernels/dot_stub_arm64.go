@@ -6,38 +6,62 @@ package kernels
 
 // dotF32NEON returns the dot product of n float32 weights at w with n float32
 // activations at x; n must be a multiple of 16.
+//
+//go:noescape
 func dotF32NEON(w, x *byte, n int) float32
 
 // dotF16NEON is dotF32NEON for fp16 weights.
+//
+//go:noescape
 func dotF16NEON(w, x *byte, n int) float32
 
 // dotBF16NEON is dotF32NEON for bf16 weights.
+//
+//go:noescape
 func dotBF16NEON(w, x *byte, n int) float32
 
 // dotQ8_0NEON returns the q8_0 x q8_0 dot product of nb blocks (SDOT).
+//
+//go:noescape
 func dotQ8_0NEON(w, x *byte, nb int) float32
 
 // dotQ4_0NEON returns the q4_0 x q8_0 dot product of nb blocks (SDOT).
+//
+//go:noescape
 func dotQ4_0NEON(w, x *byte, nb int) float32
 
 // dotQ4_KNEON returns the q4_K x q8_K dot product of nb super-blocks (SDOT).
+//
+//go:noescape
 func dotQ4_KNEON(w, x *byte, nb int) float32
 
 // dotQ2_KNEON returns the q2_K x q8_K dot product of nb super-blocks (SDOT).
+//
+//go:noescape
 func dotQ2_KNEON(w, x *byte, nb int) float32
 
 // dotTQ2_0NEON returns the tq2_0 x q8_K dot product of nb super-blocks (SDOT).
+//
+//go:noescape
 func dotTQ2_0NEON(w, x *byte, nb int) float32
 
 // dotQ6_KNEON returns the q6_K x q8_K dot product of nb super-blocks (SDOT).
+//
+//go:noescape
 func dotQ6_KNEON(w, x *byte, nb int) float32
 
 // dotQ5_KNEON returns the q5_K x q8_K dot product of nb super-blocks (SDOT).
+//
+//go:noescape
 func dotQ5_KNEON(w, x *byte, nb int) float32
 
 // dotQ4_0_24NEON returns the dot product of nb 2:4 sparse blocks (q4_0
 // values) with 2*nb q8_0 activation blocks (TBL gather, SDOT).
+//
+//go:noescape
 func dotQ4_0_24NEON(w, x *byte, nb int) float32
 
 // dotQ8_0_24NEON is dotQ4_0_24NEON for q8_0 values.
+//
+//go:noescape
 func dotQ8_0_24NEON(w, x *byte, nb int) float32

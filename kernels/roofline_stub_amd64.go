@@ -5,13 +5,21 @@
 package kernels
 
 // streamReadAVX512 returns the wrapping sum of the little-endian uint64 words of p[:n]; n must be a multiple of 512.
+//
+//go:noescape
 func streamReadAVX512(p *byte, n int) uint64
 
 // streamReadAVX2 returns the wrapping sum of the little-endian uint64 words of p[:n]; n must be a multiple of 256.
+//
+//go:noescape
 func streamReadAVX2(p *byte, n int) uint64
 
 // fmaPeakAVX512 runs iters iterations of 12 independent 16-lane chains acc = acc*0.5 + 1 and returns the sum of all lanes.
+//
+//go:noescape
 func fmaPeakAVX512(iters int) float32
 
 // fmaPeakAVX2 runs iters iterations of 12 independent 8-lane chains acc = acc*0.5 + 1 and returns the sum of all lanes.
+//
+//go:noescape
 func fmaPeakAVX2(iters int) float32

@@ -33,22 +33,19 @@ func RowsKernel(backend string, t Type) RowsFunc {
 }
 
 func rowsQ8_0AVX512(n int, w []byte, rows int, x []byte, y []float32) {
-	rowsQ(n, w, rows, x, y, 34, nil, dotQ8_0x4AVX512, avx512Backend.Dot[Q8_0])
+	rowsQ(n, w, rows, x, y, 34, avx512Backend.Dot[Q8_0])
 }
 
 func rowsQ4_0AVX512(n int, w []byte, rows int, x []byte, y []float32) {
-	var g8 func(w *byte, stride int, x *byte, nb int, y *float32)
-	if haveGFNI {
-		g8 = dotQ4_0x4G8AVX512
-	}
-	rowsQ(n, w, rows, x, y, 18, g8, dotQ4_0x4AVX512, avx512Backend.Dot[Q4_0])
+	rowsQ(n, w, rows, x, y, 18, avx512Backend.Dot[Q4_0])
 }
 
-// rowsQ runs four rows at a time: the 8-block-group kernel g8 (when not nil)
-// over the first nb&^7 blocks and the block-at-a-time kernel x4 over the
-// rest; leftover rows go through the single-row dot.
-func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int,
-	g8, x4 func(w *byte, stride int, x *byte, nb int, y *float32), one DotFunc) {
+// rowsQ runs four rows at a time: for q4_0 with GFNI the 8-block-group
+// kernel over the first nb&^7 blocks, and the block-at-a-time kernel over
+// the rest; leftover rows go through the single-row dot. The kernels are
+// called directly (not through func values) so that the escape analysis
+// sees their //go:noescape and the result arrays stay on the stack.
+func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int, one DotFunc) {
 	if rows <= 0 {
 		return
 	}
@@ -58,7 +55,7 @@ func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int,
 	x = need(x, nb*34)
 	y = need(y, rows)
 	m := 0
-	if g8 != nil {
+	if wsz == 18 && haveGFNI {
 		m = nb &^ 7
 	}
 	r := 0
@@ -66,10 +63,15 @@ func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int,
 		for ; r+4 <= rows; r += 4 {
 			var a, b [4]float32
 			if m > 0 {
-				g8(&w[r*rb], rb, &x[0], m, &a[0])
+				dotQ4_0x4G8AVX512(&w[r*rb], rb, &x[0], m, &a[0])
 			}
 			if m < nb {
-				x4(&w[r*rb+m*wsz], rb, &x[m*34], nb-m, &b[0])
+				wp, xp := &w[r*rb+m*wsz], &x[m*34]
+				if wsz == 18 {
+					dotQ4_0x4AVX512(wp, rb, xp, nb-m, &b[0])
+				} else {
+					dotQ8_0x4AVX512(wp, rb, xp, nb-m, &b[0])
+				}
 			}
 			for i := range a {
 				y[r+i] = a[i] + b[i]

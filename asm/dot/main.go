@@ -135,6 +135,7 @@ func dotFloat(name string, format int, vec func() VecVirtual, width int) {
 	zmm := width == 64
 	lanes := width / 4
 	TEXT(name, NOSPLIT, "func(w, x *byte, n int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name+" returns the dot product of n weights at w with n float32 activations at x;",
 		"n must be a multiple of the vector width in floats.")
 	w := Load(Param("w"), GP64())
@@ -211,6 +212,7 @@ func blockScaleAVX2(w, x Mem) VecVirtual {
 func dotQ8AVX2() {
 	name := "dotQ8_0AVX2"
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the q8_0 x q8_0 dot product of nb blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -273,6 +275,7 @@ func blockLoops(name string, w, x, nb Register, wsz, xsz, unroll int, acc []VecV
 func dotQ4AVX2() {
 	name := "dotQ4_0AVX2"
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the q4_0 x q8_0 dot product of nb blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -319,6 +322,7 @@ func dotQ4AVX2() {
 func dotQAVX512(name string, wsz int) {
 	q4 := wsz == 18
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the dot product of nb (even) weight blocks at w with q8_0 activation blocks at x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -423,6 +427,7 @@ func dotQAVX512(name string, wsz int) {
 func dotQx4(name string, wsz int) {
 	q4 := wsz == 18
 	TEXT(name, NOSPLIT, "func(w *byte, stride int, x *byte, nb int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name+" writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride",
 		"(nb blocks each) with the nb q8_0 activation blocks at x.")
 	w := Load(Param("w"), GP64())
@@ -579,6 +584,7 @@ func gatherScales(base Register, bsz int, idx [2]Mem) VecVirtual {
 func dotQZGroup(name string, wsz int) {
 	q4 := wsz == 18
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the dot product of nb (a multiple of 8) weight blocks at w with q8_0 activation blocks at x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -681,6 +687,7 @@ func dotQZGroup(name string, wsz int) {
 func dotQ4K() {
 	name := "dotQ4_KAVX512"
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -822,6 +829,7 @@ func scalesMinsK4(w Register) VecVirtual {
 // qh[l] is bit 4 of element 32s+l) and qs at 48.
 func dotQ4KAVX2(name string, q5 bool) {
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -937,6 +945,7 @@ func dotQ4KAVX2(name string, q5 bool) {
 // order is ref's kBlockSum: bit-identical.
 func dot2BitAVX2(name string, q2k bool) {
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the dot product of nb 2-bit super-blocks at w with q8_K blocks at x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -1078,6 +1087,7 @@ func dot2BitAVX2(name string, q2k bool) {
 func dotQ6KAVX2() {
 	name := "dotQ6_KAVX2"
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the q6_K x q8_K dot product of nb super-blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -1223,6 +1233,7 @@ func dotSparse(name string, is24, q4 bool) {
 	}
 	bsz := kb + 8
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name + " returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
@@ -1366,6 +1377,7 @@ func dotSparse(name string, is24, q4 bool) {
 func dotQx4Group(name string, wsz int) {
 	q4 := wsz == 18
 	TEXT(name, NOSPLIT, "func(w *byte, stride int, x *byte, nb int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(name+" writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride",
 		"(nb blocks each, a multiple of 8) with the nb q8_0 activation blocks at x.")
 	w := Load(Param("w"), GP64())

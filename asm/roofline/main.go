@@ -36,6 +36,7 @@ func main() {
 // loads of width bytes. n must be a multiple of streamAccs*width.
 func streamRead(name string, width int, vec func() VecVirtual) {
 	TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(fmt.Sprintf("%s returns the wrapping sum of the little-endian uint64 words of p[:n]; n must be a multiple of %d.", name, streamAccs*width))
 	p := Load(Param("p"), GP64())
 	n := Load(Param("n"), GP64())
@@ -87,6 +88,7 @@ func streamRead(name string, width int, vec func() VecVirtual) {
 // and returns the sum of every lane of every chain.
 func fmaPeak(name string, width int, vec func() VecVirtual) {
 	TEXT(name, NOSPLIT, "func(iters int) float32")
+	Pragma("noescape") // the kernels keep no pointer
 	Doc(fmt.Sprintf("%s runs iters iterations of %d independent %d-lane chains acc = acc*0.5 + 1 and returns the sum of all lanes.", name, fmaAccs, width/4))
 	iters := Load(Param("iters"), GP64())
 	half, one := vec(), vec()
