@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"path/filepath"
@@ -166,7 +167,7 @@ func softmax64(x []float32) []float64 {
 
 func TestModelGPTQAWQBeatRTN(t *testing.T) {
 	wide := tinyConfig()
-	wide.Hidden, wide.HeadDim, wide.FFN = 256, 64, 512 // whole q3_k blocks
+	wide.Hidden, wide.HeadDim, wide.FFN, wide.Layers = 256, 64, 512, 1 // whole q3_k blocks
 	for _, tc := range []struct {
 		c  model.Config
 		ty kernels.Type
@@ -237,8 +238,9 @@ func testModelQuant(t *testing.T, c model.Config, ty kernels.Type) {
 		if ft, err := f.Uint32("general.file_type"); err != nil || ft != want {
 			t.Errorf("general.file_type = %d (%v), want %d", ft, err, want)
 		}
-		if ti, _ := f.Tensor("blk.1.ffn_down.weight"); ti == nil || ti.Type != ty {
-			t.Errorf("blk.1.ffn_down.weight not stored as %s", ty)
+		last := fmt.Sprintf("blk.%d.ffn_down.weight", c.Layers-1)
+		if ti, _ := f.Tensor(last); ti == nil || ti.Type != ty {
+			t.Errorf("%s not stored as %s", last, ty)
 		}
 		f.Close()
 	}

@@ -7,6 +7,9 @@ import (
 	"slices"
 	"sync"
 
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/blas32"
+
 	"github.com/edgebench/edgebench/kernels"
 )
 
@@ -37,8 +40,9 @@ type sweepResult struct {
 // column). Everything but unstructured mask selection is independent per
 // output row, so rows are split among workers and each worker runs the
 // whole block for its rows: quantize/prune column j, compute err = (w−q)/R[j][j],
-// update the rest of the block at once (w_k −= R[j][k]·err), and after the
-// block apply all of its errors to every later column (the lazy batch).
+// update the rest of the block at once (w_k −= R[j][k]·err); after the
+// block all of its errors reach every later column in one SGEMM (the lazy
+// batch).
 func (s sweep) run(w []float32, rows, cols int, R []float32, dead []bool) (*sweepResult, error) {
 	B := s.block
 	if B <= 0 {
@@ -131,6 +135,15 @@ func (s sweep) run(w []float32, rows, cols int, R []float32, dead []bool) (*swee
 			}(lo, hi)
 		}
 		wg.Wait()
+		if i2 < cols {
+			// The lazy batch: W[:, i2:] −= Err·R[i1:i2, i2:], i.e. in the
+			// transposed layout Wt[i2:] −= R[i1:i2, i2:]ᵀ·Err, one SGEMM.
+			nb := i2 - i1
+			blas32.Gemm(blas.Trans, blas.NoTrans, -1,
+				blas32.General{Rows: nb, Cols: cols - i2, Stride: cols, Data: R[i1*cols+i2:]},
+				blas32.General{Rows: nb, Cols: rows, Stride: rows, Data: Err[:nb*rows]},
+				1, blas32.General{Rows: cols - i2, Cols: rows, Stride: rows, Data: Wt[i2*rows:]})
+		}
 	}
 
 	res := &sweepResult{W: make([]float32, rows*cols), Data: data}
@@ -154,8 +167,8 @@ func (s sweep) run(w []float32, rows, cols int, R []float32, dead []bool) (*swee
 	return res, nil
 }
 
-// block1 runs columns [i1,i2) for rows [lo,hi) and the lazy update of the
-// later columns.
+// block1 runs columns [i1,i2) for rows [lo,hi), updating the rest of the
+// block as it goes.
 func (s sweep) block1(Wt, Qt, Err []float32, pruned []bool, R []float32, fits []*blockFit, data []byte,
 	rows, cols, rowBytes, i1, i2, lo, hi int) {
 	nm := s.sp.IsNM()
@@ -220,23 +233,16 @@ func (s sweep) block1(Wt, Qt, Err []float32, pruned []bool, R []float32, fits []
 			qcol[r] = q
 			ecol[r] = (w - q) / d
 		}
+		ev := blas32.Vector{N: hi - lo, Inc: 1, Data: ecol[lo:hi]}
 		for k := j + 1; k < i2; k++ {
 			if a := R[j*cols+k]; a != 0 {
-				kernels.Axpy(Wt[k*rows+lo:k*rows+hi], -a, ecol[lo:hi])
+				blas32.Axpy(-a, ev, blas32.Vector{N: hi - lo, Inc: 1, Data: Wt[k*rows+lo : k*rows+hi]})
 			}
 		}
 		if s.codec != nil && e == s.codec.bs-1 {
 			off := (j / s.codec.bs) * s.codec.bb
 			for r := lo; r < hi; r++ {
 				copy(data[r*rowBytes+off:], fits[r].bytes())
-			}
-		}
-	}
-	for k := i2; k < cols; k++ {
-		dst := Wt[k*rows+lo : k*rows+hi]
-		for j := i1; j < i2; j++ {
-			if a := R[j*cols+k]; a != 0 {
-				kernels.Axpy(dst, -a, Err[(j-i1)*rows+lo:(j-i1)*rows+hi])
 			}
 		}
 	}
