@@ -82,3 +82,55 @@ func BenchmarkStories15M(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStories15MDeepKV measures decode at cache depths 1024..2048
+// (stories15M shape, q8_0, 2 threads, MaxContext 2048 beyond the trained
+// 256, which only changes the rope angles) with an f32 and an f16 KV cache:
+// at this depth the cache read per token (≈21 MB f32) exceeds the weights
+// (≈17 MB).
+func BenchmarkStories15MDeepKV(b *testing.B) {
+	cfg, err := model.Preset("stories15M")
+	if err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "stories15M-q8_0.gguf")
+	if err := model.Generate(path, cfg, kernels.Q8_0, 1, nil); err != nil {
+		b.Fatal(err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	prompt := randTokens(1024, cfg.Vocab, 3)
+	for _, kv := range []kernels.Type{kernels.F32, kernels.F16} {
+		b.Run("kv="+kv.String(), func(b *testing.B) {
+			m, err := Load(f, Options{Threads: 2, MaxContext: 2048, KVType: kv})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			refill := func() {
+				m.Reset()
+				if _, err := m.Prefill(prompt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			refill()
+			for b.Loop() {
+				if m.Pos() == m.MaxContext() {
+					b.StopTimer()
+					refill()
+					b.StartTimer()
+				}
+				if _, err := m.Decode(7); err != nil {
+					b.Fatal(err)
+				}
+			}
+			tps := float64(b.N) / b.Elapsed().Seconds()
+			b.ReportMetric(tps, "tok/s")
+			depth := float64(m.MaxContext()+len(prompt)) / 2
+			b.ReportMetric(tps*(float64(m.WeightBytesPerToken())+depth*float64(m.KVBytesPerToken()))/1e9, "GB/s")
+		})
+	}
+}

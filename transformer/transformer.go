@@ -88,16 +88,17 @@ type Model struct {
 	// ropeCos/ropeSin: [maxCtx][headDim/2], angle pos·θ_i (θ_i divided by
 	// the llama3 frequency factor when the file has rope_freqs.weight).
 	ropeCos, ropeSin []float32
-	// f32 cache: kCache/vCache are [layer][position][kvDim].
-	kCache, vCache []float32
-	// f16 cache: k16 is [layer][position][kvDim] and v16 is transposed,
+	// KV cache of kvType elements (kvElem bytes each). kCache is
+	// [layer][position][kvDim]; vCache is transposed,
 	// [layer][kvHead][dim][position], so that both attention products are
-	// f16·f32 dot products over contiguous rows (the backend's F16 kernel).
-	// New keys/values are computed into kStage/vStage first.
+	// dot products over contiguous rows on the backend's kernel for kvType
+	// (scores: key row · query; output dim d: value row d · probabilities).
+	// New keys/values are computed into kStage/vStage, then stored.
 	kvType         kernels.Type
-	k16, v16       []byte
+	kvElem         int
+	kCache, vCache []byte
 	kStage, vStage []float32
-	dotF16         kernels.DotFunc
+	dotKV          kernels.DotFunc
 
 	// Batch buffers, chunk rows each (decode uses the first row).
 	x, xb, xb2 []float32 // hidden
@@ -214,9 +215,7 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 	if cfg.QKVBias {
 		floats += L * (Q + 2*KV)
 	}
-	if opts.KVType == kernels.F16 {
-		floats += 2 * n * KV // staging rows
-	}
+	floats += 2 * n * KV                     // key/value staging rows
 	scratch := n * max(H, Q, int64(cfg.FFN)) // kernels' quantized activations, at most 4 bytes a value
 	return 4*(floats+scratch) + 2*L*ctx*KV*kvBytes, nil
 }
@@ -276,15 +275,13 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 		m.pool.Close()
 		return nil, err
 	}
-	if m.kvType == kernels.F16 {
-		dot, name, err := backend.Kernel(kernels.F16)
-		if err != nil {
-			m.pool.Close()
-			return nil, fmt.Errorf("transformer: %s: f16 KV cache: %w", f.Path, err)
-		}
-		m.dotF16 = dot
-		m.backendInfo["kv:f16"] = name
+	dot, name, err := backend.Kernel(m.kvType)
+	if err != nil {
+		m.pool.Close()
+		return nil, fmt.Errorf("transformer: %s: %s KV cache: %w", f.Path, m.kvType, err)
 	}
+	m.dotKV = dot
+	m.backendInfo["kv:"+m.kvType.String()] = name
 	m.allocate()
 	m.attnFn = m.attention
 	m.growScratch()
@@ -547,15 +544,12 @@ func (m *Model) allocate() {
 	m.hb2 = make([]float32, n*m.ffn)
 	m.scores = make([]float32, m.heads*m.maxCtx)
 	m.logits = make([]float32, m.cfg.Vocab)
-	if m.kvType == kernels.F16 {
-		m.k16 = make([]byte, 2*m.cfg.Layers*m.maxCtx*m.kvDim)
-		m.v16 = make([]byte, 2*m.cfg.Layers*m.maxCtx*m.kvDim)
-		m.kStage = make([]float32, n*m.kvDim)
-		m.vStage = make([]float32, n*m.kvDim)
-	} else {
-		m.kCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
-		m.vCache = make([]float32, m.cfg.Layers*m.maxCtx*m.kvDim)
-	}
+	eb, _ := kvElemBytes(m.kvType)
+	m.kvElem = int(eb)
+	m.kCache = make([]byte, m.kvElem*m.cfg.Layers*m.maxCtx*m.kvDim)
+	m.vCache = make([]byte, m.kvElem*m.cfg.Layers*m.maxCtx*m.kvDim)
+	m.kStage = make([]float32, n*m.kvDim)
+	m.vStage = make([]float32, n*m.kvDim)
 }
 
 // Threads is the number of worker threads of the model's pool.
@@ -698,20 +692,12 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 			}
 		}
 		nq := n - qs
-		base := l * m.maxCtx * KV
-		var kc, vc []float32
-		if m.kvType == kernels.F16 {
-			kc, vc = m.kStage[:n*KV], m.vStage[:n*KV]
-		} else {
-			kc, vc = m.kCache[base+p0*KV:base+(p0+n)*KV], m.vCache[base+p0*KV:base+(p0+n)*KV]
-		}
+		kc, vc := m.kStage[:n*KV], m.vStage[:n*KV]
 		q, att := m.q[:nq*Q], m.att[:nq*Q]
 
 		for i := 0; i < n; i++ {
 			kernels.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
 		}
-		// Keys and values go straight into their f32 cache rows (or staging
-		// rows for an f16 cache).
 		m.mul(kc, L.wk, xb, n)
 		m.mul(vc, L.wv, xb, n)
 		for i := 0; i < n; i++ {
@@ -726,9 +712,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 			}
 			kernels.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
 		}
-		if m.kvType == kernels.F16 {
-			m.storeF16(l, p0, kc, vc)
-		}
+		m.storeKV(l, p0, kc, vc)
 		if nq == 0 {
 			break // last layer of a chunk whose logits nobody reads
 		}
@@ -767,63 +751,39 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 	}
 }
 
+// storeKV writes n staged key/value rows of layer l (positions p0...) into
+// the cache in its element type: keys row by row, values scattered into the
+// transposed layout.
+func (m *Model) storeKV(l, p0 int, k, v []float32) {
+	KV, maxCtx, eb := m.kvDim, m.maxCtx, m.kvElem
+	n := len(k) / KV
+	// Cannot fail: whole rows of a type without blocks.
+	_ = kernels.Quantize(m.kvType, m.kCache[eb*(l*maxCtx+p0)*KV:eb*(l*maxCtx+p0+n)*KV], k)
+	vBase := l * m.kvHeads * m.headDim * maxCtx
+	le := binary.LittleEndian
+	for i := 0; i < n; i++ {
+		row := v[i*KV : (i+1)*KV]
+		for c, x := range row { // c = kvHead*headDim + dim: the transposed row
+			off := eb * (vBase + c*maxCtx + p0 + i)
+			if m.kvType == kernels.F16 {
+				le.PutUint16(m.vCache[off:], kernels.FP32ToFP16(x))
+			} else {
+				le.PutUint32(m.vCache[off:], math.Float32bits(x))
+			}
+		}
+	}
+}
+
 // attention computes causal attention for query heads [lo,hi) of the
 // m.curN query rows in flight (layer m.curLayer, positions from m.curP0;
 // row j attends to cache positions 0..m.curP0+j). Query head h reads kv
 // head h/group (grouped-query attention, as ggml broadcasts); each head owns
-// its row of m.scores, so heads run in parallel without sharing.
+// its row of m.scores, so heads run in parallel without sharing. Both
+// products run on the backend's dot kernel for the cache type, with the
+// query and the probabilities as f32 activations.
 func (m *Model) attention(lo, hi int) {
-	if m.kvType == kernels.F16 {
-		m.attentionF16(lo, hi)
-		return
-	}
 	l, n, p0 := m.curLayer, m.curN, m.curP0
-	hd, Q, KV := m.headDim, m.qDim, m.kvDim
-	base := l * m.maxCtx * KV
-	for h := lo; h < hi; h++ {
-		scores := m.scores[h*m.maxCtx : (h+1)*m.maxCtx]
-		kvOff := (h / m.group) * hd
-		for j := 0; j < n; j++ {
-			qh := m.q[j*Q+h*hd : j*Q+(h+1)*hd]
-			s := scores[:p0+j+1]
-			for t := range s {
-				k := m.kCache[base+t*KV+kvOff : base+t*KV+kvOff+hd]
-				s[t] = kernels.DotF32(qh, k) * m.scale
-			}
-			kernels.Softmax(s)
-			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
-			clear(out)
-			for t, a := range s {
-				kernels.Axpy(out, a, m.vCache[base+t*KV+kvOff:base+t*KV+kvOff+hd])
-			}
-		}
-	}
-}
-
-// storeF16 converts n staged key/value rows of layer l (positions p0...) to
-// f16: keys row by row, values scattered into the transposed layout.
-func (m *Model) storeF16(l, p0 int, k, v []float32) {
-	KV, hd, maxCtx := m.kvDim, m.headDim, m.maxCtx
-	n := len(k) / KV
-	kb := m.k16[2*(l*maxCtx+p0)*KV : 2*(l*maxCtx+p0+n)*KV]
-	// Cannot fail: whole rows of a type without blocks.
-	_ = kernels.Quantize(kernels.F16, kb, k)
-	vBase := l * m.kvHeads * hd * maxCtx
-	for i := 0; i < n; i++ {
-		row := v[i*KV : (i+1)*KV]
-		for c, x := range row { // c = kvHead*hd + dim: the transposed row index
-			binary.LittleEndian.PutUint16(m.v16[2*(vBase+c*maxCtx+p0+i):], kernels.FP32ToFP16(x))
-		}
-	}
-}
-
-// attentionF16 is attention over the f16 cache: scores are dot products of
-// f16 key rows with the f32 query, the output's dimension d is the dot
-// product of the f16 row of values for d (over positions) with the f32
-// probabilities; both run on the backend's F16 kernel.
-func (m *Model) attentionF16(lo, hi int) {
-	l, n, p0 := m.curLayer, m.curN, m.curP0
-	hd, Q, KV, maxCtx := m.headDim, m.qDim, m.kvDim, m.maxCtx
+	hd, Q, KV, maxCtx, eb := m.headDim, m.qDim, m.kvDim, m.maxCtx, m.kvElem
 	kBase := l * maxCtx * KV
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
@@ -833,15 +793,15 @@ func (m *Model) attentionF16(lo, hi int) {
 			qb := f32Bytes(m.q[j*Q+h*hd : j*Q+(h+1)*hd])
 			s := scores[:p0+j+1]
 			for t := range s {
-				off := 2 * (kBase + t*KV + kvh*hd)
-				s[t] = m.dotF16(hd, m.k16[off:off+2*hd], qb) * m.scale
+				off := eb * (kBase + t*KV + kvh*hd)
+				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb) * m.scale
 			}
 			kernels.Softmax(s)
 			sb := f32Bytes(s)
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
 			for d := range out {
-				off := 2 * (vBase + d*maxCtx)
-				out[d] = m.dotF16(len(s), m.v16[off:off+2*len(s)], sb)
+				off := eb * (vBase + d*maxCtx)
+				out[d] = m.dotKV(len(s), m.vCache[off:off+eb*len(s)], sb)
 			}
 		}
 	}

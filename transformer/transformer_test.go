@@ -515,14 +515,14 @@ func TestEstimateBytes(t *testing.T) {
 		}
 		var floats int
 		for _, b := range [][]float32{m.x, m.xb, m.xb2, m.q, m.att, m.hb, m.hb2, m.scores, m.logits,
-			m.kCache, m.vCache, m.kStage, m.vStage, m.ropeCos, m.ropeSin, m.outNorm} {
+			m.kStage, m.vStage, m.ropeCos, m.ropeSin, m.outNorm} {
 			floats += len(b)
 		}
 		for _, L := range m.layers {
 			floats += len(L.attnNorm) + len(L.ffnNorm) + len(L.bq) + len(L.bk) + len(L.bv)
 		}
 		scratch := 16 * max(cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.FFN)
-		if want := int64(4*(floats+scratch) + len(m.k16) + len(m.v16)); est != want {
+		if want := int64(4*(floats+scratch) + len(m.kCache) + len(m.vCache)); est != want {
 			t.Errorf("kv %s: EstimateBytes = %d, Load allocated %d (+ scratch bound)", kv, est, want)
 		}
 		wantKV := int64(2 * cfg.Layers * cfg.KVHeads * cfg.HeadDim * map[kernels.Type]int{kernels.F32: 4, kernels.F16: 2}[kv])
