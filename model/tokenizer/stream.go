@@ -1,6 +1,9 @@
 package tokenizer
 
-import "unicode/utf8"
+import (
+	"strings"
+	"unicode/utf8"
+)
 
 // Stream decodes tokens one at a time for printing as they are generated.
 // It holds back the bytes of a UTF-8 character split across byte-fallback
@@ -61,4 +64,14 @@ func validPrefix(p []byte) bool {
 		}
 	}
 	return true
+}
+
+// JoinPieces is the text a Stream prints for ids: every piece as is,
+// without Decode's removal of the dummy-prefix space.
+func (t *Tokenizer) JoinPieces(ids []int, special bool) string {
+	var b strings.Builder
+	for _, id := range ids {
+		b.WriteString(t.Piece(id, special))
+	}
+	return b.String()
 }

@@ -108,7 +108,7 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 	}
 	switch model {
 	case "none", "no_vocab":
-		return nil, fmt.Errorf("tokenizer: %s: %s is %q: the file carries no tokenizer (token ids only); write one with tokenizer.AddToGGUF", f.Path, KeyModel, model)
+		return nil, fmt.Errorf("tokenizer: %s: %s is %q: the file carries no tokenizer (token ids only)", f.Path, KeyModel, model)
 	case ModelSPM, ModelBPE:
 	default:
 		return nil, r.errf(KeyModel, "tokenizer %q is not supported (supported: %q SentencePiece, %q byte-level BPE)", model, ModelSPM, ModelBPE)

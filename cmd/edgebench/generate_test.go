@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/model/gguf"
+	"github.com/edgebench/edgebench/model/tokenizer"
+	"github.com/edgebench/edgebench/transformer"
+)
+
+// genTinyModel writes a small synthetic llama model and, withTokenizer, a copy that
+// carries the byte-level SentencePiece tokenizer of its vocabulary size.
+func genTinyModel(t *testing.T, withTokenizer bool) string {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := model.Config{Name: "tiny", Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
+		FFN: 128, Vocab: 320, ContextLength: 256, RopeTheta: 10000, RMSEps: 1e-5}
+	plain := filepath.Join(dir, "tiny.gguf")
+	if err := model.Generate(plain, cfg, kernels.F32, 7, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !withTokenizer {
+		return plain
+	}
+	src, err := gguf.Open(plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	path := filepath.Join(dir, "tiny-tok.gguf")
+	w, err := gguf.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range src.KV {
+		w.SetKV(kv.Key, kv.Value)
+	}
+	v, err := tokenizer.ByteLevelSPM(cfg.Vocab)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tokenizer.AddToGGUF(w, v); err != nil {
+		t.Fatal(err)
+	}
+	for _, ti := range src.Tensors {
+		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, ti := range src.Tensors {
+		if err := w.WriteTensorData(ti.Name, ti.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func genRunCLI(t *testing.T, args ...string) (string, string, error) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), &out, &errb, args)
+	return out.String(), errb.String(), err
+}
+
+func TestGenerate(t *testing.T) {
+	path := genTinyModel(t, true)
+	out, stderr, err := genRunCLI(t, "generate", path, "-p", "hello world", "-n", "12", "--temp", "0", "-t", "1")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderr)
+	}
+	if !strings.HasPrefix(out, "hello world") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("output %q does not start with the prompt", out)
+	}
+	for _, re := range []string{`prefill: +[0-9.]+ ms for +\d+ tokens = +[0-9.]+ tok/s`, `decode: +[0-9.]+ ms for +\d+ tokens = +[0-9.]+ tok/s`} {
+		if !regexp.MustCompile(re).MatchString(stderr) {
+			t.Errorf("stderr lacks %s:\n%s", re, stderr)
+		}
+	}
+
+	// Greedy output is the argmax chain of the runtime's own logits.
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := transformer.Load(f, transformer.Options{Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	logits, err := m.Prefill(tok.EncodeSpecial("hello world", true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want []int
+	for len(want) < 12 {
+		best := 0
+		for i, l := range logits {
+			if l > logits[best] {
+				best = i
+			}
+		}
+		if tok.IsEOG(best) {
+			break
+		}
+		want = append(want, best)
+		if logits, err = m.Decode(best); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := strings.TrimSuffix(strings.TrimPrefix(out, "hello world"), "\n"); got != tok.JoinPieces(want, false) {
+		t.Errorf("greedy output %q, want %q (ids %v)", got, tok.JoinPieces(want, false), want)
+	}
+
+	// The same seed gives the same sampled text.
+	a, _, err1 := genRunCLI(t, "generate", path, "-p", "once", "-n", "10", "--temp", "1.5", "--top-k", "0", "--top-p", "1", "--seed", "5", "--no-stats")
+	b, _, err2 := genRunCLI(t, "generate", path, "-p", "once", "-n", "10", "--temp", "1.5", "--top-k", "0", "--top-p", "1", "--seed", "5", "--no-stats")
+	if err1 != nil || err2 != nil || a != b {
+		t.Errorf("same seed: %q (%v) vs %q (%v)", a, err1, b, err2)
+	}
+}
+
+func TestGenerateIDsAndErrors(t *testing.T) {
+	plain := genTinyModel(t, false)
+	out, _, err := genRunCLI(t, "generate", plain, "--ids", "1, 300,5", "-n", "4", "--temp", "0", "--no-stats")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !regexp.MustCompile(`^1 300 5( \d+){4}\n$`).MatchString(out) {
+		t.Errorf("ids output %q", out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"generate", plain, "-p", "hi"}, "no tokenizer"},
+		{[]string{"generate", plain}, "either as text"},
+		{[]string{"generate", plain, "--ids", "1,x"}, `"x" is not a token id`},
+		{[]string{"generate", plain, "--ids", "1", "-n", "0"}, "at least one token"},
+		{[]string{"generate", plain, "--ids", "1", "--temp", "-1"}, "temperature"},
+		{[]string{"generate", plain, "--ids", "1", "-n", "1000"}, "exceeds the context"},
+		{[]string{"generate", filepath.Join(t.TempDir(), "missing.gguf"), "--ids", "1"}, "missing.gguf"},
+	} {
+		_, _, err := genRunCLI(t, c.args...)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%v: error %v, want %q", c.args[2:], err, c.want)
+		}
+	}
+}
