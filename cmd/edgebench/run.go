@@ -112,6 +112,11 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 
 func runSweep(cmd *cobra.Command, fl runFlags) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	switch fl.progress {
+	case "auto", "bar", "log", "none":
+	default:
+		return fmt.Errorf("--progress %q: want auto, bar, log or none", fl.progress)
+	}
 	var prev *results.File
 	if fl.resume != "" {
 		if fl.out != "" && fl.out != fl.resume {

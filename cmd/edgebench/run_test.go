@@ -237,6 +237,10 @@ func TestRunSpecErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "not both") {
 		t.Errorf("-f with --suite: %v", err)
 	}
+	_, err = runCLI(t, "run", "--progress", "fancy", "--dry-run")
+	if err == nil || !strings.Contains(err.Error(), "want auto, bar, log or none") {
+		t.Errorf("--progress fancy: %v", err)
+	}
 	// A valid file made unrunnable by a flag says so.
 	good := filepath.Join("..", "..", "workloads", "examples", "ci-decode.yaml")
 	_, err = runCLI(t, "run", "-f", good, "--dry-run", "--types", "q9_9")
