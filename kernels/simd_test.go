@@ -630,3 +630,67 @@ func TestSIMDDotShortBuffer(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSIMDDot feeds arbitrary weight and activation bytes to every SIMD
+// kernel of this build and CPU and compares with the ref backend: exactly
+// for the k-quant formats (same integer sums, same float order), within the
+// float bound for the others (NaN and Inf inputs are skipped: their results
+// depend on the summation order by design).
+func FuzzSIMDDot(f *testing.F) {
+	f.Add(uint8(0), uint8(1), []byte{1, 2, 3})
+	f.Add(uint8(3), uint8(2), []byte{0x80, 0x7f, 0xff, 0})
+	f.Fuzz(func(t *testing.T, ti, nblocks uint8, data []byte) {
+		var bs []*Backend
+		for _, b := range Backends() {
+			if (b.Name == "avx2" || b.Name == "avx512" || b.Name == "neon") && b.usable() {
+				bs = append(bs, b)
+			}
+		}
+		var ref *Backend
+		for _, b := range Backends() {
+			if b.Name == "ref" {
+				ref = b
+			}
+		}
+		if len(bs) == 0 || ref == nil || len(data) == 0 {
+			return
+		}
+		typ := simdTypes[int(ti)%len(simdTypes)]
+		at := ActivationType(typ)
+		nb := int(nblocks % 9)
+		n := nb * max(typ.BlockSize(), 32)
+		if typ.BlockSize() == 1 {
+			n = nb * 7 // float types: odd lengths too
+		}
+		w := make([]byte, n/typ.BlockSize()*typ.BlockBytes())
+		x := make([]byte, n/at.BlockSize()*at.BlockBytes())
+		for i := range w {
+			w[i] = data[i%len(data)] ^ byte(i*131)
+		}
+		for i := range x {
+			x[i] = data[(i+7)%len(data)] ^ byte(i*61)
+		}
+		want := ref.Dot[typ](n, w, x)
+		exact, mag := simdNaiveDot(typ, n, w, x)
+		if math.IsNaN(exact) || math.IsInf(exact, 0) || math.IsNaN(mag) || math.IsInf(mag, 0) ||
+			math.IsNaN(float64(want)) || math.IsInf(float64(want), 0) {
+			return
+		}
+		for _, b := range bs {
+			k := b.Dot[typ]
+			if k == nil {
+				continue
+			}
+			got := k(n, w, x)
+			if typ.BlockSize() == 256 {
+				if got != want {
+					t.Fatalf("%s %s n=%d: got %v, ref %v: want bit-identical", b.Name, typ, n, got, want)
+				}
+				continue
+			}
+			if bound := simdDotBound(typ, n, mag); math.Abs(float64(got)-exact) > bound || math.Abs(float64(want)-exact) > bound {
+				t.Fatalf("%s %s n=%d: got %v, ref %v, exact %v, bound %g", b.Name, typ, n, got, want, exact, bound)
+			}
+		}
+	})
+}
