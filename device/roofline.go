@@ -242,9 +242,9 @@ func measureFMA(ctx context.Context, l loops, threads, passes int, target time.D
 		t0 := time.Now()
 		sinkF32(l.fmaPeak(iters))
 		d := time.Since(t0)
-		if d >= target/4 || iters >= 1<<40 {
+		if d >= target/4 || iters >= maxFMAIters {
 			if d > 0 {
-				iters = int(math.Min(float64(iters)*float64(target)/float64(d), 1<<40))
+				iters = int(math.Min(float64(iters)*float64(target)/float64(d), maxFMAIters))
 			}
 			break
 		}
@@ -403,3 +403,7 @@ func bestAndMedian(times []time.Duration, rate func(time.Duration) float64) (bes
 	}
 	return rate(s[0]), rate(med)
 }
+
+// maxFMAIters bounds the calibrated FMA loop count; it must fit a 32-bit int
+// (linux/arm builds) while being far more than a second of work anywhere.
+const maxFMAIters = math.MaxInt32
