@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
@@ -160,4 +164,94 @@ func TestGenerateIDsAndErrors(t *testing.T) {
 			t.Errorf("%v: error %v, want %q", c.args[2:], err, c.want)
 		}
 	}
+}
+
+// llamaGreedyJS loads a GGUF in llama.cpp (through node-llama-cpp, whose
+// package directory is argv[2]), tokenizes the prompt with BOS and prints
+// the greedy continuation as JSON.
+const llamaGreedyJS = `
+import {pathToFileURL} from "node:url";
+import {join} from "node:path";
+const [pkg, file, prompt, n] = process.argv.slice(2);
+const {getLlama, LlamaLogLevel} = await import(pathToFileURL(join(pkg, "dist", "index.js")).href);
+const llama = await getLlama({gpu: false, build: "never", logLevel: LlamaLogLevel.error});
+const model = await llama.loadModel({modelPath: file});
+const ctx = await model.createContext({contextSize: 256, threads: 1, flashAttention: false,
+  experimentalKvCacheKeyType: "F32", experimentalKvCacheValueType: "F32"});
+const input = [model.tokens.bos, ...model.tokenize(prompt, true)];
+const out = [];
+for await (const t of ctx.getSequence().evaluate(input, {temperature: 0})) {
+  out.push(t);
+  if (out.length >= Number(n)) break;
+}
+process.stdout.write(JSON.stringify({prompt: input, out}));
+`
+
+// TestGenerateMatchesLlamaCpp runs the whole path — a synthetic model
+// carrying tokenizer.ByteLevelSPM, prompt tokenization, prefill, greedy
+// decoding — in edgebench and in llama.cpp (node-llama-cpp; set
+// $EDGEBENCH_NODE_LLAMA_CPP to its package directory) and requires the same
+// prompt ids and the same 16 generated tokens. It also shows that llama.cpp
+// fully loads and tokenizes with the synthetic tokenizer.
+func TestGenerateMatchesLlamaCpp(t *testing.T) {
+	pkg := os.Getenv("EDGEBENCH_NODE_LLAMA_CPP")
+	if pkg == "" {
+		t.Skip("set EDGEBENCH_NODE_LLAMA_CPP to the node-llama-cpp package directory to compare with llama.cpp")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not found")
+	}
+	path := genTinyModel(t, true)
+	script := filepath.Join(t.TempDir(), "greedy.mjs")
+	if err := os.WriteFile(script, []byte(llamaGreedyJS), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const prompt = "The quick brown fox jumps over the lazy dog."
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var stderr bytes.Buffer
+	cmd := exec.CommandContext(ctx, node, script, pkg, path, prompt, "16")
+	cmd.Stderr = &stderr
+	js, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	var ref struct{ Prompt, Out []int }
+	if err := json.Unmarshal(js, &ref); err != nil {
+		t.Fatalf("node output %q: %v", js, err)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	tok, err := tokenizer.FromGGUF(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := tok.EncodeSpecial(prompt, true)
+	if !equalIDs(ids, ref.Prompt) {
+		t.Fatalf("prompt ids: ours %v, llama.cpp %v", ids, ref.Prompt)
+	}
+	out, stderrText, err := genRunCLI(t, "generate", path, "-p", prompt, "-n", "16", "--temp", "0", "--ignore-eos", "-t", "1")
+	if err != nil {
+		t.Fatalf("generate: %v\n%s", err, stderrText)
+	}
+	want := prompt + tok.JoinPieces(ref.Out, false) + "\n"
+	if out != want {
+		t.Errorf("greedy text:\n ours  %q\n llama %q (ids %v)", out, want, ref.Out)
+	}
+}
+
+func equalIDs(a, b []int) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
