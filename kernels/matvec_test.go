@@ -209,11 +209,6 @@ func TestMatVecNoAlloc(t *testing.T) {
 		if a := testing.AllocsPerRun(runs, func() { c.MatVec(y, w, x[:1024]) }); a != 0 {
 			t.Errorf("%s: MatVec allocates %v times per call", ty, a)
 		}
-		if raceEnabled {
-			// The race build's checkptr instrumentation heap-allocates in the
-			// avx512 fused-rows wrapper (16 B per call); normal builds do not.
-			continue
-		}
 		if a := testing.AllocsPerRun(runs/2, func() { c.MatMul(y, w, x, 8) }); a != 0 {
 			t.Errorf("%s: MatMul allocates %v times per call", ty, a)
 		}
