@@ -98,7 +98,7 @@ format, one line per repetition, which benchstat reads unchanged.`,
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, json or gobench")
 	f.IntVar(&fl.threads, "threads", 0, "worker threads (0 = all CPUs)")
 	f.IntVar(&fl.reps, "reps", 5, "timed repetitions per case")
-	f.IntVar(&fl.footprintMiB, "footprint", 256, "MiB of weight copies each matvec/matmul case cycles through, so weights stream from DRAM as in a real decode (1 = no copies)")
+	f.IntVar(&fl.footprintMiB, "footprint", 0, "MiB of weight copies each matvec/matmul case cycles through, so weights stream from DRAM as in a real decode (0 = auto: 8x the last-level cache, at least 64, at most 256 and 1/16 of RAM; 1 = no copies)")
 	f.DurationVar(&fl.minTime, "min-time", 100*time.Millisecond, "target duration of one repetition")
 	f.DurationVar(&fl.maxOp, "max-op", 3*time.Second, "skip cases whose single op takes longer")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline)")
@@ -224,8 +224,8 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	if fl.reps < 1 {
 		return fmt.Errorf("--reps %d: want at least 1", fl.reps)
 	}
-	if fl.footprintMiB < 1 {
-		return fmt.Errorf("--footprint %d: want at least 1 (MiB)", fl.footprintMiB)
+	if fl.footprintMiB < 0 {
+		return fmt.Errorf("--footprint %d: want 0 (auto) or a size in MiB", fl.footprintMiB)
 	}
 	cases, err := parseKernelCases(fl)
 	if err != nil {
@@ -257,7 +257,7 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	progress := cmd.ErrOrStderr()
 	done := 0
 	results, err := kbench.Run(cmd.Context(), cases, kbench.Options{
-		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp, Footprint: fl.footprintMiB << 20,
+		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp, Footprint: footprint(fl.footprintMiB, fp),
 	}, func(r kbench.Result) {
 		done++
 		if fl.output == "table" {
@@ -283,6 +283,23 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 		return writeKernelsGobench(out, fp, recs)
 	}
 	return writeKernelsTable(out, recs, roof)
+}
+
+// footprint turns --footprint into bytes. Auto: 8x the last-level cache
+// (when known) so no cache holds the weights, within [64 MiB, 256 MiB] and
+// at most 1/16 of RAM so small boards are not pushed into swap.
+func footprint(mib int, fp device.Fingerprint) int {
+	if mib > 0 {
+		return mib << 20
+	}
+	b := int64(256 << 20)
+	if fp.LLCBytes > 0 {
+		b = min(b, max(64<<20, 8*fp.LLCBytes))
+	}
+	if fp.MemTotalBytes > 0 {
+		b = min(b, int64(fp.MemTotalBytes/16))
+	}
+	return int(max(b, 1))
 }
 
 func record(r kbench.Result, roof *device.Roofline) kernelRecord {

@@ -99,6 +99,7 @@ func TestKernelsBadInput(t *testing.T) {
 		{[]string{"--filter", "("}, "--filter"},
 		{[]string{"--filter", "nothing-matches"}, "no case matches"},
 		{[]string{"--ops", "attention"}, "unknown op"},
+		{[]string{"--footprint", "-1"}, "--footprint"},
 	} {
 		_, err := runKernelsArgs(t, append(append([]string{}, tinyKernelArgs...), c.args...)...)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -162,5 +163,23 @@ func TestKernelsRooflineColumns(t *testing.T) {
 	op := kbench.Result{Case: kbench.Case{Op: "rmsnorm", Type: kernels.F32, Shape: kbench.Shape{Cols: 64, Rows: 1}, N: 1}, NsPerOp: []float64{10}}
 	if record(op, roof).RooflinePct != nil {
 		t.Fatal("elementwise ops have no roofline share")
+	}
+}
+
+func TestKernelsFootprint(t *testing.T) {
+	for _, c := range []struct {
+		mib  int
+		fp   device.Fingerprint
+		want int
+	}{
+		{5, device.Fingerprint{}, 5 << 20},
+		{0, device.Fingerprint{}, 256 << 20},
+		{0, device.Fingerprint{LLCBytes: 32 << 20, MemTotalBytes: 24 << 30}, 256 << 20},
+		{0, device.Fingerprint{LLCBytes: 2 << 20, MemTotalBytes: 8 << 30}, 64 << 20},   // Pi 5: 8 x 2 MiB, floor 64
+		{0, device.Fingerprint{LLCBytes: 1 << 20, MemTotalBytes: 512 << 20}, 32 << 20}, // small board: 1/16 of RAM
+	} {
+		if got := footprint(c.mib, c.fp); got != c.want {
+			t.Errorf("footprint(%d, llc %d, mem %d) = %d MiB, want %d MiB", c.mib, c.fp.LLCBytes, c.fp.MemTotalBytes, got>>20, c.want>>20)
+		}
 	}
 }
