@@ -1,9 +1,5 @@
 package tokenizer
 
-import (
-	"container/heap"
-)
-
 // spaceMarker is SentencePiece's visible space, U+2581 "▁".
 const spaceMarker = "\u2581"
 
@@ -24,22 +20,52 @@ type candidate struct {
 	score       float32 // SPM: score of the merged token; BPE: -rank
 }
 
+// queue is a binary max-heap of candidates by better(); typed rather than
+// container/heap so that pushes do not box each candidate.
 type queue []candidate
 
-func (q queue) Len() int { return len(q) }
-func (q queue) Less(i, j int) bool {
-	if q[i].score != q[j].score {
-		return q[i].score > q[j].score
+func better(a, b candidate) bool {
+	if a.score != b.score {
+		return a.score > b.score
 	}
-	return q[i].left < q[j].left
+	return a.left < b.left
 }
-func (q queue) Swap(i, j int) { q[i], q[j] = q[j], q[i] }
-func (q *queue) Push(x any)   { *q = append(*q, x.(candidate)) }
-func (q *queue) Pop() any {
-	old := *q
-	x := old[len(old)-1]
-	*q = old[:len(old)-1]
-	return x
+
+func (q *queue) push(c candidate) {
+	*q = append(*q, c)
+	h := *q
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !better(h[i], h[p]) {
+			break
+		}
+		h[i], h[p] = h[p], h[i]
+		i = p
+	}
+}
+
+func (q *queue) pop() candidate {
+	h := *q
+	top := h[0]
+	last := len(h) - 1
+	h[0] = h[last]
+	h = h[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(h) && better(h[l], h[m]) {
+			m = l
+		}
+		if r < len(h) && better(h[r], h[m]) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*q = h
+	return top
 }
 
 // utf8Len is the length of the UTF-8 sequence a lead byte announces, as
@@ -72,25 +98,27 @@ func splitChars(s string, syms []symbol) []symbol {
 }
 
 // merge runs the greedy pair-merging loop shared by both tokenizers; rate
-// says whether two adjacent symbols may merge and with what priority.
-func merge(s string, syms []symbol, rate func(left, right string) (float32, bool)) {
+// says whether two adjacent symbols may merge and with what priority. It
+// gets both texts and their concatenation (a substring of s, since
+// adjacent symbols are contiguous), so lookups allocate nothing.
+func merge(s string, syms []symbol, rate func(left, right, both string) (float32, bool)) {
 	var q queue
 	try := func(l, r int) {
 		if l < 0 || r < 0 {
 			return
 		}
 		a, b := syms[l], syms[r]
-		score, ok := rate(s[a.start:a.start+a.n], s[b.start:b.start+b.n])
+		score, ok := rate(s[a.start:a.start+a.n], s[b.start:b.start+b.n], s[a.start:b.start+b.n])
 		if !ok {
 			return
 		}
-		heap.Push(&q, candidate{left: l, right: r, size: a.n + b.n, score: score})
+		q.push(candidate{left: l, right: r, size: a.n + b.n, score: score})
 	}
 	for i := 1; i < len(syms); i++ {
 		try(i-1, i)
 	}
-	for q.Len() > 0 {
-		c := heap.Pop(&q).(candidate)
+	for len(q) > 0 {
+		c := q.pop()
 		l, r := &syms[c.left], &syms[c.right]
 		// Stale: one side was merged away or grew since this was queued.
 		if l.n == 0 || r.n == 0 || l.n+r.n != c.size || l.next != c.right {
@@ -113,8 +141,8 @@ func merge(s string, syms []symbol, rate func(left, right string) (float32, bool
 // <0xXX> tokens when the symbol (a single character) is not in the vocabulary.
 func (t *Tokenizer) encodeSPM(s string, out []int) []int {
 	syms := splitChars(s, nil)
-	merge(s, syms, func(a, b string) (float32, bool) {
-		id, ok := t.index[a+b]
+	merge(s, syms, func(_, _, both string) (float32, bool) {
+		id, ok := t.index[both]
 		if !ok {
 			return 0, false
 		}
@@ -160,7 +188,7 @@ func (t *Tokenizer) encodeBPE(text string, out []int) []int {
 			}
 		}
 		syms = splitChars(w, syms)
-		merge(w, syms, func(a, b string) (float32, bool) {
+		merge(w, syms, func(a, b, _ string) (float32, bool) {
 			rank, ok := t.merges[pair{a, b}]
 			return -float32(rank), ok
 		})

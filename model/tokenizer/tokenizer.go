@@ -614,14 +614,18 @@ func (t *Tokenizer) DecodeSpecial(ids []int) string {
 
 func (t *Tokenizer) decode(ids []int, special bool) string {
 	var b strings.Builder
-	strip := t.addSpacePrefix
+	// Only SentencePiece encoding adds the dummy prefix (llama.cpp reads
+	// add_space_prefix for BPE too, but then only strips it when
+	// detokenizing).
+	prefix := t.addSpacePrefix && t.model == ModelSPM
+	strip := prefix
 	for _, id := range ids {
 		if id < 0 || id >= len(t.tokens) {
 			continue
 		}
 		if t.attrs[id]&(attrControl|attrUnknown|attrUserDefined) != 0 {
 			b.WriteString(t.Piece(id, special))
-			strip = t.addSpacePrefix
+			strip = prefix
 			continue
 		}
 		p := t.pieces[id]
