@@ -3121,6 +3121,420 @@ DATA dotQ6_KAVX2_pick3<>+30(SB)/1, $0x0e
 DATA dotQ6_KAVX2_pick3<>+31(SB)/1, $0x0f
 GLOBL dotQ6_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
 
+// func dotQ4_0_24AVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, FMA3, SSE
+TEXT ·dotQ4_0_24AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x08080808, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	VXORPS       Y3, Y3, Y3
+
+dotQ4_0_24AVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ4_0_24AVX2_done
+	VPBROADCASTQ 18(AX), Y4
+	VPSHUFB      dotQ4_0_24AVX2_rep<>+0(SB), Y4, Y4
+	VPAND        dotQ4_0_24AVX2_fmask<>+0(SB), Y4, Y4
+	VPAND        Y0, Y4, Y8
+	VPSRLW       $0x04, Y4, Y4
+	VPAND        Y0, Y4, Y4
+	VMOVDQU      dotQ4_0_24AVX2_lut<>+0(SB), Y9
+	VPSHUFB      Y8, Y9, Y8
+	VPSHUFB      Y4, Y9, Y4
+	VPADDB       Y4, Y8, Y4
+	VPADDB       dotQ4_0_24AVX2_goff<>+0(SB), Y4, Y4
+	VMOVDQU      2(CX), X5
+	VINSERTI128  $0x01, 36(CX), Y5, Y5
+	VMOVDQU      18(CX), X6
+	VINSERTI128  $0x01, 52(CX), Y6, Y6
+	VPSHUFB      Y4, Y5, Y5
+	VPSHUFB      Y4, Y6, Y6
+	VPBLENDD     $0xcc, Y6, Y5, Y4
+	VMOVDQU      2(AX), X7
+	VPSRLW       $0x04, X7, X5
+	VINSERTI128  $0x01, X5, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPMADDUBSW   Y4, Y7, Y8
+	VPMADDUBSW   Y4, Y1, Y4
+	VPSUBW       Y4, Y8, Y8
+	VPMADDWD     Y2, Y8, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (AX), X6
+	VPBROADCASTW (CX), X5
+	VPBROADCASTW 34(CX), X7
+	VPBLENDD     $0x0c, X7, X5, X5
+	VCVTPH2PS    X6, Y8
+	VCVTPH2PS    X5, Y9
+	VMULPS       Y9, Y8, Y8
+	VFMADD231PS  Y8, Y4, Y3
+	ADDQ         $0x0000001a, AX
+	ADDQ         $0x00000044, CX
+	DECQ         DX
+	JMP          dotQ4_0_24AVX2_loop
+
+dotQ4_0_24AVX2_done:
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ4_0_24AVX2_rep<>+0(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_rep<>+1(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_rep<>+2(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_rep<>+3(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_rep<>+4(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_rep<>+5(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_rep<>+6(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_rep<>+7(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_rep<>+8(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_rep<>+9(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_rep<>+10(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_rep<>+11(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_rep<>+12(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_rep<>+13(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_rep<>+14(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_rep<>+15(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_rep<>+16(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_rep<>+17(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_rep<>+18(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_rep<>+19(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_rep<>+20(SB)/1, $0x05
+DATA dotQ4_0_24AVX2_rep<>+21(SB)/1, $0x05
+DATA dotQ4_0_24AVX2_rep<>+22(SB)/1, $0x05
+DATA dotQ4_0_24AVX2_rep<>+23(SB)/1, $0x05
+DATA dotQ4_0_24AVX2_rep<>+24(SB)/1, $0x06
+DATA dotQ4_0_24AVX2_rep<>+25(SB)/1, $0x06
+DATA dotQ4_0_24AVX2_rep<>+26(SB)/1, $0x06
+DATA dotQ4_0_24AVX2_rep<>+27(SB)/1, $0x06
+DATA dotQ4_0_24AVX2_rep<>+28(SB)/1, $0x07
+DATA dotQ4_0_24AVX2_rep<>+29(SB)/1, $0x07
+DATA dotQ4_0_24AVX2_rep<>+30(SB)/1, $0x07
+DATA dotQ4_0_24AVX2_rep<>+31(SB)/1, $0x07
+GLOBL dotQ4_0_24AVX2_rep<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ4_0_24AVX2_fmask<>+0(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+1(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+2(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+3(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+4(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+5(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+6(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+7(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+8(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+9(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+10(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+11(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+12(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+13(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+14(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+15(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+16(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+17(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+18(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+19(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+20(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+21(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+22(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+23(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+24(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+25(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+26(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+27(SB)/1, $0xc0
+DATA dotQ4_0_24AVX2_fmask<>+28(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_fmask<>+29(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_fmask<>+30(SB)/1, $0x30
+DATA dotQ4_0_24AVX2_fmask<>+31(SB)/1, $0xc0
+GLOBL dotQ4_0_24AVX2_fmask<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ4_0_24AVX2_lut<>+0(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+1(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_lut<>+2(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_lut<>+3(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_lut<>+4(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_lut<>+5(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+6(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+7(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+8(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_lut<>+9(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+10(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+11(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+12(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_lut<>+13(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+14(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+15(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+16(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+17(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_lut<>+18(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_lut<>+19(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_lut<>+20(SB)/1, $0x01
+DATA dotQ4_0_24AVX2_lut<>+21(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+22(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+23(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+24(SB)/1, $0x02
+DATA dotQ4_0_24AVX2_lut<>+25(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+26(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+27(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+28(SB)/1, $0x03
+DATA dotQ4_0_24AVX2_lut<>+29(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+30(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_lut<>+31(SB)/1, $0x00
+GLOBL dotQ4_0_24AVX2_lut<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ4_0_24AVX2_goff<>+0(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+1(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+2(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+3(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+4(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+5(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+6(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+7(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+8(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+9(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+10(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+11(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+12(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+13(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+14(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+15(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+16(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+17(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+18(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+19(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+20(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+21(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+22(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+23(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+24(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+25(SB)/1, $0x00
+DATA dotQ4_0_24AVX2_goff<>+26(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+27(SB)/1, $0x04
+DATA dotQ4_0_24AVX2_goff<>+28(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+29(SB)/1, $0x08
+DATA dotQ4_0_24AVX2_goff<>+30(SB)/1, $0x0c
+DATA dotQ4_0_24AVX2_goff<>+31(SB)/1, $0x0c
+GLOBL dotQ4_0_24AVX2_goff<>(SB), RODATA|NOPTR, $32
+
+// func dotQ8_0_24AVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, FMA3, SSE
+TEXT ·dotQ8_0_24AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x08080808, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	VXORPS       Y1, Y1, Y1
+
+dotQ8_0_24AVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ8_0_24AVX2_done
+	VPBROADCASTQ 34(AX), Y4
+	VPSHUFB      dotQ8_0_24AVX2_rep<>+0(SB), Y4, Y4
+	VPAND        dotQ8_0_24AVX2_fmask<>+0(SB), Y4, Y4
+	VPAND        Y0, Y4, Y5
+	VPSRLW       $0x04, Y4, Y4
+	VPAND        Y0, Y4, Y4
+	VMOVDQU      dotQ8_0_24AVX2_lut<>+0(SB), Y6
+	VPSHUFB      Y5, Y6, Y5
+	VPSHUFB      Y4, Y6, Y4
+	VPADDB       Y4, Y5, Y4
+	VPADDB       dotQ8_0_24AVX2_goff<>+0(SB), Y4, Y4
+	VMOVDQU      2(CX), X2
+	VINSERTI128  $0x01, 36(CX), Y2, Y2
+	VMOVDQU      18(CX), X3
+	VINSERTI128  $0x01, 52(CX), Y3, Y3
+	VPSHUFB      Y4, Y2, Y2
+	VPSHUFB      Y4, Y3, Y3
+	VPBLENDD     $0xcc, Y3, Y2, Y4
+	VPMOVSXBW    2(AX), Y5
+	VPMOVSXBW    18(AX), Y6
+	VEXTRACTI128 $0x01, Y4, X2
+	VPMOVSXBW    X4, Y4
+	VPMOVSXBW    X2, Y7
+	VPMADDWD     Y4, Y5, Y5
+	VPMADDWD     Y7, Y6, Y6
+	VPHADDD      Y6, Y5, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (AX), X3
+	VPBROADCASTW (CX), X2
+	VPBROADCASTW 34(CX), X5
+	VPBLENDD     $0x0a, X5, X2, X2
+	VCVTPH2PS    X3, Y5
+	VCVTPH2PS    X2, Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y1
+	ADDQ         $0x0000002a, AX
+	ADDQ         $0x00000044, CX
+	DECQ         DX
+	JMP          dotQ8_0_24AVX2_loop
+
+dotQ8_0_24AVX2_done:
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ8_0_24AVX2_rep<>+0(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_rep<>+1(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_rep<>+2(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_rep<>+3(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_rep<>+4(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_rep<>+5(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_rep<>+6(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_rep<>+7(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_rep<>+8(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_rep<>+9(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_rep<>+10(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_rep<>+11(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_rep<>+12(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_rep<>+13(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_rep<>+14(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_rep<>+15(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_rep<>+16(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_rep<>+17(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_rep<>+18(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_rep<>+19(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_rep<>+20(SB)/1, $0x05
+DATA dotQ8_0_24AVX2_rep<>+21(SB)/1, $0x05
+DATA dotQ8_0_24AVX2_rep<>+22(SB)/1, $0x05
+DATA dotQ8_0_24AVX2_rep<>+23(SB)/1, $0x05
+DATA dotQ8_0_24AVX2_rep<>+24(SB)/1, $0x06
+DATA dotQ8_0_24AVX2_rep<>+25(SB)/1, $0x06
+DATA dotQ8_0_24AVX2_rep<>+26(SB)/1, $0x06
+DATA dotQ8_0_24AVX2_rep<>+27(SB)/1, $0x06
+DATA dotQ8_0_24AVX2_rep<>+28(SB)/1, $0x07
+DATA dotQ8_0_24AVX2_rep<>+29(SB)/1, $0x07
+DATA dotQ8_0_24AVX2_rep<>+30(SB)/1, $0x07
+DATA dotQ8_0_24AVX2_rep<>+31(SB)/1, $0x07
+GLOBL dotQ8_0_24AVX2_rep<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ8_0_24AVX2_fmask<>+0(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+1(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+2(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+3(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+4(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+5(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+6(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+7(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+8(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+9(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+10(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+11(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+12(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+13(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+14(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+15(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+16(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+17(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+18(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+19(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+20(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+21(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+22(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+23(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+24(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+25(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+26(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+27(SB)/1, $0xc0
+DATA dotQ8_0_24AVX2_fmask<>+28(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_fmask<>+29(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_fmask<>+30(SB)/1, $0x30
+DATA dotQ8_0_24AVX2_fmask<>+31(SB)/1, $0xc0
+GLOBL dotQ8_0_24AVX2_fmask<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ8_0_24AVX2_lut<>+0(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+1(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_lut<>+2(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_lut<>+3(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_lut<>+4(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_lut<>+5(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+6(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+7(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+8(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_lut<>+9(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+10(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+11(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+12(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_lut<>+13(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+14(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+15(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+16(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+17(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_lut<>+18(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_lut<>+19(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_lut<>+20(SB)/1, $0x01
+DATA dotQ8_0_24AVX2_lut<>+21(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+22(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+23(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+24(SB)/1, $0x02
+DATA dotQ8_0_24AVX2_lut<>+25(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+26(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+27(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+28(SB)/1, $0x03
+DATA dotQ8_0_24AVX2_lut<>+29(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+30(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_lut<>+31(SB)/1, $0x00
+GLOBL dotQ8_0_24AVX2_lut<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ8_0_24AVX2_goff<>+0(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+1(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+2(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+3(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+4(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+5(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+6(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+7(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+8(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+9(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+10(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+11(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+12(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+13(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+14(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+15(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+16(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+17(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+18(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+19(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+20(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+21(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+22(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+23(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+24(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+25(SB)/1, $0x00
+DATA dotQ8_0_24AVX2_goff<>+26(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+27(SB)/1, $0x04
+DATA dotQ8_0_24AVX2_goff<>+28(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+29(SB)/1, $0x08
+DATA dotQ8_0_24AVX2_goff<>+30(SB)/1, $0x0c
+DATA dotQ8_0_24AVX2_goff<>+31(SB)/1, $0x0c
+GLOBL dotQ8_0_24AVX2_goff<>(SB), RODATA|NOPTR, $32
+
 // func dotQ4_0_24AVX512(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, F16C, FMA3, SSE
 TEXT ·dotQ4_0_24AVX512(SB), NOSPLIT, $0-28

@@ -100,6 +100,16 @@ func dotTQ2_0AVX2(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 
+// dotQ4_0_24AVX2 returns the dot product of nb 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0_24AVX2(w *byte, x *byte, nb int) float32
+
+// dotQ8_0_24AVX2 returns the dot product of nb 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0_24AVX2(w *byte, x *byte, nb int) float32
+
 // dotQ4_0_24AVX512 returns the dot product of nb sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
 //
 //go:noescape

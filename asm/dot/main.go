@@ -38,6 +38,8 @@ func main() {
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQ6KAVX2()
+	dotSparse24AVX2("dotQ4_0_24AVX2", true)
+	dotSparse24AVX2("dotQ8_0_24AVX2", false)
 	dotSparse("dotQ4_0_24AVX512", true, true)
 	dotSparse("dotQ8_0_24AVX512", true, false)
 	dotSparse("dotQ4_0_BMAVX512", false, true)
@@ -1485,4 +1487,129 @@ func dotQx4Group(name string, wsz int) {
 	}
 	VZEROUPPER()
 	RET()
+}
+
+// dotSparse24AVX2 is the AVX2 dot of edgebench's 2:4 sparse blocks (q4_0 or
+// q8_0 kept values, then 8 position bytes) against two q8_0 activation
+// blocks, without BMI2 or AVX-512. The field of kept value k (bits 2k..2k+1
+// of the position word) comes from VPSHUFB byte replication, a per-byte
+// mask and a 16-entry lookup applied to each nibble; VPSHUFB then gathers
+// the activations from [x0 | x1] low and high halves and a blend picks the
+// right half (kept 0-7 and 16-23 lie in the low 16 activations of their
+// block, 8-15 and 24-31 in the high). Kept 0-15 pair with activation block 0
+// (low 128-bit lane), 16-31 with block 1. Integer sums exact for every byte
+// (q4: nibble*x - 8*x with VPMADDUBSW; q8: sign-extended VPMADDWD).
+func dotSparse24AVX2(name string, q4 bool) {
+	kb := 34
+	if q4 {
+		kb = 18
+	}
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the dot product of nb 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	table := func(suffix string, f func(i int) byte) Mem {
+		m := GLOBL(name+"_"+suffix, RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			DATA(i, U8(f(i)))
+		}
+		return m
+	}
+	rep := table("rep", func(i int) byte { return byte(4*(i/16) + (i%16)/4) })
+	fmask := table("fmask", func(i int) byte { return byte(3 << (2 * (i % 4))) })
+	lut := table("lut", func(i int) byte {
+		v := i % 16
+		switch {
+		case v < 4:
+			return byte(v)
+		case v%4 == 0:
+			return byte(v / 4)
+		}
+		return 0
+	})
+	goff := table("goff", func(i int) byte { return byte(4 * ((i % 16) / 2 % 4)) })
+	low4, eight, ones16 := YMM(), YMM(), YMM()
+	broadcastConst(0x0f0f0f0f, low4, false)
+	broadcastConst(0x08080808, eight, false)
+	broadcastConst(0x00010001, ones16, false)
+	acc := YMM()
+	VXORPS(acc, acc, acc)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	// In-lane activation index of every kept value.
+	pw, v, lo, hi := YMM(), YMM(), YMM(), YMM()
+	VPBROADCASTQ(Mem{Base: w, Disp: kb}, pw)
+	VPSHUFB(rep, pw, v) // byte k = position byte k/4
+	VPAND(fmask, v, v)  // field k, still shifted left by 2(k%4)
+	VPAND(low4, v, lo)
+	VPSRLW(U8(4), v, hi)
+	VPAND(low4, hi, hi)
+	lt := YMM()
+	VMOVDQU(lut, lt)
+	VPSHUFB(lo, lt, lo)
+	VPSHUFB(hi, lt, hi)
+	idx := YMM()
+	VPADDB(hi, lo, idx)
+	VPADDB(goff, idx, idx)
+	// Gather: A = [x0[0:16] | x1[0:16]], B = [x0[16:32] | x1[16:32]].
+	a, b := YMM(), YMM()
+	VMOVDQU(Mem{Base: x, Disp: 2}, a.AsX())
+	VINSERTI128(U8(1), Mem{Base: x, Disp: 36}, a, a)
+	VMOVDQU(Mem{Base: x, Disp: 18}, b.AsX())
+	VINSERTI128(U8(1), Mem{Base: x, Disp: 52}, b, b)
+	VPSHUFB(idx, a, a)
+	VPSHUFB(idx, b, b)
+	xg := YMM()
+	VPBLENDD(U8(0xcc), b, a, xg) // kept 8-15 (24-31) from the high halves
+	s32 := YMM()
+	if q4 {
+		u, h := YMM(), XMM()
+		VMOVDQU(Mem{Base: w, Disp: 2}, u.AsX())
+		VPSRLW(U8(4), u.AsX(), h)
+		VINSERTI128(U8(1), h, u, u)
+		VPAND(low4, u, u) // [kept 0-15 low nibbles | kept 16-31 high nibbles]
+		p, c := YMM(), YMM()
+		VPMADDUBSW(xg, u, p)
+		VPMADDUBSW(xg, eight, c)
+		VPSUBW(c, p, p)
+		VPMADDWD(ones16, p, s32) // lanes 0-3 block 0, 4-7 block 1
+	} else {
+		w0, w1, x0, x1 := YMM(), YMM(), YMM(), YMM()
+		VPMOVSXBW(Mem{Base: w, Disp: 2}, w0)
+		VPMOVSXBW(Mem{Base: w, Disp: 18}, w1)
+		xh := XMM()
+		VEXTRACTI128(U8(1), xg, xh)
+		VPMOVSXBW(xg.AsX(), x0)
+		VPMOVSXBW(xh, x1)
+		VPMADDWD(x0, w0, w0) // block 0
+		VPMADDWD(x1, w1, w1) // block 1
+		VPHADDD(w1, w0, s32) // block 0 in dwords 0,1,4,5; block 1 in 2,3,6,7
+	}
+	VCVTDQ2PS(s32, s32)
+	// Scales dw*dx0 / dw*dx1 laid out like s32.
+	hw, h0, h1 := XMM(), XMM(), XMM()
+	VPBROADCASTW(Mem{Base: w}, hw)
+	VPBROADCASTW(Mem{Base: x}, h0)
+	VPBROADCASTW(Mem{Base: x, Disp: 34}, h1)
+	if q4 {
+		VPBLENDD(U8(0x0c), h1, h0, h0)
+	} else {
+		VPBLENDD(U8(0x0a), h1, h0, h0)
+	}
+	dw, dx := YMM(), YMM()
+	VCVTPH2PS(hw, dw)
+	VCVTPH2PS(h0, dx)
+	VMULPS(dx, dw, dw)
+	VFMADD231PS(dw, s32, acc)
+	ADDQ(U32(kb+8), w)
+	ADDQ(U32(68), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	reduceFloat(acc, false)
 }
