@@ -18,6 +18,7 @@ var avx2Backend = &Backend{
 		TQ2_0:   func(n int, w, x []byte) float32 { return dotK(n, w, x, 66, dotTQ2_0AVX2) },
 		Q6_K:    func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KAVX2) },
 		Q5_K:    func(n int, w, x []byte) float32 { return dotK(n, w, x, 176, dotQ5_KAVX2) },
+		Q3_K:    func(n int, w, x []byte) float32 { return dotK(n, w, x, 110, dotQ3_KAVX2) },
 		Q4_0_24: func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_24AVX2) },
 		Q8_0_24: func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_24AVX2) },
 	},

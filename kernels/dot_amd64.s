@@ -3121,6 +3121,315 @@ DATA dotQ6_KAVX2_pick3<>+30(SB)/1, $0x0e
 DATA dotQ6_KAVX2_pick3<>+31(SB)/1, $0x0f
 GLOBL dotQ6_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
 
+// func dotQ3_KAVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, SSE
+TEXT ·dotQ3_KAVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x03030303, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x04040404, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x20202020, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, X2
+	VXORPS       X3, X3, X3
+
+dotQ3_KAVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ3_KAVX2_done
+	MOVL         96(AX), BX
+	MOVL         100(AX), SI
+	MOVL         104(AX), DI
+	MOVL         BX, R8
+	ANDL         $0x0f0f0f0f, R8
+	MOVL         DI, R9
+	ANDL         $0x03030303, R9
+	SHLL         $0x04, R9
+	ORL          R9, R8
+	MOVL         SI, R9
+	ANDL         $0x0f0f0f0f, R9
+	MOVL         DI, R10
+	SHRL         $0x02, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, R9
+	SHRL         $0x04, BX
+	ANDL         $0x0f0f0f0f, BX
+	MOVL         DI, R10
+	SHRL         $0x04, R10
+	ANDL         $0x03030303, R10
+	SHLL         $0x04, R10
+	ORL          R10, BX
+	SHRL         $0x04, SI
+	ANDL         $0x0f0f0f0f, SI
+	SHRL         $0x06, DI
+	ANDL         $0x03030303, DI
+	SHLL         $0x04, DI
+	ORL          DI, SI
+	MOVL         R8, DI
+	SHLQ         $0x20, R9
+	ORQ          R9, DI
+	SHLQ         $0x20, SI
+	ORQ          SI, BX
+	VMOVQ        DI, X4
+	VPINSRQ      $0x01, BX, X4, X4
+	VPSUBB       X2, X4, X4
+	VPMOVSXBW    X4, Y4
+	VPERMQ       $0x44, Y4, Y5
+	VPERMQ       $0xee, Y4, Y4
+	VMOVDQU      (AX), Y6
+	VPXOR        Y7, Y7, Y7
+	VMOVDQU      32(AX), Y8
+	VPAND        Y0, Y8, Y9
+	VPSLLW       $0x02, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   4(CX), Y9, Y9
+	VPMADDUBSW   4(CX), Y1, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      dotQ3_KAVX2_pick0<>+0(SB), Y5, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPSRLW       $0x02, Y8, Y9
+	VPAND        Y0, Y9, Y9
+	VPSLLW       $0x01, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   36(CX), Y9, Y9
+	VPMADDUBSW   36(CX), Y1, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      dotQ3_KAVX2_pick1<>+0(SB), Y5, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPSRLW       $0x04, Y8, Y9
+	VPAND        Y0, Y9, Y9
+	VMOVDQA      Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   68(CX), Y9, Y9
+	VPMADDUBSW   68(CX), Y1, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      dotQ3_KAVX2_pick2<>+0(SB), Y5, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y7, Y7
+	VPSRLW       $0x06, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPSRLW       $0x01, Y6, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPMADDUBSW   100(CX), Y8, Y8
+	VPMADDUBSW   100(CX), Y1, Y9
+	VPSUBW       Y9, Y8, Y8
+	VPSHUFB      dotQ3_KAVX2_pick3<>+0(SB), Y5, Y5
+	VPMADDWD     Y5, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VMOVDQU      64(AX), Y5
+	VPAND        Y0, Y5, Y8
+	VPSRLW       $0x02, Y6, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPMADDUBSW   132(CX), Y8, Y8
+	VPMADDUBSW   132(CX), Y1, Y9
+	VPSUBW       Y9, Y8, Y8
+	VPSHUFB      dotQ3_KAVX2_pick0<>+0(SB), Y4, Y9
+	VPMADDWD     Y9, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VPSRLW       $0x02, Y5, Y8
+	VPAND        Y0, Y8, Y8
+	VPSRLW       $0x03, Y6, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPMADDUBSW   164(CX), Y8, Y8
+	VPMADDUBSW   164(CX), Y1, Y9
+	VPSUBW       Y9, Y8, Y8
+	VPSHUFB      dotQ3_KAVX2_pick1<>+0(SB), Y4, Y9
+	VPMADDWD     Y9, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VPSRLW       $0x04, Y5, Y8
+	VPAND        Y0, Y8, Y8
+	VPSRLW       $0x04, Y6, Y9
+	VPAND        Y1, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPMADDUBSW   196(CX), Y8, Y8
+	VPMADDUBSW   196(CX), Y1, Y9
+	VPSUBW       Y9, Y8, Y8
+	VPSHUFB      dotQ3_KAVX2_pick2<>+0(SB), Y4, Y9
+	VPMADDWD     Y9, Y8, Y8
+	VPADDD       Y8, Y7, Y7
+	VPSRLW       $0x06, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPSRLW       $0x05, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPOR         Y6, Y5, Y5
+	VPMADDUBSW   228(CX), Y5, Y5
+	VPMADDUBSW   228(CX), Y1, Y6
+	VPSUBW       Y6, Y5, Y5
+	VPSHUFB      dotQ3_KAVX2_pick3<>+0(SB), Y4, Y4
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y7, Y7
+	VPXOR        Y4, Y4, Y4
+	VPHADDD      Y4, Y7, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPADDD       X5, X4, X5
+	VPHADDD      X5, X5, X5
+	VCVTDQ2PS    X5, X4
+	MOVWLZX      108(AX), BX
+	VMOVD        BX, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (CX), X6
+	VMULPS       X6, X5, X5
+	VMULPS       X4, X5, X5
+	VADDSS       X5, X3, X3
+	ADDQ         $0x0000006e, AX
+	ADDQ         $0x00000124, CX
+	DECQ         DX
+	JMP          dotQ3_KAVX2_loop
+
+dotQ3_KAVX2_done:
+	MOVSS X3, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ3_KAVX2_pick0<>+0(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+1(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+2(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+3(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+4(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+5(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+6(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+7(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+8(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+9(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+10(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+11(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+12(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+13(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+14(SB)/1, $0x00
+DATA dotQ3_KAVX2_pick0<>+15(SB)/1, $0x01
+DATA dotQ3_KAVX2_pick0<>+16(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+17(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+18(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+19(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+20(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+21(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+22(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+23(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+24(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+25(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+26(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+27(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+28(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+29(SB)/1, $0x03
+DATA dotQ3_KAVX2_pick0<>+30(SB)/1, $0x02
+DATA dotQ3_KAVX2_pick0<>+31(SB)/1, $0x03
+GLOBL dotQ3_KAVX2_pick0<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ3_KAVX2_pick1<>+0(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+1(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+2(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+3(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+4(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+5(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+6(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+7(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+8(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+9(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+10(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+11(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+12(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+13(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+14(SB)/1, $0x04
+DATA dotQ3_KAVX2_pick1<>+15(SB)/1, $0x05
+DATA dotQ3_KAVX2_pick1<>+16(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+17(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+18(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+19(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+20(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+21(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+22(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+23(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+24(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+25(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+26(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+27(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+28(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+29(SB)/1, $0x07
+DATA dotQ3_KAVX2_pick1<>+30(SB)/1, $0x06
+DATA dotQ3_KAVX2_pick1<>+31(SB)/1, $0x07
+GLOBL dotQ3_KAVX2_pick1<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ3_KAVX2_pick2<>+0(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+1(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+2(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+3(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+4(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+5(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+6(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+7(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+8(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+9(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+10(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+11(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+12(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+13(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+14(SB)/1, $0x08
+DATA dotQ3_KAVX2_pick2<>+15(SB)/1, $0x09
+DATA dotQ3_KAVX2_pick2<>+16(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+17(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+18(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+19(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+20(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+21(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+22(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+23(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+24(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+25(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+26(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+27(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+28(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+29(SB)/1, $0x0b
+DATA dotQ3_KAVX2_pick2<>+30(SB)/1, $0x0a
+DATA dotQ3_KAVX2_pick2<>+31(SB)/1, $0x0b
+GLOBL dotQ3_KAVX2_pick2<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ3_KAVX2_pick3<>+0(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+1(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+2(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+3(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+4(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+5(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+6(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+7(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+8(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+9(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+10(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+11(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+12(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+13(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+14(SB)/1, $0x0c
+DATA dotQ3_KAVX2_pick3<>+15(SB)/1, $0x0d
+DATA dotQ3_KAVX2_pick3<>+16(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+17(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+18(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+19(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+20(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+21(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+22(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+23(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+24(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+25(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+26(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+27(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+28(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+29(SB)/1, $0x0f
+DATA dotQ3_KAVX2_pick3<>+30(SB)/1, $0x0e
+DATA dotQ3_KAVX2_pick3<>+31(SB)/1, $0x0f
+GLOBL dotQ3_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
+
 // func dotQ4_0_24AVX2(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·dotQ4_0_24AVX2(SB), NOSPLIT, $0-28

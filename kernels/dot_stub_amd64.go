@@ -100,6 +100,11 @@ func dotTQ2_0AVX2(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 
+// dotQ3_KAVX2 returns the q3_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
+func dotQ3_KAVX2(w *byte, x *byte, nb int) float32
+
 // dotQ4_0_24AVX2 returns the dot product of nb 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
 //
 //go:noescape

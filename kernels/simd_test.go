@@ -86,6 +86,31 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 			dot += dx*dw*float64(sumi) - dx*dmin*float64(summ)
 			mag += math.Abs(dx*dw)*float64(absi) + math.Abs(dx*dmin)*float64(absm)
 		}
+	case Q3_K:
+		for b := 0; b < n/256; b++ {
+			wb, xb := w[b*110:], x[b*292:]
+			dx := float64(math.Float32frombits(binary.LittleEndian.Uint32(xb)))
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb[108:]))
+			sc := wb[96:108]
+			var sumi, absi int64
+			for e := 0; e < 256; e++ {
+				j := e / 16
+				lo := int64(sc[j%8] & 15)
+				if j >= 8 {
+					lo = int64(sc[j-8] >> 4)
+				}
+				scale := lo | int64(sc[8+j%4]>>(2*(j/4))&3)<<4 - 32
+				q := int64(wb[32+32*(e/128)+e%32]>>(2*((e%128)/32))) & 3
+				if wb[e%32]>>(e/32)&1 == 0 {
+					q -= 4
+				}
+				p := scale * q * int64(int8(xb[4+e]))
+				sumi += p
+				absi += max(p, -p)
+			}
+			dot += dx * dw * float64(sumi)
+			mag += math.Abs(dx*dw) * float64(absi)
+		}
 	case Q6_K:
 		for b := 0; b < n/256; b++ {
 			wb, xb := w[b*210:], x[b*292:]
@@ -283,9 +308,10 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 			binary.LittleEndian.PutUint16(blk, d)
 			binary.LittleEndian.PutUint16(blk[2:], dmin)
 		}
-	case Q6_K:
+	case Q6_K, Q3_K:
+		bsz := t.BlockBytes()
 		for b := 0; b < n/256; b++ {
-			blk := buf[b*210 : (b+1)*210]
+			blk := buf[b*bsz : (b+1)*bsz]
 			for j := range blk {
 				blk[j] = byte(rng.Uint32())
 			}
@@ -293,7 +319,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 			if !unitScales {
 				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
 			}
-			binary.LittleEndian.PutUint16(blk[208:], d)
+			binary.LittleEndian.PutUint16(blk[bsz-2:], d)
 		}
 	case Q2_K, TQ2_0:
 		bsz, doff := 66, 64
@@ -371,7 +397,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -465,7 +491,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 // must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
 			f := b.Dot[typ]
 			if f == nil {
 				continue
@@ -516,6 +542,8 @@ func simdUnitScales(t Type, row []byte) {
 			binary.LittleEndian.PutUint16(blk[64:], 0x3c00)
 		case Q6_K:
 			binary.LittleEndian.PutUint16(blk[208:], 0x3c00)
+		case Q3_K:
+			binary.LittleEndian.PutUint16(blk[108:], 0x3c00)
 		case Q8_K:
 			binary.LittleEndian.PutUint32(blk, math.Float32bits(1))
 			for g := 0; g < 16; g++ {

@@ -38,6 +38,7 @@ func main() {
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQ6KAVX2()
+	dotQ3KAVX2()
 	dotSparse24AVX2("dotQ4_0_24AVX2", true)
 	dotSparse24AVX2("dotQ8_0_24AVX2", false)
 	dotSparse("dotQ4_0_24AVX512", true, true)
@@ -1612,4 +1613,151 @@ func dotSparse24AVX2(name string, q4 bool) {
 
 	Label(name + "_done")
 	reduceFloat(acc, false)
+}
+
+// dotQ3KAVX2 is the AVX2 q3_K x q8_K dot. Layout (ggml): hmask[32], qs[64],
+// scales[12] (sixteen 6-bit scales, biased by 32), d. Element 128h+32k+l:
+// 2-bit code from bits 2k..2k+1 of qs[32h+l], plus 4 if bit 4h+k of
+// hmask[l] is set, minus 4 (so q+4 is an unsigned 0..7 for VPMADDUBSW, and
+// 4*sum x is subtracted). The scales are unpacked with 32-bit masks as
+// ggml does. Same integer sums and float order as ref: bit-identical.
+func dotQ3KAVX2() {
+	name := "dotQ3_KAVX2"
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the q3_K x q8_K dot product of nb super-blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	three, four, b32 := YMM(), YMM(), XMM()
+	broadcastConst(0x03030303, three, false)
+	broadcastConst(0x04040404, four, false)
+	t32 := GP32()
+	MOVL(U32(0x20202020), t32)
+	VMOVD(t32, b32)
+	VPBROADCASTD(b32, b32)
+	var pick [4]Mem
+	for j := range pick {
+		pick[j] = GLOBL(name+"_pick"+string(rune('0'+j)), RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			word := 2*j + i/16
+			DATA(i, U8(2*word+i%2))
+		}
+	}
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	// Sixteen scales: aux0 = (a0&0f)|((a2>>0&3)<<4), aux1 = (a1&0f)|((a2>>2&3)<<4),
+	// aux2 = (a0>>4&0f)|((a2>>4&3)<<4), aux3 = (a1>>4&0f)|((a2>>6&3)<<4).
+	a0, a1, a2 := GP32(), GP32(), GP32()
+	MOVL(Mem{Base: w, Disp: 96}, a0)
+	MOVL(Mem{Base: w, Disp: 100}, a1)
+	MOVL(Mem{Base: w, Disp: 104}, a2)
+	aux := func(src GPVirtual, srcShift, hiShift int) GPVirtual {
+		r, t := GP32(), GP32()
+		MOVL(src, r)
+		if srcShift > 0 {
+			SHRL(U8(srcShift), r)
+		}
+		ANDL(U32(0x0f0f0f0f), r)
+		MOVL(a2, t)
+		if hiShift > 0 {
+			SHRL(U8(hiShift), t)
+		}
+		ANDL(U32(0x03030303), t)
+		SHLL(U8(4), t)
+		ORL(t, r)
+		return r
+	}
+	x0, x1, x2, x3 := aux(a0, 0, 0), aux(a1, 0, 2), aux(a0, 4, 4), aux(a1, 4, 6)
+	lo64, hi64 := GP64(), GP64()
+	MOVL(x0, lo64.As32())
+	SHLQ(U8(32), x1.As64())
+	ORQ(x1.As64(), lo64)
+	MOVL(x2, hi64.As32())
+	SHLQ(U8(32), x3.As64())
+	ORQ(x3.As64(), hi64)
+	sb := XMM()
+	VMOVQ(lo64, sb)
+	VPINSRQ(U8(1), hi64, sb, sb)
+	VPSUBB(b32, sb, sb)
+	sw, scLo, scHi := YMM(), YMM(), YMM()
+	VPMOVSXBW(sb, sw)          // [sc0..sc7 | sc8..sc15]
+	VPERMQ(U8(0x44), sw, scLo) // sc0..sc7 in both lanes
+	VPERMQ(U8(0xee), sw, scHi) // sc8..sc15 in both lanes
+
+	hm := YMM()
+	VMOVDQU(Mem{Base: w}, hm)
+	acc := YMM()
+	VPXOR(acc, acc, acc)
+	for h := 0; h < 2; h++ {
+		q := YMM()
+		VMOVDQU(Mem{Base: w, Disp: 32 + 32*h}, q)
+		for k := 0; k < 4; k++ {
+			c := YMM()
+			if k == 0 {
+				VPAND(three, q, c)
+			} else {
+				VPSRLW(U8(2*k), q, c)
+				VPAND(three, c, c)
+			}
+			// 4 * bit (4h+k) of hmask[l].
+			bit, hb := 4*h+k, YMM()
+			switch {
+			case bit < 2:
+				VPSLLW(U8(2-bit), hm, hb)
+			case bit == 2:
+				VMOVDQA(hm, hb)
+			default:
+				VPSRLW(U8(bit-2), hm, hb)
+			}
+			VPAND(four, hb, hb)
+			VPOR(hb, c, c) // q + 4, 0..7
+			xm := Mem{Base: x, Disp: 4 + 128*h + 32*k}
+			p, cx := YMM(), YMM()
+			VPMADDUBSW(xm, c, p)
+			VPMADDUBSW(xm, four, cx)
+			VPSUBW(cx, p, p) // sum (q)*x per pair, |.| <= 2*4*128
+			sc := YMM()
+			j := 4*h + k
+			tbl := scLo
+			if j >= 4 {
+				tbl = scHi
+			}
+			VPSHUFB(pick[j%4], tbl, sc)
+			VPMADDWD(sc, p, p)
+			VPADDD(p, acc, acc)
+		}
+	}
+	hh, z := YMM(), YMM()
+	VPXOR(z, z, z)
+	VPHADDD(z, acc, hh)
+	hx := XMM()
+	VEXTRACTI128(U8(1), hh, hx)
+	VPADDD(hx, hh.AsX(), hx)
+	VPHADDD(hx, hx, hx)
+	fs := XMM()
+	VCVTDQ2PS(hx, fs)
+	dd, ddf, dx := XMM(), XMM(), XMM()
+	r := GP32()
+	MOVWLZX(Mem{Base: w, Disp: 108}, r) // d: the block ends there
+	VMOVD(r, dd)
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	VADDSS(ddf, sumf, sumf)
+
+	ADDQ(U32(110), w)
+	ADDQ(U32(292), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
