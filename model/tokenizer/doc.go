@@ -67,6 +67,11 @@
 // AddToGGUF and ByteLevelSPM give synthetic models a small but real
 // tokenizer, so that tools which tokenize a test string after loading a
 // model (llama.cpp aborts on tokenizer.ggml.model "none") can run them.
+// ByteLevelSPM needs a vocabulary of at least 259 tokens (3 control + 256
+// byte); from 260 on it has "▁", so spaces round-trip. cmd/edgebench's
+// TestGenerateMatchesLlamaCpp loads such a model fully in llama.cpp, which
+// tokenizes the prompt to the same ids and generates the same greedy tokens
+// as edgebench generate.
 //
 // What the tests cannot show. The default tests build vocabularies of a few
 // hundred tokens whose merges and scores are chosen so the answers can be
