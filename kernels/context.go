@@ -35,6 +35,7 @@ type Context struct {
 	kern     [kernelSlots]DotFunc
 	kernName [kernelSlots]string
 	kernRows [kernelSlots]RowsFunc // fused multi-row kernel of that backend, if any
+	kernGo4  [kernelSlots]bool     // served by go, which has a multi-token kernel
 
 	scratch []byte // quantized activations
 
@@ -50,6 +51,7 @@ type Context struct {
 	n        int // tokens in a MatMul
 	dot      DotFunc
 	rows     RowsFunc // MatMul only; nil means loop over dot
+	go4      bool     // MatMul only: use goDot4 for groups of four tokens
 	act      Type
 	tileRows int
 	tileToks int
@@ -103,6 +105,7 @@ func (c *Context) kernel(t Type) (DotFunc, string, error) {
 	}
 	c.kern[slot], c.kernName[slot] = f, name
 	c.kernRows[slot] = RowsKernel(name, t)
+	c.kernGo4[slot] = name == goBackend.Name && hasGoDot4(t)
 	return f, name, nil
 }
 
@@ -199,7 +202,7 @@ func (c *Context) matVecRange(lo, hi int) {
 // keep them alive between calls.
 func (c *Context) release() {
 	c.y, c.x, c.xb, c.w.Data = nil, nil, nil, nil
-	c.rows = nil
+	c.rows, c.go4 = nil, false
 }
 
 // Cache budgets for MatMul tiling: a tile of weight rows stays in L2 while
@@ -229,6 +232,7 @@ func (c *Context) MatMul(y []float32, w Matrix, x []float32, n int) {
 	}
 	c.dot = c.mustKernel(w.Type)
 	c.rows = c.kernRows[kernelSlot(w.Type)]
+	c.go4 = c.kernGo4[kernelSlot(w.Type)]
 	c.prepare(w, x, n)
 	c.y, c.w, c.n = y, w, n
 	rb := w.RowBytes()
@@ -262,7 +266,21 @@ func (c *Context) matMulRange(lo, hi int) {
 			i1 := min(i0+c.tileToks, n)
 			for r := r0; r < r1; r++ {
 				wr := data[r*rb : (r+1)*rb]
-				for i := i0; i < i1; i++ {
+				i := i0
+				if c.go4 {
+					var xs [4][]byte
+					var out [4]float32
+					for ; i+4 <= i1; i += 4 {
+						for k := range xs {
+							xs[k] = xb[(i+k)*xr : (i+k+1)*xr]
+						}
+						goDot4(c.w.Type, cols, wr, &xs, &out)
+						for k, v := range out {
+							y[(i+k)*rows+r] = v
+						}
+					}
+				}
+				for ; i < i1; i++ {
 					y[i*rows+r] = dot(cols, wr, xb[i*xr:(i+1)*xr])
 				}
 			}

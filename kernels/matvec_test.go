@@ -202,6 +202,12 @@ func TestMatVecNoAlloc(t *testing.T) {
 		c := NewContext(nil, p)
 		c.MatVec(y, w, x[:1024])
 		c.MatMul(y, w, x, 8)
+		// The go backend's MatMul takes its multi-token path (q8_0, q4_0).
+		cg := NewContext(goBackend, p)
+		cg.MatMul(y, w, x, 8)
+		if a := testing.AllocsPerRun(2, func() { cg.MatMul(y, w, x, 8) }); a != 0 {
+			t.Errorf("%s: go MatMul allocates %v times per call", ty, a)
+		}
 		runs := 20
 		if raceEnabled {
 			runs = 3
