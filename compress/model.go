@@ -293,7 +293,8 @@ type modelRun struct {
 	w           *gguf.Writer
 	rep         Report
 	done, total int64
-	order       []string // tensors in writing order
+	order       []string  // tensors in writing order
+	finalHidden []float32 // calibration hidden states after the last block (tests)
 	types       map[string]kernels.Type
 }
 
@@ -508,6 +509,7 @@ func (m *modelRun) body() error {
 			return err
 		}
 	}
+	m.finalHidden = x
 	if _, ok := m.in.Tensor("output.weight"); ok {
 		ow, err := m.dequant("output.weight")
 		if err != nil {

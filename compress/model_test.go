@@ -356,3 +356,71 @@ func TestModelOptionErrors(t *testing.T) {
 	}
 	logitsOf(t, out, [][]int{{1, 2, 3}})
 }
+
+// TestCalibrationForwardMatchesTransformer checks the calibration forward
+// against the runtime: compressing to f32 (AWQ, so the forward runs; f32
+// rounding is exact up to the scale division), the hidden state of each
+// sequence's last token, through output_norm and the output matrix, must
+// give the transformer's logits for the written file. Llama with llama3
+// rope factors and GQA; Qwen2 with biases, neox rope and tied embeddings.
+func TestCalibrationForwardMatchesTransformer(t *testing.T) {
+	llama := tinyConfig()
+	llama.RopeScaling = &model.RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 64}
+	llama.RopeTheta = 500000
+	qwen := model.Config{Name: "tiny-qwen2", Arch: "qwen2", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 1, HeadDim: 16, FFN: 128,
+		Vocab: 96, ContextLength: 512, TiedEmbeddings: true, QKVBias: true, RopeTheta: 1000000, RMSEps: 1e-6, RopeNeox: true}
+	for _, c := range []model.Config{llama, qwen} {
+		dir := t.TempDir()
+		src := filepath.Join(dir, "m.gguf")
+		if err := model.Generate(src, c, kernels.F32, 3, nil); err != nil {
+			t.Fatal(err)
+		}
+		in, err := gguf.Open(src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		calib := RandomCalibration(c.Vocab, 70, 35, 9)
+		p, err := newPlan(c, Options{Type: kernels.F32, Method: "awq", Calib: calib})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(dir, "o.gguf")
+		m := &modelRun{plan: p, in: in, ctx: t.Context()}
+		if err := m.run(out); err != nil {
+			t.Fatal(err)
+		}
+		in.Close()
+		f, err := gguf.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		outNorm := make([]float32, c.Hidden)
+		ti, _ := f.Tensor("output_norm.weight")
+		_ = kernels.Dequantize(ti.Type, outNorm, ti.Data)
+		if ti, _ = f.Tensor("output.weight"); ti == nil {
+			ti, _ = f.Tensor("token_embd.weight")
+		}
+		outW := make([]float32, c.Vocab*c.Hidden)
+		_ = kernels.Dequantize(ti.Type, outW, ti.Data)
+		f.Close()
+		got := logitsOf(t, out, calib)
+		H := c.Hidden
+		pos := 0
+		for si, s := range calib {
+			pos += len(s)
+			xn := make([]float32, H)
+			kernels.RMSNorm(xn, m.finalHidden[(pos-1)*H:pos*H], outNorm, c.RMSEps)
+			want := make([]float32, c.Vocab)
+			matmulT(want, xn, 1, outW, c.Vocab, H)
+			lg := got[pos-1]
+			var num, den float64
+			for i := range want {
+				num += sq(float64(lg[i] - want[i]))
+				den += sq(float64(want[i]))
+			}
+			if rel := math.Sqrt(num / den); rel > 1e-4 {
+				t.Errorf("%s sequence %d: calibration forward logits differ from the transformer's by %.2g (relative)", c.Arch, si, rel)
+			}
+		}
+	}
+}
