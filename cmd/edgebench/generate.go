@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/model/tokenizer"
 	"github.com/edgebench/edgebench/transformer"
@@ -27,6 +28,7 @@ type generateFlags struct {
 	threads    int
 	ctx        int
 	backend    string
+	kvType     string
 	special    bool
 	ignoreEOS  bool
 	quietStats bool
@@ -70,6 +72,7 @@ print generated ids.`,
 	f.IntVarP(&fl.threads, "threads", "t", 0, "worker threads; 0 = all logical CPUs")
 	f.IntVarP(&fl.ctx, "ctx-size", "c", 0, "KV cache length in tokens; 0 = min(model context, 4096)")
 	f.StringVar(&fl.backend, "backend", "", "kernel backend (ref, go, avx2, avx512, neon); default: best for this CPU")
+	f.StringVar(&fl.kvType, "kv-type", "f32", "KV cache element type: f32 or f16")
 	f.BoolVar(&fl.special, "special", false, "print control tokens such as <|eot_id|> in the output")
 	f.BoolVar(&fl.ignoreEOS, "ignore-eos", false, "keep generating past end-of-generation tokens")
 	f.BoolVar(&fl.quietStats, "no-stats", false, "do not print timings to stderr")
@@ -111,8 +114,12 @@ func runGenerate(cmd *cobra.Command, path string, fl generateFlags) error {
 		}
 	}
 
+	kvType, err := kernels.ParseType(fl.kvType)
+	if err != nil {
+		return fmt.Errorf("generate: --kv-type: %w", err)
+	}
 	loadStart := time.Now()
-	m, err := transformer.Load(f, transformer.Options{Threads: fl.threads, Backend: fl.backend, MaxContext: fl.ctx})
+	m, err := transformer.Load(f, transformer.Options{Threads: fl.threads, Backend: fl.backend, MaxContext: fl.ctx, KVType: kvType})
 	if err != nil {
 		return err
 	}
@@ -187,7 +194,7 @@ func runGenerate(cmd *cobra.Command, path string, fl generateFlags) error {
 
 	if !fl.quietStats {
 		w := cmd.ErrOrStderr()
-		fmt.Fprintf(w, "load:    %8.1f ms (%d threads, backend %s)\n", genMS(loadTime), m.Threads(), m.Backend())
+		fmt.Fprintf(w, "load:    %8.1f ms (%d threads, backend %s, KV cache %s)\n", genMS(loadTime), m.Threads(), m.Backend(), kvType)
 		fmt.Fprintf(w, "prefill: %8.1f ms for %4d tokens = %8.2f tok/s\n", genMS(prefillTime), len(prompt), genRate(len(prompt), prefillTime))
 		fmt.Fprintf(w, "decode:  %8.1f ms for %4d tokens = %8.2f tok/s\n", genMS(decodeTime), decoded, genRate(decoded, decodeTime))
 		fmt.Fprintf(w, "sample:  %8.1f ms for %4d tokens\n", genMS(sampleTime), generated)

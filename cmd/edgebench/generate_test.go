@@ -79,6 +79,11 @@ func genRunCLI(t *testing.T, args ...string) (string, string, error) {
 func TestGenerate(t *testing.T) {
 	path := genTinyModel(t, true)
 	out, stderr, err := genRunCLI(t, "generate", path, "-p", "hello world", "-n", "12", "--temp", "0", "-t", "1")
+	// An f16 KV cache runs too (its logits differ slightly, so only the
+	// prompt echo is checked).
+	if out16, _, err := genRunCLI(t, "generate", path, "-p", "hello world", "-n", "4", "--kv-type", "f16", "--no-stats"); err != nil || !strings.HasPrefix(out16, "hello world") {
+		t.Errorf("f16 KV cache: %q, %v", out16, err)
+	}
 	if err != nil {
 		t.Fatalf("generate: %v\n%s", err, stderr)
 	}
@@ -157,6 +162,7 @@ func TestGenerateIDsAndErrors(t *testing.T) {
 		{[]string{"generate", plain, "--ids", "1", "-n", "0"}, "at least one token"},
 		{[]string{"generate", plain, "--ids", "1", "--temp", "-1"}, "temperature"},
 		{[]string{"generate", plain, "--ids", "1", "-n", "1000"}, "exceeds the context"},
+		{[]string{"generate", plain, "--ids", "1", "--kv-type", "q9"}, "--kv-type"},
 		{[]string{"generate", filepath.Join(t.TempDir(), "missing.gguf"), "--ids", "1"}, "missing.gguf"},
 	} {
 		_, _, err := genRunCLI(t, c.args...)
