@@ -65,3 +65,8 @@ func dotQ4_0_24NEON(w, x *byte, nb int) float32
 //
 //go:noescape
 func dotQ8_0_24NEON(w, x *byte, nb int) float32
+
+// dotQ3_KNEON returns the q3_K x q8_K dot product of nb super-blocks (SDOT).
+//
+//go:noescape
+func dotQ3_KNEON(w, x *byte, nb int) float32

@@ -616,6 +616,95 @@ func dotSparse24(name string, q4 bool) {
 	reduce(24)
 }
 
+// dotQ3K: q3_K x q8_K with SDOT. Element 128h+32k+l: code from bits
+// 2k..2k+1 of qs[32h+l], plus 4 if bit 4h+k of hmask[l] is set, minus 4
+// (signed, so SDOT takes it directly); the sixteen 6-bit scales (biased by
+// 32) are unpacked with 32-bit masks as ggml does and weight each 16-value
+// sub-block sum (MLA by element). Float order as ref: bit-identical.
+func dotQ3K(name string) {
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("VMOVI $3, V30.B16")
+	emit("VMOVI $4, V29.B16")
+	emit("VMOVI $32, V31.B16")
+	zero(19)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	zero(17, 18)
+	emit("MOVWU 96(R0), R8")
+	emit("MOVWU 100(R0), R9")
+	emit("MOVWU 104(R0), R10")
+	// aux(src, srcShift, hiShift) = (src>>srcShift & 0x0f0f0f0f) | ((a2>>hiShift & 0x03030303) << 4)
+	aux := func(dst, src string, srcShift, hiShift int) {
+		emit("LSRW $%d, %s, %s", srcShift, src, dst)
+		emit("ANDW $0x0f0f0f0f, %s, %s", dst, dst)
+		emit("LSRW $%d, R10, R11", hiShift)
+		emit("ANDW $0x03030303, R11, R11")
+		emit("ORRW R11<<4, %s, %s", dst, dst)
+	}
+	aux("R12", "R8", 0, 0)
+	aux("R13", "R9", 0, 2)
+	aux("R14", "R8", 4, 4)
+	aux("R15", "R9", 4, 6)
+	emit("ORR R13<<32, R12, R12")
+	emit("ORR R15<<32, R14, R14")
+	emit("FMOVD R12, F20")
+	emit("VMOV R14, V20.D[1]")
+	emit("VSUB V31.B16, V20.B16, V20.B16") // scales - 32
+	sxtlB(21, 20)
+	sxtl2B(20, 20)
+	sxtlH(24, 21)
+	sxtl2H(25, 21)
+	sxtlH(26, 20)
+	sxtl2H(27, 20)                        // V24-V27: scales 0-15 as int32
+	emit("VLD1 (R0), [V12.B16, V13.B16]") // hmask
+	emit("ADD $32, R0, R6")
+	emit("VLD1 (R6), [V0.B16, V1.B16, V2.B16, V3.B16]") // qs
+	emit("ADD $4, R1, R7")
+	for h := 0; h < 2; h++ {
+		for k := 0; k < 4; k++ {
+			emit("VLD1.P 32(R7), [V4.B16, V5.B16]")
+			for i := 0; i < 2; i++ {
+				src, c, hb := 2*h+i, 6+i, 8+i
+				if k == 0 {
+					emit("VAND V30.B16, V%d.B16, V%d.B16", src, c)
+				} else {
+					emit("VUSHR $%d, V%d.B16, V%d.B16", 2*k, src, c)
+					emit("VAND V30.B16, V%d.B16, V%d.B16", c, c)
+				}
+				bit, hm := 4*h+k, 12+i
+				switch {
+				case bit < 2:
+					emit("VSHL $%d, V%d.B16, V%d.B16", 2-bit, hm, hb)
+					emit("VAND V29.B16, V%d.B16, V%d.B16", hb, hb)
+				case bit == 2:
+					emit("VAND V29.B16, V%d.B16, V%d.B16", hm, hb)
+				default:
+					emit("VUSHR $%d, V%d.B16, V%d.B16", bit-2, hm, hb)
+					emit("VAND V29.B16, V%d.B16, V%d.B16", hb, hb)
+				}
+				emit("VORR V%d.B16, V%d.B16, V%d.B16", hb, c, c)
+				emit("VSUB V29.B16, V%d.B16, V%d.B16", c, c) // q in -4..3
+				sb := 8*h + 2*k + i
+				zero(10)
+				sdot(10, c, 4+i)
+				mlaElem(17, 10, 24+sb/4, sb%4)
+			}
+		}
+	}
+	kEpilogue("MOVHU 108(R0), R12")
+	emit("ADD $110, R0, R0")
+	emit("ADD $292, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("FMOVS F19, ret+24(FP)")
+	emit("RET")
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -634,6 +723,7 @@ func main() {
 	dot2Bit("dotQ2_KNEON", true)
 	dot2Bit("dotTQ2_0NEON", false)
 	dotQ6K("dotQ6_KNEON")
+	dotQ3K("dotQ3_KNEON")
 	dotSparse24("dotQ4_0_24NEON", true)
 	dotSparse24("dotQ8_0_24NEON", false)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
