@@ -44,14 +44,6 @@ const (
 var extraIDKeys = []string{KeyEOT, KeyEOM, KeyFIMPre, KeyFIMSuf, KeyFIMMid, KeyFIMPad, KeyFIMRep, KeyFIMSep,
 	keyPrefixDeprecated, keySuffixDeprecated, keyMiddleDeprecated}
 
-var extraIDSet = func() map[string]struct{} {
-	m := map[string]struct{}{}
-	for _, k := range extraIDKeys {
-		m[k] = struct{}{}
-	}
-	return m
-}()
-
 // autoDetect lists, per optional id, the texts llama.cpp recognises when
 // the id is not in the file (llama_vocab::impl::load). A token found this
 // way is made a control token.

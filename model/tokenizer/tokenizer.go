@@ -132,33 +132,41 @@ func FromGGUF(f *gguf.File) (*Tokenizer, error) {
 			return nil, err
 		}
 	}
-	ids := []struct {
-		key string
-		dst *int
-	}{{KeyBOS, &v.BOS}, {KeyEOS, &v.EOS}, {KeyUnknown, &v.Unknown}, {KeyPadding, &v.Padding}}
-	v.extra = map[string]int{}
-	for _, k := range extraIDKeys {
-		ids = append(ids, struct {
-			key string
-			dst *int
-		}{k, new(int)})
-	}
-	set := map[string]bool{}
-	for _, id := range ids {
-		if _, ok := f.Get(id.key); !ok {
-			continue
+	// readID reads an optional token id; ok is false when the key is absent.
+	readID := func(key string) (id int, ok bool, err error) {
+		if _, present := f.Get(key); !present {
+			return -1, false, nil
 		}
-		u, err := f.Uint32(id.key)
+		u, err := f.Uint32(key)
 		if err != nil {
-			return nil, fmt.Errorf("tokenizer: %w", err)
+			return -1, false, fmt.Errorf("tokenizer: %w", err)
 		}
 		if int64(u) >= int64(len(v.Tokens)) {
-			return nil, r.errf(id.key, "token id %d is out of range (vocabulary has %d tokens)", u, len(v.Tokens))
+			return -1, false, r.errf(key, "token id %d is out of range (vocabulary has %d tokens)", u, len(v.Tokens))
 		}
-		*id.dst = int(u)
-		set[id.key] = true
-		if _, extra := extraIDSet[id.key]; extra {
-			v.extra[id.key] = int(u)
+		return int(u), true, nil
+	}
+	set := map[string]bool{}
+	for _, id := range []struct {
+		key string
+		dst *int
+	}{{KeyBOS, &v.BOS}, {KeyEOS, &v.EOS}, {KeyUnknown, &v.Unknown}, {KeyPadding, &v.Padding}} {
+		x, ok, err := readID(id.key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			*id.dst, set[id.key] = x, true
+		}
+	}
+	v.extra = map[string]int{}
+	for _, key := range extraIDKeys {
+		x, ok, err := readID(key)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			v.extra[key] = x
 		}
 	}
 	// llama.cpp's defaults when the keys are absent.

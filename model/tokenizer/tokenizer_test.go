@@ -378,6 +378,8 @@ func TestMalformed(t *testing.T) {
 		{"bos out of range", with(base(), KeyBOS, gguf.Uint32(99999)), []string{KeyBOS, "99999", "out of range"}},
 		{"eos out of range", with(base(), KeyEOS, gguf.Uint32(uint32(len(good.Tokens)))), []string{KeyEOS, "out of range"}},
 		{"negative unk", with(base(), KeyUnknown, gguf.Int32(-5)), []string{KeyUnknown, "negative"}},
+		{"eot out of range", with(base(), KeyEOT, gguf.Uint32(1<<20)), []string{KeyEOT, "out of range"}},
+		{"add_bos not bool", with(base(), KeyAddBOS, gguf.Uint32(1)), []string{KeyAddBOS, "want bool"}},
 		{"duplicate token", with(base(), KeyTokens, gguf.Array(append(append([]string{}, good.Tokens[:len(good.Tokens)-1]...), "ll"))), []string{KeyTokens, "duplicate", `"ll"`}},
 		{"bad byte token", with(base(), KeyTokens, gguf.Array(append([]string{"<unk>", "<s>", "</s>", "<0xZZ>"}, good.Tokens[4:]...))), []string{KeyTokenType, "<0xZZ>"}},
 		{"add_bos without bos", with(with(bpeBase(), KeyBOS, gguf.Value{}), KeyAddBOS, gguf.Bool(true)), []string{KeyAddBOS, KeyBOS}},
@@ -514,5 +516,28 @@ func TestTextFixups(t *testing.T) {
 	}
 	if tok.Piece(id("<|message|>"), false) != "<|message|>" {
 		t.Error("user-defined tokens render as their text")
+	}
+}
+
+// TestExtraIDs: an EOT id from the file ends generation; FIM ids from the
+// file are not forced to control (only auto-detected ones are).
+func TestExtraIDs(t *testing.T) {
+	v := bpeVocab("llama-bpe")
+	kv, err := v.KV()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok0 := load(t, "plain.gguf", v)
+	xyz := ids(t, tok0, "xyz")[0]
+	kv = append(kv, gguf.KV{Key: KeyEOT, Value: gguf.Uint32(uint32(xyz))}, gguf.KV{Key: KeyFIMPad, Value: gguf.Uint32(uint32(xyz - 1))})
+	tok, err := FromGGUF(writeFile(t, "eot.gguf", kv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tok.IsEOG(xyz) || !tok.IsEOG(xyz-1) || tok0.IsEOG(xyz) {
+		t.Error("EOT/FIM pad ids from the file must end generation")
+	}
+	if got := tok.Encode("xyz", false); !equalInts(got, []int{xyz}) {
+		t.Errorf("xyz stays a normal token: %s", show(tok, got))
 	}
 }
