@@ -2,13 +2,22 @@
 // products behind the avx2 and avx512 kernel backends. Run it through
 // `go generate ./kernels` from the root module.
 //
+// Kernels: f32, f16, bf16 (both ISAs); q8_0, q4_0 (both; AVX-512 with
+// VNNI, 8-block groups); q4_K (both), q5_K, q6_K, q3_K, q2_K, tq2_0 (AVX2,
+// which the avx512 backend falls back to); 2:4 sparse (both) and bitmask
+// sparse (AVX-512 VBMI2); fused four-row q8_0/q4_0 kernels for MatMul tiles.
+//
 // Integer block dots are exact for every input byte (including -128): the
 // AVX2 q8_0 kernel sign-extends to int16 and uses VPMADDWD; the q4_0 kernels
 // multiply the unsigned nibble (0..15) by the signed activation and subtract
 // 8*sum(x) afterwards; the AVX-512 q8_0 kernel biases the weights to
-// unsigned (w+128) for VPDPBUSD and subtracts 128*sum(x). Every int32 lane
-// holds a partial block sum |s| <= 32*128*128 < 2^24, so converting it to
-// float32 is exact too; only the float scaling and accumulation round.
+// unsigned (w+128) for VPDPBUSD and subtracts 128*sum(x); VPMADDUBSW pair
+// sums are kept below 2^15 by construction (bounds noted at each use). Every
+// int32 lane of a 32-value block holds |s| <= 32*128*128 < 2^24, so
+// converting it to float32 is exact too; only the float scaling and
+// accumulation round. The k-quant kernels form ref's per-super-block integer
+// sums exactly and then repeat ref's float operations in ref's order, so
+// they are bit-identical to the ref backend.
 package main
 
 import (
