@@ -132,7 +132,8 @@ func gptqWithR(t kernels.Type, w []float32, rows, cols int, R []float32) (*Quant
 
 // AWQOptions tune AWQ.
 type AWQOptions struct {
-	Grid int // α is searched over 0, 1/Grid, …, 1; 0 means 20 (as llm-awq)
+	Grid   int       // α is searched over 0, 1/Grid, …, 1; 0 means 20 (as llm-awq)
+	Alphas []float64 // if set, the α candidates instead of the grid
 }
 
 // AWQ is activation-aware scaling (Lin et al. 2023): per input channel
@@ -146,7 +147,7 @@ type AWQOptions struct {
 // preceding RMSNorm weight (attn_norm, ffn_norm: divide by s); for ffn_down
 // into the rows of ffn_up (its input is silu(gate)·up, linear in up's
 // outputs); for attn_output into the rows of attn_v when every query head
-// has its own value head (with grouped-query attention a value row feeds
+// has its own value head and v has no bias (with grouped-query attention a value row feeds
 // several heads' o-inputs, which would need equal scales, so o is not
 // scaled). Weight clipping search (llm-awq's auto_clip) is not done.
 func AWQ(t kernels.Type, w []float32, rows, cols int, x []float32, n int, opt AWQOptions) (*Quantized, error) {
@@ -156,9 +157,15 @@ func AWQ(t kernels.Type, w []float32, rows, cols int, x []float32, n int, opt AW
 	if err := checkCalib(x, n, cols); err != nil {
 		return nil, fmt.Errorf("awq: %v", err)
 	}
-	grid := opt.Grid
-	if grid <= 0 {
-		grid = 20
+	alphas := opt.Alphas
+	if len(alphas) == 0 {
+		grid := opt.Grid
+		if grid <= 0 {
+			grid = 20
+		}
+		for g := 0; g <= grid; g++ {
+			alphas = append(alphas, float64(g)/float64(grid))
+		}
 	}
 	mean := make([]float64, cols)
 	for i := 0; i < n; i++ {
@@ -172,8 +179,10 @@ func AWQ(t kernels.Type, w []float32, rows, cols int, x []float32, n int, opt AW
 	ws := make([]float32, rows*cols)
 	var best *Quantized
 	bestErr := math.Inf(1)
-	for g := 0; g <= grid; g++ {
-		alpha := float64(g) / float64(grid)
+	for _, alpha := range alphas {
+		if math.IsNaN(alpha) || alpha < 0 || alpha > 1 {
+			return nil, fmt.Errorf("awq: α %g outside [0,1]", alpha)
+		}
 		s := make([]float32, cols)
 		smax, smin := 0.0, math.Inf(1)
 		for _, m := range mean {

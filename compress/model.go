@@ -48,6 +48,7 @@ type Options struct {
 	CalibDesc string  // how Calib was made, recorded in the file (e.g. "random:128 seed 1")
 	Damp      float64 // GPTQ/SparseGPT dampening; 0 means 0.01
 	Block     int     // GPTQ/SparseGPT column block; 0 means DefaultBlock
+	AWQ       AWQOptions
 	// Progress, if set, is called after each tensor with the weights done
 	// so far out of the total to compress.
 	Progress func(done, total int64, tensor string)
@@ -572,7 +573,7 @@ func (m *modelRun) group(names []string, ws [][]float32, rows []int, cols int, x
 			stacked = append(stacked, w...)
 			total += rows[i]
 		}
-		q, err := AWQ(m.Type, stacked, total, cols, x, n, AWQOptions{})
+		q, err := AWQ(m.Type, stacked, total, cols, x, n, m.AWQ)
 		if err != nil {
 			return nil, nil, m.errf("%s: %v", names[0], err)
 		}
@@ -721,6 +722,29 @@ func (m *modelRun) block(l int, x []float32, n int, seqLens []int, rp *rope) err
 			return m.errf("%sattn_q: %v", b, err)
 		}
 	}
+	// AWQ for attn_output folds 1/s into attn_v's rows, which needs one
+	// value row per o-input (no grouped-query sharing) and no v bias (the
+	// bias would need the same scaling). As for ffn_down, the scale is
+	// searched on the float block and v is scaled before it is quantized.
+	var oAWQ *Quantized
+	if m.Method == "awq" && c.Heads == c.KVHeads && bias[2] == nil {
+		attF := m.attend(xa, n, seqLens, rp, ws[0], ws[1], ws[2], bias)
+		if oAWQ, err = AWQ(m.Type, ws[3], H, Q, attF, n, m.AWQ); err != nil {
+			return m.errf("%sattn_output: %v", b, err)
+		}
+		base, err := RTN(m.Type, ws[3], H, Q)
+		if err != nil {
+			return m.errf("%sattn_output: %v", b, err)
+		}
+		m.report(b+"attn_output.weight", ws[3], base.W, oAWQ.W, H, Q, attF, n, oAWQ.Alpha)
+		ws[2] = append([]float32(nil), ws[2]...)
+		for r := 0; r < KV; r++ {
+			inv := 1 / oAWQ.Scales[r]
+			for k := 0; k < H; k++ {
+				ws[2][r*H+k] *= inv
+			}
+		}
+	}
 	qkv, s, err := m.group([]string{b + "attn_q.weight", b + "attn_k.weight", b + "attn_v.weight"},
 		ws[0:3], []int{Q, KV, KV}, H, xa, n, h)
 	if err != nil {
@@ -731,36 +755,18 @@ func (m *modelRun) block(l int, x []float32, n int, seqLens []int, rp *rope) err
 			attnNorm[i] /= s[i]
 		}
 	}
-	att := make([]float32, n*Q)
+	var att []float32
 	if n > 0 {
-		q, k, v := make([]float32, n*Q), make([]float32, n*KV), make([]float32, n*KV)
-		matmulT(q, xa, n, qkv[0].eff, Q, H)
-		matmulT(k, xa, n, qkv[1].eff, KV, H)
-		matmulT(v, xa, n, qkv[2].eff, KV, H)
-		pos := 0
-		for _, L := range seqLens {
-			for j := 0; j < L; j++ {
-				i := pos + j
-				qi, ki, vi := q[i*Q:(i+1)*Q], k[i*KV:(i+1)*KV], v[i*KV:(i+1)*KV]
-				if bias[0] != nil {
-					kernels.Axpy(qi, 1, bias[0])
-				}
-				if bias[1] != nil {
-					kernels.Axpy(ki, 1, bias[1])
-				}
-				if bias[2] != nil {
-					kernels.Axpy(vi, 1, bias[2])
-				}
-				rp.apply(qi, c.Heads, c.HeadDim, j)
-				rp.apply(ki, c.KVHeads, c.HeadDim, j)
-			}
-			pos += L
-		}
-		attention(att, q, k, v, seqLens, c)
+		att = m.attend(xa, n, seqLens, rp, qkv[0].eff, qkv[1].eff, qkv[2].eff, bias)
 	}
-	// attn_output: AWQ leaves it unscaled (see AWQ), so it is rounded.
 	var o compressed
-	if m.Method == "awq" {
+	if oAWQ != nil {
+		// att already carries 1/s through v's rows.
+		stored := make([]float32, H*Q)
+		_ = kernels.Dequantize(m.Type, stored, oAWQ.Data)
+		o = compressed{name: b + "attn_output.weight", rows: H, cols: Q, data: oAWQ.Data, eff: stored}
+	} else if m.Method == "awq" {
+		// Grouped-query attention (or a v bias): attn_output is rounded.
 		saved := m.Method
 		m.Method = "rtn"
 		o, err = m.one(b+"attn_output.weight", ws[3], H, Q, att, n, nil)
@@ -793,7 +799,7 @@ func (m *modelRun) block(l int, x []float32, n int, seqLens []int, rp *rope) err
 		// on the float MLP's hidden activations, and up is scaled before
 		// it is itself quantized.
 		hf := swiglu(xf, n, gate, up, F, H)
-		if downAWQ, err = AWQ(m.Type, down, H, F, hf, n, AWQOptions{}); err != nil {
+		if downAWQ, err = AWQ(m.Type, down, H, F, hf, n, m.AWQ); err != nil {
 			return m.errf("%sffn_down: %v", b, err)
 		}
 		base, err := RTN(m.Type, down, H, F)
@@ -863,6 +869,39 @@ func (m *modelRun) block(l int, x []float32, n int, seqLens []int, rp *rope) err
 		}
 	}
 	return nil
+}
+
+// attend is the attention output (n×Q) of the calibration sequences for
+// normed inputs xa and q/k/v weights (and biases).
+func (m *modelRun) attend(xa []float32, n int, seqLens []int, rp *rope, wq, wk, wv []float32, bias [3][]float32) []float32 {
+	c := m.cfg
+	H, Q, KV := c.Hidden, c.Heads*c.HeadDim, c.KVHeads*c.HeadDim
+	q, k, v := make([]float32, n*Q), make([]float32, n*KV), make([]float32, n*KV)
+	matmulT(q, xa, n, wq, Q, H)
+	matmulT(k, xa, n, wk, KV, H)
+	matmulT(v, xa, n, wv, KV, H)
+	pos := 0
+	for _, L := range seqLens {
+		for j := 0; j < L; j++ {
+			i := pos + j
+			qi, ki, vi := q[i*Q:(i+1)*Q], k[i*KV:(i+1)*KV], v[i*KV:(i+1)*KV]
+			if bias[0] != nil {
+				kernels.Axpy(qi, 1, bias[0])
+			}
+			if bias[1] != nil {
+				kernels.Axpy(ki, 1, bias[1])
+			}
+			if bias[2] != nil {
+				kernels.Axpy(vi, 1, bias[2])
+			}
+			rp.apply(qi, c.Heads, c.HeadDim, j)
+			rp.apply(ki, c.KVHeads, c.HeadDim, j)
+		}
+		pos += L
+	}
+	att := make([]float32, n*Q)
+	attention(att, q, k, v, seqLens, c)
+	return att
 }
 
 // swiglu is silu(X·Gᵀ)·(X·Uᵀ) for n rows.

@@ -358,18 +358,23 @@ func TestModelOptionErrors(t *testing.T) {
 }
 
 // TestCalibrationForwardMatchesTransformer checks the calibration forward
-// against the runtime: compressing to f32 (AWQ, so the forward runs; f32
-// rounding is exact up to the scale division), the hidden state of each
+// against the runtime: compressing to f32 (AWQ with α = 0.7, so the forward
+// runs and scales are folded; f32 is exact up to the scale division), the hidden state of each
 // sequence's last token, through output_norm and the output matrix, must
-// give the transformer's logits for the written file. Llama with llama3
-// rope factors and GQA; Qwen2 with biases, neox rope and tied embeddings.
+// give the transformer's logits for the written file, and those must be the
+// original's: AWQ's scale folds (into the norms, ffn_up's rows and, without
+// GQA, attn_v's rows) preserve the function. Llama with llama3 rope factors
+// and GQA, Llama without GQA, Qwen2 with biases, neox rope and tied
+// embeddings.
 func TestCalibrationForwardMatchesTransformer(t *testing.T) {
 	llama := tinyConfig()
 	llama.RopeScaling = &model.RopeScaling{Factor: 8, LowFreqFactor: 1, HighFreqFactor: 4, OriginalContext: 64}
 	llama.RopeTheta = 500000
 	qwen := model.Config{Name: "tiny-qwen2", Arch: "qwen2", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 1, HeadDim: 16, FFN: 128,
 		Vocab: 96, ContextLength: 512, TiedEmbeddings: true, QKVBias: true, RopeTheta: 1000000, RMSEps: 1e-6, RopeNeox: true}
-	for _, c := range []model.Config{llama, qwen} {
+	mha := tinyConfig()
+	mha.KVHeads = mha.Heads
+	for _, c := range []model.Config{llama, mha, qwen} {
 		dir := t.TempDir()
 		src := filepath.Join(dir, "m.gguf")
 		if err := model.Generate(src, c, kernels.F32, 3, nil); err != nil {
@@ -380,7 +385,9 @@ func TestCalibrationForwardMatchesTransformer(t *testing.T) {
 			t.Fatal(err)
 		}
 		calib := RandomCalibration(c.Vocab, 70, 35, 9)
-		p, err := newPlan(c, Options{Type: kernels.F32, Method: "awq", Calib: calib})
+		// A fixed α: on f32 the search would pick α = 0 (s = 1), which
+		// folds nothing.
+		p, err := newPlan(c, Options{Type: kernels.F32, Method: "awq", Calib: calib, AWQ: AWQOptions{Alphas: []float64{0.7}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -404,6 +411,7 @@ func TestCalibrationForwardMatchesTransformer(t *testing.T) {
 		_ = kernels.Dequantize(ti.Type, outW, ti.Data)
 		f.Close()
 		got := logitsOf(t, out, calib)
+		orig := logitsOf(t, src, calib)
 		H := c.Hidden
 		pos := 0
 		for si, s := range calib {
@@ -420,6 +428,13 @@ func TestCalibrationForwardMatchesTransformer(t *testing.T) {
 			}
 			if rel := math.Sqrt(num / den); rel > 1e-4 {
 				t.Errorf("%s sequence %d: calibration forward logits differ from the transformer's by %.2g (relative)", c.Arch, si, rel)
+			}
+			num = 0
+			for i := range want {
+				num += sq(float64(lg[i] - orig[pos-1][i]))
+			}
+			if rel := math.Sqrt(num / den); rel > 1e-4 {
+				t.Errorf("%s sequence %d: f32 AWQ output's logits differ from the original's by %.2g (relative)", c.Arch, si, rel)
 			}
 		}
 	}
