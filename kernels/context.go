@@ -141,7 +141,9 @@ const smallWork = 32 << 10
 // activation format, in parallel when there are several rows.
 func (c *Context) prepare(w Matrix, x []float32, n int) {
 	c.act = ActivationType(w.Type)
-	if c.act == F32 {
+	if c.act == F32 && littleEndian {
+		// Host order is the kernels' little-endian order: no copy needed.
+		// (Big-endian hosts fall through and encode the floats.)
 		c.xb = f32Bytes(x)
 		c.xRow = 4 * w.Cols
 		return
