@@ -64,8 +64,8 @@
 // It does not apply llama_detokenize's clean-up of spaces before
 // punctuation. Stream decodes generated tokens incrementally.
 //
-// AddToGGUF and ByteLevelSPM give synthetic models a small but real
-// tokenizer, so that tools which tokenize a test string after loading a
+// AddToGGUF with ByteLevelSPM or ByteLevelBPE (SyntheticKV picks one) gives
+// synthetic models a small but real tokenizer of their family's kind, so that tools which tokenize a test string after loading a
 // model (llama.cpp aborts on tokenizer.ggml.model "none") can run them.
 // ByteLevelSPM needs a vocabulary of at least 259 tokens (3 control + 256
 // byte); from 260 on it has "▁", so spaces round-trip. cmd/edgebench's

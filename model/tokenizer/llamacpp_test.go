@@ -44,6 +44,9 @@ func TestLlamaCppTokenizer(t *testing.T) {
 	for _, pre := range []string{"llama-bpe", "qwen2", "smollm", "gpt-2", "default"} {
 		vocabs[pre] = bpeVocab(pre)
 		vocabs[pre+"-rich"] = bpeRichVocab(pre)
+		if vocabs[pre+"-synthetic"], err = ByteLevelBPE(3000, pre); err != nil {
+			t.Fatal(err)
+		}
 	}
 	texts := append(append([]string{}, roundTripTexts...),
 		"hello", "hell", "  hello", "abc", "xyz", "hé", "a\nb", "<|user|>hello", "<s>", "<s>hello</s>",

@@ -317,6 +317,16 @@ func TestAddToGGUF(t *testing.T) {
 	if err := AddToGGUF(nil, bad); err == nil || !strings.Contains(err.Error(), "duplicate") {
 		t.Errorf("AddToGGUF(duplicate tokens) = %v", err)
 	}
+	for _, pre := range []string{"", "qwen2"} {
+		kv, err := SyntheticKV(400, pre)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := FromGGUF(writeFile(t, "synth.gguf", kv))
+		if err != nil || tok.VocabSize() != 400 || tok.Pre() != pre {
+			t.Errorf("SyntheticKV(400, %q): %v", pre, err)
+		}
+	}
 	kv := ReplaceKV([]gguf.KV{{Key: "a", Value: gguf.Uint32(1)}, {Key: KeyModel, Value: gguf.String("none")}}, []gguf.KV{{Key: KeyModel, Value: gguf.String("llama")}})
 	if len(kv) != 2 || kv[0].Key != "a" || kv[1].Key != KeyModel {
 		t.Errorf("ReplaceKV = %v", kv)
@@ -539,5 +549,47 @@ func TestExtraIDs(t *testing.T) {
 	}
 	if got := tok.Encode("xyz", false); !equalInts(got, []int{xyz}) {
 		t.Errorf("xyz stays a normal token: %s", show(tok, got))
+	}
+}
+
+func TestByteLevelBPE(t *testing.T) {
+	if _, err := ByteLevelBPE(258, "llama-bpe"); err == nil || !strings.Contains(err.Error(), "259") {
+		t.Errorf("ByteLevelBPE(258) error = %v", err)
+	}
+	if _, err := ByteLevelBPE(1000, "klingon"); err == nil {
+		t.Error("unknown pre-tokenizer accepted")
+	}
+	for _, pre := range []string{"llama-bpe", "qwen2", "smollm", "gpt-2", "default"} {
+		for _, size := range []int{259, 300, 2000} {
+			v, err := ByteLevelBPE(size, pre)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(v.Tokens) != size {
+				t.Fatalf("%s %d: %d tokens", pre, size, len(v.Tokens))
+			}
+			tok := load(t, "bpe.gguf", v)
+			for _, s := range roundTripTexts {
+				if got := tok.Decode(tok.Encode(s, true)); got != s {
+					t.Errorf("%s %d: round trip %q -> %q", pre, size, s, got)
+				}
+			}
+			if !tok.IsEOG(tok.EOS()) || tok.TokenType(size-1) != TypeControl || tok.TokenString('a') != "a" {
+				t.Errorf("%s %d: layout wrong", pre, size)
+			}
+		}
+	}
+	// Worked by hand from the merge ranks ("Ġa".."Ġz" 0-25, "aa".."zz"
+	// 26-701, "Ġaa".. 702-1377, "aaa".. 1378-): "hello" merges el(141),
+	// then lo(326), and "h el", "el lo" are no merges; "Ġworld" merges
+	// Ġw(22), ld(315), or(407), and "Ġwo o" is stale.
+	v, _ := ByteLevelBPE(32000, "llama-bpe")
+	tok := load(t, "bpe32k.gguf", v)
+	if got, want := tok.Encode("hello world", true), append([]int{tok.BOS()}, ids(t, tok, "h", "el", "lo", "Ġw", "or", "ld")...); !equalInts(got, want) {
+		t.Errorf("Encode(hello world) = %s, want %s", show(tok, got), show(tok, want))
+	}
+	// Words in the vocabulary come out whole (ignore_merges for llama3).
+	if got, want := tok.Encode(" and cat", false), ids(t, tok, "Ġand", "Ġcat"); !equalInts(got, want) {
+		t.Errorf("Encode( and cat) = %s, want %s", show(tok, got), show(tok, want))
 	}
 }

@@ -177,10 +177,98 @@ func ByteLevelSPM(size int) (*Vocab, error) {
 	return v, nil
 }
 
+// ByteLevelBPE returns a real, small byte-level BPE vocabulary of exactly
+// size tokens with the pre-tokenizer pre ("llama-bpe", "qwen2", "smollm",
+// "gpt-2" or "default"), for synthetic models of families whose real
+// tokenizer is byte-level BPE (Llama 3, Qwen2, SmolLM). Ids 0-255 are the
+// byte-level characters (id = byte value), then words over "Ġ"(space)+a..z
+// in order of length, each made by the merge of its longest proper prefix
+// with its last letter (ranked in that order), and three control tokens at
+// the end: <|begin_of_text|>, <|end_of_text|>, <|eot_id|> for llama-bpe
+// (which adds BOS), <|endoftext|>, <|im_start|>, <|im_end|> for the others
+// (no BOS; <|endoftext|> is EOS and padding). size must be at least 259.
+func ByteLevelBPE(size int, pre string) (*Vocab, error) {
+	const base = 256 + 3
+	if size < base {
+		return nil, fmt.Errorf("tokenizer: byte-level BPE vocabulary needs at least %d tokens (256 byte + 3 control), model has %d", base, size)
+	}
+	if _, _, err := preTokenizer(pre); err != nil || pre == "" {
+		return nil, fmt.Errorf("tokenizer: byte-level BPE vocabulary: pre-tokenizer %q: not supported", pre)
+	}
+	v := &Vocab{Model: ModelBPE, Pre: pre, Tokens: make([]string, 0, size), Types: make([]TokenType, 0, size),
+		BOS: -1, EOS: -1, Unknown: -1, Padding: -1}
+	for b := range 256 {
+		v.Tokens = append(v.Tokens, string(byteToRune[b]))
+		v.Types = append(v.Types, TypeNormal)
+	}
+	space := string(byteToRune[' '])
+	words := size - base
+	add := func(prefix, last string) bool {
+		if words == 0 {
+			return false
+		}
+		words--
+		v.Tokens = append(v.Tokens, prefix+last)
+		v.Types = append(v.Types, TypeNormal)
+		v.Merges = append(v.Merges, prefix+" "+last)
+		return true
+	}
+	// Words of length L = 2, 3, ...: "Ġ" + (L-1) letters, then L letters,
+	// each in lexical order; a word's prefix is always an earlier token.
+	var rec func(prefix string, n int) bool
+	rec = func(prefix string, n int) bool {
+		for c := byte('a'); c <= 'z'; c++ {
+			if n == 1 {
+				if !add(prefix, string(c)) {
+					return false
+				}
+			} else if !rec(prefix+string(c), n-1) {
+				return false
+			}
+		}
+		return true
+	}
+	for l := 2; words > 0; l++ {
+		if !rec(space, l-1) {
+			break
+		}
+		// Letter-only words: the first letter is a byte token, so the
+		// recursion starts from each letter.
+		for c := byte('a'); c <= 'z' && words > 0; c++ {
+			if !rec(string(c), l-1) {
+				break
+			}
+		}
+	}
+	specials := []string{"<|endoftext|>", "<|im_start|>", "<|im_end|>"}
+	if preLlama3[pre] {
+		specials = []string{"<|begin_of_text|>", "<|end_of_text|>", "<|eot_id|>"}
+	}
+	first := len(v.Tokens)
+	for _, sp := range specials {
+		v.Tokens = append(v.Tokens, sp)
+		v.Types = append(v.Types, TypeControl)
+	}
+	if preLlama3[pre] {
+		v.BOS, v.EOS, v.AddBOS = first, first+1, true
+	} else {
+		v.EOS, v.Padding = first, first
+	}
+	return v, nil
+}
+
 // SyntheticKV is the tokenizer metadata for a synthetic model with a
-// vocabulary of size tokens (ByteLevelSPM(size).KV()).
-func SyntheticKV(size int) ([]gguf.KV, error) {
-	v, err := ByteLevelSPM(size)
+// vocabulary of size tokens: ByteLevelSPM(size) when pre is "" (Llama 1/2,
+// TinyLlama and other SentencePiece families), else ByteLevelBPE(size, pre)
+// ("llama-bpe" for Llama 3, "qwen2" for Qwen2, "smollm" for SmolLM).
+func SyntheticKV(size int, pre string) ([]gguf.KV, error) {
+	var v *Vocab
+	var err error
+	if pre == "" {
+		v, err = ByteLevelSPM(size)
+	} else {
+		v, err = ByteLevelBPE(size, pre)
+	}
 	if err != nil {
 		return nil, err
 	}
