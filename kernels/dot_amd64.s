@@ -3430,6 +3430,491 @@ DATA dotQ3_KAVX2_pick3<>+30(SB)/1, $0x0e
 DATA dotQ3_KAVX2_pick3<>+31(SB)/1, $0x0f
 GLOBL dotQ3_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
 
+// func dotQ4_1AVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, FMA3, SSE
+TEXT ·dotQ4_1AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x01010101, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+
+dotQ4_1AVX2_big:
+	CMPQ         DX, $0x00000002
+	JL           dotQ4_1AVX2_one
+	VMOVDQU      4(AX), X5
+	VPSRLW       $0x04, X5, X6
+	VINSERTI128  $0x01, X6, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   2(CX), Y5, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW (AX), X7
+	VPBROADCASTW (CX), X5
+	VCVTPH2PS    X7, Y7
+	VCVTPH2PS    X5, Y8
+	VMULPS       Y8, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VPMADDUBSW   2(CX), Y1, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW 2(AX), X5
+	VCVTPH2PS    X5, Y7
+	VMULPS       Y8, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y3
+	VMOVDQU      24(AX), X9
+	VPSRLW       $0x04, X9, X5
+	VINSERTI128  $0x01, X5, Y9, Y9
+	VPAND        Y0, Y9, Y9
+	VPMADDUBSW   36(CX), Y9, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW 20(AX), X7
+	VPBROADCASTW 34(CX), X5
+	VCVTPH2PS    X7, Y7
+	VCVTPH2PS    X5, Y8
+	VMULPS       Y8, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y4
+	VPMADDUBSW   36(CX), Y1, Y6
+	VPMADDWD     Y2, Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VPBROADCASTW 22(AX), X5
+	VCVTPH2PS    X5, Y7
+	VMULPS       Y8, Y7, Y7
+	VFMADD231PS  Y7, Y6, Y4
+	ADDQ         $0x00000028, AX
+	ADDQ         $0x00000044, CX
+	SUBQ         $0x00000002, DX
+	JMP          dotQ4_1AVX2_big
+
+dotQ4_1AVX2_one:
+	TESTQ        DX, DX
+	JLE          dotQ4_1AVX2_done
+	VMOVDQU      4(AX), X10
+	VPSRLW       $0x04, X10, X5
+	VINSERTI128  $0x01, X5, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPMADDUBSW   2(CX), Y10, Y5
+	VPMADDWD     Y2, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VPBROADCASTW (AX), X6
+	VPBROADCASTW (CX), X7
+	VCVTPH2PS    X6, Y6
+	VCVTPH2PS    X7, Y7
+	VMULPS       Y7, Y6, Y6
+	VFMADD231PS  Y6, Y5, Y3
+	VPMADDUBSW   2(CX), Y1, Y5
+	VPMADDWD     Y2, Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VPBROADCASTW 2(AX), X6
+	VCVTPH2PS    X6, Y6
+	VMULPS       Y7, Y6, Y6
+	VFMADD231PS  Y6, Y5, Y3
+	ADDQ         $0x00000014, AX
+	ADDQ         $0x00000022, CX
+	DECQ         DX
+	JMP          dotQ4_1AVX2_one
+
+dotQ4_1AVX2_done:
+	VADDPS       Y4, Y3, Y3
+	VEXTRACTF128 $0x01, Y3, X0
+	VADDPS       X0, X3, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ5_0AVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, FMA3, SSE
+TEXT ·dotQ5_0AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x01010101, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x10101010, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y5
+	VMOVDQU      dotQ5_0AVX2_rep<>+0(SB), Y6
+	VMOVDQU      dotQ5_0AVX2_bitsel<>+0(SB), Y7
+	VXORPS       Y8, Y8, Y8
+	VXORPS       Y9, Y9, Y9
+
+dotQ5_0AVX2_big:
+	CMPQ         DX, $0x00000002
+	JL           dotQ5_0AVX2_one
+	VMOVDQU      6(AX), X2
+	VPSRLW       $0x04, X2, X3
+	VINSERTI128  $0x01, X3, Y2, Y2
+	VPAND        Y0, Y2, Y2
+	VPBROADCASTD 2(AX), Y10
+	VPSHUFB      Y6, Y10, Y10
+	VPAND        Y7, Y10, Y10
+	VPCMPEQB     Y7, Y10, Y10
+	VPAND        Y5, Y10, Y10
+	VPOR         Y10, Y2, Y2
+	VPMADDUBSW   2(CX), Y2, Y10
+	VPMADDUBSW   2(CX), Y5, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPMADDWD     Y1, Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VPBROADCASTW (AX), X3
+	VPBROADCASTW (CX), X2
+	VCVTPH2PS    X3, Y11
+	VCVTPH2PS    X2, Y12
+	VMULPS       Y12, Y11, Y11
+	VFMADD231PS  Y11, Y10, Y8
+	VMOVDQU      28(AX), X3
+	VPSRLW       $0x04, X3, X2
+	VINSERTI128  $0x01, X2, Y3, Y3
+	VPAND        Y0, Y3, Y3
+	VPBROADCASTD 24(AX), Y10
+	VPSHUFB      Y6, Y10, Y10
+	VPAND        Y7, Y10, Y10
+	VPCMPEQB     Y7, Y10, Y10
+	VPAND        Y5, Y10, Y10
+	VPOR         Y10, Y3, Y3
+	VPMADDUBSW   36(CX), Y3, Y10
+	VPMADDUBSW   36(CX), Y5, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPMADDWD     Y1, Y10, Y10
+	VCVTDQ2PS    Y10, Y10
+	VPBROADCASTW 22(AX), X3
+	VPBROADCASTW 34(CX), X2
+	VCVTPH2PS    X3, Y11
+	VCVTPH2PS    X2, Y12
+	VMULPS       Y12, Y11, Y11
+	VFMADD231PS  Y11, Y10, Y9
+	ADDQ         $0x0000002c, AX
+	ADDQ         $0x00000044, CX
+	SUBQ         $0x00000002, DX
+	JMP          dotQ5_0AVX2_big
+
+dotQ5_0AVX2_one:
+	TESTQ        DX, DX
+	JLE          dotQ5_0AVX2_done
+	VMOVDQU      6(AX), X4
+	VPSRLW       $0x04, X4, X2
+	VINSERTI128  $0x01, X2, Y4, Y4
+	VPAND        Y0, Y4, Y4
+	VPBROADCASTD 2(AX), Y2
+	VPSHUFB      Y6, Y2, Y2
+	VPAND        Y7, Y2, Y2
+	VPCMPEQB     Y7, Y2, Y2
+	VPAND        Y5, Y2, Y2
+	VPOR         Y2, Y4, Y4
+	VPMADDUBSW   2(CX), Y4, Y2
+	VPMADDUBSW   2(CX), Y5, Y3
+	VPSUBW       Y3, Y2, Y2
+	VPMADDWD     Y1, Y2, Y2
+	VCVTDQ2PS    Y2, Y2
+	VPBROADCASTW (AX), X3
+	VPBROADCASTW (CX), X4
+	VCVTPH2PS    X3, Y3
+	VCVTPH2PS    X4, Y10
+	VMULPS       Y10, Y3, Y3
+	VFMADD231PS  Y3, Y2, Y8
+	ADDQ         $0x00000016, AX
+	ADDQ         $0x00000022, CX
+	DECQ         DX
+	JMP          dotQ5_0AVX2_one
+
+dotQ5_0AVX2_done:
+	VADDPS       Y9, Y8, Y8
+	VEXTRACTF128 $0x01, Y8, X0
+	VADDPS       X0, X8, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ5_0AVX2_rep<>+0(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+1(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+2(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+3(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+4(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+5(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+6(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+7(SB)/1, $0x00
+DATA dotQ5_0AVX2_rep<>+8(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+9(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+10(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+11(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+12(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+13(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+14(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+15(SB)/1, $0x01
+DATA dotQ5_0AVX2_rep<>+16(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+17(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+18(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+19(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+20(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+21(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+22(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+23(SB)/1, $0x02
+DATA dotQ5_0AVX2_rep<>+24(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+25(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+26(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+27(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+28(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+29(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+30(SB)/1, $0x03
+DATA dotQ5_0AVX2_rep<>+31(SB)/1, $0x03
+GLOBL dotQ5_0AVX2_rep<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_0AVX2_bitsel<>+0(SB)/1, $0x01
+DATA dotQ5_0AVX2_bitsel<>+1(SB)/1, $0x02
+DATA dotQ5_0AVX2_bitsel<>+2(SB)/1, $0x04
+DATA dotQ5_0AVX2_bitsel<>+3(SB)/1, $0x08
+DATA dotQ5_0AVX2_bitsel<>+4(SB)/1, $0x10
+DATA dotQ5_0AVX2_bitsel<>+5(SB)/1, $0x20
+DATA dotQ5_0AVX2_bitsel<>+6(SB)/1, $0x40
+DATA dotQ5_0AVX2_bitsel<>+7(SB)/1, $0x80
+DATA dotQ5_0AVX2_bitsel<>+8(SB)/1, $0x01
+DATA dotQ5_0AVX2_bitsel<>+9(SB)/1, $0x02
+DATA dotQ5_0AVX2_bitsel<>+10(SB)/1, $0x04
+DATA dotQ5_0AVX2_bitsel<>+11(SB)/1, $0x08
+DATA dotQ5_0AVX2_bitsel<>+12(SB)/1, $0x10
+DATA dotQ5_0AVX2_bitsel<>+13(SB)/1, $0x20
+DATA dotQ5_0AVX2_bitsel<>+14(SB)/1, $0x40
+DATA dotQ5_0AVX2_bitsel<>+15(SB)/1, $0x80
+DATA dotQ5_0AVX2_bitsel<>+16(SB)/1, $0x01
+DATA dotQ5_0AVX2_bitsel<>+17(SB)/1, $0x02
+DATA dotQ5_0AVX2_bitsel<>+18(SB)/1, $0x04
+DATA dotQ5_0AVX2_bitsel<>+19(SB)/1, $0x08
+DATA dotQ5_0AVX2_bitsel<>+20(SB)/1, $0x10
+DATA dotQ5_0AVX2_bitsel<>+21(SB)/1, $0x20
+DATA dotQ5_0AVX2_bitsel<>+22(SB)/1, $0x40
+DATA dotQ5_0AVX2_bitsel<>+23(SB)/1, $0x80
+DATA dotQ5_0AVX2_bitsel<>+24(SB)/1, $0x01
+DATA dotQ5_0AVX2_bitsel<>+25(SB)/1, $0x02
+DATA dotQ5_0AVX2_bitsel<>+26(SB)/1, $0x04
+DATA dotQ5_0AVX2_bitsel<>+27(SB)/1, $0x08
+DATA dotQ5_0AVX2_bitsel<>+28(SB)/1, $0x10
+DATA dotQ5_0AVX2_bitsel<>+29(SB)/1, $0x20
+DATA dotQ5_0AVX2_bitsel<>+30(SB)/1, $0x40
+DATA dotQ5_0AVX2_bitsel<>+31(SB)/1, $0x80
+GLOBL dotQ5_0AVX2_bitsel<>(SB), RODATA|NOPTR, $32
+
+// func dotQ5_1AVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, F16C, FMA3, SSE
+TEXT ·dotQ5_1AVX2(SB), NOSPLIT, $0-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0x0f0f0f0f, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x01010101, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x00010001, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x10101010, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	VMOVDQU      dotQ5_1AVX2_rep<>+0(SB), Y4
+	VMOVDQU      dotQ5_1AVX2_bitsel<>+0(SB), Y5
+	VXORPS       Y6, Y6, Y6
+	VXORPS       Y7, Y7, Y7
+
+dotQ5_1AVX2_big:
+	CMPQ         DX, $0x00000002
+	JL           dotQ5_1AVX2_one
+	VMOVDQU      8(AX), X8
+	VPSRLW       $0x04, X8, X9
+	VINSERTI128  $0x01, X9, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPBROADCASTD 4(AX), Y9
+	VPSHUFB      Y4, Y9, Y9
+	VPAND        Y5, Y9, Y9
+	VPCMPEQB     Y5, Y9, Y9
+	VPAND        Y3, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VPMADDUBSW   2(CX), Y8, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW (AX), X10
+	VPBROADCASTW (CX), X8
+	VCVTPH2PS    X10, Y12
+	VCVTPH2PS    X8, Y13
+	VMULPS       Y13, Y12, Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VPMADDUBSW   2(CX), Y1, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW 2(AX), X8
+	VCVTPH2PS    X8, Y12
+	VMULPS       Y13, Y12, Y12
+	VFMADD231PS  Y12, Y9, Y6
+	VMOVDQU      32(AX), X10
+	VPSRLW       $0x04, X10, X8
+	VINSERTI128  $0x01, X8, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPBROADCASTD 28(AX), Y9
+	VPSHUFB      Y4, Y9, Y9
+	VPAND        Y5, Y9, Y9
+	VPCMPEQB     Y5, Y9, Y9
+	VPAND        Y3, Y9, Y9
+	VPOR         Y9, Y10, Y10
+	VPMADDUBSW   36(CX), Y10, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW 24(AX), X10
+	VPBROADCASTW 34(CX), X8
+	VCVTPH2PS    X10, Y12
+	VCVTPH2PS    X8, Y13
+	VMULPS       Y13, Y12, Y12
+	VFMADD231PS  Y12, Y9, Y7
+	VPMADDUBSW   36(CX), Y1, Y9
+	VPMADDWD     Y2, Y9, Y9
+	VCVTDQ2PS    Y9, Y9
+	VPBROADCASTW 26(AX), X8
+	VCVTPH2PS    X8, Y12
+	VMULPS       Y13, Y12, Y12
+	VFMADD231PS  Y12, Y9, Y7
+	ADDQ         $0x00000030, AX
+	ADDQ         $0x00000044, CX
+	SUBQ         $0x00000002, DX
+	JMP          dotQ5_1AVX2_big
+
+dotQ5_1AVX2_one:
+	TESTQ        DX, DX
+	JLE          dotQ5_1AVX2_done
+	VMOVDQU      8(AX), X11
+	VPSRLW       $0x04, X11, X8
+	VINSERTI128  $0x01, X8, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPBROADCASTD 4(AX), Y8
+	VPSHUFB      Y4, Y8, Y8
+	VPAND        Y5, Y8, Y8
+	VPCMPEQB     Y5, Y8, Y8
+	VPAND        Y3, Y8, Y8
+	VPOR         Y8, Y11, Y11
+	VPMADDUBSW   2(CX), Y11, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW (AX), X9
+	VPBROADCASTW (CX), X10
+	VCVTPH2PS    X9, Y9
+	VCVTPH2PS    X10, Y10
+	VMULPS       Y10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VPMADDUBSW   2(CX), Y1, Y8
+	VPMADDWD     Y2, Y8, Y8
+	VCVTDQ2PS    Y8, Y8
+	VPBROADCASTW 2(AX), X9
+	VCVTPH2PS    X9, Y9
+	VMULPS       Y10, Y9, Y9
+	VFMADD231PS  Y9, Y8, Y6
+	ADDQ         $0x00000018, AX
+	ADDQ         $0x00000022, CX
+	DECQ         DX
+	JMP          dotQ5_1AVX2_one
+
+dotQ5_1AVX2_done:
+	VADDPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X0
+	VADDPS       X0, X6, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA dotQ5_1AVX2_rep<>+0(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+1(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+2(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+3(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+4(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+5(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+6(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+7(SB)/1, $0x00
+DATA dotQ5_1AVX2_rep<>+8(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+9(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+10(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+11(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+12(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+13(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+14(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+15(SB)/1, $0x01
+DATA dotQ5_1AVX2_rep<>+16(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+17(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+18(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+19(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+20(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+21(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+22(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+23(SB)/1, $0x02
+DATA dotQ5_1AVX2_rep<>+24(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+25(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+26(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+27(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+28(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+29(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+30(SB)/1, $0x03
+DATA dotQ5_1AVX2_rep<>+31(SB)/1, $0x03
+GLOBL dotQ5_1AVX2_rep<>(SB), RODATA|NOPTR, $32
+
+DATA dotQ5_1AVX2_bitsel<>+0(SB)/1, $0x01
+DATA dotQ5_1AVX2_bitsel<>+1(SB)/1, $0x02
+DATA dotQ5_1AVX2_bitsel<>+2(SB)/1, $0x04
+DATA dotQ5_1AVX2_bitsel<>+3(SB)/1, $0x08
+DATA dotQ5_1AVX2_bitsel<>+4(SB)/1, $0x10
+DATA dotQ5_1AVX2_bitsel<>+5(SB)/1, $0x20
+DATA dotQ5_1AVX2_bitsel<>+6(SB)/1, $0x40
+DATA dotQ5_1AVX2_bitsel<>+7(SB)/1, $0x80
+DATA dotQ5_1AVX2_bitsel<>+8(SB)/1, $0x01
+DATA dotQ5_1AVX2_bitsel<>+9(SB)/1, $0x02
+DATA dotQ5_1AVX2_bitsel<>+10(SB)/1, $0x04
+DATA dotQ5_1AVX2_bitsel<>+11(SB)/1, $0x08
+DATA dotQ5_1AVX2_bitsel<>+12(SB)/1, $0x10
+DATA dotQ5_1AVX2_bitsel<>+13(SB)/1, $0x20
+DATA dotQ5_1AVX2_bitsel<>+14(SB)/1, $0x40
+DATA dotQ5_1AVX2_bitsel<>+15(SB)/1, $0x80
+DATA dotQ5_1AVX2_bitsel<>+16(SB)/1, $0x01
+DATA dotQ5_1AVX2_bitsel<>+17(SB)/1, $0x02
+DATA dotQ5_1AVX2_bitsel<>+18(SB)/1, $0x04
+DATA dotQ5_1AVX2_bitsel<>+19(SB)/1, $0x08
+DATA dotQ5_1AVX2_bitsel<>+20(SB)/1, $0x10
+DATA dotQ5_1AVX2_bitsel<>+21(SB)/1, $0x20
+DATA dotQ5_1AVX2_bitsel<>+22(SB)/1, $0x40
+DATA dotQ5_1AVX2_bitsel<>+23(SB)/1, $0x80
+DATA dotQ5_1AVX2_bitsel<>+24(SB)/1, $0x01
+DATA dotQ5_1AVX2_bitsel<>+25(SB)/1, $0x02
+DATA dotQ5_1AVX2_bitsel<>+26(SB)/1, $0x04
+DATA dotQ5_1AVX2_bitsel<>+27(SB)/1, $0x08
+DATA dotQ5_1AVX2_bitsel<>+28(SB)/1, $0x10
+DATA dotQ5_1AVX2_bitsel<>+29(SB)/1, $0x20
+DATA dotQ5_1AVX2_bitsel<>+30(SB)/1, $0x40
+DATA dotQ5_1AVX2_bitsel<>+31(SB)/1, $0x80
+GLOBL dotQ5_1AVX2_bitsel<>(SB), RODATA|NOPTR, $32
+
 // func dotQ4_0_24AVX2(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX2, F16C, FMA3, SSE
 TEXT ·dotQ4_0_24AVX2(SB), NOSPLIT, $0-28

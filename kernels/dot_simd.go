@@ -126,3 +126,15 @@ func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32
 	x = need(x, nb*68)
 	return asm(&w[0], &x[0], nb)
 }
+
+// legacyDot runs a q4_1/q5_0/q5_1 x q8_0 kernel over whole 32-value blocks
+// of bsz bytes.
+func legacyDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) float32 {
+	nb := n / 32
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*bsz)
+	x = need(x, nb*34)
+	return asm(&w[0], &x[0], nb)
+}

@@ -105,6 +105,21 @@ func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ3_KAVX2(w *byte, x *byte, nb int) float32
 
+// dotQ4_1AVX2 returns the dot product of nb weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_1AVX2(w *byte, x *byte, nb int) float32
+
+// dotQ5_0AVX2 returns the dot product of nb weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ5_0AVX2(w *byte, x *byte, nb int) float32
+
+// dotQ5_1AVX2 returns the dot product of nb weight blocks at w with q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ5_1AVX2(w *byte, x *byte, nb int) float32
+
 // dotQ4_0_24AVX2 returns the dot product of nb 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
 //
 //go:noescape

@@ -213,6 +213,47 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 				mag += float64(a[h]) * math.Abs(d)
 			}
 		}
+	case Q4_1, Q5_0, Q5_1:
+		bsz := t.BlockBytes()
+		qhOff, qsOff := -1, 4 // q4_1: d, m, qs
+		switch t {
+		case Q5_0: // d, qh, qs
+			qhOff, qsOff = 2, 6
+		case Q5_1: // d, m, qh, qs
+			qhOff, qsOff = 4, 8
+		}
+		for b := 0; b < n/32; b++ {
+			wb, xb := w[b*bsz:], x[b*34:]
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb))
+			dx := simdNaiveF16(binary.LittleEndian.Uint16(xb))
+			var qh uint32
+			if qhOff >= 0 {
+				qh = binary.LittleEndian.Uint32(wb[qhOff:])
+			}
+			var sumi, sumx, absi, absx int64
+			for j := 0; j < 32; j++ {
+				q := int64(wb[qsOff+j%16] & 15)
+				if j >= 16 {
+					q = int64(wb[qsOff+j%16] >> 4)
+				}
+				q |= int64(qh>>j&1) << 4
+				if t == Q5_0 {
+					q -= 16
+				}
+				xv := int64(int8(xb[2+j]))
+				sumi += q * xv
+				absi += max(q*xv, -q*xv)
+				sumx += xv
+				absx += max(xv, -xv)
+			}
+			dot += dw * dx * float64(sumi)
+			mag += math.Abs(dw*dx) * float64(absi)
+			if t != Q5_0 {
+				m := simdNaiveF16(binary.LittleEndian.Uint16(wb[2:]))
+				dot += m * dx * float64(sumx)
+				mag += math.Abs(m*dx) * float64(absx)
+			}
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -381,6 +422,23 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 			}
 			binary.LittleEndian.PutUint16(blk, d)
 		}
+	case Q4_1, Q5_0, Q5_1:
+		bsz := t.BlockBytes()
+		for b := 0; b < n/32; b++ {
+			blk := buf[b*bsz : (b+1)*bsz]
+			for j := range blk {
+				blk[j] = byte(rng.Uint32())
+			}
+			d, m := uint16(0x3c00), uint16(0x3c00)
+			if !unitScales {
+				d = FP32ToFP16(float32(math.Exp(rng.Float64()*8 - 9)))
+				m = FP32ToFP16(float32(-math.Exp(rng.Float64()*8 - 9)))
+			}
+			binary.LittleEndian.PutUint16(blk, d)
+			if t != Q5_0 {
+				binary.LittleEndian.PutUint16(blk[2:], m)
+			}
+		}
 	case Q8_0, Q4_0:
 		wsz := t.BlockBytes()
 		for b := 0; b < n/32; b++ {
@@ -397,7 +455,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -491,7 +549,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 // must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
 			f := b.Dot[typ]
 			if f == nil {
 				continue
@@ -530,8 +588,11 @@ func simdUnitScales(t Type, row []byte) {
 	for b := 0; b+bb <= len(row); b += bb {
 		blk := row[b : b+bb]
 		switch t {
-		case Q8_0, Q4_0, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM:
+		case Q8_0, Q4_0, Q5_0, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM:
 			binary.LittleEndian.PutUint16(blk, 0x3c00)
+		case Q4_1, Q5_1:
+			binary.LittleEndian.PutUint16(blk, 0x3c00)
+			binary.LittleEndian.PutUint16(blk[2:], 0x3c00)
 		case Q4_K, Q5_K:
 			binary.LittleEndian.PutUint16(blk, 0x3c00)
 			binary.LittleEndian.PutUint16(blk[2:], 0x3c00)

@@ -48,6 +48,9 @@ func main() {
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQ6KAVX2()
 	dotQ3KAVX2()
+	dotQ5AVX2("dotQ4_1AVX2", 20, true, -1, 4, 0)
+	dotQ5AVX2("dotQ5_0AVX2", 22, false, 2, 6, 16)
+	dotQ5AVX2("dotQ5_1AVX2", 24, true, 4, 8, 0)
 	dotSparse24AVX2("dotQ4_0_24AVX2", true)
 	dotSparse24AVX2("dotQ8_0_24AVX2", false)
 	dotSparse("dotQ4_0_24AVX512", true, true)
@@ -1769,4 +1772,97 @@ func dotQ3KAVX2() {
 	Store(sumf, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// dotQ5AVX2 covers the remaining 32-value legacy formats against q8_0
+// activations: q4_1 (d, m, qs), q5_0 (d, qh, qs; value (q-16)*d) and q5_1
+// (d, m, qh, qs; value q*d + m). q is the nibble (element j low nibble of
+// qs[j], element j+16 high nibble) plus bit j of the 32-bit qh word times 16.
+// Per block: sum q*x by VPMADDUBSW (pairs <= 2*31*128) minus 16*sum x for
+// q5_0, and for the formats with a minimum sum x, each scaled in float: the
+// integer sums are exact; the float order differs from ref (bounded).
+func dotQ5AVX2(name string, bsz int, hasMin bool, qhOff, qsOff, bias int) {
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the dot product of nb weight blocks at w with q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	low4, ones8, ones16 := YMM(), YMM(), YMM()
+	broadcastConst(0x0f0f0f0f, low4, false)
+	broadcastConst(0x01010101, ones8, false)
+	broadcastConst(0x00010001, ones16, false)
+	var sixteen, rep, bitsel VecVirtual
+	if qhOff >= 0 {
+		sixteen = YMM()
+		broadcastConst(0x10101010, sixteen, false)
+		rm := GLOBL(name+"_rep", RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			DATA(i, U8(i/8)) // byte i of the lane-local copy: qh byte i/8 (i in 0..31 over both lanes)
+		}
+		bm := GLOBL(name+"_bitsel", RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			DATA(i, U8(1<<(i%8)))
+		}
+		rep, bitsel = YMM(), YMM()
+		VMOVDQU(rm, rep)
+		VMOVDQU(bm, bitsel)
+	}
+	const unroll = 2
+	acc := make([]VecVirtual, unroll)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	step := func(b int, acc VecVirtual) {
+		wo, xo := bsz*b, 34*b
+		u, hi := YMM(), XMM()
+		VMOVDQU(Mem{Base: w, Disp: wo + qsOff}, u.AsX())
+		VPSRLW(U8(4), u.AsX(), hi)
+		VINSERTI128(U8(1), hi, u, u)
+		VPAND(low4, u, u)
+		if qhOff >= 0 {
+			// Bit j of qh -> 16 in byte j. VPSHUFB is lane-local, so the
+			// high lane indexes bytes 2-3 of its own copy of the word.
+			hb := YMM()
+			VPBROADCASTD(Mem{Base: w, Disp: wo + qhOff}, hb)
+			VPSHUFB(rep, hb, hb)
+			VPAND(bitsel, hb, hb)
+			VPCMPEQB(bitsel, hb, hb)
+			VPAND(sixteen, hb, hb)
+			VPOR(hb, u, u)
+		}
+		xm := Mem{Base: x, Disp: xo + 2}
+		p := YMM()
+		VPMADDUBSW(xm, u, p)
+		if bias != 0 {
+			c := YMM()
+			VPMADDUBSW(xm, sixteen, c)
+			VPSUBW(c, p, p)
+		}
+		VPMADDWD(ones16, p, p)
+		VCVTDQ2PS(p, p)
+		hw, hx := XMM(), XMM()
+		VPBROADCASTW(Mem{Base: w, Disp: wo}, hw)
+		VPBROADCASTW(Mem{Base: x, Disp: xo}, hx)
+		dw, dx := YMM(), YMM()
+		VCVTPH2PS(hw, dw)
+		VCVTPH2PS(hx, dx)
+		VMULPS(dx, dw, dw)
+		VFMADD231PS(dw, p, acc)
+		if hasMin {
+			sx := YMM()
+			VPMADDUBSW(xm, ones8, sx)
+			VPMADDWD(ones16, sx, sx)
+			VCVTDQ2PS(sx, sx)
+			hm, dm := XMM(), YMM()
+			VPBROADCASTW(Mem{Base: w, Disp: wo + 2}, hm)
+			VCVTPH2PS(hm, dm)
+			VMULPS(dx, dm, dm)
+			VFMADD231PS(dm, sx, acc)
+		}
+	}
+	blockLoops(name, w, x, nb, bsz, 34, unroll, acc, step)
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], false)
 }
