@@ -19,9 +19,11 @@ import (
 	"github.com/edgebench/edgebench/transformer"
 )
 
-// genTinyModel writes a small synthetic llama model and, withTokenizer, a copy that
-// carries the byte-level SentencePiece tokenizer of its vocabulary size.
-func genTinyModel(t *testing.T, withTokenizer bool) string {
+// genTinyModel writes a small synthetic llama model and, unless kind is
+// "none", a copy that carries a synthetic tokenizer of its vocabulary size:
+// "spm" (tokenizer.ByteLevelSPM) or a BPE pre-tokenizer name
+// (tokenizer.ByteLevelBPE).
+func genTinyModel(t *testing.T, kind string) string {
 	t.Helper()
 	dir := t.TempDir()
 	cfg := model.Config{Name: "tiny", Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
@@ -30,7 +32,7 @@ func genTinyModel(t *testing.T, withTokenizer bool) string {
 	if err := model.Generate(plain, cfg, kernels.F32, 7, nil); err != nil {
 		t.Fatal(err)
 	}
-	if !withTokenizer {
+	if kind == "none" {
 		return plain
 	}
 	src, err := gguf.Open(plain)
@@ -47,6 +49,9 @@ func genTinyModel(t *testing.T, withTokenizer bool) string {
 		w.SetKV(kv.Key, kv.Value)
 	}
 	v, err := tokenizer.ByteLevelSPM(cfg.Vocab)
+	if kind != "spm" {
+		v, err = tokenizer.ByteLevelBPE(cfg.Vocab, kind)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +82,7 @@ func genRunCLI(t *testing.T, args ...string) (string, string, error) {
 }
 
 func TestGenerate(t *testing.T) {
-	path := genTinyModel(t, true)
+	path := genTinyModel(t, "spm")
 	out, stderr, err := genRunCLI(t, "generate", path, "-p", "hello world", "-n", "12", "--temp", "0", "-t", "1")
 	// An f16 KV cache runs too (its logits differ slightly, so only the
 	// prompt echo is checked).
@@ -144,7 +149,7 @@ func TestGenerate(t *testing.T) {
 }
 
 func TestGenerateIDsAndErrors(t *testing.T) {
-	plain := genTinyModel(t, false)
+	plain := genTinyModel(t, "none")
 	out, _, err := genRunCLI(t, "generate", plain, "--ids", "1, 300,5", "-n", "4", "--temp", "0", "--no-stats")
 	if err != nil {
 		t.Fatal(err)
@@ -194,7 +199,7 @@ process.stdout.write(JSON.stringify({prompt: input, out}));
 `
 
 // TestGenerateMatchesLlamaCpp runs the whole path — a synthetic model
-// carrying tokenizer.ByteLevelSPM, prompt tokenization, prefill, greedy
+// carrying tokenizer.ByteLevelSPM or ByteLevelBPE (llama-bpe), prompt tokenization, prefill, greedy
 // decoding — in edgebench and in llama.cpp (node-llama-cpp; set
 // $EDGEBENCH_NODE_LLAMA_CPP to its package directory) and requires the same
 // prompt ids and the same 16 generated tokens. It also shows that llama.cpp
@@ -208,45 +213,47 @@ func TestGenerateMatchesLlamaCpp(t *testing.T) {
 	if err != nil {
 		t.Skip("node not found")
 	}
-	path := genTinyModel(t, true)
 	script := filepath.Join(t.TempDir(), "greedy.mjs")
 	if err := os.WriteFile(script, []byte(llamaGreedyJS), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	const prompt = "The quick brown fox jumps over the lazy dog."
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var stderr bytes.Buffer
-	cmd := exec.CommandContext(ctx, node, script, pkg, path, prompt, "16")
-	cmd.Stderr = &stderr
-	js, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
-	var ref struct{ Prompt, Out []int }
-	if err := json.Unmarshal(js, &ref); err != nil {
-		t.Fatalf("node output %q: %v", js, err)
-	}
-	f, err := gguf.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	tok, err := tokenizer.FromGGUF(f)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ids := tok.EncodeSpecial(prompt, true)
-	if !equalIDs(ids, ref.Prompt) {
-		t.Fatalf("prompt ids: ours %v, llama.cpp %v", ids, ref.Prompt)
-	}
-	out, stderrText, err := genRunCLI(t, "generate", path, "-p", prompt, "-n", "16", "--temp", "0", "--ignore-eos", "-t", "1")
-	if err != nil {
-		t.Fatalf("generate: %v\n%s", err, stderrText)
-	}
-	want := prompt + tok.JoinPieces(ref.Out, false) + "\n"
-	if out != want {
-		t.Errorf("greedy text:\n ours  %q\n llama %q (ids %v)", out, want, ref.Out)
+	for _, kind := range []string{"spm", "llama-bpe"} {
+		path := genTinyModel(t, kind)
+		const prompt = "The quick brown fox jumps over the lazy dog."
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		var stderr bytes.Buffer
+		cmd := exec.CommandContext(ctx, node, script, pkg, path, prompt, "16")
+		cmd.Stderr = &stderr
+		js, err := cmd.Output()
+		cancel()
+		if err != nil {
+			t.Fatalf("%s: node: %v\n%s", kind, err, stderr.String())
+		}
+		var ref struct{ Prompt, Out []int }
+		if err := json.Unmarshal(js, &ref); err != nil {
+			t.Fatalf("%s: node output %q: %v", kind, js, err)
+		}
+		f, err := gguf.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok, err := tokenizer.FromGGUF(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := tok.EncodeSpecial(prompt, true)
+		if !equalIDs(ids, ref.Prompt) {
+			t.Fatalf("%s: prompt ids: ours %v, llama.cpp %v", kind, ids, ref.Prompt)
+		}
+		out, stderrText, err := genRunCLI(t, "generate", path, "-p", prompt, "-n", "16", "--temp", "0", "--ignore-eos", "-t", "1")
+		if err != nil {
+			t.Fatalf("%s: generate: %v\n%s", kind, err, stderrText)
+		}
+		want := prompt + tok.JoinPieces(ref.Out, false) + "\n"
+		if out != want {
+			t.Errorf("%s: greedy text:\n ours  %q\n llama %q (ids %v)", kind, out, want, ref.Out)
+		}
 	}
 }
 
