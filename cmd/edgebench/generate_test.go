@@ -199,11 +199,11 @@ process.stdout.write(JSON.stringify({prompt: input, out}));
 `
 
 // TestGenerateMatchesLlamaCpp runs the whole path — a synthetic model
-// carrying tokenizer.ByteLevelSPM or ByteLevelBPE (llama-bpe), prompt tokenization, prefill, greedy
-// decoding — in edgebench and in llama.cpp (node-llama-cpp; set
-// $EDGEBENCH_NODE_LLAMA_CPP to its package directory) and requires the same
-// prompt ids and the same 16 generated tokens. It also shows that llama.cpp
-// fully loads and tokenizes with the synthetic tokenizer.
+// carrying tokenizer.ByteLevelSPM or ByteLevelBPE (llama-bpe), prompt
+// tokenization, prefill, greedy decoding — in edgebench and in llama.cpp
+// (node-llama-cpp; set $EDGEBENCH_NODE_LLAMA_CPP to its package directory)
+// and requires the same prompt ids and the same 16 generated tokens. It also
+// shows that llama.cpp fully loads models with the synthetic tokenizers.
 func TestGenerateMatchesLlamaCpp(t *testing.T) {
 	pkg := os.Getenv("EDGEBENCH_NODE_LLAMA_CPP")
 	if pkg == "" {
