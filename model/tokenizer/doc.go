@@ -94,8 +94,8 @@
 // dropped) where llama.cpp's SentencePiece path aborts, and in byte-level
 // BPE a merge result missing from the vocabulary falls back to its
 // characters rather than to single raw bytes; out-of-range special ids,
-// merges naming unknown tokens and length mismatches are errors where
-// llama.cpp sometimes warns; BPE files without BOS/EOS ids get none (not
+// merges naming unknown tokens, token types outside 0..6 and length
+// mismatches are errors where llama.cpp warns or tolerates them; BPE files without BOS/EOS ids get none (not
 // llama.cpp's GPT-2 default 11); "gpt2" is accepted as a pre-tokenizer name
 // besides llama.cpp's "gpt-2"; when several texts of one FIM/EOT list are
 // present the lowest id is taken (llama.cpp: hash-map order); per-token
