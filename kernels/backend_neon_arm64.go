@@ -33,6 +33,9 @@ func neonDots(dotprod bool) map[Type]DotFunc {
 		m[Q6_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KNEON) }
 		m[Q5_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 176, dotQ5_KNEON) }
 		m[Q3_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 110, dotQ3_KNEON) }
+		m[Q4_1] = func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 20, dotQ4_1NEON) }
+		m[Q5_0] = func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 22, dotQ5_0NEON) }
+		m[Q5_1] = func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 24, dotQ5_1NEON) }
 		m[Q4_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_24NEON) }
 		m[Q8_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_24NEON) }
 	}

@@ -70,3 +70,18 @@ func dotQ8_0_24NEON(w, x *byte, nb int) float32
 //
 //go:noescape
 func dotQ3_KNEON(w, x *byte, nb int) float32
+
+// dotQ4_1NEON returns the q4_1 x q8_0 dot product of nb blocks (SDOT).
+//
+//go:noescape
+func dotQ4_1NEON(w, x *byte, nb int) float32
+
+// dotQ5_0NEON returns the q5_0 x q8_0 dot product of nb blocks (SDOT).
+//
+//go:noescape
+func dotQ5_0NEON(w, x *byte, nb int) float32
+
+// dotQ5_1NEON returns the q5_1 x q8_0 dot product of nb blocks (SDOT).
+//
+//go:noescape
+func dotQ5_1NEON(w, x *byte, nb int) float32

@@ -10,7 +10,7 @@ import "testing"
 func TestNEONBackendTypes(t *testing.T) {
 	want := []Type{F32, F16, BF16}
 	if haveDotProd {
-		want = append(want, Q8_0, Q4_0, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q4_0_24, Q8_0_24)
+		want = append(want, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q4_0_24, Q8_0_24)
 	}
 	if len(neonBackend.Dot) != len(want) {
 		t.Errorf("neon serves %d types, want %v", len(neonBackend.Dot), want)

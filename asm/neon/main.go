@@ -705,6 +705,94 @@ func dotQ3K(name string) {
 	emit("RET")
 }
 
+// dotLegacy: q4_1 (d, m, qs), q5_0 (d, qh, qs; value (q-16)*d) or q5_1
+// (d, m, qh, qs; value q*d + m) against q8_0 activations, one block per
+// step. q = nibble (element j: low nibble of qs[j], j+16: high nibble) plus
+// 16 times bit j of qh (TBL replicates the qh bytes, CMEQ against single-bit
+// masks picks the bits). SDOT gives sum q*x and, for the formats with a
+// minimum, sum x; exact integer sums, float order differs from ref (bounded).
+func dotLegacy(name string, bsz int, hasMin bool, qhOff, qsOff int, q50 bool) {
+	var rep0, rep1, bits [16]byte
+	for i := 0; i < 16; i++ {
+		rep0[i] = byte(i / 8)
+		rep1[i] = byte(2 + i/8)
+		bits[i] = byte(1 << (i % 8))
+	}
+	if qhOff >= 0 {
+		data(name+"_rep0", rep0)
+		data(name+"_rep1", rep1)
+		data(name+"_bits", bits)
+	}
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("VMOVI $15, V30.B16")
+	emit("VMOVI $16, V29.B16")
+	emit("VMOVI $1, V28.B16")
+	if qhOff >= 0 {
+		for i, t := range []string{"rep0", "rep1", "bits"} {
+			emit("MOVD $%s_%s<>(SB), R10", name, t)
+			emit("VLD1 (R10), [V%d.B16]", 24+i) // V24 rep0, V25 rep1, V26 bits
+		}
+	}
+	zero(16)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	emit("ADD $%d, R0, R6", qsOff)
+	emit("VLD1 (R6), [V0.B16]")
+	emit("VUSHR $4, V0.B16, V1.B16")
+	emit("VAND V30.B16, V0.B16, V0.B16")
+	if qhOff >= 0 {
+		emit("FMOVS %d(R0), F12", qhOff)
+		for i := 0; i < 2; i++ {
+			emit("VTBL V%d.B16, [V12.B16], V%d.B16", 24+i, 13+i)
+			emit("VAND V26.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VCMEQ V26.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VAND V29.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
+		}
+	}
+	if q50 {
+		emit("VSUB V29.B16, V0.B16, V0.B16")
+		emit("VSUB V29.B16, V1.B16, V1.B16")
+	}
+	emit("ADD $2, R1, R7")
+	emit("VLD1 (R7), [V2.B16, V3.B16]")
+	zero(4)
+	sdot(4, 0, 2)
+	sdot(4, 1, 3)
+	scvtf(4, 4)
+	emit("MOVHU (R0), R4")
+	emit("MOVHU (R1), R5")
+	emit("FMOVS R4, F5")
+	emit("FMOVS R5, F6")
+	fcvtSH(5, 5)
+	fcvtSH(6, 6)
+	emit("FMULS F6, F5, F5")
+	emit("VDUP V5.S[0], V5.S4")
+	emit("VFMLA V4.S4, V5.S4, V16.S4")
+	if hasMin {
+		zero(7)
+		sdot(7, 28, 2)
+		sdot(7, 28, 3)
+		scvtf(7, 7)
+		emit("MOVHU 2(R0), R4")
+		emit("FMOVS R4, F8")
+		fcvtSH(8, 8)
+		emit("FMULS F6, F8, F8")
+		emit("VDUP V8.S[0], V8.S4")
+		emit("VFMLA V7.S4, V8.S4, V16.S4")
+	}
+	emit("ADD $%d, R0, R0", bsz)
+	emit("ADD $34, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	reduce(24)
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -724,6 +812,9 @@ func main() {
 	dot2Bit("dotTQ2_0NEON", false)
 	dotQ6K("dotQ6_KNEON")
 	dotQ3K("dotQ3_KNEON")
+	dotLegacy("dotQ4_1NEON", 20, true, -1, 4, false)
+	dotLegacy("dotQ5_0NEON", 22, false, 2, 6, true)
+	dotLegacy("dotQ5_1NEON", 24, true, 4, 8, false)
 	dotSparse24("dotQ4_0_24NEON", true)
 	dotSparse24("dotQ8_0_24NEON", false)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
