@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/model/tokenizer"
 	"github.com/edgebench/edgebench/transformer"
@@ -118,8 +120,12 @@ func runGenerate(cmd *cobra.Command, path string, fl generateFlags) error {
 	if err != nil {
 		return fmt.Errorf("generate: --kv-type: %w", err)
 	}
+	opts := transformer.Options{Threads: fl.threads, Backend: fl.backend, MaxContext: fl.ctx, KVType: kvType}
+	if err := genCheckMemory(f, opts); err != nil {
+		return err
+	}
 	loadStart := time.Now()
-	m, err := transformer.Load(f, transformer.Options{Threads: fl.threads, Backend: fl.backend, MaxContext: fl.ctx, KVType: kvType})
+	m, err := transformer.Load(f, opts)
 	if err != nil {
 		return err
 	}
@@ -206,6 +212,55 @@ func runGenerate(cmd *cobra.Command, path string, fl generateFlags) error {
 		return ctx.Err()
 	}
 	return nil
+}
+
+// genMemAvailable is the kernel's estimate of memory available without
+// swapping (MemAvailable), 0 when unknown; a variable so tests can set it.
+var genMemAvailable = func() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemAvailable:"); ok {
+			f := strings.Fields(rest)
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) == 2 && f[1] == "kB" {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// genCheckMemory refuses to load a model whose mapped weights plus the
+// runtime's buffers (KV cache first of all) exceed the available memory,
+// rather than letting the machine swap or the process be killed. Page-cached
+// weights count as available, so a model that is already cached passes.
+func genCheckMemory(f *gguf.File, opts transformer.Options) error {
+	avail := genMemAvailable()
+	if avail <= 0 {
+		return nil
+	}
+	cfg, err := model.ConfigFromGGUF(f)
+	if err != nil {
+		return err
+	}
+	runtime, err := transformer.EstimateBytes(cfg, opts)
+	if err != nil {
+		return err
+	}
+	if need := f.Size + runtime; need > avail {
+		return fmt.Errorf("generate: %s needs about %s (weights %s + KV cache and buffers %s) but %s is available; lower --ctx-size, use --kv-type f16 or a smaller model",
+			f.Path, genBytes(need), genBytes(f.Size), genBytes(runtime), genBytes(avail))
+	}
+	return nil
+}
+
+func genBytes(n int64) string {
+	if n >= 1<<30 {
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
 }
 
 func genMS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -157,6 +157,14 @@ func TestGenerateIDsAndErrors(t *testing.T) {
 	if !regexp.MustCompile(`^1 300 5( \d+){4}\n$`).MatchString(out) {
 		t.Errorf("ids output %q", out)
 	}
+	// A machine with too little memory refuses before loading.
+	saved := genMemAvailable
+	genMemAvailable = func() int64 { return 1 << 20 }
+	_, _, err = genRunCLI(t, "generate", plain, "--ids", "1", "-n", "1")
+	genMemAvailable = saved
+	if err == nil || !strings.Contains(err.Error(), "is available") || !strings.Contains(err.Error(), "KV cache") {
+		t.Errorf("memory check: %v", err)
+	}
 	for _, c := range []struct {
 		args []string
 		want string
