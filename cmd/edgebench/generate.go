@@ -51,6 +51,8 @@ end-of-generation token unless --ignore-eos is given.
 Sampling follows llama.cpp's default chain: top-k, top-p (on the probabilities
 at temperature 1), temperature, then a draw from a generator seeded by --seed;
 --temp 0 is greedy decoding. At the end, prefill and decode speed go to stderr.
+A model whose weights plus KV cache would not fit in the available memory is
+refused before loading.
 
 Models without a tokenizer (tokenizer.ggml.model "none", such as synthetic
 models from 'edgebench model gen') take the prompt as token ids with --ids and
