@@ -7,7 +7,7 @@ import "golang.org/x/sys/cpu"
 // haveDotProd gates the quantized NEON dots, which use SDOT (FEAT_DotProd:
 // Cortex-A76/A78 and later, e.g. Raspberry Pi 5, Jetson Orin). Without it
 // (Cortex-A72, Raspberry Pi 4) the neon backend serves the float types and
-// q8_0/q4_0 fall back to the go backend.
+// every quantized format falls back to the go backend.
 var haveDotProd = cpu.ARM64.HasASIMDDP
 
 // The neon backend: hand-generated arm64 assembly (asm/neon).
