@@ -85,3 +85,45 @@ func dotQ5_0NEON(w, x *byte, nb int) float32
 //
 //go:noescape
 func dotQ5_1NEON(w, x *byte, nb int) float32
+
+// The same integer kernels for cores without the dot-product extension
+// (SMULL/SADALP in place of SDOT; see asm/neon).
+
+//go:noescape
+func dotQ8_0NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_KNEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ5_KNEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ2_KNEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotTQ2_0NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ6_KNEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ3_KNEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_1NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ5_0NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ5_1NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ4_0_24NEONv80(w, x *byte, nb int) float32
+
+//go:noescape
+func dotQ8_0_24NEONv80(w, x *byte, nb int) float32

@@ -25,8 +25,23 @@ func label(name string)               { fmt.Fprintf(&out, "%s:\n", name) }
 func word(enc uint32, text string) { emit("WORD $0x%08x // %s", enc, text) }
 
 // A64 encodings (ARM ARM, checked with llvm-mc -triple=aarch64 -mattr=+dotprod).
-func sdot(d, n, m int) { // SDOT Vd.4S, Vn.16B, Vm.16B (FEAT_DotProd)
-	word(0x4E809400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SDOT V%d.4S, V%d.16B, V%d.16B", d, n, m))
+// dotprod selects how sdot is emitted: SDOT (FEAT_DotProd) or, for
+// ARMv8.0 cores such as the Cortex-A72, SMULL/SMULL2 into int16 (|product|
+// <= 16384) and SADALP into the int32 lanes, with V15 (used by no kernel)
+// as scratch. The emulation groups the 16 products into lanes differently
+// (pairs from each half instead of runs of four), which no kernel depends
+// on: each sdot call's 16 bytes always share one scale.
+var dotprod = true
+
+func sdot(d, n, m int) { // Vd.4S += products of Vn.16B and Vm.16B, int8 x int8
+	if dotprod {
+		word(0x4E809400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("SDOT V%d.4S, V%d.16B, V%d.16B", d, n, m))
+		return
+	}
+	word(0x0E20C000|uint32(m)<<16|uint32(n)<<5|15, fmt.Sprintf("SMULL V15.8H, V%d.8B, V%d.8B", n, m))
+	word(0x4E606800|15<<5|uint32(d), fmt.Sprintf("SADALP V%d.4S, V15.8H", d))
+	word(0x4E20C000|uint32(m)<<16|uint32(n)<<5|15, fmt.Sprintf("SMULL2 V15.8H, V%d.16B, V%d.16B", n, m))
+	word(0x4E606800|15<<5|uint32(d), fmt.Sprintf("SADALP V%d.4S, V15.8H", d))
 }
 func scvtf(d, n int) { // SCVTF Vd.4S, Vn.4S
 	word(0x4E21D800|uint32(n)<<5|uint32(d), fmt.Sprintf("SCVTF V%d.4S, V%d.4S", d, n))
@@ -804,19 +819,27 @@ func main() {
 	dotFloat("dotF32NEON", f32)
 	dotFloat("dotF16NEON", f16)
 	dotFloat("dotBF16NEON", bf16)
-	dotQ("dotQ8_0NEON", 34)
-	dotQ("dotQ4_0NEON", 18)
-	dotQ4K("dotQ4_KNEON", false)
-	dotQ4K("dotQ5_KNEON", true)
-	dot2Bit("dotQ2_KNEON", true)
-	dot2Bit("dotTQ2_0NEON", false)
-	dotQ6K("dotQ6_KNEON")
-	dotQ3K("dotQ3_KNEON")
-	dotLegacy("dotQ4_1NEON", 20, true, -1, 4, false)
-	dotLegacy("dotQ5_0NEON", 22, false, 2, 6, true)
-	dotLegacy("dotQ5_1NEON", 24, true, 4, 8, false)
-	dotSparse24("dotQ4_0_24NEON", true)
-	dotSparse24("dotQ8_0_24NEON", false)
+	// The integer kernels twice: with SDOT ("NEON") and without ("NEONv80").
+	for _, dp := range []bool{true, false} {
+		dotprod = dp
+		sfx := "NEON"
+		if !dp {
+			sfx = "NEONv80"
+		}
+		dotQ("dotQ8_0"+sfx, 34)
+		dotQ("dotQ4_0"+sfx, 18)
+		dotQ4K("dotQ4_K"+sfx, false)
+		dotQ4K("dotQ5_K"+sfx, true)
+		dot2Bit("dotQ2_K"+sfx, true)
+		dot2Bit("dotTQ2_0"+sfx, false)
+		dotQ6K("dotQ6_K" + sfx)
+		dotQ3K("dotQ3_K" + sfx)
+		dotLegacy("dotQ4_1"+sfx, 20, true, -1, 4, false)
+		dotLegacy("dotQ5_0"+sfx, 22, false, 2, 6, true)
+		dotLegacy("dotQ5_1"+sfx, 24, true, 4, 8, false)
+		dotSparse24("dotQ4_0_24"+sfx, true)
+		dotSparse24("dotQ8_0_24"+sfx, false)
+	}
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
