@@ -209,7 +209,7 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 // design, and beats silently ignoring a requested axis.
 var (
 	notYetAxes = map[string]string{
-		"sparsity": "the sparsity axis is not implemented yet; use the sparse weight types (q4_0_24 and q8_0_24 for 2:4, q4_0_bm and q8_0_bm for 50% unstructured) on the types axis",
+		"sparsity": "the sparsity axis is not implemented yet (the kernels have 2:4 and 50% formats, q4_0_24/q8_0_24 and q4_0_bm/q8_0_bm, but synthetic models cannot be written in them yet)",
 		"pruning":  "pruning methods are not implemented yet",
 		"depth":    "the context-depth axis is not implemented yet",
 		"context":  "the context-depth axis is not implemented yet",
