@@ -2,6 +2,7 @@ package compress
 
 import (
 	"fmt"
+	"math"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/blas64"
@@ -15,7 +16,11 @@ import (
 type Hessian struct {
 	cols int
 	n    int
-	sum  *mat.SymDense // XᵀX
+	sum  *mat.SymDense // XᵀX of the samples not in kept; nil until needed
+	// kept holds the samples themselves while there are few (n ≤ cols/8):
+	// then H is a diagonal plus a low-rank term and its factor is cheaper to
+	// get from them (see lowRankFactor). Beyond that they go into sum.
+	kept []float32
 
 	// The factor of the last invCholUpper, reused by the layers that share
 	// this input (q/k/v, gate/up) while no samples are added.
@@ -27,8 +32,12 @@ type Hessian struct {
 
 // NewHessian starts an empty Hessian for a layer with cols inputs.
 func NewHessian(cols int) *Hessian {
-	return &Hessian{cols: cols, sum: mat.NewSymDense(cols, nil)}
+	return &Hessian{cols: cols}
 }
+
+// lowRank reports whether the samples are few enough to keep: then the
+// O(n²·samples) factorisation beats the dense O(n³) one.
+func (h *Hessian) lowRank(samples int) bool { return samples*8 <= h.cols }
 
 // Cols is the number of layer inputs.
 func (h *Hessian) Cols() int { return h.cols }
@@ -41,6 +50,32 @@ func (h *Hessian) Add(x []float32, n int) error {
 	if n <= 0 || len(x) != n*h.cols {
 		return fmt.Errorf("hessian: %d values are not %d rows of %d inputs", len(x), n, h.cols)
 	}
+	if h.sum == nil && h.lowRank(h.n+n) {
+		h.kept = append(h.kept, x...)
+		h.n += n
+		return nil
+	}
+	h.densify()
+	h.accumulate(x, n)
+	h.n += n
+	return nil
+}
+
+// densify moves kept samples into sum (the dense path from then on).
+func (h *Hessian) densify() {
+	if h.sum != nil {
+		return
+	}
+	h.sum = mat.NewSymDense(h.cols, nil)
+	if len(h.kept) > 0 {
+		h.accumulate(h.kept, len(h.kept)/h.cols)
+		h.kept = nil
+	}
+	h.cacheR = nil
+}
+
+// accumulate adds XᵀX of n rows to sum.
+func (h *Hessian) accumulate(x []float32, n int) {
 	// A rank-k update in chunks keeps the float64 copy of x small.
 	const chunk = 256
 	buf := make([]float64, min(n, chunk)*h.cols)
@@ -52,8 +87,6 @@ func (h *Hessian) Add(x []float32, n int) error {
 		xm := mat.NewDense(k, h.cols, buf[:k*h.cols])
 		h.sum.SymRankK(h.sum, 1, xm.T())
 	}
-	h.n += n
-	return nil
 }
 
 // raw is XᵀX's upper triangle (row-major, stride).
@@ -89,13 +122,24 @@ func (h *Hessian) factor(damp float64) (R []float32, dead []bool, err error) {
 		return nil, nil, fmt.Errorf("hessian: no calibration samples")
 	}
 	n := h.cols
-	src, stride := h.raw()
 	scale := 2 / float64(h.n)
 	dead = make([]bool, n)
 	var mean float64
 	diag := make([]float64, n)
+	if h.sum == nil {
+		for i := 0; i < len(h.kept); i += n {
+			for c, v := range h.kept[i : i+n] {
+				diag[c] += float64(v) * float64(v) * scale
+			}
+		}
+	} else {
+		src, stride := h.raw()
+		for i := range diag {
+			diag[i] = src[i*stride+i] * scale
+		}
+	}
 	for i := 0; i < n; i++ {
-		d := src[i*stride+i] * scale
+		d := diag[i]
 		if d == 0 {
 			dead[i] = true
 			d = 1
@@ -104,6 +148,10 @@ func (h *Hessian) factor(damp float64) (R []float32, dead []bool, err error) {
 		mean += d
 	}
 	mean /= float64(n)
+	if h.sum == nil {
+		return h.lowRankFactor(diag, dead, damp*mean)
+	}
+	src, stride := h.raw()
 	a := make([]float64, n*n)
 	for try := 0; try < 4; try++ {
 		// A = P·H·P (upper triangle used by Cholesky).
@@ -164,4 +212,96 @@ func invUpper(a []float64, n, stride int, tmp []float64) bool {
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, 1, B, C, 0, T)  // T = B·C⁻¹
 	blas64.Gemm(blas.NoTrans, blas.NoTrans, -1, A, T, 0, B) // B = −A⁻¹·T
 	return true
+}
+
+// lowRankFactor is factor for few samples (m ≪ n): H = D + XsᵀXs with D
+// diagonal (dampening, and 1 for dead inputs) and Xs = √(2/m)·X, so by
+// Woodbury H⁻¹ = D⁻¹ − WWᵀ with W = D⁻¹XsᵀC⁻ᵀ, where CCᵀ = I + XsD⁻¹Xsᵀ
+// (m×m). H⁻¹'s Cholesky factor then follows from D^(-1/2) by m rank-one
+// downdates, all m applied to each column in one pass: O(m·n²) instead of
+// O(n³), exact (no approximation). Every intermediate D⁻¹ − Σ_{j≤k} w_j w_jᵀ
+// is positive definite (it is H⁻¹ plus the remaining positive terms), so the
+// downdates cannot break down. diag is H's diagonal before dampening.
+func (h *Hessian) lowRankFactor(diag []float64, dead []bool, lambda float64) ([]float32, []bool, error) {
+	n, m := h.cols, h.n
+	dinv := make([]float64, n)
+	for i := range dinv {
+		d := lambda
+		if dead[i] {
+			d += 1
+		}
+		dinv[i] = 1 / d
+	}
+	sc := 2 / float64(m)
+	// Y = Xs·D⁻¹ (m×n); M = I + Xs·D⁻¹·Xsᵀ = I + sc·X·D⁻¹·Xᵀ.
+	y := make([]float64, m*n)
+	for j := 0; j < m; j++ {
+		for i, v := range h.kept[j*n : (j+1)*n] {
+			y[j*n+i] = math.Sqrt(sc) * float64(v) * dinv[i]
+		}
+	}
+	mm := make([]float64, m*m)
+	for a := 0; a < m; a++ {
+		for b := a; b < m; b++ {
+			var s float64
+			xa := h.kept[a*n : (a+1)*n]
+			for i, v := range h.kept[b*n : (b+1)*n] {
+				s += float64(xa[i]) * float64(v) * dinv[i]
+			}
+			mm[a*m+b] = sc * s
+		}
+		mm[a*m+a]++
+	}
+	// M = UᵀU (upper U = Cᵀ); Wᵀ = C⁻¹·Y = U⁻ᵀ·Y.
+	u, ok := lapack64.Potrf(blas64.Symmetric{N: m, Stride: m, Data: mm, Uplo: blas.Upper})
+	if !ok {
+		return nil, nil, fmt.Errorf("hessian: low-rank factor: I + XD⁻¹Xᵀ not positive definite")
+	}
+	blas64.Trsm(blas.Left, blas.Trans, 1, u, blas64.General{Rows: m, Cols: n, Stride: n, Data: y})
+	// x[i*m+j] = W[i][j], i-major so each row's m values are contiguous.
+	x := make([]float64, n*m)
+	for j := 0; j < m; j++ {
+		for i := 0; i < n; i++ {
+			x[i*m+j] = y[j*n+i]
+		}
+	}
+	y = nil
+	// R = Lᵀ: row k of R is column k of L, contiguous.
+	R := make([]float64, n*n)
+	for i := range dinv {
+		R[i*n+i] = math.Sqrt(dinv[i])
+	}
+	cs := make([]float64, 3*m) // c_j, 1/c_j, s_j
+	for k := 0; k < n; k++ {
+		lkk := R[k*n+k]
+		xk := x[k*m : (k+1)*m]
+		for j, v := range xk {
+			r2 := lkk*lkk - v*v
+			if !(r2 > 0) {
+				return nil, nil, fmt.Errorf("hessian: low-rank factor: downdate lost positive definiteness at input %d", k)
+			}
+			r := math.Sqrt(r2)
+			cs[3*j], cs[3*j+1], cs[3*j+2] = r/lkk, lkk/r, v/lkk
+			lkk = r
+		}
+		R[k*n+k] = lkk
+		row := R[k*n : (k+1)*n]
+		parallelRows(n-k-1, func(lo, hi int) {
+			for i := k + 1 + lo; i < k+1+hi; i++ {
+				l := row[i]
+				xi := x[i*m : (i+1)*m]
+				for j := range xi {
+					c, ic, s := cs[3*j], cs[3*j+1], cs[3*j+2]
+					l = (l - s*xi[j]) * ic
+					xi[j] = c*xi[j] - s*l
+				}
+				row[i] = l
+			}
+		})
+	}
+	out := make([]float32, n*n)
+	for i, v := range R {
+		out[i] = float32(v)
+	}
+	return out, dead, nil
 }

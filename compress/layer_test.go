@@ -171,24 +171,59 @@ func TestRTNIsKernelsQuantize(t *testing.T) {
 }
 
 func TestInvCholUpper(t *testing.T) {
-	rng := rand.New(rand.NewPCG(3, 3))
-	// 150 inputs exercise invUpper's recursion (blocks of ≤ 64).
-	const n, cols = 300, 150
-	x := make([]float32, n*cols)
-	for i := range x {
-		x[i] = float32(rng.NormFloat64())
+	// 300 samples of 150 inputs take the dense path (blocks of ≤ 64 in
+	// invUpper's recursion); 20 of 160 the low-rank one.
+	for _, c := range []struct{ n, cols int }{{300, 150}, {20, 160}} {
+		rng := rand.New(rand.NewPCG(3, 3))
+		x := make([]float32, c.n*c.cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		x[5] = 0
+		for i := 0; i < c.n; i++ {
+			x[i*c.cols+7] = 0 // a dead input
+		}
+		h := NewHessian(c.cols)
+		if err := h.Add(x[:10*c.cols], 10); err != nil { // two calls accumulate
+			t.Fatal(err)
+		}
+		if err := h.Add(x[10*c.cols:], c.n-10); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := h.sum == nil, c.n*8 <= c.cols; got != want {
+			t.Fatalf("%d samples of %d: low-rank path %v, want %v", c.n, c.cols, got, want)
+		}
+		checkFactor(t, h, x, c.n, c.cols)
+		if h.sum == nil {
+			// The dense path on the same samples gives the same factor.
+			R1, _, _ := h.invCholUpper(0.01)
+			h.densify()
+			R2, _, err := h.invCholUpper(0.01)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var md, mx float64
+			for i := range R1 {
+				md = max(md, math.Abs(float64(R1[i]-R2[i])))
+				mx = max(mx, math.Abs(float64(R2[i])))
+			}
+			if md > 1e-5*mx {
+				t.Errorf("low-rank and dense factors differ by %.3g (max entry %.3g)", md, mx)
+			}
+		}
 	}
-	x[5] = 0
-	for i := 0; i < n; i++ {
-		x[i*cols+7] = 0 // a dead input
+	if _, _, err := NewHessian(4).invCholUpper(0.01); err == nil {
+		t.Error("empty Hessian accepted")
 	}
-	h := NewHessian(cols)
-	if err := h.Add(x[:10*cols], 10); err != nil { // two calls accumulate
-		t.Fatal(err)
+	if err := NewHessian(4).Add(make([]float32, 5), 1); err == nil {
+		t.Error("short calibration row accepted")
 	}
-	if err := h.Add(x[10*cols:], n-10); err != nil {
-		t.Fatal(err)
-	}
+}
+
+// checkFactor rebuilds H (dead input handling, dampening) from x and checks
+// that R is upper triangular with a positive diagonal and H·RᵀR = I.
+func checkFactor(t *testing.T, h *Hessian, x []float32, n, cols int) {
+	t.Helper()
 	const damp = 0.01
 	R, dead, err := h.invCholUpper(damp)
 	if err != nil {
@@ -197,7 +232,6 @@ func TestInvCholUpper(t *testing.T) {
 	if !dead[7] || dead[6] {
 		t.Fatalf("dead inputs %v", dead)
 	}
-	// Rebuild H (with dead handling and damping) and check H·RᵀR = I.
 	H := make([]float64, cols*cols)
 	var mean float64
 	for a := 0; a < cols; a++ {
@@ -206,12 +240,12 @@ func TestInvCholUpper(t *testing.T) {
 			for i := 0; i < n; i++ {
 				s += float64(x[i*cols+a]) * float64(x[i*cols+b])
 			}
-			H[a*cols+b] = 2 * s / n
+			H[a*cols+b] = 2 * s / float64(n)
 		}
 	}
 	H[7*cols+7] = 1
 	for a := 0; a < cols; a++ {
-		mean += H[a*cols+a] / cols
+		mean += H[a*cols+a] / float64(cols)
 	}
 	for a := 0; a < cols; a++ {
 		H[a*cols+a] += damp * mean
@@ -245,15 +279,9 @@ func TestInvCholUpper(t *testing.T) {
 				want = 1
 			}
 			if math.Abs(s-want) > 1e-3 {
-				t.Fatalf("(H·RᵀR)[%d][%d] = %g, want %g", a, b, s, want)
+				t.Fatalf("%d samples of %d: (H·RᵀR)[%d][%d] = %g, want %g", n, cols, a, b, s, want)
 			}
 		}
-	}
-	if _, _, err := NewHessian(4).invCholUpper(damp); err == nil {
-		t.Error("empty Hessian accepted")
-	}
-	if err := h.Add(x[:5], 1); err == nil {
-		t.Error("short calibration row accepted")
 	}
 }
 
