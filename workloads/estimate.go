@@ -15,11 +15,17 @@ import (
 
 // Estimate is what a cell is expected to cost before it runs. Memory is
 // computed from the model's shape the way the runner checks it before
-// loading (weights + f32 KV cache + activation buffers). Time is a
-// roofline bound: decode steps at the measured read bandwidth, prefill at
-// the larger of its weight traffic and its FMA work at the measured peak.
-// The reference runtime does not reach the roofline, so real cells take
-// longer; the bound is what the numbers say, not a guess dressed up.
+// loading (weights + f32 KV cache + activation buffers).
+//
+// Time comes from one of two bases. "kernels": this machine's matvec and
+// matmul speed for the cell's type, backend and thread count, measured just
+// before (MeasureKernelRates): a decode step reads its weights at the
+// matvec rate, prefill does its multiply-adds at the matmul rate; attention,
+// norms and the runtime's bookkeeping are not counted, so real cells take
+// somewhat longer. "roofline": a bound from the device's measured roofline
+// (decode at the read bandwidth, prefill at the larger of its weight
+// traffic and its FMAs at peak), which kernels that do not reach the
+// roofline can exceed many times over.
 type Estimate struct {
 	Cell         results.CellConfig
 	WeightBytes  int64   // tensor data of the model file
@@ -34,12 +40,19 @@ type Estimate struct {
 	TimeMin      time.Duration // warm-up + the policy's minimum repetitions
 	TimeMax      time.Duration // warm-up + the repetitions the budget or max allows
 	TimeUnknown  string        // why there is no time estimate ("" = there is one)
+	Basis        string        // "kernels" or "roofline"
 	ModelUnknown string        // why there is no memory estimate either
 }
 
 // EstimateCells estimates every cell. rf is the device's measured roofline
 // (nil: times are unknown); avail is the memory available (0: unknown).
 func EstimateCells(cells []results.CellConfig, pol runners.Policy, rf *device.Roofline, avail uint64) []Estimate {
+	return EstimateCellsWithRates(cells, pol, rf, nil, avail)
+}
+
+// EstimateCellsWithRates is EstimateCells timed by measured kernel rates
+// where it has them (see MeasureKernelRates), by the roofline elsewhere.
+func EstimateCellsWithRates(cells []results.CellConfig, pol runners.Policy, rf *device.Roofline, rates map[RateKey]KernelRates, avail uint64) []Estimate {
 	shapes := map[string]shape{}
 	out := make([]Estimate, len(cells))
 	for i, c := range cells {
@@ -49,7 +62,11 @@ func EstimateCells(cells []results.CellConfig, pol runners.Policy, rf *device.Ro
 			sh = shapeOf(c.Model, c.WeightType)
 			shapes[key] = sh
 		}
-		out[i] = estimate(c, sh, pol, rf, avail)
+		r, ok := rates[RateKey{c.WeightType, c.Backend, c.Threads}]
+		if !ok || r.MatVecGBps <= 0 {
+			r = KernelRates{}
+		}
+		out[i] = estimate(c, sh, pol, rf, r, avail)
 	}
 	return out
 }
@@ -110,7 +127,7 @@ func shapeOf(name, weightType string) shape {
 	return sh
 }
 
-func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roofline, avail uint64) Estimate {
+func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roofline, kr KernelRates, avail uint64) Estimate {
 	e := Estimate{Cell: c, AvailBytes: avail, Fits: true}
 	if sh.err != "" {
 		e.ModelUnknown, e.TimeUnknown = sh.err, sh.err
@@ -134,15 +151,35 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 	e.FlopsPerTok = 2*float64(m.Params()) + 4*float64(m.Layers*m.Heads*m.HeadDim)*float64(c.PromptTokens)/2
 
 	bw, flops, why := ceilings(rf, c.Threads)
-	if why != "" {
+	var prefill, decode, load float64
+	kvBytes := float64(kvPerPos) * depth
+	switch {
+	case kr.MatVecGBps > 0:
+		e.Basis = "kernels"
+		wbw := kr.MatVecGBps * 1e9
+		kvbw := wbw // the KV cache is f32: without a roofline, as fast as the weights
+		if why == "" {
+			kvbw = bw
+		}
+		decode = float64(c.GenTokens) * (float64(sh.perToken)/wbw + kvBytes/kvbw)
+		if kr.MatMulGFLOPs > 0 {
+			prefill = 2 * float64(m.Params()) * float64(c.PromptTokens) / (kr.MatMulGFLOPs * 1e9)
+		} else {
+			// No batched figure: one matvec per prompt token is the slow end.
+			prefill = float64(c.PromptTokens) * float64(sh.perToken) / wbw
+		}
+		load = float64(e.WeightBytes) / wbw
+	case why == "":
+		e.Basis = "roofline"
+		prefill = math.Max(float64(sh.perToken)/bw, e.FlopsPerTok*float64(c.PromptTokens)/flops)
+		decode = float64(c.GenTokens) * e.BytesPerTok / bw
+		load = float64(e.WeightBytes) / bw // paging the weights in, at best
+	default:
 		e.TimeUnknown = why
 		return e
 	}
-	prefill := math.Max(float64(sh.perToken)/bw, e.FlopsPerTok*float64(c.PromptTokens)/flops)
-	decode := float64(c.GenTokens) * e.BytesPerTok / bw
 	e.Rep = seconds(prefill + decode)
-	load := seconds(float64(e.WeightBytes) / bw) // paging the weights in, at best
-	reps := func(n int) time.Duration { return load + time.Duration(pol.Warmup+n)*e.Rep }
+	reps := func(n int) time.Duration { return seconds(load) + time.Duration(pol.Warmup+n)*e.Rep }
 	e.TimeMin = reps(pol.Min)
 	most := pol.Max
 	if pol.Budget > 0 && e.Rep > 0 {

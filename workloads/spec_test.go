@@ -1,13 +1,16 @@
 package workloads
 
 import (
+	"context"
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
+	"github.com/edgebench/edgebench/results"
 )
 
 func TestQuickSuiteCells(t *testing.T) {
@@ -181,5 +184,54 @@ func TestKernelsCISuite(t *testing.T) {
 	}
 	if s.Repeat.Min != s.Repeat.Max || s.Repeat.TargetRelCI != 0 {
 		t.Errorf("a CI gate wants a fixed sample size: %+v", s.Repeat)
+	}
+}
+
+func TestEstimateFromKernelRates(t *testing.T) {
+	s, _ := Builtin("quick")
+	cells := s.Cells()[:2] // stories15M f32 at 1 and all threads
+	rates := map[RateKey]KernelRates{{"f32", "auto", 1}: {MatVecGBps: 2, MatMulGFLOPs: 10}}
+	rf := &device.Roofline{ReadGBps1: 10, ReadGBpsAll: 20, FMAGFLOPS1: 50, FMAGFLOPSAll: 100, Threads: 2}
+	est := EstimateCellsWithRates(cells, s.Repeat, rf, rates, 0)
+	if est[0].Basis != "kernels" || est[1].Basis != "roofline" {
+		t.Fatalf("bases %q %q: the rate covers only the 1-thread cell", est[0].Basis, est[1].Basis)
+	}
+	cfg, _ := model.Preset("stories15M")
+	c := cells[0]
+	// decode: the weights at the 2 GB/s matvec rate (tied embeddings are read
+	// in full as the output), the KV cache at the 10 GB/s roofline.
+	perTok := float64(4 * cfg.Params())
+	kv := float64(2*cfg.Layers*cfg.KVHeads*cfg.HeadDim*4) * (float64(c.PromptTokens) + float64(c.GenTokens)/2)
+	decode := float64(c.GenTokens) * (perTok/2e9 + kv/10e9)
+	prefill := 2 * float64(cfg.Params()) * float64(c.PromptTokens) / 10e9
+	want := time.Duration((decode + prefill) * 1e9)
+	if d := est[0].Rep - want; d < -time.Millisecond || d > time.Millisecond {
+		t.Errorf("repetition %s, want %s", est[0].Rep, want)
+	}
+	// The measured kernels are slower than the roofline here: so is the estimate.
+	if est[0].Rep <= est[1].Rep {
+		t.Errorf("kernel-timed %s not slower than the roofline bound %s", est[0].Rep, est[1].Rep)
+	}
+}
+
+func TestMeasureKernelRates(t *testing.T) {
+	if testing.Short() {
+		t.Skip("times kernels")
+	}
+	cells := []results.CellConfig{
+		{Model: "stories15M", WeightType: "q8_0", Backend: "auto", Threads: 1},
+		{Model: "stories15M", WeightType: "q8_0", Backend: "auto", Threads: 1, PromptTokens: 9}, // same key
+		{Model: "x.gguf", WeightType: "q4_0", Backend: "auto", Threads: 1},                      // files keep the roofline
+	}
+	rates, err := MeasureKernelRates(context.Background(), cells)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rates) != 1 {
+		t.Fatalf("rates %v, want one key", rates)
+	}
+	r := rates[RateKey{"q8_0", "auto", 1}]
+	if r.MatVecGBps <= 0 || r.MatMulGFLOPs <= 0 || r.Ran == "" {
+		t.Errorf("rates %+v", r)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -45,6 +46,7 @@ type runFlags struct {
 	cooldown   time.Duration
 	coolBelow  float64
 	progress   string
+	estimate   string
 	noProbes   bool
 	changed    map[string]bool // flags given on the command line
 }
@@ -105,6 +107,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
 	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
 	f.Float64Var(&fl.coolBelow, "cooldown-below", 0, "then wait before each cell until the hottest temperature sensor reads at most this many °C (overrides cooldown.below_celsius)")
+	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
@@ -116,6 +119,9 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	case "auto", "bar", "log", "none":
 	default:
 		return fmt.Errorf("--progress %q: want auto, bar, log or none", fl.progress)
+	}
+	if fl.estimate != "kernels" && fl.estimate != "roofline" {
+		return fmt.Errorf("--estimate %q: want kernels or roofline", fl.estimate)
 	}
 	var prev *results.File
 	if fl.resume != "" {
@@ -144,7 +150,7 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	}
 	cells := spec.Cells()
 	if fl.dryRun {
-		return dryRun(stdout, spec, cells, fl)
+		return dryRun(cmd.Context(), stdout, stderr, spec, cells, fl)
 	}
 
 	path := fl.out
@@ -328,7 +334,7 @@ func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
 	}
 	orig.changed = changedFlags(c)
 	orig.resume, orig.out, orig.dryRun = fl.resume, fl.out, fl.dryRun
-	orig.progress, orig.cacheDir, orig.noRoofline = fl.progress, fl.cacheDir, fl.noRoofline
+	orig.progress, orig.cacheDir, orig.noRoofline, orig.estimate = fl.progress, fl.cacheDir, fl.noRoofline, fl.estimate
 	orig.noProbes = orig.noProbes || fl.noProbes
 	return orig, nil
 }
@@ -396,7 +402,7 @@ func sweepCells(prev *results.File, produced []results.Cell, cells []results.Cel
 }
 
 // dryRun lists the cells with their estimated memory and time.
-func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl runFlags) error {
+func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells []results.CellConfig, fl runFlags) error {
 	var rf *device.Roofline
 	rfNote := ""
 	if fp, err := device.Collect(); err != nil {
@@ -408,7 +414,15 @@ func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl run
 	if vm, err := mem.VirtualMemory(); err == nil {
 		avail = vm.Available
 	}
-	est := workloads.EstimateCells(cells, spec.Repeat, rf, avail)
+	var rates map[workloads.RateKey]workloads.KernelRates
+	if fl.estimate == "kernels" {
+		fmt.Fprintln(stderr, "timing this machine's matvec and matmul kernels for the estimate (about a second per weight type and thread count; --estimate roofline skips it)…")
+		var err error
+		if rates, err = workloads.MeasureKernelRates(ctx, cells); err != nil {
+			return err
+		}
+	}
+	est := workloads.EstimateCellsWithRates(cells, spec.Repeat, rf, rates, avail)
 
 	src := "built-in suite"
 	if fl.file != "" {
@@ -420,6 +434,7 @@ func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl run
 	fmt.Fprintln(tw, "#\tmodel\ttype\tbackend\tthreads\tprompt\tgen\tmemory\test. time\t")
 	var tMin, tMax time.Duration
 	unknown, noFit := 0, 0
+	basis := map[string]int{}
 	for i, e := range est {
 		c := e.Cell
 		memCol := "unknown"
@@ -436,8 +451,12 @@ func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl run
 			timeCol = "skipped"
 		case e.TimeUnknown == "":
 			timeCol = durRange(e.TimeMin, e.TimeMax)
+			if e.Basis == "roofline" && fl.estimate == "kernels" {
+				timeCol = "≥ " + timeCol // a .gguf cell: roofline bound only
+			}
 			tMin += e.TimeMin
 			tMax += e.TimeMax
+			basis[e.Basis]++
 		default:
 			unknown++
 		}
@@ -457,15 +476,24 @@ func dryRun(w io.Writer, spec workloads.Spec, cells []results.CellConfig, fl run
 		fmt.Fprintln(w, "memory: available memory unknown; every cell will be tried")
 	}
 	switch {
-	case rf == nil:
+	case len(basis) == 0:
 		if rfNote == "" {
 			rfNote = "no roofline measured on this device yet (edgebench sysinfo or edgebench run measures and caches it)"
 		}
 		fmt.Fprintf(w, "time: unknown: %s\n", rfNote)
+	case basis["kernels"] > 0:
+		fmt.Fprintf(w, "time: about %s in total, from the speed of this machine's kernels measured just now\n", durRange(tMin, tMax))
+		fmt.Fprintln(w, "      (matvec for decode, matmul for prefill, per type and thread count); attention, norms and the")
+		fmt.Fprintln(w, "      runtime's own work are not counted, so expect somewhat more; plus generating uncached models")
+		if n := basis["roofline"]; n > 0 {
+			fmt.Fprintf(w, "      %d cell(s) marked ≥ are .gguf files timed by the roofline bound only\n", n)
+		}
 	default:
 		fmt.Fprintf(w, "time: at least %s in total, from the measured roofline (%.1f GB/s and %.0f GFLOP/s on 1 thread, %.1f GB/s and %.0f GFLOP/s on %d):\n",
 			durRange(tMin, tMax), rf.ReadGBps1, rf.FMAGFLOPS1, rf.ReadGBpsAll, rf.FMAGFLOPSAll, rf.Threads)
 		fmt.Fprintln(w, "      a lower bound, since the runtime does not reach the roofline; plus generating uncached models on first use")
+	}
+	if len(basis) > 0 {
 		if n := len(cells) - 1; n > 0 && spec.Cooldown > 0 {
 			fmt.Fprintf(w, "      the total includes the %s cooldown before each of %d cells\n", spec.Cooldown, n)
 		}

@@ -177,7 +177,7 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 
 func TestRunDryRunFromFileWithOverrides(t *testing.T) {
 	spec := filepath.Join("..", "..", "workloads", "examples", "hardware-selection.yaml")
-	out, err := runCLI(t, "run", "-f", spec, "--dry-run")
+	out, err := runCLI(t, "run", "-f", spec, "--dry-run", "--estimate", "roofline")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,15 +185,23 @@ func TestRunDryRunFromFileWithOverrides(t *testing.T) {
 		t.Errorf("dry run of the example:\n%s", out)
 	}
 	// Axis flags override the file; the file's exclude rule still applies.
-	out, err = runCLI(t, "run", "-f", spec, "--dry-run", "-m", "SmolLM2-135M", "-t", "1")
+	// The time comes from timing the kernels (1 type here: quick).
+	out, err = runCLI(t, "run", "-f", spec, "--dry-run", "-m", "SmolLM2-135M", "-t", "1", "--types", "q8_0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "5 cells") || strings.Contains(out, "stories15M") {
-		t.Errorf("overridden dry run (1 model × 3 types × 2 prompts − 1 excluded = 5 cells):\n%s", out)
+	if !strings.Contains(out, "2 cells") || strings.Contains(out, "stories15M") {
+		t.Errorf("overridden dry run (1 model × 1 type × 2 prompts = 2 cells):\n%s", out)
 	}
-	if !strings.Contains(out, "time: ") {
-		t.Errorf("no total time line:\n%s", out)
+	if !strings.Contains(out, "from the speed of this machine's kernels") {
+		t.Errorf("no kernel-timed total:\n%s", out)
+	}
+	out, err = runCLI(t, "run", "-f", spec, "--dry-run", "-m", "SmolLM2-135M", "-t", "1", "--estimate", "roofline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "5 cells") {
+		t.Errorf("overridden dry run (1 model × 3 types × 2 prompts − 1 excluded = 5 cells):\n%s", out)
 	}
 }
 
@@ -202,7 +210,7 @@ func TestRunDryRunMarksCellsThatDoNotFit(t *testing.T) {
 	if err != nil || vm.Available == 0 || vm.Available > 30<<30 {
 		t.Skip("needs a machine with a known available memory below the 8B f32 model's 30 GiB")
 	}
-	out, err := runCLI(t, "run", "--dry-run", "-m", "stories15M,Llama-3.1-8B", "--types", "f32", "-t", "1", "-p", "16", "-n", "8")
+	out, err := runCLI(t, "run", "--dry-run", "--estimate", "roofline", "-m", "stories15M,Llama-3.1-8B", "--types", "f32", "-t", "1", "-p", "16", "-n", "8")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,6 +251,10 @@ func TestRunSpecErrors(t *testing.T) {
 	}
 	// A valid file made unrunnable by a flag says so.
 	good := filepath.Join("..", "..", "workloads", "examples", "ci-decode.yaml")
+	_, err = runCLI(t, "run", "--estimate", "guess", "--dry-run")
+	if err == nil || !strings.Contains(err.Error(), "want kernels or roofline") {
+		t.Errorf("--estimate guess: %v", err)
+	}
 	_, err = runCLI(t, "run", "-f", good, "--dry-run", "--types", "q9_9")
 	if err == nil || !strings.Contains(err.Error(), "command-line axes") || !strings.Contains(err.Error(), "q9_9") {
 		t.Errorf("bad flag over a file: %v", err)
