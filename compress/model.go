@@ -466,15 +466,11 @@ func (m *modelRun) body() error {
 	c := m.cfg
 	H := c.Hidden
 	// Embedding: RTN; the calibration forward starts from the stored rows.
-	emb, err := m.dequant("token_embd.weight")
+	embData, err := m.rtnRows("token_embd.weight", c.Vocab, H)
 	if err != nil {
 		return err
 	}
-	eq, err := RTN(m.embType, emb, c.Vocab, H)
-	if err != nil {
-		return m.errf("token_embd.weight: %v", err)
-	}
-	if err := m.write("token_embd.weight", eq.Data, int64(len(emb))); err != nil {
+	if err := m.write("token_embd.weight", embData, int64(c.Vocab)*int64(H)); err != nil {
 		return err
 	}
 	var seqLens []int
@@ -487,10 +483,12 @@ func (m *modelRun) body() error {
 	}
 	n := len(toks)
 	x := make([]float32, n*H)
+	erb, _ := m.embType.RowBytes(H)
 	for i, t := range toks {
-		copy(x[i*H:(i+1)*H], eq.W[t*H:(t+1)*H])
+		// Cannot fail: whole rows of a supported type.
+		_ = kernels.Dequantize(m.embType, x[i*H:(i+1)*H], embData[t*erb:(t+1)*erb])
 	}
-	emb, eq = nil, nil
+	embData = nil
 	var rp *rope
 	if m.needsCal {
 		var freqs []float32
@@ -512,15 +510,11 @@ func (m *modelRun) body() error {
 	}
 	m.finalHidden = x
 	if _, ok := m.in.Tensor("output.weight"); ok {
-		ow, err := m.dequant("output.weight")
+		od, err := m.rtnRows("output.weight", c.Vocab, H)
 		if err != nil {
 			return err
 		}
-		oq, err := RTN(m.embType, ow, c.Vocab, H)
-		if err != nil {
-			return m.errf("output.weight: %v", err)
-		}
-		if err := m.write("output.weight", oq.Data, int64(len(ow))); err != nil {
+		if err := m.write("output.weight", od, int64(c.Vocab)*int64(H)); err != nil {
 			return err
 		}
 	}
@@ -551,6 +545,38 @@ func (m *modelRun) isBlockTensor(name string) bool {
 		}
 	}
 	return false
+}
+
+// rtnRows rounds a rows×cols tensor into the embedding type a chunk of
+// rows at a time, so the vocabulary-sized matrices are never held in f32.
+func (m *modelRun) rtnRows(name string, rows, cols int) ([]byte, error) {
+	ti, err := m.tensor(name)
+	if err != nil {
+		return nil, err
+	}
+	irb, err := ti.Type.RowBytes(cols)
+	if err != nil || len(ti.Data) != rows*irb {
+		return nil, m.errf("tensor %s: %d bytes are not %d rows of %d %s values", name, len(ti.Data), rows, cols, ti.Type)
+	}
+	orb, err := m.embType.RowBytes(cols)
+	if err != nil {
+		return nil, m.errf("tensor %s: %v", name, err)
+	}
+	out := make([]byte, rows*orb)
+	const chunk = 1024
+	buf := make([]float32, chunk*cols)
+	for r0 := 0; r0 < rows; r0 += chunk {
+		k := min(chunk, rows-r0)
+		if err := kernels.Dequantize(ti.Type, buf[:k*cols], ti.Data[r0*irb:(r0+k)*irb]); err != nil {
+			return nil, m.errf("tensor %s: %v", name, err)
+		}
+		q, err := RTN(m.embType, buf[:k*cols], k, cols)
+		if err != nil {
+			return nil, m.errf("tensor %s: %v", name, err)
+		}
+		copy(out[r0*orb:], q.Data)
+	}
+	return out, nil
 }
 
 // compressed is one matrix's result.
