@@ -71,10 +71,12 @@ A sweep is a built-in suite (--suite; built in: ` + strings.Join(workloads.Built
 spec file (-f; format in workloads/README.md, examples in workloads/examples/). Axis
 flags override the suite's or file's axes; the file's include/exclude rules still apply.
 
---dry-run lists every cell with its estimated memory and a roofline-bound time (from
-the device's cached roofline; "unknown" when none has been measured) and marks the
-cells that will not fit in the memory available now: the runner skips those, with the
-reason, instead of crashing into them.
+--dry-run lists every cell with its estimated memory and time and marks the cells
+that will not fit in the memory available now: the runner skips those, with the
+reason, instead of crashing into them. The time comes from timing this machine's
+matvec/matmul kernels for each type and thread count first (a few seconds), or with
+--estimate roofline from the cached roofline (an instant lower bound; "unknown" when
+none has been measured).
 
 On a terminal a progress bar shows the finished cells, the current one and the time
 left; otherwise (a pipe, a CI log) each cell is one plain line.`,
@@ -92,7 +94,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	}
 	f := cmd.Flags()
 	f.StringVarP(&fl.file, "file", "f", "", "YAML sweep spec to run (see workloads/README.md)")
-	f.StringVar(&fl.suite, "suite", "quick", "built-in suite to run (ignored with -f)")
+	f.StringVar(&fl.suite, "suite", "quick", "built-in suite to run (not with -f)")
 	f.StringVarP(&fl.out, "output", "o", "", "results file to write (JSONL; default edgebench-<time>.jsonl)")
 	f.StringVar(&fl.resume, "resume", "", "results file of an interrupted run: skip its finished cells, append the rest (alone, it reruns the sweep recorded in the file; with -f/--suite/axis flags, those define the sweep)")
 	f.StringSliceVarP(&fl.models, "models", "m", nil, "models: preset names or GGUF paths (comma-separated)")
