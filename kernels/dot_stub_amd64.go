@@ -156,6 +156,18 @@ func dotQ8_0_BMAVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ4_0x4G8AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 
+// dotQ8_0x4AVX2 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
+// (nb blocks each) with the nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0x4AVX2(w *byte, stride int, x *byte, nb int, y *float32)
+
+// dotQ4_0x4AVX2 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
+// (nb blocks each) with the nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0x4AVX2(w *byte, stride int, x *byte, nb int, y *float32)
+
 // dotQ8_0x4AVX512 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.
 //

@@ -11,41 +11,66 @@ type RowsFunc func(n int, w []byte, rows int, x []byte, y []float32)
 
 // RowsKernel returns backend's fused multi-row kernel for weight type t, or
 // nil when it has none (the caller then loops over the backend's DotFunc).
-// The avx512 backend has one for q8_0 and q4_0: it processes four rows per
-// pass, so each activation block is loaded, bias-corrected and scale-converted
-// once for four rows instead of once per row.
+// The avx512 and avx2 backends have one for q8_0 and q4_0: it processes four
+// rows per pass, so each activation block is loaded, bias-corrected and
+// scale-converted once for four rows instead of once per row.
 //
 // Use it where the weight rows are already in cache (the tiles of a MatMul):
 // there it is about 1.4x the per-row Dot on Zen 4. For a decode MatVec that
 // streams the matrix from DRAM, call Dot per row instead: four interleaved
 // row streams defeat the hardware prefetchers and it measured slower.
 func RowsKernel(backend string, t Type) RowsFunc {
-	if backend != "avx512" || !haveAVX512VNNI {
-		return nil
-	}
-	switch t {
-	case Q8_0:
-		return rowsQ8_0AVX512
-	case Q4_0:
-		return rowsQ4_0AVX512
+	switch {
+	case backend == "avx512" && haveAVX512VNNI:
+		switch t {
+		case Q8_0:
+			return rowsQ8_0AVX512
+		case Q4_0:
+			return rowsQ4_0AVX512
+		}
+	case backend == "avx2" && haveAVX2:
+		switch t {
+		case Q8_0:
+			return rowsQ8_0AVX2
+		case Q4_0:
+			return rowsQ4_0AVX2
+		}
 	}
 	return nil
 }
 
+// rowsKind selects the assembly rowsQ calls.
+type rowsKind int
+
+const (
+	rowsQ8AVX512 rowsKind = iota
+	rowsQ4AVX512
+	rowsQ8AVX2
+	rowsQ4AVX2
+)
+
 func rowsQ8_0AVX512(n int, w []byte, rows int, x []byte, y []float32) {
-	rowsQ(n, w, rows, x, y, 34, avx512Backend.Dot[Q8_0])
+	rowsQ(n, w, rows, x, y, 34, rowsQ8AVX512, avx512Backend.Dot[Q8_0])
 }
 
 func rowsQ4_0AVX512(n int, w []byte, rows int, x []byte, y []float32) {
-	rowsQ(n, w, rows, x, y, 18, avx512Backend.Dot[Q4_0])
+	rowsQ(n, w, rows, x, y, 18, rowsQ4AVX512, avx512Backend.Dot[Q4_0])
 }
 
-// rowsQ runs four rows at a time: for q4_0 with GFNI the 8-block-group
-// kernel over the first nb&^7 blocks, and the block-at-a-time kernel over
-// the rest; leftover rows go through the single-row dot. The kernels are
-// called directly (not through func values) so that the escape analysis
-// sees their //go:noescape and the result arrays stay on the stack.
-func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int, one DotFunc) {
+func rowsQ8_0AVX2(n int, w []byte, rows int, x []byte, y []float32) {
+	rowsQ(n, w, rows, x, y, 34, rowsQ8AVX2, avx2Backend.Dot[Q8_0])
+}
+
+func rowsQ4_0AVX2(n int, w []byte, rows int, x []byte, y []float32) {
+	rowsQ(n, w, rows, x, y, 18, rowsQ4AVX2, avx2Backend.Dot[Q4_0])
+}
+
+// rowsQ runs four rows at a time: for avx512 q4_0 with GFNI the
+// 8-block-group kernel over the first nb&^7 blocks, and the block-at-a-time
+// kernel over the rest; leftover rows go through the single-row dot. The
+// kernels are called directly (not through func values) so that the escape
+// analysis sees their //go:noescape and the result arrays stay on the stack.
+func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int, kind rowsKind, one DotFunc) {
 	if rows <= 0 {
 		return
 	}
@@ -55,7 +80,7 @@ func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int, one DotFun
 	x = need(x, nb*34)
 	y = need(y, rows)
 	m := 0
-	if wsz == 18 && haveGFNI {
+	if kind == rowsQ4AVX512 && haveGFNI {
 		m = nb &^ 7
 	}
 	r := 0
@@ -67,10 +92,15 @@ func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int, one DotFun
 			}
 			if m < nb {
 				wp, xp := &w[r*rb+m*wsz], &x[m*34]
-				if wsz == 18 {
+				switch kind {
+				case rowsQ4AVX512:
 					dotQ4_0x4AVX512(wp, rb, xp, nb-m, &b[0])
-				} else {
+				case rowsQ8AVX512:
 					dotQ8_0x4AVX512(wp, rb, xp, nb-m, &b[0])
+				case rowsQ4AVX2:
+					dotQ4_0x4AVX2(wp, rb, xp, nb-m, &b[0])
+				default:
+					dotQ8_0x4AVX2(wp, rb, xp, nb-m, &b[0])
 				}
 			}
 			for i := range a {

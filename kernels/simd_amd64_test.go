@@ -38,10 +38,14 @@ func testRowsKernel(t *testing.T) {
 	if RowsKernel("go", Q4_0) != nil || RowsKernel("avx512", F32) != nil {
 		t.Fatal("RowsKernel returned a kernel that does not exist")
 	}
-	for _, typ := range []Type{Q8_0, Q4_0} {
-		rk := RowsKernel("avx512", typ)
+	for _, c := range []struct {
+		backend string
+		typ     Type
+	}{{"avx512", Q8_0}, {"avx512", Q4_0}, {"avx2", Q8_0}, {"avx2", Q4_0}} {
+		typ := c.typ
+		rk := RowsKernel(c.backend, typ)
 		if rk == nil {
-			t.Fatalf("no avx512 rows kernel for %s", typ)
+			t.Fatalf("no %s rows kernel for %s", c.backend, typ)
 		}
 		rng := rand.New(rand.NewPCG(uint64(typ), 11))
 		for _, rows := range []int{0, 1, 3, 4, 5, 8, 11} {

@@ -58,6 +58,8 @@ func main() {
 	dotSparse("dotQ4_0_BMAVX512", false, true)
 	dotSparse("dotQ8_0_BMAVX512", false, false)
 	dotQx4Group("dotQ4_0x4G8AVX512", 18)
+	dotQx4AVX2("dotQ8_0x4AVX2", 34)
+	dotQx4AVX2("dotQ4_0x4AVX2", 18)
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	Generate()
@@ -1865,4 +1867,111 @@ func dotQ5AVX2(name string, bsz int, hasMin bool, qhOff, qsOff, bias int) {
 	blockLoops(name, w, x, nb, bsz, 34, unroll, acc, step)
 	VADDPS(acc[1], acc[0], acc[0])
 	reduceFloat(acc[0], false)
+}
+
+// dotQx4AVX2 is the fused four-row kernel for AVX2 (no VNNI): per block the
+// activation work is shared by the four rows (q4_0: the load, 8*x pair sums
+// and the fp16 scale; q8_0: sign-extension to int16 and the scale), and each
+// row does its own unpack, multiply-add and scaled accumulation, exactly as
+// the single-row AVX2 kernels (exact integer sums). For MatMul tiles in
+// cache, like dotQx4.
+func dotQx4AVX2(name string, wsz int) {
+	q4 := wsz == 18
+	TEXT(name, NOSPLIT, "func(w *byte, stride int, x *byte, nb int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride",
+		"(nb blocks each) with the nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	w2 := GP64()
+	LEAQ(Mem{Base: w, Index: stride, Scale: 2}, w2)
+	var mask, eight, ones VecVirtual
+	if q4 {
+		mask, eight, ones = YMM(), YMM(), YMM()
+		broadcastConst(0x0f0f0f0f, mask, false)
+		broadcastConst(0x08080808, eight, false)
+		broadcastConst(0x00010001, ones, false)
+	}
+	acc := make([]VecVirtual, 4)
+	for i := range acc {
+		acc[i] = YMM()
+		VXORPS(acc[i], acc[i], acc[i])
+	}
+	row := func(r, off int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: w, Disp: off}
+		case 1:
+			return Mem{Base: w, Index: stride, Scale: 1, Disp: off}
+		case 2:
+			return Mem{Base: w2, Disp: off}
+		}
+		return Mem{Base: w2, Index: stride, Scale: 1, Disp: off}
+	}
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	hx, dx := XMM(), YMM()
+	VPBROADCASTW(Mem{Base: x}, hx)
+	VCVTPH2PS(hx, dx)
+	var xq, c, x0, x1 VecVirtual
+	if q4 {
+		xq, c = YMM(), YMM()
+		VMOVDQU(Mem{Base: x, Disp: 2}, xq)
+		VPMADDUBSW(xq, eight, c) // 8*(x pair)
+	} else {
+		x0, x1 = YMM(), YMM()
+		VPMOVSXBW(Mem{Base: x, Disp: 2}, x0)
+		VPMOVSXBW(Mem{Base: x, Disp: 18}, x1)
+	}
+	for r := 0; r < 4; r++ {
+		p := YMM()
+		if q4 {
+			u, hi := YMM(), XMM()
+			VMOVDQU(row(r, 2), u.AsX())
+			VPSRLW(U8(4), u.AsX(), hi)
+			VINSERTI128(U8(1), hi, u, u)
+			VPAND(mask, u, u)
+			VPMADDUBSW(xq, u, p) // |pair| <= 2*15*128
+			VPSUBW(c, p, p)
+			VPMADDWD(ones, p, p)
+		} else {
+			w0, w1 := YMM(), YMM()
+			VPMOVSXBW(row(r, 2), w0)
+			VPMOVSXBW(row(r, 18), w1)
+			VPMADDWD(x0, w0, p)
+			VPMADDWD(x1, w1, w1)
+			VPADDD(w1, p, p)
+		}
+		VCVTDQ2PS(p, p)
+		hw, dw := XMM(), YMM()
+		VPBROADCASTW(row(r, 0), hw)
+		VCVTPH2PS(hw, dw)
+		VMULPS(dx, dw, dw)
+		VFMADD231PS(dw, p, acc[r])
+	}
+	ADDQ(U32(wsz), w)
+	ADDQ(U32(wsz), w2)
+	ADDQ(U32(34), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	y := Load(Param("y"), GP64())
+	for r := 0; r < 4; r++ {
+		a := acc[r]
+		t := XMM()
+		VEXTRACTF128(U8(1), a, t)
+		VADDPS(t, a.AsX(), t)
+		t2 := XMM()
+		VMOVHLPS(t, t, t2)
+		VADDPS(t2, t, t)
+		VMOVSHDUP(t, t2)
+		VADDSS(t2, t, t)
+		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
+	}
+	VZEROUPPER()
+	RET()
 }
