@@ -92,13 +92,29 @@ func TestRunKillAndResume(t *testing.T) {
 		t.Skip("runs the edgebench binary three times")
 	}
 	dir := t.TempDir()
-	tiny := tinyModel(t, dir)
-	// 2 threads × 2 prompts × 2 gens = 8 cells. The cooldown keeps a
-	// finished cell on disk for 400 ms before the next starts, so the kill
-	// reliably lands mid-sweep however fast or loaded the machine is.
-	sweep := []string{"run", "-m", tiny, "--types", "f32", "-t", "1,2", "-p", "8,16", "-n", "4,8",
-		"-r", "2", "--cooldown", "400ms", "--no-roofline", "--progress", "log"}
-	const nCells = 8
+	tinyModel(t, dir)
+	// A spec file like a user's: 2 threads × 2 prompts × 3 gens − 1
+	// excluded = 11 cells. The cooldown keeps a finished cell on disk for
+	// 400 ms before the next starts, so the kill reliably lands mid-sweep
+	// however fast or loaded the machine is.
+	spec := `name: resume-test
+axes:
+  models: [tiny.gguf]
+  threads: [1, 2]
+  prompt: [8, 16]
+  gen: [4, 6, 8]
+exclude:
+  - {threads: [2], prompt: [16], gen: [8]}
+repeat: {warmup: 0, min: 2, max: 2}
+cooldown: {delay: 400ms}
+probes: {enabled: false}
+output: killed.jsonl
+`
+	if err := os.WriteFile(filepath.Join(dir, "sweep.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sweep := []string{"run", "-f", "sweep.yaml", "--no-roofline", "--progress", "log"}
+	const nCells = 11
 
 	full := filepath.Join(dir, "full.jsonl")
 	if out, err := child(t, dir, append(sweep, "-o", full)...).CombinedOutput(); err != nil {
@@ -109,8 +125,8 @@ func TestRunKillAndResume(t *testing.T) {
 		t.Fatalf("uninterrupted run has %d cells, want %d", len(want), nCells)
 	}
 
-	killed := filepath.Join(dir, "killed.jsonl")
-	cmd := child(t, dir, append(sweep, "-o", killed)...)
+	killed := filepath.Join(dir, "killed.jsonl") // the spec's output
+	cmd := child(t, dir, sweep...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
