@@ -6,7 +6,9 @@
 //
 //   - RTN: kernels.Quantize per ggml block (the reference quantizers);
 //   - GPTQ: H = 2XᵀX/n, λ·mean(diag H) dampening, the upper Cholesky factor
-//     of H⁻¹ (gonum), columns swept in blocks of 128 with lazy batch updates;
+//     of H⁻¹ (gonum LAPACK; with few samples, m ≤ cols/8, exactly by Woodbury
+//     and rank-one downdates in O(m·cols²)), columns swept in blocks of 128
+//     with lazy batch updates (one SGEMM per block);
 //     each ggml block's scales are fitted by the format's own quantizer on the
 //     error-updated weights when the sweep reaches the block, then every weight
 //     of the block is rounded on that fixed grid (see codec.go);
