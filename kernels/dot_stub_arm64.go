@@ -127,3 +127,18 @@ func dotQ4_0_24NEONv80(w, x *byte, nb int) float32
 
 //go:noescape
 func dotQ8_0_24NEONv80(w, x *byte, nb int) float32
+
+// Fused four-row kernels for MatMul tiles (see rows_arm64.go): y[0:4] = dots
+// of the rows at w, w+stride, w+2*stride, w+3*stride with the q8_0 row x.
+
+//go:noescape
+func dotQ8_0x4NEON(w *byte, stride int, x *byte, nb int, y *float32)
+
+//go:noescape
+func dotQ4_0x4NEON(w *byte, stride int, x *byte, nb int, y *float32)
+
+//go:noescape
+func dotQ8_0x4NEONv80(w *byte, stride int, x *byte, nb int, y *float32)
+
+//go:noescape
+func dotQ4_0x4NEONv80(w *byte, stride int, x *byte, nb int, y *float32)

@@ -1,4 +1,4 @@
-//go:build purego || !amd64
+//go:build purego || !(amd64 || arm64)
 
 package kernels
 
@@ -8,5 +8,5 @@ package kernels
 type RowsFunc func(n int, w []byte, rows int, x []byte, y []float32)
 
 // RowsKernel returns backend's fused multi-row kernel for weight type t, or
-// nil when it has none. Only the amd64 avx512 backend has any so far.
+// nil when it has none: this build has no SIMD backends.
 func RowsKernel(backend string, t Type) RowsFunc { return nil }

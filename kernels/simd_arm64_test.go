@@ -2,7 +2,11 @@
 
 package kernels
 
-import "testing"
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
 
 // neonTypes are the weight types the neon backend serves, with or without
 // the dot-product extension.
@@ -30,5 +34,41 @@ func TestNEONBackendTypes(t *testing.T) {
 func TestNEONv80(t *testing.T) {
 	for typ, f := range neonDots(false) {
 		t.Run(typ.String(), func(t *testing.T) { checkDot(t, f, typ) })
+	}
+}
+
+// TestNEONRowsKernel checks the fused four-row kernels (both kernel sets)
+// against the naive dot per row over rows 0..9 and block counts 0..20.
+func TestNEONRowsKernel(t *testing.T) {
+	saved := haveDotProd
+	defer func() { haveDotProd = saved }()
+	for _, dp := range []bool{saved, false} {
+		haveDotProd = dp
+		for _, typ := range []Type{Q8_0, Q4_0} {
+			rk := RowsKernel("neon", typ)
+			if rk == nil {
+				t.Fatalf("no neon rows kernel for %s", typ)
+			}
+			rng := rand.New(rand.NewPCG(uint64(typ), 13))
+			for _, rows := range []int{0, 1, 3, 4, 5, 9} {
+				for nb := 0; nb <= 20; nb++ {
+					n, rb := 32*nb, nb*typ.BlockBytes()
+					w := simdGuarded(rows*rb, rng.IntN(4), 0xff)
+					x := simdGuarded(nb*34, rng.IntN(4), 0xff)
+					for r := 0; r < rows; r++ {
+						simdRandomRow(rng, typ, n, w[r*rb:], false)
+					}
+					simdRandomRow(rng, Q8_0, n, x, false)
+					y := make([]float32, rows)
+					rk(n, w, rows, x, y)
+					for r := 0; r < rows; r++ {
+						exact, mag := simdNaiveDot(typ, n, w[r*rb:(r+1)*rb], x)
+						if bound := simdDotBound(typ, n, mag); math.Abs(float64(y[r])-exact) > bound {
+							t.Fatalf("dotprod %v %s rows=%d n=%d row %d: got %v, exact %v, bound %g", dp, typ, rows, n, r, y[r], exact, bound)
+						}
+					}
+				}
+			}
+		}
 	}
 }

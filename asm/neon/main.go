@@ -808,6 +808,68 @@ func dotLegacy(name string, bsz int, hasMin bool, qhOff, qsOff int, q50 bool) {
 	reduce(24)
 }
 
+// dotQx4: the fused four-row q8_0 (wsz 34) / q4_0 (wsz 18) kernel for
+// MatMul tiles: rows w, w+stride, w+2*stride, w+3*stride against one q8_0
+// activation row, one block per step; the activation load and its fp16
+// scale are shared by the four rows. Results go to y[0:4].
+func dotQx4(name string, wsz int) {
+	q4 := wsz == 18
+	fmt.Fprintf(&out, "\n// func %s(w *byte, stride int, x *byte, nb int, y *float32)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD stride+8(FP), R3")
+	emit("MOVD x+16(FP), R1")
+	emit("MOVD nb+24(FP), R2")
+	emit("VMOVI $15, V30.B16")
+	emit("VMOVI $8, V31.B16")
+	zero(16, 17, 18, 19)
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	emit("ADD $2, R1, R7")
+	emit("VLD1 (R7), [V2.B16, V3.B16]")
+	emit("MOVHU (R1), R5")
+	emit("FMOVS R5, F6")
+	fcvtSH(6, 6)
+	emit("MOVD R0, R9") // row pointer
+	for r := 0; r < 4; r++ {
+		emit("ADD $2, R9, R6")
+		if q4 {
+			emit("VLD1 (R6), [V0.B16]")
+			emit("VUSHR $4, V0.B16, V1.B16")
+			emit("VAND V30.B16, V0.B16, V0.B16")
+			emit("VSUB V31.B16, V0.B16, V0.B16")
+			emit("VSUB V31.B16, V1.B16, V1.B16")
+		} else {
+			emit("VLD1 (R6), [V0.B16, V1.B16]")
+		}
+		zero(4)
+		sdot(4, 0, 2)
+		sdot(4, 1, 3)
+		scvtf(4, 4)
+		emit("MOVHU (R9), R4")
+		emit("FMOVS R4, F5")
+		fcvtSH(5, 5)
+		emit("FMULS F6, F5, F5")
+		emit("VDUP V5.S[0], V5.S4")
+		emit("VFMLA V4.S4, V5.S4, V%d.S4", 16+r)
+		if r < 3 {
+			emit("ADD R3, R9, R9")
+		}
+	}
+	emit("ADD $%d, R0, R0", wsz)
+	emit("ADD $34, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("MOVD y+32(FP), R8")
+	for r := 0; r < 4; r++ {
+		faddp4(16+r, 16+r, 16+r)
+		faddpS(16+r, 16+r)
+		emit("FMOVS F%d, %d(R8)", 16+r, 4*r)
+	}
+	emit("RET")
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -839,6 +901,8 @@ func main() {
 		dotLegacy("dotQ5_1"+sfx, 24, true, 4, 8, false)
 		dotSparse24("dotQ4_0_24"+sfx, true)
 		dotSparse24("dotQ8_0_24"+sfx, false)
+		dotQx4("dotQ8_0x4"+sfx, 34)
+		dotQx4("dotQ4_0x4"+sfx, 18)
 	}
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
