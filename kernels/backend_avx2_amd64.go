@@ -19,6 +19,7 @@ var avx2Backend = &Backend{
 		Q6_K:    func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KAVX2) },
 		Q5_K:    func(n int, w, x []byte) float32 { return dotK(n, w, x, 176, dotQ5_KAVX2) },
 		Q3_K:    func(n int, w, x []byte) float32 { return dotK(n, w, x, 110, dotQ3_KAVX2) },
+		TQ1_0:   func(n int, w, x []byte) float32 { return dotK(n, w, x, 54, dotTQ1_0AVX2) },
 		Q4_1:    func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 20, dotQ4_1AVX2) },
 		Q5_0:    func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 22, dotQ5_0AVX2) },
 		Q5_1:    func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 24, dotQ5_1AVX2) },

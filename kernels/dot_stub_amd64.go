@@ -105,6 +105,11 @@ func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ3_KAVX2(w *byte, x *byte, nb int) float32
 
+// dotTQ1_0AVX2 returns the tq1_0 x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
+func dotTQ1_0AVX2(w *byte, x *byte, nb int) float32
+
 // dotQ4_1AVX2 returns the dot product of nb weight blocks at w with q8_0 activation blocks at x.
 //
 //go:noescape

@@ -86,6 +86,37 @@ func simdNaiveDot(t Type, n int, w, x []byte) (dot, mag float64) {
 			dot += dx*dw*float64(sumi) - dx*dmin*float64(summ)
 			mag += math.Abs(dx*dw)*float64(absi) + math.Abs(dx*dmin)*float64(absm)
 		}
+	case TQ1_0:
+		// Trit n of byte v is floor(3*(v*3^n mod 256)/256) (ggml's packing).
+		trit := func(v byte, n int) int64 {
+			q := int64(v)
+			for i := 0; i < n; i++ {
+				q = q * 3 % 256
+			}
+			return q * 3 / 256
+		}
+		for b := 0; b < n/256; b++ {
+			wb, xb := w[b*54:], x[b*292:]
+			dx := float64(math.Float32frombits(binary.LittleEndian.Uint32(xb)))
+			dw := simdNaiveF16(binary.LittleEndian.Uint16(wb[52:]))
+			var sumi, absi int64
+			for e := 0; e < 256; e++ {
+				var t int64
+				switch {
+				case e < 160:
+					t = trit(wb[e%32], e/32)
+				case e < 240:
+					t = trit(wb[32+(e-160)%16], (e-160)/16)
+				default:
+					t = trit(wb[48+(e-240)%4], (e-240)/4)
+				}
+				p := (t - 1) * int64(int8(xb[4+e]))
+				sumi += p
+				absi += max(p, -p)
+			}
+			dot += dx * dw * float64(sumi)
+			mag += math.Abs(dx*dw) * float64(absi)
+		}
 	case Q3_K:
 		for b := 0; b < n/256; b++ {
 			wb, xb := w[b*110:], x[b*292:]
@@ -349,7 +380,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 			binary.LittleEndian.PutUint16(blk, d)
 			binary.LittleEndian.PutUint16(blk[2:], dmin)
 		}
-	case Q6_K, Q3_K:
+	case Q6_K, Q3_K, TQ1_0:
 		bsz := t.BlockBytes()
 		for b := 0; b < n/256; b++ {
 			blk := buf[b*bsz : (b+1)*bsz]
@@ -455,7 +486,7 @@ func simdRandomRow(rng *rand.Rand, t Type, n int, buf []byte, unitScales bool) {
 	}
 }
 
-var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
+var simdTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, TQ1_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM}
 
 func simdBackends(t *testing.T) []*Backend {
 	var bs []*Backend
@@ -549,7 +580,7 @@ func checkDot(t *testing.T, f DotFunc, typ Type) {
 // must be exact.
 func TestSIMDDotExtremes(t *testing.T) {
 	for _, b := range simdBackends(t) {
-		for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
+		for _, typ := range []Type{Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, TQ1_0, Q6_K, Q8_0_24, Q4_0_24, Q8_0_BM, Q4_0_BM} {
 			f := b.Dot[typ]
 			if f == nil {
 				continue
@@ -605,6 +636,8 @@ func simdUnitScales(t Type, row []byte) {
 			binary.LittleEndian.PutUint16(blk[208:], 0x3c00)
 		case Q3_K:
 			binary.LittleEndian.PutUint16(blk[108:], 0x3c00)
+		case TQ1_0:
+			binary.LittleEndian.PutUint16(blk[52:], 0x3c00)
 		case Q8_K:
 			binary.LittleEndian.PutUint32(blk, math.Float32bits(1))
 			for g := 0; g < 16; g++ {

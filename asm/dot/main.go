@@ -48,6 +48,7 @@ func main() {
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dotQ6KAVX2()
 	dotQ3KAVX2()
+	dotTQ1AVX2()
 	dotQ5AVX2("dotQ4_1AVX2", 20, true, -1, 4, 0)
 	dotQ5AVX2("dotQ5_0AVX2", 22, false, 2, 6, 16)
 	dotQ5AVX2("dotQ5_1AVX2", 24, true, 4, 8, 0)
@@ -1972,6 +1973,132 @@ func dotQx4AVX2(name string, wsz int) {
 		VADDSS(t2, t, t)
 		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
 	}
+	VZEROUPPER()
+	RET()
+}
+
+// dotTQ1AVX2 is the AVX2 tq1_0 x q8_K dot. Layout (ggml): qs[48], qh[4], d;
+// five base-3 trits per byte stored so that trit n of byte b is
+// floor(3*(b*3^n mod 256)/256), i.e. (q >= 86) + (q >= 171) with
+// q = b*3^n mod 256 (byte adds: q*3 = q+q+q). Elements 32n+m come from
+// qs[m] (m<32), 160+16n+m from qs[32+m] (m<16) and 240+4n+j from qh[j]
+// (n<4); value = trit - 1. Trit*x pair sums and x pair sums accumulate in
+// int16 (at most 6 chunks of 2*2*128), combined once per block: ref's exact
+// sumi, and ref's float order (bit-identical).
+func dotTQ1AVX2() {
+	name := "dotTQ1_0AVX2"
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the tq1_0 x q8_K dot product of nb super-blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	c86, c171, ones8, ones16 := YMM(), YMM(), YMM(), YMM()
+	broadcastConst(0x56565656, c86, false)  // 86
+	broadcastConst(0xabababab, c171, false) // 171
+	broadcastConst(0x01010101, ones8, false)
+	broadcastConst(0x00010001, ones16, false)
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	// trits adds sum trit*x and sum x over one vector of packed bytes q
+	// (ymm or xmm, its width) against activations at xm.
+	trits := func(q VecVirtual, xm Mem, acc, accx VecVirtual, ymm bool) {
+		var m1, m2, t, p, sx VecVirtual
+		if ymm {
+			m1, m2, t, p, sx = YMM(), YMM(), YMM(), YMM(), YMM()
+			VPMAXUB(c86, q, m1)
+			VPMAXUB(c171, q, m2)
+		} else {
+			m1, m2, t, p, sx = XMM(), XMM(), XMM(), XMM(), XMM()
+			VPMAXUB(c86.AsX(), q, m1)
+			VPMAXUB(c171.AsX(), q, m2)
+		}
+		VPCMPEQB(q, m1, m1) // -1 where q >= 86
+		VPCMPEQB(q, m2, m2) // -1 where q >= 171
+		VPADDB(m2, m1, m1)
+		VPXOR(t, t, t)
+		VPSUBB(m1, t, t) // trit 0..2
+		if ymm {
+			VPMADDUBSW(xm, t, p)
+			VPMADDUBSW(xm, ones8, sx)
+		} else {
+			VPMADDUBSW(xm, t, p)
+			VPMADDUBSW(xm, ones8.AsX(), sx)
+		}
+		VPADDW(p, acc, acc)
+		VPADDW(sx, accx, accx)
+	}
+	times3 := func(q VecVirtual) {
+		t := YMM()
+		if q.Size() == 16 {
+			t2 := XMM()
+			VPADDB(q, q, t2)
+			VPADDB(t2, q, q)
+			return
+		}
+		VPADDB(q, q, t)
+		VPADDB(t, q, q)
+	}
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	accY, accXY, accX, accXX := YMM(), YMM(), XMM(), XMM()
+	VPXOR(accY, accY, accY)
+	VPXOR(accXY, accXY, accXY)
+	VPXOR(accX, accX, accX)
+	VPXOR(accXX, accXX, accXX)
+	q0, q1 := YMM(), XMM()
+	VMOVDQU(Mem{Base: w}, q0)
+	VMOVDQU(Mem{Base: w, Disp: 32}, q1)
+	for n := 0; n < 5; n++ {
+		if n > 0 {
+			times3(q0)
+			times3(q1)
+		}
+		trits(q0, Mem{Base: x, Disp: 4 + 32*n}, accY, accXY, true)
+		trits(q1, Mem{Base: x, Disp: 4 + 160 + 16*n}, accX, accXX, false)
+	}
+	// qh: byte 4n+j = qh[j]*3^n.
+	h0, h1 := XMM(), XMM()
+	VPBROADCASTD(Mem{Base: w, Disp: 48}, h0)
+	VMOVDQA(h0, h1)
+	for n := 1; n < 4; n++ {
+		times3(h1)
+		VPBLENDD(U8(1<<n), h1, h0, h0)
+	}
+	trits(h0, Mem{Base: x, Disp: 4 + 240}, accX, accXX, false)
+
+	VPSUBW(accXY, accY, accY)
+	VPMADDWD(ones16, accY, accY)
+	VPSUBW(accXX, accX, accX)
+	VPMADDWD(ones16.AsX(), accX, accX)
+	hx := XMM()
+	VEXTRACTI128(U8(1), accY, hx)
+	VPADDD(hx, accY.AsX(), hx)
+	VPADDD(accX, hx, hx)
+	VPHADDD(hx, hx, hx)
+	VPHADDD(hx, hx, hx)
+	fs := XMM()
+	VCVTDQ2PS(hx, fs)
+	dd, ddf, dx := XMM(), XMM(), XMM()
+	r := GP32()
+	MOVWLZX(Mem{Base: w, Disp: 52}, r) // d: the block ends there
+	VMOVD(r, dd)
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	VADDSS(ddf, sumf, sumf)
+
+	ADDQ(U32(54), w)
+	ADDQ(U32(292), x)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }
