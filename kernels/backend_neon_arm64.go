@@ -22,10 +22,10 @@ type kernelFunc = func(w, x *byte, nb int) float32
 
 func neonDots(dotprod bool) map[Type]DotFunc {
 	k := [...]kernelFunc{dotQ8_0NEON, dotQ4_0NEON, dotQ4_KNEON, dotQ5_KNEON, dotQ2_KNEON, dotTQ2_0NEON,
-		dotQ6_KNEON, dotQ3_KNEON, dotQ4_1NEON, dotQ5_0NEON, dotQ5_1NEON, dotQ4_0_24NEON, dotQ8_0_24NEON}
+		dotQ6_KNEON, dotQ3_KNEON, dotQ4_1NEON, dotQ5_0NEON, dotQ5_1NEON, dotQ4_0_24NEON, dotQ8_0_24NEON, dotTQ1_0NEON}
 	if !dotprod {
 		k = [...]kernelFunc{dotQ8_0NEONv80, dotQ4_0NEONv80, dotQ4_KNEONv80, dotQ5_KNEONv80, dotQ2_KNEONv80, dotTQ2_0NEONv80,
-			dotQ6_KNEONv80, dotQ3_KNEONv80, dotQ4_1NEONv80, dotQ5_0NEONv80, dotQ5_1NEONv80, dotQ4_0_24NEONv80, dotQ8_0_24NEONv80}
+			dotQ6_KNEONv80, dotQ3_KNEONv80, dotQ4_1NEONv80, dotQ5_0NEONv80, dotQ5_1NEONv80, dotQ4_0_24NEONv80, dotQ8_0_24NEONv80, dotTQ1_0NEONv80}
 	}
 	return map[Type]DotFunc{
 		F32:     func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 16, dotF32NEON) },
@@ -44,6 +44,7 @@ func neonDots(dotprod bool) map[Type]DotFunc {
 		Q5_1:    func(n int, w, x []byte) float32 { return legacyDot(n, w, x, 24, k[10]) },
 		Q4_0_24: func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, k[11]) },
 		Q8_0_24: func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, k[12]) },
+		TQ1_0:   func(n int, w, x []byte) float32 { return dotK(n, w, x, 54, k[13]) },
 	}
 }
 

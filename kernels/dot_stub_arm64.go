@@ -142,3 +142,12 @@ func dotQ8_0x4NEONv80(w *byte, stride int, x *byte, nb int, y *float32)
 
 //go:noescape
 func dotQ4_0x4NEONv80(w *byte, stride int, x *byte, nb int, y *float32)
+
+// dotTQ1_0NEON / dotTQ1_0NEONv80 return the tq1_0 x q8_K dot product of nb
+// super-blocks (SDOT / SMULL).
+//
+//go:noescape
+func dotTQ1_0NEON(w, x *byte, nb int) float32
+
+//go:noescape
+func dotTQ1_0NEONv80(w, x *byte, nb int) float32

@@ -870,6 +870,78 @@ func dotQx4(name string, wsz int) {
 	emit("RET")
 }
 
+func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
+	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
+}
+func mulB(d, n, m int) { // MUL Vd.16B, Vn.16B, Vm.16B (mod 256)
+	word(0x4E209C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("MUL V%d.16B, V%d.16B, V%d.16B", d, n, m))
+}
+
+// dotTQ1: tq1_0 x q8_K. Trit n of byte b is floor(3*(b*3^n mod 256)/256) =
+// (q >= 86) + (q >= 171) with q = b*3^n mod 256 (byte MUL); CMHS gives -1
+// per threshold, so value = trit - 1 = NOT(m86 + m171), signed for SDOT.
+// Elements 32n+m from qs[m] (m<32), 160+16n+m from qs[32+m], 240+4n+j from
+// qh[j]. Float order as ref: bit-identical.
+func dotTQ1(name string) {
+	var p3 [16]byte
+	for i := range p3 {
+		p3[i] = []byte{1, 3, 9, 27}[i/4]
+	}
+	data(name+"_p3", p3)
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("VMOVI $86, V28.B16")
+	emit("VMOVI $171, V27.B16")
+	emit("VMOVI $255, V26.B16")
+	emit("VMOVI $3, V25.B16")
+	emit("MOVD $%s_p3<>(SB), R10", name)
+	emit("VLD1 (R10), [V24.B16]")
+	zero(19)
+	// val emits sum (trit-1)*x for packed bytes in vq against x bytes in vx.
+	val := func(vq, vx int) {
+		cmhs(8, vq, 28)
+		cmhs(9, vq, 27)
+		emit("VADD V9.B16, V8.B16, V8.B16")
+		emit("VEOR V26.B16, V8.B16, V8.B16")
+		sdot(17, 8, vx)
+	}
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	zero(17, 18)
+	emit("VLD1 (R0), [V0.B16, V1.B16, V2.B16]") // qs
+	for n := 0; n < 5; n++ {
+		if n > 0 {
+			mulB(0, 0, 25)
+			mulB(1, 1, 25)
+			mulB(2, 2, 25)
+		}
+		emit("ADD $%d, R1, R7", 4+32*n)
+		emit("VLD1 (R7), [V4.B16, V5.B16]")
+		emit("ADD $%d, R1, R7", 4+160+16*n)
+		emit("VLD1 (R7), [V6.B16]")
+		val(0, 4)
+		val(1, 5)
+		val(2, 6)
+	}
+	emit("FMOVS 48(R0), F3") // qh
+	emit("VDUP V3.S[0], V3.S4")
+	mulB(3, 3, 24) // byte 4n+j = qh[j]*3^n
+	emit("ADD $%d, R1, R7", 4+240)
+	emit("VLD1 (R7), [V6.B16]")
+	val(3, 6)
+	kEpilogue("MOVHU 52(R0), R12")
+	emit("ADD $54, R0, R0")
+	emit("ADD $292, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("FMOVS F19, ret+24(FP)")
+	emit("RET")
+}
+
 func main() {
 	path := flag.String("out", "", "output .s file")
 	flag.Parse()
@@ -894,6 +966,7 @@ func main() {
 		dotQ4K("dotQ5_K"+sfx, true)
 		dot2Bit("dotQ2_K"+sfx, true)
 		dot2Bit("dotTQ2_0"+sfx, false)
+		dotTQ1("dotTQ1_0" + sfx)
 		dotQ6K("dotQ6_K" + sfx)
 		dotQ3K("dotQ3_K" + sfx)
 		dotLegacy("dotQ4_1"+sfx, 20, true, -1, 4, false)
