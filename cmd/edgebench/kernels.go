@@ -100,7 +100,7 @@ format, one line per repetition, which benchstat reads unchanged.`,
 	f.IntVar(&fl.reps, "reps", 5, "timed repetitions per case")
 	f.IntVar(&fl.footprintMiB, "footprint", 0, "MiB of weight copies each matvec/matmul case cycles through, so weights stream from DRAM as in a real decode (0 = auto: 8x the last-level cache, at least 64, at most 256 and 1/16 of RAM; 1 = no copies)")
 	f.DurationVar(&fl.minTime, "min-time", 100*time.Millisecond, "target duration of one repetition")
-	f.DurationVar(&fl.maxOp, "max-op", 3*time.Second, "skip cases whose single op takes longer")
+	f.DurationVar(&fl.maxOp, "max-op", time.Second, "skip cases whose single op takes longer (or is predicted to, from one token)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline)")
 	f.BoolVar(&fl.list, "list", false, "print the selected case names and exit")
 	return cmd

@@ -179,7 +179,7 @@ type Options struct {
 	Threads   int           // pool size; <= 0 means all CPUs
 	Reps      int           // timed repetitions per case (default 5)
 	MinTime   time.Duration // target duration of one repetition (default 200 ms)
-	MaxOpTime time.Duration // skip a case whose single op takes longer (default 3 s)
+	MaxOpTime time.Duration // skip a case whose single op takes longer (default 1 s)
 	// Footprint is the weight bytes the ops cycle through (copies of the
 	// matrix), so decode streams from DRAM instead of a warm cache
 	// (default 256 MiB; 1 disables copies).
@@ -195,7 +195,7 @@ func (o Options) withDefaults() Options {
 		o.MinTime = 200 * time.Millisecond
 	}
 	if o.MaxOpTime <= 0 {
-		o.MaxOpTime = 3 * time.Second
+		o.MaxOpTime = time.Second
 	}
 	if o.Footprint <= 0 {
 		o.Footprint = 256 << 20
@@ -235,12 +235,14 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			continue
 		}
 		if !have || cur.Type != c.Type || cur.Shape != c.Shape {
-			var err error
+			// Drop the previous matrices first so the GC can reuse their
+			// memory for the next ones (they can be hundreds of MB).
+			clear(ws)
+			ws = ws[:0]
 			w, err := Matrix(c.Type, c.Shape, opt.Seed)
 			if err != nil {
 				return result, err
 			}
-			ws = ws[:0]
 			ws = append(ws, w)
 			// Independent copies so the ops cycle through more weight bytes
 			// than any cache holds, as a decode step over all layers does.
@@ -263,7 +265,7 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			y = make([]float32, need)
 		}
 		key := fmt.Sprintf("%s/%s/%s", c.Type, c.Backend, c.Shape)
-		if ns, ok := single[key]; ok && c.N > 1 && time.Duration(ns*float64(c.N)) > 4*opt.MaxOpTime {
+		if ns, ok := single[key]; ok && c.N > 1 && time.Duration(ns*float64(c.N)) > 2*opt.MaxOpTime {
 			// n matvecs would take far over the limit; batching gains a few
 			// times at most, so do not spend the limit finding out.
 			r.Skipped = fmt.Sprintf("predicted %v per op from matvec, over the %v limit",
@@ -320,7 +322,7 @@ func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32
 		// hopeless case is skipped without spending its full op time.
 		start := time.Now()
 		kc.MatVec(y[:r.Shape.Rows], ws[0], x[:r.Shape.Cols])
-		if est := time.Since(start) * time.Duration(r.N); est > 4*opt.MaxOpTime {
+		if est := time.Since(start) * time.Duration(r.N); est > 2*opt.MaxOpTime {
 			return fmt.Sprintf("predicted %v per op from one token, over the %v limit", est.Round(time.Millisecond), opt.MaxOpTime)
 		}
 	}
@@ -348,13 +350,17 @@ func timeLoop(ctx context.Context, r *Result, op func(), opt Options) string {
 		return fmt.Sprintf("one op takes %v, over the %v limit", one.Round(time.Millisecond), opt.MaxOpTime)
 	}
 	iters := max(1, int(opt.MinTime/max(one, time.Microsecond)))
-	// A second calibration from a short timed loop: the first op is slow.
-	start = time.Now()
-	k := min(iters, 10)
-	for i := 0; i < k; i++ {
-		op()
+	if iters > 1 {
+		// A second calibration from a short timed loop: the first op is
+		// slow (page faults, scratch growth). Not worth it for ops that
+		// already take a whole repetition each.
+		start = time.Now()
+		k := min(iters, 10)
+		for i := 0; i < k; i++ {
+			op()
+		}
+		iters = max(1, int(opt.MinTime*time.Duration(k)/max(time.Since(start), time.Microsecond)))
 	}
-	iters = max(1, int(opt.MinTime*time.Duration(k)/max(time.Since(start), time.Microsecond)))
 	for rep := 0; rep < opt.Reps; rep++ {
 		if ctx.Err() != nil {
 			return "cancelled"
