@@ -3,9 +3,10 @@
 // `go generate ./kernels` from the root module.
 //
 // Kernels: f32, f16, bf16 (both ISAs); q8_0, q4_0 (both; AVX-512 with
-// VNNI, 8-block groups); q4_K (both), q5_K, q6_K, q3_K, q2_K, tq2_0 (AVX2,
-// which the avx512 backend falls back to); 2:4 sparse (both) and bitmask
-// sparse (AVX-512 VBMI2); fused four-row q8_0/q4_0 kernels for MatMul tiles.
+// VNNI, 8-block groups); q4_K (both); q5_K, q6_K, q3_K, q2_K, tq2_0, tq1_0,
+// q4_1, q5_0, q5_1 (AVX2, which the avx512 backend falls back to); 2:4
+// sparse (both) and bitmask sparse (AVX-512 VBMI2); fused four-row
+// q8_0/q4_0 kernels for MatMul tiles (both).
 //
 // Integer block dots are exact for every input byte (including -128): the
 // AVX2 q8_0 kernel sign-extends to int16 and uses VPMADDWD; the q4_0 kernels
