@@ -95,6 +95,19 @@ func TestETA(t *testing.T) {
 	}
 }
 
+func TestLogProgressPlan(t *testing.T) {
+	var out bytes.Buffer
+	p := &LogProgress{W: &out, Plan: []time.Duration{time.Second, time.Hour}}
+	a := results.CellConfig{Model: "m", WeightType: "f32", Threads: 1}
+	p.CellStart(0, 2, a)
+	p.start = p.start.Add(-2 * time.Second) // the first cell took 2 s: twice its estimate
+	p.CellDone(0, 2, okCell(a))
+	p.CellStart(1, 2, a)
+	if !strings.Contains(out.String(), "[2/2] m f32 threads=1 prompt=0 gen=0, 2h0m0s left") {
+		t.Errorf("got %q", out.String())
+	}
+}
+
 func TestLogProgressLines(t *testing.T) {
 	var out bytes.Buffer
 	p := &LogProgress{W: &out}

@@ -184,9 +184,12 @@ func (c *cooler) wait(ctx context.Context) (warning string, err error) {
 }
 
 // LogProgress writes one plain line per cell: what a log file or a CI job
-// wants when stderr is not a terminal.
+// wants when stderr is not a terminal. Plan, when set, weights the time left
+// by each cell's estimated duration, as BarProgress.SetPlan does.
 type LogProgress struct {
-	W     io.Writer
+	W    io.Writer
+	Plan []time.Duration
+
 	start time.Time
 }
 
@@ -194,12 +197,15 @@ func (p *LogProgress) CellStart(i, n int, c results.CellConfig) {
 	if i == 0 {
 		p.start = time.Now()
 	}
-	eta := ""
+	left := ""
 	if i > 0 {
-		per := time.Since(p.start) / time.Duration(i)
-		eta = fmt.Sprintf(", about %s left", (per * time.Duration(n-i)).Round(time.Second))
+		plan := p.Plan
+		if len(plan) != n {
+			plan = nil
+		}
+		left = ", " + strings.TrimPrefix(eta(time.Since(p.start), 0, i, n, plan), "ETA ") + " left"
 	}
-	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s\n", i+1, n, c.Model, c.WeightType, c.Threads, c.PromptTokens, c.GenTokens, eta)
+	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s\n", i+1, n, c.Model, c.WeightType, c.Threads, c.PromptTokens, c.GenTokens, left)
 }
 
 func (p *LogProgress) CellDone(i, n int, c results.Cell) {

@@ -204,8 +204,11 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	fmt.Fprintf(stderr, "%s: %d cells to run, results in %s\n", spec.Name, len(cells)-countDone(cells, done), path)
 
 	progress, log, closeProgress := newProgress(fl.progress, stderr)
-	if bar, ok := progress.(*runners.BarProgress); ok {
-		bar.SetPlan(plan(spec, cells, done, run.Roofline))
+	switch p := progress.(type) {
+	case *runners.BarProgress:
+		p.SetPlan(plan(spec, cells, done, run.Roofline))
+	case *runners.LogProgress:
+		p.Plan = plan(spec, cells, done, run.Roofline)
 	}
 	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
 		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
