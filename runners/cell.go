@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/probes"
@@ -87,10 +88,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Elapsed = time.Since(start)
 		return cell, nil
 	}
-	m, err := transformer.Load(f, transformer.Options{
-		Threads: cfg.Threads, Backend: cfg.Backend,
-		MaxContext: cfg.PromptTokens + cfg.GenTokens + 1,
-	})
+	m, err := transformer.Load(f, runtimeOptions(cfg))
 	if err != nil {
 		return fail(err)
 	}
@@ -166,7 +164,8 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	// Effective bandwidth: the bytes one decode step must read (weights +
 	// the KV cache at the mean depth of the generated tokens) times tok/s.
-	bytesPerTok := float64(m.WeightBytesPerToken()) + kvBytesPerToken(mcfg, cfg)
+	depth := float64(cfg.PromptTokens) + float64(cfg.GenTokens)/2
+	bytesPerTok := float64(m.WeightBytesPerToken()) + float64(m.KVBytesPerToken())*depth
 	gbps := make([]float64, len(decode))
 	for i, d := range decode {
 		gbps[i] = bytesPerTok * d / 1e9
@@ -342,13 +341,6 @@ func rooflineFor(r *device.Roofline, threads int) (float64, string) {
 	}
 }
 
-// kvBytesPerToken is the KV cache a decode step reads at the mean depth of
-// the generated tokens (f32 cache: 4 bytes per element).
-func kvBytesPerToken(c model.Config, cell results.CellConfig) float64 {
-	depth := float64(cell.PromptTokens) + float64(cell.GenTokens)/2
-	return 2 * float64(c.Layers*c.KVHeads*c.HeadDim) * 4 * depth
-}
-
 func modelInfo(path string, f *gguf.File, c model.Config, m *transformer.Model) *results.ModelInfo {
 	info := &results.ModelInfo{Arch: c.Arch, Params: c.Params(), BytesPerToken: m.WeightBytesPerToken()}
 	if st, err := os.Stat(path); err == nil {
@@ -369,20 +361,40 @@ func modelInfo(path string, f *gguf.File, c model.Config, m *transformer.Model) 
 	return info
 }
 
-// fits estimates a cell's memory (weights, which are mmapped but will all be
-// paged in; f32 KV cache; activation buffers) against available memory.
+// fits checks a cell's memory need (MemoryNeed) against available memory.
 func fits(f *gguf.File, c model.Config, cell results.CellConfig) (need, avail uint64, ok bool) {
-	var w uint64
+	var w int64
 	for _, t := range f.Tensors {
-		w += uint64(len(t.Data))
+		w += int64(len(t.Data))
 	}
-	ctx := uint64(cell.PromptTokens + cell.GenTokens + 1)
-	kv := 2 * uint64(c.Layers*c.KVHeads*c.HeadDim) * 4 * ctx
-	act := uint64(4*(c.Hidden*4+c.FFN*2+c.Vocab)) * uint64(min(cell.PromptTokens, 512)+1)
-	need = w + kv + act
+	rt, err := RuntimeBytes(c, cell)
+	if err != nil {
+		return 0, 0, true // the loader will report the problem itself
+	}
+	need = uint64(w + rt)
 	vm, err := mem.VirtualMemory()
 	if err != nil || vm.Available == 0 {
 		return need, 0, true // unknown: try, and let the OS decide
 	}
 	return need, vm.Available, need < vm.Available
+}
+
+// runtimeOptions is how the runner loads a cell's model: a KV cache just
+// long enough for the cell, f32 (exact).
+func runtimeOptions(cell results.CellConfig) transformer.Options {
+	return transformer.Options{Threads: cell.Threads, Backend: cell.Backend,
+		MaxContext: cell.PromptTokens + cell.GenTokens + 1, KVType: kernels.F32}
+}
+
+// RuntimeBytes is the memory the runtime allocates for a cell on top of the
+// memory-mapped weights (KV cache, activations, scratch): what --dry-run
+// and the pre-load check both count.
+func RuntimeBytes(c model.Config, cell results.CellConfig) (int64, error) {
+	return transformer.EstimateBytes(c, runtimeOptions(cell))
+}
+
+// KVBytesPerPos is the KV cache one position occupies (and a decode step
+// reads per cached position) as the runner loads models: f32 keys and values.
+func KVBytesPerPos(c model.Config) int64 {
+	return 2 * int64(c.Layers*c.KVHeads*c.HeadDim) * 4
 }

@@ -53,6 +53,9 @@ func (c *contention) begin() {
 	c.sysBusy, c.self, c.ok = busy, self.User+self.System, true
 }
 
+// minContentionWindow is the shortest measurement judged for contention.
+const minContentionWindow = time.Second
+
 // othersShare is the fraction of the machine's CPU capacity that other
 // processes (and steal time) used since begin.
 func (c *contention) othersShare() (float64, error) {
@@ -67,10 +70,13 @@ func (c *contention) othersShare() (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	wall := time.Since(c.start).Seconds() * float64(runtime.NumCPU())
-	if wall <= 0 {
-		return 0, nil
+	elapsed := time.Since(c.start)
+	if elapsed < minContentionWindow {
+		// CPU times tick in 10 ms jiffies: over a short window the
+		// difference of two such counters is mostly rounding.
+		return 0, fmt.Errorf("window of %v is too short to judge", elapsed)
 	}
+	capacity := elapsed.Seconds() * float64(runtime.NumCPU())
 	others := (busy - c.sysBusy) - (self.User + self.System - c.self)
-	return max(0, others/wall), nil
+	return min(1, max(0, others/capacity)), nil
 }

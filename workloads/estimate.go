@@ -134,11 +134,16 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 		return e
 	}
 	m := sh.cfg
-	kvPerPos := 2 * int64(m.Layers*m.KVHeads*m.HeadDim) * 4 // f32 K and V
+	kvPerPos := runners.KVBytesPerPos(m)
 	e.WeightBytes = sh.weightBytes
 	e.KVBytes = kvPerPos * int64(c.PromptTokens+c.GenTokens+1)
-	e.BufferBytes = int64(4*(m.Hidden*4+m.FFN*2+m.Vocab)) * int64(min(c.PromptTokens, 512)+1)
-	e.MemBytes = e.WeightBytes + e.KVBytes + e.BufferBytes
+	rt, err := runners.RuntimeBytes(m, c)
+	if err != nil {
+		e.ModelUnknown, e.TimeUnknown = err.Error(), err.Error()
+		return e
+	}
+	e.BufferBytes = rt - e.KVBytes
+	e.MemBytes = e.WeightBytes + rt
 	if avail > 0 {
 		e.Fits = uint64(e.MemBytes) < avail
 	}
