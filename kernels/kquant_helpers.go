@@ -150,6 +150,7 @@ func makeQ3(nmax int32, x []float32, L []int8) float32 {
 // candidate inverse scales. It returns the scale and -min.
 func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta float32, nstep int, useMad bool) (float32, float32) {
 	n := len(x)
+	weights, L, Laux = weights[:n], L[:n], Laux[:n] // lets the compiler drop bounds checks
 	mn, mx := x[0], x[0]
 	sumW := weights[0]
 	sumX := float32(sumW * x[0])
@@ -164,25 +165,28 @@ func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta fl
 		mn = 0
 	}
 	if mx == mn {
-		for i := range L[:n] {
-			L[i] = 0
-		}
+		clear(L)
 		return 0, -mn
 	}
-	errOf := func(d float32) float32 {
-		if useMad {
-			return abs32(d)
-		}
-		return d * d
+	// x[i] - min is kept in xm and recomputed only when min changes (ggml
+	// subtracts in every pass; the values are identical). Note that min does
+	// change: a better fit replaces it, and later passes measure from it.
+	var xmBuf [32]float32
+	xm := xmBuf[:0]
+	if n > len(xmBuf) {
+		xm = make([]float32, 0, n)
+	}
+	for _, v := range x {
+		xm = append(xm, v-mn)
 	}
 	iscale := float32(nmax) / (mx - mn)
 	scale := 1 / iscale
 	var bestErr float32
 	for i, v := range x {
-		l := clampI(nearestInt(iscale*(v-mn)), 0, nmax)
+		l := clampI(nearestInt(iscale*xm[i]), 0, nmax)
 		L[i] = uint8(l)
 		diff := float32(float32(scale*float32(l))+mn) - v
-		bestErr += float32(weights[i] * errOf(diff))
+		bestErr += float32(weights[i] * errOf(diff, useMad))
 	}
 	if nstep < 1 {
 		return scale, -mn
@@ -191,12 +195,13 @@ func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta fl
 		iscale = (float32(rmin+float32(rdelta*float32(is))) + float32(nmax)) / (mx - mn)
 		var sumL, sumL2, sumXL float32
 		for i, v := range x {
-			l := clampI(nearestInt(iscale*(v-mn)), 0, nmax)
+			l := clampI(nearestInt(iscale*xm[i]), 0, nmax)
 			Laux[i] = uint8(l)
 			w, fl := weights[i], float32(l)
-			sumL += float32(w * fl)
-			sumL2 += float32(float32(w*fl) * fl)
-			sumXL += float32(float32(w*fl) * v)
+			wl := float32(w * fl)
+			sumL += wl
+			sumL2 += float32(wl * fl)
+			sumXL += float32(wl * v)
 		}
 		D := float32(sumW*sumL2) - float32(sumL*sumL)
 		if D > 0 {
@@ -209,15 +214,26 @@ func makeQKX2(nmax int32, x, weights []float32, L, Laux []uint8, rmin, rdelta fl
 			var cur float32
 			for i, v := range x {
 				diff := float32(float32(thisScale*float32(Laux[i]))+thisMin) - v
-				cur += float32(weights[i] * errOf(diff))
+				cur += float32(weights[i] * errOf(diff, useMad))
 			}
 			if cur < bestErr {
-				copy(L[:n], Laux[:n])
+				copy(L, Laux)
 				bestErr, scale, mn = cur, thisScale, thisMin
+				for i, v := range x {
+					xm[i] = v - mn
+				}
 			}
 		}
 	}
 	return scale, -mn
+}
+
+// errOf is make_qkx2_quants' error measure: |d| (use_mad) or d².
+func errOf(d float32, useMad bool) float32 {
+	if useMad {
+		return abs32(d)
+	}
+	return d * d
 }
 
 // scaleMinK4 is get_scale_min_k4: the 12 scale bytes of q4_K/q5_K pack eight
