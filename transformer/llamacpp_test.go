@@ -118,6 +118,9 @@ func withByteVocab(t testing.TB, src *gguf.File, dst string) {
 func TestLlamaCppCrossCheck(t *testing.T) {
 	dir := os.Getenv(LlamaCppEnv)
 	if dir == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("$%s not set: CI (.ci/run) installs node-llama-cpp and must run this check", LlamaCppEnv)
+		}
 		t.Skipf("$%s not set (see its doc comment to run against llama.cpp)", LlamaCppEnv)
 	}
 	node, err := exec.LookPath("node")

@@ -24,12 +24,16 @@ import (
 // Piece (leading-space removal and clean_up_tokenization_spaces as
 // llama.cpp applies them), which validates every token's piece.
 //
-// It runs when $EDGEBENCH_NODE_LLAMA_CPP names the node-llama-cpp package
-// directory (e.g. node_modules/node-llama-cpp after `npm install
-// node-llama-cpp`), and is skipped otherwise.
+// It runs when $EDGEBENCH_NODE_LLAMA_CPP names the directory node-llama-cpp
+// was installed into (`npm install node-llama-cpp` there; the transformer's
+// cross-check reads the same variable), or the package directory itself, and
+// is skipped otherwise.
 func TestLlamaCppTokenizer(t *testing.T) {
-	pkg := os.Getenv("EDGEBENCH_NODE_LLAMA_CPP")
+	pkg := nodeLlamaCppPackage()
 	if pkg == "" {
+		if os.Getenv("CI") != "" {
+			t.Fatal("EDGEBENCH_NODE_LLAMA_CPP not set: CI (.ci/run) installs node-llama-cpp and must run this check")
+		}
 		t.Skip("set EDGEBENCH_NODE_LLAMA_CPP to the node-llama-cpp package directory to compare with llama.cpp")
 	}
 	node, err := exec.LookPath("node")
@@ -324,4 +328,23 @@ func llamaDetokenize(tok *Tokenizer, ids []int, special bool) string {
 		total++
 	}
 	return string(text[:total])
+}
+
+// nodeLlamaCppPackage resolves $EDGEBENCH_NODE_LLAMA_CPP to the package
+// directory: the variable may name the install directory (holding
+// node_modules/node-llama-cpp) or the package itself.
+func nodeLlamaCppPackage() string {
+	dir := os.Getenv("EDGEBENCH_NODE_LLAMA_CPP")
+	if dir == "" {
+		return ""
+	}
+	if p := filepath.Join(dir, "node_modules", "node-llama-cpp"); isDir(p) {
+		return p
+	}
+	return dir
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }

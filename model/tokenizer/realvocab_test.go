@@ -26,7 +26,7 @@ import (
 // (through node-llama-cpp, $EDGEBENCH_NODE_LLAMA_CPP). Skipped unless both
 // are set; no network access is needed once the packages are installed.
 func TestRealVocabularies(t *testing.T) {
-	list, pkg := os.Getenv("EDGEBENCH_HF_TOKENIZER_JSON"), os.Getenv("EDGEBENCH_NODE_LLAMA_CPP")
+	list, pkg := os.Getenv("EDGEBENCH_HF_TOKENIZER_JSON"), nodeLlamaCppPackage()
 	if list == "" || pkg == "" {
 		t.Skip("set EDGEBENCH_HF_TOKENIZER_JSON and EDGEBENCH_NODE_LLAMA_CPP to compare real vocabularies with llama.cpp")
 	}
