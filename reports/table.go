@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sort"
 	"strconv"
+	"strings"
 
 	"github.com/edgebench/edgebench/results"
 	"github.com/olekukonko/tablewriter"
@@ -49,22 +51,21 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 }
 
 func backendName(c results.Cell) string {
-	// Report what ran, not what was asked for: "auto" says nothing.
-	names := map[string]bool{}
-	var out string
+	// Report what ran, not what was asked for: "auto" says nothing. Sorted,
+	// so the same cell always prints the same way.
+	seen := map[string]bool{}
+	var names []string
 	for _, b := range c.Backends {
-		if !names[b] {
-			names[b] = true
-			if out != "" {
-				out += "+"
-			}
-			out += b
+		if !seen[b] {
+			seen[b] = true
+			names = append(names, b)
 		}
 	}
-	if out == "" {
+	if len(names) == 0 {
 		return c.Config.Backend
 	}
-	return out
+	sort.Strings(names)
+	return strings.Join(names, "+")
 }
 
 func withCI(c results.Cell, name string, prec int) string {

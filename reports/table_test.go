@@ -1,0 +1,57 @@
+package reports
+
+import (
+	"bytes"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/edgebench/edgebench/results"
+)
+
+func TestCellTable(t *testing.T) {
+	ok := results.Cell{
+		ID: "a", Status: results.StatusOK,
+		Config:   results.CellConfig{Model: "stories15M", WeightType: "q4_0", Backend: "auto", Threads: 2},
+		Backends: map[string]string{"q4_0": "avx512", "f32": "avx2", "kv:f32": "avx512"},
+		Model:    &results.ModelInfo{BitsPerWeight: 4.5068},
+		Metrics: []results.Metric{
+			{Name: results.MetricDecode, Source: results.SourceMeasured, Samples: []float64{90, 100, 110}, Median: 100, Low: 90, High: 110},
+			{Name: results.MetricPeakRSS, Source: results.SourceMeasured, Median: 3 << 20},
+			{Name: results.MetricRooflinePct, Source: results.SourceUnavailable, Reason: "no roofline", Median: math.NaN()},
+		},
+		Warnings: []string{"unstable"},
+	}
+	failed := results.Cell{ID: "b", Status: results.StatusSkipped, Error: "needs 40 GB",
+		Config: results.CellConfig{Model: "Llama-3.1-8B", WeightType: "f32", Backend: "auto", Threads: 1}}
+
+	var buf bytes.Buffer
+	if err := CellTable(&buf, []results.Cell{ok, failed}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{
+		"avx2+avx512",          // what ran, sorted and de-duplicated, not "auto"
+		"100.0 ±10%",           // median with the interval's half width
+		"4.51",                 // bits per weight
+		"3.0 MiB",              // peak RSS
+		"skipped: needs 40 GB", // a skipped cell says why instead of vanishing
+		"1 warning",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+	// The unavailable roofline and the missing prefill print n/a, never 0.
+	if strings.Count(out, "n/a") < 2 {
+		t.Errorf("unavailable numbers should print n/a:\n%s", out)
+	}
+}
+
+func TestHumanBytes(t *testing.T) {
+	for in, want := range map[float64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1.5 * (1 << 30): "1.5 GiB"} {
+		if got := HumanBytes(in); got != want {
+			t.Errorf("HumanBytes(%v) = %q, want %q", in, got, want)
+		}
+	}
+}
