@@ -36,8 +36,9 @@ the calibration inputs for a baseline (RTN; with pruning, magnitude pruning then
 RTN) and for the chosen method.
 
 Methods: rtn rounds each ggml block (no calibration); awq searches per-input
-scales s = mean|x|^α and folds 1/s into the preceding RMSNorm (q/k/v, gate/up)
-or into ffn_up's rows (ffn_down); gptq quantizes column by column with Hessian
+scales s = mean|x|^α and folds 1/s into the preceding RMSNorm (q/k/v, gate/up),
+into ffn_up's rows (ffn_down) or, without grouped-query attention, into attn_v's
+rows (attn_output); gptq quantizes column by column with Hessian
 error compensation, fitting each ggml block's scales when the sweep reaches it.
 Pruners: magnitude, wanda (|W|·||x||), sparsegpt (OBS updates; with --method
 gptq pruning and quantization happen in one sweep). --sparsity is a fraction
