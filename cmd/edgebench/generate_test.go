@@ -209,13 +209,20 @@ process.stdout.write(JSON.stringify({prompt: input, out}));
 // TestGenerateMatchesLlamaCpp runs the whole path — a synthetic model
 // carrying tokenizer.ByteLevelSPM or ByteLevelBPE (llama-bpe), prompt
 // tokenization, prefill, greedy decoding — in edgebench and in llama.cpp
-// (node-llama-cpp; set $EDGEBENCH_NODE_LLAMA_CPP to its package directory)
+// (node-llama-cpp; set $EDGEBENCH_NODE_LLAMA_CPP to the directory it was
+// installed into, as .ci/run does, or to the package directory itself)
 // and requires the same prompt ids and the same 16 generated tokens. It also
 // shows that llama.cpp fully loads models with the synthetic tokenizers.
 func TestGenerateMatchesLlamaCpp(t *testing.T) {
 	pkg := os.Getenv("EDGEBENCH_NODE_LLAMA_CPP")
 	if pkg == "" {
-		t.Skip("set EDGEBENCH_NODE_LLAMA_CPP to the node-llama-cpp package directory to compare with llama.cpp")
+		if os.Getenv("CI") != "" {
+			t.Fatal("EDGEBENCH_NODE_LLAMA_CPP not set: CI (.ci/run) installs node-llama-cpp and must run this check")
+		}
+		t.Skip("set EDGEBENCH_NODE_LLAMA_CPP to the node-llama-cpp install directory to compare with llama.cpp")
+	}
+	if p := filepath.Join(pkg, "node_modules", "node-llama-cpp"); dirExists(p) {
+		pkg = p
 	}
 	node, err := exec.LookPath("node")
 	if err != nil {
@@ -275,4 +282,9 @@ func equalIDs(a, b []int) bool {
 		}
 	}
 	return true
+}
+
+func dirExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
 }
