@@ -257,3 +257,85 @@ func mustPanic(t *testing.T, what string, f func()) {
 	}()
 	f()
 }
+
+// TestMatVecsFused: the fused loops give exactly what separate MatVec calls
+// (and SiLUMul) give, for matrices of one type and of mixed types, at
+// several thread counts and sizes on both sides of the serial threshold.
+func TestMatVecsFused(t *testing.T) {
+	type set struct {
+		types []Type
+		rows  []int
+		cols  int
+	}
+	sets := []set{
+		{[]Type{Q8_0, Q8_0, Q8_0}, []int{64, 16, 16}, 256},          // small: runs on the caller
+		{[]Type{Q8_0, Q8_0, Q8_0}, []int{130, 33, 33}, 1024},        // parallel, rows not multiples of 4
+		{[]Type{Q4_0, Q8_0, Q4_0, Q8_0}, []int{96, 7, 1, 200}, 512}, // mixed types, one activation format
+		{[]Type{Q4_K, Q6_K}, []int{40, 72}, 512},                    // k-quants
+		{[]Type{Q4_0, Q4_K, F32}, []int{50, 40, 30}, 512},           // different activation formats
+		{[]Type{F32, F16}, []int{129, 64}, 256},
+	}
+	for si, st := range sets {
+		ws := make([]Matrix, len(st.types))
+		for i, ty := range st.types {
+			ws[i] = randMatrix(t, uint64(si*10+i), ty, st.rows[i], st.cols)
+		}
+		x := randRow(newRand(uint64(si)), st.cols)
+		for _, threads := range []int{1, 2, 3} {
+			p := NewPool(threads)
+			c := NewContext(nil, p)
+			want := make([][]float32, len(ws))
+			got := make([][]float32, len(ws))
+			for i, w := range ws {
+				want[i] = make([]float32, w.Rows)
+				c.MatVec(want[i], w, x)
+				got[i] = make([]float32, w.Rows+1)
+				got[i][w.Rows] = 42
+			}
+			c.MatVecs(got, ws, x)
+			for i := range ws {
+				for r, v := range want[i] {
+					if math.Float32bits(got[i][r]) != math.Float32bits(v) {
+						t.Fatalf("set %d threads=%d: matrix %d row %d: MatVecs %g, MatVec %g", si, threads, i, r, got[i][r], v)
+					}
+				}
+				if got[i][ws[i].Rows] != 42 {
+					t.Fatalf("set %d: MatVecs wrote past matrix %d's rows", si, i)
+				}
+			}
+			// SwiGLU over the first two matrices when their shapes match.
+			if len(ws) >= 2 && ws[0].Rows == ws[1].Rows {
+				out, tmp := make([]float32, ws[0].Rows), make([]float32, ws[0].Rows)
+				c.MatVecSwiGLU(out, tmp, ws[0], ws[1], x)
+				ref := make([]float32, ws[0].Rows)
+				SiLUMul(ref, want[0], want[1])
+				for r := range ref {
+					if math.Float32bits(out[r]) != math.Float32bits(ref[r]) || math.Float32bits(tmp[r]) != math.Float32bits(want[1][r]) {
+						t.Fatalf("set %d threads=%d: SwiGLU row %d = %g (up %g), want %g (up %g)", si, threads, r, out[r], tmp[r], ref[r], want[1][r])
+					}
+				}
+			}
+			p.Close()
+		}
+	}
+	// SwiGLU with gate and up of different types and the same shape.
+	gate, up := randMatrix(t, 1, Q4_0, 300, 512), randMatrix(t, 2, Q8_0, 300, 512)
+	x := randRow(newRand(5), 512)
+	p := NewPool(2)
+	defer p.Close()
+	c := NewContext(nil, p)
+	g, u := make([]float32, 300), make([]float32, 300)
+	c.MatVec(g, gate, x)
+	c.MatVec(u, up, x)
+	SiLUMul(g, g, u)
+	out, tmp := make([]float32, 300), make([]float32, 300)
+	c.MatVecSwiGLU(out, tmp, gate, up, x)
+	for r := range out {
+		if math.Float32bits(out[r]) != math.Float32bits(g[r]) {
+			t.Fatalf("mixed SwiGLU row %d = %g, want %g", r, out[r], g[r])
+		}
+	}
+	mustPanic(t, "swiglu shapes", func() { c.MatVecSwiGLU(out, tmp, gate, randMatrix(t, 3, Q8_0, 299, 512), x) })
+	mustPanic(t, "matvecs count", func() { c.MatVecs(make([][]float32, 1), make([]Matrix, 2), x) })
+	mustPanic(t, "matvecs shape", func() { c.MatVecs([][]float32{g}, []Matrix{randMatrix(t, 4, Q8_0, 300, 256)}, x) })
+}

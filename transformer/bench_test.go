@@ -2,7 +2,10 @@ package transformer
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/edgebench/edgebench/kernels"
@@ -131,6 +134,61 @@ func BenchmarkStories15MDeepKV(b *testing.B) {
 			b.ReportMetric(tps, "tok/s")
 			depth := float64(m.MaxContext()+len(prompt)) / 2
 			b.ReportMetric(tps*(float64(m.WeightBytesPerToken())+depth*float64(m.KVBytesPerToken()))/1e9, "GB/s")
+		})
+	}
+}
+
+// BenchmarkDecodeFiles measures decode of the GGUF files listed in
+// $EDGEBENCH_BENCH_MODELS (comma-separated paths, e.g. the runner's cached
+// SmolLM2-135M and Llama-3.2-1B models) at all threads, or $EDGEBENCH_BENCH_THREADS;
+// skipped when unset. It reports tok/s and weight GB/s, the figures the runner's % roofline
+// column is made of.
+//
+//	EDGEBENCH_BENCH_MODELS=$HOME/.cache/edgebench/models/SmolLM2-135M-q8_0-seed1-9e718d57be0a.gguf \
+//	    go test -run '^$' -bench DecodeFiles -benchtime 64x ./transformer/
+func BenchmarkDecodeFiles(b *testing.B) {
+	list := os.Getenv("EDGEBENCH_BENCH_MODELS")
+	if list == "" {
+		b.Skip("EDGEBENCH_BENCH_MODELS not set")
+	}
+	for _, path := range strings.Split(list, ",") {
+		b.Run(strings.TrimSuffix(filepath.Base(path), ".gguf"), func(b *testing.B) {
+			f, err := gguf.Open(path)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			threads, _ := strconv.Atoi(os.Getenv("EDGEBENCH_BENCH_THREADS"))
+			m, err := Load(f, Options{MaxContext: 64, Threads: threads})
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer m.Close()
+			// Like the runner's default cell: a 16-token prompt, then 32
+			// decoded tokens, again and again.
+			prompt := randTokens(16, m.Config().Vocab, 5)
+			refill := func() {
+				m.Reset()
+				if _, err := m.Prefill(prompt); err != nil {
+					b.Fatal(err)
+				}
+			}
+			refill()
+			tok := 1
+			for b.Loop() {
+				if m.Pos() == len(prompt)+32 {
+					b.StopTimer()
+					refill()
+					b.StartTimer()
+				}
+				if _, err := m.Decode(tok); err != nil {
+					b.Fatal(err)
+				}
+				tok = (tok*31 + 7) % m.Config().Vocab
+			}
+			tps := float64(b.N) / b.Elapsed().Seconds()
+			b.ReportMetric(tps, "tok/s")
+			b.ReportMetric(tps*float64(m.WeightBytesPerToken())/1e9, "weightGB/s")
 		})
 	}
 }

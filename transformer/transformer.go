@@ -10,8 +10,10 @@
 //
 // The KV cache is f32 by default, or f16 (Options.KVType). Prefill runs the
 // prompt in chunks, each projection as one matrix-matrix product; Decode
-// runs one token with matrix-vector products. Attention runs in parallel
-// across heads on the model's worker pool.
+// runs one token with matrix-vector products, the query/key/value
+// projections as one parallel loop and gate/up (with the SiLU gating) as
+// another, so a layer costs four dispatches to the pool plus attention.
+// Attention runs in parallel across heads on the model's worker pool.
 //
 // Correctness is checked in the tests against a naive float64
 // implementation and, when node-llama-cpp is installed, against llama.cpp
@@ -97,8 +99,11 @@ type Model struct {
 	kvType         kernels.Type
 	kvElem         int
 	kCache, vCache []byte
-	kStage, vStage []float32
-	dotKV          kernels.DotFunc
+	// kCache32/vCache32 view the caches as float32s when kvType is F32
+	// (nil otherwise), for the attention's float dots.
+	kCache32, vCache32 []float32
+	kStage, vStage     []float32
+	dotKV              kernels.DotFunc
 
 	// Batch buffers, chunk rows each (decode uses the first row).
 	x, xb, xb2 []float32 // hidden
@@ -114,6 +119,10 @@ type Model struct {
 	// Pool.For gets the same func value every call and nothing allocates).
 	curLayer, curN, curP0 int
 	attnFn                func(lo, hi int)
+	// Argument arrays of the fused decode projections (fields, so passing
+	// them to MatVecs builds no slices on the heap).
+	qkvY [3][]float32
+	qkvW [3]kernels.Matrix
 
 	backendInfo map[string]string
 	weightBytes int64
@@ -548,6 +557,10 @@ func (m *Model) allocate() {
 	m.kvElem = int(eb)
 	m.kCache = make([]byte, m.kvElem*m.cfg.Layers*m.maxCtx*m.kvDim)
 	m.vCache = make([]byte, m.kvElem*m.cfg.Layers*m.maxCtx*m.kvDim)
+	if m.kvType == kernels.F32 && littleEndian() {
+		m.kCache32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m.kCache))), len(m.kCache)/4)
+		m.vCache32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m.vCache))), len(m.vCache)/4)
+	}
 	m.kStage = make([]float32, n*m.kvDim)
 	m.vStage = make([]float32, n*m.kvDim)
 }
@@ -698,8 +711,18 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		for i := 0; i < n; i++ {
 			kernels.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
 		}
-		m.mul(kc, L.wk, xb, n)
-		m.mul(vc, L.wv, xb, n)
+		fusedQKV := n == 1 && nq == 1
+		if fusedQKV {
+			// One token: the three projections share their input, so they
+			// run as one loop over their rows (one dispatch, one
+			// activation quantization).
+			m.qkvY = [3][]float32{q, kc, vc}
+			m.qkvW = [3]kernels.Matrix{L.wq, L.wk, L.wv}
+			m.ctx.MatVecs(m.qkvY[:], m.qkvW[:], xb)
+		} else {
+			m.mul(kc, L.wk, xb, n)
+			m.mul(vc, L.wv, xb, n)
+		}
 		for i := 0; i < n; i++ {
 			p := p0 + i
 			cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
@@ -716,7 +739,9 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		if nq == 0 {
 			break // last layer of a chunk whose logits nobody reads
 		}
-		m.mul(q, L.wq, xb[qs*H:], nq)
+		if !fusedQKV {
+			m.mul(q, L.wq, xb[qs*H:], nq)
+		}
 		for j := 0; j < nq; j++ {
 			p := p0 + qs + j
 			cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
@@ -737,9 +762,15 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		for j := 0; j < nq; j++ {
 			kernels.RMSNorm(xbq[j*H:(j+1)*H], xq[j*H:(j+1)*H], L.ffnNorm, m.eps)
 		}
-		m.mul(hb, L.gate, xbq, nq)
-		m.mul(hb2, L.up, xbq, nq)
-		kernels.SiLUMul(hb, hb, hb2)
+		if nq == 1 {
+			// One token: gate and up in one loop, each thread applying
+			// the activation to the rows it computed.
+			m.ctx.MatVecSwiGLU(hb, hb2, L.gate, L.up, xbq)
+		} else {
+			m.mul(hb, L.gate, xbq, nq)
+			m.mul(hb2, L.up, xbq, nq)
+			kernels.SiLUMul(hb, hb, hb2)
+		}
 		m.mul(xb2, L.down, hb, nq)
 		kernels.Axpy(xq, 1, xb2)
 	}
@@ -790,15 +821,31 @@ func (m *Model) attention(lo, hi int) {
 		kvh := h / m.group
 		vBase := (l*m.kvHeads + kvh) * hd * maxCtx
 		for j := 0; j < n; j++ {
-			qb := f32Bytes(m.q[j*Q+h*hd : j*Q+(h+1)*hd])
+			qh := m.q[j*Q+h*hd : j*Q+(h+1)*hd]
+			qb := f32Bytes(qh)
 			s := scores[:p0+j+1]
+			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
+			if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
+				// f32 cache: plain float dots. The rows are short (a head,
+				// or as many positions as are cached), so the backend
+				// kernel's per-call work would cost more than the dot.
+				for t := range s {
+					off := kBase + t*KV + kvh*hd
+					s[t] = kernels.DotF32(k32[off:off+hd], qh) * m.scale
+				}
+				kernels.Softmax(s)
+				for d := range out {
+					off := vBase + d*maxCtx
+					out[d] = kernels.DotF32(v32[off:off+len(s)], s)
+				}
+				continue
+			}
 			for t := range s {
 				off := eb * (kBase + t*KV + kvh*hd)
 				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb) * m.scale
 			}
 			kernels.Softmax(s)
 			sb := f32Bytes(s)
-			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
 			for d := range out {
 				off := eb * (vBase + d*maxCtx)
 				out[d] = m.dotKV(len(s), m.vCache[off:off+eb*len(s)], sb)
@@ -814,4 +861,11 @@ func f32Bytes(x []float32) []byte {
 		return nil
 	}
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(x))), 4*len(x))
+}
+
+// littleEndian reports whether the host stores a float32 in the cache's
+// little-endian byte order (then the cache bytes can be read as floats).
+func littleEndian() bool {
+	x := uint16(1)
+	return *(*byte)(unsafe.Pointer(&x)) == 1
 }

@@ -645,3 +645,26 @@ func float32s(x []float64) []float32 {
 	}
 	return out
 }
+
+// TestPrefillChunkOne: with one-token prefill chunks every chunk takes the
+// single-token path (fused q/k/v and gate/up loops), including the chunks
+// whose last layer needs only keys and values; the result matches a
+// batched prefill.
+func TestPrefillChunkOne(t *testing.T) {
+	cfg := tiny()
+	f := writeModel(t, cfg, kernels.Q8_0)
+	a := mustLoad(t, f, Options{Threads: 2, PrefillChunk: 1})
+	b := mustLoad(t, f, Options{Threads: 2})
+	tokens := randTokens(9, cfg.Vocab, 21)
+	la, err := a.Prefill(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lb, err := b.Prefill(tokens)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := relErr32(la, lb); e > 1e-4 {
+		t.Errorf("chunk-1 prefill vs batched prefill: relative error %.3g > 1e-4", e)
+	}
+}
