@@ -5,9 +5,10 @@ package kernels
 import "golang.org/x/sys/cpu"
 
 // haveAVX512VNNI gates the avx512 backend: its quantized dots use VPDPBUSD.
-// haveGFNI selects the faster q4_0 kernel, which unpacks nibbles with
-// VGF2P8AFFINEQB; without it q4_0 uses the two-block kernel throughout.
-// haveVBMI and haveVBMI2 (with BMI2's PDEP) enable the sparse-format
+// The q4_0 dot picks the fastest kernel the CPU runs: with VBMI the
+// four-blocks-per-zmm kernel (VPERMT2B gathers), else with GFNI the 8-block
+// pair kernel (VGF2P8AFFINEQB nibble unpacking), else the two-block kernel.
+// haveVBMI and haveVBMI2 (with BMI2's PDEP) also enable the sparse-format
 // kernels (byte permutes, multishift, expand).
 var (
 	haveAVX512VNNI = haveAVX512 && cpu.X86.HasAVX512VNNI
@@ -56,8 +57,13 @@ func avx512Dots() map[Type]DotFunc {
 
 func init() { Register(avx512Backend) }
 
+// dotQ4_0AVX512Go: on Zen 4 (in L1) the VBMI kernel takes 0.89 ns per
+// block, the GFNI one 1.13, the two-block one 1.41.
 func dotQ4_0AVX512Go(n int, w, x []byte) float32 {
-	if haveGFNI {
+	switch {
+	case haveVBMI:
+		return quantDot512(n, w, x, 18, dotQ4_0Q8AVX512, dotQ4_0AVX512, blockQ4)
+	case haveGFNI:
 		return quantDot512(n, w, x, 18, dotQ4_0Z8AVX512, dotQ4_0AVX512, blockQ4)
 	}
 	return quantDot(n, w, x, 18, 2, dotQ4_0AVX512, blockQ4)

@@ -8,16 +8,21 @@ import (
 	"testing"
 )
 
-// TestSIMDDotNoGFNI runs the avx512 q4_0 dot as it runs on CPUs without
-// GFNI (two-block kernel only).
-func TestSIMDDotNoGFNI(t *testing.T) {
+// TestSIMDDotQ4_0Paths runs the avx512 q4_0 dot through each of its
+// kernels: as on CPUs without VBMI (8-block GFNI kernel) and without VBMI
+// or GFNI (two-block kernel only); TestSIMDDot covers the VBMI one.
+func TestSIMDDotQ4_0Paths(t *testing.T) {
 	if !haveAVX512VNNI {
 		t.Skip("no AVX-512 VNNI")
 	}
-	saved := haveGFNI
+	savedG, savedV := haveGFNI, haveVBMI
+	defer func() { haveGFNI, haveVBMI = savedG, savedV }()
+	haveVBMI = false
+	if haveGFNI {
+		t.Run("gfni", func(t *testing.T) { checkDot(t, avx512Backend.Dot[Q4_0], Q4_0) })
+	}
 	haveGFNI = false
-	defer func() { haveGFNI = saved }()
-	checkDot(t, avx512Backend.Dot[Q4_0], Q4_0)
+	t.Run("pairs", func(t *testing.T) { checkDot(t, avx512Backend.Dot[Q4_0], Q4_0) })
 }
 
 func TestRowsKernel(t *testing.T) {
@@ -119,5 +124,34 @@ func TestSIMDBackendTypes(t *testing.T) {
 				t.Errorf("%s has no %s dot", b.Name, ty)
 			}
 		}
+	}
+}
+
+// BenchmarkDotQ4_0Variants times the avx512 q4_0 row-dot kernels side by
+// side in one run (in cache, 4096 values): pairs is the two-block kernel,
+// z8 the 8-block GFNI pair kernel, quad the four-blocks-per-zmm VBMI kernel
+// the backend uses where it can.
+func BenchmarkDotQ4_0Variants(b *testing.B) {
+	if !haveAVX512VNNI || !haveGFNI || !haveVBMI {
+		b.Skip("needs AVX-512 VNNI, VBMI and GFNI")
+	}
+	const n = 4096
+	rng := rand.New(rand.NewPCG(3, 4))
+	w := make([]byte, n/32*18)
+	x := make([]byte, n/32*34)
+	simdRandomRow(rng, Q4_0, n, w, false)
+	simdRandomRow(rng, Q8_0, n, x, false)
+	for _, k := range []struct {
+		name string
+		f    func(w, x *byte, nb int) float32
+	}{{"pairs", dotQ4_0AVX512}, {"z8", dotQ4_0Z8AVX512}, {"quad", dotQ4_0Q8AVX512}} {
+		b.Run(k.name, func(b *testing.B) {
+			b.SetBytes(int64(len(w)))
+			var s float32
+			for b.Loop() {
+				s += k.f(&w[0], &x[0], n/32)
+			}
+			simdSink = s
+		})
 	}
 }

@@ -42,6 +42,7 @@ func main() {
 	dotQAVX512("dotQ4_0AVX512", 18)
 	dotQZGroup("dotQ8_0Z8AVX512", 34)
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
+	dotQ4Quad("dotQ4_0Q8AVX512")
 	dotQ4K()
 	dotQ4KAVX2("dotQ4_KAVX2", false)
 	dotQ4KAVX2("dotQ5_KAVX2", true)
@@ -2102,4 +2103,147 @@ func dotTQ1AVX2() {
 	Store(sumf, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// byteIndex builds a 64-byte VPERMB/VPERMT2B index table from idx.
+func byteIndex(name string, idx func(i int) int) Mem {
+	m := GLOBL(name, RODATA|NOPTR)
+	for i := 0; i < 64; i++ {
+		DATA(i, U8(idx(i)))
+	}
+	return m
+}
+
+// dotQ4Quad is the main single-row AVX-512 (BW, VBMI, VNNI) q4_0 x q8_0
+// kernel: 8 blocks per step, as two quads of 4 blocks with one block per
+// 128-bit lane, so each block's 32 products land in 4 int32 lanes (half as
+// many as in dotQZGroup's two-blocks-per-zmm layout, which halves the
+// subtract, conversion, scale spreading and FMA work).
+//
+// Per quad (weights w[o:o+72], activations x[ox:ox+136]):
+//   - one VPERMT2B over w[o:o+64] and w[o+8:o+72] gathers the four 16-byte
+//     qs arrays into lanes [A, B, C, D]; VPANDD gives the low nibbles
+//     (elements 0-15), VPSRLW+VPANDD the high ones (elements 16-31);
+//   - two VPERMT2B gather the activations to match: [A.x0-15 .. D.x0-15]
+//     from x[ox:ox+128] and [A.x16-31 .. D.x16-31] from x[ox+8:ox+136];
+//   - two VPDPBUSD form sum q*x and two more 8*sum x (q is the unsigned
+//     nibble 0..15, so sum (q-8)*x = sum q*x - 8*sum x, exact for any x);
+//   - one subtract, one conversion and one FMA, against the products
+//     dw*dx spread four lanes per block by VPERMPS.
+//
+// The 16 fp16 scales of a step are gathered by three VPERMI2W from tables
+// the step loads anyway, converted and multiplied once (ymm). Every load
+// stays inside the step's 8*18 weight and 8*34 activation bytes.
+//
+// Measured on Zen 4 (in L1, 4096 values, alternating runs): 0.89 ns/block
+// against 1.13 for dotQZGroup. What limits it there is the two FP pipes
+// that run VPDPBUSD, VPERMT2B and FMAs (each removed VPERMT2B or VPDPBUSD
+// saves about a cycle per step). Variants that measured slower: the high
+// nibbles by VGF2P8AFFINEQB (same pipes), the activations by single-table
+// VPERMB pairs, one block per ymm with x straight from memory and the scale
+// by embedded broadcast (1.2-1.4 ns/block), and a 16-block step.
+func dotQ4Quad(name string) {
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the q4_0 x q8_0 dot product of nb (a multiple of 8) blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	load := func(m Mem) VecVirtual {
+		v := ZMM()
+		VMOVDQU64(m, v)
+		return v
+	}
+	// Weights of lane L, byte j: w[o+18L+2+j]; lanes 0-2 from the first
+	// table (w[o:]), lane 3 from the second (w[o+8:]).
+	idxQ := load(byteIndex(name+"_iq", func(i int) int {
+		L, j := i/16, i%16
+		if L == 3 {
+			return 64 + 18*L + 2 + j - 8
+		}
+		return 18*L + 2 + j
+	}))
+	// Activations of lane L: x[ox+34L+2+j] (low half; tables x[ox:],
+	// x[ox+64:]) and x[ox+34L+18+j] (high half; tables x[ox+8:], x[ox+72:]).
+	idxLo := load(byteIndex(name+"_ilo", func(i int) int { return 34*(i/16) + 2 + i%16 }))
+	idxHi := load(byteIndex(name+"_ihi", func(i int) int { return 34*(i/16) + 10 + i%16 }))
+	// Scale words: w's at words 0, 9, 18, 27 of w[0:64] and of w[72:136];
+	// x's at words 0, 17 of x[ox:ox+64] and 2, 19 of x[ox+64:].
+	idxW := load(wordIndex(name+"_iw", 0, 9, 18, 27, 32, 41, 50, 59))
+	idxX := load(wordIndex(name+"_ix", 0, 17, 34, 51))
+	// spread[q] repeats products 4q..4q+3 four times each.
+	var spread [2]VecVirtual
+	for q := range spread {
+		m := GLOBL(name+"_spread"+string(rune('0'+q)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(4*q+i/4))
+		}
+		spread[q] = load(m)
+	}
+	mask, bias := ZMM(), ZMM()
+	broadcastConst(0x0f0f0f0f, mask, true)
+	broadcastConst(0x08080808, bias, true)
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	var tw, c0, c64 [2]VecVirtual
+	for q := 0; q < 2; q++ {
+		o, ox := 72*q, 136*q
+		tw[q] = load(Mem{Base: w, Disp: o})
+		c0[q] = load(Mem{Base: x, Disp: ox})
+		c64[q] = load(Mem{Base: x, Disp: ox + 64})
+	}
+	// Scales first: the permutes below overwrite tw and c0.
+	hw := ZMM()
+	VMOVDQA64(idxW, hw)
+	VPERMI2W(tw[1], tw[0], hw)
+	hx, hx1 := ZMM(), ZMM()
+	VMOVDQA64(idxX, hx)
+	VPERMI2W(c64[0], c0[0], hx)
+	VMOVDQA64(idxX, hx1)
+	VPERMI2W(c64[1], c0[1], hx1)
+	VPUNPCKLQDQ(hx1.AsX(), hx.AsX(), hx.AsX())
+	dw, dx := YMM(), YMM()
+	VCVTPH2PS(hw.AsX(), dw)
+	VCVTPH2PS(hx.AsX(), dx)
+	VMULPS(dx, dw, dw)
+	for q := 0; q < 2; q++ {
+		o, ox := 72*q, 136*q
+		t := tw[q]
+		VPERMT2B(Mem{Base: w, Disp: o + 8}, idxQ, t)
+		ulo, uhi := ZMM(), ZMM()
+		VPANDD(mask, t, ulo)
+		VPSRLW(U8(4), t, uhi)
+		VPANDD(mask, uhi, uhi)
+		xlo := c0[q]
+		VPERMT2B(c64[q], idxLo, xlo)
+		xhi := load(Mem{Base: x, Disp: ox + 8})
+		VPERMT2B(Mem{Base: x, Disp: ox + 72}, idxHi, xhi)
+		s, c := ZMM(), ZMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xlo, ulo, s)
+		vpdpbusd(xlo, bias, c)
+		vpdpbusd(xhi, uhi, s)
+		vpdpbusd(xhi, bias, c)
+		VPSUBD(c, s, s)
+		VCVTDQ2PS(s, s)
+		d := ZMM()
+		VPERMPS(dw.AsZ(), spread[q], d)
+		VFMADD231PS(d, s, acc[q])
+	}
+	ADDQ(U32(8*18), w)
+	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], true)
 }
