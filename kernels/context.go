@@ -331,6 +331,7 @@ func (c *Context) release() {
 // every token tile streams past it, and a token tile stays in L1/L2 while the
 // rows of the tile use it.
 const (
+	tilesPerThread  = 4 // at least this many row tiles per thread, for balance
 	tileWeightBytes = 256 << 10
 	tileActBytes    = 96 << 10
 )
@@ -359,7 +360,7 @@ func (c *Context) MatMul(y []float32, w Matrix, x []float32, n int) {
 	c.y, c.w, c.n = y, w, n
 	rb := w.RowBytes()
 	c.tileToks = max(1, min(n, tileActBytes/max(1, c.xRow)))
-	c.tileRows = max(1, min(tileWeightBytes/max(1, rb), (w.Rows+c.p.Threads()*chunksPerThread-1)/(c.p.Threads()*chunksPerThread)))
+	c.tileRows = max(1, min(tileWeightBytes/max(1, rb), (w.Rows+c.p.Threads()*tilesPerThread-1)/(c.p.Threads()*tilesPerThread)))
 	tiles := (w.Rows + c.tileRows - 1) / c.tileRows
 	if len(w.Data)*n < smallWork {
 		c.matMulRange(0, tiles)
