@@ -8,8 +8,9 @@ import "golang.org/x/sys/cpu"
 // The q4_0 dot picks the fastest kernel the CPU runs: with VBMI the
 // four-blocks-per-zmm kernel (VPERMT2B gathers), else with GFNI the 8-block
 // pair kernel (VGF2P8AFFINEQB nibble unpacking), else the two-block kernel.
-// haveVBMI and haveVBMI2 (with BMI2's PDEP) also enable the sparse-format
-// kernels (byte permutes, multishift, expand).
+// haveVBMI also enables the q4_1 kernel (same layout; without VBMI q4_1
+// falls back to avx2), and with haveVBMI2 (and BMI2's PDEP) the
+// sparse-format kernels (byte permutes, multishift, expand).
 var (
 	haveAVX512VNNI = haveAVX512 && cpu.X86.HasAVX512VNNI
 	haveGFNI       = cpu.X86.HasAVX512GFNI
@@ -41,6 +42,7 @@ func avx512Dots() map[Type]DotFunc {
 		m[Q4_K] = dotQ4_KAVX512Go
 	}
 	if haveVBMI {
+		m[Q4_1] = dotQ4_1AVX512Go
 		m[Q8_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_24AVX512) }
 		if haveGFNI {
 			m[Q4_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_24AVX512) }
@@ -67,4 +69,25 @@ func dotQ4_0AVX512Go(n int, w, x []byte) float32 {
 		return quantDot512(n, w, x, 18, dotQ4_0Z8AVX512, dotQ4_0AVX512, blockQ4)
 	}
 	return quantDot(n, w, x, 18, 2, dotQ4_0AVX512, blockQ4)
+}
+
+// dotQ4_1AVX512Go runs the 8-block VBMI kernel over the first nb&^7 blocks
+// and the AVX2 block-at-a-time kernel over the rest. On Zen 4 (in L1) the
+// VBMI kernel is about 1.7x the AVX2 one.
+func dotQ4_1AVX512Go(n int, w, x []byte) float32 {
+	nb := n / 32
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*20)
+	x = need(x, nb*34)
+	var s float32
+	m := nb &^ 7
+	if m > 0 {
+		s = dotQ4_1Q8AVX512(&w[0], &x[0], m)
+	}
+	if m < nb {
+		s += dotQ4_1AVX2(&w[m*20], &x[m*34], nb-m)
+	}
+	return s
 }

@@ -99,7 +99,7 @@ func TestSIMDBackendTypes(t *testing.T) {
 			want["avx512"] = append(want["avx512"], Q4_K)
 		}
 		if haveVBMI {
-			want["avx512"] = append(want["avx512"], Q8_0_24)
+			want["avx512"] = append(want["avx512"], Q4_1, Q8_0_24)
 			if haveGFNI {
 				want["avx512"] = append(want["avx512"], Q4_0_24)
 			}

@@ -3,8 +3,9 @@
 // `go generate ./kernels` from the root module.
 //
 // Kernels: f32, f16, bf16 (both ISAs); q8_0, q4_0 (both; AVX-512 with
-// VNNI, 8-block groups); q4_K (both); q5_K, q6_K, q3_K, q2_K, tq2_0, tq1_0,
-// q4_1, q5_0, q5_1 (AVX2, which the avx512 backend falls back to); 2:4
+// VNNI, 8-block groups; q4_0 four blocks per zmm with VBMI); q4_1 (both;
+// AVX-512 with VBMI); q4_K (both); q5_K, q6_K, q3_K, q2_K, tq2_0, tq1_0,
+// q5_0, q5_1 (AVX2, which the avx512 backend falls back to); 2:4
 // sparse (both) and bitmask sparse (AVX-512 VBMI2); fused four-row
 // q8_0/q4_0 kernels for MatMul tiles (both).
 //
@@ -43,6 +44,7 @@ func main() {
 	dotQZGroup("dotQ8_0Z8AVX512", 34)
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
 	dotQ4Quad("dotQ4_0Q8AVX512")
+	dotQ41Quad("dotQ4_1Q8AVX512")
 	dotQ4K()
 	dotQ4KAVX2("dotQ4_KAVX2", false)
 	dotQ4KAVX2("dotQ5_KAVX2", true)
@@ -2239,6 +2241,111 @@ func dotQ4Quad(name string) {
 		VFMADD231PS(d, s, acc[q])
 	}
 	ADDQ(U32(8*18), w)
+	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], true)
+}
+
+// dotQ41Quad is dotQ4Quad for q4_1 (20-byte blocks: fp16 d and m, then
+// qs[16]; value = d*q + m), against q8_0: per block d*dx*sum q*x +
+// m*dx*sum x, with both integer sums exact. The quad layout, nibble unpack
+// and activation gathers are dotQ4Quad's; the second pair of VPDPBUSD
+// (against a ones vector) forms sum x, scaled by m*dx. Scales are gathered
+// per quad: d0-3 and m0-3 by one VPERMW from the quad's first 64 bytes,
+// dx0-3 by one VPERMI2W; one conversion each and one multiply give the 8
+// products, which VPERMPS spreads four lanes per block.
+func dotQ41Quad(name string) {
+	const bsz = 20
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the q4_1 x q8_0 dot product of nb (a multiple of 8) blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	load := func(m Mem) VecVirtual {
+		v := ZMM()
+		VMOVDQU64(m, v)
+		return v
+	}
+	// qs of lane L, byte j: w[o+20L+4+j]; lanes 0-2 from the table w[o:],
+	// lane 3 from w[o+16:].
+	idxQ := load(byteIndex(name+"_iq", func(i int) int {
+		L, j := i/16, i%16
+		if L == 3 {
+			return 64 + bsz*L + 4 + j - 16
+		}
+		return bsz*L + 4 + j
+	}))
+	idxLo := load(byteIndex(name+"_ilo", func(i int) int { return 34*(i/16) + 2 + i%16 }))
+	idxHi := load(byteIndex(name+"_ihi", func(i int) int { return 34*(i/16) + 10 + i%16 }))
+	// d at word 10L, m at word 10L+1 of w[o:o+64]; dx at words 0, 17 of
+	// x[ox:] and 2, 19 of x[ox+64:] (twice, to line up with d and m).
+	idxW := load(wordIndex(name+"_iw", 0, 10, 20, 30, 1, 11, 21, 31))
+	idxX := load(wordIndex(name+"_ix", 0, 17, 34, 51, 0, 17, 34, 51))
+	var spread [2]VecVirtual
+	for h := range spread {
+		m := GLOBL(name+"_spread"+string(rune('0'+h)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(4*h+i/4))
+		}
+		spread[h] = load(m)
+	}
+	mask, ones := ZMM(), ZMM()
+	broadcastConst(0x0f0f0f0f, mask, true)
+	broadcastConst(0x01010101, ones, true)
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	for q := 0; q < 2; q++ {
+		o, ox := 4*bsz*q, 136*q
+		t := load(Mem{Base: w, Disp: o})
+		c0 := load(Mem{Base: x, Disp: ox})
+		c64 := load(Mem{Base: x, Disp: ox + 64})
+		// Scales first: the permutes below overwrite t and c0.
+		hw, hx := ZMM(), ZMM()
+		VPERMW(t, idxW, hw)
+		VMOVDQA64(idxX, hx)
+		VPERMI2W(c64, c0, hx)
+		fw, fx := YMM(), YMM()
+		VCVTPH2PS(hw.AsX(), fw)
+		VCVTPH2PS(hx.AsX(), fx)
+		VMULPS(fx, fw, fw)
+		dd, dm := ZMM(), ZMM()
+		VPERMPS(fw.AsZ(), spread[0], dd)
+		VPERMPS(fw.AsZ(), spread[1], dm)
+
+		VPERMT2B(Mem{Base: w, Disp: o + 16}, idxQ, t)
+		ulo, uhi := ZMM(), ZMM()
+		VPANDD(mask, t, ulo)
+		VPSRLW(U8(4), t, uhi)
+		VPANDD(mask, uhi, uhi)
+		xlo := c0
+		VPERMT2B(c64, idxLo, xlo)
+		xhi := load(Mem{Base: x, Disp: ox + 8})
+		VPERMT2B(Mem{Base: x, Disp: ox + 72}, idxHi, xhi)
+		s, c := ZMM(), ZMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xlo, ulo, s)
+		vpdpbusd(xlo, ones, c)
+		vpdpbusd(xhi, uhi, s)
+		vpdpbusd(xhi, ones, c)
+		VCVTDQ2PS(s, s)
+		VCVTDQ2PS(c, c)
+		VFMADD231PS(dd, s, acc[q])
+		VFMADD231PS(dm, c, acc[q])
+	}
+	ADDQ(U32(8*bsz), w)
 	ADDQ(U32(8*34), x)
 	SUBQ(U32(8), nb)
 	JMP(LabelRef(name + "_loop"))
