@@ -3,9 +3,10 @@
 // `go generate ./kernels` from the root module.
 //
 // Kernels: f32, f16, bf16 (both ISAs); q8_0, q4_0 (both; AVX-512 with
-// VNNI, 8-block groups; q4_0 four blocks per zmm with VBMI); q4_1 (both;
-// AVX-512 with VBMI); q4_K (both); q5_K, q6_K, q3_K, q2_K, tq2_0, tq1_0,
-// q5_0, q5_1 (AVX2, which the avx512 backend falls back to); 2:4
+// VNNI, 8-block groups; q4_0 four blocks per zmm with VBMI); q4_1, q5_0
+// (both; AVX-512 with VBMI, q5_0 also BITALG); q4_K (both); q5_K, q6_K,
+// q3_K, q2_K, tq2_0, tq1_0, q5_1 (AVX2, which the avx512 backend falls
+// back to); 2:4
 // sparse (both) and bitmask sparse (AVX-512 VBMI2); fused four-row
 // q8_0/q4_0 kernels for MatMul tiles (both).
 //
@@ -45,6 +46,7 @@ func main() {
 	dotQZGroup("dotQ4_0Z8AVX512", 18)
 	dotQ4Quad("dotQ4_0Q8AVX512")
 	dotQ41Quad("dotQ4_1Q8AVX512")
+	dotQ50Quad("dotQ5_0Q8AVX512")
 	dotQ4K()
 	dotQ4KAVX2("dotQ4_KAVX2", false)
 	dotQ4KAVX2("dotQ5_KAVX2", true)
@@ -2344,6 +2346,137 @@ func dotQ41Quad(name string) {
 		VCVTDQ2PS(c, c)
 		VFMADD231PS(dd, s, acc[q])
 		VFMADD231PS(dm, c, acc[q])
+	}
+	ADDQ(U32(8*bsz), w)
+	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], true)
+}
+
+// vpshufbitqmb emits VPSHUFBITQMB (AVX512_BITALG), which avo v0.5.0 has no
+// builder for: bit i of k is bit (idx byte i & 63) of the qword of src that
+// holds byte i. Go operand order: VPSHUFBITQMB idx, src, k.
+func vpshufbitqmb(idx, src, k Op) {
+	Instruction(&ir.Instruction{
+		Opcode:   "VPSHUFBITQMB",
+		Operands: []Op{idx, src, k},
+		Inputs:   []Op{idx, src},
+		Outputs:  []Op{k},
+	})
+}
+
+// dotQ50Quad is dotQ4Quad for q5_0 (22-byte blocks: fp16 d, qh[4], qs[16];
+// value = (nibble | bit<<4) - 16, bit j of qh belonging to element j),
+// with AVX-512 BITALG as well: one more VPERMT2B copies each block's qh
+// into both qwords of its lane, and two VPSHUFBITQMB turn bits 0-15 and
+// 16-31 into byte masks under which VPADDB adds 16 to the nibbles. The
+// bias correction is 16*sum x. Scales are gathered per quad.
+func dotQ50Quad(name string) {
+	const bsz, t2off = 22, 4*22 - 64
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the q5_0 x q8_0 dot product of nb (a multiple of 8) blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	load := func(m Mem) VecVirtual {
+		v := ZMM()
+		VMOVDQU64(m, v)
+		return v
+	}
+	// Byte at quad offset p from the tables w[o:o+64] (index p) and
+	// w[o+24:o+88] (index 64+p-24); pieces that end past 63 use the second.
+	tbl := func(p, end int) int {
+		if end >= 64 {
+			return 64 + p - t2off
+		}
+		return p
+	}
+	idxQ := load(byteIndex(name+"_iq", func(i int) int {
+		L, j := i/16, i%16
+		return tbl(bsz*L+6+j, bsz*L+6+15)
+	}))
+	idxH := load(byteIndex(name+"_ih", func(i int) int {
+		L, j := i/16, i%4
+		return tbl(bsz*L+2+j, bsz*L+2+3)
+	}))
+	bitLo := load(byteIndex(name+"_blo", func(i int) int { return i % 16 }))
+	bitHi := load(byteIndex(name+"_bhi", func(i int) int { return 16 + i%16 }))
+	idxLo := load(byteIndex(name+"_ilo", func(i int) int { return 34*(i/16) + 2 + i%16 }))
+	idxHi := load(byteIndex(name+"_ihi", func(i int) int { return 34*(i/16) + 10 + i%16 }))
+	// d at bytes 0, 22, 44 of w[o:] and 66-24 = 42 of w[o+24:] (word 21).
+	idxW := load(wordIndex(name+"_iw", 0, 11, 22, 32+21))
+	idxX := load(wordIndex(name+"_ix", 0, 17, 34, 51))
+	var spread VecVirtual
+	{
+		m := GLOBL(name+"_spread", RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(i/4))
+		}
+		spread = load(m)
+	}
+	mask, sixteen := ZMM(), ZMM()
+	broadcastConst(0x0f0f0f0f, mask, true)
+	broadcastConst(0x10101010, sixteen, true)
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	for q := 0; q < 2; q++ {
+		o, ox := 4*bsz*q, 136*q
+		t := load(Mem{Base: w, Disp: o})
+		t2 := load(Mem{Base: w, Disp: o + t2off})
+		c0 := load(Mem{Base: x, Disp: ox})
+		c64 := load(Mem{Base: x, Disp: ox + 64})
+		// Scales and qh first: the permutes below overwrite t and c0.
+		hw, hx := ZMM(), ZMM()
+		VMOVDQA64(idxW, hw)
+		VPERMI2W(t2, t, hw)
+		VMOVDQA64(idxX, hx)
+		VPERMI2W(c64, c0, hx)
+		fw, fx := YMM(), YMM()
+		VCVTPH2PS(hw.AsX(), fw)
+		VCVTPH2PS(hx.AsX(), fx)
+		VMULPS(fx, fw, fw)
+		dd := ZMM()
+		VPERMPS(fw.AsZ(), spread, dd)
+		qh := ZMM()
+		VMOVDQA64(idxH, qh)
+		VPERMI2B(t2, t, qh)
+		klo, khi := K(), K()
+		vpshufbitqmb(bitLo, qh, klo)
+		vpshufbitqmb(bitHi, qh, khi)
+
+		VPERMT2B(t2, idxQ, t)
+		ulo, uhi := ZMM(), ZMM()
+		VPANDD(mask, t, ulo)
+		VPSRLW(U8(4), t, uhi)
+		VPANDD(mask, uhi, uhi)
+		VPADDB(sixteen, ulo, klo, ulo)
+		VPADDB(sixteen, uhi, khi, uhi)
+		xlo := c0
+		VPERMT2B(c64, idxLo, xlo)
+		xhi := load(Mem{Base: x, Disp: ox + 8})
+		VPERMT2B(Mem{Base: x, Disp: ox + 72}, idxHi, xhi)
+		s, c := ZMM(), ZMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xlo, ulo, s)
+		vpdpbusd(xlo, sixteen, c)
+		vpdpbusd(xhi, uhi, s)
+		vpdpbusd(xhi, sixteen, c)
+		VPSUBD(c, s, s)
+		VCVTDQ2PS(s, s)
+		VFMADD231PS(dd, s, acc[q])
 	}
 	ADDQ(U32(8*bsz), w)
 	ADDQ(U32(8*34), x)
