@@ -9,8 +9,8 @@ import "golang.org/x/sys/cpu"
 // four-blocks-per-zmm kernel (VPERMT2B gathers), else with GFNI the 8-block
 // pair kernel (VGF2P8AFFINEQB nibble unpacking), else the two-block kernel.
 // haveVBMI also enables the q4_1 kernel and, with haveBITALG (qh bits to
-// byte masks), the q5_0 one (same layout; without them q4_1 and q5_0 fall
-// back to avx2), and with haveVBMI2 (and BMI2's PDEP) the sparse-format
+// byte masks), the q5_0 and q5_1 ones (same layout; without them these
+// types fall back to avx2), and with haveVBMI2 (and BMI2's PDEP) the sparse-format
 // kernels (byte permutes, multishift, expand).
 var (
 	haveAVX512VNNI = haveAVX512 && cpu.X86.HasAVX512VNNI
@@ -47,6 +47,7 @@ func avx512Dots() map[Type]DotFunc {
 		m[Q4_1] = dotQ4_1AVX512Go
 		if haveBITALG {
 			m[Q5_0] = dotQ5_0AVX512Go
+			m[Q5_1] = dotQ5_1AVX512Go
 		}
 		m[Q8_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_24AVX512) }
 		if haveGFNI {
@@ -113,6 +114,26 @@ func dotQ5_0AVX512Go(n int, w, x []byte) float32 {
 	}
 	if m < nb {
 		s += dotQ5_0AVX2(&w[m*22], &x[m*34], nb-m)
+	}
+	return s
+}
+
+// dotQ5_1AVX512Go: the 8-block VBMI+BITALG kernel, then AVX2 for the
+// rest. On Zen 4 (in L1) the VBMI kernel is about 1.75x the AVX2 one.
+func dotQ5_1AVX512Go(n int, w, x []byte) float32 {
+	nb := n / 32
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*24)
+	x = need(x, nb*34)
+	var s float32
+	m := nb &^ 7
+	if m > 0 {
+		s = dotQ5_1Q8AVX512(&w[0], &x[0], m)
+	}
+	if m < nb {
+		s += dotQ5_1AVX2(&w[m*24], &x[m*34], nb-m)
 	}
 	return s
 }

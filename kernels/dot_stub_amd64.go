@@ -85,6 +85,11 @@ func dotQ4_1Q8AVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ5_0Q8AVX512(w *byte, x *byte, nb int) float32
 
+// dotQ5_1Q8AVX512 returns the q5_1 x q8_0 dot product of nb (a multiple of 8) blocks at w and x.
+//
+//go:noescape
+func dotQ5_1Q8AVX512(w *byte, x *byte, nb int) float32
+
 // dotQ4_KAVX512 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape

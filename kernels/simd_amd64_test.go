@@ -101,7 +101,7 @@ func TestSIMDBackendTypes(t *testing.T) {
 		if haveVBMI {
 			want["avx512"] = append(want["avx512"], Q4_1, Q8_0_24)
 			if haveBITALG {
-				want["avx512"] = append(want["avx512"], Q5_0)
+				want["avx512"] = append(want["avx512"], Q5_0, Q5_1)
 			}
 			if haveGFNI {
 				want["avx512"] = append(want["avx512"], Q4_0_24)

@@ -3,9 +3,9 @@
 // `go generate ./kernels` from the root module.
 //
 // Kernels: f32, f16, bf16 (both ISAs); q8_0, q4_0 (both; AVX-512 with
-// VNNI, 8-block groups; q4_0 four blocks per zmm with VBMI); q4_1, q5_0
-// (both; AVX-512 with VBMI, q5_0 also BITALG); q4_K (both); q5_K, q6_K,
-// q3_K, q2_K, tq2_0, tq1_0, q5_1 (AVX2, which the avx512 backend falls
+// VNNI, 8-block groups; q4_0 four blocks per zmm with VBMI); q4_1, q5_0,
+// q5_1 (both; AVX-512 with VBMI, q5_x also BITALG); q4_K (both); q5_K,
+// q6_K, q3_K, q2_K, tq2_0, tq1_0 (AVX2, which the avx512 backend falls
 // back to); 2:4
 // sparse (both) and bitmask sparse (AVX-512 VBMI2); fused four-row
 // q8_0/q4_0 kernels for MatMul tiles (both).
@@ -47,6 +47,7 @@ func main() {
 	dotQ4Quad("dotQ4_0Q8AVX512")
 	dotQ41Quad("dotQ4_1Q8AVX512")
 	dotQ50Quad("dotQ5_0Q8AVX512")
+	dotQ51Quad("dotQ5_1Q8AVX512")
 	dotQ4K()
 	dotQ4KAVX2("dotQ4_KAVX2", false)
 	dotQ4KAVX2("dotQ5_KAVX2", true)
@@ -2477,6 +2478,126 @@ func dotQ50Quad(name string) {
 		VPSUBD(c, s, s)
 		VCVTDQ2PS(s, s)
 		VFMADD231PS(dd, s, acc[q])
+	}
+	ADDQ(U32(8*bsz), w)
+	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], true)
+}
+
+// dotQ51Quad is dotQ50Quad for q5_1 (24-byte blocks: fp16 d and m, qh[4],
+// qs[16]; value = d*(nibble | bit<<4) + m): no bias, and as in dotQ41Quad
+// a second VPDPBUSD pair forms sum x for the m*dx term.
+func dotQ51Quad(name string) {
+	const bsz, t2off = 24, 4*24 - 64
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the q5_1 x q8_0 dot product of nb (a multiple of 8) blocks at w and x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	load := func(m Mem) VecVirtual {
+		v := ZMM()
+		VMOVDQU64(m, v)
+		return v
+	}
+	// Byte at quad offset p from the tables w[o:o+64] (index p) and
+	// w[o+24:o+88] (index 64+p-24); pieces that end past 63 use the second.
+	tbl := func(p, end int) int {
+		if end >= 64 {
+			return 64 + p - t2off
+		}
+		return p
+	}
+	idxQ := load(byteIndex(name+"_iq", func(i int) int {
+		L, j := i/16, i%16
+		return tbl(bsz*L+8+j, bsz*L+8+15)
+	}))
+	idxH := load(byteIndex(name+"_ih", func(i int) int {
+		L, j := i/16, i%4
+		return tbl(bsz*L+4+j, bsz*L+4+3)
+	}))
+	bitLo := load(byteIndex(name+"_blo", func(i int) int { return i % 16 }))
+	bitHi := load(byteIndex(name+"_bhi", func(i int) int { return 16 + i%16 }))
+	idxLo := load(byteIndex(name+"_ilo", func(i int) int { return 34*(i/16) + 2 + i%16 }))
+	idxHi := load(byteIndex(name+"_ihi", func(i int) int { return 34*(i/16) + 10 + i%16 }))
+	// d at bytes 0, 24, 48 of w[o:] and 72-32 = 40 of w[o+32:] (word 20);
+	// m two bytes after each.
+	idxW := load(wordIndex(name+"_iw", 0, 12, 24, 32+20, 1, 13, 25, 32+21))
+	idxX := load(wordIndex(name+"_ix", 0, 17, 34, 51, 0, 17, 34, 51))
+	var spread [2]VecVirtual
+	for h := range spread {
+		m := GLOBL(name+"_spread"+string(rune('0'+h)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(4*h+i/4))
+		}
+		spread[h] = load(m)
+	}
+	mask, sixteen, ones := ZMM(), ZMM(), ZMM()
+	broadcastConst(0x0f0f0f0f, mask, true)
+	broadcastConst(0x10101010, sixteen, true)
+	broadcastConst(0x01010101, ones, true)
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	for q := 0; q < 2; q++ {
+		o, ox := 4*bsz*q, 136*q
+		t := load(Mem{Base: w, Disp: o})
+		t2 := load(Mem{Base: w, Disp: o + t2off})
+		c0 := load(Mem{Base: x, Disp: ox})
+		c64 := load(Mem{Base: x, Disp: ox + 64})
+		// Scales and qh first: the permutes below overwrite t and c0.
+		hw, hx := ZMM(), ZMM()
+		VMOVDQA64(idxW, hw)
+		VPERMI2W(t2, t, hw)
+		VMOVDQA64(idxX, hx)
+		VPERMI2W(c64, c0, hx)
+		fw, fx := YMM(), YMM()
+		VCVTPH2PS(hw.AsX(), fw)
+		VCVTPH2PS(hx.AsX(), fx)
+		VMULPS(fx, fw, fw)
+		dd, dm := ZMM(), ZMM()
+		VPERMPS(fw.AsZ(), spread[0], dd)
+		VPERMPS(fw.AsZ(), spread[1], dm)
+		qh := ZMM()
+		VMOVDQA64(idxH, qh)
+		VPERMI2B(t2, t, qh)
+		klo, khi := K(), K()
+		vpshufbitqmb(bitLo, qh, klo)
+		vpshufbitqmb(bitHi, qh, khi)
+
+		VPERMT2B(t2, idxQ, t)
+		ulo, uhi := ZMM(), ZMM()
+		VPANDD(mask, t, ulo)
+		VPSRLW(U8(4), t, uhi)
+		VPANDD(mask, uhi, uhi)
+		VPADDB(sixteen, ulo, klo, ulo)
+		VPADDB(sixteen, uhi, khi, uhi)
+		xlo := c0
+		VPERMT2B(c64, idxLo, xlo)
+		xhi := load(Mem{Base: x, Disp: ox + 8})
+		VPERMT2B(Mem{Base: x, Disp: ox + 72}, idxHi, xhi)
+		s, c := ZMM(), ZMM()
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xlo, ulo, s)
+		vpdpbusd(xlo, ones, c)
+		vpdpbusd(xhi, uhi, s)
+		vpdpbusd(xhi, ones, c)
+		VCVTDQ2PS(s, s)
+		VCVTDQ2PS(c, c)
+		VFMADD231PS(dd, s, acc[q])
+		VFMADD231PS(dm, c, acc[q])
 	}
 	ADDQ(U32(8*bsz), w)
 	ADDQ(U32(8*34), x)
