@@ -335,6 +335,17 @@ func TestMatVecsFused(t *testing.T) {
 			t.Fatalf("mixed SwiGLU row %d = %g, want %g", r, out[r], g[r])
 		}
 	}
+	// Both fused loops allocate nothing (argument slices built once).
+	big := []Matrix{randMatrix(t, 6, Q8_0, 256, 1024), randMatrix(t, 7, Q8_0, 256, 1024)}
+	xb := randRow(newRand(6), 1024)
+	ys := [][]float32{make([]float32, 256), make([]float32, 256)}
+	c.MatVecs(ys, big, xb)
+	if a := testing.AllocsPerRun(10, func() { c.MatVecs(ys, big, xb) }); a != 0 {
+		t.Errorf("MatVecs allocates %v times per call", a)
+	}
+	if a := testing.AllocsPerRun(10, func() { c.MatVecSwiGLU(ys[0], ys[1], big[0], big[1], xb) }); a != 0 {
+		t.Errorf("MatVecSwiGLU allocates %v times per call", a)
+	}
 	mustPanic(t, "swiglu shapes", func() { c.MatVecSwiGLU(out, tmp, gate, randMatrix(t, 3, Q8_0, 299, 512), x) })
 	mustPanic(t, "matvecs count", func() { c.MatVecs(make([][]float32, 1), make([]Matrix, 2), x) })
 	mustPanic(t, "matvecs shape", func() { c.MatVecs([][]float32{g}, []Matrix{randMatrix(t, 4, Q8_0, 300, 256)}, x) })
