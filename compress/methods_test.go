@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"math/rand/v2"
 	"testing"
 
 	"github.com/edgebench/edgebench/kernels"
@@ -239,5 +240,50 @@ func TestBadInputs(t *testing.T) {
 	}
 	if _, err := OutputError(make([]float32, 32), 1, w, w, 2, 32); err == nil {
 		t.Error("zero output accepted as a denominator")
+	}
+}
+
+// TestIsotropicControl pins down why the layers above are planted: on
+// isotropic inputs there is nothing for GPTQ to exploit. With many samples
+// it is RTN within a few percent; with fewer samples than inputs its
+// compensation fits the sample subspace and the held-out error exceeds
+// RTN's, less so with stronger dampening. (This is what a synthetic model
+// with random weights and random calibration tokens shows at full scale.)
+func TestIsotropicControl(t *testing.T) {
+	const rows, cols, nt = 32, 256, 1024
+	rng := rand.New(rand.NewPCG(1, 2))
+	gen := func(n int) []float32 {
+		x := make([]float32, n*cols)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		return x
+	}
+	w := gen(rows)
+	xt := gen(nt)
+	rtn, err := RTN(kernels.Q4_0, w, rows, cols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	er, _ := OutputError(xt, nt, w, rtn.W, rows, cols)
+	ratio := func(m int, damp float64) float64 {
+		h := NewHessian(cols)
+		if err := h.Add(gen(m), m); err != nil {
+			t.Fatal(err)
+		}
+		g, err := GPTQ(kernels.Q4_0, w, rows, cols, h, GPTQOptions{Damp: damp})
+		if err != nil {
+			t.Fatal(err)
+		}
+		eg, _ := OutputError(xt, nt, w, g.W, rows, cols)
+		return eg / er
+	}
+	many, few, fewDamped := ratio(16*cols, 0.01), ratio(cols/2, 0.01), ratio(cols/2, 1)
+	t.Logf("isotropic inputs, held-out GPTQ/RTN: %d samples %.3f; %d samples %.3f (damp 0.01), %.3f (damp 1)", 16*cols, many, cols/2, few, fewDamped)
+	if many < 0.9 || many > 1.15 {
+		t.Errorf("with %d isotropic samples GPTQ/RTN = %.3f, want within [0.9, 1.15]", 16*cols, many)
+	}
+	if few <= 1 || fewDamped >= few {
+		t.Errorf("with %d samples GPTQ/RTN = %.3f (damp 0.01), %.3f (damp 1): want > 1 and reduced by dampening", cols/2, few, fewDamped)
 	}
 }
