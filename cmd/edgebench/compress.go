@@ -17,10 +17,7 @@ import (
 	"github.com/edgebench/edgebench/model/tokenizer"
 )
 
-// compress is a top-level command for now; it belongs under "model"
-// (model compress) once model.go, owned by another helper, registers it.
-func init() { register(newCompressCmd) }
-
+// newCompressCmd is "edgebench model compress" (registered by newModelCmd).
 func newCompressCmd() *cobra.Command {
 	var typeName, method, prune, sparsity, calib, out string
 	var calibSeq, calibMax int
@@ -50,10 +47,10 @@ Calibration (awq, gptq, wanda, sparsegpt): random:N uniformly random tokens, or 
 text FILE tokenized with the model's tokenizer; the tokens run through the model
 layer by layer (a float32 forward over the model being written) to collect each
 matrix's inputs. token_embd and output.weight are rounded (rtn) into --type.`,
-		Example: `  edgebench compress l1b-f16.gguf --type q4_0 --method gptq --calib random:128 -o l1b-gptq-q4_0.gguf
-  edgebench compress s15.gguf --type q3_k --method awq --calib random:256 -o s15-awq-q3_k.gguf
-  edgebench compress s15.gguf --type f16 --prune sparsegpt --sparsity 2:4 --calib random:256 -o s15-2of4.gguf
-  edgebench compress s15.gguf --type q4_0_24 --prune wanda --sparsity 2:4 --calib wiki.txt -o s15-q4_0_24.gguf`,
+		Example: `  edgebench model compress l1b-f16.gguf --type q4_0 --method gptq --calib random:128 -o l1b-gptq-q4_0.gguf
+  edgebench model compress s15.gguf --type q3_k --method awq --calib random:256 -o s15-awq-q3_k.gguf
+  edgebench model compress s15.gguf --type f16 --prune sparsegpt --sparsity 2:4 --calib random:256 -o s15-2of4.gguf
+  edgebench model compress s15.gguf --type q4_0_24 --prune wanda --sparsity 2:4 --calib wiki.txt -o s15-q4_0_24.gguf`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if out == "" {

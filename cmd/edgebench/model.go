@@ -29,7 +29,7 @@ and bits per weight.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return cmd.Help() },
 	}
-	cmd.AddCommand(newModelGenCmd(), newModelInspectCmd())
+	cmd.AddCommand(newModelGenCmd(), newModelInspectCmd(), newCompressCmd())
 	return cmd
 }
 
