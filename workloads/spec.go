@@ -270,8 +270,9 @@ func dedupe(cells []results.CellConfig) []results.CellConfig {
 
 // DefaultPolicy is the repetition policy of a spec that does not set one.
 // Six repetitions are the fewest whose range is a 95% confidence interval
-// for the median.
-var DefaultPolicy = runners.Policy{Warmup: 1, Min: 6, Max: 10, TargetRelCI: 0.02, Budget: 8 * time.Second, Confidence: 0.95}
+// for the median; ±5% is the interval a device comparison can live with on
+// a shared or thermally noisy machine (CI gates fix their repetitions instead).
+var DefaultPolicy = runners.Policy{Warmup: 1, Min: 6, Max: 10, TargetRelCI: 0.05, Budget: 8 * time.Second, Confidence: 0.95}
 
 var builtins = map[string]Spec{
 	"quick": {
