@@ -227,7 +227,7 @@ func deviceRow(i int, g *deviceGroup) htmlDevice {
 		Name:        deviceName(d),
 		CPU:         d.CPUModel,
 		Arch:        strings.Trim(d.OS+"/"+d.Arch, "/"),
-		Governor:    d.Governor,
+		Governor:    orNA(d.Governor),
 		Kernel:      d.Kernel,
 		Features:    strings.Join(d.Features, " "),
 		Fingerprint: g.hash,
@@ -635,3 +635,12 @@ td.num { text-align: right; white-space: nowrap; }
 </body>
 </html>
 `))
+
+// orNA shows a field the fingerprint could not read as "n/a" (the notes
+// column says why) rather than as an empty cell.
+func orNA(s string) string {
+	if s == "" {
+		return "n/a (see notes)"
+	}
+	return s
+}
