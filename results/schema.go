@@ -85,13 +85,26 @@ type CellConfig struct {
 	PromptTokens int    `json:"prompt_tokens"`
 	GenTokens    int    `json:"gen_tokens"`
 	Seed         uint64 `json:"seed"`
+	// Compression axes. Empty means what plain generation does (block-wise
+	// rounding into WeightType, no pruning); they join the ID only when set,
+	// so results files written before these axes existed keep their keys.
+	Method   string `json:"method,omitempty"`   // quantization method: rtn, awq, gptq
+	Prune    string `json:"prune,omitempty"`    // pruner: magnitude, wanda, sparsegpt
+	Sparsity string `json:"sparsity,omitempty"` // with Prune: "0.5", "2:4", "4:8"
 }
 
 // ID is the stable key of a cell configuration: resume skips cells whose ID
 // is already in the results file, and compare pairs cells by it.
 func (c CellConfig) ID() string {
-	return fmt.Sprintf("model=%s/type=%s/backend=%s/threads=%d/prompt=%d/gen=%d/seed=%d",
+	id := fmt.Sprintf("model=%s/type=%s/backend=%s/threads=%d/prompt=%d/gen=%d/seed=%d",
 		c.Model, c.WeightType, c.Backend, c.Threads, c.PromptTokens, c.GenTokens, c.Seed)
+	if c.Method != "" {
+		id += "/method=" + c.Method
+	}
+	if c.Prune != "" || c.Sparsity != "" {
+		id += "/prune=" + c.Prune + "/sparsity=" + c.Sparsity
+	}
+	return id
 }
 
 // ModelInfo describes the model file a cell ran.
