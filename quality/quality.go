@@ -29,6 +29,9 @@ type Report struct {
 	MaxKLD     float64 `json:"max_kld"`
 	SameTop    float64 `json:"same_top_rate"` // fraction of positions whose argmax agrees
 	MeanDeltaP float64 `json:"mean_delta_p"`  // mean of p_test(top_ref) − p_ref(top_ref)
+	// MeanRefTopP is the mean p_ref(top_ref): the scale Δp is read against
+	// (near 1/vocab for synthetic models' almost flat distributions).
+	MeanRefTopP float64 `json:"mean_ref_top_p"`
 	// Restarts counts how often both KV caches were emptied because the
 	// stream was longer than the smaller model context.
 	Restarts int `json:"restarts"`
@@ -46,6 +49,7 @@ type Position struct {
 	KLD     float64
 	SameTop bool
 	DeltaP  float64
+	RefTopP float64 // p_ref(top_ref)
 }
 
 // Scratch holds the float64 log-softmax buffers for Logits so that a long
@@ -120,6 +124,7 @@ func (s *Scratch) Logits(ref, test []float32) (Position, error) {
 		KLD:     kl,
 		SameTop: topR == topT,
 		DeltaP:  math.Exp(lt[topR]) - math.Exp(lr[topR]),
+		RefTopP: math.Exp(lr[topR]),
 	}, nil
 }
 
@@ -181,6 +186,7 @@ func Compare(ctx context.Context, ref, test *transformer.Model, tokens []int, op
 		rep.MeanKLD += p.KLD
 		rep.MaxKLD = max(rep.MaxKLD, p.KLD)
 		rep.MeanDeltaP += p.DeltaP
+		rep.MeanRefTopP += p.RefTopP
 		if p.SameTop {
 			same++
 		}
@@ -194,6 +200,7 @@ func Compare(ctx context.Context, ref, test *transformer.Model, tokens []int, op
 	n := float64(len(tokens))
 	rep.MeanKLD /= n
 	rep.MeanDeltaP /= n
+	rep.MeanRefTopP /= n
 	rep.SameTop = float64(same) / n
 	rep.P99KLD = stats.Quantile(klds, 0.99)
 	if opts.Text {

@@ -63,6 +63,9 @@ func TestLogitsKnownKL(t *testing.T) {
 	if p.SameTop {
 		t.Errorf("argmax agrees, but ref's top is 0 and test's is 1")
 	}
+	if math.Abs(p.RefTopP-0.5) > 1e-6 {
+		t.Errorf("p_ref(top_ref) = %.8f, want 0.5", p.RefTopP)
+	}
 	if math.Abs(p.DeltaP-(-0.25)) > 1e-5 {
 		t.Errorf("Δp = %.8f, want 0.25 − 0.5 = −0.25", p.DeltaP)
 	}

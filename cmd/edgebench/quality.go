@@ -201,7 +201,8 @@ func writeQualityTable(w io.Writer, res qualityResult) error {
 		{"p99 KLD", fmt.Sprintf("%.6g", r.P99KLD)},
 		{"max KLD", fmt.Sprintf("%.6g", r.MaxKLD)},
 		{"same top token", fmt.Sprintf("%.2f%%", 100*r.SameTop)},
-		{"mean Δp (top ref token)", fmt.Sprintf("%+.5f", r.MeanDeltaP)},
+		{"mean Δp (top ref token)", fmt.Sprintf("%+.4g", r.MeanDeltaP)},
+		{"mean p_ref (top ref token)", fmt.Sprintf("%.4g", r.MeanRefTopP)},
 	}
 	if r.Text {
 		rows = append(rows,
