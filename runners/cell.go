@@ -53,7 +53,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		return fail(err)
 	}
 
-	path, err := ModelFile(opt.CacheDir, cfg.Model, cfg.WeightType, cfg.Seed, opt.Log)
+	path, err := CellModelFile(ctx, opt.CacheDir, cfg, opt.Log)
 	if err != nil {
 		return fail(err)
 	}
