@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/edgebench/edgebench/compress"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
@@ -34,6 +36,14 @@ type Spec struct {
 	Threads      []int    // 0 = every logical CPU
 	PromptTokens []int
 	GenTokens    []int
+	// Compression axes. Methods are quantization methods (rtn, awq, gptq;
+	// "none" or "" = plain generation); Pruning are pruners (magnitude,
+	// wanda, sparsegpt; "none" or "" = dense), each run at every Sparsity
+	// ("0.5", "2:4", "4:8"; "0" = the dense cell). nil means no such axis:
+	// plain dense cells.
+	Methods  []string
+	Pruning  []string
+	Sparsity []string
 	// Include, when not empty, keeps only the cells matching at least one
 	// rule; Exclude then drops every cell matching any rule.
 	Include []Rule
@@ -73,6 +83,9 @@ type Rule struct {
 	Threads      []int
 	PromptTokens []int
 	GenTokens    []int
+	Methods      []string // "none" matches cells without a method
+	Pruning      []string // "none" matches dense cells
+	Sparsity     []string
 }
 
 // Match reports whether c is selected by r.
@@ -82,12 +95,15 @@ func (r Rule) Match(c results.CellConfig) bool {
 		matchString(r.Backends, c.Backend, canonicalBackend) &&
 		matchInt(r.Threads, c.Threads, threadCount) &&
 		matchInt(r.PromptTokens, c.PromptTokens, nil) &&
-		matchInt(r.GenTokens, c.GenTokens, nil)
+		matchInt(r.GenTokens, c.GenTokens, nil) &&
+		matchString(r.Methods, c.Method, canonicalMethod) &&
+		matchString(r.Pruning, c.Prune, canonicalMethod) &&
+		matchString(r.Sparsity, c.Sparsity, canonicalSparsity)
 }
 
 func (r Rule) empty() bool {
 	return r.Models == nil && r.Types == nil && r.Backends == nil && r.Threads == nil &&
-		r.PromptTokens == nil && r.GenTokens == nil
+		r.PromptTokens == nil && r.GenTokens == nil && r.Methods == nil && r.Pruning == nil && r.Sparsity == nil
 }
 
 func matchString(vals []string, v string, canon func(string) string) bool {
@@ -147,6 +163,59 @@ func canonicalType(t string) string {
 
 func canonicalBackend(b string) string { return strings.ToLower(strings.TrimSpace(b)) }
 
+// canonicalMethod spells a method or pruner in lower case; "none" is the
+// empty value a plain cell carries.
+func canonicalMethod(m string) string {
+	m = strings.ToLower(strings.TrimSpace(m))
+	if m == "none" {
+		return ""
+	}
+	return m
+}
+
+// canonicalSparsity writes "50%" and "0.50" as "0.5", so equal targets are
+// one cell.
+func canonicalSparsity(s string) string {
+	if sp, err := compress.ParseSparsity(s); err == nil {
+		return sp.String()
+	}
+	return strings.TrimSpace(s)
+}
+
+// compression is one point of the compression axes.
+type compression struct{ method, prune, sparsity string }
+
+// compressions expands the method, pruning and sparsity axes: every method
+// with every pruner, a pruner at every sparsity, a dense cell at none.
+func (s Spec) compressions() []compression {
+	methods, pruners := s.Methods, s.Pruning
+	if len(methods) == 0 {
+		methods = []string{""}
+	}
+	if len(pruners) == 0 {
+		pruners = []string{""}
+	}
+	var out []compression
+	for _, m := range methods {
+		for _, p := range pruners {
+			p = canonicalMethod(p)
+			if p == "" {
+				out = append(out, compression{canonicalMethod(m), "", ""})
+				continue
+			}
+			for _, sp := range s.Sparsity {
+				if v, err := compress.ParseSparsity(sp); err == nil && v.IsZero() {
+					// Sparsity 0 is the dense reference the pruned cells compare to.
+					out = append(out, compression{canonicalMethod(m), "", ""})
+					continue
+				}
+				out = append(out, compression{canonicalMethod(m), p, canonicalSparsity(sp)})
+			}
+		}
+	}
+	return out
+}
+
 // isModelFile tells a GGUF path from a preset name, as the runner does.
 func isModelFile(name string) bool {
 	return strings.HasSuffix(strings.ToLower(name), ".gguf") || strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/')
@@ -161,32 +230,42 @@ func (s Spec) Cells() []results.CellConfig {
 	if len(types) == 0 {
 		types = []string{""} // only .gguf models: their files name the type
 	}
+	comps := s.compressions()
 	for _, m := range s.Models {
-		for _, t := range types {
-			if isModelFile(m) {
-				// A file runs as it is: the cell is named by what it holds,
-				// not by the types axis (which would label one file's
-				// numbers as several formats).
-				t = FileWeightType(m)
+		for _, t0 := range types {
+			for _, cp := range comps {
+				t := t0
+				if isModelFile(m) && cp.method == "" && cp.prune == "" {
+					// A file runs as it is: the cell is named by what it holds,
+					// not by the types axis (which would label one file's
+					// numbers as several formats). A file with a method or a
+					// pruner is compressed into the types axis' formats.
+					t = FileWeightType(m)
+				}
+				s.cellsFor(&out, m, t, cp)
 			}
-			for _, b := range s.Backends {
-				for _, th := range s.Threads {
-					for _, p := range s.PromptTokens {
-						for _, g := range s.GenTokens {
-							c := results.CellConfig{
-								Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
-								Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
-							}
-							if s.keep(c) {
-								out = append(out, c)
-							}
-						}
+		}
+	}
+	return dedupe(out)
+}
+
+func (s Spec) cellsFor(out *[]results.CellConfig, m, t string, cp compression) {
+	for _, b := range s.Backends {
+		for _, th := range s.Threads {
+			for _, p := range s.PromptTokens {
+				for _, g := range s.GenTokens {
+					c := results.CellConfig{
+						Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
+						Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
+						Method: cp.method, Prune: cp.prune, Sparsity: cp.sparsity,
+					}
+					if s.keep(c) {
+						*out = append(*out, c)
 					}
 				}
 			}
 		}
 	}
-	return dedupe(out)
 }
 
 func (s Spec) keep(c results.CellConfig) bool {
@@ -459,6 +538,22 @@ func (s Spec) Problems() []Problem {
 			add(fmt.Sprintf("axes.gen[%d]", i), "generated tokens must be ≥ 1, got %d", g)
 		}
 	}
+	ps = append(ps, compressionAxisProblems("axes.", s.Methods, s.Pruning, s.Sparsity)...)
+	pruning := false
+	for _, pr := range s.Pruning {
+		pruning = pruning || canonicalMethod(pr) != ""
+	}
+	if pruning && len(s.Sparsity) == 0 {
+		add("axes.pruning", "a pruner needs a sparsity: add axes.sparsity, e.g. [0.5, \"2:4\"]")
+	}
+	nonzero := false
+	for _, sp := range s.Sparsity {
+		v, err := compress.ParseSparsity(sp)
+		nonzero = nonzero || (err == nil && !v.IsZero())
+	}
+	if !pruning && nonzero {
+		add("axes.sparsity", "sparsity given without a pruner: add axes.pruning (magnitude, wanda, sparsegpt)")
+	}
 	for _, set := range []struct {
 		name  string
 		rules []Rule
@@ -478,6 +573,7 @@ func (s Spec) Problems() []Problem {
 					add(fmt.Sprintf("%s.threads[%d]", field, j), "threads must be ≥ 0 (0 = all CPUs), got %d", th)
 				}
 			}
+			ps = append(ps, compressionAxisProblems(field+".", r.Methods, r.Pruning, r.Sparsity)...)
 		}
 	}
 	ps = append(ps, s.policyProblems()...)
@@ -514,6 +610,30 @@ func (s Spec) Problems() []Problem {
 		add("include", "the include and exclude rules leave no cell to run")
 	}
 	ps = append(ps, s.cellProblems(cells)...)
+	return ps
+}
+
+// compressionAxisProblems checks the values of the methods, pruning and
+// sparsity lists of an axes block or a rule (prefix "axes." or "include[0].").
+func compressionAxisProblems(prefix string, methods, pruners, sparsity []string) []Problem {
+	var ps []Problem
+	for i, m := range methods {
+		if c := canonicalMethod(m); c != "" && !slices.Contains(compress.Methods, c) {
+			ps = append(ps, Problem{fmt.Sprintf("%smethods[%d]", prefix, i),
+				fmt.Sprintf("unknown method %q (methods: none, %s)", m, strings.Join(compress.Methods, ", "))})
+		}
+	}
+	for i, p := range pruners {
+		if c := canonicalMethod(p); c != "" && !slices.Contains(compress.Pruners, c) {
+			ps = append(ps, Problem{fmt.Sprintf("%spruning[%d]", prefix, i),
+				fmt.Sprintf("unknown pruner %q (pruners: %s)", p, strings.Join(compress.Pruners, ", "))})
+		}
+	}
+	for i, sp := range sparsity {
+		if _, err := compress.ParseSparsity(sp); err != nil {
+			ps = append(ps, Problem{fmt.Sprintf("%ssparsity[%d]", prefix, i), err.Error()})
+		}
+	}
 	return ps
 }
 
@@ -562,8 +682,32 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 		}
 		return 0
 	}
+	methodIndex := func(m string) int {
+		for i, x := range s.Methods {
+			if canonicalMethod(x) == m {
+				return i
+			}
+		}
+		return 0
+	}
 	for _, c := range cells {
+		if msg := compressionProblem(c); msg != "" {
+			if key := "comp/" + c.WeightType + "/" + c.Method + "/" + c.Prune; !seen[key] {
+				seen[key] = true
+				field := fmt.Sprintf("axes.methods[%d]", methodIndex(c.Method))
+				if len(s.Methods) == 0 {
+					field = "axes.pruning"
+				}
+				ps = append(ps, Problem{field, msg})
+			}
+		}
 		if isModelFile(c.Model) {
+			if (c.Method != "" || c.Prune != "") && c.WeightType == "" {
+				if key := "filetype/" + c.Model; !seen[key] {
+					seen[key] = true
+					ps = append(ps, Problem{"axes.types", fmt.Sprintf("%s is compressed (method %s, pruning %s): list the formats to compress it into in axes.types", c.Model, orNone(c.Method), orNone(c.Prune))})
+				}
+			}
 			continue
 		}
 		cfg, err := model.Preset(c.Model)
@@ -571,7 +715,11 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 			continue // reported by checkModel
 		}
 		t, _ := kernels.ParseType(c.WeightType)
-		if key := "gen/" + c.WeightType; !seen[key] {
+		// A compressed cell generates an f32 model and compresses it into
+		// its type, so the type needs no GGUF file type of its own (rtn
+		// without pruning runs the plain generated file, so it does).
+		compressed := c.Prune != "" || (c.Method != "" && c.Method != "rtn")
+		if key := "gen/" + c.WeightType; !compressed && !seen[key] {
 			seen[key] = true
 			if _, ok := model.FileType(t); !ok {
 				ps = append(ps, Problem{fmt.Sprintf("axes.types[%d]", typeIndex(c.WeightType)),
@@ -594,6 +742,34 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 		}
 	}
 	return ps
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// compressionProblem is why compress would refuse a cell's method, pruner
+// and type together ("" = none), checked here so a sweep is refused before
+// it runs rather than failing cell by cell. The rules are compress's own.
+func compressionProblem(c results.CellConfig) string {
+	if c.Method == "" && c.Prune == "" {
+		return ""
+	}
+	exclude := fmt.Sprintf("; add an exclude rule {methods: [%s], pruning: [%s]}", orNone(c.Method), orNone(c.Prune))
+	switch {
+	case c.Prune != "" && c.Method == "awq":
+		return "method awq is not combined with pruning (use rtn or none, or gptq with sparsegpt)" + exclude
+	case c.Prune != "" && c.Method == "gptq" && c.Prune != "sparsegpt":
+		return fmt.Sprintf("pruner %s with method gptq: joint pruning and GPTQ is sparsegpt's", c.Prune) + exclude
+	}
+	if c.Method == "gptq" && c.WeightType != "" && !slices.Contains(compress.GPTQTypes(), c.WeightType) {
+		return fmt.Sprintf("method gptq cannot write %s (gptq types: %s); add an exclude rule {methods: [gptq], types: [%s]}",
+			c.WeightType, strings.Join(compress.GPTQTypes(), ", "), c.WeightType)
+	}
+	return ""
 }
 
 func checkModel(m string) string {

@@ -158,6 +158,9 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"threads":  func(_, v *yaml.Node, f string) { s.Threads = p.threads(v, f) },
 				"prompt":   func(_, v *yaml.Node, f string) { s.PromptTokens = p.ints(v, f) },
 				"gen":      func(_, v *yaml.Node, f string) { s.GenTokens = p.ints(v, f) },
+				"methods":  func(_, v *yaml.Node, f string) { s.Methods = p.strings(v, f) },
+				"pruning":  func(_, v *yaml.Node, f string) { s.Pruning = p.strings(v, f) },
+				"sparsity": func(_, v *yaml.Node, f string) { s.Sparsity = p.strings(v, f) },
 			}, notYetAxes)
 		},
 		"include": func(_, v *yaml.Node, f string) { s.Include = p.rules(v, f) },
@@ -209,11 +212,11 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 // design, and beats silently ignoring a requested axis.
 var (
 	notYetAxes = map[string]string{
-		"sparsity": "the sparsity axis is not implemented yet (the kernels have 2:4 and 50% formats, q4_0_24/q8_0_24 and q4_0_bm/q8_0_bm, but synthetic models cannot be written in them yet)",
-		"pruning":  "pruning methods are not implemented yet",
-		"depth":    "the context-depth axis is not implemented yet",
-		"context":  "the context-depth axis is not implemented yet",
-		"kv_type":  "the KV-cache type axis is not implemented yet (the cache is f32)",
+		"method":  "the axis is called methods (a list: [rtn, awq, gptq])",
+		"prune":   "the axis is called pruning (a list: [magnitude, wanda, sparsegpt]), with sparsity",
+		"depth":   "the context-depth axis is not implemented yet",
+		"context": "the context-depth axis is not implemented yet",
+		"kv_type": "the KV-cache type axis is not implemented yet (the cache is f32)",
 	}
 	notYetTop      = map[string]string{}
 	notYetCooldown = map[string]string{
@@ -483,6 +486,9 @@ func (p *parser) rules(n *yaml.Node, field string) []Rule {
 			"threads":  func(_, v *yaml.Node, f string) { r.Threads = p.threads(v, f) },
 			"prompt":   func(_, v *yaml.Node, f string) { r.PromptTokens = p.ints(v, f) },
 			"gen":      func(_, v *yaml.Node, f string) { r.GenTokens = p.ints(v, f) },
+			"methods":  func(_, v *yaml.Node, f string) { r.Methods = p.strings(v, f) },
+			"pruning":  func(_, v *yaml.Node, f string) { r.Pruning = p.strings(v, f) },
+			"sparsity": func(_, v *yaml.Node, f string) { r.Sparsity = p.strings(v, f) },
 		}, nil)
 		out = append(out, r)
 	}

@@ -2,8 +2,10 @@ package workloads
 
 import (
 	"errors"
+	"fmt"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -186,7 +188,16 @@ func TestMalformedSpecs(t *testing.T) {
 		{"unknown top-level field", head + "seeed: 3\n", 4, "seeed", "unknown field at the top level"},
 		{"unknown axis", "axes:\n  models: [stories15M]\n  types: [q8_0]\n  thread: [1]\n", 4, "axes.thread", "unknown field in axes"},
 		{"unknown repeat field", head + "repeat:\n  minimum: 3\n", 5, "repeat.minimum", "unknown field in repeat"},
-		{"sparsity not implemented", head + "  sparsity: [0, 0.5]\n", 4, "axes.sparsity", "not implemented"},
+		{"sparsity without pruner", head + "  sparsity: [0, 0.5]\n", 4, "axes.sparsity", "without a pruner"},
+		{"pruner without sparsity", head + "  pruning: [wanda]\n", 4, "axes.pruning", "needs a sparsity"},
+		{"bad sparsity", head + "  pruning: [wanda]\n  sparsity: [\"2:4\", \"3:2\"]\n", 5, "axes.sparsity[1]", "want 0 < N < M"},
+		{"sparsity not a number", head + "  pruning: [wanda]\n  sparsity: [half]\n", 5, "axes.sparsity[0]", "want a fraction"},
+		{"unknown method", head + "  methods: [rtn, hqq]\n", 4, "axes.methods[1]", `unknown method "hqq"`},
+		{"unknown pruner", head + "  pruning: [random]\n  sparsity: [0.5]\n", 4, "axes.pruning[0]", `unknown pruner "random"`},
+		{"awq with pruning", head + "  methods: [rtn, awq]\n  pruning: [wanda]\n  sparsity: [\"2:4\"]\n", 4, "axes.methods[1]", "awq is not combined with pruning"},
+		{"gptq type", "axes:\n  models: [stories15M]\n  types: [f16]\n  methods: [gptq]\n", 4, "axes.methods[0]", "method gptq cannot write f16"},
+		{"singular method key", head + "  method: [rtn]\n", 4, "axes.method", "called methods"},
+		{"unknown rule method", head + "  methods: [rtn]\nexclude:\n  - {methods: [gtpq]}\n", 6, "exclude[0].methods[0]", "unknown method"},
 		{"unknown type", "axes:\n  models: [stories15M]\n  types: [q8_0, q9_9]\n", 3, "axes.types[1]", `unknown weight type "q9_9"`},
 		{"unknown model", "axes:\n  models:\n    - stories15M\n    - stories16M\n  types: [q8_0]\n", 4, "axes.models[1]", `unknown model preset "stories16M"`},
 		{"missing model file", "axes:\n  models: [nope/missing.gguf]\n  types: [q8_0]\n", 2, "axes.models[0]", "no such file"},
@@ -303,5 +314,51 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"))
 	if err == nil || !strings.Contains(err.Error(), "nope.yaml") {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMethodsExample(t *testing.T) {
+	s, err := Load("examples/methods.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range s.Cells() {
+		got = append(got, fmt.Sprintf("%s %s %s %s", c.WeightType, orNone(c.Method), orNone(c.Prune), c.Sparsity))
+	}
+	want := []string{
+		"q4_0 rtn none ", "q4_0 rtn magnitude 2:4", "q4_0 rtn wanda 2:4", "q4_0 rtn sparsegpt 2:4",
+		"q4_0 awq none ",
+		"q4_0 gptq none ", "q4_0 gptq sparsegpt 2:4",
+	}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("cells:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestCompressionAxes(t *testing.T) {
+	src := "axes:\n  models: [stories15M]\n  types: [q8_0]\n  methods: [none, GPTQ]\n  pruning: [none, wanda]\n  sparsity: [0, 50%, \"2:4\"]\n" +
+		"include:\n  - {pruning: [none]}\n  - {methods: [none], sparsity: [0.5]}\n"
+	s, err := Parse("spec.yaml", []byte(src), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, c := range s.Cells() {
+		ids = append(ids, strings.TrimPrefix(c.ID(), "model=stories15M/type=q8_0/backend=auto/threads="+fmt.Sprint(runtime.NumCPU())+"/prompt=128/gen=64/seed=1"))
+	}
+	// Sparsity 0 is the dense cell; 50% and 0.5 are one target; plain cells keep the old ID.
+	want := []string{"", "/prune=wanda/sparsity=0.5", "/method=gptq"}
+	if strings.Join(ids, "|") != strings.Join(want, "|") {
+		t.Errorf("IDs %q, want %q", ids, want)
+	}
+	plain, err := Parse("spec.yaml", []byte("axes:\n  models: [stories15M]\n  types: [q8_0]\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range plain.Cells() {
+		if c.Method != "" || c.Prune != "" || c.Sparsity != "" || strings.Contains(c.ID(), "method") || strings.Contains(c.ID(), "prune") {
+			t.Errorf("a spec without compression axes made %s", c.ID())
+		}
 	}
 }
