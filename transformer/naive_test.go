@@ -23,6 +23,9 @@ type naive struct {
 	freqs    []float64 // llama3 rope frequency factors, nil when absent
 	neox     bool
 	kvF16    bool // store keys and values rounded to IEEE half precision
+	// kvQ8 stores keys and values rounded through q8_0 blocks and rounds
+	// each query head through q8_0 too (what a q8_0 KV cache computes).
+	kvQ8 bool
 
 	keys, vals [][][]float64 // [layer][pos][kvHeads*headDim]
 }
@@ -171,6 +174,10 @@ func (n *naive) step(token int) []float64 {
 				k[i], v[i] = roundF16(k[i]), roundF16(v[i])
 			}
 		}
+		if n.kvQ8 {
+			k, v = roundQ8(k), roundQ8(v)
+			q = roundQ8(q) // head dim is whole blocks, so this is per head
+		}
 		n.keys[l] = append(n.keys[l], k)
 		n.vals[l] = append(n.vals[l], v)
 		att := make([]float64, c.Heads*c.HeadDim)
@@ -258,4 +265,25 @@ func roundF16(x float64) float64 {
 		return math.RoundToEven(x*(1<<24)) / (1 << 24)
 	}
 	return math.Ldexp(math.RoundToEven(frac*2048), exp-11)
+}
+
+// roundQ8 rounds x (whole 32-value blocks) through q8_0: float32, the
+// kernels' quantizer, back to float64.
+func roundQ8(x []float64) []float64 {
+	f := make([]float32, len(x))
+	for i, v := range x {
+		f[i] = float32(v)
+	}
+	b := make([]byte, len(x)/32*34)
+	if err := kernels.Quantize(kernels.Q8_0, b, f); err != nil {
+		panic(err)
+	}
+	if err := kernels.Dequantize(kernels.Q8_0, f, b); err != nil {
+		panic(err)
+	}
+	out := make([]float64, len(x))
+	for i, v := range f {
+		out[i] = float64(v)
+	}
+	return out
 }

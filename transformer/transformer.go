@@ -8,7 +8,7 @@
 // batched prefill buffers, RoPE tables, the kernels' activation scratch) are
 // allocated by Load, so neither Decode nor Prefill allocates.
 //
-// The KV cache is f32 by default, or f16 (Options.KVType). Prefill runs the
+// The KV cache is f32 by default, f16 or q8_0 (Options.KVType). Prefill runs the
 // prompt in chunks, each projection as one matrix-matrix product; Decode
 // runs one token with matrix-vector products, the query/key/value
 // projections as one parallel loop and gate/up (with the SiLU gating) as
@@ -52,8 +52,9 @@ type Options struct {
 	// 0 = DefaultPrefillChunk. Always clipped to MaxContext.
 	PrefillChunk int
 	// KVType is the KV cache element type: kernels.F32 (the zero value,
-	// exact) or kernels.F16 (half the memory and cache traffic; llama.cpp's
-	// default).
+	// exact), kernels.F16 (half the memory and cache traffic; llama.cpp's
+	// default) or kernels.Q8_0 (34 bytes per 32 values, as llama.cpp's
+	// -ctk q8_0 -ctv q8_0; needs a head dim that is a multiple of 32).
 	KVType kernels.Type
 }
 
@@ -95,10 +96,20 @@ type Model struct {
 	// [layer][kvHead][dim][position], so that both attention products are
 	// dot products over contiguous rows on the backend's kernel for kvType
 	// (scores: key row · query; output dim d: value row d · probabilities).
-	// New keys/values are computed into kStage/vStage, then stored.
+	// A q8_0 cache keeps both keys and values as [layer][position][kvDim]
+	// in q8_0 blocks (a block never straddles two heads, as head dim is a
+	// multiple of 32): scores are q8_0×q8_0 dots against the query
+	// quantized once per head (qQ8, headRowBytes per query head, as ggml
+	// converts Q to the K cache's dot type), and the output accumulates
+	// each position's dequantized value row scaled by its probability
+	// (ggml's flash-attention path does the same; a transposed q8_0 V
+	// would need requantizing the partial block of 32 positions on every
+	// token). New keys/values are computed into kStage/vStage, then stored.
 	kvType         kernels.Type
 	kvElem         int
 	kCache, vCache []byte
+	qQ8            []byte
+	headRowBytes   int
 	// kCache32/vCache32 view the caches as float32s when kvType is F32
 	// (nil otherwise), for the attention's float dots.
 	kCache32, vCache32 []float32
@@ -213,9 +224,13 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 	}
 	H, Q, KV := int64(cfg.Hidden), int64(cfg.Heads*cfg.HeadDim), int64(cfg.KVHeads*cfg.HeadDim)
 	n, ctx, L := int64(chunk), int64(maxCtx), int64(cfg.Layers)
-	kvBytes, err := kvElemBytes(opts.KVType)
-	if err != nil {
+	if err := checkKV(cfg, opts.KVType); err != nil {
 		return 0, err
+	}
+	kvBytes := kvRowBytes(opts.KVType, KV)
+	var qScratch int64 // q8_0 cache: the query heads quantized to q8_0
+	if opts.KVType == kernels.Q8_0 {
+		qScratch = kvRowBytes(kernels.Q8_0, Q)
 	}
 	floats := n*(3*H+2*Q+2*int64(cfg.FFN)) + // batch buffers
 		int64(cfg.Heads)*ctx + int64(cfg.Vocab) + // scores, logits
@@ -226,18 +241,33 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 	}
 	floats += 2 * n * KV                     // key/value staging rows
 	scratch := n * max(H, Q, int64(cfg.FFN)) // kernels' quantized activations, at most 4 bytes a value
-	return 4*(floats+scratch) + 2*L*ctx*KV*kvBytes, nil
+	return 4*(floats+scratch) + 2*L*ctx*kvBytes + qScratch, nil
 }
 
-// kvElemBytes is the size of one cached key or value element.
-func kvElemBytes(t kernels.Type) (int64, error) {
+// checkKV reports whether cfg can use a KV cache of type t.
+func checkKV(cfg model.Config, t kernels.Type) error {
 	switch t {
-	case kernels.F32:
-		return 4, nil
-	case kernels.F16:
-		return 2, nil
+	case kernels.F32, kernels.F16:
+		return nil
+	case kernels.Q8_0:
+		if bs := t.BlockSize(); cfg.HeadDim%bs != 0 {
+			return fmt.Errorf("KV cache type q8_0 needs a head dim that is a multiple of %d, model has %d (use f16 or f32)", bs, cfg.HeadDim)
+		}
+		return nil
 	}
-	return 0, fmt.Errorf("KV cache type %s not supported (supported: f32, f16)", t)
+	return fmt.Errorf("KV cache type %s not supported (supported: f32, f16, q8_0)", t)
+}
+
+// kvRowBytes is the size of n cached key (or value) elements of type t,
+// which checkKV accepted: 4 or 2 bytes a value, or 34 bytes per 32 for q8_0.
+func kvRowBytes(t kernels.Type, n int64) int64 {
+	switch t {
+	case kernels.F16:
+		return 2 * n
+	case kernels.Q8_0:
+		return n / 32 * 34
+	}
+	return 4 * n
 }
 
 func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
@@ -248,7 +278,7 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
 	}
-	if _, err := kvElemBytes(opts.KVType); err != nil {
+	if err := checkKV(cfg, opts.KVType); err != nil {
 		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
 	}
 
@@ -553,10 +583,15 @@ func (m *Model) allocate() {
 	m.hb2 = make([]float32, n*m.ffn)
 	m.scores = make([]float32, m.heads*m.maxCtx)
 	m.logits = make([]float32, m.cfg.Vocab)
-	eb, _ := kvElemBytes(m.kvType)
-	m.kvElem = int(eb)
-	m.kCache = make([]byte, m.kvElem*m.cfg.Layers*m.maxCtx*m.kvDim)
-	m.vCache = make([]byte, m.kvElem*m.cfg.Layers*m.maxCtx*m.kvDim)
+	size := int(kvRowBytes(m.kvType, int64(m.cfg.Layers*m.maxCtx*m.kvDim)))
+	m.kCache = make([]byte, size)
+	m.vCache = make([]byte, size)
+	if m.kvType == kernels.Q8_0 {
+		m.headRowBytes = int(kvRowBytes(kernels.Q8_0, int64(m.headDim)))
+		m.qQ8 = make([]byte, m.heads*m.headRowBytes)
+	} else {
+		m.kvElem = int(kvRowBytes(m.kvType, 1))
+	}
 	if m.kvType == kernels.F32 && littleEndian() {
 		m.kCache32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m.kCache))), len(m.kCache)/4)
 		m.vCache32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m.vCache))), len(m.vCache)/4)
@@ -598,14 +633,14 @@ func (m *Model) BackendInfo() map[string]string {
 // WeightBytesPerToken is the number of weight bytes one decode step reads:
 // every layer tensor (matrices, norms, biases), the final norm, the output
 // matrix and one embedding row. The KV cache is not included; it grows with
-// the position (2 × layers × kvDim × 4 bytes per cached token).
+// the position (KVBytesPerToken per cached token).
 func (m *Model) WeightBytesPerToken() int64 { return m.weightBytes }
 
 // KVBytesPerToken is the KV cache bytes one decode step reads per cached
-// position (2 × layers × kvDim × element size).
+// position (2 × layers × kvDim × element size; 34 bytes per 32 values for
+// q8_0).
 func (m *Model) KVBytesPerToken() int64 {
-	b, _ := kvElemBytes(m.kvType)
-	return 2 * int64(m.cfg.Layers*m.kvDim) * b
+	return 2 * int64(m.cfg.Layers) * kvRowBytes(m.kvType, int64(m.kvDim))
 }
 
 // Close stops the worker pool. The gguf file stays open (the caller owns it).
@@ -788,6 +823,14 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 func (m *Model) storeKV(l, p0 int, k, v []float32) {
 	KV, maxCtx, eb := m.kvDim, m.maxCtx, m.kvElem
 	n := len(k) / KV
+	if m.kvType == kernels.Q8_0 {
+		// Row-major like the keys; checkKV made kvDim whole blocks.
+		rb := int(kvRowBytes(kernels.Q8_0, int64(KV)))
+		lo, hi := rb*(l*maxCtx+p0), rb*(l*maxCtx+p0+n)
+		_ = kernels.Quantize(kernels.Q8_0, m.kCache[lo:hi], k)
+		_ = kernels.Quantize(kernels.Q8_0, m.vCache[lo:hi], v)
+		return
+	}
 	// Cannot fail: whole rows of a type without blocks.
 	_ = kernels.Quantize(m.kvType, m.kCache[eb*(l*maxCtx+p0)*KV:eb*(l*maxCtx+p0+n)*KV], k)
 	vBase := l * m.kvHeads * m.headDim * maxCtx
@@ -815,6 +858,10 @@ func (m *Model) storeKV(l, p0 int, k, v []float32) {
 func (m *Model) attention(lo, hi int) {
 	l, n, p0 := m.curLayer, m.curN, m.curP0
 	hd, Q, KV, maxCtx, eb := m.headDim, m.qDim, m.kvDim, m.maxCtx, m.kvElem
+	if m.kvType == kernels.Q8_0 {
+		m.attentionQ8(lo, hi)
+		return
+	}
 	kBase := l * maxCtx * KV
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
@@ -850,6 +897,49 @@ func (m *Model) attention(lo, hi int) {
 				off := eb * (vBase + d*maxCtx)
 				out[d] = m.dotKV(len(s), m.vCache[off:off+eb*len(s)], sb)
 			}
+		}
+	}
+}
+
+// attentionQ8 is attention for query heads [lo,hi) over a q8_0 cache
+// (see attention and the Model's cache comment).
+func (m *Model) attentionQ8(lo, hi int) {
+	l, n, p0 := m.curLayer, m.curN, m.curP0
+	hd, Q, maxCtx, hrb := m.headDim, m.qDim, m.maxCtx, m.headRowBytes
+	rb := m.kvHeads * hrb // one cached position of one layer
+	base := l * maxCtx * rb
+	for h := lo; h < hi; h++ {
+		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
+		qq := m.qQ8[h*hrb : (h+1)*hrb]
+		kvOff := base + (h/m.group)*hrb
+		for j := 0; j < n; j++ {
+			// Cannot fail: hd is whole blocks (checkKV) and qq its size.
+			_ = kernels.Quantize(kernels.Q8_0, qq, m.q[j*Q+h*hd:j*Q+(h+1)*hd])
+			s := scores[:p0+j+1]
+			for t := range s {
+				off := kvOff + t*rb
+				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq) * m.scale
+			}
+			kernels.Softmax(s)
+			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
+			clear(out)
+			for t, p := range s {
+				off := kvOff + t*rb
+				axpyQ8(out, p, m.vCache[off:off+hrb])
+			}
+		}
+	}
+}
+
+// axpyQ8 is y += a·dequantize(x) for a q8_0 row x of len(y) values.
+func axpyQ8(y []float32, a float32, x []byte) {
+	for b := 0; b < len(y)/32; b++ {
+		// Array views drop the bounds checks from the inner loop.
+		blk := (*[34]byte)(x[b*34 : b*34+34])
+		yb := (*[32]float32)(y[b*32 : b*32+32])
+		d := a * kernels.FP16ToFP32(uint16(blk[0])|uint16(blk[1])<<8)
+		for i := range yb {
+			yb[i] += d * float32(int8(blk[2+i]))
 		}
 	}
 }

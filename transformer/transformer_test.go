@@ -536,8 +536,8 @@ func TestEstimateBytes(t *testing.T) {
 	if _, err := EstimateBytes(cfg, Options{KVType: kernels.Q4_0}); err == nil {
 		t.Error("EstimateBytes accepted a q4_0 KV cache")
 	}
-	if _, err := Load(f, Options{KVType: kernels.Q8_0}); err == nil || !strings.Contains(err.Error(), "KV cache type q8_0 not supported") {
-		t.Errorf("Load with a q8_0 KV cache: error %v", err)
+	if _, err := Load(f, Options{KVType: kernels.Q4_0}); err == nil || !strings.Contains(err.Error(), "KV cache type q4_0 not supported (supported: f32, f16, q8_0)") {
+		t.Errorf("Load with a q4_0 KV cache: error %v", err)
 	}
 }
 
