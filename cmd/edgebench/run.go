@@ -39,6 +39,9 @@ type runFlags struct {
 	threads    []int
 	prompt     []int
 	gen        []int
+	methods    []string
+	prune      []string
+	sparsity   []string
 	reps       int
 	noRoofline bool
 	cacheDir   string
@@ -58,8 +61,14 @@ func newRunCmdFlags(fl *runFlags) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run a benchmark sweep (default: the built-in quick suite)",
-		Long: `Run measures every cell of a sweep — model × weight type × backend × threads ×
-prompt length × generated tokens — on the reference runtime, and prints a table.
+		Long: `Run measures every cell of a sweep — model × weight type × method × pruning ×
+sparsity × backend × threads × prompt length × generated tokens — on the
+reference runtime, and prints a table.
+
+With --methods, --prune and --sparsity (or the spec's methods/pruning/sparsity
+axes) a cell's model is compressed before it runs (edgebench model compress,
+calibrated on 64 random tokens seeded by the cell's seed) and cached; rtn
+without pruning is plain generation's rounding, so it runs the plain file.
 
 Each cell loads its model (synthetic models are generated once, deterministically,
 into the cache), does warm-up runs, then repeats a prompt prefill and a decode until
@@ -84,6 +93,8 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
   edgebench run -f workloads/examples/hardware-selection.yaml
   edgebench run -f workloads/examples/hardware-selection.yaml -t 1 --dry-run
   edgebench run -m stories15M -t 1,2 --types q8_0,q4_0 -o s15.jsonl
+  edgebench run -m stories15M --types q4_0 --methods rtn,gptq -t 1
+  edgebench run -m stories15M --types q8_0 --prune magnitude,wanda,sparsegpt --sparsity 0,0.5,2:4
   edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
   edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running`,
 		Args: cobra.NoArgs,
@@ -103,6 +114,9 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.IntSliceVarP(&fl.threads, "threads", "t", nil, "thread counts (0 = all logical CPUs)")
 	f.IntSliceVarP(&fl.prompt, "prompt", "p", nil, "prompt lengths in tokens")
 	f.IntSliceVarP(&fl.gen, "gen", "n", nil, "generated tokens per repetition")
+	f.StringSliceVar(&fl.methods, "methods", nil, "quantization methods, e.g. rtn,awq,gptq (none = plain generation); compressed models are prepared into the cache")
+	f.StringSliceVar(&fl.prune, "prune", nil, "pruners, e.g. magnitude,wanda,sparsegpt (none = dense); needs --sparsity")
+	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8 (0 = the dense cell)")
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
@@ -230,7 +244,7 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		table = sweepCells(prev, produced, cells)
 	}
 	if len(table) > 0 {
-		if err := reports.CellTable(stdout, table); err != nil {
+		if err := reports.CellTable(stdout, labelCompression(table)); err != nil {
 			return err
 		}
 		printWarnings(stdout, table)
@@ -281,6 +295,15 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if len(fl.gen) > 0 {
 		spec.GenTokens = fl.gen
 	}
+	if len(fl.methods) > 0 {
+		spec.Methods = fl.methods
+	}
+	if len(fl.prune) > 0 {
+		spec.Pruning = fl.prune
+	}
+	if len(fl.sparsity) > 0 {
+		spec.Sparsity = fl.sparsity
+	}
 	if fl.reps > 0 {
 		spec.Repeat.Min, spec.Repeat.Max = fl.reps, fl.reps
 	}
@@ -303,8 +326,32 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	return spec, nil
 }
 
+// labelCompression returns copies of cells whose type names their method
+// and pruning ("q4_0 gptq", "q4_0 wanda 2:4"), so the table tells apart
+// cells that differ only on those axes. Display only: the file keeps the
+// fields apart.
+func labelCompression(cells []results.Cell) []results.Cell {
+	out := make([]results.Cell, len(cells))
+	for i, c := range cells {
+		c.Config.WeightType = typeLabel(c.Config)
+		out[i] = c
+	}
+	return out
+}
+
+func typeLabel(c results.CellConfig) string {
+	l := c.WeightType
+	if c.Method != "" {
+		l += " " + c.Method
+	}
+	if c.Prune != "" {
+		l += " " + c.Prune + " " + c.Sparsity
+	}
+	return l
+}
+
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "repetitions", "cooldown", "cooldown-below"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "repetitions", "cooldown", "cooldown-below"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
@@ -438,7 +485,7 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "#\tmodel\ttype\tbackend\tthreads\tprompt\tgen\tmemory\test. time\t")
 	var tMin, tMax time.Duration
-	unknown, noFit := 0, 0
+	unknown, noFit, compressed := 0, 0, 0
 	basis := map[string]int{}
 	for i, e := range est {
 		c := e.Cell
@@ -465,7 +512,10 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 		default:
 			unknown++
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, c.WeightType, c.Backend,
+		if c.Prune != "" || (c.Method != "" && c.Method != "rtn") { // rtn alone runs the plain file
+			compressed++
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, typeLabel(c), c.Backend,
 			c.Threads, c.PromptTokens, c.GenTokens, memCol, timeCol)
 	}
 	if err := tw.Flush(); err != nil {
@@ -474,6 +524,11 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 	if n := len(cells) - 1; n > 0 && spec.Cooldown > 0 {
 		tMin += time.Duration(n) * spec.Cooldown
 		tMax += time.Duration(n) * spec.Cooldown
+	}
+	if compressed > 0 {
+		// Compression time depends on the method, the calibration and the
+		// model's width in ways no benchmark here measures yet.
+		fmt.Fprintf(w, "compression: %d cell(s) run a compressed model, prepared once into the cache before the cell; that time is not estimated (seconds for the small shapes, much longer for gptq/sparsegpt on 1B)\n", compressed)
 	}
 	if avail > 0 {
 		fmt.Fprintf(w, "memory: %s available now; %d cell(s) will not fit and will be skipped with that reason\n", humanBytes(int64(avail)), noFit)
