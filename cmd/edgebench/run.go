@@ -627,7 +627,7 @@ func printWarnings(w interface{ Write([]byte) (int, error) }, cells []results.Ce
 				fmt.Fprintln(w, "\nwarnings:")
 				first = false
 			}
-			fmt.Fprintf(w, "  %s %s t=%d: %s\n", c.Config.Model, c.Config.WeightType, c.Config.Threads, msg)
+			fmt.Fprintf(w, "  %s %s t=%d: %s\n", c.Config.Model, typeLabel(c.Config), c.Config.Threads, msg)
 		}
 	}
 }
