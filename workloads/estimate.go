@@ -56,10 +56,13 @@ func EstimateCellsWithRates(cells []results.CellConfig, pol runners.Policy, rf *
 	shapes := map[string]shape{}
 	out := make([]Estimate, len(cells))
 	for i, c := range cells {
-		key := c.Model + "\x00" + c.WeightType
+		// A .gguf with a method or pruner runs compressed into the cell's
+		// type: its shape is the file's, its bytes the type's.
+		recast := isModelFile(c.Model) && (c.Method != "" || c.Prune != "")
+		key := fmt.Sprintf("%s\x00%s\x00%v", c.Model, c.WeightType, recast)
 		sh, ok := shapes[key]
 		if !ok {
-			sh = shapeOf(c.Model, c.WeightType)
+			sh = shapeOf(c.Model, c.WeightType, recast)
 			shapes[key] = sh
 		}
 		r, ok := rates[RateKey{c.WeightType, c.Backend, c.Threads}]
@@ -79,16 +82,21 @@ type shape struct {
 	err         string
 }
 
-func shapeOf(name, weightType string) shape {
+// shapeOf reads a preset's shape, or a file's; recast takes a file's
+// configuration but counts its weights in weightType (a compressed cell).
+func shapeOf(name, weightType string, recast bool) shape {
+	var cfg model.Config
 	if isModelFile(name) {
 		f, err := gguf.Open(name)
 		if err != nil {
 			return shape{err: err.Error()}
 		}
 		defer f.Close()
-		cfg, err := model.ConfigFromGGUF(f)
-		if err != nil {
+		if cfg, err = model.ConfigFromGGUF(f); err != nil {
 			return shape{err: err.Error()}
+		}
+		if recast {
+			return typedShape(cfg, weightType)
 		}
 		sh := shape{cfg: cfg}
 		var embd int64
@@ -109,6 +117,11 @@ func shapeOf(name, weightType string) shape {
 	if err != nil {
 		return shape{err: err.Error()}
 	}
+	return typedShape(cfg, weightType)
+}
+
+// typedShape is the shape of cfg's tensors written in weightType.
+func typedShape(cfg model.Config, weightType string) shape {
 	t, err := kernels.ParseType(weightType)
 	if err != nil {
 		return shape{err: err.Error()}
