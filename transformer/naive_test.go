@@ -23,8 +23,10 @@ type naive struct {
 	freqs    []float64 // llama3 rope frequency factors, nil when absent
 	neox     bool
 	kvF16    bool // store keys and values rounded to IEEE half precision
-	// kvQ8 stores keys and values rounded through q8_0 blocks and rounds
-	// each query head through q8_0 too (what a q8_0 KV cache computes).
+	// kvQ8 computes what a q8_0 KV cache does: keys rounded through q8_0
+	// per head row and each query head too; values and probabilities
+	// rounded through q8_0 along the positions of each complete block of
+	// 32, exact in the last, incomplete block.
 	kvQ8 bool
 
 	keys, vals [][][]float64 // [layer][pos][kvHeads*headDim]
@@ -175,7 +177,7 @@ func (n *naive) step(token int) []float64 {
 			}
 		}
 		if n.kvQ8 {
-			k, v = roundQ8(k), roundQ8(v)
+			k = roundQ8(k)
 			q = roundQ8(q) // head dim is whole blocks, so this is per head
 		}
 		n.keys[l] = append(n.keys[l], k)
@@ -201,9 +203,27 @@ func (n *naive) step(token int) []float64 {
 				sum += w[t]
 			}
 			for t := range w {
+				w[t] /= sum
+			}
+			if n.kvQ8 {
+				full := len(w) / 32 * 32
+				wq := append(roundQ8(w[:full]), w[full:]...)
+				for d := 0; d < c.HeadDim; d++ {
+					col := make([]float64, len(w))
+					for t := range col {
+						col[t] = n.vals[l][t][kvh*c.HeadDim+d]
+					}
+					col = append(roundQ8(col[:full]), col[full:]...)
+					for t := range col {
+						att[head*c.HeadDim+d] += wq[t] * col[t]
+					}
+				}
+				continue
+			}
+			for t := range w {
 				vt := n.vals[l][t][kvh*c.HeadDim:]
 				for d := 0; d < c.HeadDim; d++ {
-					att[head*c.HeadDim+d] += w[t] / sum * vt[d]
+					att[head*c.HeadDim+d] += w[t] * vt[d]
 				}
 			}
 		}

@@ -96,20 +96,31 @@ type Model struct {
 	// [layer][kvHead][dim][position], so that both attention products are
 	// dot products over contiguous rows on the backend's kernel for kvType
 	// (scores: key row · query; output dim d: value row d · probabilities).
-	// A q8_0 cache keeps both keys and values as [layer][position][kvDim]
-	// in q8_0 blocks (a block never straddles two heads, as head dim is a
-	// multiple of 32): scores are q8_0×q8_0 dots against the query
+	// A q8_0 cache keeps the keys as [layer][position][kvDim] in q8_0
+	// blocks (a block never straddles two heads, as head dim is a
+	// multiple of 32); scores are q8_0×q8_0 dots against the query
 	// quantized once per head (qQ8, headRowBytes per query head, as ggml
-	// converts Q to the K cache's dot type), and the output accumulates
-	// each position's dequantized value row scaled by its probability
-	// (ggml's flash-attention path does the same; a transposed q8_0 V
-	// would need requantizing the partial block of 32 positions on every
-	// token). New keys/values are computed into kStage/vStage, then stored.
+	// converts Q to the K cache's dot type). Values are transposed too,
+	// [layer][kvDim][position blocks] (vRowBytes per row, maxCtx rounded
+	// up to whole blocks), so output dim d over the complete blocks is one
+	// q8_0×q8_0 dot of value row d with the probabilities quantized to
+	// q8_0 (sQ8, vRowBytes per head). A block is quantized once, when its
+	// 32nd position arrives; until then its values are read in f32 from
+	// vTail, [layer][kvDim][tailLen] floats indexed by position mod
+	// tailLen, which holds the block in progress plus a prefill chunk, so
+	// a query row never sees a block that was incomplete at its position
+	// and a prefill computes exactly what single decodes do. This measured
+	// about twice as fast as row-major values accumulated dequantized per
+	// position (Go has no SIMD for that loop; the dot kernels have).
+	// New keys/values are computed into kStage/vStage, then stored.
 	kvType         kernels.Type
 	kvElem         int
 	kCache, vCache []byte
-	qQ8            []byte
+	qQ8, sQ8       []byte
+	vTail          []float32
 	headRowBytes   int
+	vRowBytes      int
+	tailLen        int
 	// kCache32/vCache32 view the caches as float32s when kvType is F32
 	// (nil otherwise), for the attention's float dots.
 	kCache32, vCache32 []float32
@@ -228,10 +239,6 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 		return 0, err
 	}
 	kvBytes := kvRowBytes(opts.KVType, KV)
-	var qScratch int64 // q8_0 cache: the query heads quantized to q8_0
-	if opts.KVType == kernels.Q8_0 {
-		qScratch = kvRowBytes(kernels.Q8_0, Q)
-	}
 	floats := n*(3*H+2*Q+2*int64(cfg.FFN)) + // batch buffers
 		int64(cfg.Heads)*ctx + int64(cfg.Vocab) + // scores, logits
 		ctx*int64(cfg.HeadDim) + // rope cos+sin tables
@@ -239,9 +246,19 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 	if cfg.QKVBias {
 		floats += L * (Q + 2*KV)
 	}
-	floats += 2 * n * KV                     // key/value staging rows
+	floats += 2 * n * KV // key/value staging rows
+	kvCache := 2 * L * ctx * kvBytes
+	if opts.KVType == kernels.Q8_0 {
+		// Transposed values: every row rounded up to whole blocks of
+		// positions; query heads and probabilities quantized per head; the
+		// f32 values of the blocks in progress.
+		nb := (ctx + 31) / 32
+		kvCache = L*ctx*kvBytes + L*KV*nb*34
+		kvCache += kvRowBytes(kernels.Q8_0, Q) + int64(cfg.Heads)*nb*34
+		floats += L * KV * int64(vTailLen(chunk))
+	}
 	scratch := n * max(H, Q, int64(cfg.FFN)) // kernels' quantized activations, at most 4 bytes a value
-	return 4*(floats+scratch) + 2*L*ctx*kvBytes + qScratch, nil
+	return 4*(floats+scratch) + kvCache, nil
 }
 
 // checkKV reports whether cfg can use a KV cache of type t.
@@ -257,6 +274,12 @@ func checkKV(cfg model.Config, t kernels.Type) error {
 	}
 	return fmt.Errorf("KV cache type %s not supported (supported: f32, f16, q8_0)", t)
 }
+
+// vTailLen is the number of f32 positions a q8_0 cache keeps per value row:
+// a prefill chunk starting anywhere in a block reads back to that block's
+// start (< 32 positions before the chunk) and writes at most chunk
+// positions; whole blocks so no block wraps around.
+func vTailLen(chunk int) int { return (chunk+31)/32*32 + 32 }
 
 // kvRowBytes is the size of n cached key (or value) elements of type t,
 // which checkKV accepted: 4 or 2 bytes a value, or 34 bytes per 32 for q8_0.
@@ -585,11 +608,16 @@ func (m *Model) allocate() {
 	m.logits = make([]float32, m.cfg.Vocab)
 	size := int(kvRowBytes(m.kvType, int64(m.cfg.Layers*m.maxCtx*m.kvDim)))
 	m.kCache = make([]byte, size)
-	m.vCache = make([]byte, size)
 	if m.kvType == kernels.Q8_0 {
 		m.headRowBytes = int(kvRowBytes(kernels.Q8_0, int64(m.headDim)))
+		m.vRowBytes = (m.maxCtx + 31) / 32 * 34
+		m.vCache = make([]byte, m.cfg.Layers*m.kvDim*m.vRowBytes)
+		m.tailLen = vTailLen(m.chunk)
+		m.vTail = make([]float32, m.cfg.Layers*m.kvDim*m.tailLen)
 		m.qQ8 = make([]byte, m.heads*m.headRowBytes)
+		m.sQ8 = make([]byte, m.heads*m.vRowBytes)
 	} else {
+		m.vCache = make([]byte, size)
 		m.kvElem = int(kvRowBytes(m.kvType, 1))
 	}
 	if m.kvType == kernels.F32 && littleEndian() {
@@ -824,11 +852,10 @@ func (m *Model) storeKV(l, p0 int, k, v []float32) {
 	KV, maxCtx, eb := m.kvDim, m.maxCtx, m.kvElem
 	n := len(k) / KV
 	if m.kvType == kernels.Q8_0 {
-		// Row-major like the keys; checkKV made kvDim whole blocks.
+		// Keys row-major; checkKV made kvDim whole blocks.
 		rb := int(kvRowBytes(kernels.Q8_0, int64(KV)))
-		lo, hi := rb*(l*maxCtx+p0), rb*(l*maxCtx+p0+n)
-		_ = kernels.Quantize(kernels.Q8_0, m.kCache[lo:hi], k)
-		_ = kernels.Quantize(kernels.Q8_0, m.vCache[lo:hi], v)
+		_ = kernels.Quantize(kernels.Q8_0, m.kCache[rb*(l*maxCtx+p0):rb*(l*maxCtx+p0+n)], k)
+		m.storeVQ8(l, p0, v)
 		return
 	}
 	// Cannot fail: whole rows of a type without blocks.
@@ -843,6 +870,30 @@ func (m *Model) storeKV(l, p0 int, k, v []float32) {
 				le.PutUint16(m.vCache[off:], kernels.FP32ToFP16(x))
 			} else {
 				le.PutUint32(m.vCache[off:], math.Float32bits(x))
+			}
+		}
+	}
+}
+
+// storeVQ8 writes n value rows of layer l (positions p0...) into the
+// transposed q8_0 value cache: each value goes to its row's f32 tail, and a
+// block is quantized from the tail when its last position arrives.
+func (m *Model) storeVQ8(l, p0 int, v []float32) {
+	KV, vrb, tl := m.kvDim, m.vRowBytes, m.tailLen
+	n := len(v) / KV
+	tails := m.vTail[l*KV*tl : (l+1)*KV*tl]
+	for i := 0; i < n; i++ {
+		p := p0 + i
+		slot := p % tl
+		for c, x := range v[i*KV : (i+1)*KV] {
+			tails[c*tl+slot] = x
+		}
+		if p%32 == 31 {
+			start, blk := slot-31, (p/32)*34 // tl is whole blocks: no wrap
+			for c := 0; c < KV; c++ {
+				off := (l*KV+c)*vrb + blk
+				// Cannot fail: one whole block.
+				_ = kernels.Quantize(kernels.Q8_0, m.vCache[off:off+34], tails[c*tl+start:c*tl+start+32])
 			}
 		}
 	}
@@ -905,41 +956,43 @@ func (m *Model) attention(lo, hi int) {
 // (see attention and the Model's cache comment).
 func (m *Model) attentionQ8(lo, hi int) {
 	l, n, p0 := m.curLayer, m.curN, m.curP0
-	hd, Q, maxCtx, hrb := m.headDim, m.qDim, m.maxCtx, m.headRowBytes
+	hd, Q, KV, maxCtx, hrb, vrb, tl := m.headDim, m.qDim, m.kvDim, m.maxCtx, m.headRowBytes, m.vRowBytes, m.tailLen
 	rb := m.kvHeads * hrb // one cached position of one layer
-	base := l * maxCtx * rb
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
 		qq := m.qQ8[h*hrb : (h+1)*hrb]
-		kvOff := base + (h/m.group)*hrb
+		sq := m.sQ8[h*vrb : (h+1)*vrb]
+		kvh := h / m.group
+		kOff := l*maxCtx*rb + kvh*hrb
+		vOff := (l*KV + kvh*hd) * vrb
 		for j := 0; j < n; j++ {
 			// Cannot fail: hd is whole blocks (checkKV) and qq its size.
 			_ = kernels.Quantize(kernels.Q8_0, qq, m.q[j*Q+h*hd:j*Q+(h+1)*hd])
 			s := scores[:p0+j+1]
 			for t := range s {
-				off := kvOff + t*rb
+				off := kOff + t*rb
 				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq) * m.scale
 			}
 			kernels.Softmax(s)
+			// Complete blocks: probabilities to q8_0, one dot per dim.
+			// The block in progress: f32 values from the tail.
+			full := len(s) / 32
+			_ = kernels.Quantize(kernels.Q8_0, sq[:full*34], s[:full*32])
+			rest := s[full*32:]
+			tOff := (l*KV+kvh*hd)*tl + full*32%tl
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
-			clear(out)
-			for t, p := range s {
-				off := kvOff + t*rb
-				axpyQ8(out, p, m.vCache[off:off+hrb])
+			for d := range out {
+				var acc float32
+				if full > 0 {
+					off := vOff + d*vrb
+					acc = m.dotKV(full*32, m.vCache[off:off+full*34], sq[:full*34])
+				}
+				if len(rest) > 0 {
+					off := tOff + d*tl
+					acc += kernels.DotF32(m.vTail[off:off+len(rest)], rest)
+				}
+				out[d] = acc
 			}
-		}
-	}
-}
-
-// axpyQ8 is y += a·dequantize(x) for a q8_0 row x of len(y) values.
-func axpyQ8(y []float32, a float32, x []byte) {
-	for b := 0; b < len(y)/32; b++ {
-		// Array views drop the bounds checks from the inner loop.
-		blk := (*[34]byte)(x[b*34 : b*34+34])
-		yb := (*[32]float32)(y[b*32 : b*32+32])
-		d := a * kernels.FP16ToFP32(uint16(blk[0])|uint16(blk[1])<<8)
-		for i := range yb {
-			yb[i] += d * float32(int8(blk[2+i]))
 		}
 	}
 }
