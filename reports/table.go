@@ -22,7 +22,7 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 	t.Header("model", "type", "bpw", "thr", "backend", "prefill tok/s", "decode tok/s",
 		"ttft ms", "p99 ms", "GB/s", "% roofline", "peak RSS", "note")
 	for _, c := range cells {
-		row := []string{c.Config.Model, c.Config.WeightType, "", strconv.Itoa(c.Config.Threads), backendName(c)}
+		row := []string{c.Config.Model, c.Config.Weights(), "", strconv.Itoa(c.Config.Threads), backendName(c)}
 		if c.Model != nil {
 			row[2] = fmt.Sprintf("%.2f", c.Model.BitsPerWeight)
 		}

@@ -107,6 +107,20 @@ func (c CellConfig) ID() string {
 	return id
 }
 
+// Weights names the cell's weights as a person reads them: the type, then
+// the compression method and pruning when set ("q4_0", "q4_0 gptq",
+// "q4_0 wanda 2:4"), so tables tell apart cells that differ only on those.
+func (c CellConfig) Weights() string {
+	l := c.WeightType
+	if c.Method != "" {
+		l += " " + c.Method
+	}
+	if c.Prune != "" {
+		l += " " + c.Prune + " " + c.Sparsity
+	}
+	return l
+}
+
 // ModelInfo describes the model file a cell ran.
 type ModelInfo struct {
 	Arch          string  `json:"arch"`

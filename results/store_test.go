@@ -187,3 +187,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestWeightsLabel(t *testing.T) {
+	for want, c := range map[string]CellConfig{
+		"q4_0":                    {WeightType: "q4_0"},
+		"q4_0 gptq":               {WeightType: "q4_0", Method: "gptq"},
+		"f16 wanda 2:4":           {WeightType: "f16", Prune: "wanda", Sparsity: "2:4"},
+		"q4_0 gptq sparsegpt 0.5": {WeightType: "q4_0", Method: "gptq", Prune: "sparsegpt", Sparsity: "0.5"},
+	} {
+		if got := c.Weights(); got != want {
+			t.Errorf("Weights() = %q, want %q", got, want)
+		}
+	}
+}

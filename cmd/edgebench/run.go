@@ -244,7 +244,7 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		table = sweepCells(prev, produced, cells)
 	}
 	if len(table) > 0 {
-		if err := reports.CellTable(stdout, labelCompression(table)); err != nil {
+		if err := reports.CellTable(stdout, table); err != nil {
 			return err
 		}
 		printWarnings(stdout, table)
@@ -324,30 +324,6 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 		return spec, err
 	}
 	return spec, nil
-}
-
-// labelCompression returns copies of cells whose type names their method
-// and pruning ("q4_0 gptq", "q4_0 wanda 2:4"), so the table tells apart
-// cells that differ only on those axes. Display only: the file keeps the
-// fields apart.
-func labelCompression(cells []results.Cell) []results.Cell {
-	out := make([]results.Cell, len(cells))
-	for i, c := range cells {
-		c.Config.WeightType = typeLabel(c.Config)
-		out[i] = c
-	}
-	return out
-}
-
-func typeLabel(c results.CellConfig) string {
-	l := c.WeightType
-	if c.Method != "" {
-		l += " " + c.Method
-	}
-	if c.Prune != "" {
-		l += " " + c.Prune + " " + c.Sparsity
-	}
-	return l
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
@@ -515,7 +491,7 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 		if c.Prune != "" || (c.Method != "" && c.Method != "rtn") { // rtn alone runs the plain file
 			compressed++
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, typeLabel(c), c.Backend,
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, c.Weights(), c.Backend,
 			c.Threads, c.PromptTokens, c.GenTokens, memCol, timeCol)
 	}
 	if err := tw.Flush(); err != nil {
@@ -627,7 +603,7 @@ func printWarnings(w interface{ Write([]byte) (int, error) }, cells []results.Ce
 				fmt.Fprintln(w, "\nwarnings:")
 				first = false
 			}
-			fmt.Fprintf(w, "  %s %s t=%d: %s\n", c.Config.Model, typeLabel(c.Config), c.Config.Threads, msg)
+			fmt.Fprintf(w, "  %s %s t=%d: %s\n", c.Config.Model, c.Config.Weights(), c.Config.Threads, msg)
 		}
 	}
 }
