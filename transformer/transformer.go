@@ -220,7 +220,7 @@ func contextSizes(cfg model.Config, opts Options) (maxCtx, chunk int, err error)
 }
 
 // EstimateBytes is the memory Load will allocate for cfg and opts, on top
-// of the memory-mapped weights: the f32 KV cache (usually most of it),
+// of the memory-mapped weights: the KV cache (usually most of it),
 // activation and prefill buffers, attention scores, logits, RoPE tables,
 // norms and biases converted to f32, and a bound on the kernels' activation
 // scratch. Runners use it to refuse a model that will not fit before
