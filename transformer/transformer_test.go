@@ -265,6 +265,9 @@ func TestDecodeAllocs(t *testing.T) {
 // activation scratch, so even the first, full-chunk prefill allocates
 // nothing.
 func TestFirstPrefillAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("process-wide malloc counts include the race detector's own allocations")
+	}
 	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
 		cfg := tiny()
 		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 1, PrefillChunk: 16})
