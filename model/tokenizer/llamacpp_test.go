@@ -116,23 +116,7 @@ func TestLlamaCppTokenizer(t *testing.T) {
 		}
 		cases.IDs[name] = seqs
 	}
-	js, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	casesPath := filepath.Join(dir, "cases.json")
-	if err := os.WriteFile(casesPath, js, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "llamacpp_tokenize.mjs"), pkg, casesPath)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
+	out := runLlamaCppTokenize(t, node, pkg, dir, cases, 3*time.Minute)
 	var got map[string]struct {
 		Plain        [][]int  `json:"plain"`
 		Special      [][]int  `json:"special"`
@@ -347,4 +331,29 @@ func nodeLlamaCppPackage() string {
 func isDir(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.IsDir()
+}
+
+// runLlamaCppTokenize writes cases as JSON into dir and runs
+// testdata/llamacpp_tokenize.mjs on them with node-llama-cpp from pkg,
+// returning what the script prints.
+func runLlamaCppTokenize(t *testing.T, node, pkg, dir string, cases any, timeout time.Duration) []byte {
+	t.Helper()
+	js, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	casesPath := filepath.Join(dir, "cases.json")
+	if err := os.WriteFile(casesPath, js, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "llamacpp_tokenize.mjs"), pkg, casesPath)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v\n%s", err, stderr.String())
+	}
+	return out
 }

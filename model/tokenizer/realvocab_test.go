@@ -1,9 +1,7 @@
 package tokenizer
 
 import (
-	"bytes"
 	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -81,23 +79,7 @@ func TestRealVocabularies(t *testing.T) {
 		}
 		cases.IDs[name] = seqs
 	}
-	js, err := json.Marshal(cases)
-	if err != nil {
-		t.Fatal(err)
-	}
-	casesPath := filepath.Join(dir, "cases.json")
-	if err := os.WriteFile(casesPath, js, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("testdata", "llamacpp_tokenize.mjs"), pkg, casesPath)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node: %v\n%s", err, stderr.String())
-	}
+	out := runLlamaCppTokenize(t, node, pkg, dir, cases, 5*time.Minute)
 	var got map[string]struct {
 		Plain   [][]int  `json:"plain"`
 		Special [][]int  `json:"special"`
