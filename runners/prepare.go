@@ -29,9 +29,10 @@ func DefaultCacheDir() string {
 	return filepath.Join(os.TempDir(), "edgebench-cache")
 }
 
-// isModelFile tells a GGUF path from a preset name.
-func isModelFile(name string) bool {
-	return strings.HasSuffix(strings.ToLower(name), ".gguf") || strings.ContainsRune(name, os.PathSeparator)
+// IsModelFile tells a GGUF path from a preset name: a .gguf suffix or any
+// path separator makes it a file. Workloads and the runner must agree on it.
+func IsModelFile(name string) bool {
+	return strings.HasSuffix(strings.ToLower(name), ".gguf") || strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/')
 }
 
 // ModelFile returns the GGUF file a cell runs: the path itself for a file,
@@ -39,7 +40,7 @@ func isModelFile(name string) bool {
 // hash of everything that determines its bytes so a changed shape, type,
 // seed or generator never reuses a stale file.
 func ModelFile(cacheDir, name, weightType string, seed uint64, log io.Writer) (string, error) {
-	if isModelFile(name) {
+	if IsModelFile(name) {
 		if _, err := os.Stat(name); err != nil {
 			return "", fmt.Errorf("model file: %w", err)
 		}
@@ -117,7 +118,7 @@ func CellModelFile(ctx context.Context, cacheDir string, c results.CellConfig, l
 	if c.Prune == "" && c.Sparsity != "" {
 		return "", fmt.Errorf("sparsity %s given without a pruner (magnitude, wanda, sparsegpt)", c.Sparsity)
 	}
-	if c.Method == "rtn" && c.Prune == "" && !isModelFile(c.Model) {
+	if c.Method == "rtn" && c.Prune == "" && !IsModelFile(c.Model) {
 		return ModelFile(cacheDir, c.Model, c.WeightType, c.Seed, log)
 	}
 	t, err := kernels.ParseType(c.WeightType)
@@ -131,7 +132,7 @@ func CellModelFile(ctx context.Context, cacheDir string, c results.CellConfig, l
 		}
 	}
 	var src, srcKey, name string
-	if isModelFile(c.Model) {
+	if IsModelFile(c.Model) {
 		st, err := os.Stat(c.Model)
 		if err != nil {
 			return "", fmt.Errorf("model file: %w", err)

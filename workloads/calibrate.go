@@ -8,6 +8,7 @@ import (
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/kernels/kbench"
 	"github.com/edgebench/edgebench/results"
+	"github.com/edgebench/edgebench/runners"
 )
 
 // RateKey names one kernel configuration a sweep uses.
@@ -39,7 +40,7 @@ const calibBatch = 16
 func MeasureKernelRates(ctx context.Context, cells []results.CellConfig) (map[RateKey]KernelRates, error) {
 	byThreads := map[int]map[RateKey]bool{}
 	for _, c := range cells {
-		if isModelFile(c.Model) {
+		if runners.IsModelFile(c.Model) {
 			continue
 		}
 		if _, err := kernels.ParseType(c.WeightType); err != nil {

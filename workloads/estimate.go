@@ -58,7 +58,7 @@ func EstimateCellsWithRates(cells []results.CellConfig, pol runners.Policy, rf *
 	for i, c := range cells {
 		// A .gguf with a method or pruner runs compressed into the cell's
 		// type: its shape is the file's, its bytes the type's.
-		recast := isModelFile(c.Model) && (c.Method != "" || c.Prune != "")
+		recast := runners.IsModelFile(c.Model) && (c.Method != "" || c.Prune != "")
 		key := fmt.Sprintf("%s\x00%s\x00%v", c.Model, c.WeightType, recast)
 		sh, ok := shapes[key]
 		if !ok {
@@ -86,7 +86,7 @@ type shape struct {
 // configuration but counts its weights in weightType (a compressed cell).
 func shapeOf(name, weightType string, recast bool) shape {
 	var cfg model.Config
-	if isModelFile(name) {
+	if runners.IsModelFile(name) {
 		f, err := gguf.Open(name)
 		if err != nil {
 			return shape{err: err.Error()}

@@ -145,7 +145,7 @@ func threadCount(t int) int {
 // and "SmolLM2-135M" are one cell (one ID) and resume matches either. Paths
 // are kept as given.
 func canonicalModel(m string) string {
-	if isModelFile(m) {
+	if runners.IsModelFile(m) {
 		return m
 	}
 	if c, err := model.Preset(m); err == nil {
@@ -216,11 +216,6 @@ func (s Spec) compressions() []compression {
 	return out
 }
 
-// isModelFile tells a GGUF path from a preset name, as the runner does.
-func isModelFile(name string) bool {
-	return strings.HasSuffix(strings.ToLower(name), ".gguf") || strings.ContainsRune(name, os.PathSeparator) || strings.ContainsRune(name, '/')
-}
-
 // Cells expands the spec into its cells, in a stable order (axis order, the
 // last axis varying fastest), with the include and exclude rules applied and
 // names canonicalised so equal cells have equal IDs.
@@ -235,7 +230,7 @@ func (s Spec) Cells() []results.CellConfig {
 		for _, t0 := range types {
 			for _, cp := range comps {
 				t := t0
-				if isModelFile(m) && cp.method == "" && cp.prune == "" {
+				if runners.IsModelFile(m) && cp.method == "" && cp.prune == "" {
 					// A file runs as it is: the cell is named by what it holds,
 					// not by the types axis (which would label one file's
 					// numbers as several formats). A file with a method or a
@@ -500,7 +495,7 @@ func (s Spec) Problems() []Problem {
 		{"threads", len(s.Threads)}, {"prompt", len(s.PromptTokens)}, {"gen", len(s.GenTokens)}}
 	presets := false
 	for _, m := range s.Models {
-		presets = presets || !isModelFile(m)
+		presets = presets || !runners.IsModelFile(m)
 	}
 	for _, a := range axes {
 		// .gguf models carry their own type: the types axis is for presets.
@@ -701,7 +696,7 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 				ps = append(ps, Problem{field, msg})
 			}
 		}
-		if isModelFile(c.Model) {
+		if runners.IsModelFile(c.Model) {
 			if (c.Method != "" || c.Prune != "") && c.WeightType == "" {
 				if key := "filetype/" + c.Model; !seen[key] {
 					seen[key] = true
@@ -776,7 +771,7 @@ func checkModel(m string) string {
 	if strings.TrimSpace(m) == "" {
 		return "empty model name"
 	}
-	if isModelFile(m) {
+	if runners.IsModelFile(m) {
 		st, err := os.Stat(m)
 		if err != nil {
 			return fmt.Sprintf("model file: %v", err)

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgebench/edgebench/runners"
 	"gopkg.in/yaml.v3"
 )
 
@@ -198,7 +199,7 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 		}
 		presets := !sawModels
 		for _, m := range s.Models {
-			presets = presets || !isModelFile(m)
+			presets = presets || !runners.IsModelFile(m)
 		}
 		if !sawTypes && presets {
 			p.errAt(p.nodeFor("axes"), "axes.types", "missing: list the weight types, e.g. [f32, q8_0, q4_0]")
@@ -420,7 +421,7 @@ func (p *parser) strings(n *yaml.Node, field string) []string {
 func (p *parser) models(n *yaml.Node, field string) []string {
 	out := p.strings(n, field)
 	for i, m := range out {
-		if isModelFile(m) && !filepath.IsAbs(m) && p.dir != "" {
+		if runners.IsModelFile(m) && !filepath.IsAbs(m) && p.dir != "" {
 			out[i] = filepath.Join(p.dir, m)
 		}
 	}
