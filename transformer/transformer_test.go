@@ -263,23 +263,31 @@ func TestDecodeAllocs(t *testing.T) {
 
 // TestFirstPrefillAllocs: Load allocated everything, including the kernels'
 // activation scratch, so even the first, full-chunk prefill allocates
-// nothing.
+// nothing. MemStats counts the whole process, where the runtime or another
+// goroutine may allocate now and then, so each type gets up to three freshly
+// loaded models and must reach zero on one of them: code that allocates on
+// its first prefill allocates on every attempt and still fails.
 func TestFirstPrefillAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("process-wide malloc counts include the race detector's own allocations")
 	}
 	for _, typ := range []kernels.Type{kernels.F32, kernels.Q8_0} {
 		cfg := tiny()
-		m := mustLoad(t, writeModel(t, cfg, typ), Options{Threads: 1, PrefillChunk: 16})
+		path := writeModel(t, cfg, typ)
 		prompt := randTokens(20, cfg.Vocab, 6)
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		if _, err := m.Prefill(prompt); err != nil {
-			t.Fatal(err)
+		fewest := uint64(1 << 62)
+		for attempt := 0; attempt < 3 && fewest > 0; attempt++ {
+			m := mustLoad(t, path, Options{Threads: 1, PrefillChunk: 16})
+			var before, after runtime.MemStats
+			runtime.ReadMemStats(&before)
+			if _, err := m.Prefill(prompt); err != nil {
+				t.Fatal(err)
+			}
+			runtime.ReadMemStats(&after)
+			fewest = min(fewest, after.Mallocs-before.Mallocs)
 		}
-		runtime.ReadMemStats(&after)
-		if n := after.Mallocs - before.Mallocs; n != 0 {
-			t.Errorf("%s: first Prefill made %d allocations, want 0", typ, n)
+		if fewest != 0 {
+			t.Errorf("%s: first Prefill made at least %d allocations in every attempt, want 0", typ, fewest)
 		}
 	}
 }
