@@ -119,6 +119,35 @@ type Report struct {
 	Overhead    Overhead       `json:"overhead"`
 	Sources     []SourceStatus `json:"sources"`
 	Notes       []string       `json:"notes,omitempty"`
+
+	// Timeline is what the sensors read against time (seconds since the
+	// sampler started), downsampled to at most MaxTimelinePoints per
+	// series; only available metrics appear. Spans are the marked phases on
+	// the same clock, for drawing phase bands under the timeline.
+	Timeline []TimelineSeries `json:"timeline,omitempty"`
+	Spans    []PhaseSpan      `json:"spans,omitempty"`
+}
+
+// MaxTimelinePoints bounds a timeline series in a results file: a one-hour
+// soak at 10 Hz would otherwise write 36,000 points per series per cell.
+const MaxTimelinePoints = 600
+
+// TimelineSeries is one sensor quantity against time. Names: "power_w"
+// (headline power source), "temp_c" (hottest CPU/SoC sensor), "freq_mhz"
+// (mean over cores), "cpu_pct" (the process, 100 = one core).
+type TimelineSeries struct {
+	Name   string    `json:"name"`
+	Unit   string    `json:"unit"`
+	Source string    `json:"source,omitempty"` // metric(s) it came from
+	T      []float64 `json:"t_s"`
+	V      []float64 `json:"v"`
+}
+
+// PhaseSpan is one marked interval of a phase ("idle", "prefill", "decode", ...).
+type PhaseSpan struct {
+	Phase string  `json:"phase"`
+	Start float64 `json:"start_s"`
+	End   float64 `json:"end_s"`
 }
 
 // Phase returns the named phase's report.

@@ -16,6 +16,20 @@ const (
 	MetricModelBytes  = "model_bytes"
 	MetricBitsPerWgt  = "bits_per_weight"
 
+	// Prefill against the compute roofline: 2 × parameters FLOPs per prompt
+	// token × prefill tok/s, and that over the measured FP32 FMA peak.
+	MetricPrefillGFLOPs     = "prefill_gflops"
+	MetricPrefillComputePct = "prefill_compute_pct"
+
+	// Quality against the cell's dense reference (the same model and seed
+	// in f32, or f16 where f32 will not fit), over a seeded token stream:
+	// mean and 99th-percentile KL divergence of the next-token
+	// distributions (nats, lower is better) and the share of positions whose
+	// top token agrees (%, higher is better).
+	MetricKLDMean = "kld_mean"
+	MetricKLDP99  = "kld_p99"
+	MetricSameTop = "same_top_pct"
+
 	// From the probes; unavailable (with the reason) where the device has no sensor.
 	MetricPrefillJPerTok = "prefill_j_per_tok"
 	MetricDecodeJPerTok  = "decode_j_per_tok"

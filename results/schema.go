@@ -74,6 +74,10 @@ type Cell struct {
 	// Probes is the sensor sampler's report for the cell: per-phase energy,
 	// power, temperature, frequency and throttling, each with availability.
 	Probes *probes.Report `json:"probes,omitempty"`
+	// Series are measured time series of the cell, e.g. a soak's decode
+	// tok/s per window (name MetricDecode). Sensor timelines live in
+	// Probes.Timeline.
+	Series []Series `json:"series,omitempty"`
 }
 
 // CellConfig is what a cell asked for. Fields are the sweep's axes.
@@ -91,6 +95,18 @@ type CellConfig struct {
 	Method   string `json:"method,omitempty"`   // quantization method: rtn, awq, gptq
 	Prune    string `json:"prune,omitempty"`    // pruner: magnitude, wanda, sparsegpt
 	Sparsity string `json:"sparsity,omitempty"` // with Prune: "0.5", "2:4", "4:8"
+
+	// Depth is the number of tokens already in the KV cache when the
+	// prompt is processed and decoding starts (llama-bench's -d): attention
+	// cost grows with it. 0 = an empty cache.
+	Depth int `json:"depth,omitempty"`
+	// KVType is the KV cache element type (f32, f16, q8_0); "" = the
+	// runtime's default (f32).
+	KVType string `json:"kv_type,omitempty"`
+	// SoakSeconds > 0 makes the cell a soak: decode without pause for this
+	// long and record tok/s per window against time (Cell.Series) beside the
+	// sensor timeline, instead of repeating short measurements.
+	SoakSeconds int `json:"soak_s,omitempty"`
 }
 
 // ID is the stable key of a cell configuration: resume skips cells whose ID
@@ -103,6 +119,17 @@ func (c CellConfig) ID() string {
 	}
 	if c.Prune != "" || c.Sparsity != "" {
 		id += "/prune=" + c.Prune + "/sparsity=" + c.Sparsity
+	}
+	// Axes added later join the ID only when set, so the IDs of older
+	// results files (and resume and compare across them) stay valid.
+	if c.Depth != 0 {
+		id += fmt.Sprintf("/depth=%d", c.Depth)
+	}
+	if c.KVType != "" {
+		id += "/kv=" + c.KVType
+	}
+	if c.SoakSeconds != 0 {
+		id += fmt.Sprintf("/soak=%ds", c.SoakSeconds)
 	}
 	return id
 }
@@ -216,4 +243,13 @@ func (m *Metric) UnmarshalJSON(b []byte) error {
 	*m = Metric{j.Name, j.Unit, j.Better, j.Source, j.Reason, j.Samples,
 		ptrNum(j.Median), ptrNum(j.Low), ptrNum(j.High), j.Confidence}
 	return nil
+}
+
+// Series is one measured quantity against time since the cell started.
+// T and V have equal lengths; T is increasing.
+type Series struct {
+	Name string    `json:"name"` // a metric name, e.g. MetricDecode
+	Unit string    `json:"unit"`
+	T    []float64 `json:"t_s"`
+	V    []float64 `json:"v"`
 }
