@@ -57,23 +57,36 @@ func browserPrereqs(t *testing.T) (chrome, echartsJS string) {
 	return chrome, echartsJS
 }
 
-// TestReportRendersInBrowser opens a report built with offline assets in
-// headless Chromium and checks that every chart drew something, that the
-// console shows no error, and that a device named
-// <script>alert(1)</script> is shown as text and never runs.
-func TestReportRendersInBrowser(t *testing.T) {
-	chrome, echartsJS := browserPrereqs(t)
+// browserPage is what the browser saw of a report.
+type browserPage struct {
+	charts     []chartState
+	deviceText string
+	alerted    bool
+	problems   []string
+}
 
+type chartState struct {
+	ID     string `json:"id"`
+	Canvas int    `json:"canvas"`
+	Inked  bool   `json:"inked"`
+}
+
+// hostileRich is the hostile file with enough data for every chart the
+// report draws from results files, every new label carrying markup: the
+// quality chart's model and weights, the timeline's phase names and
+// sources, the soak cell's model.
+func hostileRich() *results.File {
 	f := hostile()
 	// Give the hostile file a second model size so its lines have two points.
 	c2 := f.Cells[0]
-	c2.Config.Model = "other"
+	c2.Config.Model = "other<b>"
 	c2.ID = c2.Config.ID()
 	c2.Model = &results.ModelInfo{Params: 42_000_000, BitsPerWeight: 4.5, WeightBytes: 23_625_000}
 	f.Cells = append(f.Cells, c2)
-	// ... and bandwidth, memory and a measured roofline, so every kind of
-	// chart (throughput, energy, roofline with ceilings, memory with RAM) is drawn.
-	f.Runs[0].Roofline = &device.Roofline{ReadGBps1: 9.5, ReadGBpsAll: 16, Threads: 4, ISA: "neon"}
+	// ... and bandwidth, memory, quality and a measured roofline, so every
+	// kind of chart (throughput, quality, energy, roofline with ceilings,
+	// memory with RAM) is drawn.
+	f.Runs[0].Roofline = &device.Roofline{ReadGBps1: 9.5, ReadGBpsAll: 16, FMAGFLOPS1: 20, FMAGFLOPSAll: 75, Threads: 4, ISA: "neon"}
 	f.Runs[0].Device.MemTotalBytes = 8 << 30
 	for i := range f.Cells {
 		c := &f.Cells[i]
@@ -86,21 +99,17 @@ func TestReportRendersInBrowser(t *testing.T) {
 		c.Metrics = append(c.Metrics,
 			results.Metric{Name: results.MetricBandwidth, Unit: "GB/s", Better: "higher", Source: results.SourceDerived, Samples: []float64{1.1, 1.2, 1.15, 1.12, 1.18, 1.16}},
 			results.Metric{Name: results.MetricPeakRSS, Unit: "B", Better: "lower", Source: results.SourceMeasured, Median: float64(c.Model.WeightBytes) + 30e6},
-			results.Metric{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.5 * float64(i+1)})
+			results.Metric{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.5 * float64(i+1)},
+			results.Metric{Name: results.MetricKLDMean, Unit: "nats", Better: "lower", Source: results.SourceMeasured, Median: 0.01 * float64(i+1)})
 	}
-	dir := t.TempDir()
-	path := filepath.Join(dir, "report.html")
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := WriteHTML(out, []*results.File{f}, HTMLOptions{OfflineAssets: echartsJS}); err != nil {
-		t.Fatal(err)
-	}
-	if err := out.Close(); err != nil {
-		t.Fatal(err)
-	}
+	return f
+}
 
+// renderInBrowser opens a report in headless Chromium and reports which
+// charts drew something, the first device cell's text, whether any
+// alert() ran, and every console error, warning and exception.
+func renderInBrowser(t *testing.T, chrome, path string) browserPage {
+	t.Helper()
 	allocOpts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chrome),
 		chromedp.NoSandbox, // CI runs as root
@@ -114,8 +123,8 @@ func TestReportRendersInBrowser(t *testing.T) {
 	defer bcancel()
 
 	var mu sync.Mutex
-	var problems []string
-	err = chromedp.Listen(bctx, func(ev any) {
+	var bp browserPage
+	err := chromedp.Listen(bctx, func(ev any) {
 		mu.Lock()
 		defer mu.Unlock()
 		switch e := ev.(type) {
@@ -125,26 +134,20 @@ func TestReportRendersInBrowser(t *testing.T) {
 				for _, a := range e.Args {
 					parts = append(parts, string(a.Value)+a.Description)
 				}
-				problems = append(problems, "console."+string(e.Type)+": "+strings.Join(parts, " "))
+				bp.problems = append(bp.problems, "console."+string(e.Type)+": "+strings.Join(parts, " "))
 			}
 		case *runtime.EventExceptionThrown:
 			msg := e.ExceptionDetails.Text
 			if e.ExceptionDetails.Exception != nil {
 				msg += " " + e.ExceptionDetails.Exception.Description
 			}
-			problems = append(problems, "exception: "+msg)
+			bp.problems = append(bp.problems, "exception: "+msg)
 		case *page.EventJavascriptDialogOpening:
-			problems = append(problems, "dialog opened: "+e.Message)
+			bp.problems = append(bp.problems, "dialog opened: "+e.Message)
 		}
 	})
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
-	}
-
-	type chartState struct {
-		ID     string `json:"id"`
-		Canvas int    `json:"canvas"`
-		Inked  bool   `json:"inked"`
 	}
 	// Record any alert() instead of blocking on a dialog.
 	if _, err := chromedp.Call(bctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
@@ -172,35 +175,63 @@ func TestReportRendersInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	deviceText, err := chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('#d1 td').textContent`))
-	if err != nil {
+	bp.charts = charts
+	if bp.deviceText, err = chromedp.Run(bctx, chromedp.Evaluate[string](`document.querySelector('#d1 td').textContent`)); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
-	alerted, err := chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__alerted`))
-	if err != nil {
+	if bp.alerted, err = chromedp.Run(bctx, chromedp.Evaluate[bool](`window.__alerted`)); err != nil {
 		t.Fatalf("chromium: %v", err)
 	}
+	mu.Lock()
+	defer mu.Unlock()
+	return bp
+}
+
+// writeReport writes the report of files to a temporary file with the
+// chart library inlined.
+func writeReport(t *testing.T, echartsJS string, in Inputs) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "report.html")
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteReport(out, in, HTMLOptions{OfflineAssets: echartsJS}); err != nil {
+		t.Fatal(err)
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// TestReportRendersInBrowser opens a report built with offline assets in
+// headless Chromium and checks that every chart drew something, that the
+// console shows no error, and that a device named
+// <script>alert(1)</script> is shown as text and never runs.
+func TestReportRendersInBrowser(t *testing.T) {
+	chrome, echartsJS := browserPrereqs(t)
+	path := writeReport(t, echartsJS, Inputs{Results: []*results.File{hostileRich()}})
+	bp := renderInBrowser(t, chrome, path)
 	var ids []string
-	for _, c := range charts {
+	for _, c := range bp.charts {
 		ids = append(ids, c.ID)
 	}
-	if strings.Join(ids, " ") != "decode-d1 energy-d1 roofline-d1 memory" {
+	if strings.Join(ids, " ") != "decode-d1 quality-kld-d1 energy-d1 roofline-d1 memory" {
 		t.Fatalf("charts in the page: %v", ids)
 	}
-	for _, c := range charts {
+	for _, c := range bp.charts {
 		if c.Canvas == 0 || !c.Inked {
 			t.Errorf("chart %s did not render (canvases %d, inked %v)", c.ID, c.Canvas, c.Inked)
 		}
 	}
-	if deviceText != "<script>alert(1)</script>" {
-		t.Errorf("device cell shows %q, want the name as text", deviceText)
+	if bp.deviceText != "<script>alert(1)</script>" {
+		t.Errorf("device cell shows %q, want the name as text", bp.deviceText)
 	}
-	if alerted {
+	if bp.alerted {
 		t.Error("a string from the results file ran as script")
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	for _, p := range problems {
+	for _, p := range bp.problems {
 		t.Errorf("browser: %s", p)
 	}
 }

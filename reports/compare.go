@@ -215,7 +215,14 @@ func Compare(old, new *results.File, opt CompareOptions) (*Comparison, error) {
 	}
 	labels, common := cellLabels(ids, cfgs)
 	cmp.Common = common
+	compareMetrics(cmp, ids, labels, metrics, oldCells, newCells)
+	return cmp, nil
+}
 
+// compareMetrics fills in one table per metric, a row per cell ID present
+// on either side.
+func compareMetrics(cmp *Comparison, ids, labels, metrics []string, oldCells, newCells map[string]*side) {
+	alpha := cmp.Alpha
 	for _, name := range metrics {
 		mc := MetricComparison{Name: name}
 		note := func(r *CompareRow, text string) {
@@ -296,7 +303,6 @@ func Compare(old, new *results.File, opt CompareOptions) (*Comparison, error) {
 		}
 		cmp.Metrics = append(cmp.Metrics, mc)
 	}
-	return cmp, nil
 }
 
 // aboutOtherMetric reports whether a cell warning is about another metric
@@ -511,7 +517,11 @@ func deviceWarnings(old, new *results.File) []string {
 	if len(old.Runs) == 0 || len(new.Runs) == 0 {
 		return nil
 	}
-	od, nd := old.Runs[0].Device, new.Runs[0].Device
+	return fingerprintWarnings(old.Runs[0].Device, new.Runs[0].Device)
+}
+
+// fingerprintWarnings compares the devices of the two sides.
+func fingerprintWarnings(od, nd device.Fingerprint) []string {
 	name := func(d device.Fingerprint) string {
 		parts := []string{}
 		for _, s := range []string{d.Hostname, d.Board, d.CPUModel} {

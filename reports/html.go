@@ -2,7 +2,6 @@ package reports
 
 import (
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"html/template"
 	"io"
@@ -45,7 +44,20 @@ type HTMLOptions struct {
 // tested. Every string that comes from a results file is escaped: text by
 // html/template, chart options by JSON encoding with <, > and & escaped.
 func WriteHTML(w io.Writer, files []*results.File, opt HTMLOptions) error {
-	page, err := buildPage(files, opt)
+	return WriteReport(w, Inputs{Results: files}, opt)
+}
+
+// Inputs are what a report is built from: results files (edgebench run,
+// baselines) and kernel runs (edgebench kernels -o json).
+type Inputs struct {
+	Results []*results.File
+	Kernels []*KernelRun
+}
+
+// WriteReport is WriteHTML with kernel runs as well: their throughput per
+// format and backend is charted per shape against the device's roofline.
+func WriteReport(w io.Writer, in Inputs, opt HTMLOptions) error {
+	page, err := buildPage(in, opt)
 	if err != nil {
 		return err
 	}
@@ -103,8 +115,9 @@ func deviceName(d device.Fingerprint) string {
 	return "unknown device"
 }
 
-func buildPage(files []*results.File, opt HTMLOptions) (*htmlPage, error) {
-	if len(files) == 0 {
+func buildPage(in Inputs, opt HTMLOptions) (*htmlPage, error) {
+	files := in.Results
+	if len(files) == 0 && len(in.Kernels) == 0 {
 		return nil, fmt.Errorf("report: no results files")
 	}
 	p := &htmlPage{Title: opt.Title}
@@ -156,7 +169,7 @@ func buildPage(files []*results.File, opt HTMLOptions) (*htmlPage, error) {
 			g.cells = append(g.cells, c)
 		}
 	}
-	if len(groups) == 0 {
+	if len(groups) == 0 && len(files) > 0 {
 		return nil, fmt.Errorf("report: the results files have no cells")
 	}
 
@@ -183,6 +196,9 @@ func buildPage(files []*results.File, opt HTMLOptions) (*htmlPage, error) {
 					metric.title, deviceName(g.fp), skipped, cells, metric.name))
 			}
 		}
+	}
+	if err := addQualityCharts(p, groups); err != nil {
+		return nil, err
 	}
 	for i, g := range groups {
 		series, _ := perCellSeries(g, results.MetricDecodeJPerTok, 1)
@@ -364,11 +380,7 @@ func lineChart(spec lineSpec) (*htmlChart, error) {
 		line.AddSeries(n, data, so...)
 	}
 	line.Validate()
-	js, err := json.Marshal(line.JSON()) // escapes <, > and & as \u003c etc.
-	if err != nil {
-		return nil, fmt.Errorf("report: chart %s: %w", spec.id, err)
-	}
-	return &htmlChart{ID: spec.id, Title: spec.title, Height: "420px", Option: template.JS(js)}, nil
+	return encodeChart(spec.id, spec.title, "420px", line)
 }
 
 // seriesName is a cell's line: its weight type, plus the thread count or
