@@ -23,6 +23,9 @@ func formatValue(v float64, unit string) string {
 	if unit == "B" {
 		return HumanBytes(v)
 	}
+	if unit == "ns" {
+		return humanNs(v)
+	}
 	a := math.Abs(v)
 	switch {
 	case a >= 1000:
@@ -35,6 +38,21 @@ func formatValue(v float64, unit string) string {
 		return strconv.FormatFloat(v, 'f', 3, 64)
 	}
 	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// humanNs prints nanoseconds as benchstat prints sec/op: four significant
+// digits in the largest unit under the value.
+func humanNs(ns float64) string {
+	a := math.Abs(ns)
+	switch {
+	case a >= 1e9:
+		return strconv.FormatFloat(ns/1e9, 'g', 4, 64) + "s"
+	case a >= 1e6:
+		return strconv.FormatFloat(ns/1e6, 'g', 4, 64) + "ms"
+	case a >= 1e3:
+		return strconv.FormatFloat(ns/1e3, 'g', 4, 64) + "µs"
+	}
+	return strconv.FormatFloat(ns, 'g', 4, 64) + "ns"
 }
 
 // formatCI is benchstat's "±x%": the interval's half width relative to the

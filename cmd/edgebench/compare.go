@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 
@@ -37,6 +39,9 @@ appended to the same file) have their samples pooled.
 
 OLD and NEW are results files, quoted globs of results files (merged, e.g.
 "old-*.jsonl"), or names of baselines saved with "edgebench baseline save".
+They may instead both be "edgebench kernels -o json" files (or quoted globs of
+them, pooled per case; recognised by content): the table is then each kernel
+case's time/op, and --gate names the kernels that got slower.
 
 --gate P% turns compare into a CI check: it fails (exit status 1) only when some
 metric that has a direction (higher or lower is better) got significantly worse
@@ -62,6 +67,7 @@ time).
   edgebench compare --gate 5% baseline.jsonl new.jsonl
   for i in 1 2 3 4 5; do old/edgebench run -r 2 -o old-$i.jsonl; new/edgebench run -r 2 -o new-$i.jsonl; done
   edgebench compare --gate 5% "old-*.jsonl" "new-*.jsonl"
+  edgebench compare --gate 5% "kernels-old-*.json" "kernels-new-*.json"
   edgebench compare -o gobench old.jsonl new.jsonl > ab.txt && benchstat -col side ab.txt`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -102,6 +108,22 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 	if !(fl.alpha > 0 && fl.alpha < 1) {
 		return fmt.Errorf("compare: --alpha %v is not between 0 and 1", fl.alpha)
 	}
+	oldK, err := loadKernels(oldArg)
+	if err != nil {
+		return err
+	}
+	newK, err := loadKernels(newArg)
+	if err != nil {
+		return err
+	}
+	switch {
+	case oldK != nil && newK != nil:
+		return compareKernels(stdout, stderr, oldK, newK, fl, gate)
+	case oldK != nil:
+		return fmt.Errorf("compare: %s is a kernels file (edgebench kernels -o json) but %s is not: compare like with like", oldArg, newArg)
+	case newK != nil:
+		return fmt.Errorf("compare: %s is a kernels file (edgebench kernels -o json) but %s is not: compare like with like", newArg, oldArg)
+	}
 	oldF, err := loadResults(oldArg)
 	if err != nil {
 		return err
@@ -128,7 +150,85 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 	if err != nil {
 		return err
 	}
-	switch fl.format {
+	if err := writeComparison(stdout, cmp, fl.format); err != nil {
+		return err
+	}
+	if fl.gate == "" {
+		return nil
+	}
+	return checkGate(stderr, cmp, gate, fl.gate)
+}
+
+// compareKernels is compare on two sides of kernels JSON files: each
+// case's time/op, pooled over a side's files.
+func compareKernels(stdout, stderr io.Writer, oldK, newK []*reports.KernelRun, fl compareFlags, gate float64) error {
+	if fl.format == "gobench" {
+		for _, s := range []struct {
+			side string
+			runs []*reports.KernelRun
+		}{{"old", oldK}, {"new", newK}} {
+			fmt.Fprintf(stdout, "side: %s\n", s.side)
+			for _, r := range s.runs {
+				if err := writeKernelsGobench(stdout, r.Device, r.Results); err != nil {
+					return err
+				}
+			}
+		}
+		if fl.gate == "" {
+			return nil
+		}
+	}
+	cmp, err := reports.CompareKernels(oldK, newK, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha})
+	if err != nil {
+		return err
+	}
+	if err := writeComparison(stdout, cmp, fl.format); err != nil {
+		return err
+	}
+	if fl.gate == "" {
+		return nil
+	}
+	return checkGate(stderr, cmp, gate, fl.gate)
+}
+
+// loadKernels reads arg as kernels JSON: a file or a quoted glob of files
+// written by edgebench kernels -o json. It returns nil, nil when arg is
+// something else (a results file, a baseline name), which loadResults
+// then reads or explains.
+func loadKernels(arg string) ([]*reports.KernelRun, error) {
+	paths := []string{arg}
+	if _, err := os.Stat(arg); err != nil && strings.ContainsAny(arg, "*?[") {
+		paths, _ = filepath.Glob(arg) // a bad pattern is reported by loadResults
+	}
+	if len(paths) == 0 {
+		return nil, nil
+	}
+	var runs []*reports.KernelRun
+	for i, p := range paths {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			if i == 0 {
+				return nil, nil // missing: loadResults names the problem
+			}
+			return nil, fmt.Errorf("compare: %w", err)
+		}
+		if !reports.IsKernelsJSON(data) {
+			if i == 0 {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("compare: %s matches %s but is not a kernels JSON file like %s", arg, p, paths[0])
+		}
+		k, err := reports.ParseKernels(p, data)
+		if err != nil {
+			return nil, err
+		}
+		runs = append(runs, k)
+	}
+	return runs, nil
+}
+
+func writeComparison(stdout io.Writer, cmp *reports.Comparison, format string) (err error) {
+	switch format {
 	case "text":
 		err = cmp.WriteText(stdout)
 	case "md":
@@ -138,13 +238,7 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 	case "json":
 		err = cmp.WriteJSON(stdout)
 	}
-	if err != nil {
-		return err
-	}
-	if fl.gate == "" {
-		return nil
-	}
-	return checkGate(stderr, cmp, gate, fl.gate)
+	return err
 }
 
 // checkGate fails on significant regressions beyond the threshold. Rows it
@@ -164,7 +258,9 @@ func checkGate(stderr io.Writer, cmp *reports.Comparison, gate float64, spec str
 	}
 	parts := make([]string, len(regs))
 	warned := 0
+	fmt.Fprintf(stderr, "edgebench compare: gate %s: significantly worse by more than %s:\n", spec, strconv.FormatFloat(100*gate, 'g', -1, 64)+"%")
 	for i, r := range regs {
+		fmt.Fprintf(stderr, "  %s\n", r.String())
 		parts[i] = r.String()
 		if r.Warned {
 			warned++

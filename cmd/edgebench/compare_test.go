@@ -74,6 +74,8 @@ func runGoldenReplacing(t *testing.T, name string, oldnew []string, args ...stri
 const (
 	oldResults = "testdata/compare/old.jsonl"
 	newResults = "testdata/compare/new.jsonl"
+	oldKernels = "testdata/compare/kernels-old.json"
+	newKernels = "testdata/compare/kernels-new.json"
 )
 
 func TestCompareGolden(t *testing.T) {
@@ -93,6 +95,14 @@ func TestCompareGolden(t *testing.T) {
 		{"err_metric", []string{"compare", "--metric", "joules", oldResults, newResults}},
 		{"err_gate", []string{"compare", "--gate", "five", oldResults, newResults}},
 		{"err_missing", []string{"compare", oldResults, "testdata/compare/nope.jsonl"}},
+		// kernels -o json files on both sides: time/op per case.
+		{"kernels_text", []string{"compare", oldKernels, newKernels}},
+		{"kernels_md", []string{"compare", "-o", "md", oldKernels, newKernels}},
+		{"kernels_gate_fail", []string{"compare", "--gate", "5%", oldKernels, newKernels}},
+		{"kernels_gate_pass", []string{"compare", "--gate", "25%", oldKernels, newKernels}},
+		{"kernels_aa", []string{"compare", "--gate", "5%", oldKernels, oldKernels}},
+		{"err_kernels_mixed", []string{"compare", oldKernels, newResults}},
+		{"err_kernels_metric", []string{"compare", "--metric", "decode_tok_s", oldKernels, newKernels}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runGolden(t, "compare/"+tc.name, tc.args...) })
 	}

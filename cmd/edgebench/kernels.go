@@ -15,6 +15,7 @@ import (
 	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/kernels/kbench"
+	"github.com/edgebench/edgebench/reports"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
@@ -27,39 +28,17 @@ type kernelsFlags struct {
 	threads, reps, footprintMiB                      int
 	minTime, maxOp                                   time.Duration
 	noRoofline, list                                 bool
+	compare, gate                                    string
+	alpha                                            float64
 }
 
-// kernelRecord is one case in --output json.
-type kernelRecord struct {
-	Name        string    `json:"name"`
-	Op          string    `json:"op"`
-	Type        string    `json:"type"`
-	BitsPerW    float64   `json:"bits_per_weight"`
-	Backend     string    `json:"backend"`
-	BackendRan  string    `json:"backend_ran,omitempty"`
-	Shape       string    `json:"shape"`
-	Cols        int       `json:"cols"`
-	Rows        int       `json:"rows"`
-	N           int       `json:"n"`
-	Threads     int       `json:"threads"`
-	WeightBytes int64     `json:"weight_bytes"`
-	Flops       int64     `json:"flops"`
-	Iters       []int     `json:"iters,omitempty"`
-	NsPerOp     []float64 `json:"ns_per_op,omitempty"`
-	MedianNs    float64   `json:"median_ns,omitempty"`
-	GBps        float64   `json:"gbps,omitempty"`
-	GFLOPs      float64   `json:"gflops,omitempty"`
-	// RooflinePct is GB/s over the measured read bandwidth for matvec and
-	// GFLOP/s over the measured FMA peak for matmul; absent without a roofline.
-	RooflinePct *float64 `json:"roofline_pct,omitempty"`
-	Skipped     string   `json:"skipped,omitempty"`
-}
-
-type kernelsReport struct {
-	Device   device.Fingerprint `json:"device"`
-	Roofline *device.Roofline   `json:"roofline,omitempty"`
-	Results  []kernelRecord     `json:"results"`
-}
+// kernelRecord is one case in --output json; kernelsReport is the whole
+// document. The schema lives in reports, which reads these files back
+// (kernels --compare, compare, report).
+type (
+	kernelRecord  = reports.KernelResult
+	kernelsReport = reports.KernelRun
+)
 
 func newKernelsCmd() *cobra.Command {
 	var fl kernelsFlags
@@ -79,11 +58,24 @@ A backend that lacks a format's kernel is skipped rather than timed with its
 fallback, and a case whose single op would take longer than --max-op is
 skipped with the reason. --filter keeps the cases whose name (as printed by
 --list) matches a regular expression. -o gobench prints the Go benchmark
-format, one line per repetition, which benchstat reads unchanged.`,
+format, one line per repetition, which benchstat reads unchanged.
+
+--compare OLD compares this run with a saved "-o json" run (or a quoted glob of
+them, pooled) the way "edgebench compare" does: per case, the median time/op
+with its 95% interval, the change, and the Mann-Whitney U p-value; "~" when the
+change is not significant. With -o table the comparison replaces the table;
+with -o json or gobench it goes to stderr so stdout stays machine-readable.
+--gate P% then fails (exit status 1) only when some case got significantly
+slower by more than P%, and names the offending kernels. A saved run and a new
+run measured minutes apart see different machine states; for a CI gate, run
+old and new builds interleaved and use "edgebench compare --gate" on the files
+(see docs/github-actions-gate.yml).`,
 		Example: `  edgebench kernels                                  # default formats, shapes and backends
   edgebench kernels --types q4_0,q4_0_24 --shapes 4096x14336 --n 1
   edgebench kernels --filter 'backend=avx512' -o gobench > new.txt && benchstat old.txt new.txt
-  edgebench kernels --list                           # print the case names only`,
+  edgebench kernels --list                           # print the case names only
+  edgebench kernels --types q4_0 -o json > old.json  # ... change the code, rebuild, then:
+  edgebench kernels --types q4_0 --compare old.json --gate 5%`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runKernels(cmd, fl) },
 	}
@@ -103,6 +95,9 @@ format, one line per repetition, which benchstat reads unchanged.`,
 	f.DurationVar(&fl.maxOp, "max-op", time.Second, "skip cases whose single op takes longer (or is predicted to, from one token)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline)")
 	f.BoolVar(&fl.list, "list", false, "print the selected case names and exit")
+	f.StringVar(&fl.compare, "compare", "", "saved kernels -o json file (or quoted glob) to compare this run with")
+	f.StringVar(&fl.gate, "gate", "", "with --compare: fail when a case got significantly slower by more than this (e.g. 5%)")
+	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "with --compare: significance level of the Mann-Whitney U test")
 	return cmd
 }
 
@@ -231,6 +226,28 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	if err != nil {
 		return err
 	}
+	var gate float64
+	var old []*reports.KernelRun
+	switch {
+	case fl.gate != "" && fl.compare == "":
+		return fmt.Errorf("kernels: --gate needs --compare OLD.json")
+	case fl.compare != "":
+		if !(fl.alpha > 0 && fl.alpha < 1) {
+			return fmt.Errorf("kernels: --alpha %v is not between 0 and 1", fl.alpha)
+		}
+		if fl.gate != "" {
+			if gate, err = parseGate(fl.gate); err != nil {
+				return err
+			}
+		}
+		// Read the old run before spending minutes on the new one.
+		if old, err = loadKernels(fl.compare); err != nil {
+			return err
+		}
+		if old == nil {
+			return fmt.Errorf("kernels: --compare %s: not the output of edgebench kernels -o json", fl.compare)
+		}
+	}
 	out := cmd.OutOrStdout()
 	if fl.list {
 		for _, c := range cases {
@@ -274,7 +291,31 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	for i, r := range results {
 		recs[i] = record(r, roof)
 	}
-	switch fl.output {
+	if old != nil {
+		cmpOut := progress
+		if fl.output == "table" {
+			cmpOut = out
+		} else if err := writeKernelsOutput(out, fl.output, fp, roof, recs); err != nil {
+			return err
+		}
+		cur := &reports.KernelRun{Path: "this run", Device: fp, Roofline: roof, Results: recs}
+		cmp, err := reports.CompareKernels(old, []*reports.KernelRun{cur}, reports.CompareOptions{Alpha: fl.alpha})
+		if err != nil {
+			return err
+		}
+		if err := cmp.WriteText(cmpOut); err != nil {
+			return err
+		}
+		if fl.gate == "" {
+			return nil
+		}
+		return checkGate(progress, cmp, gate, fl.gate)
+	}
+	return writeKernelsOutput(out, fl.output, fp, roof, recs)
+}
+
+func writeKernelsOutput(out io.Writer, format string, fp device.Fingerprint, roof *device.Roofline, recs []kernelRecord) error {
+	switch format {
 	case "json":
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
