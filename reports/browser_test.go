@@ -102,6 +102,15 @@ func hostileRich() *results.File {
 			results.Metric{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.5 * float64(i+1)},
 			results.Metric{Name: results.MetricKLDMean, Unit: "nats", Better: "lower", Source: results.SourceMeasured, Median: 0.01 * float64(i+1)})
 	}
+	// A soak cell whose timeline's source and phase names carry markup.
+	soak := f.Cells[0]
+	soak.Config.SoakSeconds = 600
+	soak.ID = soak.Config.ID()
+	soak.Series = []results.Series{{Name: results.MetricDecode, Unit: "tok/s<b>", T: []float64{10, 20, 30}, V: []float64{11, 10.5, 10}}}
+	soak.Probes = soakReport()
+	soak.Probes.Timeline[1].Source = "<script>alert(11)</script>"
+	soak.Probes.Spans[1].Phase = "<img src=x onerror=alert(12)>"
+	f.Cells = append(f.Cells, soak)
 	return f
 }
 
@@ -211,14 +220,22 @@ func writeReport(t *testing.T, echartsJS string, in Inputs) string {
 // <script>alert(1)</script> is shown as text and never runs.
 func TestReportRendersInBrowser(t *testing.T) {
 	chrome, echartsJS := browserPrereqs(t)
-	path := writeReport(t, echartsJS, Inputs{Results: []*results.File{hostileRich()}})
+	path := writeReport(t, echartsJS, Inputs{
+		Results: []*results.File{hostileRich(), richFile(), noSensorFile()},
+		Kernels: []*KernelRun{hostileKernels(), kernelsFixture()},
+	})
 	bp := renderInBrowser(t, chrome, path)
 	var ids []string
 	for _, c := range bp.charts {
 		ids = append(ids, c.ID)
 	}
-	if strings.Join(ids, " ") != "decode-d1 quality-kld-d1 energy-d1 roofline-d1 memory" {
-		t.Fatalf("charts in the page: %v", ids)
+	// Every kind of chart: throughput, quality, energy, roofline, memory,
+	// soak, sensor timeline, kernel throughput.
+	want := "decode-d1 decode-d2 decode-d3 prefill-d2 quality-kld-d1 quality-kld-d2 quality-top-d2 energy-d1 energy-d2 " +
+		"roofline-d1 roofline-d2 memory soak-d1-c4 timeline-d1-c4 soak-d2-c11 timeline-d2-c11 timeline-d2-c1 timeline-d2-c2 timeline-d2-c3 soak-d3-c1 " +
+		"kernels-k1-1 kernels-k2-1 kernels-k2-2 kernels-k2-3 kernels-k2-4"
+	if strings.Join(ids, " ") != want {
+		t.Fatalf("charts in the page:\n%s\nwant\n%s", strings.Join(ids, " "), want)
 	}
 	for _, c := range bp.charts {
 		if c.Canvas == 0 || !c.Inked {

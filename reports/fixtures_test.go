@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/edgebench/edgebench/device"
@@ -138,4 +139,57 @@ func noSensorFile() *results.File {
 			{Name: "rapl", Reason: "no /sys/class/powercap/intel-rapl"},
 			{Name: "thermal", Reason: "no thermal zones"}}}}
 	return &results.File{Path: "bare.jsonl", Runs: []results.Run{run}, Cells: []results.Cell{c}}
+}
+
+// kernelsFixture is a kernels -o json run: matvec and matmul of three
+// formats on two backends at two shapes, one case skipped (no kernel), and
+// an elementwise op.
+func kernelsFixture() *KernelRun {
+	k := &KernelRun{Path: "kernels.json",
+		Device:   device.Fingerprint{Hostname: "bench", Board: "Test Board", CPUModel: "Cortex-A76", Arch: "arm64", OS: "linux", Cores: 4, Threads: 4, MemTotalBytes: 8 << 30},
+		Roofline: &device.Roofline{ReadGBps1: 9.5, ReadGBpsAll: 16, FMAGFLOPS1: 20, FMAGFLOPSAll: 75, Threads: 4, ISA: "neon"}}
+	bpw := map[string]float64{"f16": 16, "q8_0": 8.5, "q4_0": 4.5, "tq2_0": 2.0625}
+	speed := map[string]float64{"go": 1, "neon": 2.5}
+	for _, shape := range [][2]int{{4096, 4096}, {2048, 8192}} {
+		for _, n := range []int{1, 128} {
+			op := "matvec"
+			if n > 1 {
+				op = "matmul"
+			}
+			for _, typ := range []string{"f16", "q8_0", "q4_0", "tq2_0"} {
+				for _, b := range []string{"go", "neon"} {
+					cols, rows := shape[0], shape[1]
+					r := KernelResult{Name: fmt.Sprintf("%s/type=%s/backend=%s/shape=%dx%d/n=%d", op, typ, b, cols, rows, n),
+						Op: op, Type: typ, BitsPerW: bpw[typ], Backend: b, BackendRan: b, Shape: fmt.Sprintf("%dx%d", cols, rows),
+						Cols: cols, Rows: rows, N: n, Threads: 4, WeightBytes: int64(float64(cols*rows) * bpw[typ] / 8), Flops: int64(2 * cols * rows * n)}
+					if typ == "tq2_0" && b == "neon" {
+						r.Skipped = "backend neon has no tq2_0 kernel"
+					} else {
+						// matvec: memory-bound, faster for fewer bits; matmul: compute-bound.
+						ns := float64(r.WeightBytes) / (4 * speed[b])
+						if n > 1 {
+							ns = float64(r.Flops) / (20 * speed[b] * (1 + 8/bpw[typ]) / 2)
+						}
+						r.NsPerOp = []float64{ns, ns * 1.01, ns * 0.99, ns * 1.02, ns * 0.98, ns}
+						r.Iters = []int{10, 10, 10, 10, 10, 10}
+					}
+					k.Results = append(k.Results, r)
+				}
+			}
+		}
+	}
+	k.Results = append(k.Results, KernelResult{Name: "rmsnorm/n=4096", Op: "rmsnorm", Type: "f32", Backend: "go", Shape: "4096x1", Cols: 4096, Rows: 1, N: 1, Threads: 1,
+		WeightBytes: 12 * 4096, NsPerOp: []float64{900, 910, 905}, Iters: []int{1000, 1000, 1000}})
+	return k
+}
+
+// hostileKernels is a kernels run whose every string carries markup.
+func hostileKernels() *KernelRun {
+	return &KernelRun{Path: "k<script>.json",
+		Device: device.Fingerprint{Board: "<script>alert(6)</script>", CPUModel: "<img src=x onerror=alert(7)>"},
+		Results: []KernelResult{
+			{Name: "matvec/<script>alert(8)</script>", Op: "matvec", Type: "<b>q4</b>", Backend: "<i>go</i>", Shape: "<svg onload=alert(9)>",
+				Cols: 64, Rows: 64, N: 1, Threads: 1, WeightBytes: 2304, Flops: 8192, NsPerOp: []float64{100, 101, 99}, Iters: []int{1, 1, 1}},
+			{Name: "matvec/x", Op: "matvec", Type: "q8_0", Backend: "go", Shape: "64x64", Skipped: "<iframe src=javascript:alert(10)>"},
+		}}
 }

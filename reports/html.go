@@ -32,6 +32,9 @@ type HTMLOptions struct {
 	// renders without network access. "" loads it from AssetsHost.
 	OfflineAssets string
 	AssetsHost    string // "" means DefaultAssetsHost
+	// MaxTimelines is how many cells per device, besides soak cells, get a
+	// sensor timeline chart; 0 means DefaultMaxTimelines.
+	MaxTimelines int
 }
 
 // WriteHTML writes a self-contained HTML report of the results files: the
@@ -65,15 +68,17 @@ func WriteReport(w io.Writer, in Inputs, opt HTMLOptions) error {
 }
 
 type htmlPage struct {
-	Title    string
-	Sources  []string
-	Devices  []htmlDevice
-	Charts   []htmlChart
-	Rows     []htmlRow
-	Warnings []string
-	ScriptJS template.JS // inlined echarts library
-	AssetURL string
-	Notes    []string // what the charts leave out, and why
+	Title   string
+	Sources []string
+	Devices []htmlDevice
+	Charts  []htmlChart
+	Rows    []htmlRow
+	// KernelRows are the kernel runs' cases, one per row.
+	KernelRows []htmlKernelRow
+	Warnings   []string
+	ScriptJS   template.JS // inlined echarts library
+	AssetURL   string
+	Notes      []string // what the charts leave out, and why
 }
 
 type htmlDevice struct {
@@ -227,6 +232,16 @@ func buildPage(in Inputs, opt HTMLOptions) (*htmlPage, error) {
 		return nil, err
 	} else if ch != nil {
 		p.Charts = append(p.Charts, *ch)
+	}
+	if err := addTimelineCharts(p, groups, opt.MaxTimelines); err != nil {
+		return nil, err
+	}
+	kernelDevices(p, in.Kernels)
+	if err := addKernelCharts(p, in.Kernels); err != nil {
+		return nil, err
+	}
+	for _, k := range in.Kernels {
+		p.Sources = append(p.Sources, k.Path)
 	}
 	for _, g := range groups {
 		for _, c := range g.cells {
@@ -637,7 +652,13 @@ td.num { text-align: right; white-space: nowrap; }
 <tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
 {{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
-{{if .Warnings}}<h2>File warnings</h2>
+{{if .KernelRows}}<h2>Kernels</h2>
+<p>Median time per op of the repetitions with its 95% confidence interval; GB/s of weights and GFLOP/s at the median.</p>
+<table id="kernels">
+<tr><th>device</th><th>case</th><th>time/op</th><th>GB/s</th><th>GFLOP/s</th><th>% roofline</th><th>note</th></tr>
+{{range .KernelRows}}<tr><td>{{.Device}}</td><td>{{.Case}}</td><td class="num">{{.Time}}</td><td class="num">{{.GBps}}</td><td class="num">{{.GFLOPs}}</td><td class="num">{{.Roofline}}</td><td class="warn">{{.Note}}</td></tr>
+{{end}}</table>
+{{end}}{{if .Warnings}}<h2>File warnings</h2>
 <ul>{{range .Warnings}}<li class="warn">{{.}}</li>{{end}}</ul>
 {{end}}
 <script>

@@ -121,7 +121,7 @@ func qualityPoints(g *deviceGroup, metric string) ([]qpoint, int) {
 // points nothing beats on both axes.
 func qualityChart(id string, qm qualityMetric, g *deviceGroup, pts []qpoint) (*htmlChart, error) {
 	title := fmt.Sprintf("quality vs decode speed — %s", deviceName(g.fp))
-	yAxis := opts.YAxis{Type: "value", Name: qm.yName, Scale: opts.Bool(true)}
+	yAxis := opts.YAxis{Type: "value", Name: qm.yName, Scale: opts.Bool(true), NameLocation: "middle", NameGap: 50}
 	if qm.lowerBetter {
 		// KL divergences span decades (f16 ~1e-4, 2-bit ~1): log scale
 		// when every value is positive and they do.

@@ -210,13 +210,13 @@ func loadKernels(arg string) ([]*reports.KernelRun, error) {
 			if i == 0 {
 				return nil, nil // missing: loadResults names the problem
 			}
-			return nil, fmt.Errorf("compare: %w", err)
+			return nil, fmt.Errorf("kernels: %w", err)
 		}
 		if !reports.IsKernelsJSON(data) {
 			if i == 0 {
 				return nil, nil
 			}
-			return nil, fmt.Errorf("compare: %s matches %s but is not a kernels JSON file like %s", arg, p, paths[0])
+			return nil, fmt.Errorf("kernels: %s matches %s, which is not a kernels JSON file like %s", arg, p, paths[0])
 		}
 		k, err := reports.ParseKernels(p, data)
 		if err != nil {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/edgebench/edgebench/baselines"
 	"github.com/edgebench/edgebench/reports"
-	"github.com/edgebench/edgebench/results"
 	"github.com/spf13/cobra"
 )
 
@@ -31,11 +30,17 @@ devices side by side with their measured rooflines, decode and prefill tok/s
 against model size with one line per weight type, and a table of every cell's
 medians with 95% confidence intervals and every warning the runs produced.
 
+Files written by "edgebench kernels -o json" are recognised by content and
+add, per op, shape and token count, a grouped bar chart of each weight
+format's throughput per backend (GB/s of weights for matvec, GFLOP/s for
+matmul) with the device's measured roofline as a line, and a kernels table.
+
 The page is deterministic (fixed chart IDs, inputs in the order given). Charts
 use echarts from go-echarts' asset host unless --offline-assets names a local
 echarts.min.js (e.g. node_modules/echarts/dist/echarts.min.js), which is then
 inlined so the report renders with no network.`,
 		Example: `  edgebench report pi5.jsonl orin.jsonl -o report.html
+  edgebench kernels -o json > kernels.json && edgebench report run.jsonl kernels.json -o report.html
   edgebench report new.jsonl --baseline pi5-quick -o report.html --offline-assets node_modules/echarts/dist/echarts.min.js`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -54,13 +59,26 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 	if len(args) == 0 && len(fl.baselines) == 0 {
 		return fmt.Errorf("report: give at least one results file or --baseline NAME")
 	}
-	var files []*results.File
+	var in reports.Inputs
 	for _, a := range args {
+		// Kernels JSON is recognised by content; anything else must be a
+		// results file, a glob of them or a baseline name.
+		k, err := loadKernels(a)
+		if err != nil {
+			return fmt.Errorf("report: %w", err)
+		}
+		if k != nil {
+			in.Kernels = append(in.Kernels, k...)
+			continue
+		}
 		f, err := loadResults(a)
 		if err != nil {
+			if _, serr := os.Stat(a); serr == nil {
+				return fmt.Errorf("report: %s is neither an edgebench results file nor edgebench kernels -o json output: %v", a, err)
+			}
 			return err
 		}
-		files = append(files, f)
+		in.Results = append(in.Results, f)
 	}
 	st := baselines.Open("")
 	for _, name := range fl.baselines {
@@ -68,11 +86,11 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 		if err != nil {
 			return err
 		}
-		files = append(files, f)
+		in.Results = append(in.Results, f)
 	}
 	opt := reports.HTMLOptions{Title: fl.title, OfflineAssets: fl.offlineAssets}
 	if fl.out == "-" {
-		return reports.WriteHTML(stdout, files, opt)
+		return reports.WriteReport(stdout, in, opt)
 	}
 	// Write next to the target and rename, so a failed run never leaves a
 	// half-written report where the last good one was.
@@ -81,7 +99,7 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	defer os.Remove(tmp.Name())
-	if err := reports.WriteHTML(tmp, files, opt); err != nil {
+	if err := reports.WriteReport(tmp, in, opt); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -94,6 +112,10 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 	if err := os.Rename(tmp.Name(), fl.out); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
-	fmt.Fprintf(stdout, "wrote %s (%d results files)\n", fl.out, len(files))
+	if len(in.Kernels) > 0 {
+		fmt.Fprintf(stdout, "wrote %s (%d results files, %d kernels files)\n", fl.out, len(in.Results), len(in.Kernels))
+		return nil
+	}
+	fmt.Fprintf(stdout, "wrote %s (%d results files)\n", fl.out, len(in.Results))
 	return nil
 }
