@@ -33,7 +33,7 @@ type HTMLOptions struct {
 	OfflineAssets string
 	AssetsHost    string // "" means DefaultAssetsHost
 	// MaxTimelines is how many cells per device, besides soak cells, get a
-	// sensor timeline chart; 0 means DefaultMaxTimelines.
+	// sensor timeline chart: 0 means DefaultMaxTimelines, negative none.
 	MaxTimelines int
 }
 

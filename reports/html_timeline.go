@@ -250,8 +250,11 @@ func soakChart(id, dev string, c *results.Cell) (*htmlChart, string, error) {
 // that have one; devices whose probes recorded no timeline get a note
 // with the reasons instead of empty charts.
 func addTimelineCharts(p *htmlPage, groups []*deviceGroup, maxCells int) error {
-	if maxCells <= 0 {
+	switch {
+	case maxCells == 0:
 		maxCells = DefaultMaxTimelines
+	case maxCells < 0:
+		maxCells = 0
 	}
 	for i, g := range groups {
 		dev := deviceName(g.fp)
@@ -319,7 +322,8 @@ func addTimelineCharts(p *htmlPage, groups []*deviceGroup, maxCells int) error {
 }
 
 // noTimelineReason says why a device's cells have no sensor timeline: the
-// sources that were unavailable and why, from the first probe report.
+// sources that were unavailable and why, from the first probe report; or,
+// when some source was available, that the file predates timelines.
 func noTimelineReason(g *deviceGroup) string {
 	for _, c := range g.cells {
 		if c.Probes == nil {
@@ -327,18 +331,19 @@ func noTimelineReason(g *deviceGroup) string {
 		}
 		var why []string
 		for _, s := range c.Probes.Sources {
-			if !s.Available {
-				r := s.Name
-				if s.Reason != "" {
-					r += ": " + s.Reason
-				}
-				why = append(why, r)
+			if s.Available {
+				return "the probe reports carry no timeline (written by an edgebench that did not record them)"
 			}
+			r := s.Name
+			if s.Reason != "" {
+				r += ": " + s.Reason
+			}
+			why = append(why, r)
 		}
-		if len(why) > 0 {
-			return "no power, temperature or frequency source was available (" + strings.Join(why, "; ") + ")"
+		if len(why) == 0 {
+			return "the probe reports list no sensor source"
 		}
-		return "the probe reports carry no timeline (results written before timelines were recorded)"
+		return "no power, temperature or frequency source was available (" + strings.Join(why, "; ") + ")"
 	}
 	return "no probe report"
 }

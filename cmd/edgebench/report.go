@@ -18,6 +18,7 @@ type reportFlags struct {
 	title         string
 	baselines     []string
 	offlineAssets string
+	timelines     int
 }
 
 func newReportCmd() *cobra.Command {
@@ -29,6 +30,10 @@ func newReportCmd() *cobra.Command {
 devices side by side with their measured rooflines, decode and prefill tok/s
 against model size with one line per weight type, and a table of every cell's
 medians with 95% confidence intervals and every warning the runs produced.
+Cells with quality metrics (kld_mean, same_top_pct) get a quality-vs-speed
+chart per device with the Pareto frontier; soak cells a tok/s curve with
+temperature and frequency; the first --timelines cells per device (and every
+soak) their sensor timeline with the phases shaded.
 
 Files written by "edgebench kernels -o json" are recognised by content and
 add, per op, shape and token count, a grouped bar chart of each weight
@@ -52,12 +57,16 @@ inlined so the report renders with no network.`,
 	f.StringVar(&fl.title, "title", "", "page title (default \"edgebench report\")")
 	f.StringSliceVar(&fl.baselines, "baseline", nil, "stored baselines to include, by name (repeatable)")
 	f.StringVar(&fl.offlineAssets, "offline-assets", "", "echarts.min.js to inline so the report works offline")
+	f.IntVar(&fl.timelines, "timelines", reports.DefaultMaxTimelines, "sensor timeline charts per device besides soak cells (the first N cells that have one)")
 	return cmd
 }
 
 func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 	if len(args) == 0 && len(fl.baselines) == 0 {
 		return fmt.Errorf("report: give at least one results file or --baseline NAME")
+	}
+	if fl.timelines < 0 {
+		return fmt.Errorf("report: --timelines %d: want 0 or more", fl.timelines)
 	}
 	var in reports.Inputs
 	for _, a := range args {
@@ -88,7 +97,10 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 		}
 		in.Results = append(in.Results, f)
 	}
-	opt := reports.HTMLOptions{Title: fl.title, OfflineAssets: fl.offlineAssets}
+	opt := reports.HTMLOptions{Title: fl.title, OfflineAssets: fl.offlineAssets, MaxTimelines: fl.timelines}
+	if fl.timelines == 0 {
+		opt.MaxTimelines = -1 // none; 0 in HTMLOptions is the default
+	}
 	if fl.out == "-" {
 		return reports.WriteReport(stdout, in, opt)
 	}

@@ -17,6 +17,11 @@ func TestReportGolden(t *testing.T) {
 		// Two devices, one of them named <script>alert(1)</script>: the
 		// golden page shows it escaped, and pins the deterministic output.
 		{"html", []string{"report", "-o", "-", "--title", "edgebench <test> report", "testdata/report/pi5.jsonl", "testdata/report/evil.jsonl"}},
+		// A kernels -o json file, recognised by content: bar charts per
+		// op and shape with the roofline line, and a kernels table.
+		{"kernels", []string{"report", "-o", "-", "testdata/compare/kernels-old.json"}},
+		{"err_junk", []string{"report", "-o", "-", "testdata/report/junk.csv"}},
+		{"err_timelines", []string{"report", "-o", "-", "--timelines", "-1", "testdata/report/pi5.jsonl"}},
 		{"err_noargs", []string{"report"}},
 		{"err_missing", []string{"report", "-o", "-", "testdata/report/none.jsonl"}},
 		{"err_baseline", []string{"report", "-o", "-", "--baseline", "nope", "testdata/report/pi5.jsonl"}},
