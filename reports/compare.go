@@ -20,7 +20,24 @@ type CompareOptions struct {
 	Metrics []string
 	// Alpha is the significance level of the U test; 0 means 0.05.
 	Alpha float64
+	// Rounds says how CompareKernels treats a side made of several files
+	// (interleaved rounds): RoundsAuto (""), RoundsPool or RoundsMedian.
+	Rounds string
 }
+
+// How the samples of several rounds (files) on one side are combined.
+const (
+	// RoundsAuto uses per-round medians when both sides have enough rounds
+	// for the U test to reach alpha, and pools repetitions otherwise.
+	RoundsAuto = ""
+	// RoundsPool pools every repetition of every round.
+	RoundsPool = "pool"
+	// RoundsMedian takes each round's median as one sample: repetitions
+	// within a round share that moment's machine state (other load, clock,
+	// temperature), so they are not independent samples, and pooling them
+	// lets a shift between rounds look significant.
+	RoundsMedian = "median"
+)
 
 // DefaultAlpha is benchstat's default significance level.
 const DefaultAlpha = 0.05
@@ -33,7 +50,10 @@ type Comparison struct {
 	// Common lists the configuration fields shared by every compared cell
 	// (e.g. "backend=auto"); rows are labelled by the fields that differ.
 	Common  []string
-	Metrics []MetricComparison
+	// Sampling says what one sample is when that is not one repetition
+	// (e.g. "per-round medians: 8 old rounds, 8 new rounds").
+	Sampling string
+	Metrics  []MetricComparison
 	// Warnings concern the files as a whole: truncated records, failed
 	// cells, different devices on the two sides.
 	Warnings []string

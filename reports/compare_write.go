@@ -191,6 +191,9 @@ func (c *Comparison) preamble(w io.Writer, prefix string) {
 	if len(c.Common) > 0 {
 		fmt.Fprintf(w, "%scells: %s\n", prefix, strings.Join(c.Common, " "))
 	}
+	if c.Sampling != "" {
+		fmt.Fprintf(w, "%ssamples: %s\n", prefix, c.Sampling)
+	}
 	fmt.Fprintf(w, "%salpha: %g (Mann-Whitney U, two-sided); intervals: %.0f%% for the median\n", prefix, c.Alpha, 100*confidence)
 }
 
@@ -242,6 +245,9 @@ func (c *Comparison) WriteMarkdown(w io.Writer) error {
 	fmt.Fprintf(w, "**old:** `%s`  \n**new:** `%s`  \n", strings.ReplaceAll(c.OldName, "`", "'"), strings.ReplaceAll(c.NewName, "`", "'"))
 	if len(c.Common) > 0 {
 		fmt.Fprintf(w, "**cells:** %s  \n", mdEscape(strings.Join(c.Common, " ")))
+	}
+	if c.Sampling != "" {
+		fmt.Fprintf(w, "**samples:** %s  \n", mdEscape(c.Sampling))
 	}
 	fmt.Fprintf(w, "α = %g (Mann-Whitney U, two-sided); intervals: %.0f%% for the median\n", c.Alpha, 100*confidence)
 	for _, m := range c.Metrics {
@@ -372,9 +378,10 @@ func (c *Comparison) WriteJSON(w io.Writer) error {
 		New      string       `json:"new"`
 		Alpha    float64      `json:"alpha"`
 		Common   []string     `json:"common,omitempty"`
+		Sampling string       `json:"sampling,omitempty"`
 		Metrics  []jsonMetric `json:"metrics"`
 		Warnings []string     `json:"warnings,omitempty"`
-	}{Old: c.OldName, New: c.NewName, Alpha: c.Alpha, Common: c.Common, Warnings: c.Warnings}
+	}{Old: c.OldName, New: c.NewName, Alpha: c.Alpha, Common: c.Common, Sampling: c.Sampling, Warnings: c.Warnings}
 	sum := func(s summaryView, has bool) *jsonSummary {
 		if !has {
 			return nil

@@ -80,6 +80,18 @@ func TestHTMLDeterministicAndOffline(t *testing.T) {
 	if a.String() != b.String() {
 		t.Fatal("two renderings of the same inputs differ")
 	}
+	// Every chart kind (quality, soak, timelines, kernels) renders the same
+	// twice; map iteration in the builders must not leak into the page.
+	all := Inputs{Results: []*results.File{richFile(), noSensorFile(), hostile()}, Kernels: []*KernelRun{kernelsFixture(), hostileKernels()}}
+	var c, d bytes.Buffer
+	for _, buf := range []*bytes.Buffer{&c, &d} {
+		if err := WriteReport(buf, all, HTMLOptions{OfflineAssets: lib}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c.String() != d.String() {
+		t.Fatal("two renderings of the full inputs differ")
+	}
 	page := a.String()
 	if strings.Contains(page, "go-echarts.github.io") {
 		t.Error("offline page still loads assets from the network")

@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/results"
+	"github.com/edgebench/edgebench/stats"
 )
 
 // KernelRun is the document `edgebench kernels -o json` writes: the device,
@@ -131,8 +132,22 @@ func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, err
 		}
 	}
 	cmp := &Comparison{OldName: kernelNames(old), NewName: kernelNames(new), Alpha: alpha}
-	oldCells, oldOrder := collectKernels(old, "old", &cmp.Warnings)
-	newCells, newOrder := collectKernels(new, "new", &cmp.Warnings)
+	medians := false
+	switch opt.Rounds {
+	case RoundsAuto:
+		need := stats.UTestSamplesNeeded(alpha)
+		medians = len(old) >= need && len(new) >= need
+	case RoundsMedian:
+		medians = true
+	case RoundsPool:
+	default:
+		return nil, fmt.Errorf("compare: rounds %q: want %q, %q or %q (auto)", opt.Rounds, RoundsPool, RoundsMedian, RoundsAuto)
+	}
+	if medians {
+		cmp.Sampling = fmt.Sprintf("per-round medians (%d old rounds, %d new rounds): repetitions within a round share its machine state", len(old), len(new))
+	}
+	oldCells, oldOrder := collectKernels(old, "old", medians, &cmp.Warnings)
+	newCells, newOrder := collectKernels(new, "new", medians, &cmp.Warnings)
 	cmp.Warnings = append(cmp.Warnings, fingerprintWarnings(old[0].Device, new[0].Device)...)
 	ids := slices.Clone(oldOrder)
 	for _, id := range newOrder {
@@ -163,8 +178,9 @@ func kernelNames(runs []*KernelRun) string {
 	return strings.Join(names, ", ")
 }
 
-// collectKernels pools each case's samples over the runs of one side.
-func collectKernels(runs []*KernelRun, tag string, warn *[]string) (map[string]*side, []string) {
+// collectKernels pools each case's samples over the runs of one side: every
+// repetition, or with medians each run's median as one sample.
+func collectKernels(runs []*KernelRun, tag string, medians bool, warn *[]string) (map[string]*side, []string) {
 	byID := map[string]*side{}
 	var order []string
 	skipped := map[string]bool{}
@@ -191,7 +207,11 @@ func collectKernels(runs []*KernelRun, tag string, warn *[]string) (map[string]*
 				}
 			}
 			p := s.metrics[MetricKernelTime]
-			p.samples = append(p.samples, r.NsPerOp...)
+			if medians {
+				p.samples = append(p.samples, stats.Median(r.NsPerOp))
+			} else {
+				p.samples = append(p.samples, r.NsPerOp...)
+			}
 		}
 	}
 	return byID, order

@@ -20,6 +20,7 @@ type compareFlags struct {
 	alpha   float64
 	format  string
 	gate    string
+	rounds  string
 }
 
 func newCompareCmd() *cobra.Command {
@@ -41,7 +42,12 @@ OLD and NEW are results files, quoted globs of results files (merged, e.g.
 "old-*.jsonl"), or names of baselines saved with "edgebench baseline save".
 They may instead both be "edgebench kernels -o json" files (or quoted globs of
 them, pooled per case; recognised by content): the table is then each kernel
-case's time/op, and --gate names the kernels that got slower.
+case's time/op, and --gate names the kernels that got slower. When each side
+is several files (interleaved rounds) and there are enough of them for the U
+test (4 per side at alpha 0.05), each file's median is one sample (--rounds
+auto): the repetitions of one round share that moment's machine state, and
+pooling them as independent samples turns a shift between rounds into a false
+alarm (measured on this VM: see README).
 
 --gate P% turns compare into a CI check: it fails (exit status 1) only when some
 metric that has a direction (higher or lower is better) got significantly worse
@@ -79,6 +85,7 @@ time).
 	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "significance level of the Mann-Whitney U test")
 	f.StringVarP(&fl.format, "output", "o", "text", "output format: text, md, csv, json or gobench")
 	f.StringVar(&fl.gate, "gate", "", "fail when a metric got significantly worse by more than this (e.g. 5%)")
+	f.StringVar(&fl.rounds, "rounds", "auto", "kernels files: one sample per repetition (pool) or per file's median (median); auto: median when each side has enough files")
 	return cmd
 }
 
@@ -123,6 +130,9 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 		return fmt.Errorf("compare: %s is a kernels file (edgebench kernels -o json) but %s is not: compare like with like", oldArg, newArg)
 	case newK != nil:
 		return fmt.Errorf("compare: %s is a kernels file (edgebench kernels -o json) but %s is not: compare like with like", newArg, oldArg)
+	}
+	if fl.rounds != "auto" {
+		return fmt.Errorf("compare: --rounds applies to kernels files (edgebench kernels -o json); results files pool every repetition")
 	}
 	oldF, err := loadResults(oldArg)
 	if err != nil {
@@ -178,7 +188,11 @@ func compareKernels(stdout, stderr io.Writer, oldK, newK []*reports.KernelRun, f
 			return nil
 		}
 	}
-	cmp, err := reports.CompareKernels(oldK, newK, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha})
+	rounds := fl.rounds
+	if rounds == "auto" {
+		rounds = reports.RoundsAuto
+	}
+	cmp, err := reports.CompareKernels(oldK, newK, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha, Rounds: rounds})
 	if err != nil {
 		return err
 	}

@@ -142,3 +142,34 @@ func TestKernelsCompareFlag(t *testing.T) {
 		}
 	}
 }
+
+// Interleaved rounds, one file per round, compared as quoted globs: each
+// old/new pair of rounds shares a machine state (a 3% shift of all its
+// repetitions), as when other jobs come and go. Per-round medians (the
+// default with ≥4 rounds a side) keep the A/A passing and still catch 10%.
+func TestKernelsGateInterleavedRounds(t *testing.T) {
+	name := "matvec/type=q4_0/backend=go/shape=4096x4096/n=1"
+	for seed := range uint64(10) {
+		dir := t.TempDir()
+		rng := rand.New(rand.NewPCG(seed, 7))
+		for i := range 6 {
+			shift := math.Exp(0.03 * rng.NormFloat64())
+			for _, side := range []struct {
+				prefix string
+				scale  float64
+			}{{"old", shift}, {"aa", shift}, {"slow", 1.10 * shift}} {
+				writeKernelsFile(t, filepath.Join(dir, fmt.Sprintf("%s-%d.json", side.prefix, i)), rng, 5, map[string]float64{name: 560e3 * side.scale})
+			}
+		}
+		var out, errb bytes.Buffer
+		if err := run(context.Background(), &out, &errb, []string{"compare", "--gate", "5%", filepath.Join(dir, "old-*.json"), filepath.Join(dir, "aa-*.json")}); err != nil {
+			t.Errorf("seed %d: interleaved A/A failed the gate: %v", seed, err)
+		}
+		if !strings.Contains(out.String(), "samples: per-round medians (6 old rounds, 6 new rounds)") {
+			t.Fatalf("not compared by round medians:\n%s", out.String())
+		}
+		if err := run(context.Background(), &out, &errb, []string{"compare", "--gate", "5%", filepath.Join(dir, "old-*.json"), filepath.Join(dir, "slow-*.json")}); err == nil {
+			t.Errorf("seed %d: a 10%% slowdown over interleaved rounds passed the gate", seed)
+		}
+	}
+}
