@@ -49,7 +49,7 @@ type Comparison struct {
 	Alpha            float64
 	// Common lists the configuration fields shared by every compared cell
 	// (e.g. "backend=auto"); rows are labelled by the fields that differ.
-	Common  []string
+	Common []string
 	// Sampling says what one sample is when that is not one repetition
 	// (e.g. "per-round medians: 8 old rounds, 8 new rounds").
 	Sampling string
