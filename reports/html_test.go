@@ -128,8 +128,19 @@ func FuzzHTMLEscaping(f *testing.F) {
 		file.Runs[0].Device.Board, file.Runs[0].Device.CPUModel = name, cpu
 		file.Cells[0].Warnings = []string{warning}
 		file.Cells[0].Config.WeightType = wtype
+		// The newer charts' labels: quality points, phase bands, sensor
+		// sources, soak titles, kernel formats, backends and shapes.
+		file.Cells[0].Metrics = append(file.Cells[0].Metrics, results.Metric{Name: results.MetricKLDMean, Unit: "nats", Source: results.SourceMeasured, Median: 0.1})
+		file.Cells[0].Config.SoakSeconds = 60
+		file.Cells[0].Series = []results.Series{{Name: results.MetricDecode, Unit: name, T: []float64{1, 2}, V: []float64{3, 4}}}
+		file.Cells[0].Probes = timelineReport(0, 1)
+		file.Cells[0].Probes.Spans[0].Phase = warning
+		file.Cells[0].Probes.Timeline[0].Source = cpu
+		k := hostileKernels()
+		k.Results[0].Type, k.Results[0].Backend, k.Results[0].Shape = wtype, name, cpu
+		k.Results[1].Skipped = warning
 		var buf bytes.Buffer
-		if err := WriteHTML(&buf, []*results.File{file}, HTMLOptions{}); err != nil {
+		if err := WriteReport(&buf, Inputs{Results: []*results.File{file}, Kernels: []*KernelRun{k}}, HTMLOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		page := strings.ToLower(buf.String())
