@@ -646,13 +646,13 @@ td.num { text-align: right; white-space: nowrap; }
 {{else}}<p>No cell has both a model size and a median to plot.</p>
 {{end}}{{range .Notes}}<p class="warn">{{.}}</p>
 {{end}}
-<h2>Results</h2>
+{{if .Rows}}<h2>Results</h2>
 <p>Medians of the repetitions with their 95% confidence interval [low, high], recomputed from the raw samples.</p>
 <table id="results">
 <tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
 {{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
-{{if .KernelRows}}<h2>Kernels</h2>
+{{end}}{{if .KernelRows}}<h2>Kernels</h2>
 <p>Median time per op of the repetitions with its 95% confidence interval; GB/s of weights and GFLOP/s at the median.</p>
 <table id="kernels">
 <tr><th>device</th><th>case</th><th>time/op</th><th>GB/s</th><th>GFLOP/s</th><th>% roofline</th><th>note</th></tr>

@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"math"
 	"slices"
+	"strconv"
 
 	"github.com/edgebench/edgebench/results"
 	"github.com/go-echarts/go-echarts/v2/charts"
@@ -89,6 +90,13 @@ func paretoFrontier(pts []qpoint, lowerBetter bool) []qpoint {
 func qualityPoints(g *deviceGroup, metric string) ([]qpoint, int) {
 	var pts []qpoint
 	skipped := 0
+	// Thread count and backend join the label when they vary, so two
+	// points never carry the same name.
+	threads, backends := map[int]bool{}, map[string]bool{}
+	for _, c := range g.cells {
+		threads[c.Config.Threads] = true
+		backends[c.Config.Backend] = true
+	}
 	for _, c := range g.cells {
 		if c.Status != results.StatusOK {
 			continue
@@ -104,7 +112,14 @@ func qualityPoints(g *deviceGroup, metric string) ([]qpoint, int) {
 			skipped++
 			continue
 		}
-		pts = append(pts, qpoint{model: c.Config.Model, label: c.Config.Model + " " + c.Config.Weights(), x: d, y: q})
+		label := c.Config.Model + " " + c.Config.Weights()
+		if len(threads) > 1 {
+			label += " " + strconv.Itoa(c.Config.Threads) + "t"
+		}
+		if len(backends) > 1 {
+			label += " " + c.Config.Backend
+		}
+		pts = append(pts, qpoint{model: c.Config.Model, label: label, x: d, y: q})
 	}
 	slices.SortStableFunc(pts, func(a, b qpoint) int {
 		if c := cmp.Compare(a.label, b.label); c != 0 {
