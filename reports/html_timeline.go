@@ -291,7 +291,7 @@ func addTimelineCharts(p *htmlPage, groups []*deviceGroup, maxCells int) error {
 			if c.Probes != nil {
 				probed++
 			}
-			if c.Status != results.StatusOK || c.Probes == nil || len(c.Probes.Timeline) == 0 {
+			if c.Status != results.StatusOK || !hasSensorTimeline(c.Probes) {
 				continue
 			}
 			withTimeline++
@@ -319,6 +319,17 @@ func addTimelineCharts(p *htmlPage, groups []*deviceGroup, maxCells int) error {
 		}
 	}
 	return nil
+}
+
+// hasSensorTimeline reports whether r has a series a timeline chart draws
+// (a report with only the process CPU % has none).
+func hasSensorTimeline(r *probes.Report) bool {
+	for _, sp := range timelineSpec {
+		if _, ok := timelineSeries(r, sp.name); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // noTimelineReason says why a device's cells have no sensor timeline: the

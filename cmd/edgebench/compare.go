@@ -166,7 +166,7 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 	if fl.gate == "" {
 		return nil
 	}
-	return checkGate(stderr, cmp, gate, fl.gate)
+	return checkGate(stderr, "compare", cmp, gate, fl.gate)
 }
 
 // compareKernels is compare on two sides of kernels JSON files: each
@@ -202,7 +202,7 @@ func compareKernels(stdout, stderr io.Writer, oldK, newK []*reports.KernelRun, f
 	if fl.gate == "" {
 		return nil
 	}
-	return checkGate(stderr, cmp, gate, fl.gate)
+	return checkGate(stderr, "compare", cmp, gate, fl.gate)
 }
 
 // loadKernels reads arg as kernels JSON: a file or a quoted glob of files
@@ -258,21 +258,21 @@ func writeComparison(stdout io.Writer, cmp *reports.Comparison, format string) (
 // checkGate fails on significant regressions beyond the threshold. Rows it
 // could not judge are listed on stderr but do not fail it: the gate's
 // contract is to fail only on evidence of a slowdown.
-func checkGate(stderr io.Writer, cmp *reports.Comparison, gate float64, spec string) error {
+func checkGate(stderr io.Writer, command string, cmp *reports.Comparison, gate float64, spec string) error {
 	if und := cmp.Undecided(); len(und) > 0 {
-		fmt.Fprintf(stderr, "edgebench compare: gate %s could not judge %d comparison(s):\n", spec, len(und))
+		fmt.Fprintf(stderr, "edgebench %s: gate %s could not judge %d comparison(s):\n", command, spec, len(und))
 		for _, u := range und {
 			fmt.Fprintf(stderr, "  %s\n", u)
 		}
 	}
 	regs := cmp.Regressions(gate)
 	if len(regs) == 0 {
-		fmt.Fprintf(stderr, "edgebench compare: gate %s passed: no significant regression beyond %s\n", spec, strconv.FormatFloat(100*gate, 'g', -1, 64)+"%")
+		fmt.Fprintf(stderr, "edgebench %s: gate %s passed: no significant regression beyond %s\n", command, spec, strconv.FormatFloat(100*gate, 'g', -1, 64)+"%")
 		return nil
 	}
 	parts := make([]string, len(regs))
 	warned := 0
-	fmt.Fprintf(stderr, "edgebench compare: gate %s: significantly worse by more than %s:\n", spec, strconv.FormatFloat(100*gate, 'g', -1, 64)+"%")
+	fmt.Fprintf(stderr, "edgebench %s: gate %s: significantly worse by more than %s:\n", command, spec, strconv.FormatFloat(100*gate, 'g', -1, 64)+"%")
 	for i, r := range regs {
 		fmt.Fprintf(stderr, "  %s\n", r.String())
 		parts[i] = r.String()
@@ -284,6 +284,6 @@ func checkGate(stderr io.Writer, cmp *reports.Comparison, gate float64, spec str
 	if warned > 0 {
 		hint = fmt.Sprintf(" (%d on cells with measurement warnings: the machine may have changed, not the code; interleave old and new runs)", warned)
 	}
-	return fmt.Errorf("compare: gate %s failed: %d significant regression(s)%s: %s",
-		spec, len(regs), hint, strings.Join(parts, "; "))
+	return fmt.Errorf("%s: gate %s failed: %d significant regression(s)%s: %s",
+		command, spec, len(regs), hint, strings.Join(parts, "; "))
 }

@@ -309,7 +309,7 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 		if fl.gate == "" {
 			return nil
 		}
-		return checkGate(progress, cmp, gate, fl.gate)
+		return checkGate(progress, "kernels", cmp, gate, fl.gate)
 	}
 	return writeKernelsOutput(out, fl.output, fp, roof, recs)
 }
