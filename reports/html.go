@@ -398,23 +398,39 @@ func lineChart(spec lineSpec) (*htmlChart, error) {
 	return encodeChart(spec.id, spec.title, "420px", line)
 }
 
-// seriesName is a cell's line: its weight type, plus the thread count or
-// backend when those vary within the device's cells.
+// seriesNamer names a cell's line: its weights, plus the thread count,
+// backend, context depth or KV type when those vary within the device's
+// cells; soak cells (sustained, not burst, speed) get a line of their own.
 func seriesNamer(g *deviceGroup) func(c *results.Cell) string {
-	threads, backends := map[int]bool{}, map[string]bool{}
+	threads, backends, depths, kvs := map[int]bool{}, map[string]bool{}, map[int]bool{}, map[string]bool{}
 	for _, c := range g.cells {
 		if c.Status == results.StatusOK {
 			threads[c.Config.Threads] = true
 			backends[c.Config.Backend] = true
+			depths[c.Config.Depth] = true
+			kvs[c.Config.KVType] = true
 		}
 	}
 	return func(c *results.Cell) string {
-		name := c.Config.WeightType
+		name := c.Config.Weights()
 		if len(threads) > 1 {
 			name += " " + strconv.Itoa(c.Config.Threads) + "t"
 		}
 		if len(backends) > 1 {
 			name += " " + c.Config.Backend
+		}
+		if len(depths) > 1 {
+			name += " depth " + strconv.Itoa(c.Config.Depth)
+		}
+		if len(kvs) > 1 {
+			kv := c.Config.KVType
+			if kv == "" {
+				kv = "f32"
+			}
+			name += " kv " + kv
+		}
+		if c.Config.SoakSeconds > 0 {
+			name += " soak"
 		}
 		return name
 	}

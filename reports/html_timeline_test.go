@@ -67,3 +67,29 @@ func TestTimelineAndSoakCharts(t *testing.T) {
 		t.Errorf("no timelines asked, soak's kept: %s", ids)
 	}
 }
+
+// A soak's sustained speed and a GPTQ file are lines of their own in the
+// size charts, not extra points on the plain q4_0 line.
+func TestSeriesNames(t *testing.T) {
+	g := &deviceGroup{}
+	f := richFile()
+	for i := range f.Cells {
+		g.cells = append(g.cells, &f.Cells[i])
+	}
+	name := seriesNamer(g)
+	got := map[string]bool{}
+	for _, c := range g.cells {
+		got[name(c)] = true
+	}
+	for _, want := range []string{"q4_0", "q4_0 gptq", "q4_0 soak", "f16"} {
+		if !got[want] {
+			t.Errorf("no line %q in %v", want, got)
+		}
+	}
+	c := *g.cells[0]
+	c.Config.Depth, c.Config.KVType = 512, "q8_0"
+	g.cells = append(g.cells, &c)
+	if n := seriesNamer(g)(&c); n != "f16 depth 512 kv q8_0" {
+		t.Errorf("depth and KV type: %q", n)
+	}
+}
