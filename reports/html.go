@@ -466,7 +466,7 @@ func sizeChart(id, metric, title string, g *deviceGroup) (*htmlChart, int, error
 	}
 	ch, err := lineChart(lineSpec{id: id,
 		title:    fmt.Sprintf("%s tok/s vs model size — %s", title, deviceName(g.fp)),
-		subtitle: "median of the repetitions; one line per weight type",
+		subtitle: "median of the repetitions; one line per weights (split by threads, backend, depth or KV type where they vary; soaks apart)",
 		xName:    "parameters (millions)", yName: "tok/s", series: series})
 	return ch, skipped, err
 }
