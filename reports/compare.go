@@ -20,8 +20,8 @@ type CompareOptions struct {
 	Metrics []string
 	// Alpha is the significance level of the U test; 0 means 0.05.
 	Alpha float64
-	// Rounds says how CompareKernels treats a side made of several files
-	// (interleaved rounds): RoundsAuto (""), RoundsPool or RoundsMedian.
+	// Rounds says how a side made of several runs or files (interleaved
+	// rounds) is sampled: RoundsAuto (""), RoundsPool or RoundsMedian.
 	Rounds string
 }
 
@@ -127,6 +127,68 @@ type pooled struct {
 	m       results.Metric // first record's metadata
 	samples []float64
 	medians int // records that had a median but no samples
+	// byRun keeps the samples per run (round), in order of first
+	// appearance, for comparing by per-round medians.
+	runs  []string
+	byRun map[string][]float64
+}
+
+// add appends a record's samples, remembering which run they came from.
+func (p *pooled) add(run string, samples []float64) {
+	if len(samples) == 0 {
+		return
+	}
+	p.samples = append(p.samples, samples...)
+	if p.byRun == nil {
+		p.byRun = map[string][]float64{}
+	}
+	if _, ok := p.byRun[run]; !ok {
+		p.runs = append(p.runs, run)
+	}
+	p.byRun[run] = append(p.byRun[run], samples...)
+}
+
+// useRoundMedians replaces every pooled sample set of cells with one
+// median per run.
+func useRoundMedians(cells map[string]*side) {
+	for _, s := range cells {
+		for _, p := range s.metrics {
+			if len(p.runs) == 0 {
+				continue
+			}
+			p.samples = p.samples[:0]
+			for _, r := range p.runs {
+				p.samples = append(p.samples, stats.Median(p.byRun[r]))
+			}
+		}
+	}
+}
+
+// roundMedians decides whether a comparison uses per-round medians: with
+// RoundsAuto when both sides have at least the rounds the U test needs to
+// reach alpha.
+func roundMedians(mode string, oldRounds, newRounds int, alpha float64) (bool, error) {
+	switch mode {
+	case RoundsAuto:
+		need := stats.UTestSamplesNeeded(alpha)
+		return oldRounds >= need && newRounds >= need, nil
+	case RoundsMedian:
+		return true, nil
+	case RoundsPool:
+		return false, nil
+	}
+	return false, fmt.Errorf("compare: rounds %q: want %q, %q or %q (auto)", mode, RoundsPool, RoundsMedian, RoundsAuto)
+}
+
+// roundsOf counts the distinct runs (rounds) among a file's successful cells.
+func roundsOf(f *results.File) int {
+	seen := map[string]bool{}
+	for _, c := range f.Cells {
+		if c.Status == results.StatusOK {
+			seen[c.RunID] = true
+		}
+	}
+	return len(seen)
 }
 
 // collect groups a file's successful cells by ID. A cell that appears more
@@ -170,7 +232,7 @@ func collect(f *results.File, tag string, warn *[]string) (map[string]*side, []s
 			if m.Source == results.SourceUnavailable {
 				continue
 			}
-			p.samples = append(p.samples, m.Samples...)
+			p.add(c.RunID, m.Samples)
 			if len(m.Samples) == 0 && !math.IsNaN(m.Median) {
 				p.medians++
 			}
@@ -190,8 +252,17 @@ func Compare(old, new *results.File, opt CompareOptions) (*Comparison, error) {
 		return nil, fmt.Errorf("compare: alpha %v is not between 0 and 1", opt.Alpha)
 	}
 	cmp := &Comparison{OldName: old.Path, NewName: new.Path, Alpha: alpha}
+	medians, err := roundMedians(opt.Rounds, roundsOf(old), roundsOf(new), alpha)
+	if err != nil {
+		return nil, err
+	}
 	oldCells, oldOrder := collect(old, "old", &cmp.Warnings)
 	newCells, newOrder := collect(new, "new", &cmp.Warnings)
+	if medians {
+		useRoundMedians(oldCells)
+		useRoundMedians(newCells)
+		cmp.Sampling = fmt.Sprintf("per-round medians (%d old runs, %d new runs): repetitions within a run share its machine state", roundsOf(old), roundsOf(new))
+	}
 	cmp.Warnings = append(cmp.Warnings, deviceWarnings(old, new)...)
 
 	ids := slices.Clone(oldOrder)

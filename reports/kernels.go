@@ -132,16 +132,9 @@ func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, err
 		}
 	}
 	cmp := &Comparison{OldName: kernelNames(old), NewName: kernelNames(new), Alpha: alpha}
-	medians := false
-	switch opt.Rounds {
-	case RoundsAuto:
-		need := stats.UTestSamplesNeeded(alpha)
-		medians = len(old) >= need && len(new) >= need
-	case RoundsMedian:
-		medians = true
-	case RoundsPool:
-	default:
-		return nil, fmt.Errorf("compare: rounds %q: want %q, %q or %q (auto)", opt.Rounds, RoundsPool, RoundsMedian, RoundsAuto)
+	medians, err := roundMedians(opt.Rounds, len(old), len(new), alpha)
+	if err != nil {
+		return nil, err
 	}
 	if medians {
 		cmp.Sampling = fmt.Sprintf("per-round medians (%d old rounds, %d new rounds): repetitions within a round share its machine state", len(old), len(new))

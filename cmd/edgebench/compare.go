@@ -36,18 +36,19 @@ significance print "?" with the reason. A geomean row summarises each metric.
 Warnings from the cells (throttling, too few runs, governor) are carried as footnotes.
 
 Cells that appear several times in one file (a resumed run, or interleaved runs
-appended to the same file) have their samples pooled.
+appended to the same file) have their samples pooled. When both sides hold at
+least 4 runs (rounds; 4 is the fewest for which the U test can reach alpha 0.05)
+each run's median is one sample instead (--rounds auto; pool or median force
+either): the repetitions of one round share that moment's machine state, and
+pooling them as independent samples turns a shift between rounds into a false
+alarm (measured on this VM: see README).
 
 OLD and NEW are results files, quoted globs of results files (merged, e.g.
 "old-*.jsonl"), or names of baselines saved with "edgebench baseline save".
 They may instead both be "edgebench kernels -o json" files (or quoted globs of
 them, pooled per case; recognised by content): the table is then each kernel
-case's time/op, and --gate names the kernels that got slower. When each side
-is several files (interleaved rounds) and there are enough of them for the U
-test (4 per side at alpha 0.05), each file's median is one sample (--rounds
-auto): the repetitions of one round share that moment's machine state, and
-pooling them as independent samples turns a shift between rounds into a false
-alarm (measured on this VM: see README).
+case's time/op, and --gate names the kernels that got slower; each file is one
+round.
 
 --gate P% turns compare into a CI check: it fails (exit status 1) only when some
 metric that has a direction (higher or lower is better) got significantly worse
@@ -85,7 +86,7 @@ time).
 	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "significance level of the Mann-Whitney U test")
 	f.StringVarP(&fl.format, "output", "o", "text", "output format: text, md, csv, json or gobench")
 	f.StringVar(&fl.gate, "gate", "", "fail when a metric got significantly worse by more than this (e.g. 5%)")
-	f.StringVar(&fl.rounds, "rounds", "auto", "kernels files: one sample per repetition (pool) or per file's median (median); auto: median when each side has enough files")
+	f.StringVar(&fl.rounds, "rounds", "auto", "several runs or files per side: one sample per repetition (pool) or per run's median (median); auto: median when each side has enough runs")
 	return cmd
 }
 
@@ -106,6 +107,11 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 			return err
 		}
 		gate = g
+	}
+	switch fl.rounds {
+	case "auto", reports.RoundsPool, reports.RoundsMedian:
+	default:
+		return fmt.Errorf("compare: --rounds %q: want auto, pool or median", fl.rounds)
 	}
 	switch fl.format {
 	case "text", "md", "csv", "json", "gobench":
@@ -131,9 +137,6 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 	case newK != nil:
 		return fmt.Errorf("compare: %s is a kernels file (edgebench kernels -o json) but %s is not: compare like with like", newArg, oldArg)
 	}
-	if fl.rounds != "auto" {
-		return fmt.Errorf("compare: --rounds applies to kernels files (edgebench kernels -o json); results files pool every repetition")
-	}
 	oldF, err := loadResults(oldArg)
 	if err != nil {
 		return err
@@ -156,7 +159,7 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 			return nil
 		}
 	}
-	cmp, err := reports.Compare(oldF, newF, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha})
+	cmp, err := reports.Compare(oldF, newF, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha, Rounds: roundsMode(fl.rounds)})
 	if err != nil {
 		return err
 	}
@@ -188,11 +191,7 @@ func compareKernels(stdout, stderr io.Writer, oldK, newK []*reports.KernelRun, f
 			return nil
 		}
 	}
-	rounds := fl.rounds
-	if rounds == "auto" {
-		rounds = reports.RoundsAuto
-	}
-	cmp, err := reports.CompareKernels(oldK, newK, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha, Rounds: rounds})
+	cmp, err := reports.CompareKernels(oldK, newK, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha, Rounds: roundsMode(fl.rounds)})
 	if err != nil {
 		return err
 	}
@@ -203,6 +202,14 @@ func compareKernels(stdout, stderr io.Writer, oldK, newK []*reports.KernelRun, f
 		return nil
 	}
 	return checkGate(stderr, "compare", cmp, gate, fl.gate)
+}
+
+// roundsMode maps --rounds to reports' modes ("auto" is the default "").
+func roundsMode(flag string) string {
+	if flag == "auto" {
+		return reports.RoundsAuto
+	}
+	return flag
 }
 
 // loadKernels reads arg as kernels JSON: a file or a quoted glob of files

@@ -102,7 +102,7 @@ func TestCompareGolden(t *testing.T) {
 		{"kernels_gate_pass", []string{"compare", "--gate", "25%", oldKernels, newKernels}},
 		{"kernels_aa", []string{"compare", "--gate", "5%", oldKernels, oldKernels}},
 		{"err_kernels_mixed", []string{"compare", oldKernels, newResults}},
-		{"err_rounds_results", []string{"compare", "--rounds", "median", oldResults, newResults}},
+		{"err_rounds", []string{"compare", "--rounds", "mean", oldResults, newResults}},
 		{"err_kernels_metric", []string{"compare", "--metric", "decode_tok_s", oldKernels, newKernels}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runGolden(t, "compare/"+tc.name, tc.args...) })
