@@ -36,6 +36,12 @@ type Spec struct {
 	Threads      []int    // 0 = every logical CPU
 	PromptTokens []int
 	GenTokens    []int
+	// Depths are context depths: tokens already in the KV cache when the
+	// prompt is processed (filled untimed before it). nil = [0].
+	Depths []int
+	// KVTypes are KV cache element types (f32, f16, q8_0). nil = [f32], the
+	// runtime default, which cell IDs leave out.
+	KVTypes []string
 	// Compression axes. Methods are quantization methods (rtn, awq, gptq;
 	// "none" or "" = plain generation); Pruning are pruners (magnitude,
 	// wanda, sparsegpt; "none" or "" = dense), each run at every Sparsity
@@ -86,6 +92,8 @@ type Rule struct {
 	Methods      []string // "none" matches cells without a method
 	Pruning      []string // "none" matches dense cells
 	Sparsity     []string
+	Depths       []int
+	KVTypes      []string // "f32" matches the default cache
 }
 
 // Match reports whether c is selected by r.
@@ -98,12 +106,15 @@ func (r Rule) Match(c results.CellConfig) bool {
 		matchInt(r.GenTokens, c.GenTokens, nil) &&
 		matchString(r.Methods, c.Method, canonicalMethod) &&
 		matchString(r.Pruning, c.Prune, canonicalMethod) &&
-		matchString(r.Sparsity, c.Sparsity, canonicalSparsity)
+		matchString(r.Sparsity, c.Sparsity, canonicalSparsity) &&
+		matchInt(r.Depths, c.Depth, nil) &&
+		matchString(r.KVTypes, c.KVType, canonicalKV)
 }
 
 func (r Rule) empty() bool {
 	return r.Models == nil && r.Types == nil && r.Backends == nil && r.Threads == nil &&
-		r.PromptTokens == nil && r.GenTokens == nil && r.Methods == nil && r.Pruning == nil && r.Sparsity == nil
+		r.PromptTokens == nil && r.GenTokens == nil && r.Methods == nil && r.Pruning == nil && r.Sparsity == nil &&
+		r.Depths == nil && r.KVTypes == nil
 }
 
 func matchString(vals []string, v string, canon func(string) string) bool {
@@ -159,6 +170,20 @@ func canonicalType(t string) string {
 		return k.String()
 	}
 	return t
+}
+
+// KVCacheTypes are the KV cache element types the runtime stores.
+var KVCacheTypes = []string{"f32", "f16", "q8_0"}
+
+// canonicalKV spells a KV cache type as ggml does; f32, the runtime's
+// default, is the empty value, so cells that never named a cache type and
+// cells that asked for f32 are one cell with one ID.
+func canonicalKV(k string) string {
+	k = canonicalType(strings.TrimSpace(k))
+	if k == "f32" {
+		return ""
+	}
+	return k
 }
 
 func canonicalBackend(b string) string { return strings.ToLower(strings.TrimSpace(b)) }
@@ -245,17 +270,29 @@ func (s Spec) Cells() []results.CellConfig {
 }
 
 func (s Spec) cellsFor(out *[]results.CellConfig, m, t string, cp compression) {
+	depths, kvs := s.Depths, s.KVTypes
+	if len(depths) == 0 {
+		depths = []int{0}
+	}
+	if len(kvs) == 0 {
+		kvs = []string{""}
+	}
 	for _, b := range s.Backends {
 		for _, th := range s.Threads {
 			for _, p := range s.PromptTokens {
 				for _, g := range s.GenTokens {
-					c := results.CellConfig{
-						Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
-						Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
-						Method: cp.method, Prune: cp.prune, Sparsity: cp.sparsity,
-					}
-					if s.keep(c) {
-						*out = append(*out, c)
+					for _, d := range depths {
+						for _, kv := range kvs {
+							c := results.CellConfig{
+								Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
+								Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
+								Method: cp.method, Prune: cp.prune, Sparsity: cp.sparsity,
+								Depth: d, KVType: canonicalKV(kv),
+							}
+							if s.keep(c) {
+								*out = append(*out, c)
+							}
+						}
 					}
 				}
 			}
@@ -534,6 +571,13 @@ func (s Spec) Problems() []Problem {
 		}
 	}
 	ps = append(ps, compressionAxisProblems("axes.", s.Methods, s.Pruning, s.Sparsity)...)
+	ps = append(ps, contextAxisProblems("axes.", s.Depths, s.KVTypes)...)
+	if s.Depths != nil && len(s.Depths) == 0 {
+		add("axes.depths", "axis depths is empty (leave it out for depth 0)")
+	}
+	if s.KVTypes != nil && len(s.KVTypes) == 0 {
+		add("axes.kv_types", "axis kv_types is empty (leave it out for the f32 cache)")
+	}
 	pruning := false
 	for _, pr := range s.Pruning {
 		pruning = pruning || canonicalMethod(pr) != ""
@@ -569,6 +613,7 @@ func (s Spec) Problems() []Problem {
 				}
 			}
 			ps = append(ps, compressionAxisProblems(field+".", r.Methods, r.Pruning, r.Sparsity)...)
+			ps = append(ps, contextAxisProblems(field+".", r.Depths, r.KVTypes)...)
 		}
 	}
 	ps = append(ps, s.policyProblems()...)
@@ -632,6 +677,24 @@ func compressionAxisProblems(prefix string, methods, pruners, sparsity []string)
 	return ps
 }
 
+// contextAxisProblems checks the depths and kv_types lists of an axes block
+// or a rule.
+func contextAxisProblems(prefix string, depths []int, kvs []string) []Problem {
+	var ps []Problem
+	for i, d := range depths {
+		if d < 0 {
+			ps = append(ps, Problem{fmt.Sprintf("%sdepths[%d]", prefix, i), fmt.Sprintf("context depth must be ≥ 0 tokens, got %d", d)})
+		}
+	}
+	for i, k := range kvs {
+		if c := canonicalKV(k); c != "" && !slices.Contains(KVCacheTypes, c) {
+			ps = append(ps, Problem{fmt.Sprintf("%skv_types[%d]", prefix, i),
+				fmt.Sprintf("unknown KV cache type %q (supported: %s)", k, strings.Join(KVCacheTypes, ", "))})
+		}
+	}
+	return ps
+}
+
 // policyProblems maps runners.Policy.Validate's message to the YAML field
 // it is about, so the policy's rules stay written down once, in runners.
 func (s Spec) policyProblems() []Problem {
@@ -672,6 +735,22 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 	promptIndex := func(p int) int {
 		for i, x := range s.PromptTokens {
 			if x == p {
+				return i
+			}
+		}
+		return 0
+	}
+	depthIndex := func(d int) int {
+		for i, x := range s.Depths {
+			if x == d {
+				return i
+			}
+		}
+		return 0
+	}
+	kvIndex := func(k string) int {
+		for i, x := range s.KVTypes {
+			if canonicalKV(x) == k {
 				return i
 			}
 		}
@@ -728,11 +807,23 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 					fmt.Sprintf("%v; add an exclude rule {models: [%s], types: [%s]}", err, c.Model, c.WeightType)})
 			}
 		}
-		if n := c.PromptTokens + c.GenTokens; cfg.ContextLength > 0 && n > cfg.ContextLength {
-			if key := fmt.Sprintf("ctx/%s/%d/%d", c.Model, c.PromptTokens, c.GenTokens); !seen[key] {
+		if c.KVType == "q8_0" && cfg.HeadDim%32 != 0 {
+			if key := "kv/" + c.Model; !seen[key] {
 				seen[key] = true
-				ps = append(ps, Problem{fmt.Sprintf("axes.prompt[%d]", promptIndex(c.PromptTokens)),
-					fmt.Sprintf("prompt %d + gen %d = %d tokens exceed %s's context length %d", c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength)})
+				ps = append(ps, Problem{fmt.Sprintf("axes.kv_types[%d]", kvIndex(c.KVType)),
+					fmt.Sprintf("a q8_0 KV cache needs a head dim that is a multiple of 32, %s has %d; add an exclude rule {models: [%s], kv_types: [q8_0]}", c.Model, cfg.HeadDim, c.Model)})
+			}
+		}
+		if n := c.Depth + c.PromptTokens + c.GenTokens; cfg.ContextLength > 0 && n > cfg.ContextLength {
+			if key := fmt.Sprintf("ctx/%s/%d/%d/%d", c.Model, c.Depth, c.PromptTokens, c.GenTokens); !seen[key] {
+				seen[key] = true
+				if c.Depth > 0 {
+					ps = append(ps, Problem{fmt.Sprintf("axes.depths[%d]", depthIndex(c.Depth)),
+						fmt.Sprintf("depth %d + prompt %d + gen %d = %d tokens exceed %s's context length %d; add an exclude rule {models: [%s], depths: [%d]}", c.Depth, c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength, c.Model, c.Depth)})
+				} else {
+					ps = append(ps, Problem{fmt.Sprintf("axes.prompt[%d]", promptIndex(c.PromptTokens)),
+						fmt.Sprintf("prompt %d + gen %d = %d tokens exceed %s's context length %d", c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength)})
+				}
 			}
 		}
 	}

@@ -162,6 +162,8 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"methods":  func(_, v *yaml.Node, f string) { s.Methods = p.strings(v, f) },
 				"pruning":  func(_, v *yaml.Node, f string) { s.Pruning = p.strings(v, f) },
 				"sparsity": func(_, v *yaml.Node, f string) { s.Sparsity = p.strings(v, f) },
+				"depths":   func(_, v *yaml.Node, f string) { s.Depths = p.ints(v, f) },
+				"kv_types": func(_, v *yaml.Node, f string) { s.KVTypes = p.strings(v, f) },
 			}, notYetAxes)
 		},
 		"include": func(_, v *yaml.Node, f string) { s.Include = p.rules(v, f) },
@@ -215,9 +217,9 @@ var (
 	notYetAxes = map[string]string{
 		"method":  "the axis is called methods (a list: [rtn, awq, gptq])",
 		"prune":   "the axis is called pruning (a list: [magnitude, wanda, sparsegpt]), with sparsity",
-		"depth":   "the context-depth axis is not implemented yet",
-		"context": "the context-depth axis is not implemented yet",
-		"kv_type": "the KV-cache type axis is not implemented yet (the cache is f32)",
+		"depth":   "the axis is called depths (a list of context depths in tokens: [0, 512, 2048])",
+		"context": "the context-depth axis is called depths (a list: [0, 512, 2048])",
+		"kv_type": "the axis is called kv_types (a list: [f32, f16, q8_0])",
 	}
 	notYetTop      = map[string]string{}
 	notYetCooldown = map[string]string{
@@ -490,6 +492,8 @@ func (p *parser) rules(n *yaml.Node, field string) []Rule {
 			"methods":  func(_, v *yaml.Node, f string) { r.Methods = p.strings(v, f) },
 			"pruning":  func(_, v *yaml.Node, f string) { r.Pruning = p.strings(v, f) },
 			"sparsity": func(_, v *yaml.Node, f string) { r.Sparsity = p.strings(v, f) },
+			"depths":   func(_, v *yaml.Node, f string) { r.Depths = p.ints(v, f) },
+			"kv_types": func(_, v *yaml.Node, f string) { r.KVTypes = p.strings(v, f) },
 		}, nil)
 		out = append(out, r)
 	}

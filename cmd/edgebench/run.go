@@ -42,6 +42,8 @@ type runFlags struct {
 	methods    []string
 	prune      []string
 	sparsity   []string
+	depths     []int
+	kvTypes    []string
 	reps       int
 	noRoofline bool
 	cacheDir   string
@@ -62,8 +64,12 @@ func newRunCmdFlags(fl *runFlags) *cobra.Command {
 		Use:   "run",
 		Short: "Run a benchmark sweep (default: the built-in quick suite)",
 		Long: `Run measures every cell of a sweep — model × weight type × method × pruning ×
-sparsity × backend × threads × prompt length × generated tokens — on the
-reference runtime, and prints a table.
+sparsity × backend × threads × prompt length × generated tokens × context depth ×
+KV cache type — on the reference runtime, and prints a table.
+
+With -d (the spec's depths axis) the KV cache holds that many tokens before each
+repetition's prompt (filled untimed), so the prefill and the decode run at that
+depth; --kv (kv_types) sets the cache's element type (f32, f16, q8_0).
 
 With --methods, --prune and --sparsity (or the spec's methods/pruning/sparsity
 axes) a cell's model is compressed before it runs (edgebench model compress,
@@ -95,6 +101,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
   edgebench run -m stories15M -t 1,2 --types q8_0,q4_0 -o s15.jsonl
   edgebench run -m stories15M --types q4_0 --methods rtn,gptq -t 1
   edgebench run -m stories15M --types q8_0 --prune magnitude,wanda,sparsegpt --sparsity 0,0.5,2:4
+  edgebench run -m SmolLM2-135M --types q4_0 -d 0,512,2048 --kv f16,q8_0   # context depth × KV cache type
   edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
   edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running`,
 		Args: cobra.NoArgs,
@@ -117,6 +124,8 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringSliceVar(&fl.methods, "methods", nil, "quantization methods, e.g. rtn,awq,gptq (none = plain generation); compressed models are prepared into the cache")
 	f.StringSliceVar(&fl.prune, "prune", nil, "pruners, e.g. magnitude,wanda,sparsegpt (none = dense); needs --sparsity")
 	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8 (0 = the dense cell)")
+	f.IntSliceVarP(&fl.depths, "depth", "d", nil, "context depths: tokens already in the KV cache when the prompt is processed, e.g. 0,512,2048 (filled untimed)")
+	f.StringSliceVar(&fl.kvTypes, "kv", nil, "KV cache types, e.g. f32,f16,q8_0 (f32 = the default)")
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
@@ -304,6 +313,12 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if len(fl.sparsity) > 0 {
 		spec.Sparsity = fl.sparsity
 	}
+	if len(fl.depths) > 0 {
+		spec.Depths = fl.depths
+	}
+	if len(fl.kvTypes) > 0 {
+		spec.KVTypes = fl.kvTypes
+	}
 	if fl.reps > 0 {
 		spec.Repeat.Min, spec.Repeat.Max = fl.reps, fl.reps
 	}
@@ -327,7 +342,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "repetitions", "cooldown", "cooldown-below"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "repetitions", "cooldown", "cooldown-below"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
@@ -459,7 +474,15 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 	fmt.Fprintf(w, "%s (%s): %d cells, repetitions %d–%d (+%d warm-up), budget %s per cell\n",
 		spec.Name, src, len(cells), spec.Repeat.Min, spec.Repeat.Max, spec.Repeat.Warmup, budgetString(spec.Repeat.Budget))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tmodel\ttype\tbackend\tthreads\tprompt\tgen\tmemory\test. time\t")
+	showDepth, showKV := reports.VariesContext(cells)
+	ctxHead := ""
+	if showDepth {
+		ctxHead += "depth\t"
+	}
+	if showKV {
+		ctxHead += "kv\t"
+	}
+	fmt.Fprintln(tw, "#\tmodel\ttype\tbackend\tthreads\tprompt\tgen\t"+ctxHead+"memory\test. time\t")
 	var tMin, tMax time.Duration
 	unknown, noFit, compressed := 0, 0, 0
 	basis := map[string]int{}
@@ -491,8 +514,15 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 		if c.Prune != "" || (c.Method != "" && c.Method != "rtn") { // rtn alone runs the plain file
 			compressed++
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, c.Weights(), c.Backend,
-			c.Threads, c.PromptTokens, c.GenTokens, memCol, timeCol)
+		ctxCols := ""
+		if showDepth {
+			ctxCols += fmt.Sprintf("%d\t", c.Depth)
+		}
+		if showKV {
+			ctxCols += reports.KVName(c) + "\t"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s%s\t%s\t\n", i+1, c.Model, c.Weights(), c.Backend,
+			c.Threads, c.PromptTokens, c.GenTokens, ctxCols, memCol, timeCol)
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -603,7 +633,14 @@ func printWarnings(w interface{ Write([]byte) (int, error) }, cells []results.Ce
 				fmt.Fprintln(w, "\nwarnings:")
 				first = false
 			}
-			fmt.Fprintf(w, "  %s %s t=%d: %s\n", c.Config.Model, c.Config.Weights(), c.Config.Threads, msg)
+			ctx := ""
+			if c.Config.Depth > 0 {
+				ctx += fmt.Sprintf(" d=%d", c.Config.Depth)
+			}
+			if c.Config.KVType != "" {
+				ctx += " kv=" + c.Config.KVType
+			}
+			fmt.Fprintf(w, "  %s %s t=%d%s: %s\n", c.Config.Model, c.Config.Weights(), c.Config.Threads, ctx, msg)
 		}
 	}
 }
