@@ -28,6 +28,12 @@ type CellOptions struct {
 	Log      io.Writer        // model generation messages; nil for none
 	Probes   probes.SamplerConfig
 	NoProbes bool // do not sample sensors at all
+	// QualityTokens > 0 measures a cell's quality against its dense
+	// reference over a seeded stream of that many tokens, after its timed
+	// repetitions (qualityMetrics); Quality shares the figures across the
+	// cells of a sweep (nil: a cache for this cell alone).
+	QualityTokens int
+	Quality       *QualityCache
 }
 
 // RunCell measures one cell. It never panics on a bad cell: problems become
@@ -203,6 +209,22 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		}
 		if f := rpt.Overhead.CPUFraction; f > 0.01 {
 			cell.Warnings = append(cell.Warnings, fmt.Sprintf("the sensor sampler used %.1f%% of a core", 100*f))
+		}
+	}
+	if opt.QualityTokens > 0 {
+		m.Close() // its worker threads are not needed any more
+		// After the probes stopped and the peak RSS was read: comparing
+		// loads the model a second time and maybe its reference, which
+		// must not count against the cell's memory or energy.
+		q := opt.Quality
+		if q == nil {
+			q = &QualityCache{}
+		}
+		for _, m := range q.qualityMetrics(ctx, cfg, path, opt) {
+			add(m)
+		}
+		if err := ctx.Err(); err != nil {
+			return cell, err
 		}
 	}
 	cell.Warnings = append(cell.Warnings, warnings(opt.Policy, prefill, decode)...)

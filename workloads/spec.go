@@ -64,6 +64,12 @@ type Spec struct {
 	// CoolMaxWait (0 = the runner's default, 10 min).
 	CoolBelow   float64
 	CoolMaxWait time.Duration
+	// QualityTokens > 0 measures every cell whose model is not its dense
+	// reference (quantized, compressed or pruned weights, or a KV cache
+	// other than f32) against that reference over a seeded stream of this
+	// many tokens: mean and p99 KL divergence and same-top-token share.
+	// 0 = off. Files default to DefaultQualityTokens.
+	QualityTokens int
 	// Output is the results file; "" lets the caller choose.
 	Output string
 	// Probes chooses the sensors sampled during every cell.
@@ -385,18 +391,25 @@ func dedupe(cells []results.CellConfig) []results.CellConfig {
 // a shared or thermally noisy machine (CI gates fix their repetitions instead).
 var DefaultPolicy = runners.Policy{Warmup: 1, Min: 6, Max: 10, TargetRelCI: 0.05, Budget: 8 * time.Second, Confidence: 0.95}
 
+// DefaultQualityTokens is the quality stream's length when a spec does not
+// set one: long enough that the mean KL divergence is stable to a few per
+// cent on the synthetic models, short enough that comparing a 135M model
+// takes seconds (the quick suite stays within 3 minutes on 2 cores).
+const DefaultQualityTokens = 64
+
 var builtins = map[string]Spec{
 	"quick": {
-		Name:         "quick",
-		Description:  "stories15M and SmolLM2-135M shapes × f32/q8_0/q4_0 × 1 and all threads; ≤ 3 min on a 2-core x86",
-		Models:       []string{"stories15M", "SmolLM2-135M"},
-		Types:        []string{"f32", "q8_0", "q4_0"},
-		Backends:     []string{"auto"},
-		Threads:      []int{1, 0},
-		PromptTokens: []int{128},
-		GenTokens:    []int{64},
-		Seed:         1,
-		Repeat:       DefaultPolicy,
+		Name:          "quick",
+		Description:   "stories15M and SmolLM2-135M shapes × f32/q8_0/q4_0 × 1 and all threads; ≤ 3 min on a 2-core x86",
+		Models:        []string{"stories15M", "SmolLM2-135M"},
+		Types:         []string{"f32", "q8_0", "q4_0"},
+		Backends:      []string{"auto"},
+		Threads:       []int{1, 0},
+		PromptTokens:  []int{128},
+		GenTokens:     []int{64},
+		Seed:          1,
+		Repeat:        DefaultPolicy,
+		QualityTokens: DefaultQualityTokens,
 	},
 	// standard answers "which device": real shapes from 15M to 1.1B
 	// parameters at 16, 8, 4, 3 and 2 bits, on one core and on all of them.
@@ -639,6 +652,9 @@ func (s Spec) Problems() []Problem {
 	}
 	if s.CoolMaxWait < 0 {
 		add("cooldown.max_wait", "must be ≥ 0, got %s", s.CoolMaxWait)
+	}
+	if s.QualityTokens < 0 {
+		add("quality.tokens", "must be ≥ 0 (0 = no quality measurement), got %d", s.QualityTokens)
 	}
 	if len(ps) > 0 {
 		// The cell checks below need well-formed axes.

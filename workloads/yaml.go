@@ -141,7 +141,7 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 	}
 
 	s := Spec{Backends: []string{"auto"}, Threads: []int{0}, PromptTokens: []int{128}, GenTokens: []int{64},
-		Seed: 1, Repeat: DefaultPolicy}
+		Seed: 1, Repeat: DefaultPolicy, QualityTokens: DefaultQualityTokens}
 	if base := strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file)); base != "" && base != "." {
 		s.Name = base
 	}
@@ -165,6 +165,11 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"depths":   func(_, v *yaml.Node, f string) { s.Depths = p.ints(v, f) },
 				"kv_types": func(_, v *yaml.Node, f string) { s.KVTypes = p.strings(v, f) },
 			}, notYetAxes)
+		},
+		"quality": func(_, v *yaml.Node, f string) {
+			p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
+				"tokens": func(_, v *yaml.Node, f string) { p.int(v, f, &s.QualityTokens) },
+			}, nil)
 		},
 		"include": func(_, v *yaml.Node, f string) { s.Include = p.rules(v, f) },
 		"exclude": func(_, v *yaml.Node, f string) { s.Exclude = p.rules(v, f) },

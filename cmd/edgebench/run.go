@@ -44,6 +44,7 @@ type runFlags struct {
 	sparsity   []string
 	depths     []int
 	kvTypes    []string
+	quality    int
 	reps       int
 	noRoofline bool
 	cacheDir   string
@@ -126,6 +127,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8 (0 = the dense cell)")
 	f.IntSliceVarP(&fl.depths, "depth", "d", nil, "context depths: tokens already in the KV cache when the prompt is processed, e.g. 0,512,2048 (filled untimed)")
 	f.StringSliceVar(&fl.kvTypes, "kv", nil, "KV cache types, e.g. f32,f16,q8_0 (f32 = the default)")
+	f.IntVar(&fl.quality, "quality-tokens", 0, fmt.Sprintf("measure each compressed/quantized cell's KL divergence and same-top-token share against the dense reference over this many seeded tokens; 0 = off (default: the spec's quality.tokens, %d for files and the quick and standard suites)", workloads.DefaultQualityTokens))
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
@@ -235,8 +237,9 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	}
 	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
 		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
-			Probes:   probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
-			NoProbes: spec.Probes.Off},
+			Probes:        probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
+			NoProbes:      spec.Probes.Off,
+			QualityTokens: spec.QualityTokens, Quality: &runners.QualityCache{}},
 		Out:       w,
 		Run:       run,
 		Done:      done,
@@ -328,6 +331,9 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.changed["cooldown"] {
 		spec.Cooldown = fl.cooldown
 	}
+	if fl.changed["quality-tokens"] {
+		spec.QualityTokens = fl.quality
+	}
 	if fl.changed["cooldown-below"] {
 		spec.CoolBelow = fl.coolBelow
 	}
@@ -342,7 +348,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "repetitions", "cooldown", "cooldown-below"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "quality-tokens", "repetitions", "cooldown", "cooldown-below"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
