@@ -303,3 +303,18 @@ func (q *QualityCache) qualityMetrics(ctx context.Context, cfg results.CellConfi
 		single(results.MetricSameTop, "%", "higher", r.sameTopPct, results.SourceMeasured),
 	}
 }
+
+// IsReferenceCell tells whether a cell runs its own dense reference, so it
+// gets no quality metrics: a preset in f32 or a .gguf file as it is,
+// neither compressed (rtn alone on a preset is plain generation), with the
+// default f32 KV cache. (A preset whose f32 file would not fit is compared
+// with its f16 file instead; that is only known at run time.)
+func IsReferenceCell(c results.CellConfig) bool {
+	if c.KVType != "" || c.Prune != "" || c.Sparsity != "" {
+		return false
+	}
+	if IsModelFile(c.Model) {
+		return c.Method == ""
+	}
+	return (c.Method == "" || c.Method == "rtn") && c.WeightType == "f32"
+}

@@ -392,10 +392,12 @@ func dedupe(cells []results.CellConfig) []results.CellConfig {
 var DefaultPolicy = runners.Policy{Warmup: 1, Min: 6, Max: 10, TargetRelCI: 0.05, Budget: 8 * time.Second, Confidence: 0.95}
 
 // DefaultQualityTokens is the quality stream's length when a spec does not
-// set one: long enough that the mean KL divergence is stable to a few per
-// cent on the synthetic models, short enough that comparing a 135M model
-// takes seconds (the quick suite stays within 3 minutes on 2 cores).
-const DefaultQualityTokens = 64
+// set one: 128 positions resolve the same-top share to under 1% and give a
+// p99 that is not simply the maximum, and cost 128 decode steps per
+// compared model plus 128 for its reference, once per sweep (measured on a
+// loaded 2-core VM: about 3 s per SmolLM2-135M model compared at 64 tokens,
+// so the quick suite's 2 references and 4 quantized models add ~15 s).
+const DefaultQualityTokens = 128
 
 var builtins = map[string]Spec{
 	"quick": {
@@ -411,28 +413,37 @@ var builtins = map[string]Spec{
 		Repeat:        DefaultPolicy,
 		QualityTokens: DefaultQualityTokens,
 	},
-	// standard answers "which device": real shapes from 15M to 1.1B
-	// parameters at 16, 8, 4, 3 and 2 bits, on one core and on all of them.
-	// The k-quants (q3_k, q2_k) store 256-value blocks, which the
-	// 288/576/896/960-wide models cannot be cut into: those combinations are
-	// excluded rather than left to fail. Sparse cells (50% and 2:4) wait for
-	// the synthetic generator to write the sparse formats (Validate checks
-	// model.FileType, so a suite listing them would be refused).
+	// standard answers "which device": real shapes from 15M to 1.2B
+	// parameters at 16, 8, 4, 3 and 2 bits, on one core and on all of them,
+	// and dense against 50% and 2:4 sparse. The k-quants (q3_k, q2_k) store
+	// 256-value blocks, which the 288/576/896/960-wide models cannot be cut
+	// into: those combinations are excluded rather than left to fail.
+	// Sparsity (magnitude pruning, the pruned zeros stored in the dense
+	// format) runs on three shapes (15M, 360M, 1.2B) at q8_0 and q4_0 on all
+	// threads: the formats the sparse kernels are built for, at the thread
+	// count a product runs, without tripling the suite's time.
 	// `edgebench run --suite standard --dry-run` prints its time bound here.
 	"standard": {
 		Name:         "standard",
-		Description:  "hardware selection: 15M–1.1B shapes × f16/q8_0/q4_0/q3_k/q2_k (16 to 2 bits) × 1 and all threads",
+		Description:  "hardware selection: 15M–1.2B shapes × f16/q8_0/q4_0/q3_k/q2_k (16 to 2 bits) × 1 and all threads, and dense/50%/2:4 (magnitude) on three shapes at q8_0/q4_0",
 		Models:       []string{"stories15M", "SmolLM2-135M", "SmolLM2-360M", "Qwen2.5-0.5B", "TinyLlama-1.1B", "Llama-3.2-1B"},
 		Types:        []string{"f16", "q8_0", "q4_0", "q3_k", "q2_k"},
 		Backends:     []string{"auto"},
 		Threads:      []int{1, 0},
 		PromptTokens: []int{128},
 		GenTokens:    []int{64},
+		Pruning:      []string{"none", "magnitude"},
+		Sparsity:     []string{"0.5", "2:4"},
+		Include: []Rule{
+			{Pruning: []string{"none"}},
+			{Pruning: []string{"magnitude"}, Models: []string{"stories15M", "SmolLM2-360M", "Llama-3.2-1B"}, Types: []string{"q8_0", "q4_0"}, Threads: []int{0}},
+		},
 		Exclude: []Rule{
 			{Models: []string{"stories15M", "SmolLM2-135M", "SmolLM2-360M", "Qwen2.5-0.5B"}, Types: []string{"q3_k", "q2_k"}},
 		},
-		Seed:   1,
-		Repeat: runners.Policy{Warmup: 1, Min: 6, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
+		Seed:          1,
+		Repeat:        runners.Policy{Warmup: 1, Min: 6, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
+		QualityTokens: DefaultQualityTokens,
 	},
 }
 

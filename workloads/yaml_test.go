@@ -47,14 +47,25 @@ func TestHardwareSelectionExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells := s.Cells()
-	// 2 models × 3 types × 2 threads × 2 prompts, minus SmolLM2 f32 at prompt 128 (2 cells).
-	if len(cells) != 22 {
-		t.Fatalf("%d cells, want 22", len(cells))
+	// 2 models × (f32, q8_0, q4_0, q8_0 2:4, q4_0 2:4) at depth 0 with the
+	// f32 cache, plus SmolLM2-135M q4_0 at depth 0/1024 × f32/f16/q8_0 (5 more).
+	if len(cells) != 15 {
+		t.Fatalf("%d cells, want 15", len(cells))
 	}
+	deep := 0
 	for _, c := range cells {
-		if c.Model == "SmolLM2-135M" && c.WeightType == "f32" && c.PromptTokens == 128 {
+		if c.WeightType == "f32" && c.Prune != "" {
 			t.Errorf("excluded cell present: %s", c.ID())
 		}
+		if (c.Depth != 0 || c.KVType != "") && (c.Model != "SmolLM2-135M" || c.WeightType != "q4_0" || c.Prune != "") {
+			t.Errorf("context axes outside SmolLM2-135M q4_0 dense: %s", c.ID())
+		}
+		if c.Depth == 1024 {
+			deep++
+		}
+	}
+	if deep != 3 || s.QualityTokens != 128 {
+		t.Errorf("%d cells at depth 1024 (want 3), quality tokens %d (want 128)", deep, s.QualityTokens)
 	}
 	want := DefaultPolicy
 	want.Min, want.Max, want.TargetRelCI, want.Budget = 6, 10, 0.03, 6*time.Second

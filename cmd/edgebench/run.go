@@ -542,6 +542,21 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 		// model's width in ways no benchmark here measures yet.
 		fmt.Fprintf(w, "compression: %d cell(s) run a compressed model, prepared once into the cache before the cell; that time is not estimated (seconds for the small shapes, much longer for gptq/sparsegpt on 1B)\n", compressed)
 	}
+	if spec.QualityTokens > 0 {
+		compared, models, refs := 0, map[string]bool{}, map[string]bool{}
+		for _, c := range cells {
+			if runners.IsReferenceCell(c) {
+				continue
+			}
+			compared++
+			models[fmt.Sprintf("%s/%s/%s/%s/%s/%s/%s", c.Model, c.Weights(), c.KVType, c.Backend, c.Method, c.Prune, c.Sparsity)] = true
+			refs[c.Model] = true
+		}
+		if compared > 0 {
+			fmt.Fprintf(w, "quality: %d cell(s) compared with their dense reference over %d tokens: %d model(s) and %d reference(s), %d decode steps each on all threads, once per sweep; not in the time below\n",
+				compared, spec.QualityTokens, len(models), len(refs), spec.QualityTokens)
+		}
+	}
 	if avail > 0 {
 		fmt.Fprintf(w, "memory: %s available now; %d cell(s) will not fit and will be skipped with that reason\n", humanBytes(int64(avail)), noFit)
 	} else {
