@@ -3,6 +3,7 @@ package workloads
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgebench/edgebench/results"
 )
@@ -82,5 +83,23 @@ func TestContextAxesEstimate(t *testing.T) {
 	}
 	if !(d.MemBytes > plain.MemBytes && est(q8).MemBytes < d.MemBytes) {
 		t.Errorf("memory: plain %d, depth 1024 f32 %d, q8_0 %d", plain.MemBytes, d.MemBytes, est(q8).MemBytes)
+	}
+}
+
+func TestCooldownUntilStable(t *testing.T) {
+	const head = "axes:\n  models: [stories15M]\n  types: [q8_0]\n"
+	s, err := Parse("s.yaml", []byte(head+"cooldown:\n  until_stable: true\n  max_wait: 2m\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CoolStable != DefaultCoolStable || s.CoolStableWindow != 0 || s.CoolMaxWait != 2*time.Minute {
+		t.Errorf("until_stable: true gave %g°C over %s, max wait %s", s.CoolStable, s.CoolStableWindow, s.CoolMaxWait)
+	}
+	s, err = Parse("s.yaml", []byte(head+"cooldown:\n  until_stable: {within_celsius: 0.5, window: 1m}\n"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.CoolStable != 0.5 || s.CoolStableWindow != time.Minute {
+		t.Errorf("until_stable mapping gave %g°C over %s", s.CoolStable, s.CoolStableWindow)
 	}
 }

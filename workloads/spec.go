@@ -64,6 +64,13 @@ type Spec struct {
 	// CoolMaxWait (0 = the runner's default, 10 min).
 	CoolBelow   float64
 	CoolMaxWait time.Duration
+	// CoolStable, when > 0, waits before each cell until the hottest
+	// temperature moved less than this many °C over the last
+	// CoolStableWindow (0 = runners.DefaultStableWindow), for at most
+	// CoolMaxWait. A device without temperature sensors says so once and
+	// does not wait.
+	CoolStable       float64
+	CoolStableWindow time.Duration
 	// QualityTokens > 0 measures every cell whose model is not its dense
 	// reference (quantized, compressed or pruned weights, or a KV cache
 	// other than f32) against that reference over a seeded stream of this
@@ -663,6 +670,12 @@ func (s Spec) Problems() []Problem {
 	}
 	if s.CoolMaxWait < 0 {
 		add("cooldown.max_wait", "must be ≥ 0, got %s", s.CoolMaxWait)
+	}
+	if s.CoolStable < 0 || s.CoolStable > 20 {
+		add("cooldown.until_stable.within_celsius", "must be between 0 (off) and 20 °C, got %g", s.CoolStable)
+	}
+	if w := s.CoolStableWindow; w != 0 && w < time.Second {
+		add("cooldown.until_stable.window", "must be ≥ 1s (sensors are read once a second), got %s", w)
 	}
 	if s.QualityTokens < 0 {
 		add("quality.tokens", "must be ≥ 0 (0 = no quality measurement), got %d", s.QualityTokens)

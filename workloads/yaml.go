@@ -197,7 +197,23 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"delay":         func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Cooldown) },
 				"below_celsius": func(_, v *yaml.Node, f string) { p.float(v, f, &s.CoolBelow) },
 				"max_wait":      func(_, v *yaml.Node, f string) { p.duration(v, f, &s.CoolMaxWait) },
-			}, notYetCooldown)
+				"until_stable": func(_, v *yaml.Node, f string) {
+					// "until_stable: true" takes the defaults; a mapping sets them.
+					if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+						on := false
+						p.bool(v, f, &on)
+						if on {
+							s.CoolStable = DefaultCoolStable
+						}
+						return
+					}
+					s.CoolStable = DefaultCoolStable
+					p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
+						"within_celsius": func(_, v *yaml.Node, f string) { p.float(v, f, &s.CoolStable) },
+						"window":         func(_, v *yaml.Node, f string) { p.duration(v, f, &s.CoolStableWindow) },
+					}, nil)
+				},
+			}, nil)
 		},
 	}, notYetTop)
 	if root.Kind == yaml.MappingNode {
@@ -226,11 +242,14 @@ var (
 		"context": "the context-depth axis is called depths (a list: [0, 512, 2048])",
 		"kv_type": "the axis is called kv_types (a list: [f32, f16, q8_0])",
 	}
-	notYetTop      = map[string]string{}
-	notYetCooldown = map[string]string{
-		"until_stable": "waiting for a stable temperature is not implemented yet; use below_celsius or delay",
-	}
+	notYetTop = map[string]string{}
 )
+
+// DefaultCoolStable is the temperature movement (°C over the window) below
+// which "cooldown: {until_stable: true}" calls a device settled: thermal
+// zones report in steps of 0.05–1 °C, and a board still heating moves
+// several degrees a minute.
+const DefaultCoolStable = 1.0
 
 // fields walks a mapping node, dispatching each key; unknown and duplicate
 // keys are errors naming the known ones.

@@ -51,6 +51,7 @@ type runFlags struct {
 	dryRun     bool
 	cooldown   time.Duration
 	coolBelow  float64
+	coolStable float64
 	progress   string
 	estimate   string
 	noProbes   bool
@@ -134,6 +135,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
 	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
 	f.Float64Var(&fl.coolBelow, "cooldown-below", 0, "then wait before each cell until the hottest temperature sensor reads at most this many °C (overrides cooldown.below_celsius)")
+	f.Float64Var(&fl.coolStable, "cooldown-stable", 0, "then wait before each cell until the hottest temperature moved less than this many °C over 30 s (overrides cooldown.until_stable; 0 = off)")
 	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
@@ -246,6 +248,7 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		Progress:  progress,
 		Cooldown:  spec.Cooldown,
 		CoolBelow: spec.CoolBelow, CoolMaxWait: spec.CoolMaxWait,
+		CoolStable: spec.CoolStable, CoolStableWindow: spec.CoolStableWindow, CoolLog: stderr,
 	})
 	closeProgress()
 
@@ -337,6 +340,9 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.changed["cooldown-below"] {
 		spec.CoolBelow = fl.coolBelow
 	}
+	if fl.changed["cooldown-stable"] {
+		spec.CoolStable = fl.coolStable
+	}
 	if err := spec.Validate(); err != nil {
 		if fl.file != "" {
 			// The file itself was valid: the flags made it unrunnable.
@@ -348,7 +354,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "quality-tokens", "repetitions", "cooldown", "cooldown-below"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "quality-tokens", "repetitions", "cooldown", "cooldown-below", "cooldown-stable"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
@@ -587,6 +593,10 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 		if spec.CoolBelow > 0 {
 			fmt.Fprintf(w, "      plus waiting for ≤ %g°C before each cell (up to %s each)\n", spec.CoolBelow, coolMaxWait(spec))
 		}
+		if spec.CoolStable > 0 {
+			fmt.Fprintf(w, "      plus waiting for the temperature to move < %g°C over %s before each cell (up to %s each; no wait without sensors)\n",
+				spec.CoolStable, stableWindow(spec), coolMaxWait(spec))
+		}
 		if unknown > 0 {
 			fmt.Fprintf(w, "      (%d cell(s) have no estimate)\n", unknown)
 		}
@@ -599,6 +609,13 @@ func coolMaxWait(spec workloads.Spec) time.Duration {
 		return spec.CoolMaxWait
 	}
 	return 10 * time.Minute // the runner's default
+}
+
+func stableWindow(spec workloads.Spec) time.Duration {
+	if spec.CoolStableWindow > 0 {
+		return spec.CoolStableWindow
+	}
+	return runners.DefaultStableWindow
 }
 
 func budgetString(d time.Duration) string {
