@@ -103,3 +103,29 @@ func TestCooldownUntilStable(t *testing.T) {
 		t.Errorf("until_stable mapping gave %g°C over %s", s.CoolStable, s.CoolStableWindow)
 	}
 }
+
+// TestQualityTime: each compared model counts once (its fastest cell),
+// the reference cell not at all, and each reference once, at the step time
+// scaled to its f32 weights.
+func TestQualityTime(t *testing.T) {
+	c := func(typ string, threads int, kv string) results.CellConfig {
+		return results.CellConfig{Model: "SmolLM2-135M", WeightType: typ, Backend: "auto", Threads: threads, PromptTokens: 16, GenTokens: 8, Seed: 1, KVType: kv}
+	}
+	est := []Estimate{
+		{Cell: c("f32", 2, ""), DecodeStep: 40 * time.Millisecond, PerTokBytes: 400},
+		{Cell: c("q8_0", 1, ""), DecodeStep: 20 * time.Millisecond, PerTokBytes: 100},
+		{Cell: c("q8_0", 2, ""), DecodeStep: 10 * time.Millisecond, PerTokBytes: 100},
+		{Cell: c("q8_0", 2, "f16"), DecodeStep: 12 * time.Millisecond, PerTokBytes: 100},
+	}
+	total, models, refs, ok := QualityTime(est, 100)
+	ref := typedShape(shapeOf("SmolLM2-135M", "f32", false).cfg, "f32").perToken
+	// The reference's step: the fastest cell of the model (the q8_0 one at
+	// 10 ms for 100 bytes) scaled to the f32 weights.
+	want := 100*(10+12)*time.Millisecond + 100*time.Duration(float64(10*time.Millisecond)*float64(ref)/100)
+	if !ok || models != 2 || refs != 1 || total != want {
+		t.Errorf("QualityTime = %s, %d models, %d refs, ok %v; want %s, 2, 1, true", total, models, refs, ok, want)
+	}
+	if total, _, _, _ := QualityTime(est, 0); total != 0 {
+		t.Errorf("quality off: %s", total)
+	}
+}

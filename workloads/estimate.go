@@ -43,6 +43,10 @@ type Estimate struct {
 	TimeUnknown  string        // why there is no time estimate ("" = there is one)
 	Basis        string        // "kernels" or "roofline"
 	ModelUnknown string        // why there is no memory estimate either
+	// DecodeStep is the time of one decode step at the cell's mean depth,
+	// PerTokBytes the weight bytes it reads: what QualityTime scales.
+	DecodeStep  time.Duration
+	PerTokBytes int64
 }
 
 // EstimateCells estimates every cell. rf is the device's measured roofline
@@ -210,6 +214,10 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 	} else {
 		load += fill
 	}
+	if c.GenTokens > 0 {
+		e.DecodeStep = seconds(decode / float64(c.GenTokens))
+	}
+	e.PerTokBytes = sh.perToken
 	e.Rep = seconds(prefill + decode)
 	reps := func(n int) time.Duration { return seconds(load) + time.Duration(pol.Warmup+n)*e.Rep }
 	e.TimeMin = reps(pol.Min)

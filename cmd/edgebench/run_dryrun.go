@@ -108,18 +108,23 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 		fmt.Fprintf(w, "compression: %d cell(s) run a compressed model, prepared once into the cache before the cell; that time is not estimated (seconds for the small shapes, much longer for gptq/sparsegpt on 1B)\n", compressed)
 	}
 	if spec.QualityTokens > 0 {
-		compared, models, refs := 0, map[string]bool{}, map[string]bool{}
+		compared := 0
 		for _, c := range cells {
-			if runners.IsReferenceCell(c) {
-				continue
+			if !runners.IsReferenceCell(c) {
+				compared++
 			}
-			compared++
-			models[fmt.Sprintf("%s/%s/%s/%s/%s/%s/%s", c.Model, c.Weights(), c.KVType, c.Backend, c.Method, c.Prune, c.Sparsity)] = true
-			refs[c.Model] = true
 		}
-		if compared > 0 {
-			fmt.Fprintf(w, "quality: %d cell(s) compared with their dense reference over %d tokens: %d model(s) and %d reference(s), %d decode steps each on all threads, once per sweep; not in the time below\n",
-				compared, spec.QualityTokens, len(models), len(refs), spec.QualityTokens)
+		if qt, models, refs, ok := workloads.QualityTime(est, spec.QualityTokens); compared > 0 {
+			line := fmt.Sprintf("quality: %d cell(s) compared with their dense reference over %d tokens: %d model(s) and %d reference(s), %d decode steps each, once per sweep",
+				compared, spec.QualityTokens, models, refs, spec.QualityTokens)
+			if ok && qt > 0 {
+				line += fmt.Sprintf(": about %s, included below", durRange(qt, qt))
+				tMin += qt
+				tMax += qt
+			} else {
+				line += "; not in the time below"
+			}
+			fmt.Fprintln(w, line)
 		}
 	}
 	if avail > 0 {
