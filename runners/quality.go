@@ -41,7 +41,6 @@ type QualityCache struct {
 // is none.
 type qualityReport struct {
 	meanKLD, p99KLD, sameTopPct float64
-	positions                   int
 	why                         string // unavailable: the reason
 }
 
@@ -238,7 +237,7 @@ func compareWith(ctx context.Context, path string, cfg results.CellConfig, ref [
 		}
 	}
 	n := float64(len(stream))
-	return qualityReport{meanKLD: sum / n, p99KLD: stats.Quantile(klds, 0.99), sameTopPct: 100 * float64(same) / n, positions: len(stream)}, nil
+	return qualityReport{meanKLD: sum / n, p99KLD: stats.Quantile(klds, 0.99), sameTopPct: 100 * float64(same) / n}, nil
 }
 
 // qualityMetrics measures a cell's quality against its dense reference
