@@ -58,3 +58,32 @@ func TestRunDepthKVQualityStories15M(t *testing.T) {
 		}
 	}
 }
+
+// The smallest preset whose head dim (64) holds a q8_0 KV cache, at depth
+// 96 (a whole number of 32-position blocks: the cache is rewound) and 100
+// (refilled before every repetition), with quality.
+func TestRunDepthKVQ8Stories42M(t *testing.T) {
+	if testing.Short() {
+		t.Skip("generates stories42M (f32 and q4_0, 230 MB)")
+	}
+	dir := t.TempDir()
+	res := filepath.Join(dir, "r.jsonl")
+	out, err := runCLI(t, "run", "-m", "stories42M", "--types", "q4_0", "-d", "96,100", "--kv", "q8_0", "-t", "1", "-p", "16", "-n", "8", "-r", "2",
+		"--quality-tokens", "32", "--no-roofline", "--no-probes", "--progress", "none", "--cache-dir", filepath.Join(dir, "cache"), "-o", res)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	f, err := results.Read(res)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Cells) != 2 {
+		t.Fatalf("%d cells", len(f.Cells))
+	}
+	for _, c := range f.Cells {
+		kld, _ := c.Metric(results.MetricKLDMean)
+		if c.Status != results.StatusOK || c.Backends["kv:q8_0"] == "" || kld.Source != results.SourceMeasured {
+			t.Errorf("%s: %s %s, backends %v, KLD %+v", c.ID, c.Status, c.Error, c.Backends, kld)
+		}
+	}
+}
