@@ -17,17 +17,48 @@ import (
 // CellTable writes one row per cell: the headline numbers of a sweep, medians
 // with their confidence interval as ±% (benchstat's notation). Cells that
 // failed or were skipped say why in the last column rather than vanishing.
+// The depth and KV-cache columns appear when the cells vary them (or hold a
+// value other than the default), the quality columns (mean KL divergence
+// from the dense reference, same top token) when any cell has them.
 func CellTable(w io.Writer, cells []results.Cell) error {
+	configs := make([]results.CellConfig, len(cells))
+	showQuality := false
+	for i, c := range cells {
+		configs[i] = c.Config
+		_, ok := c.Metric(results.MetricKLDMean)
+		showQuality = showQuality || ok
+	}
+	showDepth, showKV := VariesContext(configs)
+	head := []string{"model", "type", "bpw", "thr", "backend"}
+	if showDepth {
+		head = append(head, "depth")
+	}
+	if showKV {
+		head = append(head, "kv")
+	}
+	head = append(head, "prefill tok/s", "decode tok/s", "ttft ms", "p99 ms", "GB/s", "% roofline")
+	if showQuality {
+		head = append(head, "KLD", "same top")
+	}
+	head = append(head, "peak RSS", "note")
 	t := tablewriter.NewWriter(w)
-	t.Header("model", "type", "bpw", "thr", "backend", "prefill tok/s", "decode tok/s",
-		"ttft ms", "p99 ms", "GB/s", "% roofline", "peak RSS", "note")
+	t.Header(head)
 	for _, c := range cells {
 		row := []string{c.Config.Model, c.Config.Weights(), "", strconv.Itoa(c.Config.Threads), backendName(c)}
 		if c.Model != nil {
 			row[2] = fmt.Sprintf("%.2f", c.Model.BitsPerWeight)
 		}
+		if showDepth {
+			row = append(row, strconv.Itoa(c.Config.Depth))
+		}
+		if showKV {
+			row = append(row, KVName(c.Config))
+		}
 		if c.Status != results.StatusOK {
-			row = append(row, "", "", "", "", "", "", "", c.Status+": "+c.Error)
+			for len(row) < len(head)-1 {
+				row = append(row, "")
+			}
+			row = append(row, c.Status+": "+c.Error)
 			if err := t.Append(row); err != nil {
 				return err
 			}
@@ -40,14 +71,62 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 			median(c, results.MetricTokenP99, 2),
 			median(c, results.MetricBandwidth, 2),
 			median(c, results.MetricRooflinePct, 1),
-			bytesOf(c, results.MetricPeakRSS),
-			note(c),
 		)
+		if showQuality {
+			row = append(row, kld(c), sameTop(c))
+		}
+		row = append(row, bytesOf(c, results.MetricPeakRSS), note(c))
 		if err := t.Append(row); err != nil {
 			return err
 		}
 	}
 	return t.Render()
+}
+
+// VariesContext tells whether a table of these cells needs a depth column
+// and a KV-cache column: when the cells differ in it, or any holds a value
+// other than the default (depth 0, the f32 cache), which a table without
+// the column would hide.
+func VariesContext(cells []results.CellConfig) (depth, kv bool) {
+	for _, c := range cells {
+		depth = depth || c.Depth != 0
+		kv = kv || c.KVType != ""
+	}
+	return depth, kv
+}
+
+// KVName is a cell's KV cache type, "f32" when it names none (the
+// runtime's default).
+func KVName(c results.CellConfig) string {
+	if c.KVType == "" {
+		return "f32"
+	}
+	return c.KVType
+}
+
+// kld is the mean KL divergence from the dense reference: "-" for a cell
+// without the metric (the reference itself, or quality off), n/a when it
+// could not be measured.
+func kld(c results.Cell) string {
+	m, ok := c.Metric(results.MetricKLDMean)
+	switch {
+	case !ok:
+		return "-"
+	case m.Source == results.SourceUnavailable || math.IsNaN(m.Median):
+		return "n/a"
+	}
+	return strconv.FormatFloat(m.Median, 'g', 3, 64)
+}
+
+func sameTop(c results.Cell) string {
+	m, ok := c.Metric(results.MetricSameTop)
+	switch {
+	case !ok:
+		return "-"
+	case m.Source == results.SourceUnavailable || math.IsNaN(m.Median):
+		return "n/a"
+	}
+	return strconv.FormatFloat(m.Median, 'f', 1, 64) + "%"
 }
 
 func backendName(c results.Cell) string {

@@ -55,3 +55,42 @@ func TestHumanBytes(t *testing.T) {
 		}
 	}
 }
+
+// Depth, KV and quality columns appear only when the cells need them; the
+// reference cell shows "-" for quality, an unmeasurable one "n/a".
+func TestCellTableContextAndQuality(t *testing.T) {
+	cell := func(depth int, kv string, kld float64, src string) results.Cell {
+		c := results.Cell{ID: kv, Status: results.StatusOK,
+			Config: results.CellConfig{Model: "m", WeightType: "q4_0", Backend: "auto", Threads: 1, Depth: depth, KVType: kv}}
+		if src != "" {
+			c.Metrics = []results.Metric{
+				{Name: results.MetricKLDMean, Source: src, Median: kld},
+				{Name: results.MetricSameTop, Source: src, Median: 87.5},
+			}
+		}
+		return c
+	}
+	var buf bytes.Buffer
+	if err := CellTable(&buf, []results.Cell{cell(0, "", 0, "")}); err != nil {
+		t.Fatal(err)
+	}
+	for _, no := range []string{"DEPTH", "KV", "KLD", "SAME TOP"} {
+		if strings.Contains(buf.String(), no) {
+			t.Errorf("plain cells grew a %s column:\n%s", no, buf.String())
+		}
+	}
+	buf.Reset()
+	if err := CellTable(&buf, []results.Cell{
+		cell(0, "", 0, ""),
+		cell(512, "q8_0", 0.0123, results.SourceMeasured),
+		cell(512, "f16", math.NaN(), results.SourceUnavailable),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"DEPTH", "KV", "KLD", "SAME TOP", "512", "q8_0", "f32", "0.0123", "87.5%", "n/a", " - "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/device"
-	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/probes"
@@ -29,6 +28,12 @@ type CellOptions struct {
 	Log      io.Writer        // model generation messages; nil for none
 	Probes   probes.SamplerConfig
 	NoProbes bool // do not sample sensors at all
+	// QualityTokens > 0 measures a cell's quality against its dense
+	// reference over a seeded stream of that many tokens, after its timed
+	// repetitions (qualityMetrics); Quality shares the figures across the
+	// cells of a sweep (nil: a cache for this cell alone).
+	QualityTokens int
+	Quality       *QualityCache
 }
 
 // RunCell measures one cell. It never panics on a bad cell: problems become
@@ -79,7 +84,10 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	if err != nil {
 		return fail(err)
 	}
-	if n := cfg.PromptTokens + cfg.GenTokens; mcfg.ContextLength > 0 && n > mcfg.ContextLength {
+	if n := contextTokens(cfg); mcfg.ContextLength > 0 && n > mcfg.ContextLength {
+		if cfg.Depth > 0 {
+			return fail(fmt.Errorf("depth + prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength))
+		}
 		return fail(fmt.Errorf("prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength))
 	}
 	if need, avail, ok := fits(f, mcfg, cfg); !ok {
@@ -88,7 +96,11 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Elapsed = time.Since(start)
 		return cell, nil
 	}
-	m, err := transformer.Load(f, runtimeOptions(cfg))
+	ropts, err := runtimeOptions(cfg)
+	if err != nil {
+		return fail(err)
+	}
+	m, err := transformer.Load(f, ropts)
 	if err != nil {
 		return fail(err)
 	}
@@ -98,6 +110,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	cell.Model = modelInfo(path, f, mcfg, m)
 
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
+	fill := fillTokens(cfg.Seed, cfg.Depth, mcfg.Vocab)
 	lat := make([]float64, 0, cfg.GenTokens)
 	measuring := false
 	phase := func(p string) {
@@ -107,6 +120,9 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		mark(p)
 	}
 	one := func() (rep, error) {
+		if err := atDepth(m, fill, phase); err != nil {
+			return rep{}, err
+		}
 		return measureOnce(m, prompt, cfg.GenTokens, &lat, phase)
 	}
 	for i := 0; i < opt.Policy.Warmup; i++ {
@@ -164,7 +180,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	// Effective bandwidth: the bytes one decode step must read (weights +
 	// the KV cache at the mean depth of the generated tokens) times tok/s.
-	depth := float64(cfg.PromptTokens) + float64(cfg.GenTokens)/2
+	depth := float64(cfg.Depth) + float64(cfg.PromptTokens) + float64(cfg.GenTokens)/2
 	bytesPerTok := float64(m.WeightBytesPerToken()) + float64(m.KVBytesPerToken())*depth
 	gbps := make([]float64, len(decode))
 	for i, d := range decode {
@@ -195,6 +211,22 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 			cell.Warnings = append(cell.Warnings, fmt.Sprintf("the sensor sampler used %.1f%% of a core", 100*f))
 		}
 	}
+	if opt.QualityTokens > 0 {
+		m.Close() // its worker threads are not needed any more
+		// After the probes stopped and the peak RSS was read: comparing
+		// loads the model a second time and maybe its reference, which
+		// must not count against the cell's memory or energy.
+		q := opt.Quality
+		if q == nil {
+			q = &QualityCache{}
+		}
+		for _, m := range q.qualityMetrics(ctx, cfg, path, opt) {
+			add(m)
+		}
+		if err := ctx.Err(); err != nil {
+			return cell, err
+		}
+	}
 	cell.Warnings = append(cell.Warnings, warnings(opt.Policy, prefill, decode)...)
 	if share, err := busy.othersShare(); err == nil && share > maxOthersShare {
 		cell.Warnings = append(cell.Warnings, fmt.Sprintf("other processes used %.0f%% of the CPUs while this cell was measured: its numbers are low and noisy", 100*share))
@@ -210,11 +242,11 @@ const maxOthersShare = 0.05
 
 type rep struct{ prefillTokS, decodeTokS, ttftMs float64 }
 
-// measureOnce runs one prompt and gen decode steps from an empty cache.
-// Greedy argmax picks each next token, as a real generation would; lat gets
-// the per-token decode latencies in ms.
+// measureOnce runs one prompt and gen decode steps on the cache as it is
+// (empty, or filled to the cell's depth by atDepth). Greedy argmax picks
+// each next token, as a real generation would; lat gets the per-token
+// decode latencies in ms.
 func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64, phase func(string)) (rep, error) {
-	m.Reset()
 	phase("prefill")
 	t0 := time.Now()
 	logits, err := m.Prefill(prompt)
@@ -379,22 +411,28 @@ func fits(f *gguf.File, c model.Config, cell results.CellConfig) (need, avail ui
 	return need, vm.Available, need < vm.Available
 }
 
-// runtimeOptions is how the runner loads a cell's model: a KV cache just
-// long enough for the cell, f32 (exact).
-func runtimeOptions(cell results.CellConfig) transformer.Options {
+// runtimeOptions is how the runner loads a cell's model: a KV cache of the
+// cell's type (f32, exact, by default) just long enough for its depth,
+// prompt and generated tokens.
+func runtimeOptions(cell results.CellConfig) (transformer.Options, error) {
+	kv, err := kvType(cell)
 	return transformer.Options{Threads: cell.Threads, Backend: cell.Backend,
-		MaxContext: cell.PromptTokens + cell.GenTokens + 1, KVType: kernels.F32}
+		MaxContext: contextTokens(cell) + 1, KVType: kv}, err
 }
 
 // RuntimeBytes is the memory the runtime allocates for a cell on top of the
 // memory-mapped weights (KV cache, activations, scratch): what --dry-run
 // and the pre-load check both count.
 func RuntimeBytes(c model.Config, cell results.CellConfig) (int64, error) {
-	return transformer.EstimateBytes(c, runtimeOptions(cell))
+	opts, err := runtimeOptions(cell)
+	if err != nil {
+		return 0, err
+	}
+	return transformer.EstimateBytes(c, opts)
 }
 
-// KVBytesPerPos is the KV cache one position occupies (and a decode step
-// reads per cached position) as the runner loads models: f32 keys and values.
+// KVBytesPerPos is the KV cache one position occupies with the runner's
+// default f32 cache (CellKVBytesPerPos for a cell's own cache type).
 func KVBytesPerPos(c model.Config) int64 {
-	return 2 * int64(c.Layers*c.KVHeads*c.HeadDim) * 4
+	return CellKVBytesPerPos(c, results.CellConfig{})
 }

@@ -69,7 +69,7 @@ func (p *BarProgress) CellStart(i, n int, c results.CellConfig) {
 		go p.tick()
 	}
 	p.cellAt = now
-	p.current = fmt.Sprintf("%s %s t=%d p=%d n=%d", c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens)
+	p.current = fmt.Sprintf("%s %s t=%d p=%d n=%d", c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens) + contextLabel(c)
 	p.redraw()
 }
 
@@ -186,7 +186,7 @@ func eta(finished, current time.Duration, done, n int, plan []time.Duration) str
 // cellLine is the one-line summary of a finished cell.
 func cellLine(i, n int, c results.Cell) string {
 	cfg := c.Config
-	return fmt.Sprintf("[%d/%d] %s %s t=%d p=%d n=%d: %s", i+1, n, cfg.Model, cfg.Weights(), cfg.Threads, cfg.PromptTokens, cfg.GenTokens, cellResult(c))
+	return fmt.Sprintf("[%d/%d] %s %s t=%d p=%d n=%d%s: %s", i+1, n, cfg.Model, cfg.Weights(), cfg.Threads, cfg.PromptTokens, cfg.GenTokens, contextLabel(cfg), cellResult(c))
 }
 
 // cellResult is what a finished cell measured, or why it did not.

@@ -37,6 +37,13 @@ type SweepOptions struct {
 	CoolMaxWait time.Duration
 	CoolPoll    time.Duration
 	CoolEnv     probes.Env // where the sensors are (Root "" = this machine)
+	// CoolStable, when > 0, (also) waits until the hottest temperature has
+	// moved less than this many °C over the last CoolStableWindow (default
+	// 30 s), for at most CoolMaxWait. Without a readable sensor it says so
+	// once on CoolLog and does not wait.
+	CoolStable       float64
+	CoolStableWindow time.Duration
+	CoolLog          io.Writer
 }
 
 // Sweep measures cells in order and appends each record to the results file
@@ -45,12 +52,14 @@ type SweepOptions struct {
 // context's error. It returns the records it produced.
 func Sweep(ctx context.Context, cells []results.CellConfig, opt SweepOptions) ([]results.Cell, error) {
 	var cool *cooler
-	if opt.CoolBelow > 0 {
+	if opt.CoolBelow > 0 || opt.CoolStable > 0 {
 		var err error
 		if cool, err = newCooler(ctx, opt); err != nil {
 			return nil, err
 		}
-		defer cool.close()
+		if cool != nil {
+			defer cool.close()
+		}
 	}
 	if err := opt.Out.Append(opt.Run); err != nil {
 		return nil, err
@@ -118,10 +127,18 @@ type cooler struct {
 	below   float64
 	maxWait time.Duration
 	poll    time.Duration
+	stable  stability
 }
 
+// newCooler opens the temperature sensors. Without a readable one, a
+// target temperature is an error (the sweep cannot honour it), while a
+// stability wait alone is skipped with a note on opt.CoolLog: nil, nil.
 func newCooler(ctx context.Context, opt SweepOptions) (*cooler, error) {
-	c := &cooler{below: opt.CoolBelow, maxWait: opt.CoolMaxWait, poll: opt.CoolPoll}
+	c := &cooler{below: opt.CoolBelow, maxWait: opt.CoolMaxWait, poll: opt.CoolPoll,
+		stable: stability{delta: opt.CoolStable, window: opt.CoolStableWindow}}
+	if c.stable.window <= 0 {
+		c.stable.window = DefaultStableWindow
+	}
 	if c.maxWait <= 0 {
 		c.maxWait = 10 * time.Minute
 	}
@@ -142,6 +159,12 @@ func newCooler(ctx context.Context, opt SweepOptions) (*cooler, error) {
 			}
 		}
 		probes.Close(sts)
+		if c.below <= 0 {
+			if opt.CoolLog != nil {
+				fmt.Fprintf(opt.CoolLog, "cooldown until stable: no temperature sensor can be read on this device (%s): not waiting for a stable temperature\n", strings.Join(why, "; "))
+			}
+			return nil, nil
+		}
 		return nil, fmt.Errorf("cooldown below %g°C: no temperature sensor can be read on this device (%s); use a fixed cooldown delay instead", c.below, strings.Join(why, "; "))
 	}
 	return c, nil
@@ -162,20 +185,33 @@ func (c *cooler) hottest(ctx context.Context) (float64, bool) {
 	return best, ok
 }
 
-// wait returns once the hottest sensor is at or below the target, or with a
+// wait returns once the hottest sensor is at or below the target and, with
+// a stability target, has moved less than it over the window; or with a
 // warning when the wait ran out first (or the sensors stopped answering).
 func (c *cooler) wait(ctx context.Context) (warning string, err error) {
 	start := time.Now()
+	c.stable.reset()
 	for {
 		t, ok := c.hottest(ctx)
-		if ok && t <= c.below {
+		now := time.Now()
+		if ok {
+			c.stable.add(now, t)
+		}
+		cool := c.below <= 0 || (ok && t <= c.below)
+		steady := c.stable.delta <= 0 || c.stable.steady(now)
+		if ok && cool && steady {
 			return "", nil
 		}
-		if time.Since(start) >= c.maxWait {
-			if !ok {
+		if now.Sub(start) >= c.maxWait {
+			switch {
+			case !ok:
 				return fmt.Sprintf("cooldown: no temperature could be read for %s; started without knowing the temperature", c.maxWait), nil
+			case !cool:
+				return fmt.Sprintf("cooldown: started at %.1f°C, above the %g°C target, after waiting %s", t, c.below, c.maxWait), nil
+			default:
+				return fmt.Sprintf("cooldown: started at %.1f°C while the temperature still moved %.1f°C over the last %s (target < %g°C), after waiting %s",
+					t, c.stable.spread(now), c.stable.window, c.stable.delta, c.maxWait), nil
 			}
-			return fmt.Sprintf("cooldown: started at %.1f°C, above the %g°C target, after waiting %s", t, c.below, c.maxWait), nil
 		}
 		if err := sleep(ctx, c.poll); err != nil {
 			return "", err
@@ -205,7 +241,7 @@ func (p *LogProgress) CellStart(i, n int, c results.CellConfig) {
 		}
 		left = ", " + strings.TrimPrefix(eta(time.Since(p.start), 0, i, n, plan), "ETA ") + " left"
 	}
-	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s\n", i+1, n, c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens, left)
+	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s%s\n", i+1, n, c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens, contextLabel(c), left)
 }
 
 func (p *LogProgress) CellDone(i, n int, c results.Cell) {

@@ -15,7 +15,8 @@ import (
 
 // Estimate is what a cell is expected to cost before it runs. Memory is
 // computed from the model's shape the way the runner checks it before
-// loading (weights + f32 KV cache + activation buffers).
+// loading (weights + the KV cache of the cell's type for depth + prompt +
+// generated tokens + activation buffers).
 //
 // Time comes from one of two bases. "kernels": this machine's matvec and
 // matmul speed for the cell's type, backend and thread count, measured just
@@ -29,7 +30,7 @@ import (
 type Estimate struct {
 	Cell         results.CellConfig
 	WeightBytes  int64   // tensor data of the model file
-	KVBytes      int64   // KV cache for prompt + generated tokens
+	KVBytes      int64   // KV cache for depth + prompt + generated tokens
 	BufferBytes  int64   // activation buffers
 	BytesPerTok  float64 // weights + KV read per decode step (at mean depth)
 	FlopsPerTok  float64 // prefill work per prompt token
@@ -42,6 +43,10 @@ type Estimate struct {
 	TimeUnknown  string        // why there is no time estimate ("" = there is one)
 	Basis        string        // "kernels" or "roofline"
 	ModelUnknown string        // why there is no memory estimate either
+	// DecodeStep is the time of one decode step at the cell's mean depth,
+	// PerTokBytes the weight bytes it reads: what QualityTime scales.
+	DecodeStep  time.Duration
+	PerTokBytes int64
 }
 
 // EstimateCells estimates every cell. rf is the device's measured roofline
@@ -147,9 +152,9 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 		return e
 	}
 	m := sh.cfg
-	kvPerPos := runners.KVBytesPerPos(m)
+	kvPerPos := runners.CellKVBytesPerPos(m, c)
 	e.WeightBytes = sh.weightBytes
-	e.KVBytes = kvPerPos * int64(c.PromptTokens+c.GenTokens+1)
+	e.KVBytes = kvPerPos * int64(c.Depth+c.PromptTokens+c.GenTokens+1)
 	rt, err := runners.RuntimeBytes(m, c)
 	if err != nil {
 		e.ModelUnknown, e.TimeUnknown = err.Error(), err.Error()
@@ -161,12 +166,12 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 		e.Fits = uint64(e.MemBytes) < avail
 	}
 
-	depth := float64(c.PromptTokens) + float64(c.GenTokens)/2
+	depth := float64(c.Depth) + float64(c.PromptTokens) + float64(c.GenTokens)/2
 	e.BytesPerTok = float64(sh.perToken) + float64(kvPerPos)*depth
 	// Every weight takes part in one multiply-add per token (2 flops); the
 	// attention scores and the weighted sum add 2 × 2 × heads × head_dim per
 	// cached position, at the prompt's mean depth.
-	e.FlopsPerTok = 2*float64(m.Params()) + 4*float64(m.Layers*m.Heads*m.HeadDim)*float64(c.PromptTokens)/2
+	e.FlopsPerTok = 2*float64(m.Params()) + 4*float64(m.Layers*m.Heads*m.HeadDim)*(float64(c.Depth)+float64(c.PromptTokens)/2)
 
 	bw, flops, why := ceilings(rf, c.Threads)
 	var prefill, decode, load float64
@@ -175,7 +180,7 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 	case kr.MatVecGBps > 0:
 		e.Basis = "kernels"
 		wbw := kr.MatVecGBps * 1e9
-		kvbw := wbw // the KV cache is f32: without a roofline, as fast as the weights
+		kvbw := wbw // without a roofline: the KV cache as fast as the weights
 		if why == "" {
 			kvbw = bw
 		}
@@ -196,6 +201,23 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 		e.TimeUnknown = why
 		return e
 	}
+	// The context a cell at depth > 0 fills before its prompt is prefilled
+	// at the prompt's rate: once per cell when the runner can rewind the
+	// cache to it, before every repetition when it cannot (a q8_0 cache at a
+	// depth that is not a whole number of 32-position blocks).
+	var fill float64
+	if c.PromptTokens > 0 {
+		fill = prefill * float64(c.Depth) / float64(c.PromptTokens)
+	}
+	if c.KVType == "q8_0" && c.Depth%32 != 0 {
+		prefill += fill
+	} else {
+		load += fill
+	}
+	if c.GenTokens > 0 {
+		e.DecodeStep = seconds(decode / float64(c.GenTokens))
+	}
+	e.PerTokBytes = sh.perToken
 	e.Rep = seconds(prefill + decode)
 	reps := func(n int) time.Duration { return seconds(load) + time.Duration(pol.Warmup+n)*e.Rep }
 	e.TimeMin = reps(pol.Min)

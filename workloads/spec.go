@@ -36,6 +36,12 @@ type Spec struct {
 	Threads      []int    // 0 = every logical CPU
 	PromptTokens []int
 	GenTokens    []int
+	// Depths are context depths: tokens already in the KV cache when the
+	// prompt is processed (filled untimed before it). nil = [0].
+	Depths []int
+	// KVTypes are KV cache element types (f32, f16, q8_0). nil = [f32], the
+	// runtime default, which cell IDs leave out.
+	KVTypes []string
 	// Compression axes. Methods are quantization methods (rtn, awq, gptq;
 	// "none" or "" = plain generation); Pruning are pruners (magnitude,
 	// wanda, sparsegpt; "none" or "" = dense), each run at every Sparsity
@@ -58,6 +64,19 @@ type Spec struct {
 	// CoolMaxWait (0 = the runner's default, 10 min).
 	CoolBelow   float64
 	CoolMaxWait time.Duration
+	// CoolStable, when > 0, waits before each cell until the hottest
+	// temperature moved less than this many °C over the last
+	// CoolStableWindow (0 = runners.DefaultStableWindow), for at most
+	// CoolMaxWait. A device without temperature sensors says so once and
+	// does not wait.
+	CoolStable       float64
+	CoolStableWindow time.Duration
+	// QualityTokens > 0 measures every cell whose model is not its dense
+	// reference (quantized, compressed or pruned weights, or a KV cache
+	// other than f32) against that reference over a seeded stream of this
+	// many tokens: mean and p99 KL divergence and same-top-token share.
+	// 0 = off. Files default to DefaultQualityTokens.
+	QualityTokens int
 	// Output is the results file; "" lets the caller choose.
 	Output string
 	// Probes chooses the sensors sampled during every cell.
@@ -86,6 +105,8 @@ type Rule struct {
 	Methods      []string // "none" matches cells without a method
 	Pruning      []string // "none" matches dense cells
 	Sparsity     []string
+	Depths       []int
+	KVTypes      []string // "f32" matches the default cache
 }
 
 // Match reports whether c is selected by r.
@@ -98,12 +119,15 @@ func (r Rule) Match(c results.CellConfig) bool {
 		matchInt(r.GenTokens, c.GenTokens, nil) &&
 		matchString(r.Methods, c.Method, canonicalMethod) &&
 		matchString(r.Pruning, c.Prune, canonicalMethod) &&
-		matchString(r.Sparsity, c.Sparsity, canonicalSparsity)
+		matchString(r.Sparsity, c.Sparsity, canonicalSparsity) &&
+		matchInt(r.Depths, c.Depth, nil) &&
+		matchString(r.KVTypes, c.KVType, canonicalKV)
 }
 
 func (r Rule) empty() bool {
 	return r.Models == nil && r.Types == nil && r.Backends == nil && r.Threads == nil &&
-		r.PromptTokens == nil && r.GenTokens == nil && r.Methods == nil && r.Pruning == nil && r.Sparsity == nil
+		r.PromptTokens == nil && r.GenTokens == nil && r.Methods == nil && r.Pruning == nil && r.Sparsity == nil &&
+		r.Depths == nil && r.KVTypes == nil
 }
 
 func matchString(vals []string, v string, canon func(string) string) bool {
@@ -159,6 +183,20 @@ func canonicalType(t string) string {
 		return k.String()
 	}
 	return t
+}
+
+// KVCacheTypes are the KV cache element types the runtime stores.
+var KVCacheTypes = []string{"f32", "f16", "q8_0"}
+
+// canonicalKV spells a KV cache type as ggml does; f32, the runtime's
+// default, is the empty value, so cells that never named a cache type and
+// cells that asked for f32 are one cell with one ID.
+func canonicalKV(k string) string {
+	k = canonicalType(strings.TrimSpace(k))
+	if k == "f32" {
+		return ""
+	}
+	return k
 }
 
 func canonicalBackend(b string) string { return strings.ToLower(strings.TrimSpace(b)) }
@@ -245,17 +283,29 @@ func (s Spec) Cells() []results.CellConfig {
 }
 
 func (s Spec) cellsFor(out *[]results.CellConfig, m, t string, cp compression) {
+	depths, kvs := s.Depths, s.KVTypes
+	if len(depths) == 0 {
+		depths = []int{0}
+	}
+	if len(kvs) == 0 {
+		kvs = []string{""}
+	}
 	for _, b := range s.Backends {
 		for _, th := range s.Threads {
 			for _, p := range s.PromptTokens {
 				for _, g := range s.GenTokens {
-					c := results.CellConfig{
-						Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
-						Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
-						Method: cp.method, Prune: cp.prune, Sparsity: cp.sparsity,
-					}
-					if s.keep(c) {
-						*out = append(*out, c)
+					for _, d := range depths {
+						for _, kv := range kvs {
+							c := results.CellConfig{
+								Model: canonicalModel(m), WeightType: canonicalType(t), Backend: canonicalBackend(b),
+								Threads: threadCount(th), PromptTokens: p, GenTokens: g, Seed: s.Seed,
+								Method: cp.method, Prune: cp.prune, Sparsity: cp.sparsity,
+								Depth: d, KVType: canonicalKV(kv),
+							}
+							if s.keep(c) {
+								*out = append(*out, c)
+							}
+						}
 					}
 				}
 			}
@@ -348,41 +398,59 @@ func dedupe(cells []results.CellConfig) []results.CellConfig {
 // a shared or thermally noisy machine (CI gates fix their repetitions instead).
 var DefaultPolicy = runners.Policy{Warmup: 1, Min: 6, Max: 10, TargetRelCI: 0.05, Budget: 8 * time.Second, Confidence: 0.95}
 
+// DefaultQualityTokens is the quality stream's length when a spec does not
+// set one: 128 positions resolve the same-top share to under 1% and give a
+// p99 that is not simply the maximum, and cost 128 decode steps per
+// compared model plus 128 for its reference, once per sweep (measured on a
+// loaded 2-core VM: about 3 s per SmolLM2-135M model compared at 64 tokens,
+// so the quick suite's 2 references and 4 quantized models add ~15 s).
+const DefaultQualityTokens = 128
+
 var builtins = map[string]Spec{
 	"quick": {
-		Name:         "quick",
-		Description:  "stories15M and SmolLM2-135M shapes × f32/q8_0/q4_0 × 1 and all threads; ≤ 3 min on a 2-core x86",
-		Models:       []string{"stories15M", "SmolLM2-135M"},
-		Types:        []string{"f32", "q8_0", "q4_0"},
-		Backends:     []string{"auto"},
-		Threads:      []int{1, 0},
-		PromptTokens: []int{128},
-		GenTokens:    []int{64},
-		Seed:         1,
-		Repeat:       DefaultPolicy,
+		Name:          "quick",
+		Description:   "stories15M and SmolLM2-135M shapes × f32/q8_0/q4_0 × 1 and all threads; ≤ 3 min on a 2-core x86",
+		Models:        []string{"stories15M", "SmolLM2-135M"},
+		Types:         []string{"f32", "q8_0", "q4_0"},
+		Backends:      []string{"auto"},
+		Threads:       []int{1, 0},
+		PromptTokens:  []int{128},
+		GenTokens:     []int{64},
+		Seed:          1,
+		Repeat:        DefaultPolicy,
+		QualityTokens: DefaultQualityTokens,
 	},
-	// standard answers "which device": real shapes from 15M to 1.1B
-	// parameters at 16, 8, 4, 3 and 2 bits, on one core and on all of them.
-	// The k-quants (q3_k, q2_k) store 256-value blocks, which the
-	// 288/576/896/960-wide models cannot be cut into: those combinations are
-	// excluded rather than left to fail. Sparse cells (50% and 2:4) wait for
-	// the synthetic generator to write the sparse formats (Validate checks
-	// model.FileType, so a suite listing them would be refused).
+	// standard answers "which device": real shapes from 15M to 1.2B
+	// parameters at 16, 8, 4, 3 and 2 bits, on one core and on all of them,
+	// and dense against 50% and 2:4 sparse. The k-quants (q3_k, q2_k) store
+	// 256-value blocks, which the 288/576/896/960-wide models cannot be cut
+	// into: those combinations are excluded rather than left to fail.
+	// Sparsity (magnitude pruning, the pruned zeros stored in the dense
+	// format) runs on three shapes (15M, 360M, 1.2B) at q8_0 and q4_0 on all
+	// threads: the formats the sparse kernels are built for, at the thread
+	// count a product runs, without tripling the suite's time.
 	// `edgebench run --suite standard --dry-run` prints its time bound here.
 	"standard": {
 		Name:         "standard",
-		Description:  "hardware selection: 15M–1.1B shapes × f16/q8_0/q4_0/q3_k/q2_k (16 to 2 bits) × 1 and all threads",
+		Description:  "hardware selection: 15M–1.2B shapes × f16/q8_0/q4_0/q3_k/q2_k (16 to 2 bits) × 1 and all threads, and dense/50%/2:4 (magnitude) on three shapes at q8_0/q4_0",
 		Models:       []string{"stories15M", "SmolLM2-135M", "SmolLM2-360M", "Qwen2.5-0.5B", "TinyLlama-1.1B", "Llama-3.2-1B"},
 		Types:        []string{"f16", "q8_0", "q4_0", "q3_k", "q2_k"},
 		Backends:     []string{"auto"},
 		Threads:      []int{1, 0},
 		PromptTokens: []int{128},
 		GenTokens:    []int{64},
+		Pruning:      []string{"none", "magnitude"},
+		Sparsity:     []string{"0.5", "2:4"},
+		Include: []Rule{
+			{Pruning: []string{"none"}},
+			{Pruning: []string{"magnitude"}, Models: []string{"stories15M", "SmolLM2-360M", "Llama-3.2-1B"}, Types: []string{"q8_0", "q4_0"}, Threads: []int{0}},
+		},
 		Exclude: []Rule{
 			{Models: []string{"stories15M", "SmolLM2-135M", "SmolLM2-360M", "Qwen2.5-0.5B"}, Types: []string{"q3_k", "q2_k"}},
 		},
-		Seed:   1,
-		Repeat: runners.Policy{Warmup: 1, Min: 6, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
+		Seed:          1,
+		Repeat:        runners.Policy{Warmup: 1, Min: 6, Max: 8, TargetRelCI: 0.03, Budget: 20 * time.Second, Confidence: 0.95},
+		QualityTokens: DefaultQualityTokens,
 	},
 }
 
@@ -534,6 +602,13 @@ func (s Spec) Problems() []Problem {
 		}
 	}
 	ps = append(ps, compressionAxisProblems("axes.", s.Methods, s.Pruning, s.Sparsity)...)
+	ps = append(ps, contextAxisProblems("axes.", s.Depths, s.KVTypes)...)
+	if s.Depths != nil && len(s.Depths) == 0 {
+		add("axes.depths", "axis depths is empty (leave it out for depth 0)")
+	}
+	if s.KVTypes != nil && len(s.KVTypes) == 0 {
+		add("axes.kv_types", "axis kv_types is empty (leave it out for the f32 cache)")
+	}
 	pruning := false
 	for _, pr := range s.Pruning {
 		pruning = pruning || canonicalMethod(pr) != ""
@@ -569,6 +644,7 @@ func (s Spec) Problems() []Problem {
 				}
 			}
 			ps = append(ps, compressionAxisProblems(field+".", r.Methods, r.Pruning, r.Sparsity)...)
+			ps = append(ps, contextAxisProblems(field+".", r.Depths, r.KVTypes)...)
 		}
 	}
 	ps = append(ps, s.policyProblems()...)
@@ -594,6 +670,15 @@ func (s Spec) Problems() []Problem {
 	}
 	if s.CoolMaxWait < 0 {
 		add("cooldown.max_wait", "must be ≥ 0, got %s", s.CoolMaxWait)
+	}
+	if s.CoolStable < 0 || s.CoolStable > 20 {
+		add("cooldown.until_stable.within_celsius", "must be between 0 (off) and 20 °C, got %g", s.CoolStable)
+	}
+	if w := s.CoolStableWindow; w != 0 && w < time.Second {
+		add("cooldown.until_stable.window", "must be ≥ 1s (sensors are read once a second), got %s", w)
+	}
+	if s.QualityTokens < 0 {
+		add("quality.tokens", "must be ≥ 0 (0 = no quality measurement), got %d", s.QualityTokens)
 	}
 	if len(ps) > 0 {
 		// The cell checks below need well-formed axes.
@@ -627,6 +712,24 @@ func compressionAxisProblems(prefix string, methods, pruners, sparsity []string)
 	for i, sp := range sparsity {
 		if _, err := compress.ParseSparsity(sp); err != nil {
 			ps = append(ps, Problem{fmt.Sprintf("%ssparsity[%d]", prefix, i), err.Error()})
+		}
+	}
+	return ps
+}
+
+// contextAxisProblems checks the depths and kv_types lists of an axes block
+// or a rule.
+func contextAxisProblems(prefix string, depths []int, kvs []string) []Problem {
+	var ps []Problem
+	for i, d := range depths {
+		if d < 0 {
+			ps = append(ps, Problem{fmt.Sprintf("%sdepths[%d]", prefix, i), fmt.Sprintf("context depth must be ≥ 0 tokens, got %d", d)})
+		}
+	}
+	for i, k := range kvs {
+		if c := canonicalKV(k); c != "" && !slices.Contains(KVCacheTypes, c) {
+			ps = append(ps, Problem{fmt.Sprintf("%skv_types[%d]", prefix, i),
+				fmt.Sprintf("unknown KV cache type %q (supported: %s)", k, strings.Join(KVCacheTypes, ", "))})
 		}
 	}
 	return ps
@@ -672,6 +775,22 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 	promptIndex := func(p int) int {
 		for i, x := range s.PromptTokens {
 			if x == p {
+				return i
+			}
+		}
+		return 0
+	}
+	depthIndex := func(d int) int {
+		for i, x := range s.Depths {
+			if x == d {
+				return i
+			}
+		}
+		return 0
+	}
+	kvIndex := func(k string) int {
+		for i, x := range s.KVTypes {
+			if canonicalKV(x) == k {
 				return i
 			}
 		}
@@ -728,11 +847,23 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 					fmt.Sprintf("%v; add an exclude rule {models: [%s], types: [%s]}", err, c.Model, c.WeightType)})
 			}
 		}
-		if n := c.PromptTokens + c.GenTokens; cfg.ContextLength > 0 && n > cfg.ContextLength {
-			if key := fmt.Sprintf("ctx/%s/%d/%d", c.Model, c.PromptTokens, c.GenTokens); !seen[key] {
+		if c.KVType == "q8_0" && cfg.HeadDim%32 != 0 {
+			if key := "kv/" + c.Model; !seen[key] {
 				seen[key] = true
-				ps = append(ps, Problem{fmt.Sprintf("axes.prompt[%d]", promptIndex(c.PromptTokens)),
-					fmt.Sprintf("prompt %d + gen %d = %d tokens exceed %s's context length %d", c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength)})
+				ps = append(ps, Problem{fmt.Sprintf("axes.kv_types[%d]", kvIndex(c.KVType)),
+					fmt.Sprintf("a q8_0 KV cache needs a head dim that is a multiple of 32, %s has %d; add an exclude rule {models: [%s], kv_types: [q8_0]}", c.Model, cfg.HeadDim, c.Model)})
+			}
+		}
+		if n := c.Depth + c.PromptTokens + c.GenTokens; cfg.ContextLength > 0 && n > cfg.ContextLength {
+			if key := fmt.Sprintf("ctx/%s/%d/%d/%d", c.Model, c.Depth, c.PromptTokens, c.GenTokens); !seen[key] {
+				seen[key] = true
+				if c.Depth > 0 {
+					ps = append(ps, Problem{fmt.Sprintf("axes.depths[%d]", depthIndex(c.Depth)),
+						fmt.Sprintf("depth %d + prompt %d + gen %d = %d tokens exceed %s's context length %d; add an exclude rule {models: [%s], depths: [%d]}", c.Depth, c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength, c.Model, c.Depth)})
+				} else {
+					ps = append(ps, Problem{fmt.Sprintf("axes.prompt[%d]", promptIndex(c.PromptTokens)),
+						fmt.Sprintf("prompt %d + gen %d = %d tokens exceed %s's context length %d", c.PromptTokens, c.GenTokens, n, c.Model, cfg.ContextLength)})
+				}
 			}
 		}
 	}

@@ -97,6 +97,28 @@ func TestStandardSuite(t *testing.T) {
 	if !models["stories15M"] || !models["Llama-3.2-1B"] {
 		t.Errorf("standard suite should span 15M to 1B+, has %v", models)
 	}
+	// Dense, 50% and 2:4 on the small, middle and 1B shapes; the dense
+	// cells keep the IDs they had before the sparsity axes were added.
+	sparse := map[string]int{}
+	for _, c := range cells {
+		if c.Prune != "" {
+			if c.Prune != "magnitude" || (c.WeightType != "q8_0" && c.WeightType != "q4_0") {
+				t.Errorf("unexpected sparse cell %s", c.ID())
+			}
+			sparse[c.Model+"/"+c.Sparsity]++
+		}
+		if c.Prune == "" && strings.Contains(c.ID(), "prune") {
+			t.Errorf("dense cell ID names a pruner: %s", c.ID())
+		}
+	}
+	for _, m := range []string{"stories15M", "SmolLM2-360M", "Llama-3.2-1B"} {
+		if sparse[m+"/0.5"] != 2 || sparse[m+"/2:4"] != 2 {
+			t.Errorf("%s: sparse cells %v, want q8_0 and q4_0 at 0.5 and 2:4", m, sparse)
+		}
+	}
+	if s.QualityTokens != DefaultQualityTokens {
+		t.Errorf("standard suite quality tokens %d", s.QualityTokens)
+	}
 }
 
 func TestEveryBuiltinValidates(t *testing.T) {

@@ -141,7 +141,7 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 	}
 
 	s := Spec{Backends: []string{"auto"}, Threads: []int{0}, PromptTokens: []int{128}, GenTokens: []int{64},
-		Seed: 1, Repeat: DefaultPolicy}
+		Seed: 1, Repeat: DefaultPolicy, QualityTokens: DefaultQualityTokens}
 	if base := strings.TrimSuffix(filepath.Base(p.file), filepath.Ext(p.file)); base != "" && base != "." {
 		s.Name = base
 	}
@@ -162,7 +162,14 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"methods":  func(_, v *yaml.Node, f string) { s.Methods = p.strings(v, f) },
 				"pruning":  func(_, v *yaml.Node, f string) { s.Pruning = p.strings(v, f) },
 				"sparsity": func(_, v *yaml.Node, f string) { s.Sparsity = p.strings(v, f) },
+				"depths":   func(_, v *yaml.Node, f string) { s.Depths = p.ints(v, f) },
+				"kv_types": func(_, v *yaml.Node, f string) { s.KVTypes = p.strings(v, f) },
 			}, notYetAxes)
+		},
+		"quality": func(_, v *yaml.Node, f string) {
+			p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
+				"tokens": func(_, v *yaml.Node, f string) { p.int(v, f, &s.QualityTokens) },
+			}, nil)
 		},
 		"include": func(_, v *yaml.Node, f string) { s.Include = p.rules(v, f) },
 		"exclude": func(_, v *yaml.Node, f string) { s.Exclude = p.rules(v, f) },
@@ -190,7 +197,23 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 				"delay":         func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Cooldown) },
 				"below_celsius": func(_, v *yaml.Node, f string) { p.float(v, f, &s.CoolBelow) },
 				"max_wait":      func(_, v *yaml.Node, f string) { p.duration(v, f, &s.CoolMaxWait) },
-			}, notYetCooldown)
+				"until_stable": func(_, v *yaml.Node, f string) {
+					// "until_stable: true" takes the defaults; a mapping sets them.
+					if v.Kind == yaml.ScalarNode && v.Tag == "!!bool" {
+						on := false
+						p.bool(v, f, &on)
+						if on {
+							s.CoolStable = DefaultCoolStable
+						}
+						return
+					}
+					s.CoolStable = DefaultCoolStable
+					p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
+						"within_celsius": func(_, v *yaml.Node, f string) { p.float(v, f, &s.CoolStable) },
+						"window":         func(_, v *yaml.Node, f string) { p.duration(v, f, &s.CoolStableWindow) },
+					}, nil)
+				},
+			}, nil)
 		},
 	}, notYetTop)
 	if root.Kind == yaml.MappingNode {
@@ -215,15 +238,18 @@ var (
 	notYetAxes = map[string]string{
 		"method":  "the axis is called methods (a list: [rtn, awq, gptq])",
 		"prune":   "the axis is called pruning (a list: [magnitude, wanda, sparsegpt]), with sparsity",
-		"depth":   "the context-depth axis is not implemented yet",
-		"context": "the context-depth axis is not implemented yet",
-		"kv_type": "the KV-cache type axis is not implemented yet (the cache is f32)",
+		"depth":   "the axis is called depths (a list of context depths in tokens: [0, 512, 2048])",
+		"context": "the context-depth axis is called depths (a list: [0, 512, 2048])",
+		"kv_type": "the axis is called kv_types (a list: [f32, f16, q8_0])",
 	}
-	notYetTop      = map[string]string{}
-	notYetCooldown = map[string]string{
-		"until_stable": "waiting for a stable temperature is not implemented yet; use below_celsius or delay",
-	}
+	notYetTop = map[string]string{}
 )
+
+// DefaultCoolStable is the temperature movement (°C over the window) below
+// which "cooldown: {until_stable: true}" calls a device settled: thermal
+// zones report in steps of 0.05–1 °C, and a board still heating moves
+// several degrees a minute.
+const DefaultCoolStable = 1.0
 
 // fields walks a mapping node, dispatching each key; unknown and duplicate
 // keys are errors naming the known ones.
@@ -490,6 +516,8 @@ func (p *parser) rules(n *yaml.Node, field string) []Rule {
 			"methods":  func(_, v *yaml.Node, f string) { r.Methods = p.strings(v, f) },
 			"pruning":  func(_, v *yaml.Node, f string) { r.Pruning = p.strings(v, f) },
 			"sparsity": func(_, v *yaml.Node, f string) { r.Sparsity = p.strings(v, f) },
+			"depths":   func(_, v *yaml.Node, f string) { r.Depths = p.ints(v, f) },
+			"kv_types": func(_, v *yaml.Node, f string) { r.KVTypes = p.strings(v, f) },
 		}, nil)
 		out = append(out, r)
 	}

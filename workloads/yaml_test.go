@@ -47,14 +47,25 @@ func TestHardwareSelectionExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells := s.Cells()
-	// 2 models × 3 types × 2 threads × 2 prompts, minus SmolLM2 f32 at prompt 128 (2 cells).
-	if len(cells) != 22 {
-		t.Fatalf("%d cells, want 22", len(cells))
+	// 2 models × (f32, q8_0, q4_0, q8_0 2:4, q4_0 2:4) at depth 0 with the
+	// f32 cache, plus SmolLM2-135M q4_0 at depth 0/1024 × f32/f16/q8_0 (5 more).
+	if len(cells) != 15 {
+		t.Fatalf("%d cells, want 15", len(cells))
 	}
+	deep := 0
 	for _, c := range cells {
-		if c.Model == "SmolLM2-135M" && c.WeightType == "f32" && c.PromptTokens == 128 {
+		if c.WeightType == "f32" && c.Prune != "" {
 			t.Errorf("excluded cell present: %s", c.ID())
 		}
+		if (c.Depth != 0 || c.KVType != "") && (c.Model != "SmolLM2-135M" || c.WeightType != "q4_0" || c.Prune != "") {
+			t.Errorf("context axes outside SmolLM2-135M q4_0 dense: %s", c.ID())
+		}
+		if c.Depth == 1024 {
+			deep++
+		}
+	}
+	if deep != 3 || s.QualityTokens != 128 {
+		t.Errorf("%d cells at depth 1024 (want 3), quality tokens %d (want 128)", deep, s.QualityTokens)
 	}
 	want := DefaultPolicy
 	want.Min, want.Max, want.TargetRelCI, want.Budget = 6, 10, 0.03, 6*time.Second
@@ -224,8 +235,20 @@ func TestMalformedSpecs(t *testing.T) {
 		{"empty rule", head + "exclude:\n  - {}\n", 5, "exclude[0]", "rule names no axis"},
 		{"rule type unknown", head + "exclude:\n  - types: [q3]\n", 5, "exclude[0].types[0]", `unknown weight type "q3"`},
 		{"rules leave nothing", head + "include:\n  - {threads: [3]}\n", 4, "include", "leave no cell"},
+		{"negative depth", head + "  depths: [0, -5]\n", 4, "axes.depths[1]", "context depth must be ≥ 0"},
+		{"depth not a number", head + "  depths: [0, deep]\n", 4, "axes.depths[1]", `want an integer, got "deep"`},
+		{"singular depth key", head + "  depth: 512\n", 4, "axes.depth", "called depths"},
+		{"singular kv key", head + "  kv_type: q8_0\n", 4, "axes.kv_type", "called kv_types"},
+		{"unknown kv type", head + "  kv_types: [f16, q4_0]\n", 4, "axes.kv_types[1]", `unknown KV cache type "q4_0"`},
+		{"depth beyond context", head + "  depths: [0, 200]\n  prompt: [64]\n  gen: [16]\n", 4, "axes.depths[1]", "depth 200 + prompt 64 + gen 16 = 280 tokens exceed stories15M's context length 256"},
+		{"q8_0 kv head dim", head + "  kv_types: [f16, q8_0]\n", 4, "axes.kv_types[1]", "q8_0 KV cache needs a head dim that is a multiple of 32, stories15M has 48"},
+		{"unknown rule kv type", head + "exclude:\n  - {kv_types: [q5]}\n", 5, "exclude[0].kv_types[0]", "unknown KV cache type"},
+		{"negative rule depth", head + "exclude:\n  - {depths: [-1]}\n", 5, "exclude[0].depths[0]", "context depth must be ≥ 0"},
 		{"cooldown scalar", head + "cooldown: 5s\n", 4, "cooldown", "want a mapping"},
-		{"cooldown until stable", head + "cooldown:\n  until_stable: true\n", 5, "cooldown.until_stable", "not implemented"},
+		{"cooldown stable negative", head + "cooldown:\n  until_stable: {within_celsius: -1}\n", 5, "cooldown.until_stable.within_celsius", "between 0 (off) and 20"},
+		{"cooldown stable window", head + "cooldown:\n  until_stable:\n    window: 10ms\n", 6, "cooldown.until_stable.window", "must be ≥ 1s"},
+		{"cooldown stable unknown", head + "cooldown:\n  until_stable: {delta: 1}\n", 5, "cooldown.until_stable.delta", "unknown field in cooldown.until_stable"},
+		{"cooldown stable scalar", head + "cooldown:\n  until_stable: 1\n", 5, "cooldown.until_stable", "want a mapping"},
 		{"cooldown too hot", head + "cooldown:\n  below_celsius: 500\n", 5, "cooldown.below_celsius", "between 0 (off) and 150"},
 		{"cooldown wait", head + "cooldown:\n  max_wait: soon\n", 5, "cooldown.max_wait", "want a duration"},
 		{"unknown probe source", head + "probes:\n  sources: [thermal, rapll]\n", 5, "probes.sources[1]", `unknown probe source "rapll"`},

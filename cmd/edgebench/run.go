@@ -1,17 +1,9 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
-	"runtime"
-	"runtime/debug"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/edgebench/edgebench/device"
@@ -20,10 +12,8 @@ import (
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/runners"
 	"github.com/edgebench/edgebench/workloads"
-	"github.com/shirou/gopsutil/v4/mem"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"golang.org/x/term"
 )
 
 func init() { register(newRunCmd) }
@@ -42,12 +32,16 @@ type runFlags struct {
 	methods    []string
 	prune      []string
 	sparsity   []string
+	depths     []int
+	kvTypes    []string
+	quality    int
 	reps       int
 	noRoofline bool
 	cacheDir   string
 	dryRun     bool
 	cooldown   time.Duration
 	coolBelow  float64
+	coolStable float64
 	progress   string
 	estimate   string
 	noProbes   bool
@@ -62,8 +56,12 @@ func newRunCmdFlags(fl *runFlags) *cobra.Command {
 		Use:   "run",
 		Short: "Run a benchmark sweep (default: the built-in quick suite)",
 		Long: `Run measures every cell of a sweep — model × weight type × method × pruning ×
-sparsity × backend × threads × prompt length × generated tokens — on the
-reference runtime, and prints a table.
+sparsity × backend × threads × prompt length × generated tokens × context depth ×
+KV cache type — on the reference runtime, and prints a table.
+
+With -d (the spec's depths axis) the KV cache holds that many tokens before each
+repetition's prompt (filled untimed), so the prefill and the decode run at that
+depth; --kv (kv_types) sets the cache's element type (f32, f16, q8_0).
 
 With --methods, --prune and --sparsity (or the spec's methods/pruning/sparsity
 axes) a cell's model is compressed before it runs (edgebench model compress,
@@ -95,6 +93,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
   edgebench run -m stories15M -t 1,2 --types q8_0,q4_0 -o s15.jsonl
   edgebench run -m stories15M --types q4_0 --methods rtn,gptq -t 1
   edgebench run -m stories15M --types q8_0 --prune magnitude,wanda,sparsegpt --sparsity 0,0.5,2:4
+  edgebench run -m SmolLM2-135M --types q4_0 -d 0,512,2048 --kv f16,q8_0   # context depth × KV cache type
   edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
   edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running`,
 		Args: cobra.NoArgs,
@@ -117,12 +116,16 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringSliceVar(&fl.methods, "methods", nil, "quantization methods, e.g. rtn,awq,gptq (none = plain generation); compressed models are prepared into the cache")
 	f.StringSliceVar(&fl.prune, "prune", nil, "pruners, e.g. magnitude,wanda,sparsegpt (none = dense); needs --sparsity")
 	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8 (0 = the dense cell)")
+	f.IntSliceVarP(&fl.depths, "depth", "d", nil, "context depths: tokens already in the KV cache when the prompt is processed, e.g. 0,512,2048 (filled untimed)")
+	f.StringSliceVar(&fl.kvTypes, "kv", nil, "KV cache types, e.g. f32,f16,q8_0 (f32 = the default)")
+	f.IntVar(&fl.quality, "quality-tokens", 0, fmt.Sprintf("measure each compressed/quantized cell's KL divergence and same-top-token share against the dense reference over this many seeded tokens; 0 = off (default: the spec's quality.tokens, %d for files and the quick and standard suites)", workloads.DefaultQualityTokens))
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
 	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
 	f.Float64Var(&fl.coolBelow, "cooldown-below", 0, "then wait before each cell until the hottest temperature sensor reads at most this many °C (overrides cooldown.below_celsius)")
+	f.Float64Var(&fl.coolStable, "cooldown-stable", 0, "then wait before each cell until the hottest temperature moved less than this many °C over 30 s (overrides cooldown.until_stable; 0 = off)")
 	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
@@ -226,14 +229,16 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	}
 	produced, sweepErr := runners.Sweep(cmd.Context(), cells, runners.SweepOptions{
 		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
-			Probes:   probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
-			NoProbes: spec.Probes.Off},
+			Probes:        probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
+			NoProbes:      spec.Probes.Off,
+			QualityTokens: spec.QualityTokens, Quality: &runners.QualityCache{}},
 		Out:       w,
 		Run:       run,
 		Done:      done,
 		Progress:  progress,
 		Cooldown:  spec.Cooldown,
 		CoolBelow: spec.CoolBelow, CoolMaxWait: spec.CoolMaxWait,
+		CoolStable: spec.CoolStable, CoolStableWindow: spec.CoolStableWindow, CoolLog: stderr,
 	})
 	closeProgress()
 
@@ -304,6 +309,12 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if len(fl.sparsity) > 0 {
 		spec.Sparsity = fl.sparsity
 	}
+	if len(fl.depths) > 0 {
+		spec.Depths = fl.depths
+	}
+	if len(fl.kvTypes) > 0 {
+		spec.KVTypes = fl.kvTypes
+	}
 	if fl.reps > 0 {
 		spec.Repeat.Min, spec.Repeat.Max = fl.reps, fl.reps
 	}
@@ -313,8 +324,14 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.changed["cooldown"] {
 		spec.Cooldown = fl.cooldown
 	}
+	if fl.changed["quality-tokens"] {
+		spec.QualityTokens = fl.quality
+	}
 	if fl.changed["cooldown-below"] {
 		spec.CoolBelow = fl.coolBelow
+	}
+	if fl.changed["cooldown-stable"] {
+		spec.CoolStable = fl.coolStable
 	}
 	if err := spec.Validate(); err != nil {
 		if fl.file != "" {
@@ -327,7 +344,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "repetitions", "cooldown", "cooldown-below"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "quality-tokens", "repetitions", "cooldown", "cooldown-below", "cooldown-stable"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
@@ -365,324 +382,4 @@ func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
 	orig.progress, orig.cacheDir, orig.noRoofline, orig.estimate = fl.progress, fl.cacheDir, fl.noRoofline, fl.estimate
 	orig.noProbes = orig.noProbes || fl.noProbes
 	return orig, nil
-}
-
-// newProgress picks how the sweep reports itself: a bar when stderr is a
-// terminal (or asked for), plain lines otherwise. log is where model
-// generation messages go so they do not tear the bar.
-func newProgress(mode string, stderr io.Writer) (p runners.Progress, log io.Writer, closeFn func()) {
-	if mode == "auto" {
-		mode = "log"
-		if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-			mode = "bar"
-		}
-	}
-	switch mode {
-	case "bar":
-		b := runners.NewBarProgress(stderr)
-		return b, b, b.Close
-	case "none":
-		return nil, nil, func() {}
-	default:
-		return &runners.LogProgress{W: stderr}, stderr, func() {}
-	}
-}
-
-// plan is the roofline-bound time estimate of each cell still to run (nil
-// when there is no roofline), for the progress bar's time left.
-func plan(spec workloads.Spec, cells []results.CellConfig, done map[string]bool, rf *device.Roofline) []time.Duration {
-	if rf == nil {
-		return nil
-	}
-	var todo []results.CellConfig
-	for _, c := range cells {
-		if !done[c.ID()] {
-			todo = append(todo, c)
-		}
-	}
-	var est []time.Duration
-	for _, e := range workloads.EstimateCells(todo, spec.Repeat, rf, 0) {
-		if e.TimeUnknown != "" {
-			return nil
-		}
-		est = append(est, (e.TimeMin+e.TimeMax)/2)
-	}
-	return est
-}
-
-// sweepCells is the latest record of every cell of the sweep, from the
-// earlier runs in the file and this one, in sweep order.
-func sweepCells(prev *results.File, produced []results.Cell, cells []results.CellConfig) []results.Cell {
-	latest := map[string]results.Cell{}
-	for _, c := range prev.Cells {
-		latest[c.ID] = c
-	}
-	for _, c := range produced {
-		latest[c.ID] = c
-	}
-	var out []results.Cell
-	for _, c := range cells {
-		if r, ok := latest[c.ID()]; ok {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
-// dryRun lists the cells with their estimated memory and time.
-func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells []results.CellConfig, fl runFlags) error {
-	var rf *device.Roofline
-	rfNote := ""
-	if fp, err := device.Collect(); err != nil {
-		rfNote = "device fingerprint: " + err.Error()
-	} else if r, ok := device.Cached(fp); ok {
-		rf = &r
-	}
-	var avail uint64
-	if vm, err := mem.VirtualMemory(); err == nil {
-		avail = vm.Available
-	}
-	var rates map[workloads.RateKey]workloads.KernelRates
-	if fl.estimate == "kernels" {
-		fmt.Fprintln(stderr, "timing this machine's matvec and matmul kernels for the estimate (about a second per weight type and thread count; --estimate roofline skips it)…")
-		var err error
-		if rates, err = workloads.MeasureKernelRates(ctx, cells); err != nil {
-			return err
-		}
-	}
-	est := workloads.EstimateCellsWithRates(cells, spec.Repeat, rf, rates, avail)
-
-	src := "built-in suite"
-	if fl.file != "" {
-		src = fl.file
-	}
-	fmt.Fprintf(w, "%s (%s): %d cells, repetitions %d–%d (+%d warm-up), budget %s per cell\n",
-		spec.Name, src, len(cells), spec.Repeat.Min, spec.Repeat.Max, spec.Repeat.Warmup, budgetString(spec.Repeat.Budget))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "#\tmodel\ttype\tbackend\tthreads\tprompt\tgen\tmemory\test. time\t")
-	var tMin, tMax time.Duration
-	unknown, noFit, compressed := 0, 0, 0
-	basis := map[string]int{}
-	for i, e := range est {
-		c := e.Cell
-		memCol := "unknown"
-		if e.ModelUnknown == "" {
-			memCol = humanBytes(e.MemBytes)
-			if !e.Fits {
-				memCol += " DOES NOT FIT"
-				noFit++
-			}
-		}
-		timeCol := "unknown"
-		switch {
-		case !e.Fits:
-			timeCol = "skipped"
-		case e.TimeUnknown == "":
-			timeCol = durRange(e.TimeMin, e.TimeMax)
-			if e.Basis == "roofline" && fl.estimate == "kernels" {
-				timeCol = "≥ " + timeCol // a .gguf cell: roofline bound only
-			}
-			tMin += e.TimeMin
-			tMax += e.TimeMax
-			basis[e.Basis]++
-		default:
-			unknown++
-		}
-		if c.Prune != "" || (c.Method != "" && c.Method != "rtn") { // rtn alone runs the plain file
-			compressed++
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%d\t%d\t%d\t%s\t%s\t\n", i+1, c.Model, c.Weights(), c.Backend,
-			c.Threads, c.PromptTokens, c.GenTokens, memCol, timeCol)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	if n := len(cells) - 1; n > 0 && spec.Cooldown > 0 {
-		tMin += time.Duration(n) * spec.Cooldown
-		tMax += time.Duration(n) * spec.Cooldown
-	}
-	if compressed > 0 {
-		// Compression time depends on the method, the calibration and the
-		// model's width in ways no benchmark here measures yet.
-		fmt.Fprintf(w, "compression: %d cell(s) run a compressed model, prepared once into the cache before the cell; that time is not estimated (seconds for the small shapes, much longer for gptq/sparsegpt on 1B)\n", compressed)
-	}
-	if avail > 0 {
-		fmt.Fprintf(w, "memory: %s available now; %d cell(s) will not fit and will be skipped with that reason\n", humanBytes(int64(avail)), noFit)
-	} else {
-		fmt.Fprintln(w, "memory: available memory unknown; every cell will be tried")
-	}
-	switch {
-	case len(basis) == 0:
-		if rfNote == "" {
-			rfNote = "no roofline measured on this device yet (edgebench sysinfo or edgebench run measures and caches it)"
-		}
-		fmt.Fprintf(w, "time: unknown: %s\n", rfNote)
-	case basis["kernels"] > 0:
-		fmt.Fprintf(w, "time: about %s in total, from the speed of this machine's kernels measured just now\n", durRange(tMin, tMax))
-		fmt.Fprintln(w, "      (matvec for decode, matmul for prefill, per type and thread count); attention, norms and the")
-		fmt.Fprintln(w, "      runtime's own work are not counted, so expect somewhat more; plus generating uncached models")
-		if n := basis["roofline"]; n > 0 {
-			fmt.Fprintf(w, "      %d cell(s) marked ≥ are .gguf files timed by the roofline bound only\n", n)
-		}
-	default:
-		fmt.Fprintf(w, "time: at least %s in total, from the measured roofline (%.1f GB/s and %.0f GFLOP/s on 1 thread, %.1f GB/s and %.0f GFLOP/s on %d):\n",
-			durRange(tMin, tMax), rf.ReadGBps1, rf.FMAGFLOPS1, rf.ReadGBpsAll, rf.FMAGFLOPSAll, rf.Threads)
-		fmt.Fprintln(w, "      a lower bound, since the runtime does not reach the roofline; plus generating uncached models on first use")
-	}
-	if len(basis) > 0 {
-		if n := len(cells) - 1; n > 0 && spec.Cooldown > 0 {
-			fmt.Fprintf(w, "      the total includes the %s cooldown before each of %d cells\n", spec.Cooldown, n)
-		}
-		if spec.CoolBelow > 0 {
-			fmt.Fprintf(w, "      plus waiting for ≤ %g°C before each cell (up to %s each)\n", spec.CoolBelow, coolMaxWait(spec))
-		}
-		if unknown > 0 {
-			fmt.Fprintf(w, "      (%d cell(s) have no estimate)\n", unknown)
-		}
-	}
-	return nil
-}
-
-func coolMaxWait(spec workloads.Spec) time.Duration {
-	if spec.CoolMaxWait > 0 {
-		return spec.CoolMaxWait
-	}
-	return 10 * time.Minute // the runner's default
-}
-
-func budgetString(d time.Duration) string {
-	if d <= 0 {
-		return "unlimited"
-	}
-	return d.String()
-}
-
-func durRange(a, b time.Duration) string {
-	r := func(d time.Duration) string {
-		switch {
-		case d < 10*time.Second:
-			return d.Round(100 * time.Millisecond).String()
-		case d < time.Hour:
-			return d.Round(time.Second).String()
-		default:
-			return d.Round(time.Minute).String()
-		}
-	}
-	if r(a) == r(b) {
-		return r(a)
-	}
-	return r(a) + "–" + r(b)
-}
-
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.0f MiB", float64(n)/(1<<20))
-	default:
-		return fmt.Sprintf("%.0f KiB", float64(n)/(1<<10))
-	}
-}
-
-func countDone(cells []results.CellConfig, done map[string]bool) int {
-	n := 0
-	for _, c := range cells {
-		if done[c.ID()] {
-			n++
-		}
-	}
-	return n
-}
-
-func printWarnings(w interface{ Write([]byte) (int, error) }, cells []results.Cell) {
-	first := true
-	for _, c := range cells {
-		for _, msg := range c.Warnings {
-			if first {
-				fmt.Fprintln(w, "\nwarnings:")
-				first = false
-			}
-			fmt.Fprintf(w, "  %s %s t=%d: %s\n", c.Config.Model, c.Config.Weights(), c.Config.Threads, msg)
-		}
-	}
-}
-
-// checkWritableDir fails early, before minutes of measuring, when the results
-// file could not be written.
-func checkWritableDir(path string) error {
-	dir := filepath.Dir(path)
-	st, err := os.Stat(dir)
-	if err != nil {
-		return fmt.Errorf("results file %s: %w", path, err)
-	}
-	if !st.IsDir() {
-		return fmt.Errorf("results file %s: %s is not a directory", path, dir)
-	}
-	probe, err := os.CreateTemp(dir, ".edgebench-write-test-*")
-	if err != nil {
-		return fmt.Errorf("results file %s: directory not writable: %w", path, err)
-	}
-	probe.Close()
-	return os.Remove(probe.Name())
-}
-
-func roofline(cmd *cobra.Command, fp device.Fingerprint, stderr interface{ Write([]byte) (int, error) }) (device.Roofline, error) {
-	if r, ok := device.Cached(fp); ok {
-		return r, nil
-	}
-	fmt.Fprintln(stderr, "measuring memory bandwidth and FMA peak (once per device; cached)…")
-	r, err := device.MeasureRoofline(cmd.Context(), device.RooflineOptions{})
-	if err != nil {
-		return r, err
-	}
-	if err := device.SaveCache(fp, r); err != nil {
-		fmt.Fprintln(stderr, "warning: roofline not cached:", err)
-	}
-	return r, nil
-}
-
-func newRunID() string {
-	var b [8]byte
-	_, _ = rand.Read(b[:])
-	return time.Now().UTC().Format("20060102T150405Z") + "-" + hex.EncodeToString(b[:4])
-}
-
-// buildInfo names the binary: linker-set version/commit when present, else
-// the VCS stamp Go embeds in builds from a git checkout.
-func buildInfo() results.Build {
-	b := results.Build{Version: version, Commit: commit, Go: runtime.Version()}
-	if info, ok := debug.ReadBuildInfo(); ok {
-		if b.Version == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
-			b.Version = info.Main.Version
-		}
-		for _, s := range info.Settings {
-			switch s.Key {
-			case "vcs.revision":
-				if b.Commit == "" {
-					b.Commit = s.Value
-				}
-			case "vcs.modified":
-				b.Dirty = s.Value == "true"
-			}
-		}
-	}
-	if b.Version == "" {
-		b.Version = "devel"
-	}
-	return b
-}
-
-func edgebenchEnv() map[string]string {
-	env := map[string]string{}
-	for _, kv := range os.Environ() {
-		k, v, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "EDGEBENCH_") || k == "GOMAXPROCS" || k == "GOGC" {
-			env[k] = v
-		}
-	}
-	if len(env) == 0 {
-		return nil
-	}
-	return env
 }

@@ -197,17 +197,17 @@ func TestRunDryRunFromFileWithOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "22 cells") || !strings.Contains(out, "SmolLM2-135M") || !strings.Contains(out, "memory") {
+	if !strings.Contains(out, "15 cells") || !strings.Contains(out, "SmolLM2-135M") || !strings.Contains(out, "memory") {
 		t.Errorf("dry run of the example:\n%s", out)
 	}
-	// Axis flags override the file; the file's exclude rule still applies.
+	// Axis flags override the file; the file's rules still apply.
 	// The time comes from timing the kernels (1 type here: quick).
 	out, err = runCLI(t, "run", "-f", spec, "--dry-run", "-m", "SmolLM2-135M", "-t", "1", "--types", "q8_0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out, "2 cells") || strings.Contains(out, "stories15M") {
-		t.Errorf("overridden dry run (1 model × 1 type × 2 prompts = 2 cells):\n%s", out)
+		t.Errorf("overridden dry run (1 model × q8_0 dense and 2:4 = 2 cells):\n%s", out)
 	}
 	if !strings.Contains(out, "from the speed of this machine's kernels") {
 		t.Errorf("no kernel-timed total:\n%s", out)
@@ -216,8 +216,8 @@ func TestRunDryRunFromFileWithOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "5 cells") {
-		t.Errorf("overridden dry run (1 model × 3 types × 2 prompts − 1 excluded = 5 cells):\n%s", out)
+	if !strings.Contains(out, "10 cells") {
+		t.Errorf("overridden dry run (SmolLM2-135M: f32, q8_0 and q4_0 dense and 2:4 but f32 2:4, q4_0 × 5 more depth/kv = 10 cells):\n%s", out)
 	}
 }
 
