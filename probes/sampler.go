@@ -116,6 +116,7 @@ type Sampler struct {
 	marks   []mark
 	traces  map[string]*trace
 	ticks   []float64 // sample times
+	tl      *timeline // downsampled sensor series for Report.Timeline
 	report  Report
 
 	stopOnce sync.Once
@@ -142,7 +143,7 @@ func NewSampler(cfg SamplerConfig) (*Sampler, error) {
 	if cfg.CommandTimeout <= 0 {
 		cfg.CommandTimeout = cfg.ReadTimeout * 4 / 5
 	}
-	s := &Sampler{cfg: cfg, stats: &cmdStats{}, traces: map[string]*trace{},
+	s := &Sampler{cfg: cfg, stats: &cmdStats{}, traces: map[string]*trace{}, tl: newTimeline(cfg.Interval.Seconds()),
 		kick: make(chan struct{}, 1), stopCh: make(chan struct{}), loopDone: make(chan struct{})}
 	s.env = Env{Root: cfg.Root, Commands: cfg.Commands, Meter: cfg.Meter, MeterCSV: cfg.MeterCSV,
 		CommandTimeout: cfg.CommandTimeout, Interval: cfg.Interval, PID: cfg.PID, ReadFile: cfg.ReadFile, stats: s.stats}
@@ -213,6 +214,14 @@ func (s *Sampler) startWorkers() {
 	for _, w := range s.workers {
 		go w.loop()
 	}
+}
+
+// StartTime is when sampling started: time zero of the report's Timeline
+// and Spans (the zero time before Start).
+func (s *Sampler) StartTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.start
 }
 
 // Mark starts phase at this instant. It never blocks: it records the time
@@ -299,6 +308,7 @@ func (s *Sampler) tick() {
 		s.tickMax = d
 	}
 	s.ticks = append(s.ticks, t0.Sub(s.start).Seconds())
+	var hot tickTemp
 	for _, g := range results {
 		if g.r.err != nil {
 			g.w.lastErr = fmt.Sprintf("at %.3fs: %v", g.r.t1.Sub(s.start).Seconds(), g.r.err)
@@ -315,9 +325,16 @@ func (s *Sampler) tick() {
 				s.traces[m.Name] = tr
 				g.w.metrics[m.Name] = true
 			}
-			tr.s.Append(at.Sub(s.start).Seconds(), m.Value)
+			t := at.Sub(s.start).Seconds()
+			if tr.s.Append(t, m.Value) {
+				s.tl.add(m, t)
+				if m.Kind == KindTemp {
+					hot.addTemp(m, t)
+				}
+			}
 		}
 	}
+	s.tl.addTemp(hot)
 }
 
 // Stop ends sampling, closes the sources and returns the report. Calling it
