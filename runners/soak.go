@@ -264,6 +264,11 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 	var out []soakWindow
 	cur := soakWindow{start: begin}
 	nextLog := begin + soakLogEvery.Seconds()
+	logw := opt.Log
+	if bar, ok := opt.Log.(soakProgress); ok {
+		bar.SoakStarted(soak) // the bar shows the time; no log lines under it
+		logw = nil
+	}
 	next, decoded := first, 0
 	for {
 		if ctx.Err() != nil {
@@ -285,12 +290,12 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 				cur = soakWindow{start: now}
 			}
 		}
-		if now >= nextLog && opt.Log != nil {
+		if now >= nextLog && logw != nil {
 			last := ""
 			if len(out) > 0 {
 				last = fmt.Sprintf(": %.1f tok/s in the last window", out[len(out)-1].rate())
 			}
-			fmt.Fprintf(opt.Log, "  soak %s of %s%s\n", roundS(now-begin), soak, last)
+			fmt.Fprintf(logw, "      soak %s of %s%s\n", roundS(now-begin), soak, last)
 			nextLog += soakLogEvery.Seconds()
 		}
 		if now >= end {
@@ -309,6 +314,32 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 		}
 	}
 	return out, decoded, nil
+}
+
+// soakProgress is a progress display that shows a running soak's time
+// (BarProgress); a plain log gets a line per soakLogEvery instead.
+type soakProgress interface{ SoakStarted(total time.Duration) }
+
+// SoakStarted tells the bar that the current cell's soak began now and
+// lasts total, so it shows the soak's elapsed and remaining time.
+func (p *BarProgress) SoakStarted(total time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.soakAt, p.soakTotal = time.Now(), total
+}
+
+// soakClock is the bar's text for a running soak.
+func soakClock(elapsed, total time.Duration) string {
+	elapsed = min(elapsed, total).Round(time.Second)
+	return fmt.Sprintf("soak %s of %s, %s left", elapsed, total, total-elapsed)
+}
+
+// soakNote names a soak cell's length in a progress line ("" for other cells).
+func soakNote(c results.CellConfig) string {
+	if c.SoakSeconds <= 0 {
+		return ""
+	}
+	return fmt.Sprintf(" soak=%s", time.Duration(c.SoakSeconds)*time.Second)
 }
 
 func roundS(s float64) time.Duration { return time.Duration(math.Round(s)) * time.Second }

@@ -172,3 +172,28 @@ func maxOf(xs []float64) float64 {
 	}
 	return m
 }
+
+// The bar shows a running soak's elapsed and remaining time; a log gets the
+// soak's length on the cell's line.
+func TestSoakProgress(t *testing.T) {
+	var out syncBuffer
+	p := NewBarProgress(&out)
+	c := results.CellConfig{Model: "SmolLM2-135M", WeightType: "q4_0", Threads: 2, PromptTokens: 128, GenTokens: 64, SoakSeconds: 600}
+	p.CellStart(0, 1, c)
+	p.mu.Lock()
+	p.soakAt, p.soakTotal = time.Now().Add(-83*time.Second), 10*time.Minute // as if SoakStarted 83 s ago
+	p.redraw()
+	p.mu.Unlock()
+	p.Close()
+	if s := out.String(); !strings.Contains(s, "n=64 soak=10m0s") || !strings.Contains(s, "soak 1m23s of 10m0s, 8m37s left") {
+		t.Errorf("bar output lacks the soak's time:\n%q", s)
+	}
+	var log bytes.Buffer
+	(&LogProgress{W: &log}).CellStart(0, 1, c)
+	if !strings.Contains(log.String(), "gen=64 soak=10m0s") {
+		t.Errorf("log line %q", log.String())
+	}
+	if got := soakClock(11*time.Minute, 10*time.Minute); got != "soak 10m0s of 10m0s, 0s left" {
+		t.Errorf("overrun %q", got)
+	}
+}

@@ -205,7 +205,7 @@ func (p *LogProgress) CellStart(i, n int, c results.CellConfig) {
 		}
 		left = ", " + strings.TrimPrefix(eta(time.Since(p.start), 0, i, n, plan), "ETA ") + " left"
 	}
-	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s\n", i+1, n, c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens, left)
+	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s%s\n", i+1, n, c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens, soakNote(c), left)
 }
 
 func (p *LogProgress) CellDone(i, n int, c results.Cell) {
