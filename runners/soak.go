@@ -135,8 +135,18 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	cell.Backends = m.BackendInfo()
 	cell.Model = modelInfo(path, f, mcfg, m)
 
-	mark("prefill")
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
+	if opt.Policy.Warmup > 0 {
+		// One untimed prefill, as a normal cell warms up: the first pays
+		// the page faults of the mapped weights, and the soak's prefill
+		// figures should compare with other cells'.
+		mark("warmup")
+		if _, err := m.Prefill(prompt); err != nil {
+			return fail(err)
+		}
+		m.Reset()
+	}
+	mark("prefill")
 	p0 := time.Now()
 	logits, err := m.Prefill(prompt)
 	if err != nil {
@@ -174,7 +184,7 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		add(unavailable(results.MetricDecode, "tok/s", "the soak ended before its first window"))
 	}
 	add(single(results.MetricTTFT, "ms", "lower", ms(prefillDur), results.SourceMeasured))
-	ratio, why := sustainedRatio(windows)
+	ratio, span, why := sustainedRatio(windows)
 	if why == "" {
 		add(single(results.MetricSustainedRatio, "ratio", "higher", ratio, results.SourceDerived))
 	} else {
@@ -229,7 +239,7 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	if interrupted {
 		cell.Warnings = append(cell.Warnings, fmt.Sprintf("interrupted after %.0f s of the %d s soak: %d window(s) measured", soakEnd-decodeStart, cfg.SoakSeconds, len(windows)))
 	}
-	cell.Warnings = append(cell.Warnings, soakWarnings(ratio, why, report, &busy)...)
+	cell.Warnings = append(cell.Warnings, soakWarnings(ratio, span, why, report, &busy)...)
 	cell.Status = results.StatusOK
 	cell.Elapsed = time.Since(start)
 	return cell, nil
@@ -355,28 +365,44 @@ func soakSeries(ws []soakWindow) results.Series {
 }
 
 // sustainedRatio is decode speed over the last minute of the soak divided
-// by that over the first: tokens over time of the windows that end within
-// the first minute, and of those that start within the last. A soak shorter
-// than 4 minutes compares its first and last quarters instead, so the two
-// never overlap. Below 1 the device slowed down as it ran.
-func sustainedRatio(ws []soakWindow) (float64, string) {
+// by that over the first: the mean tok/s of the windows whose middle falls
+// in the soak's first span seconds, and in its last. A soak shorter than
+// 4 minutes compares its first and last quarters instead, so the two never
+// overlap (span says which). reports.SoakTable draws the same comparison
+// from the series. Below 1 the device slowed down as it ran.
+func sustainedRatio(ws []soakWindow) (ratio, span float64, why string) {
 	if len(ws) < 2 {
-		return 0, fmt.Sprintf("%d window(s): need at least 2 to compare the start with the end", len(ws))
+		return 0, 0, fmt.Sprintf("%d window(s): need at least 2 to compare the start with the end", len(ws))
 	}
 	a, b := ws[0].start, ws[len(ws)-1].end
-	span := math.Min(60, (b-a)/4)
-	var first, last soakWindow
-	for i, w := range ws {
-		if w.end <= a+span || i == 0 {
-			first.tokens += w.tokens
-			first.end += w.end - w.start
+	span = math.Min(60, (b-a)/4)
+	var first, last, nf, nl float64
+	for _, w := range ws {
+		mid := (w.start + w.end) / 2
+		if mid <= a+span {
+			first, nf = first+w.rate(), nf+1
 		}
-		if w.start >= b-span || i == len(ws)-1 {
-			last.tokens += w.tokens
-			last.end += w.end - w.start
+		if mid >= b-span {
+			last, nl = last+w.rate(), nl+1
 		}
 	}
-	return last.rate() / first.rate(), ""
+	// Windows longer than the span (a slow board's whole cache fills): the
+	// first and last windows stand for their ends.
+	if nf == 0 {
+		first, nf = ws[0].rate(), 1
+	}
+	if nl == 0 {
+		last, nl = ws[len(ws)-1].rate(), 1
+	}
+	return (last / nl) / (first / nf), span, ""
+}
+
+// spanName is how a warning names a sustainedRatio span.
+func spanName(span float64) string {
+	if span >= 60 {
+		return "minute"
+	}
+	return fmt.Sprintf("%.0f s", span)
 }
 
 // soakSlowdown is the drop below which a soak is flagged as slowing down:
@@ -386,7 +412,7 @@ const soakSlowdown = 0.95
 // soakWarnings flags a soak that slowed down, saying what the sensors and
 // the CPU accounting know about why, and a soak whose device has no
 // temperature or frequency sensor to relate its speed to.
-func soakWarnings(ratio float64, ratioWhy string, rpt *probes.Report, busy *contention) []string {
+func soakWarnings(ratio, span float64, ratioWhy string, rpt *probes.Report, busy *contention) []string {
 	var w []string
 	throttled := ""
 	if rpt != nil {
@@ -396,7 +422,7 @@ func soakWarnings(ratio float64, ratioWhy string, rpt *probes.Report, busy *cont
 		}
 	}
 	if ratioWhy == "" && ratio < soakSlowdown {
-		msg := fmt.Sprintf("decode slowed down during the soak: the last minute ran at %.0f%% of the first", 100*ratio)
+		msg := fmt.Sprintf("decode slowed down during the soak: the last %s ran at %.0f%% of the speed of the first", spanName(span), 100*ratio)
 		switch {
 		case throttled != "":
 			msg += "; the sensors saw throttling"

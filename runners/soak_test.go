@@ -141,18 +141,18 @@ func TestSustainedRatio(t *testing.T) {
 		}
 		ws = append(ws, soakWindow{start: float64(5 * i), end: float64(5*i + 5), tokens: 5 * r})
 	}
-	if got, why := sustainedRatio(ws); why != "" || math.Abs(got-0.8) > 1e-12 {
-		t.Fatalf("ratio %v (%s)", got, why)
+	if got, span, why := sustainedRatio(ws); why != "" || math.Abs(got-0.8) > 1e-12 || span != 60 {
+		t.Fatalf("ratio %v over %v s (%s)", got, span, why)
 	}
 	// A 20 s soak compares its first and last 5 s.
 	ws = ws[:0]
 	for i := range 20 {
 		ws = append(ws, soakWindow{start: float64(i), end: float64(i + 1), tokens: 100 - i})
 	}
-	if got, _ := sustainedRatio(ws); math.Abs(got-(81.0+82+83+84+85)/(100+99+98+97+96)) > 1e-12 {
-		t.Fatalf("short soak ratio %v", got)
+	if got, span, _ := sustainedRatio(ws); math.Abs(got-(81.0+82+83+84+85)/(100+99+98+97+96)) > 1e-12 || span != 5 {
+		t.Fatalf("short soak ratio %v over %v s", got, span)
 	}
-	if _, why := sustainedRatio(ws[:1]); why == "" {
+	if _, _, why := sustainedRatio(ws[:1]); why == "" {
 		t.Fatal("one window cannot give a ratio")
 	}
 }

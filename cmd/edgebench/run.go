@@ -51,6 +51,7 @@ type runFlags struct {
 	progress   string
 	estimate   string
 	noProbes   bool
+	soak       time.Duration
 	changed    map[string]bool // flags given on the command line
 }
 
@@ -96,7 +97,8 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
   edgebench run -m stories15M --types q4_0 --methods rtn,gptq -t 1
   edgebench run -m stories15M --types q8_0 --prune magnitude,wanda,sparsegpt --sparsity 0,0.5,2:4
   edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
-  edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running`,
+  edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running
+  edgebench run --soak 10m                        # sustained decode (the soak suite): tok/s against time, temperature, frequency`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl.changed = changedFlags(cmd)
@@ -125,6 +127,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.Float64Var(&fl.coolBelow, "cooldown-below", 0, "then wait before each cell until the hottest temperature sensor reads at most this many °C (overrides cooldown.below_celsius)")
 	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
+	f.DurationVar(&fl.soak, "soak", 0, "make every cell a soak of this long, e.g. 10m: decode without pause, tok/s per window against time (alone: the soak suite)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
 }
@@ -247,6 +250,9 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		if err := reports.CellTable(stdout, table); err != nil {
 			return err
 		}
+		if err := reports.SoakTable(stdout, table); err != nil {
+			return err
+		}
 		printWarnings(stdout, table)
 	}
 	if sweepErr != nil {
@@ -271,6 +277,8 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 			return spec, fmt.Errorf("give either -f FILE or --suite NAME, not both")
 		}
 		spec, err = workloads.Load(fl.file)
+	} else if fl.changed["soak"] && !fl.changed["suite"] {
+		spec, err = workloads.Builtin("soak") // --soak alone means the soak suite, not ten minutes per quick cell
 	} else {
 		spec, err = workloads.Builtin(fl.suite)
 	}
@@ -316,6 +324,9 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.changed["cooldown-below"] {
 		spec.CoolBelow = fl.coolBelow
 	}
+	if fl.changed["soak"] {
+		spec.Soak = fl.soak
+	}
 	if err := spec.Validate(); err != nil {
 		if fl.file != "" {
 			// The file itself was valid: the flags made it unrunnable.
@@ -327,7 +338,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "repetitions", "cooldown", "cooldown-below"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "repetitions", "cooldown", "cooldown-below", "soak"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {
