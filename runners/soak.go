@@ -300,7 +300,7 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 				cur = soakWindow{start: now}
 			}
 		}
-		if now >= nextLog && logw != nil {
+		if now >= nextLog && now < end && logw != nil {
 			last := ""
 			if len(out) > 0 {
 				last = fmt.Sprintf(": %.1f tok/s in the last window", out[len(out)-1].rate())
