@@ -239,6 +239,11 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		CoolBelow: spec.CoolBelow, CoolMaxWait: spec.CoolMaxWait,
 	})
 	closeProgress()
+	if sweepErr == nil && cmd.Context().Err() != nil {
+		// A soak cut short is saved with what it measured; the run still
+		// was interrupted, and says so in its exit status.
+		sweepErr = fmt.Errorf("interrupted: the last cell was cut short and saved as far as it ran")
+	}
 
 	// The table shows the whole sweep: on resume, the cells finished before
 	// the interruption too.
