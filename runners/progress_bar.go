@@ -88,6 +88,7 @@ func (p *BarProgress) CellDone(i, n int, c results.Cell) {
 	p.done++
 	p.lastDone = time.Now()
 	p.cellAt = p.lastDone // the pause before the next cell is not the finished cell's time
+	p.soakTotal = 0
 	p.bar.Clear()
 	fmt.Fprintln(p.w, "\r"+cellLine(i, n, c))
 	_ = p.bar.Add(1)
