@@ -34,6 +34,10 @@ func SoakTable(w io.Writer, cells []results.Cell) error {
 		fmt.Fprintf(&b, "\nsoak: %s %s t=%d, %.0f s decoding, %d windows\n", c.Config.Model, c.Config.Weights(), c.Config.Threads, to-from, len(s.V))
 		lo, hi := minMax(s.V)
 		fmt.Fprintf(&b, "  tok/s %s  %.1f–%.1f\n", sparkline(s.V, lo, hi), lo, hi)
+		if len(s.V) < 2 {
+			fmt.Fprintf(&b, "  tok/s %.1f in one window: nothing to compare the end with\n", s.V[0])
+			continue
+		}
 		first, last := spanMeans(s.T, s.V, from, to, span)
 		fmt.Fprintf(&b, "  tok/s 0–%.0f s: %.1f, last %.0f s: %.1f (%s)\n", span, first, span, last, signedPct(last/first-1))
 		if c.Probes != nil {

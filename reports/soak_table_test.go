@@ -71,6 +71,13 @@ func TestSoakTable(t *testing.T) {
 	if strings.Contains(out.String(), "sensors") || !strings.Contains(out.String(), "(−20.0%)") {
 		t.Errorf("without probes:\n%s", out.String())
 	}
+	one := soak
+	one.Series = []results.Series{{Name: results.MetricDecode, Unit: "tok/s", T: []float64{30}, V: []float64{5.5}}}
+	out.Reset()
+	_ = SoakTable(&out, []results.Cell{one})
+	if !strings.Contains(out.String(), "tok/s 5.5 in one window: nothing to compare the end with") || strings.Contains(out.String(), "%") {
+		t.Errorf("one window:\n%s", out.String())
+	}
 	out.Reset()
 	if err := SoakTable(&out, []results.Cell{plain}); err != nil || out.Len() != 0 {
 		t.Errorf("no soak cell: %q %v", out.String(), err)

@@ -30,7 +30,11 @@ import (
 //
 // Window length is the soak's 1/120th (at least 1 s, so each window holds
 // many tokens even on a slow board): 5 s for 10 minutes, 30 s for an hour;
-// a window lasts until the first reset after that length.
+// a window lasts until the first reset after that length, or at most
+// soakWindowCap lengths. The cap matters only where one fill of the cache
+// takes longer than that — a big model on a slow board, where the cache
+// read per step is a few % of the weights' and the depth mix hardly moves
+// the speed — and keeps the soak's time resolution there.
 
 // soakWindow is one measured window of a soak, on the sampler's clock.
 type soakWindow struct {
@@ -43,6 +47,15 @@ func (w soakWindow) rate() float64 { return float64(w.tokens) / (w.end - w.start
 // soakWindowLength is the target length of a window for a soak of d.
 func soakWindowLength(d time.Duration) time.Duration {
 	return max(time.Second, d/120)
+}
+
+// soakWindowCap bounds a window at this many window lengths.
+const soakWindowCap = 4
+
+// windowEnds says whether a window of age seconds closes now: at a cache
+// reset (full) once it is a window long, or at the cap whatever the cache.
+func windowEnds(full bool, age, wlen float64) bool {
+	return (full && age >= wlen) || age >= soakWindowCap*wlen
 }
 
 // soakLogEvery is how often a soak writes a progress line to CellOptions.Log.
@@ -264,7 +277,7 @@ func startSoakProbes(ctx context.Context, opt CellOptions) (*probes.Sampler, err
 
 // soakDecode decodes from first until soak has passed or ctx ends, and
 // returns the windows and the tokens decoded. A window closes at the first
-// cache reset after the window length; the last, partial one is kept when
+// cache reset after the window length (or at soakWindowCap lengths); the last, partial one is kept when
 // it is at least half a window long (an interrupted soak keeps it too), and
 // otherwise folded into the window before it.
 func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.Duration, clock func() float64, opt CellOptions) ([]soakWindow, int, error) {
@@ -292,13 +305,14 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 		decoded++
 		cur.tokens++
 		now := clock()
-		if m.Pos() >= m.MaxContext() {
+		full := m.Pos() >= m.MaxContext()
+		if full {
 			m.Reset()
-			if now-cur.start >= wlen {
-				cur.end = now
-				out = append(out, cur)
-				cur = soakWindow{start: now}
-			}
+		}
+		if windowEnds(full, now-cur.start, wlen) {
+			cur.end = now
+			out = append(out, cur)
+			cur = soakWindow{start: now}
 		}
 		if now >= nextLog && now < end && logw != nil {
 			last := ""

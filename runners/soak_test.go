@@ -197,3 +197,24 @@ func TestSoakProgress(t *testing.T) {
 		t.Errorf("overrun %q", got)
 	}
 }
+
+func TestSoakWindowRule(t *testing.T) {
+	for _, c := range []struct {
+		full bool
+		age  float64
+		want bool
+	}{
+		{false, 4.9, false}, // mid-fill, a window long: wait for the reset
+		{true, 4.9, false},  // reset, but too short
+		{true, 5, true},
+		{false, 19.9, false},
+		{false, 20, true}, // a fill longer than the cap: close on time
+	} {
+		if got := windowEnds(c.full, c.age, 5); got != c.want {
+			t.Errorf("windowEnds(%v, %v, 5) = %v", c.full, c.age, got)
+		}
+	}
+	if soakWindowLength(10*time.Minute) != 5*time.Second || soakWindowLength(time.Hour) != 30*time.Second || soakWindowLength(20*time.Second) != time.Second {
+		t.Error("window lengths: want 1/120th of the soak, at least 1 s")
+	}
+}
