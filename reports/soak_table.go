@@ -51,8 +51,13 @@ func SoakTable(w io.Writer, cells []results.Cell) error {
 				if math.IsNaN(a) || math.IsNaN(z) {
 					continue
 				}
-				_, peak := minMax(ts.V)
-				parts = append(parts, fmt.Sprintf("%s %.4g → %.4g %s (peak %.4g)", strings.SplitN(name, "_", 2)[0], a, z, ts.Unit, peak))
+				// A throttled clock shows in its lowest reading; heat and power in their highest.
+				lo, hi := minMax(ts.V)
+				extreme := fmt.Sprintf("peak %.4g", hi)
+				if name == "freq_mhz" {
+					extreme = fmt.Sprintf("lowest %.4g", lo)
+				}
+				parts = append(parts, fmt.Sprintf("%s %.4g → %.4g %s (%s)", strings.SplitN(name, "_", 2)[0], a, z, ts.Unit, extreme))
 			}
 			if len(parts) == 0 {
 				parts = append(parts, "no temperature, frequency or power readings on this device (see the warnings)")

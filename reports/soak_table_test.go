@@ -15,6 +15,7 @@ func TestSoakTable(t *testing.T) {
 	const start = 2.0
 	var ser results.Series
 	temp := probes.TimelineSeries{Name: "temp_c", Unit: "°C", Source: "thermal:cpu"}
+	freq := probes.TimelineSeries{Name: "freq_mhz", Unit: "MHz", Source: "cpufreq:mean"}
 	for i := range 120 {
 		ser.T = append(ser.T, start+5*float64(i)+2.5)
 		r := 100.0
@@ -25,17 +26,20 @@ func TestSoakTable(t *testing.T) {
 	}
 	for i := 0; i <= 602; i++ {
 		temp.T = append(temp.T, float64(i))
+		freq.T = append(freq.T, float64(i))
 		switch {
 		case float64(i) < start+300:
 			temp.V = append(temp.V, 40)
+			freq.V = append(freq.V, 2400)
 		default:
 			temp.V = append(temp.V, 70)
+			freq.V = append(freq.V, 1800)
 		}
 	}
 	ser.Name, ser.Unit = results.MetricDecode, "tok/s"
 	soak := results.Cell{Config: results.CellConfig{Model: "SmolLM2-135M", WeightType: "q4_0", Threads: 2, SoakSeconds: 600},
 		Status: results.StatusOK, Series: []results.Series{ser},
-		Probes: &probes.Report{Timeline: []probes.TimelineSeries{temp},
+		Probes: &probes.Report{Timeline: []probes.TimelineSeries{freq, temp},
 			Spans: []probes.PhaseSpan{{Phase: "load", Start: 0, End: 1}, {Phase: "prefill", Start: 1, End: start}, {Phase: "decode", Start: start, End: start + 600}}}}
 	plain := results.Cell{Config: results.CellConfig{Model: "stories15M", WeightType: "f32", Threads: 1}, Status: results.StatusOK}
 
@@ -48,7 +52,7 @@ func TestSoakTable(t *testing.T) {
 		"soak: SmolLM2-135M q4_0 t=2, 600 s decoding, 120 windows\n",
 		"  tok/s " + strings.Repeat("█", 30) + strings.Repeat("▁", 30) + "  80.0–100.0\n", // 120 windows in 60 columns
 		"  tok/s 0–60 s: 100.0, last 60 s: 80.0 (−20.0%)\n",
-		"  sensors, same spans: temp 40 → 70 °C (peak 70)\n",
+		"  sensors, same spans: temp 40 → 70 °C (peak 70); freq 2400 → 1800 MHz (lowest 1800)\n",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("soak table lacks %q:\n%s", want, got)
