@@ -42,8 +42,9 @@ func TestSoakStories15M(t *testing.T) {
 	}
 	for i, v := range s.V {
 		// stories15M q4_0 on one core decodes hundreds of tok/s on a
-		// desktop and tens on a loaded small board; 1 or 100k is a bug.
-		if !(v > 5 && v < 20000) {
+		// desktop, tens on a loaded small board or under -race on a busy
+		// machine; below 1 or 100k is a bug.
+		if !(v > 1 && v < 20000) {
 			t.Errorf("window %d: %v tok/s", i, v)
 		}
 		if i > 0 && s.T[i] <= s.T[i-1] {
@@ -57,7 +58,7 @@ func TestSoakStories15M(t *testing.T) {
 		t.Errorf("median %v outside the windows %v", dec.Median, s.V)
 	}
 	ratio, ok := cell.Metric(results.MetricSustainedRatio)
-	if !ok || ratio.Source != results.SourceDerived || !(ratio.Median > 0.2 && ratio.Median < 5) {
+	if !ok || ratio.Source != results.SourceDerived || !(ratio.Median > 0.05 && ratio.Median < 20) { // a busy machine's neighbours come and go
 		t.Errorf("sustained ratio %+v", ratio)
 	}
 	// The decode phase spans the soak; the windows lie inside it.
