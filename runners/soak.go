@@ -30,11 +30,11 @@ import (
 //
 // Window length is the soak's 1/120th (at least 1 s, so each window holds
 // many tokens even on a slow board): 5 s for 10 minutes, 30 s for an hour;
-// a window lasts until the first reset after that length, or at most
-// soakWindowCap lengths. The cap matters only where one fill of the cache
-// takes longer than that — a big model on a slow board, where the cache
-// read per step is a few % of the weights' and the depth mix hardly moves
-// the speed — and keeps the soak's time resolution there.
+// a window lasts until the first reset after that length. Where one fill of
+// the cache takes longer than soakWindowCap window lengths — a big model on
+// a slow board, where the cache read per step is a few % of the weights'
+// and the depth mix hardly moves the speed — windows close on time at that
+// cap instead, so the soak keeps its time resolution.
 
 // soakWindow is one measured window of a soak, on the sampler's clock.
 type soakWindow struct {
@@ -49,13 +49,16 @@ func soakWindowLength(d time.Duration) time.Duration {
 	return max(time.Second, d/120)
 }
 
-// soakWindowCap bounds a window at this many window lengths.
+// soakWindowCap is the longest window, in window lengths, where cache
+// fills are too slow to end windows.
 const soakWindowCap = 4
 
 // windowEnds says whether a window of age seconds closes now: at a cache
-// reset (full) once it is a window long, or at the cap whatever the cache.
-func windowEnds(full bool, age, wlen float64) bool {
-	return (full && age >= wlen) || age >= soakWindowCap*wlen
+// reset (full) once it is a window long; or at the cap when the last fill
+// of the cache (lastFill s; 0 before the first) took longer than the cap.
+func windowEnds(full bool, age, wlen, lastFill float64) bool {
+	slow := lastFill == 0 || lastFill > soakWindowCap*wlen
+	return (full && age >= wlen) || (slow && age >= soakWindowCap*wlen)
 }
 
 // soakLogEvery is how often a soak writes a progress line to CellOptions.Log.
@@ -277,9 +280,9 @@ func startSoakProbes(ctx context.Context, opt CellOptions) (*probes.Sampler, err
 
 // soakDecode decodes from first until soak has passed or ctx ends, and
 // returns the windows and the tokens decoded. A window closes at the first
-// cache reset after the window length (or at soakWindowCap lengths); the last, partial one is kept when
-// it is at least half a window long (an interrupted soak keeps it too), and
-// otherwise folded into the window before it.
+// cache reset after the window length (see windowEnds); the last, partial
+// one is kept when it is at least half a window long (an interrupted soak
+// keeps it too), and otherwise folded into the window before it.
 func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.Duration, clock func() float64, opt CellOptions) ([]soakWindow, int, error) {
 	wlen := soakWindowLength(soak).Seconds()
 	begin := clock()
@@ -293,6 +296,7 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 		logw = nil
 	}
 	next, decoded := first, 0
+	fillStart, lastFill := begin, 0.0
 	for {
 		if ctx.Err() != nil {
 			break
@@ -308,8 +312,9 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 		full := m.Pos() >= m.MaxContext()
 		if full {
 			m.Reset()
+			lastFill, fillStart = now-fillStart, now
 		}
-		if windowEnds(full, now-cur.start, wlen) {
+		if windowEnds(full, now-cur.start, wlen, lastFill) {
 			cur.end = now
 			out = append(out, cur)
 			cur = soakWindow{start: now}

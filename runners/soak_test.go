@@ -201,18 +201,20 @@ func TestSoakProgress(t *testing.T) {
 
 func TestSoakWindowRule(t *testing.T) {
 	for _, c := range []struct {
-		full bool
-		age  float64
-		want bool
+		full          bool
+		age, lastFill float64
+		want          bool
 	}{
-		{false, 4.9, false}, // mid-fill, a window long: wait for the reset
-		{true, 4.9, false},  // reset, but too short
-		{true, 5, true},
-		{false, 19.9, false},
-		{false, 20, true}, // a fill longer than the cap: close on time
+		{false, 4.9, 3, false}, // mid-fill, a window long: wait for the reset
+		{true, 4.9, 3, false},  // reset, but too short
+		{true, 5, 3, true},
+		{false, 25, 3, false}, // a fill slower than usual: still wait for its reset
+		{false, 19.9, 30, false},
+		{false, 20, 30, true}, // fills longer than the cap: close on time
+		{false, 20, 0, true},  // the first fill is not over yet after the cap
 	} {
-		if got := windowEnds(c.full, c.age, 5); got != c.want {
-			t.Errorf("windowEnds(%v, %v, 5) = %v", c.full, c.age, got)
+		if got := windowEnds(c.full, c.age, 5, c.lastFill); got != c.want {
+			t.Errorf("windowEnds(%v, %v, 5, %v) = %v", c.full, c.age, c.lastFill, got)
 		}
 	}
 	if soakWindowLength(10*time.Minute) != 5*time.Second || soakWindowLength(time.Hour) != 30*time.Second || soakWindowLength(20*time.Second) != time.Second {
