@@ -90,6 +90,7 @@ type trace struct {
 	wrap   float64
 	source string
 	s      Series
+	unread bool // no report figure reads it: its samples are not kept
 
 	tol, maxGap float64 // coverage tolerances, computed once when reporting
 	tolSet      bool
@@ -321,9 +322,12 @@ func (s *Sampler) tick() {
 			}
 			tr := s.traces[m.Name]
 			if tr == nil {
-				tr = &trace{kind: m.Kind, scope: m.Scope, wrap: m.Wrap, source: g.w.name}
+				tr = &trace{kind: m.Kind, scope: m.Scope, wrap: m.Wrap, source: g.w.name, unread: unread(m)}
 				s.traces[m.Name] = tr
 				g.w.metrics[m.Name] = true
+			}
+			if tr.unread {
+				continue
 			}
 			t := at.Sub(s.start).Seconds()
 			if tr.s.Append(t, m.Value) {
@@ -335,6 +339,26 @@ func (s *Sampler) tick() {
 		}
 	}
 	s.tl.addTemp(hot)
+}
+
+// unread tells the metrics that no report figure or timeline uses: rail
+// voltages and currents (their power is its own metric), informational
+// numbers, and per-core frequencies (the mean is). Their samples are not
+// kept — a long soak would hold them all for nothing (a Jetson lists a
+// dozen such metrics of its ~45) — but the source still lists them.
+func unread(m Metric) bool {
+	switch m.Kind {
+	case KindVoltage, KindCurrent, KindInfo:
+		return true
+	case KindFreq:
+		for _, n := range freqSources {
+			if m.Name == n {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // Stop ends sampling, closes the sources and returns the report. Calling it

@@ -261,3 +261,44 @@ func BenchmarkTimelineAdd(b *testing.B) {
 		s.add(0.1*float64(i), float64(i%100))
 	}
 }
+
+// Metrics no figure reads (per-core clocks, rail voltages and currents) are
+// listed by their source but their samples are not kept.
+func TestSamplerKeepsOnlyReadMetrics(t *testing.T) {
+	s, err := NewSampler(SamplerConfig{Root: "testdata/intel-laptop", Interval: 10 * time.Millisecond})
+	must(t, err)
+	must(t, s.Start(context.Background()))
+	time.Sleep(60 * time.Millisecond)
+	r := s.Stop()
+	listed := map[string]bool{}
+	for _, st := range r.Sources {
+		for _, m := range st.Metrics {
+			listed[m] = true
+		}
+	}
+	kept, dropped := 0, 0
+	for name, tr := range s.traces {
+		if !listed[name] {
+			t.Errorf("%s sampled but not listed by its source", name)
+		}
+		switch {
+		case tr.unread && len(tr.s.T) > 0:
+			t.Errorf("%s (%s): %d samples kept of a metric no figure reads", name, tr.kind, len(tr.s.T))
+		case tr.unread:
+			dropped++
+		case len(tr.s.T) == 0:
+			t.Errorf("%s (%s): no samples", name, tr.kind)
+		default:
+			kept++
+		}
+	}
+	for _, name := range []string{"cpufreq:cpu0", "battery:BAT0:voltage"} {
+		if tr := s.traces[name]; tr == nil || !tr.unread {
+			t.Errorf("%s: %+v", name, tr)
+		}
+	}
+	if tr := s.traces["cpufreq:mean"]; tr == nil || len(tr.s.T) == 0 || !r.Total.AvgFreq.Available {
+		t.Errorf("the mean clock must be kept: %+v %+v", tr, r.Total.AvgFreq)
+	}
+	t.Logf("intel-laptop: %d metrics sampled, %d not kept", kept, dropped)
+}
