@@ -255,6 +255,8 @@ func (s *Sampler) buildReport(end float64) Report {
 		return pr
 	}
 
+	r.Timeline = s.tl.build(headline, r.PowerSource)
+	r.Spans = spansOf(s.marks, end)
 	names, spans := phasesOf(s.marks, end)
 	r.Total = phase("total", []span{{0, end}})
 	for _, n := range names {

@@ -90,6 +90,7 @@ type trace struct {
 	wrap   float64
 	source string
 	s      Series
+	unread bool // no report figure reads it: its samples are not kept
 
 	tol, maxGap float64 // coverage tolerances, computed once when reporting
 	tolSet      bool
@@ -116,6 +117,7 @@ type Sampler struct {
 	marks   []mark
 	traces  map[string]*trace
 	ticks   []float64 // sample times
+	tl      *timeline // downsampled sensor series for Report.Timeline
 	report  Report
 
 	stopOnce sync.Once
@@ -142,7 +144,7 @@ func NewSampler(cfg SamplerConfig) (*Sampler, error) {
 	if cfg.CommandTimeout <= 0 {
 		cfg.CommandTimeout = cfg.ReadTimeout * 4 / 5
 	}
-	s := &Sampler{cfg: cfg, stats: &cmdStats{}, traces: map[string]*trace{},
+	s := &Sampler{cfg: cfg, stats: &cmdStats{}, traces: map[string]*trace{}, tl: newTimeline(cfg.Interval.Seconds()),
 		kick: make(chan struct{}, 1), stopCh: make(chan struct{}), loopDone: make(chan struct{})}
 	s.env = Env{Root: cfg.Root, Commands: cfg.Commands, Meter: cfg.Meter, MeterCSV: cfg.MeterCSV,
 		CommandTimeout: cfg.CommandTimeout, Interval: cfg.Interval, PID: cfg.PID, ReadFile: cfg.ReadFile, stats: s.stats}
@@ -213,6 +215,14 @@ func (s *Sampler) startWorkers() {
 	for _, w := range s.workers {
 		go w.loop()
 	}
+}
+
+// StartTime is when sampling started: time zero of the report's Timeline
+// and Spans (the zero time before Start).
+func (s *Sampler) StartTime() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.start
 }
 
 // Mark starts phase at this instant. It never blocks: it records the time
@@ -299,6 +309,7 @@ func (s *Sampler) tick() {
 		s.tickMax = d
 	}
 	s.ticks = append(s.ticks, t0.Sub(s.start).Seconds())
+	var hot tickTemp
 	for _, g := range results {
 		if g.r.err != nil {
 			g.w.lastErr = fmt.Sprintf("at %.3fs: %v", g.r.t1.Sub(s.start).Seconds(), g.r.err)
@@ -311,13 +322,43 @@ func (s *Sampler) tick() {
 			}
 			tr := s.traces[m.Name]
 			if tr == nil {
-				tr = &trace{kind: m.Kind, scope: m.Scope, wrap: m.Wrap, source: g.w.name}
+				tr = &trace{kind: m.Kind, scope: m.Scope, wrap: m.Wrap, source: g.w.name, unread: unread(m)}
 				s.traces[m.Name] = tr
 				g.w.metrics[m.Name] = true
 			}
-			tr.s.Append(at.Sub(s.start).Seconds(), m.Value)
+			if tr.unread {
+				continue
+			}
+			t := at.Sub(s.start).Seconds()
+			if tr.s.Append(t, m.Value) {
+				s.tl.add(m, t)
+				if m.Kind == KindTemp {
+					hot.addTemp(m, t)
+				}
+			}
 		}
 	}
+	s.tl.addTemp(hot)
+}
+
+// unread tells the metrics that no report figure or timeline uses: rail
+// voltages and currents (their power is its own metric), informational
+// numbers, and per-core frequencies (the mean is). Their samples are not
+// kept — a long soak would hold them all for nothing (a Jetson lists a
+// dozen such metrics of its ~45) — but the source still lists them.
+func unread(m Metric) bool {
+	switch m.Kind {
+	case KindVoltage, KindCurrent, KindInfo:
+		return true
+	case KindFreq:
+		for _, n := range freqSources {
+			if m.Name == n {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // Stop ends sampling, closes the sources and returns the report. Calling it

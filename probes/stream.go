@@ -78,6 +78,13 @@ func startStreamer(env Env, path string, args []string, parse lineParser) (*stre
 	case <-first:
 		return s, nil
 	case <-s.done:
+		select {
+		case <-first:
+			// A usable line came before the tool exited (both were ready
+			// when select chose): it is a source whose reads go stale.
+			return s, nil
+		default:
+		}
 		s.mu.Lock()
 		err := s.lastErr
 		s.mu.Unlock()

@@ -30,6 +30,11 @@ const (
 	MetricKLDP99  = "kld_p99"
 	MetricSameTop = "same_top_pct"
 
+	// A soak's decode speed over its last minute divided by that over its
+	// first (its first and last quarters when shorter than 4 minutes):
+	// below 1 the device slowed down as it kept running.
+	MetricSustainedRatio = "decode_sustained_ratio"
+
 	// From the probes; unavailable (with the reason) where the device has no sensor.
 	MetricPrefillJPerTok = "prefill_j_per_tok"
 	MetricDecodeJPerTok  = "decode_j_per_tok"

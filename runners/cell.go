@@ -40,6 +40,9 @@ type CellOptions struct {
 // a failed or skipped record with the reason. ctx cancellation returns
 // ctx.Err() and no record, so an interrupted cell is re-run on resume.
 func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (results.Cell, error) {
+	if cfg.SoakSeconds > 0 {
+		return runSoak(ctx, cfg, opt) // soak.go: one long decode, measured in windows
+	}
 	cell := results.Cell{
 		Kind: results.KindCell, Schema: results.SchemaVersion, ID: cfg.ID(),
 		Config: cfg, Started: time.Now().UTC(),

@@ -36,6 +36,11 @@ type BarProgress struct {
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
+
+	// A running soak (SoakStarted): when it began and how long it lasts;
+	// soakTotal is 0 while the current cell is no soak.
+	soakAt    time.Time
+	soakTotal time.Duration
 }
 
 // NewBarProgress draws on w (a terminal).
@@ -69,7 +74,8 @@ func (p *BarProgress) CellStart(i, n int, c results.CellConfig) {
 		go p.tick()
 	}
 	p.cellAt = now
-	p.current = fmt.Sprintf("%s %s t=%d p=%d n=%d", c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens) + contextLabel(c)
+	p.soakTotal = 0
+	p.current = fmt.Sprintf("%s %s t=%d p=%d n=%d", c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens) + contextLabel(c) + soakNote(c)
 	p.redraw()
 }
 
@@ -82,6 +88,7 @@ func (p *BarProgress) CellDone(i, n int, c results.Cell) {
 	p.done++
 	p.lastDone = time.Now()
 	p.cellAt = p.lastDone // the pause before the next cell is not the finished cell's time
+	p.soakTotal = 0
 	p.bar.Clear()
 	fmt.Fprintln(p.w, "\r"+cellLine(i, n, c))
 	_ = p.bar.Add(1)
@@ -140,6 +147,9 @@ func (p *BarProgress) tick() {
 func (p *BarProgress) redraw() {
 	now := time.Now()
 	desc := fmt.Sprintf("%s · %s", p.current, now.Sub(p.cellAt).Round(time.Second))
+	if p.soakTotal > 0 {
+		desc += " · " + soakClock(now.Sub(p.soakAt), p.soakTotal)
+	}
 	plan := p.plan
 	if len(plan) != p.n {
 		plan = nil

@@ -241,7 +241,7 @@ func (p *LogProgress) CellStart(i, n int, c results.CellConfig) {
 		}
 		left = ", " + strings.TrimPrefix(eta(time.Since(p.start), 0, i, n, plan), "ETA ") + " left"
 	}
-	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s%s\n", i+1, n, c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens, contextLabel(c), left)
+	fmt.Fprintf(p.W, "[%d/%d] %s %s threads=%d prompt=%d gen=%d%s%s%s\n", i+1, n, c.Model, c.Weights(), c.Threads, c.PromptTokens, c.GenTokens, contextLabel(c), soakNote(c), left)
 }
 
 func (p *LogProgress) CellDone(i, n int, c results.Cell) {

@@ -219,6 +219,12 @@ func estimate(c results.CellConfig, sh shape, pol runners.Policy, rf *device.Roo
 	}
 	e.PerTokBytes = sh.perToken
 	e.Rep = seconds(prefill + decode)
+	if c.SoakSeconds > 0 {
+		// A soak loads, prefills once and decodes for its fixed time.
+		e.TimeMin = seconds(load+prefill) + time.Duration(c.SoakSeconds)*time.Second
+		e.TimeMax = e.TimeMin
+		return e
+	}
 	reps := func(n int) time.Duration { return seconds(load) + time.Duration(pol.Warmup+n)*e.Rep }
 	e.TimeMin = reps(pol.Min)
 	most := pol.Max

@@ -81,6 +81,10 @@ type Spec struct {
 	Output string
 	// Probes chooses the sensors sampled during every cell.
 	Probes Probes
+	// Soak, when > 0, makes every cell a soak: after one prefill it
+	// decodes without pause this long (whole seconds) and records tok/s
+	// per window against time, instead of repeating short measurements.
+	Soak time.Duration
 }
 
 // Probes configures the sensor sampling of a sweep; the zero value samples
@@ -279,6 +283,11 @@ func (s Spec) Cells() []results.CellConfig {
 			}
 		}
 	}
+	if s.Soak > 0 {
+		for i := range out {
+			out[i].SoakSeconds = int(s.Soak / time.Second)
+		}
+	}
 	return dedupe(out)
 }
 
@@ -454,7 +463,25 @@ var builtins = map[string]Spec{
 	},
 }
 
-func init() { builtins["kernels-ci"] = kernelsCI() }
+func init() {
+	builtins["kernels-ci"] = kernelsCI()
+	// soak answers "does it keep its speed": a model big enough to load
+	// the memory system, on every core, decoding for ten minutes while the
+	// sensors record temperature, clock and power (--soak changes the time).
+	builtins["soak"] = Spec{
+		Name:         "soak",
+		Description:  "sustained decode: SmolLM2-135M q4_0 on all threads for 10 minutes, tok/s against time beside temperature, frequency and power",
+		Models:       []string{"SmolLM2-135M"},
+		Types:        []string{"q4_0"},
+		Backends:     []string{"auto"},
+		Threads:      []int{0},
+		PromptTokens: []int{128},
+		GenTokens:    []int{64},
+		Seed:         1,
+		Repeat:       DefaultPolicy, // not used by soak cells; kept valid for the axis flags
+		Soak:         10 * time.Minute,
+	}
+}
 
 // kernelsCI is the kernel regression gate: every weight format the kernels
 // support and synthetic models can be written in (new formats join by
@@ -664,6 +691,9 @@ func (s Spec) Problems() []Problem {
 	}
 	if s.Cooldown < 0 {
 		add("cooldown.delay", "must be ≥ 0, got %s", s.Cooldown)
+	}
+	if s.Soak != 0 && (s.Soak < time.Second || s.Soak%time.Second != 0) {
+		add("soak", "must be 0 (no soak) or a whole number of seconds ≥ 1s, e.g. 10m, got %s", s.Soak)
 	}
 	if s.CoolBelow < 0 || s.CoolBelow > 150 {
 		add("cooldown.below_celsius", "must be between 0 (off) and 150 °C, got %g", s.CoolBelow)

@@ -151,6 +151,7 @@ func (p *parser) parse(data []byte) (Spec, bool) {
 		"description": func(_, v *yaml.Node, f string) { p.str(v, f, &s.Description) },
 		"seed":        func(_, v *yaml.Node, f string) { p.uint64(v, f, &s.Seed) },
 		"output":      func(_, v *yaml.Node, f string) { p.str(v, f, &s.Output) },
+		"soak":        func(_, v *yaml.Node, f string) { p.duration(v, f, &s.Soak) },
 		"axes": func(_, v *yaml.Node, f string) {
 			p.fields(v, f, map[string]func(k, v *yaml.Node, field string){
 				"models":   func(_, v *yaml.Node, f string) { sawModels = true; s.Models = p.models(v, f) },

@@ -45,6 +45,7 @@ type runFlags struct {
 	progress   string
 	estimate   string
 	noProbes   bool
+	soak       time.Duration
 	changed    map[string]bool // flags given on the command line
 }
 
@@ -95,7 +96,8 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
   edgebench run -m stories15M --types q8_0 --prune magnitude,wanda,sparsegpt --sparsity 0,0.5,2:4
   edgebench run -m SmolLM2-135M --types q4_0 -d 0,512,2048 --kv f16,q8_0   # context depth × KV cache type
   edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
-  edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running`,
+  edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running
+  edgebench run --soak 10m                        # sustained decode (the soak suite): tok/s against time, temperature, frequency`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			fl.changed = changedFlags(cmd)
@@ -128,6 +130,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.Float64Var(&fl.coolStable, "cooldown-stable", 0, "then wait before each cell until the hottest temperature moved less than this many °C over 30 s (overrides cooldown.until_stable; 0 = off)")
 	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
+	f.DurationVar(&fl.soak, "soak", 0, "make every cell a soak of this long, e.g. 10m: decode without pause, tok/s per window against time (alone: the soak suite)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
 }
@@ -241,6 +244,11 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		CoolStable: spec.CoolStable, CoolStableWindow: spec.CoolStableWindow, CoolLog: stderr,
 	})
 	closeProgress()
+	if sweepErr == nil && cmd.Context().Err() != nil {
+		// A soak cut short is saved with what it measured; the run still
+		// was interrupted, and says so in its exit status.
+		sweepErr = fmt.Errorf("interrupted: the last cell was cut short and saved as far as it ran")
+	}
 
 	// The table shows the whole sweep: on resume, the cells finished before
 	// the interruption too.
@@ -250,6 +258,9 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 	}
 	if len(table) > 0 {
 		if err := reports.CellTable(stdout, table); err != nil {
+			return err
+		}
+		if err := reports.SoakTable(stdout, table); err != nil {
 			return err
 		}
 		printWarnings(stdout, table)
@@ -276,6 +287,8 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 			return spec, fmt.Errorf("give either -f FILE or --suite NAME, not both")
 		}
 		spec, err = workloads.Load(fl.file)
+	} else if fl.changed["soak"] && !fl.changed["suite"] {
+		spec, err = workloads.Builtin("soak") // --soak alone means the soak suite, not ten minutes per quick cell
 	} else {
 		spec, err = workloads.Builtin(fl.suite)
 	}
@@ -333,6 +346,9 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if fl.changed["cooldown-stable"] {
 		spec.CoolStable = fl.coolStable
 	}
+	if fl.changed["soak"] {
+		spec.Soak = fl.soak
+	}
 	if err := spec.Validate(); err != nil {
 		if fl.file != "" {
 			// The file itself was valid: the flags made it unrunnable.
@@ -344,7 +360,7 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 }
 
 // sweepFlags are the flags that define which cells a sweep has.
-var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "quality-tokens", "repetitions", "cooldown", "cooldown-below", "cooldown-stable"}
+var sweepFlags = []string{"file", "suite", "models", "types", "backend", "threads", "prompt", "gen", "methods", "prune", "sparsity", "depth", "kv", "quality-tokens", "repetitions", "cooldown", "cooldown-below", "cooldown-stable", "soak"}
 
 func sweepFlagsSet(fl runFlags) bool {
 	for _, name := range sweepFlags {

@@ -42,8 +42,12 @@ func dryRun(ctx context.Context, w, stderr io.Writer, spec workloads.Spec, cells
 	if fl.file != "" {
 		src = fl.file
 	}
-	fmt.Fprintf(w, "%s (%s): %d cells, repetitions %d–%d (+%d warm-up), budget %s per cell\n",
-		spec.Name, src, len(cells), spec.Repeat.Min, spec.Repeat.Max, spec.Repeat.Warmup, budgetString(spec.Repeat.Budget))
+	if spec.Soak > 0 {
+		fmt.Fprintf(w, "%s (%s): %d cells, each a soak: one prefill, then decoding without pause for %s\n", spec.Name, src, len(cells), spec.Soak)
+	} else {
+		fmt.Fprintf(w, "%s (%s): %d cells, repetitions %d–%d (+%d warm-up), budget %s per cell\n",
+			spec.Name, src, len(cells), spec.Repeat.Min, spec.Repeat.Max, spec.Repeat.Warmup, budgetString(spec.Repeat.Budget))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	showDepth, showKV := reports.VariesContext(cells)
 	ctxHead := ""
