@@ -58,12 +58,15 @@ const (
 // Cell is one point of a sweep: its configuration, the raw samples, the
 // summarised metrics and every warning the measurement produced.
 type Cell struct {
-	Kind     string            `json:"kind"` // "cell"
-	Schema   int               `json:"schema"`
-	RunID    string            `json:"run_id"`
-	ID       string            `json:"id"` // stable key of Config; resume and compare match on it
-	Config   CellConfig        `json:"config"`
-	Status   string            `json:"status"`
+	Kind   string     `json:"kind"` // "cell"
+	Schema int        `json:"schema"`
+	RunID  string     `json:"run_id"`
+	ID     string     `json:"id"` // stable key of Config; resume and compare match on it
+	Config CellConfig `json:"config"`
+	Status string     `json:"status"`
+	// Partial marks a cell cut short (an interrupted soak): its figures
+	// cover what ran, and --resume runs it again.
+	Partial  bool              `json:"partial,omitempty"`
 	Error    string            `json:"error,omitempty"`
 	Started  time.Time         `json:"started"`
 	Elapsed  time.Duration     `json:"elapsed_ns"`

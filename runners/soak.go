@@ -257,6 +257,7 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		}
 	}
 	if interrupted {
+		cell.Partial = true
 		cell.Warnings = append(cell.Warnings, fmt.Sprintf("interrupted after %.0f s of the %d s soak: %d window(s) measured", soakEnd-decodeStart, cfg.SoakSeconds, len(windows)))
 	}
 	cell.Warnings = append(cell.Warnings, soakWarnings(ratio, span, why, report, &busy)...)

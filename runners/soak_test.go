@@ -129,6 +129,10 @@ func TestSoakInterruptedKeepsWindows(t *testing.T) {
 	if !found {
 		t.Fatalf("warnings %q lack the interruption", cell.Warnings)
 	}
+	// Cut short, it is partial: resume runs it again.
+	if !cell.Partial || DoneIDs(&results.File{Cells: []results.Cell{cell}})[cell.ID] {
+		t.Errorf("an interrupted soak must be partial and not done (partial %v)", cell.Partial)
+	}
 }
 
 func TestSustainedRatio(t *testing.T) {

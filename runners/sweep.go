@@ -252,9 +252,11 @@ func (p *LogProgress) CellDone(i, n int, c results.Cell) {
 // those that finished, successfully or as a deliberate skip. Failed cells are
 // run again on resume.
 func DoneIDs(f *results.File) map[string]bool {
+	// A partial cell (an interrupted soak) is not done: resume runs it
+	// again, and the new record, later in the file, is the one reports use.
 	done := map[string]bool{}
 	for _, c := range f.Cells {
-		if c.Status == results.StatusOK || c.Status == results.StatusSkipped {
+		if (c.Status == results.StatusOK || c.Status == results.StatusSkipped) && !c.Partial {
 			done[c.ID] = true
 		}
 	}

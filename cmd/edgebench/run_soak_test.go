@@ -69,6 +69,9 @@ func TestRunSoakInterruptedKeepsWindows(t *testing.T) {
 	if c.Config.SoakSeconds != 60 || len(c.Series) != 1 || len(c.Series[0].V) < 1 {
 		t.Fatalf("soak cell %+v", c)
 	}
+	if !c.Partial {
+		t.Errorf("the interrupted soak cell is not marked partial (resume would skip it)")
+	}
 	if !strings.Contains(strings.Join(c.Warnings, "\n"), "interrupted after ") {
 		t.Errorf("warnings %q", c.Warnings)
 	}
