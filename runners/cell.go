@@ -77,40 +77,20 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
 	}
 	mark("load")
-	loadStart := time.Now()
-	f, err := gguf.Open(path)
+	lm, skip, err := loadCellModel(path, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	defer f.Close()
-	mcfg, err := model.ConfigFromGGUF(f)
-	if err != nil {
-		return fail(err)
-	}
-	if n := contextTokens(cfg); mcfg.ContextLength > 0 && n > mcfg.ContextLength {
-		if cfg.Depth > 0 {
-			return fail(fmt.Errorf("depth + prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength))
-		}
-		return fail(fmt.Errorf("prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength))
-	}
-	if need, avail, ok := fits(f, mcfg, cfg); !ok {
+	if skip != "" {
 		cell.Status = results.StatusSkipped
-		cell.Error = fmt.Sprintf("needs about %.1f GB (weights + KV cache + buffers) but only %.1f GB of memory is available", float64(need)/1e9, float64(avail)/1e9)
+		cell.Error = skip
 		cell.Elapsed = time.Since(start)
 		return cell, nil
 	}
-	ropts, err := runtimeOptions(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	m, err := transformer.Load(f, ropts)
-	if err != nil {
-		return fail(err)
-	}
-	defer m.Close()
-	loadTime := time.Since(loadStart)
+	defer lm.Close()
+	m, mcfg, loadTime := lm.m, lm.cfg, lm.loadTime
 	cell.Backends = m.BackendInfo()
-	cell.Model = modelInfo(path, f, mcfg, m)
+	cell.Model = modelInfo(path, lm.f, mcfg, m)
 
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
 	fill := fillTokens(cfg.Seed, cfg.Depth, mcfg.Vocab)
@@ -438,4 +418,58 @@ func RuntimeBytes(c model.Config, cell results.CellConfig) (int64, error) {
 // default f32 cache (CellKVBytesPerPos for a cell's own cache type).
 func KVBytesPerPos(c model.Config) int64 {
 	return CellKVBytesPerPos(c, results.CellConfig{})
+}
+
+// loadedModel is a cell's model file opened and loaded into the runtime.
+type loadedModel struct {
+	f        *gguf.File
+	cfg      model.Config
+	m        *transformer.Model
+	loadTime time.Duration // open + load, what the load metric reports
+}
+
+func (l *loadedModel) Close() {
+	l.m.Close()
+	l.f.Close()
+}
+
+// loadCellModel opens the cell's model, checks that depth + prompt + gen
+// fit its context, and loads it with the cell's runtime options. A cell
+// that would not fit in memory is not an error: skip says why, and nothing
+// is loaded.
+func loadCellModel(path string, cfg results.CellConfig) (l *loadedModel, skip string, err error) {
+	start := time.Now()
+	f, err := gguf.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			f.Close()
+		}
+	}()
+	mcfg, err := model.ConfigFromGGUF(f)
+	if err != nil {
+		return nil, "", err
+	}
+	if n := contextTokens(cfg); mcfg.ContextLength > 0 && n > mcfg.ContextLength {
+		if cfg.Depth > 0 {
+			return nil, "", fmt.Errorf("depth + prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength)
+		}
+		return nil, "", fmt.Errorf("prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength)
+	}
+	if need, avail, fit := fits(f, mcfg, cfg); !fit {
+		return nil, fmt.Sprintf("needs about %.1f GB (weights + KV cache + buffers) but only %.1f GB of memory is available", float64(need)/1e9, float64(avail)/1e9), nil
+	}
+	ropts, err := runtimeOptions(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	m, err := transformer.Load(f, ropts)
+	if err != nil {
+		return nil, "", err
+	}
+	ok = true
+	return &loadedModel{f: f, cfg: mcfg, m: m, loadTime: time.Since(start)}, "", nil
 }

@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgebench/edgebench/model"
-	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/transformer"
@@ -123,37 +121,20 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	clock := func() float64 { return time.Since(t0).Seconds() }
 
 	mark("load")
-	loadStart := time.Now()
-	f, err := gguf.Open(path)
+	lm, skip, err := loadCellModel(path, cfg)
 	if err != nil {
 		return fail(err)
 	}
-	defer f.Close()
-	mcfg, err := model.ConfigFromGGUF(f)
-	if err != nil {
-		return fail(err)
-	}
-	if n := cfg.PromptTokens + cfg.GenTokens; mcfg.ContextLength > 0 && n > mcfg.ContextLength {
-		return fail(fmt.Errorf("prompt + generated tokens = %d exceeds the model's context length %d", n, mcfg.ContextLength))
-	}
-	if need, avail, ok := fits(f, mcfg, cfg); !ok {
+	if skip != "" {
 		cell.Status = results.StatusSkipped
-		cell.Error = fmt.Sprintf("needs about %.1f GB (weights + KV cache + buffers) but only %.1f GB of memory is available", float64(need)/1e9, float64(avail)/1e9)
+		cell.Error = skip
 		cell.Elapsed = time.Since(start)
 		return cell, nil
 	}
-	opts, err := runtimeOptions(cfg)
-	if err != nil {
-		return fail(err)
-	}
-	m, err := transformer.Load(f, opts)
-	if err != nil {
-		return fail(err)
-	}
-	defer m.Close()
-	loadTime := time.Since(loadStart)
+	defer lm.Close()
+	m, mcfg, loadTime := lm.m, lm.cfg, lm.loadTime
 	cell.Backends = m.BackendInfo()
-	cell.Model = modelInfo(path, f, mcfg, m)
+	cell.Model = modelInfo(path, lm.f, mcfg, m)
 
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
 	if opt.Policy.Warmup > 0 {
