@@ -151,7 +151,9 @@ func buildPage(in Inputs, opt HTMLOptions) (*htmlPage, error) {
 		for _, w := range f.Warnings {
 			p.Warnings = append(p.Warnings, f.Path+": "+w)
 		}
-		for i := range f.Cells {
+		// One point per cell: a resumed run's earlier failed or partial
+		// records are superseded by their re-runs.
+		for _, i := range f.Latest() {
 			c := &f.Cells[i]
 			var fp device.Fingerprint
 			run, ok := f.RunOf(c)

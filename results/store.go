@@ -78,6 +78,23 @@ func (f *File) RunOf(c *Cell) (*Run, bool) {
 	return nil, false
 }
 
+// Latest returns the indexes into Cells of the last record of each cell
+// ID, in file order: what a resumed run settled on (a failed or partial
+// record followed by its re-run keeps only the re-run).
+func (f *File) Latest() []int {
+	last := map[string]int{}
+	for i, c := range f.Cells {
+		last[c.ID] = i
+	}
+	out := make([]int, 0, len(last))
+	for i, c := range f.Cells {
+		if last[c.ID] == i {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // maxLine bounds one record so a corrupt file cannot exhaust memory.
 const maxLine = 64 << 20
 

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -198,5 +199,14 @@ func TestWeightsLabel(t *testing.T) {
 		if got := c.Weights(); got != want {
 			t.Errorf("Weights() = %q, want %q", got, want)
 		}
+	}
+}
+
+func TestLatestKeepsTheLastRecordPerCell(t *testing.T) {
+	f := &File{Cells: []Cell{{ID: "a", Status: StatusFailed}, {ID: "b"}, {ID: "a", Status: StatusOK}, {ID: "c", Partial: true}, {ID: "c"}}}
+	got := f.Latest()
+	want := []int{1, 2, 4}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("Latest() = %v, want %v", got, want)
 	}
 }
