@@ -55,9 +55,13 @@ func avx512Dots() map[Type]DotFunc {
 		}
 	}
 	if haveVBMI2 {
-		m[Q8_0_BM] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_BMAVX512) }
+		m[Q8_0_BM] = func(n int, w, x []byte) float32 {
+			return sparseDot8(n, w, x, 42, dotQ8_0_BMG8AVX512, dotQ8_0_BMAVX512)
+		}
 		if haveGFNI {
-			m[Q4_0_BM] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_BMAVX512) }
+			m[Q4_0_BM] = func(n int, w, x []byte) float32 {
+				return sparseDot8(n, w, x, 26, dotQ4_0_BMG8AVX512, dotQ4_0_BMAVX512)
+			}
 		}
 	}
 	return m

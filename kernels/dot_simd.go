@@ -127,6 +127,26 @@ func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32
 	return asm(&w[0], &x[0], nb)
 }
 
+// sparseDot8 runs main, an 8-blocks-per-step sparse kernel, over the first
+// nb&^7 64-weight blocks and tail, the block-at-a-time kernel, over the rest.
+func sparseDot8(n int, w, x []byte, bsz int, main, tail func(w, x *byte, nb int) float32) float32 {
+	nb := n / 64
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*bsz)
+	x = need(x, nb*68)
+	var s float32
+	m := nb &^ 7
+	if m > 0 {
+		s = main(&w[0], &x[0], m)
+	}
+	if m < nb {
+		s += tail(&w[m*bsz], &x[m*68], nb-m)
+	}
+	return s
+}
+
 // legacyDot runs a q4_1/q5_0/q5_1 x q8_0 kernel over whole 32-value blocks
 // of bsz bytes.
 func legacyDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) float32 {

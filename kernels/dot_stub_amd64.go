@@ -175,6 +175,16 @@ func dotQ4_0_BMAVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ8_0_BMAVX512(w *byte, x *byte, nb int) float32
 
+// dotQ4_0_BMG8AVX512 returns the dot product of nb (a multiple of 8) bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0_BMG8AVX512(w *byte, x *byte, nb int) float32
+
+// dotQ8_0_BMG8AVX512 returns the dot product of nb (a multiple of 8) bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0_BMG8AVX512(w *byte, x *byte, nb int) float32
+
 // dotQ4_0x4G8AVX512 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each, a multiple of 8) with the nb q8_0 activation blocks at x.
 //

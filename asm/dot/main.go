@@ -65,6 +65,8 @@ func main() {
 	dotSparse("dotQ8_0_24AVX512", true, false)
 	dotSparse("dotQ4_0_BMAVX512", false, true)
 	dotSparse("dotQ8_0_BMAVX512", false, false)
+	dotSparseBMG("dotQ4_0_BMG8AVX512", true)
+	dotSparseBMG("dotQ8_0_BMG8AVX512", false)
 	dotQx4Group("dotQ4_0x4G8AVX512", 18)
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)
 	dotQx4AVX2("dotQ4_0x4AVX2", 18)
@@ -2601,6 +2603,183 @@ func dotQ51Quad(name string) {
 	}
 	ADDQ(U32(8*bsz), w)
 	ADDQ(U32(8*34), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], true)
+}
+
+// gather8 returns, as 8 float32 lanes of a ymm, the fp16 scales at byte
+// offsets disp + bsz*b (b < 8) from base, which sit at the start of 8
+// consecutive blocks of bsz (>= 26) bytes. Two VPERMI2W over 128-byte
+// windows pick them out: the first window starts at the first block, the
+// second at min(4*bsz, 8*bsz-128) so that no load reaches past the 8 blocks.
+// gatherTables holds gather8's index tables by name, each emitted once.
+var gatherTables = map[string]Mem{}
+
+func gather8(name string, base Register, disp, bsz int) VecVirtual {
+	// name labels the two index tables: one gather8 per (name, bsz).
+	o2 := min(4*bsz, 8*bsz-128)
+	var lo, hi []int
+	for b := 0; b < 4; b++ {
+		lo = append(lo, b*bsz/2)
+		hi = append(hi, ((4+b)*bsz-o2)/2)
+	}
+	var h [2]VecVirtual
+	for i, p := range []struct {
+		off int
+		idx []int
+	}{{0, lo}, {o2, hi}} {
+		tn := name + "_g" + string(rune('a'+i))
+		tbl, ok := gatherTables[tn]
+		if !ok {
+			tbl = GLOBL(tn, RODATA|NOPTR)
+			for j := 0; j < 32; j++ {
+				v := 0
+				if j < len(p.idx) {
+					v = p.idx[j]
+				}
+				DATA(2*j, U16(v))
+			}
+			gatherTables[tn] = tbl
+		}
+		h[i] = ZMM()
+		t := ZMM()
+		VMOVDQU32(tbl, h[i])
+		VMOVDQU32(Mem{Base: base, Disp: disp + p.off}, t)
+		VPERMI2W(Mem{Base: base, Disp: disp + p.off + 64}, t, h[i])
+	}
+	VPUNPCKLQDQ(h[1].AsX(), h[0].AsX(), h[0].AsX())
+	f := YMM()
+	VCVTPH2PS(h[0].AsX(), f)
+	return f
+}
+
+// dotSparseBMG is the main AVX-512 dot of the bitmask sparse formats: 8
+// blocks (16 q8_0 activation blocks) per step; nb must be a multiple of 8
+// (dotSparse does the rest). Per block as in dotSparse: PDEP keeps the
+// first 32 set bits of the mask, VPEXPANDB scatters the kept values to
+// their 64 positions and two VPDPBUSD form sum q*x and the bias correction
+// (exact for every byte). The per-block scale work of dotSparse (three fp16
+// broadcasts, two conversions, a multiply) is done once per step: three
+// VPERMI2W gathers fetch the 8 weight and 16 activation scales, one
+// multiply makes the 16 products, and per block one VPERMPS spreads its two
+// over the lanes of its activation blocks (lanes 0-7 and 8-15).
+//
+// Measured on Zen 4 (in L1, 4096 weights, thread CPU time): q4_0 values
+// 161 against 174 ns, q8_0 155 against 168. The same scheme for 2:4 blocks
+// was no faster than dotSparse (122 against 125 ns), nor was a two-blocks-
+// per-zmm 2:4 kernel (one VPERMI2B over four activation blocks): the scale
+// gathers alone take about half of that time (59 ns per row). Products
+// stored to the stack and applied as embedded broadcasts were slower still
+// (the 64-byte store is not forwarded to the 4-byte loads).
+//
+// AVX-512 BW, VL, VNNI, VBMI2 and BMI2 (GFNI for q4 values).
+func dotSparseBMG(name string, q4 bool) {
+	kb := 34
+	if q4 {
+		kb = 18
+	}
+	bsz := kb + 8
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the dot product of nb (a multiple of 8) bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	biasC := uint32(0x80808080)
+	if q4 {
+		biasC = 0x08080808
+	}
+	bias := ZMM()
+	broadcastConst(biasC, bias, true)
+	var nibbles VecVirtual
+	if q4 {
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		DATA(0, U64(0x0102040800000000))
+		DATA(8, U64(0x0102040800000000))
+		DATA(16, U64(0x1020408000000000))
+		DATA(24, U64(0x1020408000000000))
+		nibbles = YMM()
+		VMOVDQU32(m, nibbles)
+	}
+	ones32 := GP64()
+	MOVL(U32(0xffffffff), ones32.As32())
+	// pair: lane l of dwe is dw of block l/2.
+	pm := GLOBL(name+"_pair", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(l/2))
+	}
+	pair := ZMM()
+	VMOVDQU32(pm, pair)
+	// spread[b] lane l: product 2b + l/8 (block b, activation block l/8).
+	spread := make([]VecVirtual, 8)
+	for b := range spread {
+		t := GLOBL(name+"_spread"+string(rune('0'+b)), RODATA|NOPTR)
+		for l := 0; l < 16; l++ {
+			DATA(4*l, U32(2*b+l/8))
+		}
+		spread[b] = ZMM()
+		VMOVDQU32(t, spread[b])
+	}
+	// Two accumulators, alternating by block, so that the FMA latency
+	// chains overlap.
+	var acc [2]VecVirtual
+	for i := range acc {
+		acc[i] = ZMM()
+		VXORPS(acc[i].AsY(), acc[i].AsY(), acc[i].AsY())
+	}
+	// The per-block temporaries are allocated once: with fresh virtual
+	// registers per block avo's allocator runs out of registers (the
+	// out-of-order core renames them anyway).
+	u, t := YMM(), YMM()
+	s, c, sc := ZMM(), ZMM(), ZMM()
+	ue, be, xv := ZMM(), ZMM(), ZMM()
+	m, meff := GP64(), GP64()
+	k := K()
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	dw := gather8(name+"_w", w, 0, bsz)
+	dxa := gather8(name+"_x", x, 0, 34)
+	dxb := gather8(name+"_x2", x, 8*34, 34)
+	dx := ZMM()
+	VINSERTF64X4(U8(1), dxb, dxa.AsZ(), dx)
+	dwe := ZMM()
+	VPERMPS(dw.AsZ(), pair, dwe)
+	VMULPS(dx, dwe, dwe)
+	for b := 0; b < 8; b++ {
+		o, xo := b*bsz, 68*b
+		// Kept values as unsigned bytes, in kept order.
+		if q4 {
+			VBROADCASTI32X4(Mem{Base: w, Disp: o + 2}, t)
+			vgf2p8affineqb(U8(0), nibbles, t, u)
+		} else {
+			VPXORD(Mem{Base: w, Disp: o + 2}, bias.AsY(), u)
+		}
+		MOVQ(Mem{Base: w, Disp: o + kb}, m)
+		PDEPQ(m, ones32, meff) // the first 32 set bits
+		KMOVQ(meff, k)
+		VPXORD(ue, ue, ue)
+		vpexpandb(u.AsZ(), k, ue)
+		VMOVDQU8_Z(bias, k, be)
+		VMOVDQU32(Mem{Base: x, Disp: xo + 2}, xv.AsY())
+		VINSERTI64X4(U8(1), Mem{Base: x, Disp: xo + 36}, xv, xv)
+		VPXORD(s, s, s)
+		VPXORD(c, c, c)
+		vpdpbusd(xv, ue, s)
+		vpdpbusd(xv, be, c)
+		VPSUBD(c, s, s)
+		VCVTDQ2PS(s, s)
+		VPERMPS(dwe, spread[b], sc)
+		VFMADD231PS(sc, s, acc[b%2])
+	}
+	ADDQ(U32(8*bsz), w)
+	ADDQ(U32(8*68), x)
 	SUBQ(U32(8), nb)
 	JMP(LabelRef(name + "_loop"))
 
