@@ -7511,6 +7511,264 @@ DATA dotQ4_0_BMG8AVX512_x2_gb<>+60(SB)/2, $0x0000
 DATA dotQ4_0_BMG8AVX512_x2_gb<>+62(SB)/2, $0x0000
 GLOBL dotQ4_0_BMG8AVX512_x2_gb<>(SB), RODATA|NOPTR, $64
 
+// func dotQ4_0_BMAVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, BMI2, F16C, FMA3, POPCNT, SSE
+TEXT ·dotQ4_0_BMAVX2(SB), NOSPLIT, $40-28
+	MOVQ         w+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVL         $0xffffffff, BX
+	MOVQ         $0x0101010101010101, SI
+	MOVL         $0x0f0f0f0f, DI
+	VMOVD        DI, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x08080808, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VXORPS       Y2, Y2, Y2
+
+dotQ4_0_BMAVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ4_0_BMAVX2_done
+	VMOVDQU      2(AX), X3
+	VPSRLW       $0x04, X3, X4
+	VINSERTI128  $0x01, X4, Y3, Y3
+	VPAND        Y0, Y3, Y3
+	VPSUBB       Y1, Y3, Y3
+	VMOVDQU      Y3, (SP)
+	LEAQ         (SP), DI
+	MOVQ         18(AX), R8
+	PDEPQ        R8, BX, R8
+	PDEPQ        SI, R8, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         (DI), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X4
+	RORXQ        $0x08, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x38, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VPINSRQ      $0x01, R10, X4, X4
+	RORXQ        $0x10, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x30, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X3
+	RORXQ        $0x18, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x28, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VPINSRQ      $0x01, R10, X3, X3
+	RORXQ        $0x20, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x20, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X6
+	RORXQ        $0x28, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x18, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VPINSRQ      $0x01, R10, X6, X6
+	RORXQ        $0x30, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x10, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X7
+	RORXQ        $0x38, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	SHLQ         $0x08, R8
+	POPCNTQ      R8, R8
+	MOVQ         (DI)(R8*1), DI
+	PDEPQ        R9, DI, DI
+	VPINSRQ      $0x01, DI, X7, X7
+	VPMOVSXBW    X4, Y4
+	VPMOVSXBW    2(CX), Y5
+	VPMADDWD     Y5, Y4, Y4
+	VPMOVSXBW    X3, Y5
+	VPMOVSXBW    18(CX), Y8
+	VPMADDWD     Y8, Y5, Y5
+	VPMOVSXBW    X6, Y6
+	VPMOVSXBW    36(CX), Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPMOVSXBW    X7, Y7
+	VPMOVSXBW    52(CX), Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y5, Y4, Y4
+	VPADDD       Y7, Y6, Y6
+	VPHADDD      Y6, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (AX), X5
+	VPBROADCASTW (CX), X3
+	VPBROADCASTW 34(CX), X6
+	VPBLENDD     $0x0a, X6, X3, X3
+	VCVTPH2PS    X5, Y5
+	VCVTPH2PS    X3, Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y2
+	ADDQ         $0x0000001a, AX
+	ADDQ         $0x00000044, CX
+	DECQ         DX
+	JMP          dotQ4_0_BMAVX2_loop
+
+dotQ4_0_BMAVX2_done:
+	VEXTRACTF128 $0x01, Y2, X0
+	VADDPS       X0, X2, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	MOVSS        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func dotQ8_0_BMAVX2(w *byte, x *byte, nb int) float32
+// Requires: AVX, AVX2, BMI2, F16C, FMA3, POPCNT, SSE
+TEXT ·dotQ8_0_BMAVX2(SB), NOSPLIT, $0-28
+	MOVQ   w+0(FP), AX
+	MOVQ   x+8(FP), CX
+	MOVQ   nb+16(FP), DX
+	MOVL   $0xffffffff, BX
+	MOVQ   $0x0101010101010101, SI
+	VXORPS Y0, Y0, Y0
+
+dotQ8_0_BMAVX2_loop:
+	TESTQ        DX, DX
+	JLE          dotQ8_0_BMAVX2_done
+	LEAQ         2(AX), DI
+	MOVQ         34(AX), R8
+	PDEPQ        R8, BX, R8
+	PDEPQ        SI, R8, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         (DI), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X1
+	RORXQ        $0x08, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x38, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VPINSRQ      $0x01, R10, X1, X1
+	RORXQ        $0x10, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x30, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X2
+	RORXQ        $0x18, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x28, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VPINSRQ      $0x01, R10, X2, X2
+	RORXQ        $0x20, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x20, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X3
+	RORXQ        $0x28, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x18, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VPINSRQ      $0x01, R10, X3, X3
+	RORXQ        $0x30, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	MOVQ         R8, R10
+	SHLQ         $0x10, R10
+	POPCNTQ      R10, R10
+	MOVQ         (DI)(R10*1), R10
+	PDEPQ        R9, R10, R10
+	VMOVQ        R10, X4
+	RORXQ        $0x38, R8, R9
+	PDEPQ        SI, R9, R9
+	IMUL3Q       $0x000000ff, R9, R9
+	SHLQ         $0x08, R8
+	POPCNTQ      R8, R8
+	MOVQ         (DI)(R8*1), DI
+	PDEPQ        R9, DI, DI
+	VPINSRQ      $0x01, DI, X4, X4
+	VPMOVSXBW    X1, Y1
+	VPMOVSXBW    2(CX), Y5
+	VPMADDWD     Y5, Y1, Y1
+	VPMOVSXBW    X2, Y2
+	VPMOVSXBW    18(CX), Y5
+	VPMADDWD     Y5, Y2, Y2
+	VPMOVSXBW    X3, Y3
+	VPMOVSXBW    36(CX), Y5
+	VPMADDWD     Y5, Y3, Y3
+	VPMOVSXBW    X4, Y4
+	VPMOVSXBW    52(CX), Y5
+	VPMADDWD     Y5, Y4, Y4
+	VPADDD       Y2, Y1, Y1
+	VPADDD       Y4, Y3, Y3
+	VPHADDD      Y3, Y1, Y1
+	VCVTDQ2PS    Y1, Y1
+	VPBROADCASTW (AX), X2
+	VPBROADCASTW (CX), X3
+	VPBROADCASTW 34(CX), X4
+	VPBLENDD     $0x0a, X4, X3, X3
+	VCVTPH2PS    X2, Y2
+	VCVTPH2PS    X3, Y3
+	VMULPS       Y3, Y2, Y2
+	VFMADD231PS  Y2, Y1, Y0
+	ADDQ         $0x0000002a, AX
+	ADDQ         $0x00000044, CX
+	DECQ         DX
+	JMP          dotQ8_0_BMAVX2_loop
+
+dotQ8_0_BMAVX2_done:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
 // func dotQ8_0_BMG8AVX512(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, BMI2, F16C, SSE
 TEXT ·dotQ8_0_BMG8AVX512(SB), NOSPLIT, $0-28
