@@ -36,12 +36,15 @@ func avx512Dots() map[Type]DotFunc {
 		Q8_0: func(n int, w, x []byte) float32 {
 			return quantDot512(n, w, x, 34, dotQ8_0Z8AVX512, dotQ8_0AVX512, blockQ8)
 		},
-		Q4_0: dotQ4_0AVX512Go,
+		Q4_0:  dotQ4_0AVX512Go,
 	}
 	// The q4_K kernel unpacks nibbles with GFNI; without it q4_K falls back
 	// to the go backend.
 	if haveGFNI {
 		m[Q4_K] = dotQ4_KAVX512Go
+		// The 2-bit kernels extract the codes with GFNI.
+		m[Q2_K] = func(n int, w, x []byte) float32 { return dotK2(n, w, x, 84, dotQ2_KAVX512, dotQ2_KAVX2) }
+		m[TQ2_0] = func(n int, w, x []byte) float32 { return dotK2(n, w, x, 66, dotTQ2_0AVX512, dotTQ2_0AVX2) }
 	}
 	if haveVBMI {
 		m[Q4_1] = dotQ4_1AVX512Go
@@ -117,4 +120,26 @@ func dotQ5_0AVX512Go(n int, w, x []byte) float32 {
 
 func dotQ5_1AVX512Go(n int, w, x []byte) float32 {
 	return groupsOf8ThenTail(n, w, x, 24, dotQ5_1Q8AVX512, dotQ5_1AVX2)
+}
+
+// dotK2 runs main, a two-super-blocks-per-step k-quant kernel, over the
+// first nb&^1 super-blocks and tail over an odd last one. Both keep ref's
+// float order, and the tail's sum starts from zero, so main + tail is
+// ref's sequential sum: bit-identical.
+func dotK2(n int, w, x []byte, bsz int, main, tail blockKernel) float32 {
+	nb := n / 256
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*bsz)
+	x = need(x, nb*292)
+	var s float32
+	m := nb &^ 1
+	if m > 0 {
+		s = main(&w[0], &x[0], m)
+	}
+	if m < nb {
+		s += tail(&w[m*bsz], &x[m*292], 1)
+	}
+	return s
 }

@@ -115,6 +115,16 @@ func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotTQ2_0AVX2(w *byte, x *byte, nb int) float32
 
+// dotQ2_KAVX512 returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.
+//
+//go:noescape
+func dotQ2_KAVX512(w *byte, x *byte, nb int) float32
+
+// dotTQ2_0AVX512 returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.
+//
+//go:noescape
+func dotTQ2_0AVX512(w *byte, x *byte, nb int) float32
+
 // dotQ6_KAVX2 returns the q6_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape

@@ -53,6 +53,8 @@ func main() {
 	dotQ4KAVX2("dotQ5_KAVX2", true)
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
+	dot2BitAVX512("dotQ2_KAVX512", true)
+	dot2BitAVX512("dotTQ2_0AVX512", false)
 	dotQ6KAVX2()
 	dotQ3KAVX2()
 	dotTQ1AVX2()
@@ -2909,4 +2911,162 @@ func dotSparseBMAVX2(name string, q4 bool) {
 
 	Label(name + "_done")
 	reduceFloat(acc, false)
+}
+
+// dot2BitAVX512 is dot2BitAVX2 for the avx512 backend, two super-blocks
+// per step (nb must be even; dotK2 runs an odd last one with the AVX2
+// kernel): the per-block horizontal sums and float tail, a large part of a
+// 2-bit block's work, are done for both at once (one VPHADDD tree gives
+// [sumi0, summ0, sumi1, summ1]; the float products lane-wise, then the two
+// additions in block order). GFNI extracts each 2-bit field in one
+// instruction (not shift + mask). tq2_0 sums c*x with VPDPBUSD (AVX-512 VL
+// + VNNI, from memory) and takes sum x from the q8_K bsums (value = code -
+// 1); q2_K keeps dot2BitAVX2's VPMADDUBSW, per-sub-block scale words by
+// VPSHUFB, VPMADDWD and VPADDD. Integer sums and float operations are
+// dot2BitAVX2's, in the same order: bit-identical to ref.
+//
+// Measured on Zen 4 (in L1, 4096 values, thread CPU time; avx2 kernels:
+// q2_K 104, tq2_0 95 ns): pairs of super-blocks q2_K 96, tq2_0 71; with
+// GFNI fields q2_K 90, tq2_0 63. Slower variants: zmm bodies (both
+// 128-value halves per register; q2_K 117) and VPDPWSSD for q2_K's
+// VPMADDWD + VPADDD (98).
+func dot2BitAVX512(name string, q2k bool) {
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	bsz, qoff, doff := 66, 0, 64
+	if q2k {
+		bsz, qoff, doff = 84, 16, 80
+	}
+	three := YMM()
+	broadcastConst(0x03030303, three, false)
+	ones16, low4 := YMM(), YMM()
+	broadcastConst(0x00010001, ones16, false)
+	broadcastConst(0x0f0f0f0f, low4, false)
+	// field[k]: GF(2) affine matrix moving bits 2k, 2k+1 of every byte to
+	// bits 0, 1 (the code of shift k in one instruction, not shift + mask).
+	field := make([]VecVirtual, 4)
+	for k := range field {
+		m := GLOBL(name+"_field"+string(rune('0'+k)), RODATA|NOPTR)
+		for q := 0; q < 4; q++ {
+			DATA(8*q, U64(uint64(1)<<(2*k)<<56|uint64(1)<<(2*k+1)<<48))
+		}
+		field[k] = YMM()
+		VMOVDQU32(m, field[k])
+	}
+	var pick [8]Mem
+	if q2k {
+		for c := range pick {
+			pick[c] = GLOBL(name+"_pick"+string(rune('0'+c)), RODATA|NOPTR)
+			for i := 0; i < 32; i++ {
+				v := 0x80 // zero high byte
+				if i%2 == 0 {
+					v = 2*c + i/16
+				}
+				DATA(i, U8(v))
+			}
+		}
+	}
+	sumf := XMM()
+	VXORPS(sumf, sumf, sumf)
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(2))
+	JL(LabelRef(name + "_done"))
+	var hs [2]VecVirtual
+	for sb := 0; sb < 2; sb++ {
+		wo, xo := bsz*sb, 292*sb
+		acc := YMM()
+		VPXOR(acc, acc, acc)
+		var scs VecVirtual
+		if q2k {
+			scs = YMM()
+			VBROADCASTI128(Mem{Base: w, Disp: wo}, scs)
+			VPAND(low4, scs, scs)
+		}
+		for h := 0; h < 2; h++ {
+			q := YMM()
+			VMOVDQU(Mem{Base: w, Disp: wo + qoff + 32*h}, q)
+			for k := 0; k < 4; k++ {
+				c := YMM()
+				if k == 0 {
+					VPANDD(three, q, c)
+				} else {
+					vgf2p8affineqb(U8(0), field[k], q, c)
+				}
+				xm := Mem{Base: x, Disp: xo + 4 + 128*h + 32*k}
+				if q2k {
+					p, sc := YMM(), YMM()
+					VPMADDUBSW(xm, c, p) // |pair| <= 2*3*128
+					VPSHUFB(pick[4*h+k], scs, sc)
+					VPMADDWD(sc, p, p)
+					VPADDD(p, acc, acc)
+				} else {
+					vpdpbusd(xm, c, acc)
+				}
+			}
+		}
+		mp := YMM()
+		if q2k {
+			mb, mins := XMM(), YMM()
+			VMOVDQU(Mem{Base: w, Disp: wo}, mb)
+			VPSRLW(U8(4), mb, mb)
+			VPAND(low4.AsX(), mb, mb)
+			VPMOVZXBW(mb, mins)
+			VPMADDWD(Mem{Base: x, Disp: xo + 260}, mins, mp)
+		} else {
+			// value = code - 1: subtract sum x (the bsums, pairwise).
+			VPMADDWD(Mem{Base: x, Disp: xo + 260}, ones16, mp)
+			VPSUBD(mp, acc, acc)
+			VPXOR(mp, mp, mp)
+		}
+		hs[sb] = YMM()
+		VPHADDD(mp, acc, hs[sb]) // per lane: acc pairs, mp pairs
+	}
+	g := YMM()
+	VPHADDD(hs[1], hs[0], g) // per lane: sumi0, summ0, sumi1, summ1 (partial)
+	gx := XMM()
+	VEXTRACTI128(U8(1), g, gx)
+	VPADDD(g.AsX(), gx, gx)
+	fs := XMM()
+	VCVTDQ2PS(gx, fs)
+	dd, ddf, dx, dx1 := XMM(), XMM(), XMM(), XMM()
+	if q2k {
+		VMOVD(Mem{Base: w, Disp: doff}, dd) // d, dmin
+		VPINSRD(U8(1), Mem{Base: w, Disp: bsz + doff}, dd, dd)
+	} else {
+		r := GP32()
+		MOVWLZX(Mem{Base: w, Disp: doff}, r) // d only: the block ends there
+		VMOVD(r, dd)
+		MOVWLZX(Mem{Base: w, Disp: bsz + doff}, r)
+		VPINSRD(U8(1), r, dd, dd)
+	}
+	VCVTPH2PS(dd, ddf)
+	VBROADCASTSS(Mem{Base: x}, dx)
+	VBROADCASTSS(Mem{Base: x, Disp: 292}, dx1)
+	VBLENDPS(U8(0x0c), dx1, dx, dx) // dx0, dx0, dx1, dx1
+	VMULPS(dx, ddf, ddf)
+	VMULPS(fs, ddf, ddf)
+	if q2k {
+		cc := XMM()
+		VMOVSHDUP(ddf, cc)
+		VSUBPS(cc, ddf, ddf)
+	}
+	VADDSS(ddf, sumf, sumf) // block 0, then block 1
+	t := XMM()
+	VMOVHLPS(ddf, ddf, t)
+	VADDSS(t, sumf, sumf)
+
+	ADDQ(U32(2*bsz), w)
+	ADDQ(U32(2*292), x)
+	SUBQ(U32(2), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	Store(sumf, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
 }
