@@ -36,7 +36,7 @@ func avx512Dots() map[Type]DotFunc {
 		Q8_0: func(n int, w, x []byte) float32 {
 			return quantDot512(n, w, x, 34, dotQ8_0Z8AVX512, dotQ8_0AVX512, blockQ8)
 		},
-		Q4_0:  dotQ4_0AVX512Go,
+		Q4_0: dotQ4_0AVX512Go,
 	}
 	// The q4_K kernel unpacks nibbles with GFNI; without it q4_K falls back
 	// to the go backend.
