@@ -226,7 +226,9 @@ func measureRoofline(ctx context.Context, opt RooflineOptions, l loops) (Rooflin
 // measureBandwidth streams a buffer of size bytes, for every stream count of
 // l: one worker reading all of it, then threads workers each reading its own
 // contiguous slice, each worker reading its part as that many interleaved
-// streams.
+// streams. The stream counts take turns pass by pass (not all passes of one
+// count, then the next), so that a busy spell on a shared machine lowers
+// all of them alike instead of deciding which count looks fastest.
 func measureBandwidth(ctx context.Context, l loops, size int64, threads, passes int, pin bool, pinFailed *error) ([]StreamsRate, error) {
 	buf := make([]byte, size)
 	// Write every page: a fresh allocation is mapped to the shared zero page,
@@ -241,29 +243,47 @@ func measureBandwidth(ctx context.Context, l loops, size int64, threads, passes 
 
 	whole := l.streamRead(buf, 1)
 	chunk := size / int64(threads)
+	// k is the stream count of the current pass; it is set before a pass
+	// releases the workers (a channel send), so they read it race-free.
+	k := 1
+	g1 := startGang(1, pin, func(int) uint64 { return l.streamRead(buf, k) })
+	defer g1.stop()
+	gN := startGang(threads, pin, func(i int) uint64 { return l.streamRead(buf[int64(i)*chunk:int64(i+1)*chunk], k) })
+	defer gN.stop()
+	times1 := make([][]time.Duration, len(l.streams))
+	timesN := make([][]time.Duration, len(l.streams))
+	for p := 0; p <= passes; p++ { // pass 0 warms caches, TLBs and clocks
+		for i, sk := range l.streams {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("device: roofline: %w", err)
+			}
+			k = sk
+			d1, sum1 := g1.pass()
+			dN, sumN := gN.pass()
+			// The checksum is a wrapping sum of words, so the slices must
+			// add up to the whole: proof that every byte was read once.
+			if sum1 != whole || sumN != whole {
+				return nil, fmt.Errorf("device: roofline: stream checksums disagree with %d streams (whole %#x, 1 thread %#x, %d threads %#x)",
+					sk, whole, sum1, threads, sumN)
+			}
+			if p > 0 {
+				times1[i] = append(times1[i], d1)
+				timesN[i] = append(timesN[i], dN)
+			}
+		}
+	}
+	for _, g := range []*gang{g1, gN} {
+		if g.pinErr != nil && pinFailed != nil && *pinFailed == nil {
+			*pinFailed = g.pinErr
+		}
+	}
 	rate := func(d time.Duration) float64 { return float64(size) / d.Seconds() / 1e9 }
-	var rates []StreamsRate
-	for _, k := range l.streams {
-		one := func(int) uint64 { return l.streamRead(buf, k) }
-		times1, sum1, err := timePasses(ctx, 1, passes, pin, pinFailed, one)
-		if err != nil {
-			return nil, err
-		}
-		slice := func(i int) uint64 { return l.streamRead(buf[int64(i)*chunk:int64(i+1)*chunk], k) }
-		timesN, sumN, err := timePasses(ctx, threads, passes, pin, pinFailed, slice)
-		if err != nil {
-			return nil, err
-		}
-		// The checksum is a wrapping sum of words, so the slices must add up
-		// to the whole: proof that every byte was read once per pass.
-		if sum1 != whole || sumN != whole {
-			return nil, fmt.Errorf("device: roofline: stream checksums disagree with %d streams (whole %#x, 1 thread %#x, %d threads %#x)",
-				k, whole, sum1, threads, sumN)
-		}
-		sr := StreamsRate{Streams: k}
-		sr.ReadGBps1, sr.ReadGBps1Median = bestAndMedian(times1, rate)
-		sr.ReadGBpsAll, sr.ReadGBpsAllMedian = bestAndMedian(timesN, rate)
-		rates = append(rates, sr)
+	rates := make([]StreamsRate, len(l.streams))
+	for i, sk := range l.streams {
+		sr := StreamsRate{Streams: sk}
+		sr.ReadGBps1, sr.ReadGBps1Median = bestAndMedian(times1[i], rate)
+		sr.ReadGBpsAll, sr.ReadGBpsAllMedian = bestAndMedian(timesN[i], rate)
+		rates[i] = sr
 	}
 	return rates, nil
 }
