@@ -52,18 +52,24 @@ func avx512Dots() map[Type]DotFunc {
 			m[Q5_0] = dotQ5_0AVX512Go
 			m[Q5_1] = dotQ5_1AVX512Go
 		}
-		m[Q8_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_24AVX512) }
+		// 2:4: four blocks per step; in L1 on Zen 4 (4096 weights) 99
+		// against 124 ns (q4_0 values), 97 against 120 (q8_0).
+		m[Q8_0_24] = func(n int, w, x []byte) float32 {
+			return sparseDotG(n, w, x, 42, 4, dotQ8_0_24U4AVX512, dotQ8_0_24AVX512)
+		}
 		if haveGFNI {
-			m[Q4_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_24AVX512) }
+			m[Q4_0_24] = func(n int, w, x []byte) float32 {
+				return sparseDotG(n, w, x, 26, 4, dotQ4_0_24U4AVX512, dotQ4_0_24AVX512)
+			}
 		}
 	}
 	if haveVBMI2 {
 		m[Q8_0_BM] = func(n int, w, x []byte) float32 {
-			return sparseDot8(n, w, x, 42, dotQ8_0_BMG8AVX512, dotQ8_0_BMAVX512)
+			return sparseDotG(n, w, x, 42, 8, dotQ8_0_BMG8AVX512, dotQ8_0_BMAVX512)
 		}
 		if haveGFNI {
 			m[Q4_0_BM] = func(n int, w, x []byte) float32 {
-				return sparseDot8(n, w, x, 26, dotQ4_0_BMG8AVX512, dotQ4_0_BMAVX512)
+				return sparseDotG(n, w, x, 26, 8, dotQ4_0_BMG8AVX512, dotQ4_0_BMAVX512)
 			}
 		}
 	}

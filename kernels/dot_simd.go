@@ -127,9 +127,10 @@ func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32
 	return asm(&w[0], &x[0], nb)
 }
 
-// sparseDot8 runs main, an 8-blocks-per-step sparse kernel, over the first
-// nb&^7 64-weight blocks and tail, the block-at-a-time kernel, over the rest.
-func sparseDot8(n int, w, x []byte, bsz int, main, tail func(w, x *byte, nb int) float32) float32 {
+// sparseDotG runs main, a sparse kernel taking group (a power of two)
+// 64-weight blocks per step, over the first nb&^(group-1) blocks and tail,
+// the block-at-a-time kernel, over the rest.
+func sparseDotG(n int, w, x []byte, bsz, group int, main, tail func(w, x *byte, nb int) float32) float32 {
 	nb := n / 64
 	if nb <= 0 {
 		return 0
@@ -137,7 +138,7 @@ func sparseDot8(n int, w, x []byte, bsz int, main, tail func(w, x *byte, nb int)
 	w = need(w, nb*bsz)
 	x = need(x, nb*68)
 	var s float32
-	m := nb &^ 7
+	m := nb &^ (group - 1)
 	if m > 0 {
 		s = main(&w[0], &x[0], m)
 	}

@@ -190,6 +190,16 @@ func dotQ8_0_BMAVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ4_0_BMG8AVX512(w *byte, x *byte, nb int) float32
 
+// dotQ4_0_24U4AVX512 returns the dot product of nb (a multiple of 4) 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0_24U4AVX512(w *byte, x *byte, nb int) float32
+
+// dotQ8_0_24U4AVX512 returns the dot product of nb (a multiple of 4) 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0_24U4AVX512(w *byte, x *byte, nb int) float32
+
 // dotQ4_0_BMAVX2 returns the dot product of nb bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
 //
 //go:noescape

@@ -68,6 +68,8 @@ func main() {
 	dotSparse("dotQ4_0_BMAVX512", false, true)
 	dotSparse("dotQ8_0_BMAVX512", false, false)
 	dotSparseBMG("dotQ4_0_BMG8AVX512", true)
+	dotSparse24U("dotQ4_0_24U4AVX512", true)
+	dotSparse24U("dotQ8_0_24U4AVX512", false)
 	dotSparseBMAVX2("dotQ4_0_BMAVX2", true)
 	dotSparseBMAVX2("dotQ8_0_BMAVX2", false)
 	dotSparseBMG("dotQ8_0_BMG8AVX512", false)
@@ -3069,4 +3071,106 @@ func dot2BitAVX512(name string, q2k bool) {
 	Store(sumf, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// dotSparse24U is the main AVX-512 2:4 kernel: dotSparse's per-block scheme,
+// four blocks per step (nb a multiple of 4; dotSparse does the rest) with
+// two accumulators, in ymm throughout: kept values 0-15 lie in activation
+// block 0 and 16-31 in block 1, so VPERMI2B gathers the kept activations
+// straight from the two 32-byte activation blocks (the second a memory
+// operand) instead of VPERMB over a zmm assembled from both, and one
+// VPTERNLOGD forms (field & 3) | 4*(k/2). AVX-512 VL, VNNI, VBMI (GFNI for
+// q4 values); integer sums exact for every byte as in dotSparse.
+func dotSparse24U(name string, q4 bool) {
+	kb := 34
+	if q4 {
+		kb = 18
+	}
+	bsz := kb + 8
+	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the dot product of nb (a multiple of 4) 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.")
+	w := Load(Param("w"), GP64())
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+
+	biasC := uint32(0x80808080)
+	if q4 {
+		biasC = 0x08080808
+	}
+	bias := YMM()
+	broadcastConst(biasC, bias, false)
+	var nibbles VecVirtual
+	if q4 {
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		DATA(0, U64(0x0102040800000000))
+		DATA(8, U64(0x0102040800000000))
+		DATA(16, U64(0x1020408000000000))
+		DATA(24, U64(0x1020408000000000))
+		nibbles = YMM()
+		VMOVDQU32(m, nibbles)
+	}
+	c := GLOBL(name+"_ctrl", RODATA|NOPTR)
+	for k := 0; k < 32; k++ {
+		DATA(k, U8(2*k))
+	}
+	g := GLOBL(name+"_goff", RODATA|NOPTR)
+	for k := 0; k < 32; k++ {
+		DATA(k, U8(4*(k/2)))
+	}
+	ctrl, goff, three := YMM(), YMM(), YMM()
+	VMOVDQU32(c, ctrl)
+	VMOVDQU32(g, goff)
+	broadcastConst(0x03030303, three, false)
+	khi := K() // upper half of a vector of fp16 scales: activation block 1
+	t := GP32()
+	MOVL(U32(0xf0), t)
+	KMOVW(t, khi)
+	acc := [2]VecVirtual{YMM(), YMM()}
+	for _, a := range acc {
+		VXORPS(a, a, a)
+	}
+	// Temporaries allocated once (avo's allocator copes badly with fresh
+	// ones per unrolled block; the core renames them anyway).
+	u, tq, idx, x0, s, cc := YMM(), YMM(), YMM(), YMM(), YMM(), YMM()
+	hw, hx, dw, dx := XMM(), XMM(), YMM(), YMM()
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(4))
+	JL(LabelRef(name + "_done"))
+	for b := 0; b < 4; b++ {
+		o, xo := b*bsz, 68*b
+		if q4 {
+			VBROADCASTI32X4(Mem{Base: w, Disp: o + 2}, tq)
+			vgf2p8affineqb(U8(0), nibbles, tq, u)
+		} else {
+			VPXORD(Mem{Base: w, Disp: o + 2}, bias, u)
+		}
+		VPBROADCASTQ(Mem{Base: w, Disp: o + kb}, idx)
+		VPMULTISHIFTQB(idx, ctrl, idx)         // byte k = bits 2k.. of the word
+		VPTERNLOGD(U8(0xea), goff, three, idx) // (idx & 3) | 4*(k/2)
+		VMOVDQU32(Mem{Base: x, Disp: xo + 2}, x0)
+		VPERMI2B(Mem{Base: x, Disp: xo + 36}, x0, idx) // idx = kept activations
+		VPXORD(s, s, s)
+		VPXORD(cc, cc, cc)
+		vpdpbusd(idx, u, s)
+		vpdpbusd(idx, bias, cc)
+		VPSUBD(cc, s, s)
+		VCVTDQ2PS(s, s)
+		VPBROADCASTW(Mem{Base: w, Disp: o}, hw)
+		VPBROADCASTW(Mem{Base: x, Disp: xo}, hx)
+		VPBROADCASTW(Mem{Base: x, Disp: xo + 34}, khi, hx)
+		VCVTPH2PS(hw, dw)
+		VCVTPH2PS(hx, dx)
+		VMULPS(dx, dw, dw)
+		VFMADD231PS(dw, s, acc[b%2])
+	}
+	ADDQ(U32(4*bsz), w)
+	ADDQ(U32(4*68), x)
+	SUBQ(U32(4), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VADDPS(acc[1], acc[0], acc[0])
+	reduceFloat(acc[0], false)
 }
