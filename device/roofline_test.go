@@ -53,7 +53,8 @@ func TestStreamBufferSize(t *testing.T) {
 // the same checksum contract (wrapping sum of little-endian uint64 words).
 func portableLoops(bytesRead *atomic.Int64) loops {
 	return loops{
-		streamRead: func(b []byte) uint64 {
+		streams: []int{1, 4},
+		streamRead: func(b []byte, _ int) uint64 {
 			bytesRead.Add(int64(len(b)))
 			var s uint64
 			for i := 0; i+8 <= len(b); i += 8 {
@@ -85,9 +86,9 @@ func TestMeasureRooflineReadsEveryByte(t *testing.T) {
 	if r.BufferBytes != 3*4096*86 {
 		t.Errorf("BufferBytes = %d, want %d", r.BufferBytes, 3*4096*86)
 	}
-	// One checksum read of the whole buffer, then warm-up + 2 passes for 1
-	// thread and for 3 threads.
-	if want := r.BufferBytes * (1 + 3 + 3); read.Load() != want {
+	// One checksum read of the whole buffer, then for each of the 2 stream
+	// counts warm-up + 2 passes for 1 thread and for 3 threads.
+	if want := r.BufferBytes * (1 + 2*(3+3)); read.Load() != want {
 		t.Errorf("bytes read = %d, want %d", read.Load(), want)
 	}
 	if r.ISA != "test" || r.Threads != 3 || r.Passes != 2 || !r.Quick {
@@ -102,7 +103,18 @@ func TestMeasureRooflineReadsEveryByte(t *testing.T) {
 	if r.ReadGBps1Median > r.ReadGBps1 || r.FMAGFLOPSAllMedian > r.FMAGFLOPSAll {
 		t.Errorf("median above best: %+v", r)
 	}
-	if !strings.Contains(r.Statistic, "best of 2") {
+	if len(r.ReadByStreams) != 2 || r.ReadByStreams[0].Streams != 1 || r.ReadByStreams[1].Streams != 4 {
+		t.Fatalf("ReadByStreams = %+v, want stream counts 1 and 4", r.ReadByStreams)
+	}
+	for _, sr := range r.ReadByStreams {
+		if !(sr.ReadGBps1 > 0) || sr.ReadGBps1 > r.ReadGBps1 || sr.ReadGBpsAll > r.ReadGBpsAll || sr.ReadGBpsAllMedian > sr.ReadGBpsAll {
+			t.Errorf("stream rate %+v inconsistent with headline read %v / %v", sr, r.ReadGBps1, r.ReadGBpsAll)
+		}
+		if sr.Streams == r.ReadStreamsAll && sr.ReadGBpsAll != r.ReadGBpsAll {
+			t.Errorf("headline all-thread read %v is not that of its %d streams (%v)", r.ReadGBpsAll, sr.Streams, sr.ReadGBpsAll)
+		}
+	}
+	if !strings.Contains(r.Statistic, "best of 2") || !strings.Contains(r.Statistic, "[1 4] interleaved streams") {
 		t.Errorf("Statistic = %q", r.Statistic)
 	}
 }
@@ -110,7 +122,7 @@ func TestMeasureRooflineReadsEveryByte(t *testing.T) {
 func TestMeasureRooflineDetectsMissedBytes(t *testing.T) {
 	var read atomic.Int64
 	l := portableLoops(&read)
-	l.streamRead = func(b []byte) uint64 { return 1 } // not additive: slices would not add up
+	l.streamRead = func(b []byte, _ int) uint64 { return 1 } // not additive: slices would not add up
 	_, err := measureRoofline(context.Background(), RooflineOptions{Threads: 2, BufferBytes: 64 << 10, Quick: true}, l)
 	if err == nil || !strings.Contains(err.Error(), "checksums disagree") {
 		t.Errorf("err = %v, want checksum mismatch", err)

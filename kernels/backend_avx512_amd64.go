@@ -42,6 +42,9 @@ func avx512Dots() map[Type]DotFunc {
 	// to the go backend.
 	if haveGFNI {
 		m[Q4_K] = dotQ4_KAVX512Go
+		// The 2-bit kernels extract the codes with GFNI.
+		m[Q2_K] = func(n int, w, x []byte) float32 { return dotK2(n, w, x, 84, dotQ2_KAVX512, dotQ2_KAVX2) }
+		m[TQ2_0] = func(n int, w, x []byte) float32 { return dotK2(n, w, x, 66, dotTQ2_0AVX512, dotTQ2_0AVX2) }
 	}
 	if haveVBMI {
 		m[Q4_1] = dotQ4_1AVX512Go
@@ -49,15 +52,25 @@ func avx512Dots() map[Type]DotFunc {
 			m[Q5_0] = dotQ5_0AVX512Go
 			m[Q5_1] = dotQ5_1AVX512Go
 		}
-		m[Q8_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_24AVX512) }
+		// 2:4: four blocks per step; in L1 on Zen 4 (4096 weights) 99
+		// against 124 ns (q4_0 values), 97 against 120 (q8_0).
+		m[Q8_0_24] = func(n int, w, x []byte) float32 {
+			return sparseDotG(n, w, x, 42, 4, dotQ8_0_24U4AVX512, dotQ8_0_24AVX512)
+		}
 		if haveGFNI {
-			m[Q4_0_24] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_24AVX512) }
+			m[Q4_0_24] = func(n int, w, x []byte) float32 {
+				return sparseDotG(n, w, x, 26, 4, dotQ4_0_24U4AVX512, dotQ4_0_24AVX512)
+			}
 		}
 	}
 	if haveVBMI2 {
-		m[Q8_0_BM] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 42, dotQ8_0_BMAVX512) }
+		m[Q8_0_BM] = func(n int, w, x []byte) float32 {
+			return sparseDotG(n, w, x, 42, 8, dotQ8_0_BMG8AVX512, dotQ8_0_BMAVX512)
+		}
 		if haveGFNI {
-			m[Q4_0_BM] = func(n int, w, x []byte) float32 { return sparseDot(n, w, x, 26, dotQ4_0_BMAVX512) }
+			m[Q4_0_BM] = func(n int, w, x []byte) float32 {
+				return sparseDotG(n, w, x, 26, 8, dotQ4_0_BMG8AVX512, dotQ4_0_BMAVX512)
+			}
 		}
 	}
 	return m
@@ -113,4 +126,26 @@ func dotQ5_0AVX512Go(n int, w, x []byte) float32 {
 
 func dotQ5_1AVX512Go(n int, w, x []byte) float32 {
 	return groupsOf8ThenTail(n, w, x, 24, dotQ5_1Q8AVX512, dotQ5_1AVX2)
+}
+
+// dotK2 runs main, a two-super-blocks-per-step k-quant kernel, over the
+// first nb&^1 super-blocks and tail over an odd last one. Both keep ref's
+// float order, and the tail's sum starts from zero, so main + tail is
+// ref's sequential sum: bit-identical.
+func dotK2(n int, w, x []byte, bsz int, main, tail blockKernel) float32 {
+	nb := n / 256
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*bsz)
+	x = need(x, nb*292)
+	var s float32
+	m := nb &^ 1
+	if m > 0 {
+		s = main(&w[0], &x[0], m)
+	}
+	if m < nb {
+		s += tail(&w[m*bsz], &x[m*292], 1)
+	}
+	return s
 }

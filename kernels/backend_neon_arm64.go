@@ -28,6 +28,8 @@ func neonDots(dotprod bool) map[Type]DotFunc {
 			dotQ6_KNEONv80, dotQ3_KNEONv80, dotQ4_1NEONv80, dotQ5_0NEONv80, dotQ5_1NEONv80, dotQ4_0_24NEONv80, dotQ8_0_24NEONv80, dotTQ1_0NEONv80}
 	}
 	return map[Type]DotFunc{
+		Q4_0_BM: func(n int, w, x []byte) float32 { return dotBMNEON(n, w, x, true, dotprod) },
+		Q8_0_BM: func(n int, w, x []byte) float32 { return dotBMNEON(n, w, x, false, dotprod) },
 		F32:     func(n int, w, x []byte) float32 { return floatDot(n, w, x, F32, 16, dotF32NEON) },
 		F16:     func(n int, w, x []byte) float32 { return floatDot(n, w, x, F16, 16, dotF16NEON) },
 		BF16:    func(n int, w, x []byte) float32 { return floatDot(n, w, x, BF16, 16, dotBF16NEON) },
@@ -49,3 +51,30 @@ func neonDots(dotprod bool) map[Type]DotFunc {
 }
 
 func init() { Register(neonBackend) }
+
+// dotBMNEON runs the bitmask-sparse kernels, which need 80 bytes of
+// scratch. The calls are direct so that the scratch stays on this
+// goroutine's stack (through a func value it would escape: the compiler
+// cannot see the kernels' noescape then).
+func dotBMNEON(n int, w, x []byte, q4, dotprod bool) float32 {
+	nb := n / 64
+	if nb <= 0 {
+		return 0
+	}
+	bsz := 42
+	if q4 {
+		bsz = 26
+	}
+	w = need(w, nb*bsz)
+	x = need(x, nb*68)
+	var buf [80]byte
+	switch {
+	case q4 && dotprod:
+		return dotQ4_0_BMNEON(&w[0], &x[0], nb, &buf[0])
+	case q4:
+		return dotQ4_0_BMNEONv80(&w[0], &x[0], nb, &buf[0])
+	case dotprod:
+		return dotQ8_0_BMNEON(&w[0], &x[0], nb, &buf[0])
+	}
+	return dotQ8_0_BMNEONv80(&w[0], &x[0], nb, &buf[0])
+}

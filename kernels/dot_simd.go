@@ -127,6 +127,27 @@ func sparseDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32
 	return asm(&w[0], &x[0], nb)
 }
 
+// sparseDotG runs main, a sparse kernel taking group (a power of two)
+// 64-weight blocks per step, over the first nb&^(group-1) blocks and tail,
+// the block-at-a-time kernel, over the rest.
+func sparseDotG(n int, w, x []byte, bsz, group int, main, tail func(w, x *byte, nb int) float32) float32 {
+	nb := n / 64
+	if nb <= 0 {
+		return 0
+	}
+	w = need(w, nb*bsz)
+	x = need(x, nb*68)
+	var s float32
+	m := nb &^ (group - 1)
+	if m > 0 {
+		s = main(&w[0], &x[0], m)
+	}
+	if m < nb {
+		s += tail(&w[m*bsz], &x[m*68], nb-m)
+	}
+	return s
+}
+
 // legacyDot runs a q4_1/q5_0/q5_1 x q8_0 kernel over whole 32-value blocks
 // of bsz bytes.
 func legacyDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32) float32 {

@@ -115,6 +115,16 @@ func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotTQ2_0AVX2(w *byte, x *byte, nb int) float32
 
+// dotQ2_KAVX512 returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.
+//
+//go:noescape
+func dotQ2_KAVX512(w *byte, x *byte, nb int) float32
+
+// dotTQ2_0AVX512 returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.
+//
+//go:noescape
+func dotTQ2_0AVX512(w *byte, x *byte, nb int) float32
+
 // dotQ6_KAVX2 returns the q6_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape
@@ -174,6 +184,36 @@ func dotQ4_0_BMAVX512(w *byte, x *byte, nb int) float32
 //
 //go:noescape
 func dotQ8_0_BMAVX512(w *byte, x *byte, nb int) float32
+
+// dotQ4_0_BMG8AVX512 returns the dot product of nb (a multiple of 8) bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0_BMG8AVX512(w *byte, x *byte, nb int) float32
+
+// dotQ4_0_24U4AVX512 returns the dot product of nb (a multiple of 4) 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0_24U4AVX512(w *byte, x *byte, nb int) float32
+
+// dotQ8_0_24U4AVX512 returns the dot product of nb (a multiple of 4) 2:4 sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0_24U4AVX512(w *byte, x *byte, nb int) float32
+
+// dotQ4_0_BMAVX2 returns the dot product of nb bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ4_0_BMAVX2(w *byte, x *byte, nb int) float32
+
+// dotQ8_0_BMAVX2 returns the dot product of nb bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0_BMAVX2(w *byte, x *byte, nb int) float32
+
+// dotQ8_0_BMG8AVX512 returns the dot product of nb (a multiple of 8) bitmask sparse 64-weight blocks at w with 2*nb q8_0 activation blocks at x.
+//
+//go:noescape
+func dotQ8_0_BMG8AVX512(w *byte, x *byte, nb int) float32
 
 // dotQ4_0x4G8AVX512 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each, a multiple of 8) with the nb q8_0 activation blocks at x.

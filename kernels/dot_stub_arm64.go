@@ -151,3 +151,20 @@ func dotTQ1_0NEON(w, x *byte, nb int) float32
 
 //go:noescape
 func dotTQ1_0NEONv80(w, x *byte, nb int) float32
+
+// dotQ4_0_BMNEON, dotQ8_0_BMNEON (and the v80 variants) return the dot
+// product of nb bitmask sparse 64-weight blocks at w with 2*nb q8_0
+// activation blocks at x; buf is 80 bytes of scratch (the kept values'
+// positions).
+//
+//go:noescape
+func dotQ4_0_BMNEON(w, x *byte, nb int, buf *byte) float32
+
+//go:noescape
+func dotQ8_0_BMNEON(w, x *byte, nb int, buf *byte) float32
+
+//go:noescape
+func dotQ4_0_BMNEONv80(w, x *byte, nb int, buf *byte) float32
+
+//go:noescape
+func dotQ8_0_BMNEONv80(w, x *byte, nb int, buf *byte) float32

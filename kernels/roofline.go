@@ -17,6 +17,7 @@ import (
 type rooflineImpl struct {
 	isa          string
 	streamRead   func(buf []byte) uint64
+	streamReadK  func(buf []byte, streams int) uint64 // streams >= 2
 	fmaPeak      func(iters int) float32
 	flopsPerIter int
 }
@@ -24,6 +25,7 @@ type rooflineImpl struct {
 var rooflineGo = &rooflineImpl{
 	isa:          "go",
 	streamRead:   streamReadGo,
+	streamReadK:  streamReadGoK,
 	fmaPeak:      fmaPeakGo,
 	flopsPerIter: 2 * fmaGoChains,
 }
@@ -41,6 +43,25 @@ var (
 // uint64 words, the last partial word zero-padded. The checksum is the same
 // for every ISA; it exists so the reads cannot be optimised away.
 func StreamRead(buf []byte) uint64 { return rooflineActive.streamRead(buf) }
+
+// StreamReadStreams is StreamRead reading buf as streams interleaved
+// streams: buf is cut into streams equal chunks and each loop iteration reads
+// a few cache lines from every chunk, the access pattern of a matvec kernel
+// that walks several weight rows at once. Hardware prefetchers track several
+// streams per core, so one sequential stream may not reach the bandwidth such
+// a kernel sees; the roofline measures every count in ReadStreamCounts and
+// keeps the fastest. The checksum equals StreamRead(buf)'s; streams < 2 is
+// StreamRead.
+func StreamReadStreams(buf []byte, streams int) uint64 {
+	if streams < 2 {
+		return rooflineActive.streamRead(buf)
+	}
+	return rooflineActive.streamReadK(buf, streams)
+}
+
+// ReadStreamCounts are the stream counts the roofline tries; the SIMD
+// implementations have a dedicated loop for each.
+func ReadStreamCounts() []int { return []int{1, 2, 4, 8} }
 
 // FMAPeak runs iters iterations of FMAFlopsPerIter() floating-point operations
 // as independent fused multiply-add chains (acc = acc*0.5 + 1) and returns the
@@ -103,6 +124,23 @@ func streamReadGo(buf []byte) uint64 {
 	var last [8]byte
 	copy(last[:], buf)
 	return s0 + s1 + s2 + s3 + binary.LittleEndian.Uint64(last[:])
+}
+
+// streamReadGoK is the portable StreamReadStreams: streams chunks of whole
+// 32-byte spans, one span of each per step, then the rest of buf.
+func streamReadGoK(buf []byte, streams int) uint64 {
+	chunk := len(buf) / streams &^ 31
+	var s0, s1, s2, s3 uint64
+	for off := 0; off < chunk; off += 32 {
+		for k := 0; k < streams; k++ {
+			w := buf[k*chunk+off : k*chunk+off+32]
+			s0 += binary.LittleEndian.Uint64(w[0:8])
+			s1 += binary.LittleEndian.Uint64(w[8:16])
+			s2 += binary.LittleEndian.Uint64(w[16:24])
+			s3 += binary.LittleEndian.Uint64(w[24:32])
+		}
+	}
+	return s0 + s1 + s2 + s3 + streamReadGo(buf[streams*chunk:])
 }
 
 // fmaGoChains independent chains let a superscalar core overlap the

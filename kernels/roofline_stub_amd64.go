@@ -14,6 +14,36 @@ func streamReadAVX512(p *byte, n int) uint64
 //go:noescape
 func streamReadAVX2(p *byte, n int) uint64
 
+// streamRead2AVX512 returns the wrapping sum of the little-endian uint64 words of p[:2*n], read as 2 interleaved streams p[s*n:(s+1)*n]; n must be a multiple of 256.
+//
+//go:noescape
+func streamRead2AVX512(p *byte, n int) uint64
+
+// streamRead2AVX2 returns the wrapping sum of the little-endian uint64 words of p[:2*n], read as 2 interleaved streams p[s*n:(s+1)*n]; n must be a multiple of 256.
+//
+//go:noescape
+func streamRead2AVX2(p *byte, n int) uint64
+
+// streamRead4AVX512 returns the wrapping sum of the little-endian uint64 words of p[:4*n], read as 4 interleaved streams p[s*n:(s+1)*n]; n must be a multiple of 256.
+//
+//go:noescape
+func streamRead4AVX512(p *byte, n int) uint64
+
+// streamRead4AVX2 returns the wrapping sum of the little-endian uint64 words of p[:4*n], read as 4 interleaved streams p[s*n:(s+1)*n]; n must be a multiple of 256.
+//
+//go:noescape
+func streamRead4AVX2(p *byte, n int) uint64
+
+// streamRead8AVX512 returns the wrapping sum of the little-endian uint64 words of p[:8*n], read as 8 interleaved streams p[s*n:(s+1)*n]; n must be a multiple of 256.
+//
+//go:noescape
+func streamRead8AVX512(p *byte, n int) uint64
+
+// streamRead8AVX2 returns the wrapping sum of the little-endian uint64 words of p[:8*n], read as 8 interleaved streams p[s*n:(s+1)*n]; n must be a multiple of 256.
+//
+//go:noescape
+func streamRead8AVX2(p *byte, n int) uint64
+
 // fmaPeakAVX512 runs iters iterations of 12 independent 16-lane chains acc = acc*0.5 + 1 and returns the sum of all lanes.
 //
 //go:noescape

@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -52,6 +53,19 @@ func TestStreamRead(t *testing.T) {
 		if got, want := StreamRead(buf), naiveChecksum(buf); got != want {
 			t.Fatalf("%s: StreamRead(len %d) = %#x, want %#x", isa, len(buf), got, want)
 		}
+		// Interleaved streams: lengths around whole spans of every stream
+		// (the SIMD loops read 256-byte spans), odd stream counts too.
+		for _, k := range append(ReadStreamCounts(), 3, 0) {
+			m := max(k, 1)
+			for _, n := range []int{0, 7, 8 * m, 256*m - 1, 256 * m, 256*m + 8, 2*256*m + 13, 1<<20 + 77} {
+				for off := 0; off < 2; off++ {
+					buf := big[guard+off : guard+off+n]
+					if got, want := StreamReadStreams(buf, k), naiveChecksum(buf); got != want {
+						t.Fatalf("%s: StreamReadStreams(len %d, %d streams, offset %d) = %#x, want %#x", isa, n, k, off, got, want)
+					}
+				}
+			}
+		}
 	})
 }
 
@@ -95,9 +109,13 @@ func BenchmarkStreamRead(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer SetRooflineISA("")
-			b.SetBytes(int64(len(buf)))
-			for b.Loop() {
-				StreamRead(buf)
+			for _, k := range ReadStreamCounts() {
+				b.Run(fmt.Sprintf("streams=%d", k), func(b *testing.B) {
+					b.SetBytes(int64(len(buf)))
+					for b.Loop() {
+						StreamReadStreams(buf, k)
+					}
+				})
 			}
 		})
 	}

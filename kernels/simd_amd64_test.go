@@ -92,11 +92,14 @@ func TestSIMDBackendTypes(t *testing.T) {
 	want := map[string][]Type{}
 	if haveAVX2 {
 		want["avx2"] = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q2_K, TQ2_0, Q6_K, Q5_K, Q3_K, Q4_0_24, Q8_0_24, Q4_1, Q5_0, Q5_1, TQ1_0}
+		if haveBMI2 {
+			want["avx2"] = append(want["avx2"], Q4_0_BM, Q8_0_BM)
+		}
 	}
 	if haveAVX512VNNI {
 		want["avx512"] = []Type{F32, F16, BF16, Q8_0, Q4_0}
 		if haveGFNI {
-			want["avx512"] = append(want["avx512"], Q4_K)
+			want["avx512"] = append(want["avx512"], Q4_K, Q2_K, TQ2_0)
 		}
 		if haveVBMI {
 			want["avx512"] = append(want["avx512"], Q4_1, Q8_0_24)

@@ -10,7 +10,7 @@ import (
 
 // neonTypes are the weight types the neon backend serves, with or without
 // the dot-product extension.
-var neonTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, TQ1_0, Q6_K, Q4_0_24, Q8_0_24}
+var neonTypes = []Type{F32, F16, BF16, Q8_0, Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q3_K, Q2_K, TQ2_0, TQ1_0, Q6_K, Q4_0_24, Q8_0_24, Q4_0_BM, Q8_0_BM}
 
 // TestNEONBackendTypes pins which weight types the neon backend serves, so a
 // kernel cannot silently drop out of its map.

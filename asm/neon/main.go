@@ -974,10 +974,151 @@ func main() {
 		dotLegacy("dotQ5_1"+sfx, 24, true, 4, 8, false)
 		dotSparse24("dotQ4_0_24"+sfx, true)
 		dotSparse24("dotQ8_0_24"+sfx, false)
+		dotSparseBM("dotQ4_0_BM"+sfx, true)
+		dotSparseBM("dotQ8_0_BM"+sfx, false)
 		dotQx4("dotQ8_0x4"+sfx, 34)
 		dotQx4("dotQ4_0x4"+sfx, 18)
 	}
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
+}
+
+// dotSparseBM: edgebench's bitmask sparse blocks (the 32 kept values as a
+// q4_0 (q4) or q8_0 block, then a little-endian uint64 mask whose k-th set
+// bit is the position of kept value k) against two q8_0 activation blocks.
+// NEON has no compress, so the positions are listed 8 mask bits at a time:
+// a 256-entry table gives the set-bit indices of a mask byte (padded with
+// 0x80), 8*j is added to all eight at once, and they are stored at the
+// running count in buf; the first 32 are the kept values' positions
+// (later set bits fall past them, as the format requires; buf is prefilled
+// with 0x80 so that a mask with fewer set bits leaves out-of-range
+// positions, which TBL turns into zero activations). Two-register TBLs
+// gather the activations from each block separately (block 1 at position
+// - 32, which wraps out of range below 32), so SDOT sums each activation
+// block's products on its own: exact for every byte.
+// buf: 80 bytes of scratch owned by the caller.
+var bmTables bool
+
+func dotSparseBM(name string, q4 bool) {
+	kb := 34
+	if q4 {
+		kb = 18
+	}
+	if !bmTables { // the tables are shared by all four kernels
+		bmTables = true
+		fmt.Fprintf(&out, "\n// bits%s: the set-bit indices of each byte value, padded with 0x80.\n", name)
+		for b := 0; b < 256; b++ {
+			var v uint64
+			n := 0
+			for i := 0; i < 8; i++ {
+				if b>>i&1 == 1 {
+					v |= uint64(i) << (8 * n)
+					n++
+				}
+			}
+			for ; n < 8; n++ {
+				v |= 0x80 << (8 * n)
+			}
+			fmt.Fprintf(&out, "DATA sparsebm_bits<>+%d(SB)/8, $0x%016x\n", 8*b, v)
+		}
+		fmt.Fprintf(&out, "GLOBL sparsebm_bits<>(SB), RODATA|NOPTR, $2048\n")
+		for b := 0; b < 256; b += 8 {
+			var v uint64
+			for i := 7; i >= 0; i-- {
+				c := 0
+				for x := b + i; x != 0; x &= x - 1 {
+					c++
+				}
+				v = v<<8 | uint64(c)
+			}
+			fmt.Fprintf(&out, "DATA sparsebm_count<>+%d(SB)/8, $0x%016x\n", b, v)
+		}
+		fmt.Fprintf(&out, "GLOBL sparsebm_count<>(SB), RODATA|NOPTR, $256\n")
+	}
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int, buf *byte) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-36\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("MOVD buf+24(FP), R3")
+	emit("MOVD $sparsebm_bits<>(SB), R10")
+	emit("MOVD $sparsebm_count<>(SB), R11")
+	emit("MOVD $0x0808080808080808, R12")
+	emit("VMOVI $128, V20.B16")
+	emit("VMOVI $32, V21.B16")
+	emit("VMOVI $15, V28.B16")
+	emit("VMOVI $8, V29.B16")
+	zero(30) // float accumulator
+	label(name + "_loop")
+	emit("CBZ R2, %s_done", name)
+	emit("VST1 [V20.B16], (R3)")
+	emit("ADD $16, R3, R6")
+	emit("VST1 [V20.B16], (R6)")
+	emit("MOVD %d(R0), R4", kb) // mask
+	emit("MOVD ZR, R5")         // running count
+	emit("MOVD ZR, R9")         // 8*j in every byte
+	for j := 0; j < 8; j++ {
+		emit("UBFX $%d, R4, $8, R6", 8*j)
+		emit("MOVD (R10)(R6<<3), R7")
+		if j > 0 {
+			emit("ADD R12, R9, R9")
+			emit("ADD R9, R7, R7")
+		}
+		emit("MOVD R7, (R3)(R5)")
+		if j < 7 {
+			emit("MOVBU (R11)(R6), R8")
+			emit("ADD R8, R5, R5")
+		}
+	}
+	emit("VLD1 (R3), [V1.B16, V2.B16]")  // positions of kept 0-15, 16-31
+	emit("VSUB V21.B16, V1.B16, V3.B16") // the same in block 1
+	emit("VSUB V21.B16, V2.B16, V4.B16")
+	emit("ADD $2, R1, R7")
+	emit("VLD1 (R7), [V16.B16, V17.B16]")
+	emit("ADD $36, R1, R7")
+	emit("VLD1 (R7), [V18.B16, V19.B16]")
+	emit("VTBL V1.B16, [V16.B16, V17.B16], V11.B16") // kept 0-15 in block 0
+	emit("VTBL V2.B16, [V16.B16, V17.B16], V12.B16") // kept 16-31 in block 0
+	emit("VTBL V3.B16, [V18.B16, V19.B16], V13.B16") // kept 0-15 in block 1
+	emit("VTBL V4.B16, [V18.B16, V19.B16], V14.B16") // kept 16-31 in block 1
+	emit("ADD $2, R0, R6")
+	if q4 {
+		emit("VLD1 (R6), [V5.B16]")
+		emit("VUSHR $4, V5.B16, V6.B16")
+		emit("VAND V28.B16, V5.B16, V5.B16")
+		emit("VSUB V29.B16, V5.B16, V5.B16")
+		emit("VSUB V29.B16, V6.B16, V6.B16")
+	} else {
+		emit("VLD1 (R6), [V5.B16, V6.B16]")
+	}
+	zero(7, 8)
+	sdot(7, 5, 11)
+	sdot(7, 6, 12)
+	sdot(8, 5, 13)
+	sdot(8, 6, 14)
+	scvtf(7, 7)
+	scvtf(8, 8)
+	emit("MOVHU (R0), R4")
+	emit("MOVHU (R1), R5")
+	emit("MOVHU 34(R1), R8")
+	emit("FMOVS R4, F9")
+	emit("FMOVS R5, F10")
+	emit("FMOVS R8, F11")
+	fcvtSH(9, 9)
+	fcvtSH(10, 10)
+	fcvtSH(11, 11)
+	emit("FMULS F9, F10, F10")
+	emit("FMULS F9, F11, F11")
+	emit("VDUP V10.S[0], V10.S4")
+	emit("VDUP V11.S[0], V11.S4")
+	emit("VFMLA V7.S4, V10.S4, V30.S4")
+	emit("VFMLA V8.S4, V11.S4, V30.S4")
+	emit("ADD $%d, R0, R0", kb+8)
+	emit("ADD $68, R1, R1")
+	emit("SUB $1, R2, R2")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("VMOV V30.B16, V16.B16")
+	reduce(32)
 }

@@ -27,6 +27,10 @@ func main() {
 	ConstraintExpr("!purego")
 	streamRead("streamReadAVX512", 64, ZMM)
 	streamRead("streamReadAVX2", 32, YMM)
+	for _, k := range []int{2, 4, 8} {
+		streamReadK(fmt.Sprintf("streamRead%dAVX512", k), 64, ZMM, k)
+		streamReadK(fmt.Sprintf("streamRead%dAVX2", k), 32, YMM, k)
+	}
 	fmaPeak("fmaPeakAVX512", 64, ZMM)
 	fmaPeak("fmaPeakAVX2", 32, YMM)
 	Generate()
@@ -58,6 +62,12 @@ func streamRead(name string, width int, vec func() VecVirtual) {
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_reduce")
+	reduceQ(acc, width)
+}
+
+// reduceQ adds the accumulators' uint64 lanes, returns the sum and ends the
+// function.
+func reduceQ(acc []VecVirtual, width int) {
 	for s := streamAccs / 2; s >= 1; s /= 2 {
 		for i := 0; i < s; i++ {
 			VPADDQ(acc[i+s], acc[i], acc[i])
@@ -81,6 +91,53 @@ func streamRead(name string, width int, vec func() VecVirtual) {
 	Store(r, ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// streamSpan is the bytes each stream of streamReadK reads per iteration:
+// four whole cache lines, so every stream keeps the prefetcher busy.
+const streamSpan = 256
+
+// streamReadK reads k streams at once, p[s*n:(s+1)*n] for s < k, streamSpan
+// bytes of each per iteration, as a matvec kernel reads several weight rows
+// at once: a core's hardware prefetchers track several streams, so one
+// sequential stream can under-use the memory system. It returns the same
+// checksum as streamRead over p[:k*n]; n must be a multiple of streamSpan.
+func streamReadK(name string, width int, vec func() VecVirtual, k int) {
+	TEXT(name, NOSPLIT, "func(p *byte, n int) uint64")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(fmt.Sprintf("%s returns the wrapping sum of the little-endian uint64 words of p[:%d*n], read as %d interleaved streams p[s*n:(s+1)*n]; n must be a multiple of %d.",
+		name, k, k, streamSpan))
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := make([]VecVirtual, streamAccs)
+	for i := range acc {
+		acc[i] = vec()
+		VPXOR(acc[i].AsY(), acc[i].AsY(), acc[i].AsY())
+	}
+	// One base pointer per stream and a shared offset.
+	bases := make([]Register, k)
+	bases[0] = p
+	for s := 1; s < k; s++ {
+		bases[s] = GP64()
+		LEAQ(Mem{Base: bases[s-1], Index: n, Scale: 1}, bases[s])
+	}
+	off := GP64()
+	XORQ(off, off)
+	Label(name + "_loop")
+	CMPQ(off, n)
+	JAE(LabelRef(name + "_reduce"))
+	j := 0
+	for d := 0; d < streamSpan; d += width {
+		for s := 0; s < k; s++ {
+			VPADDQ(Mem{Base: bases[s], Index: off, Scale: 1, Disp: d}, acc[j%streamAccs], acc[j%streamAccs])
+			j++
+		}
+	}
+	ADDQ(U32(streamSpan), off)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_reduce")
+	reduceQ(acc, width)
 }
 
 // fmaPeak runs iters iterations of fmaAccs independent chains
