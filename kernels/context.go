@@ -36,8 +36,10 @@ type Context struct {
 	kernName [kernelSlots]string
 	kernRows [kernelSlots]RowsFunc // fused multi-row kernel of that backend, if any
 	kernGo4  [kernelSlots]bool     // served by go, which has a multi-token kernel
+	kernMV   [kernelSlots]mvKind   // decode range kernel of that backend, if any
 
 	scratch []byte // quantized activations
+	mvx     mvPrep // the activation of a MatVec in the range kernels' layout
 
 	// Arguments of the loop in flight. The range functions below are method
 	// values built once in NewContext and read these fields, so that handing
@@ -115,6 +117,7 @@ func (c *Context) kernel(t Type) (DotFunc, string, error) {
 	c.kern[slot], c.kernName[slot] = f, name
 	c.kernRows[slot] = RowsKernel(name, t)
 	c.kernGo4[slot] = name == goBackend.Name && hasGoDot4(t)
+	c.kernMV[slot] = mvRowsKind(name, t)
 	return f, name, nil
 }
 
@@ -163,6 +166,12 @@ func (c *Context) prepare(w Matrix, x []float32, n int) {
 	}
 	c.xRow = rb
 	c.xb = c.grow(n * rb)
+	if slot := kernelSlot(w.Type); slot != noKernelSlot && c.kernMV[slot] != mvNone {
+		// Grown here, where MatMul grows the scratch too, so that a model
+		// that sizes its scratch with a MatMul per shape at load
+		// (transformer.growScratch) does not allocate in its first decode.
+		c.mvx.grow(w.Cols / 32)
+	}
 	c.x = x
 	c.w = w
 	if n == 1 || n*w.Cols*4 < smallWork {
@@ -205,6 +214,7 @@ type mvSeg struct {
 	w      Matrix
 	rb     int
 	dot    DotFunc
+	mv     mvKind // range kernel for the segment's rows, or mvNone
 	g0, ng int
 }
 
@@ -242,7 +252,7 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 			continue
 		}
 		ng := (w.Rows + mvGroup - 1) / mvGroup
-		c.segs[c.nseg] = mvSeg{y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), g0: groups, ng: ng}
+		c.segs[c.nseg] = mvSeg{y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), mv: c.kernMV[kernelSlot(w.Type)], g0: groups, ng: ng}
 		c.nseg++
 		groups += ng
 		bytes += len(w.Data)
@@ -273,8 +283,8 @@ func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32)
 		return
 	}
 	ng := (gate.Rows + mvGroup - 1) / mvGroup
-	c.segs[0] = mvSeg{y: out, w: gate, rb: len(gate.Data) / gate.Rows, dot: c.mustKernel(gate.Type), ng: ng}
-	c.segs[1] = mvSeg{y: tmp, w: up, rb: len(up.Data) / up.Rows, dot: c.mustKernel(up.Type), ng: ng}
+	c.segs[0] = mvSeg{y: out, w: gate, rb: len(gate.Data) / gate.Rows, dot: c.mustKernel(gate.Type), mv: c.kernMV[kernelSlot(gate.Type)], ng: ng}
+	c.segs[1] = mvSeg{y: tmp, w: up, rb: len(up.Data) / up.Rows, dot: c.mustKernel(up.Type), mv: c.kernMV[kernelSlot(up.Type)], ng: ng}
 	c.nseg, c.swiglu = 2, true
 	c.runMatVecs(x, ng, len(gate.Data)+len(up.Data))
 }
@@ -284,6 +294,15 @@ func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32)
 func (c *Context) runMatVecs(x []float32, groups, bytes int) {
 	if c.nseg > 0 {
 		c.prepare(c.segs[0].w, x, 1)
+		for _, s := range c.segs[:c.nseg] {
+			if s.mv != mvNone {
+				// Once for all the segments (they share the format).
+				nb := s.w.Cols / 32
+				c.mvx.grow(nb)
+				c.mvx.set(c.xb, nb)
+				break
+			}
+		}
 		if bytes < smallWork {
 			c.matVecRange(0, groups)
 		} else {
@@ -308,6 +327,10 @@ func (c *Context) matVecRange(lo, hi int) {
 		}
 		r0, r1 := (a-s.g0)*mvGroup, min((b-s.g0)*mvGroup, s.w.Rows)
 		data, rb, y, dot := s.w.Data, s.rb, s.y, s.dot
+		if s.mv != mvNone {
+			mvRows(s.mv, cols, data[r0*rb:], rb, r1-r0, &c.mvx, y[r0:r1])
+			continue
+		}
 		for r := r0; r < r1; r++ {
 			y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
 		}

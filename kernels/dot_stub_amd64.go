@@ -204,3 +204,15 @@ func dotQ8_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 //
 //go:noescape
 func dotQ4_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
+
+// matVecQ8_0AVX512 writes to y[0:rows] the dot products of the rows weight rows at w (rb bytes apart, nb blocks each)
+// with the prepared activation x, dc (see kernels.prepMatVecX).
+//
+//go:noescape
+func matVecQ8_0AVX512(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *float32)
+
+// matVecQ4_0AVX512 writes to y[0:rows] the dot products of the rows weight rows at w (rb bytes apart, nb blocks each)
+// with the prepared activation x, dc (see kernels.prepMatVecX).
+//
+//go:noescape
+func matVecQ4_0AVX512(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *float32)

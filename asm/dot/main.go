@@ -70,6 +70,8 @@ func main() {
 	dotQx4AVX2("dotQ4_0x4AVX2", 18)
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
+	matVecRows("matVecQ8_0AVX512", 34)
+	matVecRows("matVecQ4_0AVX512", 18)
 	Generate()
 }
 

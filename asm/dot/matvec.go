@@ -1,0 +1,203 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// matVecRows emits a decode matrix-vector kernel for q8_0 (wsz 34) or q4_0
+// (wsz 18) weights (AVX-512 BW, VL, VNNI, GFNI): rows consecutive rows of
+// rb bytes each, one row after the other (a single sequential weight
+// stream, which keeps DRAM prefetching intact), against an activation that
+// was laid out once per input vector (kernels.prepMatVecX):
+//
+//   - x: the q8_0 activation's values without their scales, 32 bytes per
+//     block, contiguous;
+//   - dc: per group of 8 blocks, 8 float32 scales dx and then 8 float32
+//     dx*Σx (the block's value sum, exact as an integer before scaling).
+//
+// Per row block the kernel forms s = Σ u·x with one VPDPBUSD, where u is
+// the weight made unsigned (q4_0: the nibble 0..15; q8_0: w+128), and
+// accumulates dw*dx*s; the bias it introduced, k*dw*dx*Σx (k = 8 or 128),
+// is accumulated separately as dw*(dx*Σx) and subtracted times k (an exact
+// power-of-two scaling) at the end of the row. Against the single-row
+// kernels this drops, per row, everything that depends on the activation
+// alone: the second VPDPBUSD per block that formed k*Σx, the subtraction,
+// the activation scale gathers and conversions, and per call the constant
+// loads and the Go wrapper's dispatch. The integer sums stay exact; the
+// float result differs from the single-row kernel's only in rounding
+// (within the kernels' float bound).
+//
+// Blocks go 8 per step (two per zmm, as dotQZGroup), the last nb%8 one
+// per ymm; every weight load stays inside its row.
+func matVecRows(name string, wsz int) {
+	q4 := wsz == 18
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" writes to y[0:rows] the dot products of the rows weight rows at w (rb bytes apart, nb blocks each)",
+		"with the prepared activation x, dc (see kernels.prepMatVecX).")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	x := Load(Param("x"), GP64())
+	dc := Load(Param("dc"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+
+	var idxW [2]Mem
+	if q4 {
+		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
+	} else {
+		idxW[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
+		idxW[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
+	}
+	khi := K()
+	t32 := GP32()
+	MOVL(U32(0xff00), t32)
+	KMOVW(t32, khi)
+	// unpack: q4_0 nibble matrices (lanes 0, 2: low nibble; 1, 3: high),
+	// q8_0 the 0x80 bias bytes.
+	unpack := ZMM()
+	k := float32(128)
+	if q4 {
+		k = 8
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		for i := 0; i < 8; i++ {
+			v := uint64(0x0102040800000000)
+			if (i/2)%2 == 1 {
+				v = 0x1020408000000000
+			}
+			DATA(8*i, U64(v))
+		}
+		VMOVDQU32(m, unpack)
+	} else {
+		broadcastConst(0x80808080, unpack, true)
+	}
+	kv := YMM()
+	broadcastConst(math.Float32bits(k), kv, false)
+	// perm[p] spreads the products of blocks 2p and 2p+1 over lanes 0-7
+	// and 8-15.
+	var perm [4]VecVirtual
+	for p := range perm {
+		m := GLOBL(name+"_perm"+string(rune('0'+p)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(2*p+i/8))
+		}
+		perm[p] = ZMM()
+		VMOVDQU32(m, perm[p])
+	}
+
+	wp, xp, dp, n := GP64(), GP64(), GP64(), GP64()
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	accT, accC, accS := YMM(), YMM(), XMM()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(dc, dp)
+	MOVQ(nb, n)
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	VXORPS(accT, accT, accT)
+	VXORPS(accC, accC, accC)
+	VXORPS(accS, accS, accS)
+
+	Label(name + "_group")
+	CMPQ(n, U32(8))
+	JL(LabelRef(name + "_tail"))
+	dw := gatherScales(wp, wsz, idxW)
+	d := YMM()
+	VMULPS(Mem{Base: dp}, dw, d)
+	VFMADD231PS(Mem{Base: dp, Disp: 32}, dw, accC)
+	for p := 0; p < 4; p++ {
+		wo := 2 * wsz * p
+		u := ZMM()
+		if q4 {
+			t := ZMM()
+			VBROADCASTI32X4(Mem{Base: wp, Disp: wo + 2}, t)
+			VBROADCASTI32X4(Mem{Base: wp, Disp: wo + wsz + 2}, khi, t)
+			vgf2p8affineqb(U8(0), unpack, t, u)
+		} else {
+			VMOVDQU32(Mem{Base: wp, Disp: wo + 2}, u.AsY())
+			VINSERTI64X4(U8(1), Mem{Base: wp, Disp: wo + wsz + 2}, u, u)
+			VPXORD(unpack, u, u)
+		}
+		s := ZMM()
+		VPXORD(s, s, s)
+		vpdpbusd(Mem{Base: xp, Disp: 64 * p}, u, s)
+		VCVTDQ2PS(s, s)
+		e := ZMM()
+		VPERMPS(d.AsZ(), perm[p], e)
+		VFMADD231PS(e, s, acc[p%2])
+	}
+	ADDQ(U32(8*wsz), wp)
+	ADDQ(U32(8*32), xp)
+	ADDQ(U32(64), dp)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_group"))
+
+	// The last nb%8 blocks, one per ymm; dp walks the group's dx (and
+	// dx*Σx 32 bytes on).
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_reduce"))
+	u := YMM()
+	if q4 {
+		t := YMM()
+		VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, t)
+		vgf2p8affineqb(U8(0), unpack.AsY(), t, u)
+	} else {
+		VMOVDQU32(Mem{Base: wp, Disp: 2}, u)
+		VPXORD(unpack.AsY(), u, u)
+	}
+	s := YMM()
+	VPXORD(s, s, s)
+	vpdpbusd(Mem{Base: xp}, u, s)
+	VCVTDQ2PS(s, s)
+	h := XMM()
+	VPBROADCASTW(Mem{Base: wp}, h)
+	dwy := YMM()
+	VCVTPH2PS(h, dwy)
+	e := YMM()
+	VBROADCASTSS(Mem{Base: dp}, e)
+	VMULPS(e, dwy, e)
+	VFMADD231PS(e, s, accT)
+	VFMADD231SS(Mem{Base: dp, Disp: 32}, dwy.AsX(), accS)
+	ADDQ(U32(wsz), wp)
+	ADDQ(U32(32), xp)
+	ADDQ(U32(4), dp)
+	DECQ(n)
+	JMP(LabelRef(name + "_tail"))
+
+	Label(name + "_reduce")
+	VADDPS(acc[1], acc[0], acc[0])
+	r := YMM()
+	VEXTRACTF64X4(U8(1), acc[0], r)
+	VADDPS(acc[0].AsY(), r, r)
+	VADDPS(accT, r, r)
+	VFNMADD231PS(kv, accC, r) // r -= k*Σ dw*dx*Σx
+	f := XMM()
+	VEXTRACTF128(U8(1), r, f)
+	VADDPS(r.AsX(), f, f)
+	g := XMM()
+	VMOVHLPS(f, f, g)
+	VADDPS(g, f, f)
+	VMOVSHDUP(f, g)
+	VADDSS(g, f, f)
+	VFNMADD231SS(kv.AsX(), accS, f)
+	VMOVSS(f, Mem{Base: y})
+	ADDQ(U32(4), y)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,53 @@
+//go:build !purego
+
+package kernels
+
+import "unsafe"
+
+// mvRowsKind returns the range kernel for weights of type t when backend
+// serves them: the avx512 backend's q8_0 and q4_0 (VNNI and GFNI), else
+// mvNone.
+func mvRowsKind(backend string, t Type) mvKind {
+	if backend != avx512Backend.Name || !haveAVX512VNNI || !haveGFNI {
+		return mvNone
+	}
+	switch t {
+	case Q8_0:
+		return mvQ8
+	case Q4_0:
+		return mvQ4
+	}
+	return mvNone
+}
+
+// mvRows writes y[0:rows] = rows consecutive weight rows (rb bytes apart,
+// n values each) dotted with the prepared activation p. The assembly is
+// called directly (not through a func value) so that its //go:noescape
+// holds.
+func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) {
+	if rows <= 0 {
+		return
+	}
+	nb := n / 32
+	wsz := 34
+	if kind == mvQ4 {
+		wsz = 18
+	}
+	if nb == 0 || rb < nb*wsz {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*wsz)
+	qs := need(p.qs, nb*32)
+	dc := need(p.dc, (nb+7)/8*16)
+	y = need(y, rows)
+	dcp := (*byte)(unsafe.Pointer(&dc[0]))
+	switch kind {
+	case mvQ8:
+		matVecQ8_0AVX512(&w[0], rb, &qs[0], dcp, nb, rows, &y[0])
+	case mvQ4:
+		matVecQ4_0AVX512(&w[0], rb, &qs[0], dcp, nb, rows, &y[0])
+	}
+}

@@ -1,0 +1,10 @@
+//go:build purego || !amd64
+
+package kernels
+
+// mvRowsKind: no range kernels outside amd64 assembly.
+func mvRowsKind(string, Type) mvKind { return mvNone }
+
+func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
+	panic("kernels: no matvec range kernel on this platform")
+}

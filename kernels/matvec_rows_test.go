@@ -1,0 +1,77 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestMatVecRowsKernels checks the decode range kernels against the naive
+// product over every block count 1..24 (every tail length of the 8-block
+// groups, SmolLM2's 18), row counts that do and do not fill a range, and
+// extreme bytes (weights -128 and 127, activation values -127..127 at full
+// scale), with the weight data cut to exactly the rows it holds. Where the
+// CPU has no range kernel it checks that none is offered.
+func TestMatVecRowsKernels(t *testing.T) {
+	for _, ty := range []Type{Q8_0, Q4_0} {
+		kind := mvRowsKind(avx512Backend.Name, ty)
+		if kind == mvNone {
+			if mvRowsKind(goBackend.Name, ty) != mvNone {
+				t.Fatalf("%s: range kernel offered for the go backend", ty)
+			}
+			t.Logf("%s: no range kernel on this CPU", ty)
+			continue
+		}
+		for nb := 1; nb <= 24; nb++ {
+			cols := nb * 32
+			for _, rows := range []int{1, 3, 9} {
+				w := randMatrix(t, uint64(nb*100+rows)+uint64(ty), ty, rows, cols)
+				x := randRow(newRand(uint64(nb)), cols)
+				if nb%5 == 0 {
+					// Extremes: every weight byte at its limits, one activation
+					// block spanning the full int8 range.
+					rb := len(w.Data) / rows
+					wsz := rb / nb
+					for b := 0; b < nb; b++ {
+						for j := 2; j < wsz; j++ {
+							w.Data[b*wsz+j] = []byte{0x80, 0x7f, 0xff, 0x00}[(b+j)%4]
+						}
+					}
+					for j := 0; j < 32; j++ {
+						x[j] = float32(j*8 - 127)
+					}
+				}
+				want, bound := naiveMatVec(t, w, x)
+				xq := make([]byte, nb*34)
+				quantQ8_0(xq, x)
+				var p mvPrep
+				p.grow(nb)
+				p.set(xq, nb)
+				y := make([]float32, rows+1)
+				y[rows] = 42
+				data := w.Data[:len(w.Data):len(w.Data)]
+				mvRows(kind, cols, data, len(w.Data)/rows, rows, &p, y)
+				for r := 0; r < rows; r++ {
+					if d := math.Abs(float64(y[r]) - want[r]); d > bound[r] || math.IsNaN(float64(y[r])) {
+						t.Fatalf("%s nb=%d rows=%d: row %d = %g, naive %g (diff %g > %g)", ty, nb, rows, r, y[r], want[r], d, bound[r])
+					}
+				}
+				if y[rows] != 42 {
+					t.Fatalf("%s nb=%d: wrote past the rows", ty, nb)
+				}
+				// Through the context: MatVec on all threads gives the same.
+				for _, threads := range []int{1, 3} {
+					pool := NewPool(threads)
+					c := NewContext(avx512Backend, pool)
+					yc := make([]float32, rows)
+					c.MatVec(yc, w, x)
+					pool.Close()
+					for r := range yc {
+						if math.Float32bits(yc[r]) != math.Float32bits(y[r]) {
+							t.Fatalf("%s nb=%d rows=%d threads=%d: MatVec row %d = %g, range kernel %g", ty, nb, rows, threads, r, yc[r], y[r])
+						}
+					}
+				}
+			}
+		}
+	}
+}
