@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"math"
+	"strconv"
 	"testing"
 )
 
@@ -72,6 +73,52 @@ func TestMatVecRowsKernels(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// BenchmarkMatVecRows compares, on one thread with the weights in cache,
+// the range kernel against the per-row DotFunc loop it replaces, at
+// SmolLM2-135M's and Llama-3.2-1B's row lengths (ns/block is per weight
+// block):
+//
+//	go test -run '^$' -bench MatVecRows ./kernels/
+func BenchmarkMatVecRows(b *testing.B) {
+	for _, ty := range []Type{Q8_0, Q4_0} {
+		kind := mvRowsKind(avx512Backend.Name, ty)
+		if kind == mvNone {
+			b.Skipf("%s: no range kernel on this CPU", ty)
+		}
+		for _, cols := range []int{576, 1536, 2048, 8192} {
+			rows := 256 * 576 / cols
+			w := randMatrix(b, 7, ty, rows, cols)
+			x := randRow(newRand(1), cols)
+			nb := cols / 32
+			xq := make([]byte, nb*34)
+			quantQ8_0(xq, x)
+			var p mvPrep
+			p.grow(nb)
+			p.set(xq, nb)
+			y := make([]float32, rows)
+			rb := len(w.Data) / rows
+			dot := avx512Backend.Dot[ty]
+			report := func(b *testing.B) {
+				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows*nb), "ns/block")
+			}
+			b.Run(ty.String()+"/cols="+strconv.Itoa(cols)+"/range", func(b *testing.B) {
+				for b.Loop() {
+					mvRows(kind, cols, w.Data, rb, rows, &p, y)
+				}
+				report(b)
+			})
+			b.Run(ty.String()+"/cols="+strconv.Itoa(cols)+"/dot", func(b *testing.B) {
+				for b.Loop() {
+					for r := 0; r < rows; r++ {
+						y[r] = dot(cols, w.Data[r*rb:(r+1)*rb], xq)
+					}
+				}
+				report(b)
+			})
 		}
 	}
 }

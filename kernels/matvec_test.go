@@ -110,7 +110,7 @@ func naiveMatVec(t *testing.T, w Matrix, x []float32) (y, bound []float64) {
 	return y, bound
 }
 
-func randMatrix(t *testing.T, seed uint64, ty Type, rows, cols int) Matrix {
+func randMatrix(t testing.TB, seed uint64, ty Type, rows, cols int) Matrix {
 	r := newRand(seed)
 	f := randRow(r, rows*cols)
 	data := make([]byte, mustRowBytes(t, ty, cols)*rows)
