@@ -183,6 +183,9 @@ func (c *Context) prepare(w Matrix, x []float32, n int) {
 
 func (c *Context) quantRange(lo, hi int) {
 	f := formats[c.act].quant
+	if q := actQuant(c.b.Name, c.act); q != nil {
+		f = q
+	}
 	cols := c.w.Cols
 	for i := lo; i < hi; i++ {
 		f(c.xb[i*c.xRow:(i+1)*c.xRow], c.x[i*cols:(i+1)*cols])

@@ -8468,3 +8468,73 @@ DATA matVecQ4_0AVX512_perm3<>+52(SB)/4, $0x00000007
 DATA matVecQ4_0AVX512_perm3<>+56(SB)/4, $0x00000007
 DATA matVecQ4_0AVX512_perm3<>+60(SB)/4, $0x00000007
 GLOBL matVecQ4_0AVX512_perm3<>(SB), RODATA|NOPTR, $64
+
+// func quantQ8_0AVX512(x *float32, nb int, q *byte)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, F16C
+TEXT ·quantQ8_0AVX512(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         nb+8(FP), CX
+	MOVQ         q+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VPBROADCASTD BX, Z0
+	MOVL         $0x80000000, BX
+	VPBROADCASTD BX, Z1
+	MOVL         $0x3f000000, BX
+	VPBROADCASTD BX, Z2
+	MOVL         $0x3f800000, BX
+	VPBROADCASTD BX, Z3
+	MOVL         $0x42fe0000, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, X4
+	VXORPS       X5, X5, X5
+
+quantQ8_0AVX512_loop:
+	TESTQ         CX, CX
+	JLE           quantQ8_0AVX512_done
+	VMOVUPS       (AX), Z6
+	VMOVUPS       64(AX), Z7
+	VANDPS        Z0, Z6, Z8
+	VANDPS        Z0, Z7, Z9
+	VMAXPS        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VMAXPS        Y8, Y9, Y9
+	VEXTRACTF128  $0x01, Y9, X8
+	VMAXPS        X9, X8, X8
+	VMOVHLPS      X8, X8, X9
+	VMAXPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VMAXSS        X9, X8, X8
+	VDIVSS        X4, X8, X8
+	VCMPSS        $0x04, X5, X8, K1
+	VDIVSS.Z      X8, X3, K1, X9
+	VCVTPS2PH     $0x00, X8, X8
+	VPEXTRW       $0x00, X8, (DX)
+	VBROADCASTSS  X9, Z8
+	VMULPS        Z8, Z6, Z6
+	VRNDSCALEPS   $0x0b, Z6, Z9
+	VSUBPS        Z9, Z6, Z10
+	VANDPS        Z0, Z10, Z10
+	VCMPPS        $0x1d, Z2, Z10, K1
+	VANDPS        Z1, Z6, Z6
+	VORPS         Z3, Z6, Z6
+	VADDPS        Z6, Z9, K1, Z9
+	VCVTTPS2DQ    Z9, Z9
+	VPMOVDB       Z9, 2(DX)
+	VMULPS        Z8, Z7, Z7
+	VRNDSCALEPS   $0x0b, Z7, Z6
+	VSUBPS        Z6, Z7, Z8
+	VANDPS        Z0, Z8, Z8
+	VCMPPS        $0x1d, Z2, Z8, K1
+	VANDPS        Z1, Z7, Z7
+	VORPS         Z3, Z7, Z7
+	VADDPS        Z7, Z6, K1, Z6
+	VCVTTPS2DQ    Z6, Z6
+	VPMOVDB       Z6, 18(DX)
+	ADDQ          $0x00000080, AX
+	ADDQ          $0x00000022, DX
+	DECQ          CX
+	JMP           quantQ8_0AVX512_loop
+
+quantQ8_0AVX512_done:
+	VZEROUPPER
+	RET

@@ -216,3 +216,8 @@ func matVecQ8_0AVX512(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *f
 //
 //go:noescape
 func matVecQ4_0AVX512(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *float32)
+
+// quantQ8_0AVX512 quantizes the nb*32 float32s at x to nb q8_0 blocks at q.
+//
+//go:noescape
+func quantQ8_0AVX512(x *float32, nb int, q *byte)

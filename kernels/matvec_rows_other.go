@@ -8,3 +8,6 @@ func mvRowsKind(string, Type) mvKind { return mvNone }
 func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
 	panic("kernels: no matvec range kernel on this platform")
 }
+
+// actQuant: the formats' own quantizers only.
+func actQuant(string, Type) func(dst []byte, src []float32) { return nil }

@@ -122,3 +122,57 @@ func BenchmarkMatVecRows(b *testing.B) {
 		}
 	}
 }
+
+// TestActQuantExact: the avx512 activation quantizer equals quantQ8_0 bit
+// for bit on random rows, all-zero blocks, exact rounding ties, values
+// just below a tie, huge and tiny (subnormal-scale) blocks.
+func TestActQuantExact(t *testing.T) {
+	q := actQuant(avx512Backend.Name, Q8_0)
+	if q == nil {
+		t.Skip("no avx512 activation quantizer on this CPU")
+	}
+	if actQuant(goBackend.Name, Q8_0) != nil || actQuant(avx512Backend.Name, Q8_K) != nil {
+		t.Fatal("fast quantizer offered where it must not be used")
+	}
+	r := newRand(11)
+	var rows [][]float32
+	for n := 0; n < 40; n++ {
+		rows = append(rows, randRow(r, 32*(1+n%9)))
+	}
+	zero := make([]float32, 64)
+	zero[40] = -3
+	rows = append(rows, zero)
+	// amax 127 gives id 1: every k+0.5 is a tie, ±(k+0.5-ulp) is not.
+	ties := make([]float32, 96)
+	for j := 0; j < 96; j++ {
+		v := float32(j%32) - 15.5
+		if j >= 64 {
+			v = math.Nextafter32(v, 0)
+		}
+		ties[j] = v
+	}
+	ties[0], ties[32], ties[64] = 127, -127, 127
+	rows = append(rows, ties)
+	for _, s := range []float32{1e30, 1e-30, 1e-40, 3e38} {
+		row := randRow(r, 64)
+		for j := range row {
+			row[j] *= s
+		}
+		rows = append(rows, row)
+	}
+	for i, row := range rows {
+		nb := len(row) / 32
+		want, got := make([]byte, nb*34), make([]byte, nb*34+1)
+		got[nb*34] = 0x5a
+		quantQ8_0(want, row)
+		q(got, row)
+		for j := range want {
+			if got[j] != want[j] {
+				t.Fatalf("row %d: byte %d (block %d) = %#x, want %#x", i, j, j/34, got[j], want[j])
+			}
+		}
+		if got[nb*34] != 0x5a {
+			t.Fatalf("row %d: wrote past the blocks", i)
+		}
+	}
+}

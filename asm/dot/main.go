@@ -72,6 +72,7 @@ func main() {
 	dotQx4("dotQ4_0x4AVX512", 18)
 	matVecRows("matVecQ8_0AVX512", 34)
 	matVecRows("matVecQ4_0AVX512", 18)
+	quantQ8("quantQ8_0AVX512")
 	Generate()
 }
 

@@ -201,3 +201,85 @@ func matVecRows(name string, wsz int) {
 	VZEROUPPER()
 	RET()
 }
+
+// quantQ8 emits the AVX-512 (F, BW, VL) q8_0 quantizer of the matvec
+// activations, bit for bit kernels.quantQ8_0 (ggml's
+// quantize_row_q8_0_ref) for finite inputs: per 32 values d = amax/127 (a
+// float32 division), id = 1/d (0 when d is 0), the scale stored as fp16
+// (VCVTPS2PH rounds to nearest even, as kernels.FP32ToFP16 does), and
+// q = round(x*id) with halves away from zero, formed exactly as t =
+// trunc(v) plus sign(v) where |v-t| >= 0.5 (v-t is exact for |v| < 2^23).
+func quantQ8(name string) {
+	TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	q := Load(Param("q"), GP64())
+	absMask, signMask, half, one := ZMM(), ZMM(), ZMM(), ZMM()
+	broadcastConst(0x7fffffff, absMask, true)
+	broadcastConst(0x80000000, signMask, true)
+	broadcastConst(math.Float32bits(0.5), half, true)
+	broadcastConst(math.Float32bits(1), one, true)
+	c127 := XMM()
+	broadcastConst(math.Float32bits(127), c127, false)
+	zero := XMM()
+	VXORPS(zero, zero, zero)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	v := [2]VecVirtual{ZMM(), ZMM()}
+	VMOVUPS(Mem{Base: x}, v[0])
+	VMOVUPS(Mem{Base: x, Disp: 64}, v[1])
+	a0, a1 := ZMM(), ZMM()
+	VANDPS(absMask, v[0], a0)
+	VANDPS(absMask, v[1], a1)
+	VMAXPS(a1, a0, a0)
+	m := YMM()
+	VEXTRACTF64X4(U8(1), a0, m)
+	VMAXPS(a0.AsY(), m, m)
+	mx := XMM()
+	VEXTRACTF128(U8(1), m, mx)
+	VMAXPS(m.AsX(), mx, mx)
+	t := XMM()
+	VMOVHLPS(mx, mx, t)
+	VMAXPS(t, mx, mx)
+	VMOVSHDUP(mx, t)
+	VMAXSS(t, mx, mx)
+	d := XMM()
+	VDIVSS(c127, mx, d) // d = amax/127
+	nz := K()
+	VCMPSS(U8(4), zero, d, nz) // d != 0
+	id := XMM()
+	VDIVSS_Z(d, one.AsX(), nz, id) // 1/d, or 0
+	h := XMM()
+	VCVTPS2PH(U8(0), d, h)
+	VPEXTRW(U8(0), h, Mem{Base: q})
+	idv := ZMM()
+	VBROADCASTSS(id, idv)
+	for i, vi := range v {
+		VMULPS(idv, vi, vi)
+		tr := ZMM()
+		VRNDSCALEPS(U8(0x0b), vi, tr) // truncate, no precision exception
+		fr := ZMM()
+		VSUBPS(tr, vi, fr)
+		VANDPS(absMask, fr, fr)
+		k := K()
+		VCMPPS(U8(0x1d), half, fr, k) // |v-t| >= 0.5
+		sg := ZMM()
+		VANDPS(signMask, vi, sg)
+		VORPS(one, sg, sg)
+		VADDPS(sg, tr, k, tr)
+		VCVTTPS2DQ(tr, tr)
+		VPMOVDB(tr, Mem{Base: q, Disp: 2 + 16*i})
+	}
+	ADDQ(U32(128), x)
+	ADDQ(U32(34), q)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
