@@ -212,7 +212,7 @@ func matVecRows(name string, wsz int) {
 func quantQ8(name string) {
 	TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
+	Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 	q := Load(Param("q"), GP64())
