@@ -59,6 +59,7 @@ type Context struct {
 	tileToks int
 
 	mvFn, mmFn, qFn func(lo, hi int)
+	silu            func(out, gate, up []float32) // SiLUMul, or the backend's faster one
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
 	// one-element argument arrays so MatVec can call MatVecs without
@@ -86,7 +87,24 @@ func NewContext(b *Backend, p *Pool) *Context {
 	c.mvFn = c.matVecRange
 	c.mmFn = c.matMulRange
 	c.qFn = c.quantRange
+	c.silu = SiLUMul
+	if f := siluMulFor(b.Name); f != nil {
+		c.silu = f
+	}
 	return c
+}
+
+// SiLUMul is the package's SiLUMul computed the way this context's
+// backend computes it inside MatVecSwiGLU (the avx512 backend evaluates
+// the exponential in float32 SIMD, within a few ulp of SiLUMul), so that a
+// runtime that applies the activation separately for a prefill matches its
+// fused decode. out may alias gate or up; lengths must match.
+func (c *Context) SiLUMul(out, gate, up []float32) {
+	if len(gate) != len(out) || len(up) != len(out) {
+		SiLUMul(out, gate, up) // panics with the lengths
+		return
+	}
+	c.silu(out, gate, up)
 }
 
 // Backend is the backend the context was built with (individual types may be
@@ -270,7 +288,7 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 // Both products run in one parallel loop in which each chunk of rows
 // computes its gate and up rows and applies the activation at once, so the
 // elementwise step is split across the threads too. out and tmp equal
-// MatVecs followed by SiLUMul bit for bit.
+// MatVecs followed by the context's SiLUMul bit for bit.
 func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32) {
 	if gate.Rows != up.Rows || gate.Cols != up.Cols || len(x) != gate.Cols || len(out) < gate.Rows || len(tmp) < gate.Rows {
 		panic(fmt.Sprintf("kernels: MatVecSwiGLU shape mismatch: gate %dx%d, up %dx%d, len(x)=%d, len(out)=%d, len(tmp)=%d",
@@ -279,7 +297,7 @@ func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32)
 	if ActivationType(gate.Type) != ActivationType(up.Type) {
 		c.MatVec(out, gate, x)
 		c.MatVec(tmp, up, x)
-		SiLUMul(out[:gate.Rows], out[:gate.Rows], tmp[:gate.Rows])
+		c.SiLUMul(out[:gate.Rows], out[:gate.Rows], tmp[:gate.Rows])
 		return
 	}
 	if gate.Rows == 0 {
@@ -342,7 +360,7 @@ func (c *Context) matVecRange(lo, hi int) {
 		// Both segments cover groups [0,ng): rows [r0,r1) of gate and up
 		// are done; activate them while they are in L1.
 		r0, r1 := lo*mvGroup, min(hi*mvGroup, c.segs[0].w.Rows)
-		SiLUMul(c.segs[0].y[r0:r1], c.segs[0].y[r0:r1], c.segs[1].y[r0:r1])
+		c.silu(c.segs[0].y[r0:r1], c.segs[0].y[r0:r1], c.segs[1].y[r0:r1])
 	}
 }
 

@@ -221,3 +221,8 @@ func matVecQ4_0AVX512(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *f
 //
 //go:noescape
 func quantQ8_0AVX512(x *float32, nb int, q *byte)
+
+// siluMulAVX512 sets out[i] = silu(gate[i]) * up[i] for i < n.
+//
+//go:noescape
+func siluMulAVX512(out *float32, gate *float32, up *float32, n int)

@@ -11,3 +11,6 @@ func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
 
 // actQuant: the formats' own quantizers only.
 func actQuant(string, Type) func(dst []byte, src []float32) { return nil }
+
+// siluMulFor: SiLUMul for every backend.
+func siluMulFor(string) func(out, gate, up []float32) { return nil }

@@ -832,7 +832,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		} else {
 			m.mul(hb, L.gate, xbq, nq)
 			m.mul(hb2, L.up, xbq, nq)
-			kernels.SiLUMul(hb, hb, hb2)
+			m.ctx.SiLUMul(hb, hb, hb2) // as MatVecSwiGLU computes it
 		}
 		m.mul(xb2, L.down, hb, nq)
 		kernels.Axpy(xq, 1, xb2)

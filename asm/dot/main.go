@@ -73,6 +73,7 @@ func main() {
 	matVecRows("matVecQ8_0AVX512", 34)
 	matVecRows("matVecQ4_0AVX512", 18)
 	quantQ8("quantQ8_0AVX512")
+	siluMul("siluMulAVX512")
 	Generate()
 }
 

@@ -283,3 +283,90 @@ func quantQ8(name string) {
 	VZEROUPPER()
 	RET()
 }
+
+// siluMul emits the AVX-512 F SwiGLU activation out[i] = g/(1+e^-g)*up[i]
+// (g = gate[i]) over n values, 16 per step and a masked last step, so an
+// element's result does not depend on where a range starts. e^x uses
+// Cephes' expf: x clamped to [-104, 89] (beyond, e^x is 0 or +Inf in
+// float32 either way, as float32(math.Exp) gives), k = round(x*log2 e),
+// r = x - k*ln 2 in two steps, e^r by a degree-7 polynomial (about 1 ulp),
+// scaled by 2^k with VSCALEFPS (exact, overflow to +Inf). Then one add, an
+// exact division and a multiply, in kernels.SiLUMul's order.
+func siluMul(name string) {
+	TEXT(name, NOSPLIT, "func(out, gate, up *float32, n int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets out[i] = silu(gate[i]) * up[i] for i < n.")
+	out := Load(Param("out"), GP64())
+	gate := Load(Param("gate"), GP64())
+	up := Load(Param("up"), GP64())
+	n := Load(Param("n"), GP64())
+	c := func(f float32) VecVirtual {
+		v := ZMM()
+		broadcastConst(math.Float32bits(f), v, true)
+		return v
+	}
+	sign, lo, hi, log2e := c(float32(math.Copysign(0, -1))), c(-104), c(89), c(1.44269504088896341)
+	c1, c2, one := c(0.693359375), c(-2.12194440e-4), c(1)
+	poly := []VecVirtual{c(1.9875691500e-4), c(1.3981999507e-3), c(8.3334519073e-3),
+		c(4.1665795894e-2), c(1.6666665459e-1), c(5.0000001201e-1)}
+	body := func(k Op) {
+		g, u := ZMM(), ZMM()
+		if k == nil {
+			VMOVUPS(Mem{Base: gate}, g)
+			VMOVUPS(Mem{Base: up}, u)
+		} else {
+			VMOVUPS_Z(Mem{Base: gate}, k, g)
+			VMOVUPS_Z(Mem{Base: up}, k, u)
+		}
+		x := ZMM()
+		VXORPS(sign, g, x) // -g
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		kf := ZMM()
+		VMULPS(log2e, x, kf)
+		VRNDSCALEPS(U8(0x08), kf, kf) // nearest, no precision exception
+		VFNMADD231PS(c1, kf, x)       // x -= k*c1
+		VFNMADD231PS(c2, kf, x)       // x -= k*c2
+		z := ZMM()
+		VMULPS(x, x, z)
+		p := ZMM()
+		VMOVAPS(poly[0], p)
+		for _, q := range poly[1:] {
+			VFMADD213PS(q, x, p) // p = p*x + q
+		}
+		VFMADD213PS(x, z, p) // p*z + x
+		VADDPS(one, p, p)
+		VSCALEFPS(kf, p, p) // e^-g
+		VADDPS(one, p, p)
+		VDIVPS(p, g, g)
+		VMULPS(u, g, g)
+		if k == nil {
+			VMOVUPS(g, Mem{Base: out})
+		} else {
+			VMOVUPS(g, k, Mem{Base: out})
+		}
+	}
+	Label(name + "_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef(name + "_tail"))
+	body(nil)
+	ADDQ(U32(64), out)
+	ADDQ(U32(64), gate)
+	ADDQ(U32(64), up)
+	SUBQ(U32(16), n)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_done"))
+	ones, m := GP32(), GP32()
+	MOVL(U32(0xffff), ones)
+	BZHIL(n.(GPVirtual).As32(), ones, m)
+	k := K()
+	KMOVW(m, k)
+	body(k)
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
