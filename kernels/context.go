@@ -60,6 +60,7 @@ type Context struct {
 
 	mvFn, mmFn, qFn func(lo, hi int)
 	silu            func(out, gate, up []float32) // SiLUMul, or the backend's faster one
+	dotRows         func(y, w []float32, stride int, x []float32)
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
 	// one-element argument arrays so MatVec can call MatVecs without
@@ -91,7 +92,34 @@ func NewContext(b *Backend, p *Pool) *Context {
 	if f := siluMulFor(b.Name); f != nil {
 		c.silu = f
 	}
+	c.dotRows = dotRowsGo
+	if f := dotRowsFor(b.Name); f != nil {
+		c.dotRows = f
+	}
 	return c
+}
+
+// DotRowsF32 sets y[r] = Σ_i w[r*stride+i]*x[i] for r < len(y), i <
+// len(x): float dot products of rows of a strided float32 matrix with one
+// vector, such as attention's scores (cached key rows · query) and outputs
+// (transposed value rows · probabilities). It runs on the caller's
+// goroutine (attention is already split across heads); the avx512 backend
+// has a SIMD kernel, the others use DotF32 per row, so the sums may round
+// differently across backends. It panics when a row would end past w.
+func (c *Context) DotRowsF32(y, w []float32, stride int, x []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if stride < 0 || (len(y)-1)*stride+len(x) > len(w) {
+		panic(fmt.Sprintf("kernels: DotRowsF32: %d rows of %d at stride %d exceed %d values", len(y), len(x), stride, len(w)))
+	}
+	c.dotRows(y, w, stride, x)
+}
+
+func dotRowsGo(y, w []float32, stride int, x []float32) {
+	for r := range y {
+		y[r] = dotF32(w[r*stride:r*stride+len(x)], x)
+	}
 }
 
 // SiLUMul is the package's SiLUMul computed the way this context's

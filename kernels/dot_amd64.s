@@ -8638,3 +8638,85 @@ siluMulAVX512_tail:
 siluMulAVX512_done:
 	VZEROUPPER
 	RET
+
+// func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·dotRowsF32AVX512(SB), NOSPLIT, $0-48
+	MOVQ  w+0(FP), AX
+	MOVQ  stride+8(FP), CX
+	MOVQ  x+16(FP), DX
+	MOVQ  n+24(FP), BX
+	MOVQ  rows+32(FP), SI
+	MOVQ  y+40(FP), DI
+	SHLQ  $0x02, CX
+	MOVL  $0x0000ffff, R8
+	MOVQ  BX, R9
+	ANDQ  $0x0000000f, R9
+	BZHIL R9, R8, R8
+	KMOVW R8, K1
+
+dotRowsF32AVX512_row:
+	TESTQ  SI, SI
+	JLE    dotRowsF32AVX512_done
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotRowsF32AVX512_big:
+	CMPQ        R10, $0x00000040
+	JL          dotRowsF32AVX512_mid
+	VMOVUPS     (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	VMOVUPS     64(R8), Z4
+	VFMADD231PS 64(R9), Z4, Z1
+	VMOVUPS     128(R8), Z4
+	VFMADD231PS 128(R9), Z4, Z2
+	VMOVUPS     192(R8), Z4
+	VFMADD231PS 192(R9), Z4, Z3
+	ADDQ        $0x00000100, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R10
+	JMP         dotRowsF32AVX512_big
+
+dotRowsF32AVX512_mid:
+	CMPQ        R10, $0x00000010
+	JL          dotRowsF32AVX512_tail
+	VMOVUPS     (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         dotRowsF32AVX512_mid
+
+dotRowsF32AVX512_tail:
+	TESTQ       R10, R10
+	JLE         dotRowsF32AVX512_sum
+	VMOVUPS.Z   (R8), K1, Z4
+	VMOVUPS.Z   (R9), K1, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+dotRowsF32AVX512_sum:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $0x00000004, DI
+	ADDQ          CX, AX
+	DECQ          SI
+	JMP           dotRowsF32AVX512_row
+
+dotRowsF32AVX512_done:
+	VZEROUPPER
+	RET

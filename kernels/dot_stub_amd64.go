@@ -226,3 +226,8 @@ func quantQ8_0AVX512(x *float32, nb int, q *byte)
 //
 //go:noescape
 func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
+
+// dotRowsF32AVX512 sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.
+//
+//go:noescape
+func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)

@@ -91,3 +91,27 @@ func siluMulFast(out, gate, up []float32) {
 	gate, up = need(gate, n), need(up, n)
 	siluMulAVX512(&out[0], &gate[0], &up[0], n)
 }
+
+// dotRowsFor returns the avx512 backend's dotRows, or nil.
+func dotRowsFor(backend string) func(y, w []float32, stride int, x []float32) {
+	if backend == avx512Backend.Name && haveAVX512VNNI {
+		return dotRowsFast
+	}
+	return nil
+}
+
+// dotRowsFast: y[r] = dot(w[r*stride:][:len(x)], x); the caller checked
+// the bounds.
+func dotRowsFast(y, w []float32, stride int, x []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if len(x) == 0 {
+		for r := range y {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (len(y)-1)*stride+len(x))
+	dotRowsF32AVX512(&w[0], stride, &x[0], len(x), len(y), &y[0])
+}

@@ -14,3 +14,6 @@ func actQuant(string, Type) func(dst []byte, src []float32) { return nil }
 
 // siluMulFor: SiLUMul for every backend.
 func siluMulFor(string) func(out, gate, up []float32) { return nil }
+
+// dotRowsFor: DotF32 per row everywhere.
+func dotRowsFor(string) func(y, w []float32, stride int, x []float32) { return nil }

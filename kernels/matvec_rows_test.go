@@ -227,3 +227,45 @@ func TestSiLUMulFast(t *testing.T) {
 		}
 	}
 }
+
+// TestDotRowsF32: every backend's DotRowsF32 against float64 sums, for
+// row lengths 0..70 and 255 (every masked tail and the 64-value steps),
+// strides longer than a row, and a panic for rows past the matrix.
+func TestDotRowsF32(t *testing.T) {
+	r := newRand(8)
+	for _, b := range Backends() {
+		if !b.usable() {
+			continue
+		}
+		c := NewContext(b, nil)
+		for _, n := range append([]int{255}, func() []int {
+			var ns []int
+			for i := 0; i <= 70; i++ {
+				ns = append(ns, i)
+			}
+			return ns
+		}()...) {
+			rows, stride := 5, n+3
+			w := randRow(r, (rows-1)*stride+n)
+			x := randRow(r, n)
+			y := make([]float32, rows+1)
+			y[rows] = 42
+			c.DotRowsF32(y[:rows], w, stride, x)
+			for i := 0; i < rows; i++ {
+				var want, abs float64
+				for j := 0; j < n; j++ {
+					p := float64(w[i*stride+j]) * float64(x[j])
+					want += p
+					abs += math.Abs(p)
+				}
+				if d := math.Abs(float64(y[i]) - want); d > floatBound(n, abs) {
+					t.Fatalf("%s n=%d row %d: %g, want %g", b.Name, n, i, y[i], want)
+				}
+			}
+			if y[rows] != 42 {
+				t.Fatalf("%s n=%d: wrote past the rows", b.Name, n)
+			}
+		}
+		mustPanic(t, "rows past w", func() { c.DotRowsF32(make([]float32, 3), make([]float32, 10), 4, make([]float32, 3)) })
+	}
+}

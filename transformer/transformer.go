@@ -924,18 +924,18 @@ func (m *Model) attention(lo, hi int) {
 			s := scores[:p0+j+1]
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
 			if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
-				// f32 cache: plain float dots. The rows are short (a head,
-				// or as many positions as are cached), so the backend
-				// kernel's per-call work would cost more than the dot.
+				// f32 cache: one strided multi-row float dot for all the
+				// scores (key rows are KV apart) and one for all the
+				// outputs (transposed value rows, maxCtx apart); the rows
+				// are short (a head, or as many positions as are cached),
+				// so a call per row would cost more than its dot.
+				off := kBase + kvh*hd
+				m.ctx.DotRowsF32(s, k32[off:off+(len(s)-1)*KV+hd], KV, qh)
 				for t := range s {
-					off := kBase + t*KV + kvh*hd
-					s[t] = kernels.DotF32(k32[off:off+hd], qh) * m.scale
+					s[t] *= m.scale
 				}
 				kernels.Softmax(s)
-				for d := range out {
-					off := vBase + d*maxCtx
-					out[d] = kernels.DotF32(v32[off:off+len(s)], s)
-				}
+				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
 				continue
 			}
 			for t := range s {

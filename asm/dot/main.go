@@ -74,6 +74,7 @@ func main() {
 	matVecRows("matVecQ4_0AVX512", 18)
 	quantQ8("quantQ8_0AVX512")
 	siluMul("siluMulAVX512")
+	dotRowsF32("dotRowsF32AVX512")
 	Generate()
 }
 

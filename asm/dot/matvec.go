@@ -370,3 +370,96 @@ func siluMul(name string) {
 	VZEROUPPER()
 	RET()
 }
+
+// dotRowsF32 emits y[r] = Σ_i w[r*stride+i]*x[i] for r < rows, i < n
+// (AVX-512 F): attention's products, the scores (rows = cached positions,
+// n = head dim) and the outputs over the transposed value cache (rows =
+// head dim, n = positions). Per row: 64 values per step into four
+// accumulators, then 16 per step, then one masked step for the rest, so no
+// load leaves the row; one horizontal sum per row.
+func dotRowsF32(name string) {
+	TEXT(name, NOSPLIT, "func(w *float32, stride int, x *float32, n int, rows int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.")
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+	SHLQ(U8(2), stride)
+	// Tail mask: the low n%16 lanes.
+	tm, ones := GP32(), GP32()
+	MOVL(U32(0xffff), ones)
+	tn := GP64()
+	MOVQ(n, tn)
+	ANDQ(U32(15), tn)
+	BZHIL(tn.(GPVirtual).As32(), ones, tm)
+	k := K()
+	KMOVW(tm, k)
+	wp, xp, rem := GP64(), GP64(), GP64()
+	acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(n, rem)
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	Label(name + "_big")
+	CMPQ(rem, U32(64))
+	JL(LabelRef(name + "_mid"))
+	for i, a := range acc {
+		v := ZMM()
+		VMOVUPS(Mem{Base: wp, Disp: 64 * i}, v)
+		VFMADD231PS(Mem{Base: xp, Disp: 64 * i}, v, a)
+	}
+	ADDQ(U32(256), wp)
+	ADDQ(U32(256), xp)
+	SUBQ(U32(64), rem)
+	JMP(LabelRef(name + "_big"))
+	Label(name + "_mid")
+	CMPQ(rem, U32(16))
+	JL(LabelRef(name + "_tail"))
+	v := ZMM()
+	VMOVUPS(Mem{Base: wp}, v)
+	VFMADD231PS(Mem{Base: xp}, v, acc[0])
+	ADDQ(U32(64), wp)
+	ADDQ(U32(64), xp)
+	SUBQ(U32(16), rem)
+	JMP(LabelRef(name + "_mid"))
+	Label(name + "_tail")
+	TESTQ(rem, rem)
+	JLE(LabelRef(name + "_sum"))
+	a, b := ZMM(), ZMM()
+	VMOVUPS_Z(Mem{Base: wp}, k, a)
+	VMOVUPS_Z(Mem{Base: xp}, k, b)
+	VFMADD231PS(a, b, acc[1])
+	Label(name + "_sum")
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	r := YMM()
+	VEXTRACTF64X4(U8(1), acc[0], r)
+	VADDPS(acc[0].AsY(), r, r)
+	f := XMM()
+	VEXTRACTF128(U8(1), r, f)
+	VADDPS(r.AsX(), f, f)
+	g := XMM()
+	VMOVHLPS(f, f, g)
+	VADDPS(g, f, f)
+	VMOVSHDUP(f, g)
+	VADDSS(g, f, f)
+	VMOVSS(f, Mem{Base: y})
+	ADDQ(U32(4), y)
+	ADDQ(stride, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
