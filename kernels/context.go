@@ -342,14 +342,26 @@ func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32)
 // MatVecs or MatVecSwiGLU, on the caller when the matrices are small.
 func (c *Context) runMatVecs(x []float32, groups, bytes int) {
 	if c.nseg > 0 {
-		c.prepare(c.segs[0].w, x, 1)
+		mv := false
 		for _, s := range c.segs[:c.nseg] {
-			if s.mv != mvNone {
-				// Once for all the segments (they share the format).
-				nb := s.w.Cols / 32
+			mv = mv || s.mv != mvNone
+		}
+		w := c.segs[0].w
+		if qp := actQuantPrep(c.b.Name); mv && qp != nil {
+			// One pass: the q8_0 row (for segments without a range
+			// kernel) and the range kernels' layout, once for all the
+			// segments (they share the activation format, q8_0).
+			nb := w.Cols / 32
+			c.act, c.xRow = Q8_0, nb*34
+			c.xb = c.grow(c.xRow)
+			c.mvx.grow(nb)
+			qp(c.xb, &c.mvx, x)
+		} else {
+			c.prepare(w, x, 1)
+			if mv {
+				nb := w.Cols / 32
 				c.mvx.grow(nb)
 				c.mvx.set(c.xb, nb)
-				break
 			}
 		}
 		if bytes < smallWork {

@@ -8539,6 +8539,104 @@ quantQ8_0AVX512_done:
 	VZEROUPPER
 	RET
 
+// func quantQ8_0PrepAVX512(x *float32, nb int, q *byte, qs *byte, dc *float32)
+// Requires: AVX, AVX2, AVX512DQ, AVX512F, F16C
+TEXT ·quantQ8_0PrepAVX512(SB), NOSPLIT, $0-40
+	MOVQ         x+0(FP), AX
+	MOVQ         nb+8(FP), CX
+	MOVQ         q+16(FP), DX
+	MOVQ         qs+24(FP), BX
+	MOVQ         dc+32(FP), SI
+	XORQ         DI, DI
+	MOVL         $0x7fffffff, R8
+	VPBROADCASTD R8, Z0
+	MOVL         $0x80000000, R8
+	VPBROADCASTD R8, Z1
+	MOVL         $0x3f000000, R8
+	VPBROADCASTD R8, Z2
+	MOVL         $0x3f800000, R8
+	VPBROADCASTD R8, Z3
+	MOVL         $0x42fe0000, R8
+	VMOVD        R8, X4
+	VPBROADCASTD X4, X4
+	VXORPS       X5, X5, X5
+
+quantQ8_0PrepAVX512_loop:
+	TESTQ         CX, CX
+	JLE           quantQ8_0PrepAVX512_done
+	VMOVUPS       (AX), Z6
+	VMOVUPS       64(AX), Z7
+	VANDPS        Z0, Z6, Z8
+	VANDPS        Z0, Z7, Z9
+	VMAXPS        Z9, Z8, Z8
+	VEXTRACTF64X4 $0x01, Z8, Y9
+	VMAXPS        Y8, Y9, Y9
+	VEXTRACTF128  $0x01, Y9, X8
+	VMAXPS        X9, X8, X8
+	VMOVHLPS      X8, X8, X9
+	VMAXPS        X9, X8, X8
+	VMOVSHDUP     X8, X9
+	VMAXSS        X9, X8, X8
+	VDIVSS        X4, X8, X8
+	VCMPSS        $0x04, X5, X8, K1
+	VDIVSS.Z      X8, X3, K1, X9
+	VCVTPS2PH     $0x00, X8, X8
+	VPEXTRW       $0x00, X8, (DX)
+	VBROADCASTSS  X9, Z9
+	VMULPS        Z9, Z6, Z6
+	VRNDSCALEPS   $0x0b, Z6, Z10
+	VSUBPS        Z10, Z6, Z11
+	VANDPS        Z0, Z11, Z11
+	VCMPPS        $0x1d, Z2, Z11, K1
+	VANDPS        Z1, Z6, Z6
+	VORPS         Z3, Z6, Z6
+	VADDPS        Z6, Z10, K1, Z10
+	VCVTTPS2DQ    Z10, Z10
+	VPMOVDB       Z10, 2(DX)
+	VMULPS        Z9, Z7, Z7
+	VRNDSCALEPS   $0x0b, Z7, Z6
+	VSUBPS        Z6, Z7, Z9
+	VANDPS        Z0, Z9, Z9
+	VCMPPS        $0x1d, Z2, Z9, K1
+	VANDPS        Z1, Z7, Z7
+	VORPS         Z3, Z7, Z7
+	VADDPS        Z7, Z6, K1, Z6
+	VCVTTPS2DQ    Z6, Z6
+	VPMOVDB       Z6, 18(DX)
+	VPMOVDB       Z10, (BX)
+	VPMOVDB       Z6, 16(BX)
+	VPADDD        Z6, Z10, Z10
+	VEXTRACTI64X4 $0x01, Z10, Y6
+	VPADDD        Y10, Y6, Y6
+	VEXTRACTI128  $0x01, Y6, X7
+	VPADDD        X6, X7, X7
+	VPSHUFD       $0x4e, X7, X6
+	VPADDD        X6, X7, X7
+	VPSHUFD       $0xb1, X7, X6
+	VPADDD        X6, X7, X7
+	VCVTDQ2PS     X7, X7
+	VCVTPH2PS     X8, X6
+	VMOVSS        X6, (SI)
+	VMULSS        X6, X7, X7
+	VMOVSS        X7, 32(SI)
+	ADDQ          $0x00000020, BX
+	ADDQ          $0x00000004, SI
+	INCQ          DI
+	CMPQ          DI, $0x00000008
+	JNE           quantQ8_0PrepAVX512_next
+	XORQ          DI, DI
+	ADDQ          $0x00000020, SI
+
+quantQ8_0PrepAVX512_next:
+	ADDQ $0x00000080, AX
+	ADDQ $0x00000022, DX
+	DECQ CX
+	JMP  quantQ8_0PrepAVX512_loop
+
+quantQ8_0PrepAVX512_done:
+	VZEROUPPER
+	RET
+
 // func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2
 TEXT ·siluMulAVX512(SB), NOSPLIT, $0-32

@@ -222,6 +222,11 @@ func matVecQ4_0AVX512(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *f
 //go:noescape
 func quantQ8_0AVX512(x *float32, nb int, q *byte)
 
+// quantQ8_0PrepAVX512 quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, dc.
+//
+//go:noescape
+func quantQ8_0PrepAVX512(x *float32, nb int, q *byte, qs *byte, dc *float32)
+
 // siluMulAVX512 sets out[i] = silu(gate[i]) * up[i] for i < n.
 //
 //go:noescape

@@ -115,3 +115,23 @@ func dotRowsFast(y, w []float32, stride int, x []float32) {
 	w = need(w, (len(y)-1)*stride+len(x))
 	dotRowsF32AVX512(&w[0], stride, &x[0], len(x), len(y), &y[0])
 }
+
+// actQuantPrep returns the avx512 quantizer that also lays the result out
+// for the range kernels (quantQ8_0 then mvPrep.set in one pass, bit for
+// bit), or nil.
+func actQuantPrep(backend string) func(dst []byte, p *mvPrep, src []float32) {
+	if backend == avx512Backend.Name && haveAVX512VNNI {
+		return quantQ8_0PrepFast
+	}
+	return nil
+}
+
+func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {
+	nb := len(src) / 32
+	if nb == 0 {
+		return
+	}
+	dst = need(dst, nb*34)
+	qs, dc := need(p.qs, nb*32), need(p.dc, (nb+7)/8*16)
+	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &dc[0])
+}

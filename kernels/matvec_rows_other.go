@@ -17,3 +17,6 @@ func siluMulFor(string) func(out, gate, up []float32) { return nil }
 
 // dotRowsFor: DotF32 per row everywhere.
 func dotRowsFor(string) func(y, w []float32, stride int, x []float32) { return nil }
+
+// actQuantPrep: quantQ8_0 and mvPrep.set separately everywhere.
+func actQuantPrep(string) func(dst []byte, p *mvPrep, src []float32) { return nil }

@@ -269,3 +269,42 @@ func TestDotRowsF32(t *testing.T) {
 		mustPanic(t, "rows past w", func() { c.DotRowsF32(make([]float32, 3), make([]float32, 10), 4, make([]float32, 3)) })
 	}
 }
+
+// TestActQuantPrepExact: the one-pass quantize-and-lay-out equals
+// quantQ8_0 followed by mvPrep.set bit for bit, for every block count
+// 1..20 (partial groups of 8 included).
+func TestActQuantPrepExact(t *testing.T) {
+	qp := actQuantPrep(avx512Backend.Name)
+	if qp == nil {
+		t.Skip("no avx512 quantizer on this CPU")
+	}
+	r := newRand(12)
+	for nb := 1; nb <= 20; nb++ {
+		x := randRow(r, nb*32)
+		want := make([]byte, nb*34)
+		quantQ8_0(want, x)
+		var pw, pg mvPrep
+		pw.grow(nb)
+		pw.set(want, nb)
+		pg.grow(nb)
+		got := make([]byte, nb*34)
+		qp(got, &pg, x)
+		for j := range want {
+			if got[j] != want[j] {
+				t.Fatalf("nb=%d: q8_0 byte %d = %#x, want %#x", nb, j, got[j], want[j])
+			}
+		}
+		for j := range pw.qs[:nb*32] {
+			if pg.qs[j] != pw.qs[j] {
+				t.Fatalf("nb=%d: qs[%d] = %d, want %d", nb, j, pg.qs[j], pw.qs[j])
+			}
+		}
+		for b := 0; b < nb; b++ {
+			for _, i := range []int{16*(b/8) + b%8, 16*(b/8) + 8 + b%8} {
+				if math.Float32bits(pg.dc[i]) != math.Float32bits(pw.dc[i]) {
+					t.Fatalf("nb=%d: dc[%d] = %g, want %g", nb, i, pg.dc[i], pw.dc[i])
+				}
+			}
+		}
+	}
+}

@@ -209,13 +209,30 @@ func matVecRows(name string, wsz int) {
 // (VCVTPS2PH rounds to nearest even, as kernels.FP32ToFP16 does), and
 // q = round(x*id) with halves away from zero, formed exactly as t =
 // trunc(v) plus sign(v) where |v-t| >= 0.5 (v-t is exact for |v| < 2^23).
-func quantQ8(name string) {
-	TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
+//
+// With prep it also writes the range kernels' layout of the result
+// (kernels.mvPrep): the values again, 32 bytes per block at qs, and per
+// group of 8 blocks the scales dx (the fp16 scale widened back) and the
+// products dx*Σq at dc, exactly as mvPrep.set computes them.
+func quantQ8(name string, prep bool) {
+	if prep {
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, dc *float32)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, dc.")
+	} else {
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
+	}
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 	q := Load(Param("q"), GP64())
+	var qs, dc, gi Register
+	if prep {
+		qs = Load(Param("qs"), GP64())
+		dc = Load(Param("dc"), GP64())
+		gi = GP64() // block index within its group of 8
+		XORQ(gi, gi)
+	}
 	absMask, signMask, half, one := ZMM(), ZMM(), ZMM(), ZMM()
 	broadcastConst(0x7fffffff, absMask, true)
 	broadcastConst(0x80000000, signMask, true)
@@ -273,6 +290,40 @@ func quantQ8(name string) {
 		VADDPS(sg, tr, k, tr)
 		VCVTTPS2DQ(tr, tr)
 		VPMOVDB(tr, Mem{Base: q, Disp: 2 + 16*i})
+		v[i] = tr
+	}
+	if prep {
+		VPMOVDB(v[0], Mem{Base: qs})
+		VPMOVDB(v[1], Mem{Base: qs, Disp: 16})
+		// Σq over the 32 int32 values, exact.
+		VPADDD(v[1], v[0], v[0])
+		s := YMM()
+		VEXTRACTI64X4(U8(1), v[0], s)
+		VPADDD(v[0].AsY(), s, s)
+		sx := XMM()
+		VEXTRACTI128(U8(1), s, sx)
+		VPADDD(s.AsX(), sx, sx)
+		t := XMM()
+		VPSHUFD(U8(0x4e), sx, t)
+		VPADDD(t, sx, sx)
+		VPSHUFD(U8(0xb1), sx, t)
+		VPADDD(t, sx, sx)
+		VCVTDQ2PS(sx, sx)
+		dx := XMM()
+		VCVTPH2PS(h, dx)
+		VMOVSS(dx, Mem{Base: dc})
+		VMULSS(dx, sx, sx)
+		VMOVSS(sx, Mem{Base: dc, Disp: 32})
+		// Next block: dc moves on by a float, and past the group's
+		// products after its 8th block.
+		ADDQ(U32(32), qs)
+		ADDQ(U32(4), dc)
+		INCQ(gi)
+		CMPQ(gi, U32(8))
+		JNE(LabelRef(name + "_next"))
+		XORQ(gi, gi)
+		ADDQ(U32(32), dc)
+		Label(name + "_next")
 	}
 	ADDQ(U32(128), x)
 	ADDQ(U32(34), q)
