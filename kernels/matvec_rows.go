@@ -17,14 +17,16 @@ const (
 )
 
 // mvPrep is a q8_0 activation row in the range kernels' layout: qs holds
-// the values of every block without its scale, 32 bytes per block; dc holds
-// per group of 8 blocks the 8 scales dx and then the 8 products dx*Σx (Σx
-// the block's integer value sum), so the kernels can remove the bias they
-// add to the weights (8 for q4_0, 128 for q8_0) with one float multiply-add
-// per block.
+// the values of every block without its scale, 32 bytes per block; c holds
+// per block 8 int32 lane corrections, -128 times the sums of its values
+// 4i..4i+3 (the kernels bias the weights to unsigned bytes, by 128 for
+// q8_0 and by 8 for q4_0, which shifts the correction right by 4), so each
+// int32 lane of a block's VNNI sum starts from its exact correction; dx
+// holds the blocks' scales as float32.
 type mvPrep struct {
 	qs []byte
-	dc []float32
+	c  []int32
+	dx []float32
 }
 
 // grow makes room for a row of nb blocks; it allocates only when the row is
@@ -32,26 +34,25 @@ type mvPrep struct {
 func (p *mvPrep) grow(nb int) {
 	if cap(p.qs) < nb*32 {
 		p.qs = make([]byte, nb*32)
-	}
-	if g := (nb + 7) / 8 * 16; cap(p.dc) < g {
-		p.dc = make([]float32, g)
+		p.c = make([]int32, nb*8)
+		p.dx = make([]float32, nb)
 	}
 }
 
 // set lays out the nb q8_0 blocks of xq.
 func (p *mvPrep) set(xq []byte, nb int) {
-	qs, dc := p.qs[:nb*32], p.dc[:(nb+7)/8*16]
+	qs, c, dx := p.qs[:nb*32], p.c[:nb*8], p.dx[:nb]
 	for b := 0; b < nb; b++ {
 		blk := (*[34]byte)(xq[b*34 : b*34+34])
 		v := (*[32]byte)(qs[b*32 : b*32+32])
-		var sum int32
-		for j := range v {
-			v[j] = blk[2+j]
-			sum += int32(int8(blk[2+j]))
+		copy(v[:], blk[2:])
+		for i := 0; i < 8; i++ {
+			var sum int32
+			for _, q := range v[4*i : 4*i+4] {
+				sum += int32(int8(q))
+			}
+			c[b*8+i] = -128 * sum
 		}
-		dx := f16At(blk[:])
-		g, i := b/8, b%8
-		dc[16*g+i] = dx
-		dc[16*g+8+i] = dx * float32(sum)
+		dx[b] = f16At(blk[:])
 	}
 }

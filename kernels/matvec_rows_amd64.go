@@ -2,8 +2,6 @@
 
 package kernels
 
-import "unsafe"
-
 // mvRowsKind returns the range kernel for weights of type t when backend
 // serves them: the avx512 backend's q8_0 and q4_0 (VNNI and GFNI), else
 // mvNone.
@@ -40,15 +38,13 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 		return
 	}
 	w = need(w, (rows-1)*rb+nb*wsz)
-	qs := need(p.qs, nb*32)
-	dc := need(p.dc, (nb+7)/8*16)
+	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
 	y = need(y, rows)
-	dcp := (*byte)(unsafe.Pointer(&dc[0]))
 	switch kind {
 	case mvQ8:
-		matVecQ8_0AVX512(&w[0], rb, &qs[0], dcp, nb, rows, &y[0])
+		matVecQ8_0AVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	case mvQ4:
-		matVecQ4_0AVX512(&w[0], rb, &qs[0], dcp, nb, rows, &y[0])
+		matVecQ4_0AVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	}
 }
 
@@ -132,6 +128,6 @@ func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {
 		return
 	}
 	dst = need(dst, nb*34)
-	qs, dc := need(p.qs, nb*32), need(p.dc, (nb+7)/8*16)
-	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &dc[0])
+	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
+	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &c[0], &dx[0])
 }

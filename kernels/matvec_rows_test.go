@@ -299,11 +299,14 @@ func TestActQuantPrepExact(t *testing.T) {
 				t.Fatalf("nb=%d: qs[%d] = %d, want %d", nb, j, pg.qs[j], pw.qs[j])
 			}
 		}
-		for b := 0; b < nb; b++ {
-			for _, i := range []int{16*(b/8) + b%8, 16*(b/8) + 8 + b%8} {
-				if math.Float32bits(pg.dc[i]) != math.Float32bits(pw.dc[i]) {
-					t.Fatalf("nb=%d: dc[%d] = %g, want %g", nb, i, pg.dc[i], pw.dc[i])
-				}
+		for i := range pw.c[:nb*8] {
+			if pg.c[i] != pw.c[i] {
+				t.Fatalf("nb=%d: c[%d] = %d, want %d", nb, i, pg.c[i], pw.c[i])
+			}
+		}
+		for b := range pw.dx[:nb] {
+			if math.Float32bits(pg.dx[b]) != math.Float32bits(pw.dx[b]) {
+				t.Fatalf("nb=%d: dx[%d] = %g, want %g", nb, b, pg.dx[b], pw.dx[b])
 			}
 		}
 	}

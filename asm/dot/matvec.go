@@ -12,37 +12,38 @@ import (
 // (wsz 18) weights (AVX-512 BW, VL, VNNI, GFNI): rows consecutive rows of
 // rb bytes each, one row after the other (a single sequential weight
 // stream, which keeps DRAM prefetching intact), against an activation that
-// was laid out once per input vector (kernels.prepMatVecX):
+// was laid out once per input vector (kernels.mvPrep):
 //
 //   - x: the q8_0 activation's values without their scales, 32 bytes per
 //     block, contiguous;
-//   - dc: per group of 8 blocks, 8 float32 scales dx and then 8 float32
-//     dx*Σx (the block's value sum, exact as an integer before scaling).
+//   - c: per block 8 int32s, -128 times the sums of its values 4i..4i+3
+//     (the bias correction of int32 lane i);
+//   - dx: the blocks' scales as float32.
 //
-// Per row block the kernel forms s = Σ u·x with one VPDPBUSD, where u is
-// the weight made unsigned (q4_0: the nibble 0..15; q8_0: w+128), and
-// accumulates dw*dx*s; the bias it introduced, k*dw*dx*Σx (k = 8 or 128),
-// is accumulated separately as dw*(dx*Σx) and subtracted times k (an exact
-// power-of-two scaling) at the end of the row. Against the single-row
-// kernels this drops, per row, everything that depends on the activation
-// alone: the second VPDPBUSD per block that formed k*Σx, the subtraction,
-// the activation scale gathers and conversions, and per call the constant
-// loads and the Go wrapper's dispatch. The integer sums stay exact; the
-// float result differs from the single-row kernel's only in rounding
-// (within the kernels' float bound).
+// Per pair of blocks the kernel starts each int32 lane from its correction
+// (q4_0: shifted right by 4, -8 times the sum) and adds Σ u·x with one
+// VPDPBUSD, where u is the weight made unsigned (q4_0: the nibble 0..15;
+// q8_0: w+128): every lane ends at exactly the single-row kernels' lane
+// value, which is then scaled by dw*dx and accumulated in the same float
+// order as dotQZGroup. Against the single-row kernels this drops, per row,
+// everything that depends on the activation alone (the second VPDPBUSD per
+// block that formed the bias sum, the subtraction, the activation scale
+// gathers and conversions) and per call the constant loads and the Go
+// wrapper's dispatch.
 //
-// Blocks go 8 per step (two per zmm, as dotQZGroup), the last nb%8 one
-// per ymm; every weight load stays inside its row.
+// Blocks go 8 per step (two per zmm), the last nb%8 one per ymm; every
+// weight load stays inside its row.
 func matVecRows(name string, wsz int) {
 	q4 := wsz == 18
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, dc *byte, nb int, rows int, y *float32)")
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)")
 	Pragma("noescape") // the kernels keep no pointer
 	Doc(name+" writes to y[0:rows] the dot products of the rows weight rows at w (rb bytes apart, nb blocks each)",
-		"with the prepared activation x, dc (see kernels.prepMatVecX).")
+		"with the prepared activation x, c, dx (see kernels.mvPrep).")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
 	x := Load(Param("x"), GP64())
-	dc := Load(Param("dc"), GP64())
+	c := Load(Param("c"), GP64())
+	dx := Load(Param("dx"), GP64())
 	nb := Load(Param("nb"), GP64())
 	rows := Load(Param("rows"), GP64())
 	y := Load(Param("y"), GP64())
@@ -61,9 +62,7 @@ func matVecRows(name string, wsz int) {
 	// unpack: q4_0 nibble matrices (lanes 0, 2: low nibble; 1, 3: high),
 	// q8_0 the 0x80 bias bytes.
 	unpack := ZMM()
-	k := float32(128)
 	if q4 {
-		k = 8
 		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
 		for i := 0; i < 8; i++ {
 			v := uint64(0x0102040800000000)
@@ -76,8 +75,6 @@ func matVecRows(name string, wsz int) {
 	} else {
 		broadcastConst(0x80808080, unpack, true)
 	}
-	kv := YMM()
-	broadcastConst(math.Float32bits(k), kv, false)
 	// perm[p] spreads the products of blocks 2p and 2p+1 over lanes 0-7
 	// and 8-15.
 	var perm [4]VecVirtual
@@ -89,24 +86,31 @@ func matVecRows(name string, wsz int) {
 		perm[p] = ZMM()
 		VMOVDQU32(m, perm[p])
 	}
+	// start loads the lane corrections at m into s.
+	start := func(m Mem, s VecVirtual) {
+		if q4 {
+			VPSRAD(U8(4), m, s)
+		} else {
+			VMOVDQU32(m, s)
+		}
+	}
 
-	wp, xp, dp, n := GP64(), GP64(), GP64(), GP64()
+	wp, xp, cp, dp, n := GP64(), GP64(), GP64(), GP64(), GP64()
 	acc := [2]VecVirtual{ZMM(), ZMM()}
-	accT, accC, accS := YMM(), YMM(), XMM()
+	accT := YMM()
 
 	Label(name + "_row")
 	TESTQ(rows, rows)
 	JLE(LabelRef(name + "_done"))
 	MOVQ(w, wp)
 	MOVQ(x, xp)
-	MOVQ(dc, dp)
+	MOVQ(c, cp)
+	MOVQ(dx, dp)
 	MOVQ(nb, n)
 	for _, a := range acc {
 		VXORPS(a.AsY(), a.AsY(), a.AsY())
 	}
 	VXORPS(accT, accT, accT)
-	VXORPS(accC, accC, accC)
-	VXORPS(accS, accS, accS)
 
 	Label(name + "_group")
 	CMPQ(n, U32(8))
@@ -114,7 +118,6 @@ func matVecRows(name string, wsz int) {
 	dw := gatherScales(wp, wsz, idxW)
 	d := YMM()
 	VMULPS(Mem{Base: dp}, dw, d)
-	VFMADD231PS(Mem{Base: dp, Disp: 32}, dw, accC)
 	for p := 0; p < 4; p++ {
 		wo := 2 * wsz * p
 		u := ZMM()
@@ -129,7 +132,7 @@ func matVecRows(name string, wsz int) {
 			VPXORD(unpack, u, u)
 		}
 		s := ZMM()
-		VPXORD(s, s, s)
+		start(Mem{Base: cp, Disp: 64 * p}, s)
 		vpdpbusd(Mem{Base: xp, Disp: 64 * p}, u, s)
 		VCVTDQ2PS(s, s)
 		e := ZMM()
@@ -138,12 +141,12 @@ func matVecRows(name string, wsz int) {
 	}
 	ADDQ(U32(8*wsz), wp)
 	ADDQ(U32(8*32), xp)
-	ADDQ(U32(64), dp)
+	ADDQ(U32(8*32), cp)
+	ADDQ(U32(8*4), dp)
 	SUBQ(U32(8), n)
 	JMP(LabelRef(name + "_group"))
 
-	// The last nb%8 blocks, one per ymm; dp walks the group's dx (and
-	// dx*Σx 32 bytes on).
+	// The last nb%8 blocks, one per ymm.
 	Label(name + "_tail")
 	TESTQ(n, n)
 	JLE(LabelRef(name + "_reduce"))
@@ -157,7 +160,7 @@ func matVecRows(name string, wsz int) {
 		VPXORD(unpack.AsY(), u, u)
 	}
 	s := YMM()
-	VPXORD(s, s, s)
+	start(Mem{Base: cp}, s)
 	vpdpbusd(Mem{Base: xp}, u, s)
 	VCVTDQ2PS(s, s)
 	h := XMM()
@@ -168,9 +171,9 @@ func matVecRows(name string, wsz int) {
 	VBROADCASTSS(Mem{Base: dp}, e)
 	VMULPS(e, dwy, e)
 	VFMADD231PS(e, s, accT)
-	VFMADD231SS(Mem{Base: dp, Disp: 32}, dwy.AsX(), accS)
 	ADDQ(U32(wsz), wp)
 	ADDQ(U32(32), xp)
+	ADDQ(U32(32), cp)
 	ADDQ(U32(4), dp)
 	DECQ(n)
 	JMP(LabelRef(name + "_tail"))
@@ -181,7 +184,6 @@ func matVecRows(name string, wsz int) {
 	VEXTRACTF64X4(U8(1), acc[0], r)
 	VADDPS(acc[0].AsY(), r, r)
 	VADDPS(accT, r, r)
-	VFNMADD231PS(kv, accC, r) // r -= k*Σ dw*dx*Σx
 	f := XMM()
 	VEXTRACTF128(U8(1), r, f)
 	VADDPS(r.AsX(), f, f)
@@ -190,7 +192,6 @@ func matVecRows(name string, wsz int) {
 	VADDPS(g, f, f)
 	VMOVSHDUP(f, g)
 	VADDSS(g, f, f)
-	VFNMADD231SS(kv.AsX(), accS, f)
 	VMOVSS(f, Mem{Base: y})
 	ADDQ(U32(4), y)
 	ADDQ(rb, w)
@@ -211,13 +212,14 @@ func matVecRows(name string, wsz int) {
 // trunc(v) plus sign(v) where |v-t| >= 0.5 (v-t is exact for |v| < 2^23).
 //
 // With prep it also writes the range kernels' layout of the result
-// (kernels.mvPrep): the values again, 32 bytes per block at qs, and per
-// group of 8 blocks the scales dx (the fp16 scale widened back) and the
-// products dx*Σq at dc, exactly as mvPrep.set computes them.
+// (kernels.mvPrep), exactly as mvPrep.set computes it: the values again,
+// 32 bytes per block at qs, the lane corrections (-128 times the sums of
+// values 4i..4i+3, formed by one VPDPBUSD against 0x01 bytes) at c, and
+// the scale widened back from fp16 at dx.
 func quantQ8(name string, prep bool) {
 	if prep {
-		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, dc *float32)")
-		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, dc.")
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, c *int32, dx *float32)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, dx.")
 	} else {
 		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
 		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
@@ -226,12 +228,13 @@ func quantQ8(name string, prep bool) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 	q := Load(Param("q"), GP64())
-	var qs, dc, gi Register
+	var qs, cs, dxs Register
+	ones := ZMM()
 	if prep {
 		qs = Load(Param("qs"), GP64())
-		dc = Load(Param("dc"), GP64())
-		gi = GP64() // block index within its group of 8
-		XORQ(gi, gi)
+		cs = Load(Param("c"), GP64())
+		dxs = Load(Param("dx"), GP64())
+		broadcastConst(0x01010101, ones, true)
 	}
 	absMask, signMask, half, one := ZMM(), ZMM(), ZMM(), ZMM()
 	broadcastConst(0x7fffffff, absMask, true)
@@ -293,37 +296,26 @@ func quantQ8(name string, prep bool) {
 		v[i] = tr
 	}
 	if prep {
-		VPMOVDB(v[0], Mem{Base: qs})
-		VPMOVDB(v[1], Mem{Base: qs, Disp: 16})
-		// Σq over the 32 int32 values, exact.
-		VPADDD(v[1], v[0], v[0])
-		s := YMM()
-		VEXTRACTI64X4(U8(1), v[0], s)
-		VPADDD(v[0].AsY(), s, s)
-		sx := XMM()
-		VEXTRACTI128(U8(1), s, sx)
-		VPADDD(s.AsX(), sx, sx)
-		t := XMM()
-		VPSHUFD(U8(0x4e), sx, t)
-		VPADDD(t, sx, sx)
-		VPSHUFD(U8(0xb1), sx, t)
-		VPADDD(t, sx, sx)
-		VCVTDQ2PS(sx, sx)
-		dx := XMM()
-		VCVTPH2PS(h, dx)
-		VMOVSS(dx, Mem{Base: dc})
-		VMULSS(dx, sx, sx)
-		VMOVSS(sx, Mem{Base: dc, Disp: 32})
-		// Next block: dc moves on by a float, and past the group's
-		// products after its 8th block.
+		b0, b1 := XMM(), XMM()
+		VPMOVDB(v[0], b0)
+		VPMOVDB(v[1], b1)
+		vb := YMM()
+		VINSERTI128(U8(1), b1, b0.AsY(), vb)
+		VMOVDQU(vb, Mem{Base: qs})
+		sum := YMM()
+		VPXORD(sum, sum, sum)
+		vpdpbusd(vb, ones.AsY(), sum) // Σ of each 4 values, exact
+		VPSLLD(U8(7), sum, sum)
+		z := YMM()
+		VPXORD(z, z, z)
+		VPSUBD(sum, z, sum)
+		VMOVDQU(sum, Mem{Base: cs})
+		d := XMM()
+		VCVTPH2PS(h, d)
+		VMOVSS(d, Mem{Base: dxs})
 		ADDQ(U32(32), qs)
-		ADDQ(U32(4), dc)
-		INCQ(gi)
-		CMPQ(gi, U32(8))
-		JNE(LabelRef(name + "_next"))
-		XORQ(gi, gi)
-		ADDQ(U32(32), dc)
-		Label(name + "_next")
+		ADDQ(U32(32), cs)
+		ADDQ(U32(4), dxs)
 	}
 	ADDQ(U32(128), x)
 	ADDQ(U32(34), q)
