@@ -13,7 +13,9 @@
 // runs one token with matrix-vector products, the query/key/value
 // projections as one parallel loop and gate/up (with the SiLU gating) as
 // another, so a layer costs four dispatches to the pool plus attention.
-// Attention runs in parallel across heads on the model's worker pool.
+// Attention runs in parallel across heads on the model's worker pool, each
+// head's scores and outputs as two strided multi-row dots
+// (kernels.Context.DotRowsF32) over the f32 cache.
 //
 // Correctness is checked in the tests against a naive float64
 // implementation and, when node-llama-cpp is installed, against llama.cpp
