@@ -18,9 +18,9 @@ const (
 
 // mvPrep is a q8_0 activation row in the range kernels' layout: qs holds
 // the values of every block without its scale, 32 bytes per block; c holds
-// per block 8 int32 lane corrections, -128 times the sums of its values
-// 4i..4i+3 (the kernels bias the weights to unsigned bytes, by 128 for
-// q8_0 and by 8 for q4_0, which shifts the correction right by 4), so each
+// per block 8 int32 lane corrections, -8 times the sums of its values
+// 4i..4i+3 (the kernels bias the weights to unsigned bytes, by 8 for q4_0
+// and by 128 for q8_0, which shifts the correction left by 4), so each
 // int32 lane of a block's VNNI sum starts from its exact correction; dx
 // holds the blocks' scales as float32.
 type mvPrep struct {
@@ -51,7 +51,7 @@ func (p *mvPrep) set(xq []byte, nb int) {
 			for _, q := range v[4*i : 4*i+4] {
 				sum += int32(int8(q))
 			}
-			c[b*8+i] = -128 * sum
+			c[b*8+i] = -8 * sum
 		}
 		dx[b] = f16At(blk[:])
 	}
