@@ -3,16 +3,16 @@
 package kernels
 
 // mvRowsKind returns the range kernel for weights of type t when backend
-// serves them: the avx512 backend's q8_0 and q4_0 (VNNI and GFNI), else
-// mvNone.
+// serves them: the avx512 backend's q8_0 (VNNI) and q4_0 (VNNI, VBMI and
+// GFNI), else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
-	if backend != avx512Backend.Name || !haveAVX512VNNI || !haveGFNI {
+	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return mvNone
 	}
-	switch t {
-	case Q8_0:
+	switch {
+	case t == Q8_0:
 		return mvQ8
-	case Q4_0:
+	case t == Q4_0 && haveVBMI && haveGFNI:
 		return mvQ4
 	}
 	return mvNone
@@ -38,13 +38,15 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 		return
 	}
 	w = need(w, (rows-1)*rb+nb*wsz)
-	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
+	dx := need(p.dx, nb)
 	y = need(y, rows)
 	switch kind {
 	case mvQ8:
+		qs, c := need(p.qs, nb*32), need(p.c, nb*8)
 		matVecQ8_0AVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	case mvQ4:
-		matVecQ4_0AVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
+		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+		matVecQ4_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
 	}
 }
 
@@ -129,5 +131,6 @@ func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {
 	}
 	dst = need(dst, nb*34)
 	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
-	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &c[0], &dx[0])
+	x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &c[0], &x4[0], &c4[0], &dx[0])
 }

@@ -304,6 +304,20 @@ func TestActQuantPrepExact(t *testing.T) {
 				t.Fatalf("nb=%d: c[%d] = %d, want %d", nb, i, pg.c[i], pw.c[i])
 			}
 		}
+		for i := range pw.c4[:nb*4] {
+			if pg.c4[i] != pw.c4[i] {
+				t.Fatalf("nb=%d: c4[%d] = %d, want %d", nb, i, pg.c4[i], pw.c4[i])
+			}
+		}
+		for b := 0; b < nb; b++ {
+			for _, o := range []int{128*(b/4) + 16*(b%4), 128*(b/4) + 64 + 16*(b%4)} {
+				for j := o; j < o+16; j++ {
+					if pg.x4[j] != pw.x4[j] {
+						t.Fatalf("nb=%d: x4[%d] = %d, want %d", nb, j, pg.x4[j], pw.x4[j])
+					}
+				}
+			}
+		}
 		for b := range pw.dx[:nb] {
 			if math.Float32bits(pg.dx[b]) != math.Float32bits(pw.dx[b]) {
 				t.Fatalf("nb=%d: dx[%d] = %g, want %g", nb, b, pg.dx[b], pw.dx[b])
