@@ -39,9 +39,10 @@ func matVecQ8(name string) {
 	// prefetchAhead is how far ahead in the weight stream each step
 	// prefetches. Measured streaming 160 MB of 576-column rows on the
 	// 2-vCPU Zen 4 VM (alternating runs): with no software prefetch q8_0
-	// read 17.9 GB/s on one thread and 32.5 on two, q4_0 12.4 and 21.0;
-	// 4096 bytes ahead gave 21.3/35.6 and 14.4/25.2, the best of 512 to
-	// 16384 (the hardware prefetcher alone keeps too few lines in flight).
+	// read 17.9 GB/s on one thread and 32.5 on two (and this file's
+	// earlier two-blocks-per-zmm q4_0 kernel 12.4 and 21.0); 4096 bytes
+	// ahead gave 21.3/35.6 (14.4/25.2), the best of 512 to 16384 (the
+	// hardware prefetcher alone keeps too few lines in flight).
 	const prefetchAhead = 4096
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)")
 	Pragma("noescape") // the kernels keep no pointer
