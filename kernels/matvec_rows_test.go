@@ -6,6 +6,16 @@ import (
 	"testing"
 )
 
+// avx512 is the avx512 backend, which has the range kernels wherever
+// mvRowsKind offers one (the tests that use it skip elsewhere).
+func avx512(t testing.TB) *Backend {
+	b, err := SelectBackend("avx512")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // TestMatVecRowsKernels checks the decode range kernels against the naive
 // product over every block count 1..24 (every tail length of the 8-block
 // groups, SmolLM2's 18), row counts that do and do not fill a range, and
@@ -14,7 +24,7 @@ import (
 // CPU has no range kernel it checks that none is offered.
 func TestMatVecRowsKernels(t *testing.T) {
 	for _, ty := range []Type{Q8_0, Q4_0} {
-		kind := mvRowsKind(avx512Backend.Name, ty)
+		kind := mvRowsKind("avx512", ty)
 		if kind == mvNone {
 			if mvRowsKind(goBackend.Name, ty) != mvNone {
 				t.Fatalf("%s: range kernel offered for the go backend", ty)
@@ -62,7 +72,7 @@ func TestMatVecRowsKernels(t *testing.T) {
 				// Through the context: MatVec on all threads gives the same.
 				for _, threads := range []int{1, 3} {
 					pool := NewPool(threads)
-					c := NewContext(avx512Backend, pool)
+					c := NewContext(avx512(t), pool)
 					yc := make([]float32, rows)
 					c.MatVec(yc, w, x)
 					pool.Close()
@@ -85,7 +95,7 @@ func TestMatVecRowsKernels(t *testing.T) {
 //	go test -run '^$' -bench MatVecRows ./kernels/
 func BenchmarkMatVecRows(b *testing.B) {
 	for _, ty := range []Type{Q8_0, Q4_0} {
-		kind := mvRowsKind(avx512Backend.Name, ty)
+		kind := mvRowsKind("avx512", ty)
 		if kind == mvNone {
 			b.Skipf("%s: no range kernel on this CPU", ty)
 		}
@@ -101,7 +111,7 @@ func BenchmarkMatVecRows(b *testing.B) {
 			p.set(xq, nb)
 			y := make([]float32, rows)
 			rb := len(w.Data) / rows
-			dot := avx512Backend.Dot[ty]
+			dot := avx512(b).Dot[ty]
 			report := func(b *testing.B) {
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows*nb), "ns/block")
 			}
@@ -127,11 +137,11 @@ func BenchmarkMatVecRows(b *testing.B) {
 // for bit on random rows, all-zero blocks, exact rounding ties, values
 // just below a tie, huge and tiny (subnormal-scale) blocks.
 func TestActQuantExact(t *testing.T) {
-	q := actQuant(avx512Backend.Name, Q8_0)
+	q := actQuant("avx512", Q8_0)
 	if q == nil {
 		t.Skip("no avx512 activation quantizer on this CPU")
 	}
-	if actQuant(goBackend.Name, Q8_0) != nil || actQuant(avx512Backend.Name, Q8_K) != nil {
+	if actQuant(goBackend.Name, Q8_0) != nil || actQuant("avx512", Q8_K) != nil {
 		t.Fatal("fast quantizer offered where it must not be used")
 	}
 	r := newRand(11)
@@ -183,7 +193,7 @@ func TestActQuantExact(t *testing.T) {
 // ±88..±105, ±1e30), agrees with itself whatever sub-range it is called
 // on, and writes nothing past n.
 func TestSiLUMulFast(t *testing.T) {
-	f := siluMulFor(avx512Backend.Name)
+	f := siluMulFor("avx512")
 	if f == nil {
 		t.Skip("no avx512 SwiGLU activation on this CPU")
 	}
@@ -274,7 +284,7 @@ func TestDotRowsF32(t *testing.T) {
 // quantQ8_0 followed by mvPrep.set bit for bit, for every block count
 // 1..20 (partial groups of 8 included).
 func TestActQuantPrepExact(t *testing.T) {
-	qp := actQuantPrep(avx512Backend.Name)
+	qp := actQuantPrep("avx512")
 	if qp == nil {
 		t.Skip("no avx512 quantizer on this CPU")
 	}
