@@ -36,8 +36,10 @@ type Context struct {
 	kernName [kernelSlots]string
 	kernRows [kernelSlots]RowsFunc // fused multi-row kernel of that backend, if any
 	kernGo4  [kernelSlots]bool     // served by go, which has a multi-token kernel
+	kernMV   [kernelSlots]mvKind   // decode range kernel of that backend, if any
 
 	scratch []byte // quantized activations
+	mvx     mvPrep // the activation of a MatVec in the range kernels' layout
 
 	// Arguments of the loop in flight. The range functions below are method
 	// values built once in NewContext and read these fields, so that handing
@@ -57,6 +59,8 @@ type Context struct {
 	tileToks int
 
 	mvFn, mmFn, qFn func(lo, hi int)
+	silu            func(out, gate, up []float32) // SiLUMul, or the backend's faster one
+	dotRows         func(y, w []float32, stride int, x []float32)
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
 	// one-element argument arrays so MatVec can call MatVecs without
@@ -84,7 +88,51 @@ func NewContext(b *Backend, p *Pool) *Context {
 	c.mvFn = c.matVecRange
 	c.mmFn = c.matMulRange
 	c.qFn = c.quantRange
+	c.silu = SiLUMul
+	if f := siluMulFor(b.Name); f != nil {
+		c.silu = f
+	}
+	c.dotRows = dotRowsGo
+	if f := dotRowsFor(b.Name); f != nil {
+		c.dotRows = f
+	}
 	return c
+}
+
+// DotRowsF32 sets y[r] = Σ_i w[r*stride+i]*x[i] for r < len(y), i <
+// len(x): float dot products of rows of a strided float32 matrix with one
+// vector, such as attention's scores (cached key rows · query) and outputs
+// (transposed value rows · probabilities). It runs on the caller's
+// goroutine (attention is already split across heads); the avx512 backend
+// has a SIMD kernel, the others use DotF32 per row, so the sums may round
+// differently across backends. It panics when a row would end past w.
+func (c *Context) DotRowsF32(y, w []float32, stride int, x []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if stride < 0 || (len(y)-1)*stride+len(x) > len(w) {
+		panic(fmt.Sprintf("kernels: DotRowsF32: %d rows of %d at stride %d exceed %d values", len(y), len(x), stride, len(w)))
+	}
+	c.dotRows(y, w, stride, x)
+}
+
+func dotRowsGo(y, w []float32, stride int, x []float32) {
+	for r := range y {
+		y[r] = dotF32(w[r*stride:r*stride+len(x)], x)
+	}
+}
+
+// SiLUMul is the package's SiLUMul computed the way this context's
+// backend computes it inside MatVecSwiGLU (the avx512 backend evaluates
+// the exponential in float32 SIMD, within a few ulp of SiLUMul), so that a
+// runtime that applies the activation separately for a prefill matches its
+// fused decode. out may alias gate or up; lengths must match.
+func (c *Context) SiLUMul(out, gate, up []float32) {
+	if len(gate) != len(out) || len(up) != len(out) {
+		SiLUMul(out, gate, up) // panics with the lengths
+		return
+	}
+	c.silu(out, gate, up)
 }
 
 // Backend is the backend the context was built with (individual types may be
@@ -115,6 +163,7 @@ func (c *Context) kernel(t Type) (DotFunc, string, error) {
 	c.kern[slot], c.kernName[slot] = f, name
 	c.kernRows[slot] = RowsKernel(name, t)
 	c.kernGo4[slot] = name == goBackend.Name && hasGoDot4(t)
+	c.kernMV[slot] = mvRowsKind(name, t)
 	return f, name, nil
 }
 
@@ -163,6 +212,12 @@ func (c *Context) prepare(w Matrix, x []float32, n int) {
 	}
 	c.xRow = rb
 	c.xb = c.grow(n * rb)
+	if slot := kernelSlot(w.Type); slot != noKernelSlot && c.kernMV[slot] != mvNone {
+		// Grown here, where MatMul grows the scratch too, so that a model
+		// that sizes its scratch with a MatMul per shape at load
+		// (transformer.growScratch) does not allocate in its first decode.
+		c.mvx.grow(w.Cols / 32)
+	}
 	c.x = x
 	c.w = w
 	if n == 1 || n*w.Cols*4 < smallWork {
@@ -174,6 +229,9 @@ func (c *Context) prepare(w Matrix, x []float32, n int) {
 
 func (c *Context) quantRange(lo, hi int) {
 	f := formats[c.act].quant
+	if q := actQuant(c.b.Name, c.act); q != nil {
+		f = q
+	}
 	cols := c.w.Cols
 	for i := lo; i < hi; i++ {
 		f(c.xb[i*c.xRow:(i+1)*c.xRow], c.x[i*cols:(i+1)*cols])
@@ -195,7 +253,12 @@ const MaxFused = 4
 // mvGroup is the row granularity of a MatVec loop: chunks handed to the
 // workers are whole groups of rows. (The fused four-row kernels are not
 // used here: streaming from DRAM they measured slower than the per-row dot,
-// 2x for q8_0, and no faster for q4_0, on Zen 4.)
+// 2x for q8_0, and no faster for q4_0, on Zen 4. Where the backend has a
+// range kernel (mvRowsKind: avx512 q8_0 and q4_0) a worker's chunk of a
+// matrix is one call that walks its rows one after the other, a single
+// sequential stream like the per-row loop, against the activation laid out
+// once per MatVecs; in cache it is 1.3-2.2x the per-row dot, most on short
+// rows such as SmolLM2's 576 values, where per-row work dominated.)
 const mvGroup = 4
 
 // mvSeg is one matrix of a MatVecs loop: its rows are groups [g0, g0+ng)
@@ -205,6 +268,7 @@ type mvSeg struct {
 	w      Matrix
 	rb     int
 	dot    DotFunc
+	mv     mvKind // range kernel for the segment's rows, or mvNone
 	g0, ng int
 }
 
@@ -242,7 +306,7 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 			continue
 		}
 		ng := (w.Rows + mvGroup - 1) / mvGroup
-		c.segs[c.nseg] = mvSeg{y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), g0: groups, ng: ng}
+		c.segs[c.nseg] = mvSeg{y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), mv: c.kernMV[kernelSlot(w.Type)], g0: groups, ng: ng}
 		c.nseg++
 		groups += ng
 		bytes += len(w.Data)
@@ -257,7 +321,7 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 // Both products run in one parallel loop in which each chunk of rows
 // computes its gate and up rows and applies the activation at once, so the
 // elementwise step is split across the threads too. out and tmp equal
-// MatVecs followed by SiLUMul bit for bit.
+// MatVecs followed by the context's SiLUMul bit for bit.
 func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32) {
 	if gate.Rows != up.Rows || gate.Cols != up.Cols || len(x) != gate.Cols || len(out) < gate.Rows || len(tmp) < gate.Rows {
 		panic(fmt.Sprintf("kernels: MatVecSwiGLU shape mismatch: gate %dx%d, up %dx%d, len(x)=%d, len(out)=%d, len(tmp)=%d",
@@ -266,15 +330,15 @@ func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32)
 	if ActivationType(gate.Type) != ActivationType(up.Type) {
 		c.MatVec(out, gate, x)
 		c.MatVec(tmp, up, x)
-		SiLUMul(out[:gate.Rows], out[:gate.Rows], tmp[:gate.Rows])
+		c.SiLUMul(out[:gate.Rows], out[:gate.Rows], tmp[:gate.Rows])
 		return
 	}
 	if gate.Rows == 0 {
 		return
 	}
 	ng := (gate.Rows + mvGroup - 1) / mvGroup
-	c.segs[0] = mvSeg{y: out, w: gate, rb: len(gate.Data) / gate.Rows, dot: c.mustKernel(gate.Type), ng: ng}
-	c.segs[1] = mvSeg{y: tmp, w: up, rb: len(up.Data) / up.Rows, dot: c.mustKernel(up.Type), ng: ng}
+	c.segs[0] = mvSeg{y: out, w: gate, rb: len(gate.Data) / gate.Rows, dot: c.mustKernel(gate.Type), mv: c.kernMV[kernelSlot(gate.Type)], ng: ng}
+	c.segs[1] = mvSeg{y: tmp, w: up, rb: len(up.Data) / up.Rows, dot: c.mustKernel(up.Type), mv: c.kernMV[kernelSlot(up.Type)], ng: ng}
 	c.nseg, c.swiglu = 2, true
 	c.runMatVecs(x, ng, len(gate.Data)+len(up.Data))
 }
@@ -283,7 +347,28 @@ func (c *Context) MatVecSwiGLU(out, tmp []float32, gate, up Matrix, x []float32)
 // MatVecs or MatVecSwiGLU, on the caller when the matrices are small.
 func (c *Context) runMatVecs(x []float32, groups, bytes int) {
 	if c.nseg > 0 {
-		c.prepare(c.segs[0].w, x, 1)
+		mv := false
+		for _, s := range c.segs[:c.nseg] {
+			mv = mv || s.mv != mvNone
+		}
+		w := c.segs[0].w
+		if qp := actQuantPrep(c.b.Name); mv && qp != nil {
+			// One pass: the q8_0 row (for segments without a range
+			// kernel) and the range kernels' layout, once for all the
+			// segments (they share the activation format, q8_0).
+			nb := w.Cols / 32
+			c.act, c.xRow = Q8_0, nb*34
+			c.xb = c.grow(c.xRow)
+			c.mvx.grow(nb)
+			qp(c.xb, &c.mvx, x)
+		} else {
+			c.prepare(w, x, 1)
+			if mv {
+				nb := w.Cols / 32
+				c.mvx.grow(nb)
+				c.mvx.set(c.xb, nb)
+			}
+		}
 		if bytes < smallWork {
 			c.matVecRange(0, groups)
 		} else {
@@ -308,6 +393,10 @@ func (c *Context) matVecRange(lo, hi int) {
 		}
 		r0, r1 := (a-s.g0)*mvGroup, min((b-s.g0)*mvGroup, s.w.Rows)
 		data, rb, y, dot := s.w.Data, s.rb, s.y, s.dot
+		if s.mv != mvNone {
+			mvRows(s.mv, cols, data[r0*rb:], rb, r1-r0, &c.mvx, y[r0:r1])
+			continue
+		}
 		for r := r0; r < r1; r++ {
 			y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
 		}
@@ -316,7 +405,7 @@ func (c *Context) matVecRange(lo, hi int) {
 		// Both segments cover groups [0,ng): rows [r0,r1) of gate and up
 		// are done; activate them while they are in L1.
 		r0, r1 := lo*mvGroup, min(hi*mvGroup, c.segs[0].w.Rows)
-		SiLUMul(c.segs[0].y[r0:r1], c.segs[0].y[r0:r1], c.segs[1].y[r0:r1])
+		c.silu(c.segs[0].y[r0:r1], c.segs[0].y[r0:r1], c.segs[1].y[r0:r1])
 	}
 }
 

@@ -244,3 +244,35 @@ func dotQ8_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 //
 //go:noescape
 func dotQ4_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
+
+// matVecQ8_0AVX512 writes to y[0:rows] the dot products of the rows weight rows at w (rb bytes apart, nb blocks each)
+// with the prepared activation x, c, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ8_0AVX512(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)
+
+// matVecQ4_0AVX512 writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)
+// with the prepared activation x4, c4, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ4_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
+
+// quantQ8_0AVX512 quantizes the nb*32 float32s at x to nb q8_0 blocks at q.
+//
+//go:noescape
+func quantQ8_0AVX512(x *float32, nb int, q *byte)
+
+// quantQ8_0PrepAVX512 quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, x4, c4, dx.
+//
+//go:noescape
+func quantQ8_0PrepAVX512(x *float32, nb int, q *byte, qs *byte, c *int32, x4 *byte, c4 *int32, dx *float32)
+
+// siluMulAVX512 sets out[i] = silu(gate[i]) * up[i] for i < n.
+//
+//go:noescape
+func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
+
+// dotRowsF32AVX512 sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.
+//
+//go:noescape
+func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)

@@ -374,7 +374,7 @@ func TestQuantizeRoundTrip(t *testing.T) {
 	}
 }
 
-func mustRowBytes(t *testing.T, ty Type, n int) int {
+func mustRowBytes(t testing.TB, ty Type, n int) int {
 	t.Helper()
 	rb, err := ty.RowBytes(n)
 	if err != nil {

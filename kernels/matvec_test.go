@@ -110,7 +110,7 @@ func naiveMatVec(t *testing.T, w Matrix, x []float32) (y, bound []float64) {
 	return y, bound
 }
 
-func randMatrix(t *testing.T, seed uint64, ty Type, rows, cols int) Matrix {
+func randMatrix(t testing.TB, seed uint64, ty Type, rows, cols int) Matrix {
 	r := newRand(seed)
 	f := randRow(r, rows*cols)
 	data := make([]byte, mustRowBytes(t, ty, cols)*rows)
@@ -308,7 +308,7 @@ func TestMatVecsFused(t *testing.T) {
 				out, tmp := make([]float32, ws[0].Rows), make([]float32, ws[0].Rows)
 				c.MatVecSwiGLU(out, tmp, ws[0], ws[1], x)
 				ref := make([]float32, ws[0].Rows)
-				SiLUMul(ref, want[0], want[1])
+				c.SiLUMul(ref, want[0], want[1])
 				for r := range ref {
 					if math.Float32bits(out[r]) != math.Float32bits(ref[r]) || math.Float32bits(tmp[r]) != math.Float32bits(want[1][r]) {
 						t.Fatalf("set %d threads=%d: SwiGLU row %d = %g (up %g), want %g (up %g)", si, threads, r, out[r], tmp[r], ref[r], want[1][r])
@@ -327,7 +327,7 @@ func TestMatVecsFused(t *testing.T) {
 	g, u := make([]float32, 300), make([]float32, 300)
 	c.MatVec(g, gate, x)
 	c.MatVec(u, up, x)
-	SiLUMul(g, g, u)
+	c.SiLUMul(g, g, u)
 	out, tmp := make([]float32, 300), make([]float32, 300)
 	c.MatVecSwiGLU(out, tmp, gate, up, x)
 	for r := range out {

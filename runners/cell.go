@@ -183,6 +183,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	} else {
 		add(unavailable(results.MetricRooflinePct, "%", why))
 	}
+	cell.Metrics = append(cell.Metrics, prefillComputeMetrics(mcfg, cfg.PromptTokens, prefill, opt.Roofline, cfg.Threads, conf)...)
 
 	mark("other")
 	if rpt := stopProbes(); rpt != nil {

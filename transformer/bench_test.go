@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
@@ -167,7 +168,8 @@ func benchDeepKV(b *testing.B, preset string, kvTypes ...kernels.Type) {
 // $EDGEBENCH_BENCH_MODELS (comma-separated paths, e.g. the runner's cached
 // SmolLM2-135M and Llama-3.2-1B models) at all threads, or $EDGEBENCH_BENCH_THREADS;
 // skipped when unset. It reports tok/s and weight GB/s, the figures the runner's % roofline
-// column is made of.
+// column is made of, and the process CPU time per decoded token (at 1 thread
+// the steadiest figure on a loaded machine).
 //
 //	EDGEBENCH_BENCH_MODELS=$HOME/.cache/edgebench/models/SmolLM2-135M-q8_0-seed1-9e718d57be0a.gguf \
 //	    go test -run '^$' -bench DecodeFiles -benchtime 64x ./transformer/
@@ -200,10 +202,15 @@ func BenchmarkDecodeFiles(b *testing.B) {
 			}
 			refill()
 			tok := 1
+			var refillCPU time.Duration // CPU time spent refilling, not decoding
+			cpu0, cpuOK := processCPU()
 			for b.Loop() {
 				if m.Pos() == len(prompt)+32 {
 					b.StopTimer()
+					c0, _ := processCPU()
 					refill()
+					c1, _ := processCPU()
+					refillCPU += c1 - c0
 					b.StartTimer()
 				}
 				if _, err := m.Decode(tok); err != nil {
@@ -211,9 +218,15 @@ func BenchmarkDecodeFiles(b *testing.B) {
 				}
 				tok = (tok*31 + 7) % m.Config().Vocab
 			}
+			cpu1, _ := processCPU()
 			tps := float64(b.N) / b.Elapsed().Seconds()
 			b.ReportMetric(tps, "tok/s")
 			b.ReportMetric(tps*float64(m.WeightBytesPerToken())/1e9, "weightGB/s")
+			if cpuOK {
+				// Includes the workers' spinning between loops, so it is a
+				// figure for comparing builds, not a work count.
+				b.ReportMetric(float64((cpu1-cpu0-refillCPU).Microseconds())/float64(b.N), "cpu-µs/tok")
+			}
 		})
 	}
 }

@@ -13,7 +13,9 @@
 // runs one token with matrix-vector products, the query/key/value
 // projections as one parallel loop and gate/up (with the SiLU gating) as
 // another, so a layer costs four dispatches to the pool plus attention.
-// Attention runs in parallel across heads on the model's worker pool.
+// Attention runs in parallel across heads on the model's worker pool, each
+// head's scores and outputs as two strided multi-row dots
+// (kernels.Context.DotRowsF32) over the f32 cache.
 //
 // Correctness is checked in the tests against a naive float64
 // implementation and, when node-llama-cpp is installed, against llama.cpp
@@ -832,7 +834,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		} else {
 			m.mul(hb, L.gate, xbq, nq)
 			m.mul(hb2, L.up, xbq, nq)
-			kernels.SiLUMul(hb, hb, hb2)
+			m.ctx.SiLUMul(hb, hb, hb2) // as MatVecSwiGLU computes it
 		}
 		m.mul(xb2, L.down, hb, nq)
 		kernels.Axpy(xq, 1, xb2)
@@ -924,18 +926,18 @@ func (m *Model) attention(lo, hi int) {
 			s := scores[:p0+j+1]
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
 			if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
-				// f32 cache: plain float dots. The rows are short (a head,
-				// or as many positions as are cached), so the backend
-				// kernel's per-call work would cost more than the dot.
+				// f32 cache: one strided multi-row float dot for all the
+				// scores (key rows are KV apart) and one for all the
+				// outputs (transposed value rows, maxCtx apart); the rows
+				// are short (a head, or as many positions as are cached),
+				// so a call per row would cost more than its dot.
+				off := kBase + kvh*hd
+				m.ctx.DotRowsF32(s, k32[off:off+(len(s)-1)*KV+hd], KV, qh)
 				for t := range s {
-					off := kBase + t*KV + kvh*hd
-					s[t] = kernels.DotF32(k32[off:off+hd], qh) * m.scale
+					s[t] *= m.scale
 				}
 				kernels.Softmax(s)
-				for d := range out {
-					off := vBase + d*maxCtx
-					out[d] = kernels.DotF32(v32[off:off+len(s)], s)
-				}
+				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
 				continue
 			}
 			for t := range s {

@@ -78,6 +78,12 @@ func main() {
 	dotQx4AVX2("dotQ4_0x4AVX2", 18)
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
+	matVecQ8("matVecQ8_0AVX512")
+	matVecQ4Quad("matVecQ4_0AVX512")
+	quantQ8("quantQ8_0AVX512", false)
+	quantQ8("quantQ8_0PrepAVX512", true)
+	siluMul("siluMulAVX512")
+	dotRowsF32("dotRowsF32AVX512")
 	Generate()
 }
 

@@ -1,0 +1,700 @@
+package main
+
+import (
+	"math"
+
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// matVecQ8 emits the decode matrix-vector kernel for q8_0 weights (AVX-512
+// BW, VL, VNNI; q4_0's is matVecQ4Quad): rows consecutive rows of
+// rb bytes each, one row after the other (a single sequential weight
+// stream, which keeps DRAM prefetching intact), against an activation that
+// was laid out once per input vector (kernels.mvPrep):
+//
+//   - x: the q8_0 activation's values without their scales, 32 bytes per
+//     block, contiguous;
+//   - c: per block 8 int32s, -8 times the sums of its values 4i..4i+3;
+//   - dx: the blocks' scales as float32.
+//
+// Per pair of blocks the kernel starts each int32 lane from its correction
+// shifted left by 4 (-128 times the sum, the correction of the bias in
+// u = w+128, the weight made unsigned) and adds Σ u·x with one VPDPBUSD:
+// every lane ends at exactly the single-row kernels' lane value, which is
+// then scaled by dw*dx and accumulated in the same float order as
+// dotQZGroup. Against the single-row kernels this drops, per row,
+// everything that depends on the activation alone (the second VPDPBUSD per
+// block that formed the bias sum, the subtraction, the activation scale
+// gathers and conversions) and per call the constant loads and the Go
+// wrapper's dispatch.
+//
+// Blocks go 8 per step (two per zmm), the last nb%8 one per ymm; every
+// weight load stays inside its row. Each step prefetches the weights
+// prefetchAhead bytes on (PREFETCH never faults, so running past the
+// matrix is harmless).
+func matVecQ8(name string) {
+	const wsz = 34
+	// prefetchAhead is how far ahead in the weight stream each step
+	// prefetches. Measured streaming 160 MB of 576-column rows on the
+	// 2-vCPU Zen 4 VM (alternating runs): with no software prefetch q8_0
+	// read 17.9 GB/s on one thread and 32.5 on two (and this file's
+	// earlier two-blocks-per-zmm q4_0 kernel 12.4 and 21.0); 4096 bytes
+	// ahead gave 21.3/35.6 (14.4/25.2), the best of 512 to 16384 (the
+	// hardware prefetcher alone keeps too few lines in flight).
+	const prefetchAhead = 4096
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" writes to y[0:rows] the dot products of the rows weight rows at w (rb bytes apart, nb blocks each)",
+		"with the prepared activation x, c, dx (see kernels.mvPrep).")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	x := Load(Param("x"), GP64())
+	c := Load(Param("c"), GP64())
+	dx := Load(Param("dx"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+
+	idxW := [2]Mem{wordIndex(name+"_idx34a", 0, 17, 34, 51), wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)}
+	bias := ZMM()
+	broadcastConst(0x80808080, bias, true)
+	// perm[p] spreads the products of blocks 2p and 2p+1 over lanes 0-7
+	// and 8-15.
+	var perm [4]VecVirtual
+	for p := range perm {
+		m := GLOBL(name+"_perm"+string(rune('0'+p)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(2*p+i/8))
+		}
+		perm[p] = ZMM()
+		VMOVDQU32(m, perm[p])
+	}
+
+	wp, xp, cp, dp, n := GP64(), GP64(), GP64(), GP64(), GP64()
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	accT := YMM()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(c, cp)
+	MOVQ(dx, dp)
+	MOVQ(nb, n)
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	VXORPS(accT, accT, accT)
+
+	Label(name + "_group")
+	CMPQ(n, U32(8))
+	JL(LabelRef(name + "_tail"))
+	dw := gatherScales(wp, wsz, idxW)
+	d := YMM()
+	VMULPS(Mem{Base: dp}, dw, d)
+	for p := 0; p < 4; p++ {
+		wo := 2 * wsz * p
+		u := ZMM()
+		VMOVDQU32(Mem{Base: wp, Disp: wo + 2}, u.AsY())
+		VINSERTI64X4(U8(1), Mem{Base: wp, Disp: wo + wsz + 2}, u, u)
+		VPXORD(bias, u, u)
+		PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead + 2*wsz*p}) // about a line per pair
+		s := ZMM()
+		VPSLLD(U8(4), Mem{Base: cp, Disp: 64 * p}, s)
+		vpdpbusd(Mem{Base: xp, Disp: 64 * p}, u, s)
+		VCVTDQ2PS(s, s)
+		e := ZMM()
+		VPERMPS(d.AsZ(), perm[p], e)
+		VFMADD231PS(e, s, acc[p%2])
+	}
+	ADDQ(U32(8*wsz), wp)
+	ADDQ(U32(8*32), xp)
+	ADDQ(U32(8*32), cp)
+	ADDQ(U32(8*4), dp)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_group"))
+
+	// The last nb%8 blocks, one per ymm.
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_reduce"))
+	u := YMM()
+	VMOVDQU32(Mem{Base: wp, Disp: 2}, u)
+	VPXORD(bias.AsY(), u, u)
+	s := YMM()
+	VPSLLD(U8(4), Mem{Base: cp}, s)
+	vpdpbusd(Mem{Base: xp}, u, s)
+	VCVTDQ2PS(s, s)
+	h := XMM()
+	VPBROADCASTW(Mem{Base: wp}, h)
+	dwy := YMM()
+	VCVTPH2PS(h, dwy)
+	e := YMM()
+	VBROADCASTSS(Mem{Base: dp}, e)
+	VMULPS(e, dwy, e)
+	VFMADD231PS(e, s, accT)
+	ADDQ(U32(wsz), wp)
+	ADDQ(U32(32), xp)
+	ADDQ(U32(32), cp)
+	ADDQ(U32(4), dp)
+	DECQ(n)
+	JMP(LabelRef(name + "_tail"))
+
+	Label(name + "_reduce")
+	VADDPS(acc[1], acc[0], acc[0])
+	r := YMM()
+	VEXTRACTF64X4(U8(1), acc[0], r)
+	VADDPS(acc[0].AsY(), r, r)
+	VADDPS(accT, r, r)
+	f := XMM()
+	VEXTRACTF32X4(U8(1), r, f)
+	VADDPS(r.AsX(), f, f)
+	g := XMM()
+	VMOVHLPS(f, f, g)
+	VADDPS(g, f, f)
+	VMOVSHDUP(f, g)
+	VADDSS(g, f, f)
+	VMOVSS(f, Mem{Base: y})
+	ADDQ(U32(4), y)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// quantQ8 emits the AVX-512 (F, BW, VL) q8_0 quantizer of the matvec
+// activations, bit for bit kernels.quantQ8_0 (ggml's
+// quantize_row_q8_0_ref) for finite inputs: per 32 values d = amax/127 (a
+// float32 division), id = 1/d (0 when d is 0), the scale stored as fp16
+// (VCVTPS2PH rounds to nearest even, as kernels.FP32ToFP16 does), and
+// q = round(x*id) with halves away from zero, formed exactly as t =
+// trunc(v) plus sign(v) where |v-t| >= 0.5 (v-t is exact for |v| < 2^23).
+//
+// With prep it also writes the range kernels' layout of the result
+// (kernels.mvPrep), exactly as mvPrep.set computes it: the values again,
+// 32 bytes per block at qs, the lane corrections (-8 times the sums of
+// values 4i..4i+3, formed by one VPDPBUSD against 0x01 bytes) at c, the
+// quad layout for q4_0 (values 0-15 of block b at x4+128(b/4)+16(b%4),
+// values 16-31 64 bytes on; at c4 per block the corrections of lanes k
+// and k+4 added) and the scale widened back from fp16 at dx.
+func quantQ8(name string, prep bool) {
+	if prep {
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, c *int32, x4 *byte, c4 *int32, dx *float32)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, x4, c4, dx.")
+	} else {
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
+	}
+	Pragma("noescape") // the kernels keep no pointer
+	x := Load(Param("x"), GP64())
+	nb := Load(Param("nb"), GP64())
+	q := Load(Param("q"), GP64())
+	var qs, cs, x4, c4, dxs, li Register
+	ones := ZMM()
+	if prep {
+		qs = Load(Param("qs"), GP64())
+		cs = Load(Param("c"), GP64())
+		x4 = Load(Param("x4"), GP64())
+		c4 = Load(Param("c4"), GP64())
+		dxs = Load(Param("dx"), GP64())
+		broadcastConst(0x01010101, ones, true)
+		li = GP64() // lane of the block in its quad
+		XORQ(li, li)
+	}
+	absMask, signMask, half, one := ZMM(), ZMM(), ZMM(), ZMM()
+	broadcastConst(0x7fffffff, absMask, true)
+	broadcastConst(0x80000000, signMask, true)
+	broadcastConst(math.Float32bits(0.5), half, true)
+	broadcastConst(math.Float32bits(1), one, true)
+	c127 := XMM()
+	broadcastConst(math.Float32bits(127), c127, false)
+	zero := XMM()
+	VXORPS(zero, zero, zero)
+
+	Label(name + "_loop")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	v := [2]VecVirtual{ZMM(), ZMM()}
+	VMOVUPS(Mem{Base: x}, v[0])
+	VMOVUPS(Mem{Base: x, Disp: 64}, v[1])
+	a0, a1 := ZMM(), ZMM()
+	VANDPS(absMask, v[0], a0)
+	VANDPS(absMask, v[1], a1)
+	VMAXPS(a1, a0, a0)
+	m := YMM()
+	VEXTRACTF64X4(U8(1), a0, m)
+	VMAXPS(a0.AsY(), m, m)
+	mx := XMM()
+	VEXTRACTF32X4(U8(1), m, mx)
+	VMAXPS(m.AsX(), mx, mx)
+	t := XMM()
+	VMOVHLPS(mx, mx, t)
+	VMAXPS(t, mx, mx)
+	VMOVSHDUP(mx, t)
+	VMAXSS(t, mx, mx)
+	d := XMM()
+	VDIVSS(c127, mx, d) // d = amax/127
+	nz := K()
+	VCMPSS(U8(4), zero, d, nz) // d != 0
+	id := XMM()
+	VDIVSS_Z(d, one.AsX(), nz, id) // 1/d, or 0
+	h := XMM()
+	VCVTPS2PH(U8(0), d, h)
+	VPEXTRW(U8(0), h, Mem{Base: q})
+	idv := ZMM()
+	VBROADCASTSS(id, idv)
+	for i, vi := range v {
+		VMULPS(idv, vi, vi)
+		tr := ZMM()
+		VRNDSCALEPS(U8(0x0b), vi, tr) // truncate, no precision exception
+		fr := ZMM()
+		VSUBPS(tr, vi, fr)
+		VANDPS(absMask, fr, fr)
+		k := K()
+		VCMPPS(U8(0x1d), half, fr, k) // |v-t| >= 0.5
+		sg := ZMM()
+		VANDPS(signMask, vi, sg)
+		VORPS(one, sg, sg)
+		VADDPS(sg, tr, k, tr)
+		VCVTTPS2DQ(tr, tr)
+		VPMOVDB(tr, Mem{Base: q, Disp: 2 + 16*i})
+		v[i] = tr
+	}
+	if prep {
+		b0, b1 := XMM(), XMM()
+		VPMOVDB(v[0], b0)
+		VPMOVDB(v[1], b1)
+		vb := YMM()
+		VINSERTI32X4(U8(1), b1, b0.AsY(), vb)
+		VMOVDQU32(vb, Mem{Base: qs})
+		VMOVDQU32(b0, Mem{Base: x4})
+		VMOVDQU32(b1, Mem{Base: x4, Disp: 64})
+		sum := YMM()
+		VPXORD(sum, sum, sum)
+		vpdpbusd(vb, ones.AsY(), sum) // Σ of each 4 values, exact
+		VPSLLD(U8(3), sum, sum)
+		z := YMM()
+		VPXORD(z, z, z)
+		VPSUBD(sum, z, sum)
+		VMOVDQU32(sum, Mem{Base: cs})
+		hs := XMM()
+		VEXTRACTI32X4(U8(1), sum, hs)
+		VPADDD(sum.AsX(), hs, hs)
+		VMOVDQU32(hs, Mem{Base: c4})
+		d := XMM()
+		VCVTPH2PS(h, d)
+		VMOVSS(d, Mem{Base: dxs})
+		ADDQ(U32(32), qs)
+		ADDQ(U32(32), cs)
+		ADDQ(U32(16), c4)
+		ADDQ(U32(4), dxs)
+		// x4 moves a lane on, and past the quad's high halves after its
+		// 4th block.
+		ADDQ(U32(16), x4)
+		INCQ(li)
+		CMPQ(li, U32(4))
+		JNE(LabelRef(name + "_next"))
+		XORQ(li, li)
+		ADDQ(U32(64), x4)
+		Label(name + "_next")
+	}
+	ADDQ(U32(128), x)
+	ADDQ(U32(34), q)
+	DECQ(nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// siluMul emits the AVX-512 F SwiGLU activation out[i] = g/(1+e^-g)*up[i]
+// (g = gate[i]) over n values, 16 per step and a masked last step, so an
+// element's result does not depend on where a range starts. e^x uses
+// Cephes' expf: x clamped to [-104, 89] (beyond, e^x is 0 or +Inf in
+// float32 either way, as float32(math.Exp) gives), k = round(x*log2 e),
+// r = x - k*ln 2 in two steps, e^r by a degree-7 polynomial (about 1 ulp),
+// scaled by 2^k with VSCALEFPS (exact, overflow to +Inf). Then one add, an
+// exact division and a multiply, in kernels.SiLUMul's order.
+func siluMul(name string) {
+	TEXT(name, NOSPLIT, "func(out, gate, up *float32, n int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets out[i] = silu(gate[i]) * up[i] for i < n.")
+	out := Load(Param("out"), GP64())
+	gate := Load(Param("gate"), GP64())
+	up := Load(Param("up"), GP64())
+	n := Load(Param("n"), GP64())
+	c := func(f float32) VecVirtual {
+		v := ZMM()
+		broadcastConst(math.Float32bits(f), v, true)
+		return v
+	}
+	sign, lo, hi, log2e := c(float32(math.Copysign(0, -1))), c(-104), c(89), c(1.44269504088896341)
+	c1, c2, one := c(0.693359375), c(-2.12194440e-4), c(1)
+	poly := []VecVirtual{c(1.9875691500e-4), c(1.3981999507e-3), c(8.3334519073e-3),
+		c(4.1665795894e-2), c(1.6666665459e-1), c(5.0000001201e-1)}
+	body := func(k Op) {
+		g, u := ZMM(), ZMM()
+		if k == nil {
+			VMOVUPS(Mem{Base: gate}, g)
+			VMOVUPS(Mem{Base: up}, u)
+		} else {
+			VMOVUPS_Z(Mem{Base: gate}, k, g)
+			VMOVUPS_Z(Mem{Base: up}, k, u)
+		}
+		x := ZMM()
+		VXORPS(sign, g, x) // -g
+		VMAXPS(lo, x, x)
+		VMINPS(hi, x, x)
+		kf := ZMM()
+		VMULPS(log2e, x, kf)
+		VRNDSCALEPS(U8(0x08), kf, kf) // nearest, no precision exception
+		VFNMADD231PS(c1, kf, x)       // x -= k*c1
+		VFNMADD231PS(c2, kf, x)       // x -= k*c2
+		z := ZMM()
+		VMULPS(x, x, z)
+		p := ZMM()
+		VMOVAPS(poly[0], p)
+		for _, q := range poly[1:] {
+			VFMADD213PS(q, x, p) // p = p*x + q
+		}
+		VFMADD213PS(x, z, p) // p*z + x
+		VADDPS(one, p, p)
+		VSCALEFPS(kf, p, p) // e^-g
+		VADDPS(one, p, p)
+		VDIVPS(p, g, g)
+		VMULPS(u, g, g)
+		if k == nil {
+			VMOVUPS(g, Mem{Base: out})
+		} else {
+			VMOVUPS(g, k, Mem{Base: out})
+		}
+	}
+	Label(name + "_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef(name + "_tail"))
+	body(nil)
+	ADDQ(U32(64), out)
+	ADDQ(U32(64), gate)
+	ADDQ(U32(64), up)
+	SUBQ(U32(16), n)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_done"))
+	ones, m := GP32(), GP32()
+	MOVL(U32(0xffff), ones)
+	BZHIL(n.(GPVirtual).As32(), ones, m)
+	k := K()
+	KMOVW(m, k)
+	body(k)
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// dotRowsF32 emits y[r] = Σ_i w[r*stride+i]*x[i] for r < rows, i < n
+// (AVX-512 F): attention's products, the scores (rows = cached positions,
+// n = head dim) and the outputs over the transposed value cache (rows =
+// head dim, n = positions). Per row: 64 values per step into four
+// accumulators, then 16 per step, then one masked step for the rest, so no
+// load leaves the row; one horizontal sum per row.
+func dotRowsF32(name string) {
+	TEXT(name, NOSPLIT, "func(w *float32, stride int, x *float32, n int, rows int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.")
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+	SHLQ(U8(2), stride)
+	// Tail mask: the low n%16 lanes.
+	tm, ones := GP32(), GP32()
+	MOVL(U32(0xffff), ones)
+	tn := GP64()
+	MOVQ(n, tn)
+	ANDQ(U32(15), tn)
+	BZHIL(tn.(GPVirtual).As32(), ones, tm)
+	k := K()
+	KMOVW(tm, k)
+	wp, xp, rem := GP64(), GP64(), GP64()
+	acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(n, rem)
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	Label(name + "_big")
+	CMPQ(rem, U32(64))
+	JL(LabelRef(name + "_mid"))
+	for i, a := range acc {
+		v := ZMM()
+		VMOVUPS(Mem{Base: wp, Disp: 64 * i}, v)
+		VFMADD231PS(Mem{Base: xp, Disp: 64 * i}, v, a)
+	}
+	ADDQ(U32(256), wp)
+	ADDQ(U32(256), xp)
+	SUBQ(U32(64), rem)
+	JMP(LabelRef(name + "_big"))
+	Label(name + "_mid")
+	CMPQ(rem, U32(16))
+	JL(LabelRef(name + "_tail"))
+	v := ZMM()
+	VMOVUPS(Mem{Base: wp}, v)
+	VFMADD231PS(Mem{Base: xp}, v, acc[0])
+	ADDQ(U32(64), wp)
+	ADDQ(U32(64), xp)
+	SUBQ(U32(16), rem)
+	JMP(LabelRef(name + "_mid"))
+	Label(name + "_tail")
+	TESTQ(rem, rem)
+	JLE(LabelRef(name + "_sum"))
+	a, b := ZMM(), ZMM()
+	VMOVUPS_Z(Mem{Base: wp}, k, a)
+	VMOVUPS_Z(Mem{Base: xp}, k, b)
+	VFMADD231PS(a, b, acc[1])
+	Label(name + "_sum")
+	VADDPS(acc[1], acc[0], acc[0])
+	VADDPS(acc[3], acc[2], acc[2])
+	VADDPS(acc[2], acc[0], acc[0])
+	r := YMM()
+	VEXTRACTF64X4(U8(1), acc[0], r)
+	VADDPS(acc[0].AsY(), r, r)
+	f := XMM()
+	VEXTRACTF32X4(U8(1), r, f)
+	VADDPS(r.AsX(), f, f)
+	g := XMM()
+	VMOVHLPS(f, f, g)
+	VADDPS(g, f, f)
+	VMOVSHDUP(f, g)
+	VADDSS(g, f, f)
+	VMOVSS(f, Mem{Base: y})
+	ADDQ(U32(4), y)
+	ADDQ(stride, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// matVecQ4Quad emits the q4_0 decode range kernel (AVX-512 BW, VL, VNNI,
+// VBMI, GFNI) over the activation's quad layout (kernels.mvPrep): per 4
+// blocks A-D, x4 holds 64 bytes [A.x0-15 B.x0-15 C.x0-15 D.x0-15] and then
+// 64 bytes of the values 16-31 likewise, and c4 per block 4 int32 lane
+// corrections, -8 times the sum of values 4k..4k+3 and 16+4k..16+4k+3.
+// This is dotQ4Quad without its activation work: per quad one VPERMT2B
+// gathers the four blocks' nibble bytes, an AND and a shift+AND split them,
+// and two VPDPBUSD add Σ q·x to lanes that start from their corrections,
+// which leaves every int32 lane at dotQ4Quad's exact value; the scales are
+// gathered 8 (or 4) per step and spread four lanes per block. 8 blocks per
+// step, then one quad step, then single blocks (one per ymm); every weight
+// load stays inside its row, and each step prefetches 4 KB ahead as
+// matVecRows does.
+func matVecQ4Quad(name string) {
+	const prefetchAhead = 4096
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)",
+		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	x := Load(Param("x4"), GP64())
+	c := Load(Param("c4"), GP64())
+	dx := Load(Param("dx"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+
+	load := func(m Mem) VecVirtual {
+		v := ZMM()
+		VMOVDQU64(m, v)
+		return v
+	}
+	// Weights of lane L, byte j: w[o+18L+2+j]; lanes 0-2 from the first
+	// table (w[o:]), lane 3 from the second (w[o+8:]).
+	idxQ := load(byteIndex(name+"_iq", func(i int) int {
+		L, j := i/16, i%16
+		if L == 3 {
+			return 64 + 18*L + 2 + j - 8
+		}
+		return 18*L + 2 + j
+	}))
+	// Scale words of 8 blocks: words 0, 9, 18, 27 of w[0:64] and of
+	// w[72:136]; of 4 blocks: words 0, 9, 18, 27 of w[0:64].
+	idxW8 := load(wordIndex(name+"_iw8", 0, 9, 18, 27, 32, 41, 50, 59))
+	idxW4 := load(wordIndex(name+"_iw4", 0, 9, 18, 27))
+	// spread[q] repeats products 4q..4q+3 four times each.
+	var spread [2]VecVirtual
+	for q := range spread {
+		m := GLOBL(name+"_spread"+string(rune('0'+q)), RODATA|NOPTR)
+		for i := 0; i < 16; i++ {
+			DATA(4*i, U32(4*q+i/4))
+		}
+		spread[q] = load(m)
+	}
+	mask := ZMM()
+	broadcastConst(0x0f0f0f0f, mask, true)
+	// Nibble matrices for a single block (lane 0: low nibble, 1: high).
+	nib := YMM()
+	{
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		for i := 0; i < 4; i++ {
+			v := uint64(0x0102040800000000)
+			if i >= 2 {
+				v = 0x1020408000000000
+			}
+			DATA(8*i, U64(v))
+		}
+		VMOVDQU32(m, nib)
+	}
+
+	wp, xp, cp, dp, n := GP64(), GP64(), GP64(), GP64(), GP64()
+	acc := [2]VecVirtual{ZMM(), ZMM()}
+	accT := YMM()
+	// quad runs one quad (4 blocks) at weight offset o, activation quad qi
+	// of the step, scaling by d spread with spread[q], into acc[q].
+	quad := func(t VecVirtual, o, qi int, d VecVirtual, q int) {
+		VPERMT2B(Mem{Base: wp, Disp: o + 8}, idxQ, t)
+		ulo, uhi := ZMM(), ZMM()
+		VPANDD(mask, t, ulo)
+		VPSRLW(U8(4), t, uhi)
+		VPANDD(mask, uhi, uhi)
+		s := ZMM()
+		VMOVDQU32(Mem{Base: cp, Disp: 64 * qi}, s)
+		vpdpbusd(Mem{Base: xp, Disp: 128 * qi}, ulo, s)
+		vpdpbusd(Mem{Base: xp, Disp: 128*qi + 64}, uhi, s)
+		VCVTDQ2PS(s, s)
+		e := ZMM()
+		VPERMPS(d.AsZ(), spread[q], e)
+		VFMADD231PS(e, s, acc[q])
+	}
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(c, cp)
+	MOVQ(dx, dp)
+	MOVQ(nb, n)
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	VXORPS(accT, accT, accT)
+
+	Label(name + "_eight")
+	CMPQ(n, U32(8))
+	JL(LabelRef(name + "_four"))
+	PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead})
+	PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead + 72})
+	tw := [2]VecVirtual{load(Mem{Base: wp}), load(Mem{Base: wp, Disp: 72})}
+	{
+		hw := ZMM()
+		VMOVDQA64(idxW8, hw)
+		VPERMI2W(tw[1], tw[0], hw) // before the quads overwrite tw
+		dw := YMM()
+		VCVTPH2PS(hw.AsX(), dw)
+		d := YMM()
+		VMULPS(Mem{Base: dp}, dw, d)
+		quad(tw[0], 0, 0, d, 0)
+		quad(tw[1], 72, 1, d, 1)
+	}
+	ADDQ(U32(8*18), wp)
+	ADDQ(U32(256), xp)
+	ADDQ(U32(128), cp)
+	ADDQ(U32(32), dp)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_eight"))
+
+	Label(name + "_four")
+	CMPQ(n, U32(4))
+	JL(LabelRef(name + "_tail"))
+	{
+		t := load(Mem{Base: wp})
+		hw := ZMM()
+		VPERMW(t, idxW4, hw)
+		dw := XMM()
+		VCVTPH2PS(hw.AsX(), dw)
+		d := XMM()
+		VMULPS(Mem{Base: dp}, dw, d)
+		quad(t, 0, 0, d, 0)
+	}
+	ADDQ(U32(4*18), wp)
+	ADDQ(U32(128), xp)
+	ADDQ(U32(64), cp)
+	ADDQ(U32(16), dp)
+	SUBQ(U32(4), n)
+
+	// The last nb%4 blocks, one per ymm: lane L of the (last, partial)
+	// quad, whose values sit at xp+16L and xp+64+16L.
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_reduce"))
+	{
+		t, u := YMM(), YMM()
+		VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, t)
+		vgf2p8affineqb(U8(0), nib, t, u)
+		xv := YMM()
+		VMOVDQU32(Mem{Base: xp}, xv.AsX())
+		VINSERTI32X4(U8(1), Mem{Base: xp, Disp: 64}, xv, xv)
+		s := YMM()
+		VMOVDQU32(Mem{Base: cp}, s.AsX()) // upper lanes zero
+		vpdpbusd(xv, u, s)
+		VCVTDQ2PS(s, s)
+		h := XMM()
+		VPBROADCASTW(Mem{Base: wp}, h)
+		dwy := YMM()
+		VCVTPH2PS(h, dwy)
+		e := YMM()
+		VBROADCASTSS(Mem{Base: dp}, e)
+		VMULPS(e, dwy, e)
+		VFMADD231PS(e, s, accT)
+	}
+	ADDQ(U32(18), wp)
+	ADDQ(U32(16), xp)
+	ADDQ(U32(16), cp)
+	ADDQ(U32(4), dp)
+	DECQ(n)
+	JMP(LabelRef(name + "_tail"))
+
+	Label(name + "_reduce")
+	VADDPS(acc[1], acc[0], acc[0])
+	r := YMM()
+	VEXTRACTF64X4(U8(1), acc[0], r)
+	VADDPS(acc[0].AsY(), r, r)
+	VADDPS(accT, r, r)
+	f := XMM()
+	VEXTRACTF32X4(U8(1), r, f)
+	VADDPS(r.AsX(), f, f)
+	g := XMM()
+	VMOVHLPS(f, f, g)
+	VADDPS(g, f, f)
+	VMOVSHDUP(f, g)
+	VADDSS(g, f, f)
+	VMOVSS(f, Mem{Base: y})
+	ADDQ(U32(4), y)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

@@ -1,0 +1,71 @@
+package kernels
+
+// Decode matrix-vector range kernels: one call computes a whole range of
+// rows against an activation laid out once per input vector, instead of one
+// DotFunc call per row. For short rows (SmolLM2's 576 values are 18 blocks)
+// the per-row work that depends only on the activation (its bias
+// correction and scale conversion), the constant loads and the call
+// overhead of the single-row dot cost as much as the blocks themselves.
+
+// mvKind selects a range kernel; mvNone means loop over the DotFunc.
+type mvKind uint8
+
+const (
+	mvNone mvKind = iota
+	mvQ8          // q8_0 weights
+	mvQ4          // q4_0 weights
+)
+
+// mvPrep is a q8_0 activation row in the range kernels' layouts. For the
+// q8_0 kernel: qs holds the values of every block without its scale, 32
+// bytes per block; c per block 8 int32 lane corrections, -8 times the sums
+// of its values 4i..4i+3 (the kernels bias the weights to unsigned bytes,
+// by 8 for q4_0 and by 128 for q8_0, which shifts the correction left by
+// 4), so each int32 lane of a block's VNNI sum starts from its exact
+// correction. For the q4_0 kernel (four blocks per zmm, as the weights'
+// nibbles unpack): x4 holds per quad of blocks their values 0-15 (16 bytes
+// each) and then their values 16-31; c4 per block 4 corrections, those of
+// lanes k and k+4 of c added. dx holds the blocks' scales as float32.
+type mvPrep struct {
+	qs []byte
+	c  []int32
+	x4 []byte
+	c4 []int32
+	dx []float32
+}
+
+// grow makes room for a row of nb blocks; it allocates only when the row is
+// longer than any before.
+func (p *mvPrep) grow(nb int) {
+	if cap(p.dx) < nb {
+		p.qs = make([]byte, nb*32)
+		p.c = make([]int32, nb*8)
+		p.x4 = make([]byte, (nb+3)/4*128)
+		p.c4 = make([]int32, nb*4)
+		p.dx = make([]float32, nb)
+	}
+}
+
+// set lays out the nb q8_0 blocks of xq.
+func (p *mvPrep) set(xq []byte, nb int) {
+	qs, c, x4, c4, dx := p.qs[:nb*32], p.c[:nb*8], p.x4[:(nb+3)/4*128], p.c4[:nb*4], p.dx[:nb]
+	for b := 0; b < nb; b++ {
+		blk := (*[34]byte)(xq[b*34 : b*34+34])
+		v := (*[32]byte)(qs[b*32 : b*32+32])
+		copy(v[:], blk[2:])
+		q0 := 128*(b/4) + 16*(b%4)
+		copy(x4[q0:q0+16], v[:16])
+		copy(x4[q0+64:q0+80], v[16:])
+		for i := 0; i < 8; i++ {
+			var sum int32
+			for _, q := range v[4*i : 4*i+4] {
+				sum += int32(int8(q))
+			}
+			c[b*8+i] = -8 * sum
+		}
+		for k := 0; k < 4; k++ {
+			c4[b*4+k] = c[b*8+k] + c[b*8+4+k]
+		}
+		dx[b] = f16At(blk[:])
+	}
+}

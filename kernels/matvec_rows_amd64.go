@@ -1,0 +1,136 @@
+//go:build !purego
+
+package kernels
+
+// mvRowsKind returns the range kernel for weights of type t when backend
+// serves them: the avx512 backend's q8_0 (VNNI) and q4_0 (VNNI, VBMI and
+// GFNI), else mvNone.
+func mvRowsKind(backend string, t Type) mvKind {
+	if backend != avx512Backend.Name || !haveAVX512VNNI {
+		return mvNone
+	}
+	switch {
+	case t == Q8_0:
+		return mvQ8
+	case t == Q4_0 && haveVBMI && haveGFNI:
+		return mvQ4
+	}
+	return mvNone
+}
+
+// mvRows writes y[0:rows] = rows consecutive weight rows (rb bytes apart,
+// n values each) dotted with the prepared activation p. The assembly is
+// called directly (not through a func value) so that its //go:noescape
+// holds.
+func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) {
+	if rows <= 0 {
+		return
+	}
+	nb := n / 32
+	wsz := 34
+	if kind == mvQ4 {
+		wsz = 18
+	}
+	if nb == 0 || rb < nb*wsz {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*wsz)
+	dx := need(p.dx, nb)
+	y = need(y, rows)
+	switch kind {
+	case mvQ8:
+		qs, c := need(p.qs, nb*32), need(p.c, nb*8)
+		matVecQ8_0AVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
+	case mvQ4:
+		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+		matVecQ4_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
+	}
+}
+
+// actQuant returns the avx512 backend's q8_0 activation quantizer (bit
+// for bit quantQ8_0 on finite input, about 10x faster), or nil for other
+// backends and formats, which use the format's own quantizer. Activations
+// are quantized on the caller between parallel loops, so on two cores
+// every µs here is a µs the other core spins.
+func actQuant(backend string, t Type) func(dst []byte, src []float32) {
+	if backend == avx512Backend.Name && haveAVX512VNNI && t == Q8_0 {
+		return quantQ8_0Fast
+	}
+	return nil
+}
+
+func quantQ8_0Fast(dst []byte, src []float32) {
+	nb := len(src) / 32
+	if nb == 0 {
+		return
+	}
+	dst = need(dst, nb*34)
+	quantQ8_0AVX512(&src[0], nb, &dst[0])
+}
+
+// siluMulFor returns the avx512 backend's SwiGLU activation (within about
+// 2 ulp of SiLUMul's float64 exponential, an order of magnitude faster),
+// or nil for the other backends.
+func siluMulFor(backend string) func(out, gate, up []float32) {
+	if backend == avx512Backend.Name && haveAVX512VNNI {
+		return siluMulFast
+	}
+	return nil
+}
+
+func siluMulFast(out, gate, up []float32) {
+	n := len(out)
+	if n == 0 {
+		return
+	}
+	gate, up = need(gate, n), need(up, n)
+	siluMulAVX512(&out[0], &gate[0], &up[0], n)
+}
+
+// dotRowsFor returns the avx512 backend's dotRows, or nil.
+func dotRowsFor(backend string) func(y, w []float32, stride int, x []float32) {
+	if backend == avx512Backend.Name && haveAVX512VNNI {
+		return dotRowsFast
+	}
+	return nil
+}
+
+// dotRowsFast: y[r] = dot(w[r*stride:][:len(x)], x); the caller checked
+// the bounds.
+func dotRowsFast(y, w []float32, stride int, x []float32) {
+	if len(y) == 0 {
+		return
+	}
+	if len(x) == 0 {
+		for r := range y {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (len(y)-1)*stride+len(x))
+	dotRowsF32AVX512(&w[0], stride, &x[0], len(x), len(y), &y[0])
+}
+
+// actQuantPrep returns the avx512 quantizer that also lays the result out
+// for the range kernels (quantQ8_0 then mvPrep.set in one pass, bit for
+// bit), or nil.
+func actQuantPrep(backend string) func(dst []byte, p *mvPrep, src []float32) {
+	if backend == avx512Backend.Name && haveAVX512VNNI {
+		return quantQ8_0PrepFast
+	}
+	return nil
+}
+
+func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {
+	nb := len(src) / 32
+	if nb == 0 {
+		return
+	}
+	dst = need(dst, nb*34)
+	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
+	x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &c[0], &x4[0], &c4[0], &dx[0])
+}

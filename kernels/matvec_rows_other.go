@@ -1,0 +1,22 @@
+//go:build purego || !amd64
+
+package kernels
+
+// mvRowsKind: no range kernels outside amd64 assembly.
+func mvRowsKind(string, Type) mvKind { return mvNone }
+
+func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
+	panic("kernels: no matvec range kernel on this platform")
+}
+
+// actQuant: the formats' own quantizers only.
+func actQuant(string, Type) func(dst []byte, src []float32) { return nil }
+
+// siluMulFor: SiLUMul for every backend.
+func siluMulFor(string) func(out, gate, up []float32) { return nil }
+
+// dotRowsFor: DotF32 per row everywhere.
+func dotRowsFor(string) func(y, w []float32, stride int, x []float32) { return nil }
+
+// actQuantPrep: quantQ8_0 and mvPrep.set separately everywhere.
+func actQuantPrep(string) func(dst []byte, p *mvPrep, src []float32) { return nil }
