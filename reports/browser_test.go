@@ -100,6 +100,7 @@ func hostileRich() *results.File {
 			results.Metric{Name: results.MetricBandwidth, Unit: "GB/s", Better: "higher", Source: results.SourceDerived, Samples: []float64{1.1, 1.2, 1.15, 1.12, 1.18, 1.16}},
 			results.Metric{Name: results.MetricPeakRSS, Unit: "B", Better: "lower", Source: results.SourceMeasured, Median: float64(c.Model.WeightBytes) + 30e6},
 			results.Metric{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.5 * float64(i+1)},
+			results.Metric{Name: results.MetricPrefillJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.05 * float64(i+1)},
 			results.Metric{Name: results.MetricKLDMean, Unit: "nats", Better: "lower", Source: results.SourceMeasured, Median: 0.01 * float64(i+1)})
 	}
 	// A soak cell whose timeline's source and phase names carry markup.
@@ -231,7 +232,7 @@ func TestReportRendersInBrowser(t *testing.T) {
 	}
 	// Every kind of chart: throughput, quality, energy, roofline, memory,
 	// soak, sensor timeline, kernel throughput.
-	want := "decode-d1 decode-d2 decode-d3 prefill-d2 quality-kld-d1 quality-kld-d2 quality-top-d2 energy-d1 energy-d2 " +
+	want := "decode-d1 decode-d2 decode-d3 prefill-d2 quality-kld-d1 quality-kld-d2 quality-top-d2 energy-d1 energy-d2 energy-prefill-d1 " +
 		"roofline-d1 roofline-d2 memory soak-d1-c4 timeline-d1-c4 soak-d2-c11 timeline-d2-c11 timeline-d2-c1 timeline-d2-c2 timeline-d2-c3 soak-d3-c1 " +
 		"kernels-k1-1 kernels-k2-1 kernels-k2-2 kernels-k2-3 kernels-k2-4"
 	if strings.Join(ids, " ") != want {

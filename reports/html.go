@@ -98,7 +98,7 @@ type htmlChart struct {
 type htmlRow struct {
 	Device, Model, Type, BPW, Threads, Backend string
 	Decode, Prefill, TTFT, GBps, RSS           string
-	DecodeJ, TokPerJ, Power, MaxTemp, Throttle string
+	PrefillJ, DecodeJ, TokPerJ, Power, MaxTemp, Throttle string
 	Status                                     string
 	Warnings                                   []string
 }
@@ -207,19 +207,24 @@ func buildPage(in Inputs, opt HTMLOptions) (*htmlPage, error) {
 	if err := addQualityCharts(p, groups); err != nil {
 		return nil, err
 	}
-	for i, g := range groups {
-		series, _ := perCellSeries(g, results.MetricDecodeJPerTok, 1)
-		if len(series) == 0 {
-			continue
+	for _, e := range []struct{ metric, id, title, subtitle string }{
+		{results.MetricDecodeJPerTok, "energy", "decode energy per token", "joules per generated token (lower is better); tokens per joule in the table"},
+		{results.MetricPrefillJPerTok, "energy-prefill", "prefill energy per token", "joules per prompt token (lower is better)"},
+	} {
+		for i, g := range groups {
+			series, _ := perCellSeries(g, e.metric, 1)
+			if len(series) == 0 {
+				continue
+			}
+			ch, err := lineChart(lineSpec{id: fmt.Sprintf("%s-d%d", e.id, i+1),
+				title:    e.title + " vs model size — " + deviceName(g.fp),
+				subtitle: e.subtitle,
+				xName:    "parameters (millions)", yName: "J/token", series: series})
+			if err != nil {
+				return nil, err
+			}
+			p.Charts = append(p.Charts, *ch)
 		}
-		ch, err := lineChart(lineSpec{id: fmt.Sprintf("energy-d%d", i+1),
-			title:    "decode energy per token vs model size — " + deviceName(g.fp),
-			subtitle: "joules per generated token (lower is better); tokens per joule in the table",
-			xName:    "parameters (millions)", yName: "J/token", series: series})
-		if err != nil {
-			return nil, err
-		}
-		p.Charts = append(p.Charts, *ch)
 	}
 	for i, g := range groups {
 		ch, err := rooflineChart(fmt.Sprintf("roofline-d%d", i+1), g)
@@ -606,6 +611,7 @@ func cellRow(dev string, c *results.Cell) htmlRow {
 	r.TTFT = metricCell(c, results.MetricTTFT)
 	r.GBps = metricCell(c, results.MetricBandwidth)
 	r.RSS = metricCell(c, results.MetricPeakRSS)
+	r.PrefillJ = metricCell(c, results.MetricPrefillJPerTok)
 	r.DecodeJ = metricCell(c, results.MetricDecodeJPerTok)
 	if m, ok := c.Metric(results.MetricDecodeJPerTok); ok && m.Source != results.SourceUnavailable {
 		if med, _, _ := metricSummary(m); med > 0 {
@@ -667,8 +673,8 @@ td.num { text-align: right; white-space: nowrap; }
 {{if .Rows}}<h2>Results</h2>
 <p>Medians of the repetitions with their 95% confidence interval [low, high], recomputed from the raw samples.</p>
 <table id="results">
-<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
-{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
+<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>prefill J/tok</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
+{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td class="num">{{.PrefillJ}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
 {{end}}{{if .KernelRows}}<h2>Kernels</h2>
 <p>Median time per op of the repetitions with its 95% confidence interval; GB/s of weights and GFLOP/s at the median.</p>
