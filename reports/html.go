@@ -96,11 +96,11 @@ type htmlChart struct {
 }
 
 type htmlRow struct {
-	Device, Model, Type, BPW, Threads, Backend string
-	Decode, Prefill, TTFT, GBps, RSS           string
+	Device, Model, Type, BPW, Threads, Backend           string
+	Decode, Prefill, TTFT, GBps, RSS                     string
 	PrefillJ, DecodeJ, TokPerJ, Power, MaxTemp, Throttle string
-	Status                                     string
-	Warnings                                   []string
+	Status                                               string
+	Warnings                                             []string
 }
 
 type deviceGroup struct {
