@@ -239,6 +239,9 @@ func mdEscape(s string) string {
 	return r.Replace(s)
 }
 
+// MarkdownText escapes s for GitHub markdown (no markup, no table breaks).
+func MarkdownText(s string) string { return mdEscape(s) }
+
 // WriteMarkdown writes GitHub-flavoured markdown, e.g. for a pull-request
 // comment or a job summary.
 func (c *Comparison) WriteMarkdown(w io.Writer) error {

@@ -3,9 +3,11 @@
 package reports
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,6 +23,96 @@ import (
 // value other than the default), the quality columns (mean KL divergence
 // from the dense reference, same top token) when any cell has them.
 func CellTable(w io.Writer, cells []results.Cell) error {
+	head, rows := cellRows(cells)
+	t := tablewriter.NewWriter(w)
+	t.Header(head)
+	for _, row := range rows {
+		if err := t.Append(row); err != nil {
+			return err
+		}
+	}
+	return t.Render()
+}
+
+// CellMarkdown writes CellTable's rows as a GitHub-flavoured markdown table
+// (a pull-request comment, a job summary); every value is escaped.
+func CellMarkdown(w io.Writer, cells []results.Cell) error {
+	head, rows := cellRows(cells)
+	line := func(cols []string) {
+		esc := make([]string, len(cols))
+		for i, c := range cols {
+			esc[i] = mdEscape(c)
+		}
+		fmt.Fprintf(w, "| %s |\n", strings.Join(esc, " | "))
+	}
+	line(head)
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = "---"
+	}
+	fmt.Fprintf(w, "|%s|\n", strings.Join(sep, "|"))
+	for _, r := range rows {
+		line(r)
+	}
+	return nil
+}
+
+// CellCSV writes one row per cell and metric (long format, for pandas, R or
+// a spreadsheet): the results file and device, the cell's axes, then the
+// metric's source, median and confidence interval as plain numbers (empty
+// when unavailable, with the reason), and the number of samples. Cells
+// without metrics (failed, skipped) get one row with their status and error.
+func CellCSV(w io.Writer, files []*results.File) error {
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"file", "device", "cell_id", "model", "weights", "bits_per_weight", "threads", "backend", "prompt", "gen", "depth", "kv",
+		"status", "metric", "unit", "better", "source", "median", "low", "high", "n", "reason"})
+	for _, f := range files {
+		for _, i := range f.Latest() {
+			c := f.Cells[i]
+			dev := ""
+			if run, ok := f.RunOf(&c); ok {
+				dev = deviceName(run.Device)
+			}
+			bpw := ""
+			if c.Model != nil {
+				bpw = csvFloat(c.Model.BitsPerWeight)
+			}
+			axes := []string{f.Path, dev, c.ID, c.Config.Model, c.Config.Weights(), bpw, strconv.Itoa(c.Config.Threads), backendName(c),
+				strconv.Itoa(c.Config.PromptTokens), strconv.Itoa(c.Config.GenTokens), strconv.Itoa(c.Config.Depth), KVName(c.Config), c.Status}
+			if len(c.Metrics) == 0 {
+				cw.Write(append(axes, "", "", "", "", "", "", "", "", c.Error))
+				continue
+			}
+			for _, m := range c.Metrics {
+				med, lo, hi := csvFloat(m.Median), csvFloat(m.Low), csvFloat(m.High)
+				if m.Source == results.SourceUnavailable {
+					med, lo, hi = "", "", ""
+				}
+				cw.Write(append(axes, m.Name, m.Unit, m.Better, m.Source, med, lo, hi, strconv.Itoa(len(m.Samples)), m.Reason))
+			}
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// FileTitle names a results file and the device(s) it measured, for the
+// heading above its table.
+func FileTitle(f *results.File) string {
+	var devs []string
+	for _, r := range f.Runs {
+		if d := deviceName(r.Device); !slices.Contains(devs, d) {
+			devs = append(devs, d)
+		}
+	}
+	if len(devs) == 0 {
+		return f.Path
+	}
+	return f.Path + " — " + strings.Join(devs, ", ")
+}
+
+// cellRows is the header and rows CellTable and CellMarkdown print.
+func cellRows(cells []results.Cell) (head []string, rows [][]string) {
 	configs := make([]results.CellConfig, len(cells))
 	showQuality := false
 	for i, c := range cells {
@@ -29,7 +121,7 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 		showQuality = showQuality || ok
 	}
 	showDepth, showKV := VariesContext(configs)
-	head := []string{"model", "type", "bpw", "thr", "backend"}
+	head = []string{"model", "type", "bpw", "thr", "backend"}
 	if showDepth {
 		head = append(head, "depth")
 	}
@@ -41,8 +133,6 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 		head = append(head, "KLD", "same top")
 	}
 	head = append(head, "peak RSS", "note")
-	t := tablewriter.NewWriter(w)
-	t.Header(head)
 	for _, c := range cells {
 		row := []string{c.Config.Model, c.Config.Weights(), "", strconv.Itoa(c.Config.Threads), backendName(c)}
 		if c.Model != nil {
@@ -58,10 +148,7 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 			for len(row) < len(head)-1 {
 				row = append(row, "")
 			}
-			row = append(row, c.Status+": "+c.Error)
-			if err := t.Append(row); err != nil {
-				return err
-			}
+			rows = append(rows, append(row, c.Status+": "+c.Error))
 			continue
 		}
 		row = append(row,
@@ -75,12 +162,9 @@ func CellTable(w io.Writer, cells []results.Cell) error {
 		if showQuality {
 			row = append(row, kld(c), sameTop(c))
 		}
-		row = append(row, bytesOf(c, results.MetricPeakRSS), note(c))
-		if err := t.Append(row); err != nil {
-			return err
-		}
+		rows = append(rows, append(row, bytesOf(c, results.MetricPeakRSS), note(c)))
 	}
-	return t.Render()
+	return head, rows
 }
 
 // VariesContext tells whether a table of these cells needs a depth column

@@ -2,10 +2,12 @@ package reports
 
 import (
 	"bytes"
+	"encoding/csv"
 	"math"
 	"strings"
 	"testing"
 
+	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/results"
 )
 
@@ -92,5 +94,59 @@ func TestCellTableContextAndQuality(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+func TestCellMarkdownAndCSV(t *testing.T) {
+	ok := results.Cell{
+		ID: "model=a|b/type=q4_0", Status: results.StatusOK,
+		Config: results.CellConfig{Model: "a|b", WeightType: "q4_0", Backend: "auto", Threads: 2},
+		Model:  &results.ModelInfo{BitsPerWeight: 4.5},
+		Metrics: []results.Metric{
+			{Name: results.MetricDecode, Unit: "tok/s", Better: "higher", Source: results.SourceMeasured, Samples: []float64{90, 100, 110}, Median: 100, Low: 90, High: 110},
+			{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Source: results.SourceUnavailable, Reason: "no power sensor", Median: math.NaN(), Low: math.NaN(), High: math.NaN()},
+		},
+	}
+	failed := results.Cell{ID: "b", Status: results.StatusFailed, Error: "bad, file",
+		Config: results.CellConfig{Model: "b", WeightType: "f32", Backend: "auto", Threads: 1}}
+
+	var md bytes.Buffer
+	if err := CellMarkdown(&md, []results.Cell{ok, failed}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(md.String()), "\n")
+	if len(lines) != 4 || !strings.HasPrefix(lines[1], "|---|") {
+		t.Fatalf("markdown table: header, separator and 2 rows expected:\n%s", md.String())
+	}
+	if !strings.Contains(lines[2], `a\|b`) || strings.Count(lines[2], " | ") != strings.Count(lines[0], " | ") {
+		t.Errorf("the pipe in the model name must be escaped and columns must line up:\n%s", md.String())
+	}
+
+	var buf bytes.Buffer
+	f := &results.File{Path: "run.jsonl", Runs: []results.Run{{RunID: "r", Device: device.Fingerprint{Board: "Pi 5"}}}, Cells: []results.Cell{ok, failed}}
+	f.Cells[0].RunID, f.Cells[1].RunID = "r", "r"
+	if err := CellCSV(&buf, []*results.File{f}); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(&buf).ReadAll()
+	if err != nil {
+		t.Fatalf("CSV does not parse back: %v", err)
+	}
+	if len(recs) != 4 {
+		t.Fatalf("want a header, 2 metric rows and 1 failed-cell row, got %d rows: %q", len(recs), recs)
+	}
+	col := map[string]int{}
+	for i, h := range recs[0] {
+		col[h] = i
+	}
+	dec, energy, bad := recs[1], recs[2], recs[3]
+	if dec[col["file"]] != "run.jsonl" || dec[col["device"]] != "Pi 5" || dec[col["metric"]] != "decode_tok_s" || dec[col["median"]] != "100" || dec[col["low"]] != "90" || dec[col["n"]] != "3" || dec[col["model"]] != "a|b" {
+		t.Errorf("decode row %q", dec)
+	}
+	if energy[col["median"]] != "" || energy[col["reason"]] != "no power sensor" || energy[col["source"]] != "unavailable" {
+		t.Errorf("an unavailable metric has an empty median and its reason, got %q", energy)
+	}
+	if bad[col["status"]] != "failed" || bad[col["reason"]] != "bad, file" {
+		t.Errorf("failed row %q", bad)
 	}
 }

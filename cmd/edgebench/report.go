@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
@@ -8,6 +9,7 @@ import (
 
 	"github.com/edgebench/edgebench/baselines"
 	"github.com/edgebench/edgebench/reports"
+	"github.com/edgebench/edgebench/results"
 	"github.com/spf13/cobra"
 )
 
@@ -19,6 +21,8 @@ type reportFlags struct {
 	baselines     []string
 	offlineAssets string
 	timelines     int
+	format        string
+	outChanged    bool
 }
 
 func newReportCmd() *cobra.Command {
@@ -43,17 +47,28 @@ matmul) with the device's measured roofline as a line, and a kernels table.
 The page is deterministic (fixed chart IDs, inputs in the order given). Charts
 use echarts from go-echarts' asset host unless --offline-assets names a local
 echarts.min.js (e.g. node_modules/echarts/dist/echarts.min.js), which is then
-inlined so the report renders with no network.`,
+inlined so the report renders with no network.
+
+--format table, md or csv writes the cells instead of a page, to standard
+output unless -o names a file: table as the terminal table edgebench run
+prints, md as a GitHub markdown table (a job summary, a PR comment), csv as one
+row per cell and metric with plain numbers (median, interval, samples, or the
+reason a number is unavailable) for pandas, R or a spreadsheet. The raw data
+is the results file itself (JSONL: one JSON object per line).`,
 		Example: `  edgebench report pi5.jsonl orin.jsonl -o report.html
   edgebench kernels -o json > kernels.json && edgebench report run.jsonl kernels.json -o report.html
-  edgebench report new.jsonl --baseline pi5-quick -o report.html --offline-assets node_modules/echarts/dist/echarts.min.js`,
+  edgebench report new.jsonl --baseline pi5-quick -o report.html --offline-assets node_modules/echarts/dist/echarts.min.js
+  edgebench report run.jsonl --format md >> "$GITHUB_STEP_SUMMARY"
+  edgebench report run.jsonl --format csv -o cells.csv`,
 		Args: cobra.ArbitraryArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			fl.outChanged = cmd.Flags().Changed("output")
 			return runReport(cmd.OutOrStdout(), args, fl)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&fl.out, "output", "o", "report.html", `HTML file to write ("-" for standard output)`)
+	f.StringVarP(&fl.out, "output", "o", "report.html", `file to write ("-" for standard output; with --format table/md/csv the default is standard output)`)
+	f.StringVar(&fl.format, "format", "html", "html (the page), or the cells as table, md or csv")
 	f.StringVar(&fl.title, "title", "", "page title (default \"edgebench report\")")
 	f.StringSliceVar(&fl.baselines, "baseline", nil, "stored baselines to include, by name (repeatable)")
 	f.StringVar(&fl.offlineAssets, "offline-assets", "", "echarts.min.js to inline so the report works offline")
@@ -64,6 +79,11 @@ inlined so the report renders with no network.`,
 func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 	if len(args) == 0 && len(fl.baselines) == 0 {
 		return fmt.Errorf("report: give at least one results file or --baseline NAME")
+	}
+	switch fl.format {
+	case "html", "table", "md", "csv":
+	default:
+		return fmt.Errorf("report: --format %q: want html, table, md or csv", fl.format)
 	}
 	if fl.timelines < 0 {
 		return fmt.Errorf("report: --timelines %d: want 0 or more", fl.timelines)
@@ -97,6 +117,9 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 		}
 		in.Results = append(in.Results, f)
 	}
+	if fl.format != "html" {
+		return writeCellReport(stdout, in, fl)
+	}
 	opt := reports.HTMLOptions{Title: fl.title, OfflineAssets: fl.offlineAssets, MaxTimelines: fl.timelines}
 	if fl.timelines == 0 {
 		opt.MaxTimelines = -1 // none; 0 in HTMLOptions is the default
@@ -129,5 +152,51 @@ func runReport(stdout io.Writer, args []string, fl reportFlags) error {
 		return nil
 	}
 	fmt.Fprintf(stdout, "wrote %s (%d results files)\n", fl.out, len(in.Results))
+	return nil
+}
+
+// writeCellReport writes the cells of every input (the last record of each
+// cell per file) as CSV, or as a table or markdown per file under a heading
+// naming the file and its device.
+func writeCellReport(stdout io.Writer, in reports.Inputs, fl reportFlags) error {
+	if len(in.Kernels) > 0 {
+		return fmt.Errorf("report: --format %s lists results cells; kernels files have their own table (edgebench kernels, or the HTML report)", fl.format)
+	}
+	var buf bytes.Buffer
+	if fl.format == "csv" {
+		if err := reports.CellCSV(&buf, in.Results); err != nil {
+			return err
+		}
+	}
+	for i, f := range in.Results {
+		if fl.format == "csv" {
+			break
+		}
+		var cells []results.Cell
+		for _, j := range f.Latest() {
+			cells = append(cells, f.Cells[j])
+		}
+		if i > 0 {
+			buf.WriteString("\n")
+		}
+		if fl.format == "md" {
+			fmt.Fprintf(&buf, "#### %s\n\n", reports.MarkdownText(reports.FileTitle(f)))
+			if err := reports.CellMarkdown(&buf, cells); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintln(&buf, reports.FileTitle(f))
+		if err := reports.CellTable(&buf, cells); err != nil {
+			return err
+		}
+	}
+	if !fl.outChanged || fl.out == "-" {
+		_, err := stdout.Write(buf.Bytes())
+		return err
+	}
+	if err := os.WriteFile(fl.out, buf.Bytes(), 0o644); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
 	return nil
 }

@@ -20,6 +20,12 @@ func TestReportGolden(t *testing.T) {
 		// A kernels -o json file, recognised by content: bar charts per
 		// op and shape with the roofline line, and a kernels table.
 		{"kernels", []string{"report", "-o", "-", "testdata/compare/kernels-old.json"}},
+		// The cells as markdown (a job summary) and as long-format CSV; the
+		// device named <script> does not leak markup into the markdown.
+		{"md", []string{"report", "--format", "md", "testdata/report/pi5.jsonl", "testdata/report/evil.jsonl"}},
+		{"csv", []string{"report", "--format", "csv", "testdata/report/evil.jsonl"}},
+		{"err_format", []string{"report", "--format", "pdf", "testdata/report/pi5.jsonl"}},
+		{"err_format_kernels", []string{"report", "--format", "md", "testdata/compare/kernels-old.json"}},
 		{"err_junk", []string{"report", "-o", "-", "testdata/report/junk.csv"}},
 		{"err_timelines", []string{"report", "-o", "-", "--timelines", "-1", "testdata/report/pi5.jsonl"}},
 		{"err_noargs", []string{"report"}},
