@@ -11,13 +11,13 @@ package kernels
 type mvKind uint8
 
 const (
-	mvNone mvKind = iota
-	mvQ8          // q8_0 weights
-	mvQ4          // q4_0 weights
-	mvQ4_24       // q4_0_24 weights (2:4 sparse)
-	mvQ8_24       // q8_0_24 weights
-	mvQ4BM        // q4_0_bm weights (bitmask sparse)
-	mvQ8BM        // q8_0_bm weights
+	mvNone  mvKind = iota
+	mvQ8           // q8_0 weights
+	mvQ4           // q4_0 weights
+	mvQ4_24        // q4_0_24 weights (2:4 sparse)
+	mvQ8_24        // q8_0_24 weights
+	mvQ4BM         // q4_0_bm weights (bitmask sparse)
+	mvQ8BM         // q8_0_bm weights
 )
 
 // sparse reports whether kind is a sparse format's range kernel, which

@@ -154,3 +154,46 @@ func exactSums(t *testing.T, w Matrix, x []float32) bool {
 	}
 	return true
 }
+
+// BenchmarkMatVecRowsSparse measures the sparse range kernels on one
+// thread with the weights in cache (ns/block is per 64-weight block),
+// against the per-row DotFunc loop they replace:
+//
+//	go test -run '^$' -bench MatVecRowsSparse ./kernels/
+func BenchmarkMatVecRowsSparse(b *testing.B) {
+	for _, ty := range []Type{Q4_0_24, Q4_0_BM, Q8_0_24, Q8_0_BM} {
+		kind := mvRowsKind("avx512", ty)
+		if kind == mvNone {
+			b.Skipf("%s: no range kernel on this CPU", ty)
+		}
+		const rows, cols = 64, 2048
+		w := randMatrix(b, 7, ty, rows, cols)
+		x := randRow(newRand(1), cols)
+		nb := cols / 32
+		xq := make([]byte, nb*34)
+		quantQ8_0(xq, x)
+		var p mvPrep
+		p.grow(nb)
+		p.set(xq, nb)
+		y := make([]float32, rows)
+		rb := len(w.Data) / rows
+		dot := avx512(b).Dot[ty]
+		report := func(b *testing.B) {
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*rows*cols/64), "ns/block")
+		}
+		b.Run(ty.String()+"/range", func(b *testing.B) {
+			for b.Loop() {
+				mvRows(kind, cols, w.Data, rb, rows, &p, y)
+			}
+			report(b)
+		})
+		b.Run(ty.String()+"/rowdot", func(b *testing.B) {
+			for b.Loop() {
+				for r := 0; r < rows; r++ {
+					y[r] = dot(cols, w.Data[r*rb:(r+1)*rb], xq)
+				}
+			}
+			report(b)
+		})
+	}
+}
