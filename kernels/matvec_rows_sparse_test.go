@@ -19,8 +19,8 @@ import (
 //     words with more or fewer than 32 bits set) and extreme value bytes;
 //   - the weights between guard bytes that no result may depend on, and a
 //     sentinel after the rows in y;
-//   - Context.MatVec on 1 and 3 threads equal to the direct call bit for
-//     bit.
+//   - the backend's single-row dot (what MatMul runs) and Context.MatVec
+//     on 1 and 3 threads equal to the direct call bit for bit.
 //
 // Where the CPU has no range kernel it checks that none is offered.
 func TestMatVecRowsSparse(t *testing.T) {
@@ -93,8 +93,12 @@ func TestMatVecRowsSparse(t *testing.T) {
 						}
 						ys[g] = y[:rows]
 					}
+					dot := avx512(t).Dot[ty]
 					for i := range ys[0] {
 						y := ys[0][i]
+						if d := dot(cols, w.Data[i*rb:(i+1)*rb], xq); math.Float32bits(y) != math.Float32bits(d) {
+							t.Fatalf("%s nb=%d rows=%d mode=%d: row %d = %g, the backend's row dot %g", ty, nb, rows, mode, i, y, d)
+						}
 						if math.Float32bits(y) != math.Float32bits(ys[1][i]) {
 							t.Fatalf("%s nb=%d rows=%d mode=%d: row %d depends on bytes outside the matrix (%g, %g)", ty, nb, rows, mode, i, y, ys[1][i])
 						}

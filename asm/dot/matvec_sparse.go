@@ -35,13 +35,28 @@ func matVecSparse(name string, is24, q4 bool) {
 		kb = 18
 	}
 	bsz := kb + 8
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)")
+	if is24 {
+		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)")
+		Doc(name+" writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)",
+			"with the prepared activation x, dx (see kernels.mvPrep).")
+	} else {
+		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, nx *byte, dx *float32, nb int, rows int, y *float32)")
+		Doc(name+" writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)",
+			"with the prepared activation x, nx, dx (see kernels.mvPrep).")
+	}
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)",
-		"with the prepared activation x, dx (see kernels.mvPrep).")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
 	x := Load(Param("x"), GP64())
+	// Bitmask kernels read the negated activation at x+nxo: its offset
+	// from x is kept instead of a second pointer (general registers run
+	// short).
+	var nxo GPVirtual
+	if !is24 {
+		nxo = GP64()
+		Load(Param("nx"), nxo)
+		SUBQ(x, nxo)
+	}
 	dx := Load(Param("dx"), GP64())
 	nb := Load(Param("nb"), GP64())
 	rows := Load(Param("rows"), GP64())
@@ -119,13 +134,14 @@ func matVecSparse(name string, is24, q4 bool) {
 		return ZMM()
 	}
 	acc := [2]VecVirtual{vec(), vec()}
+	accT := vec() // the blocks after the last whole group
 
 	// Temporaries allocated once (avo's allocator copes badly with fresh
 	// ones per unrolled block; the core renames them anyway).
 	u, tq, idx, x0 := YMM(), YMM(), YMM(), YMM()
 	s, cc, e := vec(), vec(), vec()
-	ue, be, xv := ZMM(), ZMM(), ZMM()
-	m, meff := GP64(), GP64()
+	ue, be := ZMM(), ZMM()
+	meff := GP64()
 	k := K()
 	wp, xp, dp, n := GP64(), GP64(), GP64(), GP64()
 
@@ -149,19 +165,21 @@ func matVecSparse(name string, is24, q4 bool) {
 			vpdpbusd(idx, u, s)
 			vpdpbusd(idx, bias.AsY(), cc)
 		} else {
-			MOVQ(Mem{Base: wp, Disp: o + kb}, m)
-			PDEPQ(m, ones32, meff) // the first 32 set bits
+			PDEPQ(Mem{Base: wp, Disp: o + kb}, ones32, meff) // the first 32 set bits
 			KMOVQ(meff, k)
 			VPXORD(ue, ue, ue)
 			vpexpandb(u.AsZ(), k, ue)
 			VMOVDQU8_Z(bias, k, be) // the bias at the kept positions
-			VMOVDQU64(Mem{Base: xp, Disp: xo}, xv)
+			// s = Σ bias·(-x) + Σ u·x over the kept positions: the
+			// correction comes from the negated activation, so no
+			// subtraction (and one accumulator) per block.
 			VPXORD(s, s, s)
-			VPXORD(cc, cc, cc)
-			vpdpbusd(xv, ue, s)
-			vpdpbusd(xv, be, cc)
+			vpdpbusd(Mem{Base: xp, Index: nxo, Scale: 1, Disp: xo}, be, s)
+			vpdpbusd(Mem{Base: xp, Disp: xo}, ue, s)
 		}
-		VPSUBD(cc, s, s)
+		if is24 {
+			VPSUBD(cc, s, s)
+		}
 		VCVTDQ2PS(s, s)
 	}
 
@@ -172,13 +190,17 @@ func matVecSparse(name string, is24, q4 bool) {
 	MOVQ(x, xp)
 	MOVQ(dx, dp)
 	MOVQ(nb, n)
-	for _, a := range acc {
+	for _, a := range []VecVirtual{acc[0], acc[1], accT} {
 		VXORPS(a.AsY(), a.AsY(), a.AsY())
 	}
 
+	rest := name + "_tail"
+	if is24 {
+		rest = name + "_four"
+	}
 	Label(name + "_eight")
 	CMPQ(n, U32(8))
-	JL(LabelRef(name + "_tail"))
+	JL(LabelRef(rest))
 	for off := 0; off < 8*bsz; off += 64 {
 		PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead + off})
 	}
@@ -212,32 +234,54 @@ func matVecSparse(name string, is24, q4 bool) {
 	SUBQ(U32(8), n)
 	JMP(LabelRef(name + "_eight"))
 
-	// The last nb%8 blocks, one at a time.
-	Label(name + "_tail")
-	TESTQ(n, n)
-	JLE(LabelRef(name + "_reduce"))
-	block(0, 0)
-	{
+	// single scales block o's sums s (its activation scales at dp+do) as
+	// the single-row kernels' tail (dotSparse) does, and adds them to a.
+	single := func(o, do int, a VecVirtual) {
 		dwv := vec()
 		if is24 {
 			h := XMM()
-			VPBROADCASTW(Mem{Base: wp}, h)
+			VPBROADCASTW(Mem{Base: wp, Disp: o}, h)
 			VCVTPH2PS(h, dwv)
 		} else {
 			h := YMM()
-			VPBROADCASTW(Mem{Base: wp}, h)
+			VPBROADCASTW(Mem{Base: wp, Disp: o}, h)
 			VCVTPH2PS(h, dwv)
 		}
 		d2 := ZMM()
-		VMOVQ(Mem{Base: dp}, d2.AsX()) // dx of the block's two activation blocks
+		VMOVQ(Mem{Base: dp, Disp: do}, d2.AsX()) // dx of the block's two activation blocks
 		if is24 {
 			VPERMPS(d2.AsY(), spread[0], e)
 		} else {
 			VPERMPS(d2, spread[0], e)
 		}
 		VMULPS(dwv, e, e)
-		VFMADD231PS(e, s, acc[0])
+		VFMADD231PS(e, s, a)
 	}
+
+	// The float sums follow the single-row kernels (sparseDotG) exactly,
+	// so that MatVec equals MatMul's per-row dots bit for bit: whole
+	// groups (4 blocks for 2:4, 8 for bitmask) into acc[b%2], reduced,
+	// plus the remaining blocks in accT, reduced on their own.
+	if is24 {
+		Label(name + "_four")
+		CMPQ(n, U32(4))
+		JL(LabelRef(name + "_tail"))
+		for b := 0; b < 4; b++ {
+			block(b*bsz, 64*b)
+			single(b*bsz, 8*b, acc[b%2])
+		}
+		ADDQ(U32(4*bsz), wp)
+		ADDQ(U32(4*64), xp)
+		ADDQ(U32(4*8), dp)
+		SUBQ(U32(4), n)
+	}
+
+	// The last blocks, one at a time.
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_reduce"))
+	block(0, 0)
+	single(0, 0, accT)
 	ADDQ(U32(bsz), wp)
 	ADDQ(U32(64), xp)
 	ADDQ(U32(8), dp)
@@ -246,20 +290,26 @@ func matVecSparse(name string, is24, q4 bool) {
 
 	Label(name + "_reduce")
 	VADDPS(acc[1], acc[0], acc[0])
-	r := YMM()
-	if is24 {
-		VMOVAPS(acc[0], r)
-	} else {
-		VEXTRACTF64X4(U8(1), acc[0], r)
-		VADDPS(acc[0].AsY(), r, r)
+	sum := func(a VecVirtual) VecVirtual {
+		r := YMM()
+		if is24 {
+			VMOVAPS(a, r)
+		} else {
+			VEXTRACTF64X4(U8(1), a, r)
+			VADDPS(a.AsY(), r, r)
+		}
+		f := XMM()
+		VEXTRACTF32X4(U8(1), r, f)
+		VADDPS(r.AsX(), f, f)
+		g := XMM()
+		VMOVHLPS(f, f, g)
+		VADDPS(g, f, f)
+		VMOVSHDUP(f, g)
+		VADDSS(g, f, f)
+		return f
 	}
-	f := XMM()
-	VEXTRACTF32X4(U8(1), r, f)
-	VADDPS(r.AsX(), f, f)
-	g := XMM()
-	VMOVHLPS(f, f, g)
-	VADDPS(g, f, f)
-	VMOVSHDUP(f, g)
+	f := sum(acc[0])
+	g := sum(accT)
 	VADDSS(g, f, f)
 	VMOVSS(f, Mem{Base: y})
 	ADDQ(U32(4), y)
