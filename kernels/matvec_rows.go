@@ -21,9 +21,9 @@ const (
 )
 
 // sparse reports whether kind is a sparse format's range kernel, which
-// reads 64-weight blocks of wsz bytes and only the qs and dx of mvPrep
-// (its kept positions vary by row, so no correction can be laid out
-// ahead).
+// reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,
+// for bitmask blocks, c: a 64-weight block's 16 lane corrections are those
+// of its two q8_0 blocks, contiguous).
 func (k mvKind) sparse() (wsz int, ok bool) {
 	switch k {
 	case mvQ4_24, mvQ4BM:
@@ -43,12 +43,9 @@ func (k mvKind) sparse() (wsz int, ok bool) {
 // correction. For the q4_0 kernel (four blocks per zmm, as the weights'
 // nibbles unpack): x4 holds per quad of blocks their values 0-15 (16 bytes
 // each) and then their values 16-31; c4 per block 4 corrections, those of
-// lanes k and k+4 of c added. dx holds the blocks' scales as float32. nx
-// holds qs negated (a q8_0 value is never -128), from which the bitmask
-// sparse kernels form their bias correction.
+// lanes k and k+4 of c added. dx holds the blocks' scales as float32.
 type mvPrep struct {
 	qs []byte
-	nx []byte
 	c  []int32
 	x4 []byte
 	c4 []int32
@@ -60,7 +57,6 @@ type mvPrep struct {
 func (p *mvPrep) grow(nb int) {
 	if cap(p.dx) < nb {
 		p.qs = make([]byte, nb*32)
-		p.nx = make([]byte, nb*32)
 		p.c = make([]int32, nb*8)
 		p.x4 = make([]byte, (nb+3)/4*128)
 		p.c4 = make([]int32, nb*4)
@@ -70,14 +66,11 @@ func (p *mvPrep) grow(nb int) {
 
 // set lays out the nb q8_0 blocks of xq.
 func (p *mvPrep) set(xq []byte, nb int) {
-	qs, nx, c, x4, c4, dx := p.qs[:nb*32], p.nx[:nb*32], p.c[:nb*8], p.x4[:(nb+3)/4*128], p.c4[:nb*4], p.dx[:nb]
+	qs, c, x4, c4, dx := p.qs[:nb*32], p.c[:nb*8], p.x4[:(nb+3)/4*128], p.c4[:nb*4], p.dx[:nb]
 	for b := 0; b < nb; b++ {
 		blk := (*[34]byte)(xq[b*34 : b*34+34])
 		v := (*[32]byte)(qs[b*32 : b*32+32])
 		copy(v[:], blk[2:])
-		for i, q := range v {
-			nx[b*32+i] = byte(-int8(q))
-		}
 		q0 := 128*(b/4) + 16*(b%4)
 		copy(x4[q0:q0+16], v[:16])
 		copy(x4[q0+64:q0+80], v[16:])

@@ -64,7 +64,8 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 }
 
 // mvRowsSparse is mvRows for the sparse kinds: nb 64-weight blocks of wsz
-// bytes per row, against the activation's qs and dx.
+// bytes per row, against the activation's qs and dx (and c for bitmask
+// blocks).
 func mvRowsSparse(kind mvKind, n int, w []byte, rb, rows, wsz int, p *mvPrep, y []float32) {
 	nb := n / 64
 	if nb == 0 || rb < nb*wsz {
@@ -74,7 +75,7 @@ func mvRowsSparse(kind mvKind, n int, w []byte, rb, rows, wsz int, p *mvPrep, y 
 		return
 	}
 	w = need(w, (rows-1)*rb+nb*wsz)
-	qs, nx, dx := need(p.qs, nb*64), need(p.nx, nb*64), need(p.dx, 2*nb)
+	qs, c, dx := need(p.qs, nb*64), need(p.c, nb*16), need(p.dx, 2*nb)
 	y = need(y, rows)
 	switch kind {
 	case mvQ4_24:
@@ -82,9 +83,9 @@ func mvRowsSparse(kind mvKind, n int, w []byte, rb, rows, wsz int, p *mvPrep, y 
 	case mvQ8_24:
 		matVecQ8_0_24AVX512(&w[0], rb, &qs[0], &dx[0], nb, rows, &y[0])
 	case mvQ4BM:
-		matVecQ4_0_BMAVX512(&w[0], rb, &qs[0], &nx[0], &dx[0], nb, rows, &y[0])
+		matVecQ4_0_BMAVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	case mvQ8BM:
-		matVecQ8_0_BMAVX512(&w[0], rb, &qs[0], &nx[0], &dx[0], nb, rows, &y[0])
+		matVecQ8_0_BMAVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	}
 }
 
@@ -168,7 +169,7 @@ func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {
 		return
 	}
 	dst = need(dst, nb*34)
-	qs, nx, c, dx := need(p.qs, nb*32), need(p.nx, nb*32), need(p.c, nb*8), need(p.dx, nb)
+	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
 	x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
-	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &nx[0], &c[0], &x4[0], &c4[0], &dx[0])
+	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &c[0], &x4[0], &c4[0], &dx[0])
 }

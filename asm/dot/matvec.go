@@ -180,14 +180,13 @@ func matVecQ8(name string) {
 // (kernels.mvPrep), exactly as mvPrep.set computes it: the values again,
 // 32 bytes per block at qs, the lane corrections (-8 times the sums of
 // values 4i..4i+3, formed by one VPDPBUSD against 0x01 bytes) at c, the
-// values negated at nx (for the bitmask sparse kernels), the
 // quad layout for q4_0 (values 0-15 of block b at x4+128(b/4)+16(b%4),
 // values 16-31 64 bytes on; at c4 per block the corrections of lanes k
 // and k+4 added) and the scale widened back from fp16 at dx.
 func quantQ8(name string, prep bool) {
 	if prep {
-		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, nx *byte, c *int32, x4 *byte, c4 *int32, dx *float32)")
-		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, nx, c, x4, c4, dx.")
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, c *int32, x4 *byte, c4 *int32, dx *float32)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, x4, c4, dx.")
 	} else {
 		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
 		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
@@ -196,11 +195,10 @@ func quantQ8(name string, prep bool) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 	q := Load(Param("q"), GP64())
-	var qs, nx, cs, x4, c4, dxs, li Register
+	var qs, cs, x4, c4, dxs, li Register
 	ones := ZMM()
 	if prep {
 		qs = Load(Param("qs"), GP64())
-		nx = Load(Param("nx"), GP64())
 		cs = Load(Param("c"), GP64())
 		x4 = Load(Param("x4"), GP64())
 		c4 = Load(Param("c4"), GP64())
@@ -275,11 +273,6 @@ func quantQ8(name string, prep bool) {
 		vb := YMM()
 		VINSERTI32X4(U8(1), b1, b0.AsY(), vb)
 		VMOVDQU32(vb, Mem{Base: qs})
-		nv := YMM()
-		VPXORD(nv, nv, nv)
-		VPSUBB(vb, nv, nv) // -x (x is never -128)
-		VMOVDQU32(nv, Mem{Base: nx})
-		ADDQ(U32(32), nx)
 		VMOVDQU32(b0, Mem{Base: x4})
 		VMOVDQU32(b1, Mem{Base: x4, Disp: 64})
 		sum := YMM()

@@ -40,22 +40,22 @@ func matVecSparse(name string, is24, q4 bool) {
 		Doc(name+" writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)",
 			"with the prepared activation x, dx (see kernels.mvPrep).")
 	} else {
-		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, nx *byte, dx *float32, nb int, rows int, y *float32)")
+		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)")
 		Doc(name+" writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)",
-			"with the prepared activation x, nx, dx (see kernels.mvPrep).")
+			"with the prepared activation x, c, dx (see kernels.mvPrep).")
 	}
 	Pragma("noescape") // the kernels keep no pointer
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
 	x := Load(Param("x"), GP64())
-	// Bitmask kernels read the negated activation at x+nxo: its offset
-	// from x is kept instead of a second pointer (general registers run
-	// short).
-	var nxo GPVirtual
+	// Bitmask kernels read the lane corrections at x+co (c advances 64
+	// bytes per block, as x does): the offset is kept instead of a second
+	// pointer (general registers run short).
+	var co GPVirtual
 	if !is24 {
-		nxo = GP64()
-		Load(Param("nx"), nxo)
-		SUBQ(x, nxo)
+		co = GP64()
+		Load(Param("c"), co)
+		SUBQ(x, co)
 	}
 	dx := Load(Param("dx"), GP64())
 	nb := Load(Param("nb"), GP64())
@@ -140,7 +140,7 @@ func matVecSparse(name string, is24, q4 bool) {
 	// ones per unrolled block; the core renames them anyway).
 	u, tq, idx, x0 := YMM(), YMM(), YMM(), YMM()
 	s, cc, e := vec(), vec(), vec()
-	ue, be := ZMM(), ZMM()
+	ue := ZMM()
 	meff := GP64()
 	k := K()
 	wp, xp, dp, n := GP64(), GP64(), GP64(), GP64()
@@ -167,14 +167,19 @@ func matVecSparse(name string, is24, q4 bool) {
 		} else {
 			PDEPQ(Mem{Base: wp, Disp: o + kb}, ones32, meff) // the first 32 set bits
 			KMOVQ(meff, k)
-			VPXORD(ue, ue, ue)
+			// The kept values expanded over a background of the bias:
+			// every dropped weight then counts as the value 0, so the
+			// correction is the dense one, -bias times each lane's
+			// activation sum, laid out ahead (c, shifted left by 4 for
+			// the bias 128) and one VPDPBUSD does the block.
+			VMOVDQA64(bias, ue)
 			vpexpandb(u.AsZ(), k, ue)
-			VMOVDQU8_Z(bias, k, be) // the bias at the kept positions
-			// s = Σ bias·(-x) + Σ u·x over the kept positions: the
-			// correction comes from the negated activation, so no
-			// subtraction (and one accumulator) per block.
-			VPXORD(s, s, s)
-			vpdpbusd(Mem{Base: xp, Index: nxo, Scale: 1, Disp: xo}, be, s)
+			cm := Mem{Base: xp, Index: co, Scale: 1, Disp: xo}
+			if q4 {
+				VMOVDQU32(cm, s)
+			} else {
+				VPSLLD(U8(4), cm, s)
+			}
 			vpdpbusd(Mem{Base: xp, Disp: xo}, ue, s)
 		}
 		if is24 {
