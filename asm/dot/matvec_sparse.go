@@ -14,17 +14,25 @@ import (
 // q8_0 block, so a 64-weight sparse block's activations are the 64
 // contiguous bytes x[64b:], and dx the blocks' scales as float32.
 //
-// Per block the integer work is that of the single-row kernels
-// (dotSparse24U for 2:4: VPMULTISHIFTQB fields, VPERMI2B gathering the kept
-// activations, two VPDPBUSD for Σ u·x and the bias correction; dotSparseBMG
-// for bitmask blocks: PDEP, VPEXPANDB and two VPDPBUSD), so every int32
-// lane holds the same exact sum. What the range kernel drops is the
+// Per block every int32 lane ends at exactly the single-row kernels' value.
+// 2:4 does their integer work (dotSparse24U: VPMULTISHIFTQB fields,
+// VPERMI2B gathering the kept activations, two VPDPBUSD for Σ u·x and the
+// bias correction). Bitmask blocks (dotSparseBMG: PDEP keeps the first 32
+// set bits, VPEXPANDB scatters the kept values) expand over a background
+// of the bias instead of zeros, so a dropped weight counts as the value 0
+// and the correction is the dense one laid out once per vector (kernels.
+// mvPrep.c): one VPDPBUSD per block instead of two and a subtraction.
+// Against the single-row kernels the range kernel also drops the
 // per-block scale work, which measured about 30% of the 2:4 kernel: per
 // 8 blocks one VPERMI2W gather of the 8 weight scales and one load of the
 // 16 activation scales, already float32, make the 16 products dw*dx; per
 // block one VPERMPS spreads its two over the lanes of its two activation
-// blocks. The last nb%8 blocks go one at a time. Each 8-block step
-// prefetches its weights 4 KB ahead, one PREFETCHT0 per 64 bytes.
+// blocks. The float sums keep the single-row kernels' order (whole groups
+// into two alternating accumulators, the rest in a third, each reduced,
+// then added), so MatVec equals MatMul's row dots bit for bit. Each
+// 8-block step prefetches its weights 4 KB ahead, one PREFETCHT0 per 64
+// bytes. In L1 on the Zen 4 VM, q4_0 values: 2:4 1.5 ns per 64-weight
+// block against 1.9 for the row dots, bitmask 1.8 against 2.8.
 //
 // Needs AVX-512 BW, VL, VNNI; VBMI for 2:4, VBMI2 and BMI2 for bitmask;
 // GFNI for q4_0 values.
