@@ -257,6 +257,30 @@ func matVecQ8_0AVX512(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, r
 //go:noescape
 func matVecQ4_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 
+// matVecQ4_0_24AVX512 writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)
+// with the prepared activation x, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ4_0_24AVX512(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)
+
+// matVecQ8_0_24AVX512 writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)
+// with the prepared activation x, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ8_0_24AVX512(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)
+
+// matVecQ4_0_BMAVX512 writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)
+// with the prepared activation x, c, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ4_0_BMAVX512(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)
+
+// matVecQ8_0_BMAVX512 writes to y[0:rows] the dot products of the rows sparse weight rows at w (rb bytes apart, nb 64-weight blocks each)
+// with the prepared activation x, c, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ8_0_BMAVX512(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)
+
 // quantQ8_0AVX512 quantizes the nb*32 float32s at x to nb q8_0 blocks at q.
 //
 //go:noescape

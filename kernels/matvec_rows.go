@@ -11,10 +11,28 @@ package kernels
 type mvKind uint8
 
 const (
-	mvNone mvKind = iota
-	mvQ8          // q8_0 weights
-	mvQ4          // q4_0 weights
+	mvNone  mvKind = iota
+	mvQ8           // q8_0 weights
+	mvQ4           // q4_0 weights
+	mvQ4_24        // q4_0_24 weights (2:4 sparse)
+	mvQ8_24        // q8_0_24 weights
+	mvQ4BM         // q4_0_bm weights (bitmask sparse)
+	mvQ8BM         // q8_0_bm weights
 )
+
+// sparse reports whether kind is a sparse format's range kernel, which
+// reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,
+// for bitmask blocks, c: a 64-weight block's 16 lane corrections are those
+// of its two q8_0 blocks, contiguous).
+func (k mvKind) sparse() (wsz int, ok bool) {
+	switch k {
+	case mvQ4_24, mvQ4BM:
+		return 26, true
+	case mvQ8_24, mvQ8BM:
+		return 42, true
+	}
+	return 0, false
+}
 
 // mvPrep is a q8_0 activation row in the range kernels' layouts. For the
 // q8_0 kernel: qs holds the values of every block without its scale, 32

@@ -3,8 +3,9 @@
 package kernels
 
 // mvRowsKind returns the range kernel for weights of type t when backend
-// serves them: the avx512 backend's q8_0 (VNNI) and q4_0 (VNNI, VBMI and
-// GFNI), else mvNone.
+// serves them: the avx512 backend's q8_0 (VNNI), q4_0 (VNNI, VBMI and
+// GFNI), 2:4 sparse (VNNI, VBMI; GFNI for q4_0 values) and bitmask sparse
+// (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return mvNone
@@ -14,6 +15,14 @@ func mvRowsKind(backend string, t Type) mvKind {
 		return mvQ8
 	case t == Q4_0 && haveVBMI && haveGFNI:
 		return mvQ4
+	case t == Q4_0_24 && haveVBMI && haveGFNI:
+		return mvQ4_24
+	case t == Q8_0_24 && haveVBMI:
+		return mvQ8_24
+	case t == Q4_0_BM && haveVBMI2 && haveGFNI:
+		return mvQ4BM
+	case t == Q8_0_BM && haveVBMI2:
+		return mvQ8BM
 	}
 	return mvNone
 }
@@ -24,6 +33,10 @@ func mvRowsKind(backend string, t Type) mvKind {
 // holds.
 func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) {
 	if rows <= 0 {
+		return
+	}
+	if wsz, ok := kind.sparse(); ok {
+		mvRowsSparse(kind, n, w, rb, rows, wsz, p, y)
 		return
 	}
 	nb := n / 32
@@ -47,6 +60,32 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	case mvQ4:
 		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
 		matVecQ4_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
+	}
+}
+
+// mvRowsSparse is mvRows for the sparse kinds: nb 64-weight blocks of wsz
+// bytes per row, against the activation's qs and dx (and c for bitmask
+// blocks).
+func mvRowsSparse(kind mvKind, n int, w []byte, rb, rows, wsz int, p *mvPrep, y []float32) {
+	nb := n / 64
+	if nb == 0 || rb < nb*wsz {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*wsz)
+	qs, c, dx := need(p.qs, nb*64), need(p.c, nb*16), need(p.dx, 2*nb)
+	y = need(y, rows)
+	switch kind {
+	case mvQ4_24:
+		matVecQ4_0_24AVX512(&w[0], rb, &qs[0], &dx[0], nb, rows, &y[0])
+	case mvQ8_24:
+		matVecQ8_0_24AVX512(&w[0], rb, &qs[0], &dx[0], nb, rows, &y[0])
+	case mvQ4BM:
+		matVecQ4_0_BMAVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
+	case mvQ8BM:
+		matVecQ8_0_BMAVX512(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	}
 }
 
