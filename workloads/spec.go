@@ -272,6 +272,10 @@ func (s Spec) Cells() []results.CellConfig {
 		for _, t0 := range types {
 			for _, cp := range comps {
 				t := t0
+				if !storable(t, cp) && !(runners.IsModelFile(m) && cp.method == "" && cp.prune == "") {
+					// A sparse type holds its own pattern only (sparse.go).
+					continue
+				}
 				if runners.IsModelFile(m) && cp.method == "" && cp.prune == "" {
 					// A file runs as it is: the cell is named by what it holds,
 					// not by the types axis (which would label one file's
@@ -715,8 +719,10 @@ func (s Spec) Problems() []Problem {
 		return ps
 	}
 
+	sparse := s.sparseStorageProblems()
+	ps = append(ps, sparse...)
 	cells := s.Cells()
-	if len(cells) == 0 {
+	if len(cells) == 0 && len(sparse) == 0 {
 		add("include", "the include and exclude rules leave no cell to run")
 	}
 	ps = append(ps, s.cellProblems(cells)...)
@@ -826,6 +832,14 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 		}
 		return 0
 	}
+	sparsityIndex := func(sp string) int {
+		for i, x := range s.Sparsity {
+			if canonicalSparsity(x) == sp {
+				return i
+			}
+		}
+		return 0
+	}
 	methodIndex := func(m string) int {
 		for i, x := range s.Methods {
 			if canonicalMethod(x) == m {
@@ -875,6 +889,12 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 			if err := cfg.CheckType(t); err != nil {
 				ps = append(ps, Problem{fmt.Sprintf("axes.types[%d]", typeIndex(c.WeightType)),
 					fmt.Sprintf("%v; add an exclude rule {models: [%s], types: [%s]}", err, c.Model, c.WeightType)})
+			}
+		}
+		if msg := groupProblem(cfg, c); msg != "" && cfg.CheckType(t) == nil {
+			if key := "group/" + c.Model + "/" + c.Sparsity; !seen[key] {
+				seen[key] = true
+				ps = append(ps, Problem{fmt.Sprintf("axes.sparsity[%d]", sparsityIndex(c.Sparsity)), msg})
 			}
 		}
 		if c.KVType == "q8_0" && cfg.HeadDim%32 != 0 {

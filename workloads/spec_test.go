@@ -48,17 +48,17 @@ func TestQuickSuiteCells(t *testing.T) {
 func TestValidateNamesTheProblem(t *testing.T) {
 	base, _ := Builtin("quick")
 	cases := map[string]func(*Spec){
-		"axes.backends[0]: unknown backend": func(s *Spec) { s.Backends = []string{"cuda"} },
-		"axes.models[0]: unknown model":     func(s *Spec) { s.Models = []string{"gpt5"} },
-		"exclude[0]: rule names no axis":    func(s *Spec) { s.Exclude = []Rule{{}} },
-		"leave no cell":                     func(s *Spec) { s.Include = []Rule{{Threads: []int{99}}} },
-		"cannot be generated as q4_0_24":    func(s *Spec) { s.Types = []string{"q4_0_24"}; s.Models = []string{"SmolLM2-135M"} },
-		"axis types is empty":               func(s *Spec) { s.Types = nil },
-		`unknown weight type "q9_9"`:        func(s *Spec) { s.Types = []string{"q9_9"} },
-		"threads must be ≥ 0":               func(s *Spec) { s.Threads = []int{-1} },
-		"prompt length must be":             func(s *Spec) { s.PromptTokens = []int{0} },
-		"generated tokens must":             func(s *Spec) { s.GenTokens = []int{0} },
-		"max repetitions":                   func(s *Spec) { s.Repeat.Max = 1 },
+		"axes.backends[0]: unknown backend":          func(s *Spec) { s.Backends = []string{"cuda"} },
+		"axes.models[0]: unknown model":              func(s *Spec) { s.Models = []string{"gpt5"} },
+		"exclude[0]: rule names no axis":             func(s *Spec) { s.Exclude = []Rule{{}} },
+		"leave no cell":                              func(s *Spec) { s.Include = []Rule{{Threads: []int{99}}} },
+		"axes.types[0]: q4_0_24 stores 2:4 sparsity": func(s *Spec) { s.Types = []string{"q4_0_24"}; s.Models = []string{"SmolLM2-135M"} },
+		"axis types is empty":                        func(s *Spec) { s.Types = nil },
+		`unknown weight type "q9_9"`:                 func(s *Spec) { s.Types = []string{"q9_9"} },
+		"threads must be ≥ 0":                        func(s *Spec) { s.Threads = []int{-1} },
+		"prompt length must be":                      func(s *Spec) { s.PromptTokens = []int{0} },
+		"generated tokens must":                      func(s *Spec) { s.GenTokens = []int{0} },
+		"max repetitions":                            func(s *Spec) { s.Repeat.Max = 1 },
 	}
 	for want, mutate := range cases {
 		s := base
