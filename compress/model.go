@@ -175,10 +175,7 @@ func newPlan(cfg model.Config, o Options) (*plan, error) {
 	}
 	switch {
 	case p.sparse:
-		want := Sparsity{N: 2, M: 4}
-		if t == kernels.Q4_0_BM || t == kernels.Q8_0_BM {
-			want = Sparsity{N: 32, M: 64}
-		}
+		want, _ := StoragePattern(t)
 		if !pruning || p.Sparsity != want {
 			return nil, fmt.Errorf("type %s stores exactly the %s pattern: prune with --sparsity %s", t, want, want)
 		}

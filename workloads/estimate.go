@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/edgebench/edgebench/compress"
 	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
@@ -133,6 +134,11 @@ func typedShape(cfg model.Config, weightType string) shape {
 	}
 	sh := shape{cfg: cfg}
 	for _, s := range cfg.Tensors(t) {
+		if s.Name == "token_embd.weight" || s.Name == "output.weight" {
+			// Never pruned: a sparse type's file holds them in its value
+			// type (q4_0_24 → q4_0), as compress writes them.
+			s.Type = compress.ValueType(t)
+		}
 		b, err := s.Bytes()
 		if err != nil {
 			return shape{err: err.Error()}

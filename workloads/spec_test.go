@@ -2,6 +2,7 @@ package workloads
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"strings"
 	"testing"
@@ -48,17 +49,17 @@ func TestQuickSuiteCells(t *testing.T) {
 func TestValidateNamesTheProblem(t *testing.T) {
 	base, _ := Builtin("quick")
 	cases := map[string]func(*Spec){
-		"axes.backends[0]: unknown backend": func(s *Spec) { s.Backends = []string{"cuda"} },
-		"axes.models[0]: unknown model":     func(s *Spec) { s.Models = []string{"gpt5"} },
-		"exclude[0]: rule names no axis":    func(s *Spec) { s.Exclude = []Rule{{}} },
-		"leave no cell":                     func(s *Spec) { s.Include = []Rule{{Threads: []int{99}}} },
-		"cannot be generated as q4_0_24":    func(s *Spec) { s.Types = []string{"q4_0_24"}; s.Models = []string{"SmolLM2-135M"} },
-		"axis types is empty":               func(s *Spec) { s.Types = nil },
-		`unknown weight type "q9_9"`:        func(s *Spec) { s.Types = []string{"q9_9"} },
-		"threads must be ≥ 0":               func(s *Spec) { s.Threads = []int{-1} },
-		"prompt length must be":             func(s *Spec) { s.PromptTokens = []int{0} },
-		"generated tokens must":             func(s *Spec) { s.GenTokens = []int{0} },
-		"max repetitions":                   func(s *Spec) { s.Repeat.Max = 1 },
+		"axes.backends[0]: unknown backend":          func(s *Spec) { s.Backends = []string{"cuda"} },
+		"axes.models[0]: unknown model":              func(s *Spec) { s.Models = []string{"gpt5"} },
+		"exclude[0]: rule names no axis":             func(s *Spec) { s.Exclude = []Rule{{}} },
+		"leave no cell":                              func(s *Spec) { s.Include = []Rule{{Threads: []int{99}}} },
+		"axes.types[0]: q4_0_24 stores 2:4 sparsity": func(s *Spec) { s.Types = []string{"q4_0_24"}; s.Models = []string{"SmolLM2-135M"} },
+		"axis types is empty":                        func(s *Spec) { s.Types = nil },
+		`unknown weight type "q9_9"`:                 func(s *Spec) { s.Types = []string{"q9_9"} },
+		"threads must be ≥ 0":                        func(s *Spec) { s.Threads = []int{-1} },
+		"prompt length must be":                      func(s *Spec) { s.PromptTokens = []int{0} },
+		"generated tokens must":                      func(s *Spec) { s.GenTokens = []int{0} },
+		"max repetitions":                            func(s *Spec) { s.Repeat.Max = 1 },
 	}
 	for want, mutate := range cases {
 		s := base
@@ -98,23 +99,34 @@ func TestStandardSuite(t *testing.T) {
 		t.Errorf("standard suite should span 15M to 1B+, has %v", models)
 	}
 	// Dense, 50% and 2:4 on the small, middle and 1B shapes; the dense
-	// cells keep the IDs they had before the sparsity axes were added.
+	// cells keep the IDs they had before the sparsity axes were added. Where
+	// the rows are whole 64-weight blocks the pruned weights are stored in
+	// the sparse formats (50% as the bitmask's 32:64), on stories15M's
+	// 288-wide rows densely.
 	sparse := map[string]int{}
 	for _, c := range cells {
 		if c.Prune != "" {
-			if c.Prune != "magnitude" || (c.WeightType != "q8_0" && c.WeightType != "q4_0") {
+			if c.Prune != "magnitude" || c.Threads != threadCount(0) {
 				t.Errorf("unexpected sparse cell %s", c.ID())
 			}
-			sparse[c.Model+"/"+c.Sparsity]++
+			sparse[c.Model+"/"+c.WeightType+"/"+c.Sparsity]++
 		}
 		if c.Prune == "" && strings.Contains(c.ID(), "prune") {
 			t.Errorf("dense cell ID names a pruner: %s", c.ID())
 		}
-	}
-	for _, m := range []string{"stories15M", "SmolLM2-360M", "Llama-3.2-1B"} {
-		if sparse[m+"/0.5"] != 2 || sparse[m+"/2:4"] != 2 {
-			t.Errorf("%s: sparse cells %v, want q8_0 and q4_0 at 0.5 and 2:4", m, sparse)
+		if _, ok := sparsePattern(c.WeightType); ok && c.Prune == "" {
+			t.Errorf("dense cell of a sparse type: %s", c.ID())
 		}
+	}
+	want := map[string]int{}
+	for _, v := range []string{"q8_0", "q4_0"} {
+		want["stories15M/"+v+"/0.5"], want["stories15M/"+v+"/2:4"] = 1, 1
+		for _, m := range []string{"SmolLM2-360M", "Llama-3.2-1B"} {
+			want[m+"/"+v+"_bm/32:64"], want[m+"/"+v+"_24/2:4"] = 1, 1
+		}
+	}
+	if fmt.Sprint(sparse) != fmt.Sprint(want) {
+		t.Errorf("sparse cells %v\nwant %v", sparse, want)
 	}
 	if s.QualityTokens != DefaultQualityTokens {
 		t.Errorf("standard suite quality tokens %d", s.QualityTokens)

@@ -48,10 +48,14 @@ func TestHardwareSelectionExample(t *testing.T) {
 	}
 	cells := s.Cells()
 	// 2 models × (f32, q8_0, q4_0, q8_0 2:4, q4_0 2:4) at depth 0 with the
-	// f32 cache, plus SmolLM2-135M q4_0 at depth 0/1024 × f32/f16/q8_0 (5 more).
-	if len(cells) != 15 {
-		t.Fatalf("%d cells, want 15", len(cells))
+	// f32 cache, SmolLM2-135M's 2:4 also stored as q8_0_24 and q4_0_24 (2
+	// more; the sparse types have no dense cells, and stories15M's rows do
+	// not fit their 64-weight blocks), plus SmolLM2-135M q4_0 at depth
+	// 0/1024 × f32/f16/q8_0 (5 more).
+	if len(cells) != 17 {
+		t.Fatalf("%d cells, want 17", len(cells))
 	}
+	sparseStored := 0
 	deep := 0
 	for _, c := range cells {
 		if c.WeightType == "f32" && c.Prune != "" {
@@ -63,6 +67,15 @@ func TestHardwareSelectionExample(t *testing.T) {
 		if c.Depth == 1024 {
 			deep++
 		}
+		if _, ok := sparsePattern(c.WeightType); ok {
+			sparseStored++
+			if c.Model != "SmolLM2-135M" || c.Sparsity != "2:4" || c.Prune != "magnitude" {
+				t.Errorf("sparse-format cell outside SmolLM2-135M magnitude 2:4: %s", c.ID())
+			}
+		}
+	}
+	if sparseStored != 2 {
+		t.Errorf("%d cells in the sparse formats, want 2 (q8_0_24, q4_0_24)", sparseStored)
 	}
 	if deep != 3 || s.QualityTokens != 128 {
 		t.Errorf("%d cells at depth 1024 (want 3), quality tokens %d (want 128)", deep, s.QualityTokens)

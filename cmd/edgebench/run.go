@@ -68,6 +68,9 @@ With --methods, --prune and --sparsity (or the spec's methods/pruning/sparsity
 axes) a cell's model is compressed before it runs (edgebench model compress,
 calibrated on 64 random tokens seeded by the cell's seed) and cached; rtn
 without pruning is plain generation's rounding, so it runs the plain file.
+The sparse types store only the kept weights and their positions, and pair with
+their own pattern alone: q4_0_24/q8_0_24 with 2:4, q4_0_bm/q8_0_bm with 32:64
+(50% in every 64-weight block; an unstructured 0.5 does not fit them).
 
 Each cell loads its model (synthetic models are generated once, deterministically,
 into the cache), does warm-up runs, then repeats a prompt prefill and a decode until
@@ -94,6 +97,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
   edgebench run -m stories15M -t 1,2 --types q8_0,q4_0 -o s15.jsonl
   edgebench run -m stories15M --types q4_0 --methods rtn,gptq -t 1
   edgebench run -m stories15M --types q8_0 --prune magnitude,wanda,sparsegpt --sparsity 0,0.5,2:4
+  edgebench run -m SmolLM2-135M --types q4_0,q4_0_24,q4_0_bm --prune magnitude --sparsity 0,2:4,32:64   # pruned weights stored sparse
   edgebench run -m SmolLM2-135M --types q4_0 -d 0,512,2048 --kv f16,q8_0   # context depth × KV cache type
   edgebench run --resume s15.jsonl                # finish an interrupted run with its original arguments
   edgebench run --suite standard --dry-run        # list the cells, estimated time and memory, without running
@@ -117,7 +121,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.IntSliceVarP(&fl.gen, "gen", "n", nil, "generated tokens per repetition")
 	f.StringSliceVar(&fl.methods, "methods", nil, "quantization methods, e.g. rtn,awq,gptq (none = plain generation); compressed models are prepared into the cache")
 	f.StringSliceVar(&fl.prune, "prune", nil, "pruners, e.g. magnitude,wanda,sparsegpt (none = dense); needs --sparsity")
-	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8 (0 = the dense cell)")
+	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8,32:64 (0 = the dense cell; sparse types take their own pattern only: *_24 2:4, *_bm 32:64)")
 	f.IntSliceVarP(&fl.depths, "depth", "d", nil, "context depths: tokens already in the KV cache when the prompt is processed, e.g. 0,512,2048 (filled untimed)")
 	f.StringSliceVar(&fl.kvTypes, "kv", nil, "KV cache types, e.g. f32,f16,q8_0 (f32 = the default)")
 	f.IntVar(&fl.quality, "quality-tokens", 0, fmt.Sprintf("measure each compressed/quantized cell's KL divergence and same-top-token share against the dense reference over this many seeded tokens; 0 = off (default: the spec's quality.tokens, %d for files and the quick and standard suites)", workloads.DefaultQualityTokens))

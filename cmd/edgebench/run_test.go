@@ -197,7 +197,7 @@ func TestRunDryRunFromFileWithOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "15 cells") || !strings.Contains(out, "SmolLM2-135M") || !strings.Contains(out, "memory") {
+	if !strings.Contains(out, "17 cells") || !strings.Contains(out, "SmolLM2-135M") || !strings.Contains(out, "memory") {
 		t.Errorf("dry run of the example:\n%s", out)
 	}
 	// Axis flags override the file; the file's rules still apply.
@@ -216,8 +216,8 @@ func TestRunDryRunFromFileWithOverrides(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out, "10 cells") {
-		t.Errorf("overridden dry run (SmolLM2-135M: f32, q8_0 and q4_0 dense and 2:4 but f32 2:4, q4_0 × 5 more depth/kv = 10 cells):\n%s", out)
+	if !strings.Contains(out, "12 cells") || !strings.Contains(out, "q4_0_24 magnitude 2:4") {
+		t.Errorf("overridden dry run (SmolLM2-135M: f32, q8_0 and q4_0 dense and 2:4 but f32 2:4, 2:4 also as q8_0_24 and q4_0_24, q4_0 × 5 more depth/kv = 12 cells):\n%s", out)
 	}
 }
 
