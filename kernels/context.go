@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+	"math"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -68,6 +70,11 @@ type Context struct {
 	segs   [MaxFused]mvSeg
 	nseg   int
 	swiglu bool // segs[0] is gate and segs[1] up over the same groups
+	// argmax: the threads also find the largest entry of the rows they
+	// computed and merge it into best (an argmaxKey), so MatVecArgmax
+	// needs no serial pass over y afterwards.
+	argmax bool
+	best   atomic.Uint64
 	ys1    [1][]float32
 	ws1    [1]Matrix
 }
@@ -247,6 +254,64 @@ func (c *Context) MatVec(y []float32, w Matrix, x []float32) {
 	c.ys1[0], c.ws1[0] = nil, Matrix{}
 }
 
+// MatVecArgmax is MatVec that also returns the index of the largest of
+// y[:w.Rows] (the first one on ties; NaNs are ignored; 0 when there is
+// none), as a greedy sampler needs from a model's logits. Each thread
+// scans the rows it just computed while they are in L1 and the partial
+// maxima are merged with an atomic maximum, instead of a serial pass over
+// y after the loop (49152 logits for SmolLM2: tens of µs a token on one
+// thread). y equals MatVec's bit for bit.
+func (c *Context) MatVecArgmax(y []float32, w Matrix, x []float32) int {
+	c.best.Store(0)
+	c.argmax = true
+	c.MatVec(y, w, x)
+	c.argmax = false
+	k := c.best.Load()
+	if k == 0 {
+		return 0
+	}
+	return int(^uint32(k))
+}
+
+// argmaxKey orders (value, index) pairs as unsigned integers: larger
+// values first, then smaller indices; never 0 for a non-NaN value.
+func argmaxKey(v float32, i int) uint64 {
+	if v == 0 {
+		v = 0 // -0 ties with +0, as a > comparison treats them
+	}
+	b := math.Float32bits(v)
+	if b>>31 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 31
+	}
+	return uint64(b)<<32 | uint64(^uint32(i))
+}
+
+// mergeArgmax folds the largest of y[r0:r1] (row indices r0...) into
+// c.best.
+func (c *Context) mergeArgmax(y []float32, r0 int) {
+	bi, bv := -1, float32(0)
+	for i, v := range y {
+		if v != v {
+			continue // NaN
+		}
+		if bi < 0 || v > bv {
+			bi, bv = i, v
+		}
+	}
+	if bi < 0 {
+		return
+	}
+	k := argmaxKey(bv, r0+bi)
+	for {
+		old := c.best.Load()
+		if old >= k || c.best.CompareAndSwap(old, k) {
+			return
+		}
+	}
+}
+
 // MaxFused is the most matrices one MatVecs call multiplies together.
 const MaxFused = 4
 
@@ -400,6 +465,11 @@ func (c *Context) matVecRange(lo, hi int) {
 		for r := r0; r < r1; r++ {
 			y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
 		}
+	}
+	if c.argmax {
+		// MatVecArgmax: one segment whose groups are the loop's.
+		r0, r1 := lo*mvGroup, min(hi*mvGroup, c.segs[0].w.Rows)
+		c.mergeArgmax(c.segs[0].y[r0:r1], r0)
 	}
 	if c.swiglu {
 		// Both segments cover groups [0,ng): rows [r0,r1) of gate and up
