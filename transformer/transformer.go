@@ -945,7 +945,7 @@ func (m *Model) attention(lo, hi int) {
 				for t := range s {
 					s[t] *= m.scale
 				}
-				softmax(s)
+				kernels.Softmax(s)
 				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
 				continue
 			}
@@ -953,7 +953,7 @@ func (m *Model) attention(lo, hi int) {
 				off := eb * (kBase + t*KV + kvh*hd)
 				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb) * m.scale
 			}
-			softmax(s)
+			kernels.Softmax(s)
 			sb := f32Bytes(s)
 			for d := range out {
 				off := eb * (vBase + d*maxCtx)
@@ -984,7 +984,7 @@ func (m *Model) attentionQ8(lo, hi int) {
 				off := kOff + t*rb
 				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq) * m.scale
 			}
-			softmax(s)
+			kernels.Softmax(s)
 			// Complete blocks: probabilities to q8_0, one dot per dim.
 			// The block in progress: f32 values from the tail.
 			full := len(s) / 32
