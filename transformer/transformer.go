@@ -869,9 +869,19 @@ func (m *Model) storeKV(l, p0 int, k, v []float32) {
 		m.storeVQ8(l, p0, v)
 		return
 	}
+	vBase := l * m.kvHeads * m.headDim * maxCtx
+	if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
+		// f32 cache viewed as floats: plain stores, no per-value encoding.
+		copy(k32[(l*maxCtx+p0)*KV:(l*maxCtx+p0+n)*KV], k)
+		for i := 0; i < n; i++ {
+			for c, x := range v[i*KV : (i+1)*KV] {
+				v32[vBase+c*maxCtx+p0+i] = x
+			}
+		}
+		return
+	}
 	// Cannot fail: whole rows of a type without blocks.
 	_ = kernels.Quantize(m.kvType, m.kCache[eb*(l*maxCtx+p0)*KV:eb*(l*maxCtx+p0+n)*KV], k)
-	vBase := l * m.kvHeads * m.headDim * maxCtx
 	le := binary.LittleEndian
 	for i := 0; i < n; i++ {
 		row := v[i*KV : (i+1)*KV]
