@@ -75,6 +75,8 @@ type Context struct {
 	// needs no serial pass over y afterwards.
 	argmax bool
 	best   atomic.Uint64
+	// then is MatVecsThen's hook, called after each range of rows.
+	then func(i, r0, r1 int)
 	ys1    [1][]float32
 	ws1    [1]Matrix
 }
@@ -329,6 +331,7 @@ const mvGroup = 4
 // mvSeg is one matrix of a MatVecs loop: its rows are groups [g0, g0+ng)
 // of the loop.
 type mvSeg struct {
+	idx    int // index of the matrix in the MatVecs call
 	y      []float32
 	w      Matrix
 	rb     int
@@ -358,9 +361,15 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 			panic(fmt.Sprintf("kernels: MatVec shape mismatch: W is %dx%d, len(x)=%d, len(y)=%d", w.Rows, w.Cols, len(x), len(ys[i])))
 		}
 		if ActivationType(w.Type) != ActivationType(ws[0].Type) {
+			then := c.then
+			c.then = nil
 			for j := range ws {
 				c.MatVec(ys[j], ws[j], x)
+				if then != nil && ws[j].Rows > 0 {
+					then(j, 0, ws[j].Rows)
+				}
 			}
+			c.then = then
 			return
 		}
 	}
@@ -371,12 +380,26 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 			continue
 		}
 		ng := (w.Rows + mvGroup - 1) / mvGroup
-		c.segs[c.nseg] = mvSeg{y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), mv: c.kernMV[kernelSlot(w.Type)], g0: groups, ng: ng}
+		c.segs[c.nseg] = mvSeg{idx: i, y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), mv: c.kernMV[kernelSlot(w.Type)], g0: groups, ng: ng}
 		c.nseg++
 		groups += ng
 		bytes += len(w.Data)
 	}
 	c.runMatVecs(x, groups, bytes)
+}
+
+// MatVecsThen is MatVecs that also calls then(i, r0, r1) right after rows
+// [r0,r1) of ys[i] are computed, on the thread that computed them, so that
+// work which depends on a few rows (such as rotating and caching one key
+// head) starts while the other rows are still being computed instead of
+// after the loop. The calls for one matrix cover its rows exactly once, in
+// ranges of any size and order, concurrently on the pool's threads: then
+// must be safe for that (each call owns its rows; anything shared needs
+// atomics). All calls have returned when MatVecsThen returns.
+func (c *Context) MatVecsThen(ys [][]float32, ws []Matrix, x []float32, then func(i, r0, r1 int)) {
+	c.then = then
+	c.MatVecs(ys, ws, x)
+	c.then = nil
 }
 
 // MatVecSwiGLU computes the gated MLP input of one token:
@@ -460,10 +483,13 @@ func (c *Context) matVecRange(lo, hi int) {
 		data, rb, y, dot := s.w.Data, s.rb, s.y, s.dot
 		if s.mv != mvNone {
 			mvRows(s.mv, cols, data[r0*rb:], rb, r1-r0, &c.mvx, y[r0:r1])
-			continue
+		} else {
+			for r := r0; r < r1; r++ {
+				y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
+			}
 		}
-		for r := r0; r < r1; r++ {
-			y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
+		if c.then != nil {
+			c.then(s.idx, r0, r1)
 		}
 	}
 	if c.argmax {

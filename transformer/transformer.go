@@ -27,6 +27,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 
 	"github.com/edgebench/edgebench/kernels"
@@ -148,6 +149,10 @@ type Model struct {
 	// them to MatVecs builds no slices on the heap).
 	qkvY [3][]float32
 	qkvW [3]kernels.Matrix
+	// kvLeft[g]: key and value rows of kv head g the fused decode
+	// projections have yet to compute; kvThen = kvDone (built once).
+	kvLeft []atomic.Int32
+	kvThen func(i, r0, r1 int)
 
 	backendInfo map[string]string
 	weightBytes int64
@@ -349,6 +354,7 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	m.backendInfo["kv:"+m.kvType.String()] = name
 	m.allocate()
 	m.attnFn = m.attention
+	m.kvThen = m.kvDone
 	m.growScratch()
 	return m, nil
 }
@@ -627,6 +633,7 @@ func (m *Model) allocate() {
 		m.kCache32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m.kCache))), len(m.kCache)/4)
 		m.vCache32 = unsafe.Slice((*float32)(unsafe.Pointer(unsafe.SliceData(m.vCache))), len(m.vCache)/4)
 	}
+	m.kvLeft = make([]atomic.Int32, m.kvHeads)
 	m.kStage = make([]float32, n*m.kvDim)
 	m.vStage = make([]float32, n*m.kvDim)
 }
@@ -790,26 +797,34 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 			// One token: the three projections share their input, so they
 			// run as one loop over their rows (one dispatch, one
 			// activation quantization).
-			m.qkvY = [3][]float32{q, kc, vc}
-			m.qkvW = [3]kernels.Matrix{L.wq, L.wk, L.wv}
-			m.ctx.MatVecs(m.qkvY[:], m.qkvW[:], xb)
+			m.qkvY = [3][]float32{kc, vc, q}
+			m.qkvW = [3]kernels.Matrix{L.wk, L.wv, L.wq}
+			// Keys and values come first in the loop, and each kv head is
+			// biased, rotated and cached by the thread that completes its
+			// rows (kvDone), while the query rows are still running,
+			// instead of serially after the loop.
+			for g := range m.kvLeft {
+				m.kvLeft[g].Store(int32(2 * m.headDim))
+			}
+			m.curLayer, m.curP0 = l, p0
+			m.ctx.MatVecsThen(m.qkvY[:], m.qkvW[:], xb, m.kvThen)
 		} else {
 			m.mul(kc, L.wk, xb, n)
 			m.mul(vc, L.wv, xb, n)
-		}
-		for i := 0; i < n; i++ {
-			p := p0 + i
-			cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
-			ki, vi := kc[i*KV:(i+1)*KV], vc[i*KV:(i+1)*KV]
-			if L.bk != nil {
-				kernels.Axpy(ki, 1, L.bk)
+			for i := 0; i < n; i++ {
+				p := p0 + i
+				cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
+				ki, vi := kc[i*KV:(i+1)*KV], vc[i*KV:(i+1)*KV]
+				if L.bk != nil {
+					kernels.Axpy(ki, 1, L.bk)
+				}
+				if L.bv != nil {
+					kernels.Axpy(vi, 1, L.bv)
+				}
+				kernels.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
 			}
-			if L.bv != nil {
-				kernels.Axpy(vi, 1, L.bv)
-			}
-			kernels.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
+			m.storeKV(l, p0, kc, vc, 0, KV)
 		}
-		m.storeKV(l, p0, kc, vc)
 		if nq == 0 {
 			break // last layer of a chunk whose logits nobody reads
 		}
@@ -856,37 +871,80 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 	}
 }
 
-// storeKV writes n staged key/value rows of layer l (positions p0...) into
-// the cache in its element type: keys row by row, values scattered into the
-// transposed layout.
-func (m *Model) storeKV(l, p0 int, k, v []float32) {
+// kvDone is the fused decode projections' hook (MatVecsThen): rows
+// [r0,r1) of matrix i (0 keys, 1 values, 2 queries) of the token at
+// m.curP0 in layer m.curLayer are computed. The thread whose rows complete
+// kv head g (its key and value rows) biases, rotates and caches that head,
+// exactly as the serial path does for the whole row.
+func (m *Model) kvDone(i, r0, r1 int) {
+	if i > 1 {
+		return // query rows: rotated before attention
+	}
+	hd := m.headDim
+	for g := r0 / hd; g*hd < r1; g++ {
+		n := min(r1, (g+1)*hd) - max(r0, g*hd)
+		if m.kvLeft[g].Add(int32(-n)) == 0 {
+			m.finishKVHead(g)
+		}
+	}
+}
+
+// finishKVHead biases, rotates and caches kv head g of the staged decode
+// key and value rows.
+func (m *Model) finishKVHead(g int) {
+	L := &m.layers[m.curLayer]
+	hd, half, p := m.headDim, m.headDim/2, m.curP0
+	c0, c1 := g*hd, (g+1)*hd
+	ki, vi := m.kStage[c0:c1], m.vStage[c0:c1]
+	if L.bk != nil {
+		kernels.Axpy(ki, 1, L.bk[c0:c1])
+	}
+	if L.bv != nil {
+		kernels.Axpy(vi, 1, L.bv[c0:c1])
+	}
+	kernels.RoPE(ki, 1, hd, m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half], m.neox)
+	m.storeKV(m.curLayer, p, m.kStage[:m.kvDim], m.vStage[:m.kvDim], c0, c1)
+}
+
+// storeKV writes columns [c0,c1) of n staged key/value rows of layer l
+// (positions p0...) into the cache in its element type: keys row by row,
+// values scattered into the transposed layout. c0 and c1 are multiples of
+// the head dim (whole heads: a decode stores each kv head as soon as its
+// rows are computed, see kvDone).
+func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
 	KV, maxCtx, eb := m.kvDim, m.maxCtx, m.kvElem
 	n := len(k) / KV
 	if m.kvType == kernels.Q8_0 {
-		// Keys row-major; checkKV made kvDim whole blocks.
+		// Keys row-major; checkKV made heads, so kvDim and c0, whole
+		// blocks.
 		rb := int(kvRowBytes(kernels.Q8_0, int64(KV)))
-		_ = kernels.Quantize(kernels.Q8_0, m.kCache[rb*(l*maxCtx+p0):rb*(l*maxCtx+p0+n)], k)
-		m.storeVQ8(l, p0, v)
+		b0, b1 := c0/32*34, c1/32*34
+		for i := 0; i < n; i++ {
+			off := rb * (l*maxCtx + p0 + i)
+			_ = kernels.Quantize(kernels.Q8_0, m.kCache[off+b0:off+b1], k[i*KV+c0:i*KV+c1])
+		}
+		m.storeVQ8(l, p0, v, c0, c1)
 		return
 	}
 	vBase := l * m.kvHeads * m.headDim * maxCtx
 	if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
 		// f32 cache viewed as floats: plain stores, no per-value encoding.
-		copy(k32[(l*maxCtx+p0)*KV:(l*maxCtx+p0+n)*KV], k)
 		for i := 0; i < n; i++ {
-			for c, x := range v[i*KV : (i+1)*KV] {
-				v32[vBase+c*maxCtx+p0+i] = x
+			off := (l*maxCtx + p0 + i) * KV
+			copy(k32[off+c0:off+c1], k[i*KV+c0:i*KV+c1])
+			for c, x := range v[i*KV+c0 : i*KV+c1] {
+				v32[vBase+(c0+c)*maxCtx+p0+i] = x
 			}
 		}
 		return
 	}
-	// Cannot fail: whole rows of a type without blocks.
-	_ = kernels.Quantize(m.kvType, m.kCache[eb*(l*maxCtx+p0)*KV:eb*(l*maxCtx+p0+n)*KV], k)
 	le := binary.LittleEndian
 	for i := 0; i < n; i++ {
-		row := v[i*KV : (i+1)*KV]
-		for c, x := range row { // c = kvHead*headDim + dim: the transposed row
-			off := eb * (vBase + c*maxCtx + p0 + i)
+		off := eb * ((l*maxCtx+p0+i)*KV + c0)
+		// Cannot fail: whole values of a type without blocks.
+		_ = kernels.Quantize(m.kvType, m.kCache[off:off+eb*(c1-c0)], k[i*KV+c0:i*KV+c1])
+		for c, x := range v[i*KV+c0 : i*KV+c1] { // c0+c = kvHead*headDim + dim: the transposed row
+			off := eb * (vBase + (c0+c)*maxCtx + p0 + i)
 			if m.kvType == kernels.F16 {
 				le.PutUint16(m.vCache[off:], kernels.FP32ToFP16(x))
 			} else {
@@ -896,22 +954,23 @@ func (m *Model) storeKV(l, p0 int, k, v []float32) {
 	}
 }
 
-// storeVQ8 writes n value rows of layer l (positions p0...) into the
-// transposed q8_0 value cache: each value goes to its row's f32 tail, and a
-// block is quantized from the tail when its last position arrives.
-func (m *Model) storeVQ8(l, p0 int, v []float32) {
+// storeVQ8 writes columns [c0,c1) of n value rows of layer l (positions
+// p0...) into the transposed q8_0 value cache: each value goes to its row's
+// f32 tail, and a block is quantized from the tail when its last position
+// arrives.
+func (m *Model) storeVQ8(l, p0 int, v []float32, c0, c1 int) {
 	KV, vrb, tl := m.kvDim, m.vRowBytes, m.tailLen
 	n := len(v) / KV
 	tails := m.vTail[l*KV*tl : (l+1)*KV*tl]
 	for i := 0; i < n; i++ {
 		p := p0 + i
 		slot := p % tl
-		for c, x := range v[i*KV : (i+1)*KV] {
-			tails[c*tl+slot] = x
+		for c, x := range v[i*KV+c0 : i*KV+c1] {
+			tails[(c0+c)*tl+slot] = x
 		}
 		if p%32 == 31 {
 			start, blk := slot-31, (p/32)*34 // tl is whole blocks: no wrap
-			for c := 0; c < KV; c++ {
+			for c := c0; c < c1; c++ {
 				off := (l*KV+c)*vrb + blk
 				// Cannot fail: one whole block.
 				_ = kernels.Quantize(kernels.Q8_0, m.vCache[off:off+34], tails[c*tl+start:c*tl+start+32])
