@@ -77,8 +77,8 @@ type Context struct {
 	best   atomic.Uint64
 	// then is MatVecsThen's hook, called after each range of rows.
 	then func(i, r0, r1 int)
-	ys1    [1][]float32
-	ws1    [1]Matrix
+	ys1  [1][]float32
+	ws1  [1]Matrix
 }
 
 // NewContext binds a backend and a pool. A nil backend means the best one this
