@@ -831,16 +831,8 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		if !fusedQKV {
 			m.mul(q, L.wq, xb[qs*H:], nq)
 		}
-		for j := 0; j < nq; j++ {
-			p := p0 + qs + j
-			cos, sin := m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half]
-			qj := q[j*Q : (j+1)*Q]
-			if L.bq != nil {
-				kernels.Axpy(qj, 1, L.bq)
-			}
-			kernels.RoPE(qj, m.heads, m.headDim, cos, sin, m.neox)
-		}
-
+		// The queries are biased and rotated by attention, head by head
+		// on the threads that attend with them (prepQuery).
 		m.curLayer, m.curN, m.curP0 = l, nq, p0+qs
 		m.pool.For(m.heads, m.attnFn)
 
@@ -979,9 +971,22 @@ func (m *Model) storeVQ8(l, p0 int, v []float32, c0, c1 int) {
 	}
 }
 
+// prepQuery adds the bias to query head h of query row j (position
+// m.curP0+j, layer m.curLayer) and rotates it, as the whole row would be.
+func (m *Model) prepQuery(h, j int) []float32 {
+	hd, half, p := m.headDim, m.headDim/2, m.curP0+j
+	qh := m.q[j*m.qDim+h*hd : j*m.qDim+(h+1)*hd]
+	if bq := m.layers[m.curLayer].bq; bq != nil {
+		kernels.Axpy(qh, 1, bq[h*hd:(h+1)*hd])
+	}
+	kernels.RoPE(qh, 1, hd, m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half], m.neox)
+	return qh
+}
+
 // attention computes causal attention for query heads [lo,hi) of the
 // m.curN query rows in flight (layer m.curLayer, positions from m.curP0;
-// row j attends to cache positions 0..m.curP0+j). Query head h reads kv
+// row j attends to cache positions 0..m.curP0+j), after biasing and
+// rotating each query head it uses (prepQuery). Query head h reads kv
 // head h/group (grouped-query attention, as ggml broadcasts); each head owns
 // its row of m.scores, so heads run in parallel without sharing. Both
 // products run on the backend's dot kernel for the cache type, with the
@@ -999,7 +1004,7 @@ func (m *Model) attention(lo, hi int) {
 		kvh := h / m.group
 		vBase := (l*m.kvHeads + kvh) * hd * maxCtx
 		for j := 0; j < n; j++ {
-			qh := m.q[j*Q+h*hd : j*Q+(h+1)*hd]
+			qh := m.prepQuery(h, j)
 			qb := f32Bytes(qh)
 			s := scores[:p0+j+1]
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
@@ -1047,7 +1052,7 @@ func (m *Model) attentionQ8(lo, hi int) {
 		vOff := (l*KV + kvh*hd) * vrb
 		for j := 0; j < n; j++ {
 			// Cannot fail: hd is whole blocks (checkKV) and qq its size.
-			_ = kernels.Quantize(kernels.Q8_0, qq, m.q[j*Q+h*hd:j*Q+(h+1)*hd])
+			_ = kernels.Quantize(kernels.Q8_0, qq, m.prepQuery(h, j))
 			s := scores[:p0+j+1]
 			for t := range s {
 				off := kOff + t*rb
