@@ -2,6 +2,8 @@ package kernels
 
 import (
 	"fmt"
+	"math"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -68,8 +70,15 @@ type Context struct {
 	segs   [MaxFused]mvSeg
 	nseg   int
 	swiglu bool // segs[0] is gate and segs[1] up over the same groups
-	ys1    [1][]float32
-	ws1    [1]Matrix
+	// argmax: the threads also find the largest entry of the rows they
+	// computed and merge it into best (an argmaxKey), so MatVecArgmax
+	// needs no serial pass over y afterwards.
+	argmax bool
+	best   atomic.Uint64
+	// then is MatVecsThen's hook, called after each range of rows.
+	then func(i, r0, r1 int)
+	ys1  [1][]float32
+	ws1  [1]Matrix
 }
 
 // NewContext binds a backend and a pool. A nil backend means the best one this
@@ -247,6 +256,64 @@ func (c *Context) MatVec(y []float32, w Matrix, x []float32) {
 	c.ys1[0], c.ws1[0] = nil, Matrix{}
 }
 
+// MatVecArgmax is MatVec that also returns the index of the largest of
+// y[:w.Rows] (the first one on ties; NaNs are ignored; 0 when there is
+// none), as a greedy sampler needs from a model's logits. Each thread
+// scans the rows it just computed while they are in L1 and the partial
+// maxima are merged with an atomic maximum, instead of a serial pass over
+// y after the loop (49152 logits for SmolLM2: tens of µs a token on one
+// thread). y equals MatVec's bit for bit.
+func (c *Context) MatVecArgmax(y []float32, w Matrix, x []float32) int {
+	c.best.Store(0)
+	c.argmax = true
+	c.MatVec(y, w, x)
+	c.argmax = false
+	k := c.best.Load()
+	if k == 0 {
+		return 0
+	}
+	return int(^uint32(k))
+}
+
+// argmaxKey orders (value, index) pairs as unsigned integers: larger
+// values first, then smaller indices; never 0 for a non-NaN value.
+func argmaxKey(v float32, i int) uint64 {
+	if v == 0 {
+		v = 0 // -0 ties with +0, as a > comparison treats them
+	}
+	b := math.Float32bits(v)
+	if b>>31 == 1 {
+		b = ^b
+	} else {
+		b |= 1 << 31
+	}
+	return uint64(b)<<32 | uint64(^uint32(i))
+}
+
+// mergeArgmax folds the largest of y[r0:r1] (row indices r0...) into
+// c.best.
+func (c *Context) mergeArgmax(y []float32, r0 int) {
+	bi, bv := -1, float32(0)
+	for i, v := range y {
+		if v != v {
+			continue // NaN
+		}
+		if bi < 0 || v > bv {
+			bi, bv = i, v
+		}
+	}
+	if bi < 0 {
+		return
+	}
+	k := argmaxKey(bv, r0+bi)
+	for {
+		old := c.best.Load()
+		if old >= k || c.best.CompareAndSwap(old, k) {
+			return
+		}
+	}
+}
+
 // MaxFused is the most matrices one MatVecs call multiplies together.
 const MaxFused = 4
 
@@ -264,6 +331,7 @@ const mvGroup = 4
 // mvSeg is one matrix of a MatVecs loop: its rows are groups [g0, g0+ng)
 // of the loop.
 type mvSeg struct {
+	idx    int // index of the matrix in the MatVecs call
 	y      []float32
 	w      Matrix
 	rb     int
@@ -293,9 +361,15 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 			panic(fmt.Sprintf("kernels: MatVec shape mismatch: W is %dx%d, len(x)=%d, len(y)=%d", w.Rows, w.Cols, len(x), len(ys[i])))
 		}
 		if ActivationType(w.Type) != ActivationType(ws[0].Type) {
+			then := c.then
+			c.then = nil
 			for j := range ws {
 				c.MatVec(ys[j], ws[j], x)
+				if then != nil && ws[j].Rows > 0 {
+					then(j, 0, ws[j].Rows)
+				}
 			}
+			c.then = then
 			return
 		}
 	}
@@ -306,12 +380,26 @@ func (c *Context) MatVecs(ys [][]float32, ws []Matrix, x []float32) {
 			continue
 		}
 		ng := (w.Rows + mvGroup - 1) / mvGroup
-		c.segs[c.nseg] = mvSeg{y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), mv: c.kernMV[kernelSlot(w.Type)], g0: groups, ng: ng}
+		c.segs[c.nseg] = mvSeg{idx: i, y: ys[i], w: w, rb: len(w.Data) / w.Rows, dot: c.mustKernel(w.Type), mv: c.kernMV[kernelSlot(w.Type)], g0: groups, ng: ng}
 		c.nseg++
 		groups += ng
 		bytes += len(w.Data)
 	}
 	c.runMatVecs(x, groups, bytes)
+}
+
+// MatVecsThen is MatVecs that also calls then(i, r0, r1) right after rows
+// [r0,r1) of ys[i] are computed, on the thread that computed them, so that
+// work which depends on a few rows (such as rotating and caching one key
+// head) starts while the other rows are still being computed instead of
+// after the loop. The calls for one matrix cover its rows exactly once, in
+// ranges of any size and order, concurrently on the pool's threads: then
+// must be safe for that (each call owns its rows; anything shared needs
+// atomics). All calls have returned when MatVecsThen returns.
+func (c *Context) MatVecsThen(ys [][]float32, ws []Matrix, x []float32, then func(i, r0, r1 int)) {
+	c.then = then
+	c.MatVecs(ys, ws, x)
+	c.then = nil
 }
 
 // MatVecSwiGLU computes the gated MLP input of one token:
@@ -395,11 +483,19 @@ func (c *Context) matVecRange(lo, hi int) {
 		data, rb, y, dot := s.w.Data, s.rb, s.y, s.dot
 		if s.mv != mvNone {
 			mvRows(s.mv, cols, data[r0*rb:], rb, r1-r0, &c.mvx, y[r0:r1])
-			continue
+		} else {
+			for r := r0; r < r1; r++ {
+				y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
+			}
 		}
-		for r := r0; r < r1; r++ {
-			y[r] = dot(cols, data[r*rb:(r+1)*rb], xb)
+		if c.then != nil {
+			c.then(s.idx, r0, r1)
 		}
+	}
+	if c.argmax {
+		// MatVecArgmax: one segment whose groups are the loop's.
+		r0, r1 := lo*mvGroup, min(hi*mvGroup, c.segs[0].w.Rows)
+		c.mergeArgmax(c.segs[0].y[r0:r1], r0)
 	}
 	if c.swiglu {
 		// Both segments cover groups [0,ng): rows [r0,r1) of gate and up

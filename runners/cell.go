@@ -233,11 +233,10 @@ type rep struct{ prefillTokS, decodeTokS, ttftMs float64 }
 func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64, phase func(string)) (rep, error) {
 	phase("prefill")
 	t0 := time.Now()
-	logits, err := m.Prefill(prompt)
-	if err != nil {
+	if _, err := m.Prefill(prompt); err != nil {
 		return rep{}, err
 	}
-	next := argmax(logits)
+	next := m.Argmax() // argmax of the logits, found inside the output projection
 	prefillDur := time.Since(t0)
 	r := rep{ttftMs: ms(prefillDur), prefillTokS: float64(len(prompt)) / prefillDur.Seconds()}
 	*lat = (*lat)[:0]
@@ -245,11 +244,10 @@ func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64, ph
 	d0 := time.Now()
 	last := d0
 	for i := 0; i < gen; i++ {
-		logits, err := m.Decode(next)
-		if err != nil {
+		if _, err := m.Decode(next); err != nil {
 			return rep{}, err
 		}
-		next = argmax(logits)
+		next = m.Argmax() // as argmax(logits), computed inside the output projection
 		now := time.Now()
 		*lat = append(*lat, ms(now.Sub(last)))
 		last = now

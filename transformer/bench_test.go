@@ -186,14 +186,21 @@ func BenchmarkDecodeFiles(b *testing.B) {
 			}
 			defer f.Close()
 			threads, _ := strconv.Atoi(os.Getenv("EDGEBENCH_BENCH_THREADS"))
-			m, err := Load(f, Options{MaxContext: 64, Threads: threads})
+			// $EDGEBENCH_BENCH_PROMPT sets the prompt length (default 16);
+			// 64 is `edgebench run -p 64 -n 32`'s cell, whose decodes
+			// attend to 64-96 cached positions.
+			promptLen, _ := strconv.Atoi(os.Getenv("EDGEBENCH_BENCH_PROMPT"))
+			if promptLen <= 0 {
+				promptLen = 16
+			}
+			m, err := Load(f, Options{MaxContext: max(64, promptLen+33), Threads: threads})
 			if err != nil {
 				b.Fatal(err)
 			}
 			defer m.Close()
 			// Like the runner's default cell: a 16-token prompt, then 32
 			// decoded tokens, again and again.
-			prompt := randTokens(16, m.Config().Vocab, 5)
+			prompt := randTokens(promptLen, m.Config().Vocab, 5)
 			refill := func() {
 				m.Reset()
 				if _, err := m.Prefill(prompt); err != nil {
