@@ -260,16 +260,6 @@ func measureOnce(m *transformer.Model, prompt []int, gen int, lat *[]float64, ph
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func argmax(x []float32) int {
-	best := 0
-	for i, v := range x {
-		if v > x[best] {
-			best = i
-		}
-	}
-	return best
-}
-
 // promptTokens is a deterministic pseudo-random prompt: synthetic models have
 // no tokenizer, and the runtime's speed does not depend on which ids it sees.
 func promptTokens(seed uint64, n, vocab int) []int {

@@ -149,11 +149,10 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	}
 	mark("prefill")
 	p0 := time.Now()
-	logits, err := m.Prefill(prompt)
-	if err != nil {
+	if _, err := m.Prefill(prompt); err != nil {
 		return fail(err)
 	}
-	next := argmax(logits)
+	next := m.Argmax() // found inside the output projection, as in RunCell
 	prefillDur := time.Since(p0)
 
 	mark("decode")
@@ -287,11 +286,10 @@ func soakDecode(ctx context.Context, m *transformer.Model, first int, soak time.
 		if ctx.Err() != nil {
 			break
 		}
-		logits, err := m.Decode(next)
-		if err != nil {
+		if _, err := m.Decode(next); err != nil {
 			return out, decoded, err
 		}
-		next = argmax(logits)
+		next = m.Argmax()
 		decoded++
 		cur.tokens++
 		now := clock()
