@@ -165,24 +165,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	// the KV cache at the mean depth of the generated tokens) times tok/s.
 	depth := float64(cfg.Depth) + float64(cfg.PromptTokens) + float64(cfg.GenTokens)/2
 	bytesPerTok := float64(m.WeightBytesPerToken()) + float64(m.KVBytesPerToken())*depth
-	gbps := make([]float64, len(decode))
-	for i, d := range decode {
-		gbps[i] = bytesPerTok * d / 1e9
-	}
-	bw := sampled(results.MetricBandwidth, "GB/s", "higher", gbps, conf)
-	bw.Source = results.SourceDerived
-	add(bw)
-	if ceiling, why := rooflineFor(opt.Roofline, cfg.Threads); why == "" {
-		pct := make([]float64, len(gbps))
-		for i, g := range gbps {
-			pct[i] = 100 * g / ceiling
-		}
-		p := sampled(results.MetricRooflinePct, "%", "higher", pct, conf)
-		p.Source = results.SourceDerived
-		add(p)
-	} else {
-		add(unavailable(results.MetricRooflinePct, "%", why))
-	}
+	cell.Metrics = append(cell.Metrics, bandwidthMetrics(bytesPerTok, decode, opt.Roofline, cfg.Threads, conf)...)
 	cell.Metrics = append(cell.Metrics, prefillComputeMetrics(mcfg, cfg.PromptTokens, prefill, opt.Roofline, cfg.Threads, conf)...)
 
 	mark("other")
@@ -322,6 +305,29 @@ func sampled(name, unit, better string, xs []float64, conf float64) results.Metr
 
 func single(name, unit, better string, v float64, source string) results.Metric {
 	return results.Metric{Name: name, Unit: unit, Better: better, Source: source, Median: v, Low: v, High: v}
+}
+
+// bandwidthMetrics are the effective decode bandwidth (bytes read per
+// token × each decode tok/s sample) and its share of the read roofline at
+// the cell's thread count, or why there is no share.
+func bandwidthMetrics(bytesPerTok float64, decode []float64, r *device.Roofline, threads int, conf float64) []results.Metric {
+	gbps := make([]float64, len(decode))
+	for i, d := range decode {
+		gbps[i] = bytesPerTok * d / 1e9
+	}
+	bw := sampled(results.MetricBandwidth, "GB/s", "higher", gbps, conf)
+	bw.Source = results.SourceDerived
+	ceiling, why := rooflineFor(r, threads)
+	if why != "" {
+		return []results.Metric{bw, unavailable(results.MetricRooflinePct, "%", why)}
+	}
+	pct := make([]float64, len(gbps))
+	for i, g := range gbps {
+		pct[i] = 100 * g / ceiling
+	}
+	p := sampled(results.MetricRooflinePct, "%", "higher", pct, conf)
+	p.Source = results.SourceDerived
+	return []results.Metric{bw, p}
 }
 
 func unavailable(name, unit, why string) results.Metric {

@@ -203,23 +203,8 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		// length after the first reset).
 		depth := float64(m.MaxContext()) / 2
 		bytesPerTok := float64(m.WeightBytesPerToken()) + float64(m.KVBytesPerToken())*depth
-		gbps := make([]float64, len(rates))
-		for i, r := range rates {
-			gbps[i] = bytesPerTok * r / 1e9
-		}
-		bw := sampled(results.MetricBandwidth, "GB/s", "higher", gbps, conf)
-		bw.Source = results.SourceDerived
-		add(bw)
-		if ceiling, why := rooflineFor(opt.Roofline, cfg.Threads); why == "" {
-			pct := make([]float64, len(gbps))
-			for i, g := range gbps {
-				pct[i] = 100 * g / ceiling
-			}
-			p := sampled(results.MetricRooflinePct, "%", "higher", pct, conf)
-			p.Source = results.SourceDerived
-			add(p)
-		} else {
-			add(unavailable(results.MetricRooflinePct, "%", why))
+		for _, bm := range bandwidthMetrics(bytesPerTok, rates, opt.Roofline, cfg.Threads, conf) {
+			add(bm)
 		}
 	}
 
