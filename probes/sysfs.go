@@ -46,12 +46,6 @@ func (e Env) readUint(path string) (uint64, error) {
 	return v, nil
 }
 
-// exists reports whether path exists under the real filesystem.
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // numberedDirs lists dir/prefixN entries sorted by N (numerically, so
 // hwmon10 follows hwmon9).
 func numberedDirs(dir, prefix string) []string {

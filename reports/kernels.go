@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"os"
 	"slices"
 	"strings"
 
@@ -67,15 +66,6 @@ func IsKernelsJSON(data []byte) bool {
 		return false
 	}
 	return probe.Kind == nil && probe.Results != nil && probe.Device != nil
-}
-
-// ReadKernels reads a file written by `edgebench kernels -o json`.
-func ReadKernels(path string) (*KernelRun, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("kernels: %w", err)
-	}
-	return ParseKernels(path, data)
 }
 
 // ParseKernels parses kernels JSON; name is used in errors.

@@ -409,12 +409,6 @@ func RuntimeBytes(c model.Config, cell results.CellConfig) (int64, error) {
 	return transformer.EstimateBytes(c, opts)
 }
 
-// KVBytesPerPos is the KV cache one position occupies with the runner's
-// default f32 cache (CellKVBytesPerPos for a cell's own cache type).
-func KVBytesPerPos(c model.Config) int64 {
-	return CellKVBytesPerPos(c, results.CellConfig{})
-}
-
 // loadedModel is a cell's model file opened and loaded into the runtime.
 type loadedModel struct {
 	f        *gguf.File
