@@ -10590,6 +10590,77 @@ DATA matVecQ8_0AVX512_perm3<>+56(SB)/4, $0x00000007
 DATA matVecQ8_0AVX512_perm3<>+60(SB)/4, $0x00000007
 GLOBL matVecQ8_0AVX512_perm3<>(SB), RODATA|NOPTR, $64
 
+// func matVecF16AVX512(w *byte, rb int, x *byte, n int, rows int, y *float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·matVecF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), AX
+	MOVQ rb+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ y+40(FP), DI
+
+matVecF16AVX512_row:
+	TESTQ  SI, SI
+	JLE    matVecF16AVX512_done
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+matVecF16AVX512_big:
+	CMPQ        R10, $0x00000040
+	JL          matVecF16AVX512_one
+	PREFETCHT0  4096(R8)
+	PREFETCHT0  4160(R8)
+	VCVTPH2PS   (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	VCVTPH2PS   32(R8), Z4
+	VFMADD231PS 64(R9), Z4, Z1
+	VCVTPH2PS   64(R8), Z4
+	VFMADD231PS 128(R9), Z4, Z2
+	VCVTPH2PS   96(R8), Z4
+	VFMADD231PS 192(R9), Z4, Z3
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R10
+	JMP         matVecF16AVX512_big
+
+matVecF16AVX512_one:
+	TESTQ       R10, R10
+	JLE         matVecF16AVX512_reduce
+	VCVTPH2PS   (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         matVecF16AVX512_one
+
+matVecF16AVX512_reduce:
+	VADDPS        Z2, Z0, Z0
+	VADDPS        Z3, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $0x00000004, DI
+	ADDQ          CX, AX
+	DECQ          SI
+	JMP           matVecF16AVX512_row
+
+matVecF16AVX512_done:
+	VZEROUPPER
+	RET
+
 // func matVecQ4_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, F16C, FMA3, MMX+
 TEXT ·matVecQ4_0AVX512(SB), NOSPLIT, $0-64

@@ -18,7 +18,12 @@ const (
 	mvQ8_24        // q8_0_24 weights
 	mvQ4BM         // q4_0_bm weights (bitmask sparse)
 	mvQ8BM         // q8_0_bm weights
+	mvF16          // f16 weights, against the float32 activation itself
 )
+
+// prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
+// (every kind but f16's, which reads the float32 activation as it is).
+func (k mvKind) prepQ8() bool { return k != mvNone && k != mvF16 }
 
 // sparse reports whether kind is a sparse format's range kernel, which
 // reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,

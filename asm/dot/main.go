@@ -79,6 +79,7 @@ func main() {
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	matVecQ8("matVecQ8_0AVX512")
+	matVecF16("matVecF16AVX512")
 	matVecQ4Quad("matVecQ4_0AVX512")
 	matVecSparse("matVecQ4_0_24AVX512", true, true)
 	matVecSparse("matVecQ8_0_24AVX512", true, false)
