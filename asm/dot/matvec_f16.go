@@ -16,12 +16,19 @@ import (
 // single-row kernel bit for bit. What the range kernel adds is software
 // prefetch of the weight stream prefetchAhead bytes on (two lines per
 // step, the 128 bytes a step reads), which the per-row dot has no room
-// for, and one call per worker instead of one per row.
+// for, and one call per worker instead of one per row. The prefetch is
+// PREFETCHT2 (into L2, not L1): a row's 4 bytes of activation per weight
+// come from L2 on long rows, and PREFETCHT0 of the weights, which pushed
+// them out of L1 as well, made 4096x14336 about 35% slower than no
+// prefetch at all.
 func matVecF16(name string) {
-	// prefetchAhead: the distance measured best for matVecQ8 (512 to
-	// 16384 tried there); rows are consecutive, so prefetching past a
-	// row's end fetches the next row's start.
-	const prefetchAhead = 4096
+	// prefetchAhead: measured on the 2-vCPU Zen 4 VM (edgebench kernels,
+	// f16 4096x14336 on 2 threads, loaded machine, alternating runs): 2048
+	// bytes was no faster than no prefetch, 4096 about 5%, 8192 10-15%
+	// (ahead of no prefetch in 9 of 9 pairs), 16384 no better than 8192.
+	// Rows are consecutive, so prefetching past a row's end fetches the
+	// next row's start.
+	const prefetchAhead = 8192
 	const lanes, unroll = 16, 4
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, n int, rows int, y *float32)")
 	Pragma("noescape") // the kernels keep no pointer
@@ -53,8 +60,8 @@ func matVecF16(name string) {
 	Label(name + "_big")
 	CMPQ(k, U32(unroll*lanes))
 	JL(LabelRef(name + "_one"))
-	PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead})
-	PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead + 64})
+	PREFETCHT2(Mem{Base: wp, Disp: prefetchAhead})
+	PREFETCHT2(Mem{Base: wp, Disp: prefetchAhead + 64})
 	for i := 0; i < unroll; i++ {
 		v := ZMM()
 		VCVTPH2PS(Mem{Base: wp, Disp: 2 * i * lanes}, v)
