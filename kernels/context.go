@@ -481,8 +481,8 @@ func (c *Context) matVecRange(lo, hi int) {
 		}
 		r0, r1 := (a-s.g0)*mvGroup, min((b-s.g0)*mvGroup, s.w.Rows)
 		data, rb, y, dot := s.w.Data, s.rb, s.y, s.dot
-		if s.mv == mvF16 {
-			mvRowsF16(cols, data[r0*rb:], rb, r1-r0, xb, y[r0:r1])
+		if s.mv != mvNone && !s.mv.prepQ8() {
+			mvRowsAct(s.mv, cols, data[r0*rb:], rb, r1-r0, xb, y[r0:r1])
 		} else if s.mv != mvNone {
 			mvRows(s.mv, cols, data[r0*rb:], rb, r1-r0, &c.mvx, y[r0:r1])
 		} else {

@@ -9,7 +9,7 @@ func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
 	panic("kernels: no matvec range kernel on this platform")
 }
 
-func mvRowsF16(int, []byte, int, int, []byte, []float32) {
+func mvRowsAct(mvKind, int, []byte, int, int, []byte, []float32) {
 	panic("kernels: no matvec range kernel on this platform")
 }
 
