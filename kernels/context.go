@@ -321,7 +321,7 @@ const MaxFused = 4
 // workers are whole groups of rows. (The fused four-row kernels are not
 // used here: streaming from DRAM they measured slower than the per-row dot,
 // 2x for q8_0, and no faster for q4_0, on Zen 4. Where the backend has a
-// range kernel (mvRowsKind: avx512 q8_0, q4_0 and the sparse types) a worker's chunk of a
+// range kernel (mvRowsKind: avx512 q8_0, q4_0, the sparse types, f16, q2_k and tq2_0) a worker's chunk of a
 // matrix is one call that walks its rows one after the other, a single
 // sequential stream like the per-row loop, against the activation laid out
 // once per MatVecs; in cache it is 1.3-2.2x the per-row dot, most on short
