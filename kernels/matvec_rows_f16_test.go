@@ -53,7 +53,7 @@ func TestMatVecRowsF16(t *testing.T) {
 			copy(buf[128:], w.Data)
 			y := make([]float32, rows+1)
 			y[rows] = 42
-			mvRowsF16(cols, buf[128:128+len(w.Data)], rb, rows, xb, y)
+			mvRowsAct(mvF16, cols, buf[128:128+len(w.Data)], rb, rows, xb, y)
 			if y[rows] != 42 {
 				t.Fatalf("f16 %dx%d: wrote past the rows", rows, cols)
 			}
@@ -108,7 +108,7 @@ func BenchmarkMatVecRowsF16(b *testing.B) {
 	}
 	b.Run("range", func(b *testing.B) {
 		for b.Loop() {
-			mvRowsF16(cols, w.Data, rb, rows, xb, y)
+			mvRowsAct(mvF16, cols, w.Data, rb, rows, xb, y)
 		}
 		report(b)
 	})
