@@ -20,7 +20,11 @@ import (
 // PREFETCHT2 (into L2, not L1): a row's 4 bytes of activation per weight
 // come from L2 on long rows, and PREFETCHT0 of the weights, which pushed
 // them out of L1 as well, made 4096x14336 about 35% slower than no
-// prefetch at all.
+// prefetch at all. Rows go one at a time: a version running two rows per
+// pass (each with its own accumulators, sharing the activation loads) was
+// about 25% slower than this one on 4096x14336 (medians of 4 alternating
+// runs, 4.6 vs 3.6 ms): two weight streams from DRAM instead of one, as
+// the fused multi-row kernels measured (see kernels.mvGroup).
 func matVecF16(name string) {
 	// prefetchAhead: measured on the 2-vCPU Zen 4 VM (edgebench kernels,
 	// f16 4096x14336 on 2 threads, loaded machine, alternating runs): 2048
