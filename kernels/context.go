@@ -221,7 +221,7 @@ func (c *Context) prepare(w Matrix, x []float32, n int) {
 	}
 	c.xRow = rb
 	c.xb = c.grow(n * rb)
-	if slot := kernelSlot(w.Type); slot != noKernelSlot && c.kernMV[slot] != mvNone {
+	if slot := kernelSlot(w.Type); slot != noKernelSlot && c.kernMV[slot].prepQ8() {
 		// Grown here, where MatMul grows the scratch too, so that a model
 		// that sizes its scratch with a MatMul per shape at load
 		// (transformer.growScratch) does not allocate in its first decode.
@@ -321,7 +321,7 @@ const MaxFused = 4
 // workers are whole groups of rows. (The fused four-row kernels are not
 // used here: streaming from DRAM they measured slower than the per-row dot,
 // 2x for q8_0, and no faster for q4_0, on Zen 4. Where the backend has a
-// range kernel (mvRowsKind: avx512 q8_0, q4_0 and the sparse types) a worker's chunk of a
+// range kernel (mvRowsKind: avx512 q8_0, q4_0, the sparse types, f16, q2_k and tq2_0) a worker's chunk of a
 // matrix is one call that walks its rows one after the other, a single
 // sequential stream like the per-row loop, against the activation laid out
 // once per MatVecs; in cache it is 1.3-2.2x the per-row dot, most on short
@@ -437,7 +437,7 @@ func (c *Context) runMatVecs(x []float32, groups, bytes int) {
 	if c.nseg > 0 {
 		mv := false
 		for _, s := range c.segs[:c.nseg] {
-			mv = mv || s.mv != mvNone
+			mv = mv || s.mv.prepQ8()
 		}
 		w := c.segs[0].w
 		if qp := actQuantPrep(c.b.Name); mv && qp != nil {
@@ -481,7 +481,9 @@ func (c *Context) matVecRange(lo, hi int) {
 		}
 		r0, r1 := (a-s.g0)*mvGroup, min((b-s.g0)*mvGroup, s.w.Rows)
 		data, rb, y, dot := s.w.Data, s.rb, s.y, s.dot
-		if s.mv != mvNone {
+		if s.mv != mvNone && !s.mv.prepQ8() {
+			mvRowsAct(s.mv, cols, data[r0*rb:], rb, r1-r0, xb, y[r0:r1])
+		} else if s.mv != mvNone {
 			mvRows(s.mv, cols, data[r0*rb:], rb, r1-r0, &c.mvx, y[r0:r1])
 		} else {
 			for r := r0; r < r1; r++ {

@@ -10590,6 +10590,685 @@ DATA matVecQ8_0AVX512_perm3<>+56(SB)/4, $0x00000007
 DATA matVecQ8_0AVX512_perm3<>+60(SB)/4, $0x00000007
 GLOBL matVecQ8_0AVX512_perm3<>(SB), RODATA|NOPTR, $64
 
+// func matVecF16AVX512(w *byte, rb int, x *byte, n int, rows int, y *float32)
+// Requires: AVX, AVX512F, MMX+
+TEXT ·matVecF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), AX
+	MOVQ rb+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ y+40(FP), DI
+
+matVecF16AVX512_row:
+	TESTQ  SI, SI
+	JLE    matVecF16AVX512_done
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+matVecF16AVX512_big:
+	CMPQ        R10, $0x00000040
+	JL          matVecF16AVX512_one
+	PREFETCHT2  8192(R8)
+	PREFETCHT2  8256(R8)
+	VCVTPH2PS   (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	VCVTPH2PS   32(R8), Z4
+	VFMADD231PS 64(R9), Z4, Z1
+	VCVTPH2PS   64(R8), Z4
+	VFMADD231PS 128(R9), Z4, Z2
+	VCVTPH2PS   96(R8), Z4
+	VFMADD231PS 192(R9), Z4, Z3
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R10
+	JMP         matVecF16AVX512_big
+
+matVecF16AVX512_one:
+	TESTQ       R10, R10
+	JLE         matVecF16AVX512_reduce
+	VCVTPH2PS   (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         matVecF16AVX512_one
+
+matVecF16AVX512_reduce:
+	VADDPS        Z2, Z0, Z0
+	VADDPS        Z3, Z1, Z1
+	VADDPS        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $0x00000004, DI
+	ADDQ          CX, AX
+	DECQ          SI
+	JMP           matVecF16AVX512_row
+
+matVecF16AVX512_done:
+	VZEROUPPER
+	RET
+
+// func matVecQ2_KAVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, MMX+
+TEXT ·matVecQ2_KAVX512(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         y+40(FP), DI
+	MOVL         $0x03030303, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU32    matVecQ2_KAVX512_field0<>+0(SB), Y2
+	VMOVDQU32    matVecQ2_KAVX512_field1<>+0(SB), Y2
+	VMOVDQU32    matVecQ2_KAVX512_field2<>+0(SB), Y3
+	VMOVDQU32    matVecQ2_KAVX512_field3<>+0(SB), Y4
+
+matVecQ2_KAVX512_row:
+	TESTQ  SI, SI
+	JLE    matVecQ2_KAVX512_end
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS X5, X5, X5
+
+matVecQ2_KAVX512_loop:
+	CMPQ           R10, $0x00000002
+	JL             matVecQ2_KAVX512_done
+	PREFETCHT0     4096(R8)
+	PREFETCHT0     4160(R8)
+	PREFETCHT0     4224(R8)
+	VPXOR          Y6, Y6, Y6
+	VBROADCASTI128 (R8), Y7
+	VPAND          Y1, Y7, Y7
+	VMOVDQU        16(R8), Y8
+	VPANDD         Y0, Y8, Y9
+	VPMADDUBSW     4(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick0<>+0(SB), Y7, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VGF2P8AFFINEQB $0x00, Y2, Y8, Y9
+	VPMADDUBSW     36(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick1<>+0(SB), Y7, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VGF2P8AFFINEQB $0x00, Y3, Y8, Y9
+	VPMADDUBSW     68(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick2<>+0(SB), Y7, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VGF2P8AFFINEQB $0x00, Y4, Y8, Y8
+	VPMADDUBSW     100(R9), Y8, Y8
+	VPSHUFB        matVecQ2_KAVX512_pick3<>+0(SB), Y7, Y9
+	VPMADDWD       Y9, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        48(R8), Y8
+	VPANDD         Y0, Y8, Y9
+	VPMADDUBSW     132(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick4<>+0(SB), Y7, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VGF2P8AFFINEQB $0x00, Y2, Y8, Y9
+	VPMADDUBSW     164(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick5<>+0(SB), Y7, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VGF2P8AFFINEQB $0x00, Y3, Y8, Y9
+	VPMADDUBSW     196(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick6<>+0(SB), Y7, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y6, Y6
+	VGF2P8AFFINEQB $0x00, Y4, Y8, Y8
+	VPMADDUBSW     228(R9), Y8, Y8
+	VPSHUFB        matVecQ2_KAVX512_pick7<>+0(SB), Y7, Y7
+	VPMADDWD       Y7, Y8, Y8
+	VPADDD         Y8, Y6, Y6
+	VMOVDQU        (R8), X7
+	VPSRLW         $0x04, X7, X7
+	VPAND          X1, X7, X7
+	VPMOVZXBW      X7, Y7
+	VPMADDWD       260(R9), Y7, Y7
+	VPHADDD        Y7, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VBROADCASTI128 84(R8), Y8
+	VPAND          Y1, Y8, Y8
+	VMOVDQU        100(R8), Y9
+	VPANDD         Y0, Y9, Y10
+	VPMADDUBSW     296(R9), Y10, Y10
+	VPSHUFB        matVecQ2_KAVX512_pick0<>+0(SB), Y8, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VGF2P8AFFINEQB $0x00, Y2, Y9, Y10
+	VPMADDUBSW     328(R9), Y10, Y10
+	VPSHUFB        matVecQ2_KAVX512_pick1<>+0(SB), Y8, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VGF2P8AFFINEQB $0x00, Y3, Y9, Y10
+	VPMADDUBSW     360(R9), Y10, Y10
+	VPSHUFB        matVecQ2_KAVX512_pick2<>+0(SB), Y8, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VGF2P8AFFINEQB $0x00, Y4, Y9, Y9
+	VPMADDUBSW     392(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick3<>+0(SB), Y8, Y10
+	VPMADDWD       Y10, Y9, Y9
+	VPADDD         Y9, Y7, Y7
+	VMOVDQU        132(R8), Y9
+	VPANDD         Y0, Y9, Y10
+	VPMADDUBSW     424(R9), Y10, Y10
+	VPSHUFB        matVecQ2_KAVX512_pick4<>+0(SB), Y8, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VGF2P8AFFINEQB $0x00, Y2, Y9, Y10
+	VPMADDUBSW     456(R9), Y10, Y10
+	VPSHUFB        matVecQ2_KAVX512_pick5<>+0(SB), Y8, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VGF2P8AFFINEQB $0x00, Y3, Y9, Y10
+	VPMADDUBSW     488(R9), Y10, Y10
+	VPSHUFB        matVecQ2_KAVX512_pick6<>+0(SB), Y8, Y11
+	VPMADDWD       Y11, Y10, Y10
+	VPADDD         Y10, Y7, Y7
+	VGF2P8AFFINEQB $0x00, Y4, Y9, Y9
+	VPMADDUBSW     520(R9), Y9, Y9
+	VPSHUFB        matVecQ2_KAVX512_pick7<>+0(SB), Y8, Y8
+	VPMADDWD       Y8, Y9, Y9
+	VPADDD         Y9, Y7, Y7
+	VMOVDQU        84(R8), X8
+	VPSRLW         $0x04, X8, X8
+	VPAND          X1, X8, X8
+	VPMOVZXBW      X8, Y8
+	VPMADDWD       552(R9), Y8, Y8
+	VPHADDD        Y8, Y7, Y7
+	VPHADDD        Y7, Y6, Y6
+	VEXTRACTI128   $0x01, Y6, X7
+	VPADDD         X6, X7, X7
+	VCVTDQ2PS      X7, X6
+	VMOVD          80(R8), X7
+	VPINSRD        $0x01, 164(R8), X7, X7
+	VCVTPH2PS      X7, X7
+	VBROADCASTSS   (R9), X8
+	VBROADCASTSS   292(R9), X9
+	VBLENDPS       $0x0c, X9, X8, X8
+	VMULPS         X8, X7, X7
+	VMULPS         X6, X7, X7
+	VMOVSHDUP      X7, X6
+	VSUBPS         X6, X7, X7
+	VADDSS         X7, X5, X5
+	VMOVHLPS       X7, X7, X6
+	VADDSS         X6, X5, X5
+	ADDQ           $0x000000a8, R8
+	ADDQ           $0x00000248, R9
+	SUBQ           $0x00000002, R10
+	JMP            matVecQ2_KAVX512_loop
+
+matVecQ2_KAVX512_done:
+	VMOVSS X5, (DI)
+	ADDQ   $0x00000004, DI
+	ADDQ   CX, AX
+	DECQ   SI
+	JMP    matVecQ2_KAVX512_row
+
+matVecQ2_KAVX512_end:
+	VZEROUPPER
+	RET
+
+DATA matVecQ2_KAVX512_field0<>+0(SB)/8, $0x0102000000000000
+DATA matVecQ2_KAVX512_field0<>+8(SB)/8, $0x0102000000000000
+DATA matVecQ2_KAVX512_field0<>+16(SB)/8, $0x0102000000000000
+DATA matVecQ2_KAVX512_field0<>+24(SB)/8, $0x0102000000000000
+GLOBL matVecQ2_KAVX512_field0<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_field1<>+0(SB)/8, $0x0408000000000000
+DATA matVecQ2_KAVX512_field1<>+8(SB)/8, $0x0408000000000000
+DATA matVecQ2_KAVX512_field1<>+16(SB)/8, $0x0408000000000000
+DATA matVecQ2_KAVX512_field1<>+24(SB)/8, $0x0408000000000000
+GLOBL matVecQ2_KAVX512_field1<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_field2<>+0(SB)/8, $0x1020000000000000
+DATA matVecQ2_KAVX512_field2<>+8(SB)/8, $0x1020000000000000
+DATA matVecQ2_KAVX512_field2<>+16(SB)/8, $0x1020000000000000
+DATA matVecQ2_KAVX512_field2<>+24(SB)/8, $0x1020000000000000
+GLOBL matVecQ2_KAVX512_field2<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_field3<>+0(SB)/8, $0x4080000000000000
+DATA matVecQ2_KAVX512_field3<>+8(SB)/8, $0x4080000000000000
+DATA matVecQ2_KAVX512_field3<>+16(SB)/8, $0x4080000000000000
+DATA matVecQ2_KAVX512_field3<>+24(SB)/8, $0x4080000000000000
+GLOBL matVecQ2_KAVX512_field3<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick0<>+0(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+2(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+4(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+6(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+8(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+10(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+12(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+14(SB)/1, $0x00
+DATA matVecQ2_KAVX512_pick0<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+16(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+18(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+20(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+22(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+24(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+26(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+28(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick0<>+30(SB)/1, $0x01
+DATA matVecQ2_KAVX512_pick0<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick0<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick1<>+0(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+2(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+4(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+6(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+8(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+10(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+12(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+14(SB)/1, $0x02
+DATA matVecQ2_KAVX512_pick1<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+16(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+18(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+20(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+22(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+24(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+26(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+28(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick1<>+30(SB)/1, $0x03
+DATA matVecQ2_KAVX512_pick1<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick1<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick2<>+0(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+2(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+4(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+6(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+8(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+10(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+12(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+14(SB)/1, $0x04
+DATA matVecQ2_KAVX512_pick2<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+16(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+18(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+20(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+22(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+24(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+26(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+28(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick2<>+30(SB)/1, $0x05
+DATA matVecQ2_KAVX512_pick2<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick2<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick3<>+0(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+2(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+4(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+6(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+8(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+10(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+12(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+14(SB)/1, $0x06
+DATA matVecQ2_KAVX512_pick3<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+16(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+18(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+20(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+22(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+24(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+26(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+28(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick3<>+30(SB)/1, $0x07
+DATA matVecQ2_KAVX512_pick3<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick3<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick4<>+0(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+2(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+4(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+6(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+8(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+10(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+12(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+14(SB)/1, $0x08
+DATA matVecQ2_KAVX512_pick4<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+16(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+18(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+20(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+22(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+24(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+26(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+28(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick4<>+30(SB)/1, $0x09
+DATA matVecQ2_KAVX512_pick4<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick4<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick5<>+0(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+2(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+4(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+6(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+8(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+10(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+12(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+14(SB)/1, $0x0a
+DATA matVecQ2_KAVX512_pick5<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+16(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+18(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+20(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+22(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+24(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+26(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+28(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick5<>+30(SB)/1, $0x0b
+DATA matVecQ2_KAVX512_pick5<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick5<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick6<>+0(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+2(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+4(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+6(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+8(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+10(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+12(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+14(SB)/1, $0x0c
+DATA matVecQ2_KAVX512_pick6<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+16(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+18(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+20(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+22(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+24(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+26(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+28(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick6<>+30(SB)/1, $0x0d
+DATA matVecQ2_KAVX512_pick6<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick6<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ2_KAVX512_pick7<>+0(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+1(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+2(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+3(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+4(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+5(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+6(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+7(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+8(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+9(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+10(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+11(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+12(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+13(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+14(SB)/1, $0x0e
+DATA matVecQ2_KAVX512_pick7<>+15(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+16(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+17(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+18(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+19(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+20(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+21(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+22(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+23(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+24(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+25(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+26(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+27(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+28(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+29(SB)/1, $0x80
+DATA matVecQ2_KAVX512_pick7<>+30(SB)/1, $0x0f
+DATA matVecQ2_KAVX512_pick7<>+31(SB)/1, $0x80
+GLOBL matVecQ2_KAVX512_pick7<>(SB), RODATA|NOPTR, $32
+
+// func matVecTQ2_0AVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL, F16C, MMX+
+TEXT ·matVecTQ2_0AVX512(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         y+40(FP), DI
+	MOVL         $0x03030303, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+	VMOVDQU32    matVecTQ2_0AVX512_field0<>+0(SB), Y2
+	VMOVDQU32    matVecTQ2_0AVX512_field1<>+0(SB), Y2
+	VMOVDQU32    matVecTQ2_0AVX512_field2<>+0(SB), Y3
+	VMOVDQU32    matVecTQ2_0AVX512_field3<>+0(SB), Y4
+
+matVecTQ2_0AVX512_row:
+	TESTQ  SI, SI
+	JLE    matVecTQ2_0AVX512_end
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS X5, X5, X5
+
+matVecTQ2_0AVX512_loop:
+	CMPQ           R10, $0x00000002
+	JL             matVecTQ2_0AVX512_done
+	PREFETCHT0     4096(R8)
+	PREFETCHT0     4160(R8)
+	PREFETCHT0     4224(R8)
+	VPXOR          Y6, Y6, Y6
+	VMOVDQU        (R8), Y7
+	VPANDD         Y0, Y7, Y8
+	VPDPBUSD       4(R9), Y8, Y6
+	VGF2P8AFFINEQB $0x00, Y2, Y7, Y8
+	VPDPBUSD       36(R9), Y8, Y6
+	VGF2P8AFFINEQB $0x00, Y3, Y7, Y8
+	VPDPBUSD       68(R9), Y8, Y6
+	VGF2P8AFFINEQB $0x00, Y4, Y7, Y7
+	VPDPBUSD       100(R9), Y7, Y6
+	VMOVDQU        32(R8), Y7
+	VPANDD         Y0, Y7, Y8
+	VPDPBUSD       132(R9), Y8, Y6
+	VGF2P8AFFINEQB $0x00, Y2, Y7, Y8
+	VPDPBUSD       164(R9), Y8, Y6
+	VGF2P8AFFINEQB $0x00, Y3, Y7, Y8
+	VPDPBUSD       196(R9), Y8, Y6
+	VGF2P8AFFINEQB $0x00, Y4, Y7, Y7
+	VPDPBUSD       228(R9), Y7, Y6
+	VPMADDWD       260(R9), Y1, Y7
+	VPSUBD         Y7, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VPHADDD        Y7, Y6, Y6
+	VPXOR          Y7, Y7, Y7
+	VMOVDQU        66(R8), Y8
+	VPANDD         Y0, Y8, Y9
+	VPDPBUSD       296(R9), Y9, Y7
+	VGF2P8AFFINEQB $0x00, Y2, Y8, Y9
+	VPDPBUSD       328(R9), Y9, Y7
+	VGF2P8AFFINEQB $0x00, Y3, Y8, Y9
+	VPDPBUSD       360(R9), Y9, Y7
+	VGF2P8AFFINEQB $0x00, Y4, Y8, Y8
+	VPDPBUSD       392(R9), Y8, Y7
+	VMOVDQU        98(R8), Y8
+	VPANDD         Y0, Y8, Y9
+	VPDPBUSD       424(R9), Y9, Y7
+	VGF2P8AFFINEQB $0x00, Y2, Y8, Y9
+	VPDPBUSD       456(R9), Y9, Y7
+	VGF2P8AFFINEQB $0x00, Y3, Y8, Y9
+	VPDPBUSD       488(R9), Y9, Y7
+	VGF2P8AFFINEQB $0x00, Y4, Y8, Y8
+	VPDPBUSD       520(R9), Y8, Y7
+	VPMADDWD       552(R9), Y1, Y8
+	VPSUBD         Y8, Y7, Y7
+	VPXOR          Y8, Y8, Y8
+	VPHADDD        Y8, Y7, Y7
+	VPHADDD        Y7, Y6, Y6
+	VEXTRACTI128   $0x01, Y6, X7
+	VPADDD         X6, X7, X7
+	VCVTDQ2PS      X7, X6
+	MOVWLZX        64(R8), R11
+	VMOVD          R11, X7
+	MOVWLZX        130(R8), R11
+	VPINSRD        $0x01, R11, X7, X7
+	VCVTPH2PS      X7, X7
+	VBROADCASTSS   (R9), X8
+	VBROADCASTSS   292(R9), X9
+	VBLENDPS       $0x0c, X9, X8, X8
+	VMULPS         X8, X7, X7
+	VMULPS         X6, X7, X7
+	VADDSS         X7, X5, X5
+	VMOVHLPS       X7, X7, X6
+	VADDSS         X6, X5, X5
+	ADDQ           $0x00000084, R8
+	ADDQ           $0x00000248, R9
+	SUBQ           $0x00000002, R10
+	JMP            matVecTQ2_0AVX512_loop
+
+matVecTQ2_0AVX512_done:
+	VMOVSS X5, (DI)
+	ADDQ   $0x00000004, DI
+	ADDQ   CX, AX
+	DECQ   SI
+	JMP    matVecTQ2_0AVX512_row
+
+matVecTQ2_0AVX512_end:
+	VZEROUPPER
+	RET
+
+DATA matVecTQ2_0AVX512_field0<>+0(SB)/8, $0x0102000000000000
+DATA matVecTQ2_0AVX512_field0<>+8(SB)/8, $0x0102000000000000
+DATA matVecTQ2_0AVX512_field0<>+16(SB)/8, $0x0102000000000000
+DATA matVecTQ2_0AVX512_field0<>+24(SB)/8, $0x0102000000000000
+GLOBL matVecTQ2_0AVX512_field0<>(SB), RODATA|NOPTR, $32
+
+DATA matVecTQ2_0AVX512_field1<>+0(SB)/8, $0x0408000000000000
+DATA matVecTQ2_0AVX512_field1<>+8(SB)/8, $0x0408000000000000
+DATA matVecTQ2_0AVX512_field1<>+16(SB)/8, $0x0408000000000000
+DATA matVecTQ2_0AVX512_field1<>+24(SB)/8, $0x0408000000000000
+GLOBL matVecTQ2_0AVX512_field1<>(SB), RODATA|NOPTR, $32
+
+DATA matVecTQ2_0AVX512_field2<>+0(SB)/8, $0x1020000000000000
+DATA matVecTQ2_0AVX512_field2<>+8(SB)/8, $0x1020000000000000
+DATA matVecTQ2_0AVX512_field2<>+16(SB)/8, $0x1020000000000000
+DATA matVecTQ2_0AVX512_field2<>+24(SB)/8, $0x1020000000000000
+GLOBL matVecTQ2_0AVX512_field2<>(SB), RODATA|NOPTR, $32
+
+DATA matVecTQ2_0AVX512_field3<>+0(SB)/8, $0x4080000000000000
+DATA matVecTQ2_0AVX512_field3<>+8(SB)/8, $0x4080000000000000
+DATA matVecTQ2_0AVX512_field3<>+16(SB)/8, $0x4080000000000000
+DATA matVecTQ2_0AVX512_field3<>+24(SB)/8, $0x4080000000000000
+GLOBL matVecTQ2_0AVX512_field3<>(SB), RODATA|NOPTR, $32
+
 // func matVecQ4_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, F16C, FMA3, MMX+
 TEXT ·matVecQ4_0AVX512(SB), NOSPLIT, $0-64

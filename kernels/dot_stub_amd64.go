@@ -251,6 +251,24 @@ func dotQ4_0x4AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 //go:noescape
 func matVecQ8_0AVX512(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)
 
+// matVecF16AVX512 writes to y[0:rows] the dot products of the rows f16 weight rows at w (rb bytes apart)
+// with the n float32s at x; n must be a multiple of 16.
+//
+//go:noescape
+func matVecF16AVX512(w *byte, rb int, x *byte, n int, rows int, y *float32)
+
+// matVecQ2_KAVX512 writes to y[0:rows] the dot products of the rows 2-bit weight rows at w (rb bytes apart,
+// nb (even) super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ2_KAVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecTQ2_0AVX512 writes to y[0:rows] the dot products of the rows 2-bit weight rows at w (rb bytes apart,
+// nb (even) super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecTQ2_0AVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
 // matVecQ4_0AVX512 writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)
 // with the prepared activation x4, c4, dx (see kernels.mvPrep).
 //

@@ -18,7 +18,15 @@ const (
 	mvQ8_24        // q8_0_24 weights
 	mvQ4BM         // q4_0_bm weights (bitmask sparse)
 	mvQ8BM         // q8_0_bm weights
+	mvF16          // f16 weights, against the float32 activation itself
+	mvQ2K          // q2_k weights, against the q8_K activation itself
+	mvTQ2          // tq2_0 weights, against the q8_K activation itself
 )
+
+// prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
+// (mvRows); the others read the activation row as the format's dot does
+// (mvRowsAct).
+func (k mvKind) prepQ8() bool { return k != mvNone && k != mvF16 && k != mvQ2K && k != mvTQ2 }
 
 // sparse reports whether kind is a sparse format's range kernel, which
 // reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,

@@ -2,10 +2,14 @@
 
 package kernels
 
+import "encoding/binary"
+
 // mvRowsKind returns the range kernel for weights of type t when backend
 // serves them: the avx512 backend's q8_0 (VNNI), q4_0 (VNNI, VBMI and
 // GFNI), 2:4 sparse (VNNI, VBMI; GFNI for q4_0 values) and bitmask sparse
-// (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), else mvNone.
+// (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), f16 (AVX-512 F, as its
+// single-row dot) and q2_k and tq2_0 (GFNI, as their single-row dots),
+// else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return mvNone
@@ -23,6 +27,12 @@ func mvRowsKind(backend string, t Type) mvKind {
 		return mvQ4BM
 	case t == Q8_0_BM && haveVBMI2:
 		return mvQ8BM
+	case t == F16:
+		return mvF16
+	case t == Q2_K && haveGFNI:
+		return mvQ2K
+	case t == TQ2_0 && haveGFNI:
+		return mvTQ2
 	}
 	return mvNone
 }
@@ -60,6 +70,100 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	case mvQ4:
 		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
 		matVecQ4_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
+	}
+}
+
+// mvRowsAct runs the range kernels that read the activation row xb as the
+// format's single-row dot does (f16: float32; q2_k, tq2_0: q8_K) over rows
+// consecutive weight rows of rb bytes (n values each) into y[0:rows].
+func mvRowsAct(kind mvKind, n int, w []byte, rb, rows int, xb []byte, y []float32) {
+	switch kind {
+	case mvF16:
+		mvRowsF16(n, w, rb, rows, xb, y)
+	case mvQ2K:
+		mvRows2Bit(true, n, w, rb, rows, xb, y)
+	case mvTQ2:
+		mvRows2Bit(false, n, w, rb, rows, xb, y)
+	}
+}
+
+// mvRows2Bit is mvRowsAct for q2_k (q2k) or tq2_0: each row equals dotK2
+// bit for bit, the range kernel running its even part and the odd last
+// super-block, if any, added here by the same tail kernel. The assembly is
+// called directly (not through a func value) so that its //go:noescape
+// holds.
+func mvRows2Bit(q2k bool, n int, w []byte, rb, rows int, x []byte, y []float32) {
+	bsz, tail := 66, dotTQ2_0AVX2
+	if q2k {
+		bsz, tail = 84, dotQ2_KAVX2
+	}
+	if rows <= 0 {
+		return
+	}
+	y = need(y, rows)
+	nb := n / 256
+	if nb <= 0 || rb < nb*bsz {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*bsz)
+	x = need(x, nb*292)
+	m := nb &^ 1
+	switch {
+	case m > 0 && q2k:
+		matVecQ2_KAVX512(&w[0], rb, &x[0], m, rows, &y[0])
+	case m > 0:
+		matVecTQ2_0AVX512(&w[0], rb, &x[0], m, rows, &y[0])
+	default:
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+	}
+	if m < nb {
+		for r := range y[:rows] {
+			y[r] += tail(&w[r*rb+m*bsz], &x[m*292], 1)
+		}
+	}
+}
+
+// mvRowsF16 writes y[0:rows] = rows consecutive f16 weight rows (rb
+// bytes apart, n values each) dotted with the n float32s of x (little-endian
+// bytes), each bit for bit what the avx512 backend's F16 dot (floatDot with
+// dotF16AVX512) returns: the kernel repeats its vector part in its order
+// and the last n%16 products are added here as floatDot adds them.
+func mvRowsF16(n int, w []byte, rb, rows int, x []byte, y []float32) {
+	if rows <= 0 {
+		return
+	}
+	y = need(y, rows)
+	if n <= 0 {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (rows-1)*rb+2*n)
+	x = need(x, 4*n)
+	m := n &^ 15
+	if m > 0 {
+		matVecF16AVX512(&w[0], rb, &x[0], m, rows, &y[0])
+	} else {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+	}
+	if m == n {
+		return
+	}
+	for r := range y[:rows] {
+		s, wr := y[r], w[r*rb:]
+		for i := m; i < n; i++ {
+			wv := FP16ToFP32(binary.LittleEndian.Uint16(wr[2*i:]))
+			s += wv * f32le(x, i)
+		}
+		y[r] = s
 	}
 }
 

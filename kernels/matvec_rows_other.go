@@ -9,6 +9,10 @@ func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
 	panic("kernels: no matvec range kernel on this platform")
 }
 
+func mvRowsAct(mvKind, int, []byte, int, int, []byte, []float32) {
+	panic("kernels: no matvec range kernel on this platform")
+}
+
 // actQuant: the formats' own quantizers only.
 func actQuant(string, Type) func(dst []byte, src []float32) { return nil }
 

@@ -79,6 +79,9 @@ func main() {
 	dotQx4("dotQ8_0x4AVX512", 34)
 	dotQx4("dotQ4_0x4AVX512", 18)
 	matVecQ8("matVecQ8_0AVX512")
+	matVecF16("matVecF16AVX512")
+	matVec2Bit("matVecQ2_KAVX512", true)
+	matVec2Bit("matVecTQ2_0AVX512", false)
 	matVecQ4Quad("matVecQ4_0AVX512")
 	matVecSparse("matVecQ4_0_24AVX512", true, true)
 	matVecSparse("matVecQ8_0_24AVX512", true, false)
@@ -2942,13 +2945,33 @@ func dotSparseBMAVX2(name string, q4 bool) {
 // GFNI fields q2_K 90, tq2_0 63. Slower variants: zmm bodies (both
 // 128-value halves per register; q2_K 117) and VPDPWSSD for q2_K's
 // VPMADDWD + VPADDD (98).
-func dot2BitAVX512(name string, q2k bool) {
-	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.")
-	w := Load(Param("w"), GP64())
-	x := Load(Param("x"), GP64())
-	nb := Load(Param("nb"), GP64())
+func dot2BitAVX512(name string, q2k bool) { dot2BitAVX512Rows(name, q2k, false) }
+
+// dot2BitAVX512Rows emits dot2BitAVX512, or with rows its decode range
+// kernel (matVec2Bit).
+func dot2BitAVX512Rows(name string, q2k, rows bool) {
+	var w, x, nb Register
+	var wRow, rb, xRow, nbRow, nrows, y Register
+	if rows {
+		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, nb int, rows int, y *float32)")
+		Pragma("noescape") // the kernels keep no pointer
+		Doc(name+" writes to y[0:rows] the dot products of the rows 2-bit weight rows at w (rb bytes apart,",
+			"nb (even) super-blocks each) with the q8_K blocks at x.")
+		wRow = Load(Param("w"), GP64())
+		rb = Load(Param("rb"), GP64())
+		xRow = Load(Param("x"), GP64())
+		nbRow = Load(Param("nb"), GP64())
+		nrows = Load(Param("rows"), GP64())
+		y = Load(Param("y"), GP64())
+		w, x, nb = GP64(), GP64(), GP64()
+	} else {
+		TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
+		Pragma("noescape") // the kernels keep no pointer
+		Doc(name + " returns the dot product of nb (even) 2-bit super-blocks at w with q8_K blocks at x.")
+		w = Load(Param("w"), GP64())
+		x = Load(Param("x"), GP64())
+		nb = Load(Param("nb"), GP64())
+	}
 	bsz, qoff, doff := 66, 0, 64
 	if q2k {
 		bsz, qoff, doff = 84, 16, 80
@@ -2983,11 +3006,26 @@ func dot2BitAVX512(name string, q2k bool) {
 		}
 	}
 	sumf := XMM()
+	if rows {
+		Label(name + "_row")
+		TESTQ(nrows, nrows)
+		JLE(LabelRef(name + "_end"))
+		MOVQ(wRow, w)
+		MOVQ(xRow, x)
+		MOVQ(nbRow, nb)
+	}
 	VXORPS(sumf, sumf, sumf)
 
 	Label(name + "_loop")
 	CMPQ(nb, U32(2))
 	JL(LabelRef(name + "_done"))
+	if rows {
+		// The lines of the weight stream matVec2BitPrefetch bytes on
+		// (a step reads 2*bsz <= 168 bytes: at most three lines).
+		for o := 0; o < 2*bsz; o += 64 {
+			PREFETCHT0(Mem{Base: w, Disp: matVec2BitPrefetch + o})
+		}
+	}
 	var hs [2]VecVirtual
 	for sb := 0; sb < 2; sb++ {
 		wo, xo := bsz*sb, 292*sb
@@ -3078,7 +3116,16 @@ func dot2BitAVX512(name string, q2k bool) {
 	JMP(LabelRef(name + "_loop"))
 
 	Label(name + "_done")
-	Store(sumf, ReturnIndex(0))
+	if rows {
+		VMOVSS(sumf, Mem{Base: y})
+		ADDQ(U32(4), y)
+		ADDQ(rb, wRow)
+		DECQ(nrows)
+		JMP(LabelRef(name + "_row"))
+		Label(name + "_end")
+	} else {
+		Store(sumf, ReturnIndex(0))
+	}
 	VZEROUPPER()
 	RET()
 }

@@ -1,0 +1,115 @@
+package kernels
+
+import (
+	"math"
+	"testing"
+)
+
+// TestMatVecRows2Bit checks the q2_k and tq2_0 decode range kernels over
+// every super-block count 1..9 (odd counts end in the tail kernel) and row
+// counts 1, 3, 9, plus one matrix large enough for MatVec to split it over
+// the pool:
+//
+//   - bit for bit against the avx512 backend's row dot and the ref
+//     backend's (the k-quant kernels repeat ref's exact integer sums and
+//     float order), and within floatBound of the naive product;
+//   - random rows and rows of extreme bytes (every 2-bit code 3, scales
+//     and minima 15), where a wrong integer sum shows;
+//   - the weights between guard bytes that no result may depend on, and a
+//     sentinel after the rows in y;
+//   - Context.MatVec on 1 and 3 threads equal to the direct call bit for
+//     bit.
+//
+// Where the CPU has no range kernel it checks that none is offered.
+func TestMatVecRows2Bit(t *testing.T) {
+	ref, err := SelectBackend("ref")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ty := range []Type{Q2_K, TQ2_0} {
+		kind := mvRowsKind("avx512", ty)
+		if kind == mvNone {
+			if mvRowsKind(goBackend.Name, ty) != mvNone {
+				t.Fatalf("%s: range kernel offered for the go backend", ty)
+			}
+			t.Logf("%s: no range kernel on this CPU", ty)
+			continue
+		}
+		type shape struct{ rows, nb int }
+		var shapes []shape
+		for nb := 1; nb <= 9; nb++ {
+			for _, rows := range []int{1, 3, 9} {
+				shapes = append(shapes, shape{rows, nb})
+			}
+		}
+		shapes = append(shapes, shape{64, 15})
+		dot, refDot := avx512(t).Dot[ty], ref.Dot[ty]
+		for _, sh := range shapes {
+			rows, cols := sh.rows, sh.nb*256
+			for mode := 0; mode < 2; mode++ {
+				seed := uint64(rows*1000+sh.nb*10+mode) + uint64(ty)<<20
+				w := randMatrix(t, seed, ty, rows, cols)
+				if mode == 1 {
+					// Keep each block's fp16 scales (the last bytes of
+					// q2_k's 84, tq2_0's 66), saturate everything else.
+					bsz := map[Type]int{Q2_K: 84, TQ2_0: 66}[ty]
+					for b := 0; b < len(w.Data)/bsz; b++ {
+						blk := w.Data[b*bsz : (b+1)*bsz]
+						for j := range blk[:bsz-4] {
+							blk[j] = 0xff
+						}
+					}
+				}
+				x := randRow(newRand(seed+1), cols)
+				xb := make([]byte, mustRowBytes(t, Q8_K, cols))
+				if err := Quantize(Q8_K, xb, x); err != nil {
+					t.Fatal(err)
+				}
+				rb := len(w.Data) / rows
+				want, bound := naiveMatVec(t, w, x)
+				var ys [2][]float32
+				for g, fill := range []byte{0x00, 0xa5} {
+					buf := make([]byte, len(w.Data)+256)
+					for i := range buf {
+						buf[i] = fill
+					}
+					copy(buf[128:], w.Data)
+					y := make([]float32, rows+1)
+					y[rows] = 42
+					mvRowsAct(kind, cols, buf[128:128+len(w.Data)], rb, rows, xb, y)
+					if y[rows] != 42 {
+						t.Fatalf("%s %dx%d: wrote past the rows", ty, rows, cols)
+					}
+					ys[g] = y[:rows]
+				}
+				for i, y := range ys[0] {
+					row := w.Data[i*rb : (i+1)*rb]
+					if d := dot(cols, row, xb); math.Float32bits(y) != math.Float32bits(d) {
+						t.Fatalf("%s %dx%d mode=%d: row %d = %g, the backend's row dot %g", ty, rows, cols, mode, i, y, d)
+					}
+					if d := refDot(cols, row, xb); math.Float32bits(y) != math.Float32bits(d) {
+						t.Fatalf("%s %dx%d mode=%d: row %d = %g, ref %g", ty, rows, cols, mode, i, y, d)
+					}
+					if math.Float32bits(y) != math.Float32bits(ys[1][i]) {
+						t.Fatalf("%s %dx%d mode=%d: row %d depends on bytes outside the matrix (%g, %g)", ty, rows, cols, mode, i, y, ys[1][i])
+					}
+					if d := math.Abs(float64(y) - want[i]); d > bound[i] || math.IsNaN(float64(y)) {
+						t.Fatalf("%s %dx%d mode=%d: row %d = %g, naive %g (diff %g > %g)", ty, rows, cols, mode, i, y, want[i], d, bound[i])
+					}
+				}
+				for _, threads := range []int{1, 3} {
+					pool := NewPool(threads)
+					c := NewContext(avx512(t), pool)
+					yc := make([]float32, rows)
+					c.MatVec(yc, w, x)
+					pool.Close()
+					for i := range yc {
+						if math.Float32bits(yc[i]) != math.Float32bits(ys[0][i]) {
+							t.Fatalf("%s %dx%d threads=%d: MatVec row %d = %g, range kernel %g", ty, rows, cols, threads, i, yc[i], ys[0][i])
+						}
+					}
+				}
+			}
+		}
+	}
+}
