@@ -143,29 +143,7 @@ func matVecQ8(name string) {
 	DECQ(n)
 	JMP(LabelRef(name + "_tail"))
 
-	Label(name + "_reduce")
-	VADDPS(acc[1], acc[0], acc[0])
-	r := YMM()
-	VEXTRACTF64X4(U8(1), acc[0], r)
-	VADDPS(acc[0].AsY(), r, r)
-	VADDPS(accT, r, r)
-	f := XMM()
-	VEXTRACTF32X4(U8(1), r, f)
-	VADDPS(r.AsX(), f, f)
-	g := XMM()
-	VMOVHLPS(f, f, g)
-	VADDPS(g, f, f)
-	VMOVSHDUP(f, g)
-	VADDSS(g, f, f)
-	VMOVSS(f, Mem{Base: y})
-	ADDQ(U32(4), y)
-	ADDQ(rb, w)
-	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
-
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	storeRowSum(name, acc, accT, y, w, rb, rows)
 }
 
 // quantQ8 emits the AVX-512 (F, BW, VL) q8_0 quantizer of the matvec
@@ -674,6 +652,15 @@ func matVecQ4Quad(name string) {
 	DECQ(n)
 	JMP(LabelRef(name + "_tail"))
 
+	storeRowSum(name, acc, accT, y, w, rb, rows)
+}
+
+// storeRowSum emits the end of a q8_0/q4_0 range kernel's row: the label
+// _reduce, where the two zmm block accumulators and the ymm tail
+// accumulator are summed in a fixed order (the order the row dots use, so
+// the kernels stay bit-identical to them) and stored to y, then the step
+// to the next row and the label _done that returns.
+func storeRowSum(name string, acc [2]VecVirtual, accT VecVirtual, y, w, rb, rows Register) {
 	Label(name + "_reduce")
 	VADDPS(acc[1], acc[0], acc[0])
 	r := YMM()
