@@ -163,13 +163,7 @@ func runCompare(stdout, stderr io.Writer, oldArg, newArg string, fl compareFlags
 	if err != nil {
 		return err
 	}
-	if err := writeComparison(stdout, cmp, fl.format); err != nil {
-		return err
-	}
-	if fl.gate == "" {
-		return nil
-	}
-	return checkGate(stderr, "compare", cmp, gate, fl.gate)
+	return finishComparison(stdout, stderr, cmp, fl, gate)
 }
 
 // compareKernels is compare on two sides of kernels JSON files: each
@@ -195,6 +189,13 @@ func compareKernels(stdout, stderr io.Writer, oldK, newK []*reports.KernelRun, f
 	if err != nil {
 		return err
 	}
+	return finishComparison(stdout, stderr, cmp, fl, gate)
+}
+
+// finishComparison prints a comparison in the chosen format and, with
+// --gate, applies the gate: the last step of compare for results files and
+// for kernels files alike.
+func finishComparison(stdout, stderr io.Writer, cmp *reports.Comparison, fl compareFlags, gate float64) error {
 	if err := writeComparison(stdout, cmp, fl.format); err != nil {
 		return err
 	}
