@@ -128,6 +128,36 @@ func (s *Scratch) Logits(ref, test []float32) (Position, error) {
 	}, nil
 }
 
+// Summarize aggregates per-position comparisons: mean, 99th-percentile and
+// maximum KL divergence, the same-top-token rate, mean Δp and mean
+// p_ref(top_ref). It is what Compare reports, for callers that produce the
+// positions themselves (e.g. against cached reference logits).
+func Summarize(ps []Position) Report {
+	rep := Report{Positions: len(ps), PerPosition: ps}
+	if len(ps) == 0 {
+		return rep
+	}
+	klds := make([]float64, len(ps))
+	same := 0
+	for i, p := range ps {
+		klds[i] = p.KLD
+		rep.MeanKLD += p.KLD
+		rep.MaxKLD = max(rep.MaxKLD, p.KLD)
+		rep.MeanDeltaP += p.DeltaP
+		rep.MeanRefTopP += p.RefTopP
+		if p.SameTop {
+			same++
+		}
+	}
+	n := float64(len(ps))
+	rep.MeanKLD /= n
+	rep.MeanDeltaP /= n
+	rep.MeanRefTopP /= n
+	rep.SameTop = float64(same) / n
+	rep.P99KLD = stats.Quantile(klds, 0.99)
+	return rep
+}
+
 // Compare feeds tokens to both models one Decode at a time (teacher forcing:
 // the next input is always the stream's next token) and compares the
 // next-token distributions at every position. Both models are Reset first
@@ -155,10 +185,8 @@ func Compare(ctx context.Context, ref, test *transformer.Model, tokens []int, op
 	ref.Reset()
 	test.Reset()
 	rep := Report{Positions: len(tokens), Text: opts.Text, PerPosition: make([]Position, len(tokens))}
-	klds := make([]float64, len(tokens))
 	var s Scratch
 	var nllR, nllT float64
-	var same int
 	for i, tok := range tokens {
 		if err := ctx.Err(); err != nil {
 			return Report{}, err
@@ -182,14 +210,6 @@ func Compare(ctx context.Context, ref, test *transformer.Model, tokens []int, op
 			return Report{}, fmt.Errorf("quality: position %d: %w", i, err)
 		}
 		rep.PerPosition[i] = p
-		klds[i] = p.KLD
-		rep.MeanKLD += p.KLD
-		rep.MaxKLD = max(rep.MaxKLD, p.KLD)
-		rep.MeanDeltaP += p.DeltaP
-		rep.MeanRefTopP += p.RefTopP
-		if p.SameTop {
-			same++
-		}
 		if opts.Text && i+1 < len(tokens) {
 			// s still holds this position's log-softmax of both models.
 			next := tokens[i+1]
@@ -197,12 +217,9 @@ func Compare(ctx context.Context, ref, test *transformer.Model, tokens []int, op
 			nllT -= s.lt[next]
 		}
 	}
-	n := float64(len(tokens))
-	rep.MeanKLD /= n
-	rep.MeanDeltaP /= n
-	rep.MeanRefTopP /= n
-	rep.SameTop = float64(same) / n
-	rep.P99KLD = stats.Quantile(klds, 0.99)
+	sum := Summarize(rep.PerPosition)
+	sum.Restarts, sum.Text = rep.Restarts, rep.Text
+	rep = sum
 	if opts.Text {
 		rep.PPLTokens = len(tokens) - 1
 		rep.RefPPL = math.Exp(nllR / float64(rep.PPLTokens))

@@ -20,7 +20,6 @@ import (
 	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/quality"
 	"github.com/edgebench/edgebench/results"
-	"github.com/edgebench/edgebench/stats"
 	"github.com/edgebench/edgebench/transformer"
 	"github.com/shirou/gopsutil/v4/mem"
 )
@@ -215,9 +214,7 @@ func compareWith(ctx context.Context, path string, cfg results.CellConfig, ref [
 		return qualityReport{}, fmt.Errorf("the reference's vocabulary (%d tokens) differs from the model's (%d)", len(ref)/len(stream), mc.Vocab)
 	}
 	var s quality.Scratch
-	klds := make([]float64, len(stream))
-	same := 0
-	var sum float64
+	ps := make([]quality.Position, len(stream))
 	for i, tok := range stream {
 		if err := ctx.Err(); err != nil {
 			return qualityReport{}, err
@@ -230,14 +227,10 @@ func compareWith(ctx context.Context, path string, cfg results.CellConfig, ref [
 		if err != nil {
 			return qualityReport{}, fmt.Errorf("position %d: %w", i, err)
 		}
-		klds[i] = p.KLD
-		sum += p.KLD
-		if p.SameTop {
-			same++
-		}
+		ps[i] = p
 	}
-	n := float64(len(stream))
-	return qualityReport{meanKLD: sum / n, p99KLD: stats.Quantile(klds, 0.99), sameTopPct: 100 * float64(same) / n}, nil
+	r := quality.Summarize(ps)
+	return qualityReport{meanKLD: r.MeanKLD, p99KLD: r.P99KLD, sameTopPct: 100 * r.SameTop}, nil
 }
 
 // qualityMetrics measures a cell's quality against its dense reference
