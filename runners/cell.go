@@ -71,8 +71,9 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	var rss peakRSS
 	rss.reset()
-	mark, stopProbes, perr := startProbes(ctx, opt)
-	defer stopProbes()
+	pr, perr := startProbes(ctx, opt)
+	defer pr.Stop()
+	mark, stopProbes := pr.Mark, pr.Stop
 	if perr != nil {
 		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
 	}

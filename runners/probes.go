@@ -2,37 +2,59 @@ package runners
 
 import (
 	"context"
+	"time"
 
 	"github.com/edgebench/edgebench/probes"
 	"github.com/edgebench/edgebench/results"
 )
 
-// startProbes starts the sensor sampler for one cell. It returns the phase
-// marker and a stop function that returns the report once (nil after the
-// first call, or when probes are off or could not start — err says why).
-func startProbes(ctx context.Context, opt CellOptions) (mark func(string), stop func() *probes.Report, err error) {
-	none := func(string) {}
-	noReport := func() *probes.Report { return nil }
+// cellProbes is one cell's sensor sampler; with probes off or failed to
+// start it marks nothing and reports nil.
+type cellProbes struct {
+	s      *probes.Sampler
+	report *probes.Report
+}
+
+// startProbes starts the sensor sampler for one cell. It always returns a
+// usable cellProbes; err says why there is no sampler behind it.
+func startProbes(ctx context.Context, opt CellOptions) (*cellProbes, error) {
 	if opt.NoProbes {
-		return none, noReport, nil
+		return &cellProbes{}, nil
 	}
 	s, err := probes.NewSampler(opt.Probes)
 	if err != nil {
-		return none, noReport, err
+		return &cellProbes{}, err
 	}
 	if err := s.Start(ctx); err != nil {
 		s.Stop()
-		return none, noReport, err
+		return &cellProbes{}, err
 	}
-	stopped := false
-	return s.Mark, func() *probes.Report {
-		if stopped {
-			return nil
-		}
-		stopped = true
-		r := s.Stop()
-		return &r
-	}, nil
+	return &cellProbes{s: s}, nil
+}
+
+// Mark starts a phase.
+func (p *cellProbes) Mark(phase string) {
+	if p.s != nil {
+		p.s.Mark(phase)
+	}
+}
+
+// Stop stops the sampler (once) and returns its report, nil without one.
+func (p *cellProbes) Stop() *probes.Report {
+	if p.s != nil && p.report == nil {
+		r := p.s.Stop()
+		p.report = &r
+	}
+	return p.report
+}
+
+// StartTime is the sampler's time zero, the clock of its timeline; ok is
+// false without a sampler.
+func (p *cellProbes) StartTime() (t time.Time, ok bool) {
+	if p.s == nil {
+		return time.Time{}, false
+	}
+	return p.s.StartTime(), true
 }
 
 // probeMetrics turns the sampler's per-phase figures into cell metrics. The

@@ -96,25 +96,16 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	var rss peakRSS
 	rss.reset()
-	sampler, perr := startSoakProbes(ctx, opt)
+	pr, perr := startProbes(ctx, opt)
+	defer pr.Stop()
+	mark, stopProbes := pr.Mark, pr.Stop
 	// clock is the sampler's: Series and Probes.Timeline share time zero.
 	// Without probes it starts here, just before the model loads, as the
 	// sampler would have.
-	t0 := time.Now()
-	mark := func(string) {}
-	if sampler != nil {
-		t0 = sampler.StartTime()
-		mark = sampler.Mark
+	t0, ok := pr.StartTime()
+	if !ok {
+		t0 = time.Now()
 	}
-	var report *probes.Report
-	stopProbes := func() *probes.Report {
-		if sampler != nil && report == nil {
-			r := sampler.Stop()
-			report = &r
-		}
-		return report
-	}
-	defer stopProbes()
 	if perr != nil {
 		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
 	}
@@ -225,27 +216,10 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Partial = true
 		cell.Warnings = append(cell.Warnings, fmt.Sprintf("interrupted after %.0f s of the %d s soak: %d window(s) measured", soakEnd-decodeStart, cfg.SoakSeconds, len(windows)))
 	}
-	cell.Warnings = append(cell.Warnings, soakWarnings(ratio, span, why, report, &busy)...)
+	cell.Warnings = append(cell.Warnings, soakWarnings(ratio, span, why, stopProbes(), &busy)...)
 	cell.Status = results.StatusOK
 	cell.Elapsed = time.Since(start)
 	return cell, nil
-}
-
-// startSoakProbes is startProbes keeping the sampler, whose clock the soak's
-// windows use.
-func startSoakProbes(ctx context.Context, opt CellOptions) (*probes.Sampler, error) {
-	if opt.NoProbes {
-		return nil, nil
-	}
-	s, err := probes.NewSampler(opt.Probes)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.Start(ctx); err != nil {
-		s.Stop()
-		return nil, err
-	}
-	return s, nil
 }
 
 // soakDecode decodes from first until soak has passed or ctx ends, and
