@@ -78,20 +78,15 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
 	}
 	mark("load")
-	lm, skip, err := loadCellModel(path, cfg)
+	lm, err := loadForCell(&cell, path, cfg, start)
 	if err != nil {
 		return fail(err)
 	}
-	if skip != "" {
-		cell.Status = results.StatusSkipped
-		cell.Error = skip
-		cell.Elapsed = time.Since(start)
-		return cell, nil
+	if lm == nil {
+		return cell, nil // skipped: the model does not fit
 	}
 	defer lm.Close()
 	m, mcfg, loadTime := lm.m, lm.cfg, lm.loadTime
-	cell.Backends = m.BackendInfo()
-	cell.Model = modelInfo(path, lm.f, mcfg, m)
 
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
 	fill := fillTokens(cfg.Seed, cfg.Depth, mcfg.Vocab)
@@ -312,23 +307,30 @@ func single(name, unit, better string, v float64, source string) results.Metric 
 // token × each decode tok/s sample) and its share of the read roofline at
 // the cell's thread count, or why there is no share.
 func bandwidthMetrics(bytesPerTok float64, decode []float64, r *device.Roofline, threads int, conf float64) []results.Metric {
-	gbps := make([]float64, len(decode))
-	for i, d := range decode {
-		gbps[i] = bytesPerTok * d / 1e9
-	}
-	bw := sampled(results.MetricBandwidth, "GB/s", "higher", gbps, conf)
-	bw.Source = results.SourceDerived
 	ceiling, why := rooflineFor(r, threads)
+	return derivedShare(results.MetricBandwidth, "GB/s", results.MetricRooflinePct, decode, bytesPerTok/1e9, ceiling, why, conf)
+}
+
+// derivedShare is the derived metric name (each rate sample × per, in
+// unit) and its percentage of ceiling as pctName, or pctName unavailable
+// with why when there is no ceiling.
+func derivedShare(name, unit, pctName string, rates []float64, per, ceiling float64, why string, conf float64) []results.Metric {
+	vals := make([]float64, len(rates))
+	for i, r := range rates {
+		vals[i] = r * per
+	}
+	v := sampled(name, unit, "higher", vals, conf)
+	v.Source = results.SourceDerived
 	if why != "" {
-		return []results.Metric{bw, unavailable(results.MetricRooflinePct, "%", why)}
+		return []results.Metric{v, unavailable(pctName, "%", why)}
 	}
-	pct := make([]float64, len(gbps))
-	for i, g := range gbps {
-		pct[i] = 100 * g / ceiling
+	pct := make([]float64, len(vals))
+	for i, x := range vals {
+		pct[i] = 100 * x / ceiling
 	}
-	p := sampled(results.MetricRooflinePct, "%", "higher", pct, conf)
+	p := sampled(pctName, "%", "higher", pct, conf)
 	p.Source = results.SourceDerived
-	return []results.Metric{bw, p}
+	return []results.Metric{v, p}
 }
 
 func unavailable(name, unit, why string) results.Metric {
@@ -421,6 +423,24 @@ type loadedModel struct {
 func (l *loadedModel) Close() {
 	l.m.Close()
 	l.f.Close()
+}
+
+// loadForCell loads the cell's model (loadCellModel) and records its
+// backends and model facts in the cell. A model that does not fit marks
+// the cell skipped, with the reason, and returns no model and no error.
+func loadForCell(cell *results.Cell, path string, cfg results.CellConfig, start time.Time) (*loadedModel, error) {
+	lm, skip, err := loadCellModel(path, cfg)
+	if err != nil || skip != "" {
+		if skip != "" {
+			cell.Status = results.StatusSkipped
+			cell.Error = skip
+			cell.Elapsed = time.Since(start)
+		}
+		return nil, err
+	}
+	cell.Backends = lm.m.BackendInfo()
+	cell.Model = modelInfo(path, lm.f, lm.cfg, lm.m)
+	return lm, nil
 }
 
 // loadCellModel opens the cell's model, checks that depth + prompt + gen

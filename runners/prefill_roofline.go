@@ -36,23 +36,8 @@ func prefillMatmulFLOPs(c model.Config, p int) float64 {
 // was measured at that thread count.
 func prefillComputeMetrics(c model.Config, promptTokens int, prefill []float64, r *device.Roofline, threads int, conf float64) []results.Metric {
 	perTok := prefillMatmulFLOPs(c, promptTokens) / float64(max(promptTokens, 1))
-	gflops := make([]float64, len(prefill))
-	for i, v := range prefill {
-		gflops[i] = perTok * v / 1e9
-	}
-	g := sampled(results.MetricPrefillGFLOPs, "GFLOP/s", "higher", gflops, conf)
-	g.Source = results.SourceDerived
 	peak, why := fmaPeakFor(r, threads)
-	if why != "" {
-		return []results.Metric{g, unavailable(results.MetricPrefillComputePct, "%", why)}
-	}
-	pct := make([]float64, len(gflops))
-	for i, v := range gflops {
-		pct[i] = 100 * v / peak
-	}
-	p := sampled(results.MetricPrefillComputePct, "%", "higher", pct, conf)
-	p.Source = results.SourceDerived
-	return []results.Metric{g, p}
+	return derivedShare(results.MetricPrefillGFLOPs, "GFLOP/s", results.MetricPrefillComputePct, prefill, perTok/1e9, peak, why, conf)
 }
 
 // fmaPeakFor picks the FP32 FMA peak measured at the cell's thread count.

@@ -112,20 +112,15 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	clock := func() float64 { return time.Since(t0).Seconds() }
 
 	mark("load")
-	lm, skip, err := loadCellModel(path, cfg)
+	lm, err := loadForCell(&cell, path, cfg, start)
 	if err != nil {
 		return fail(err)
 	}
-	if skip != "" {
-		cell.Status = results.StatusSkipped
-		cell.Error = skip
-		cell.Elapsed = time.Since(start)
-		return cell, nil
+	if lm == nil {
+		return cell, nil // skipped: the model does not fit
 	}
 	defer lm.Close()
 	m, mcfg, loadTime := lm.m, lm.cfg, lm.loadTime
-	cell.Backends = m.BackendInfo()
-	cell.Model = modelInfo(path, lm.f, mcfg, m)
 
 	prompt := promptTokens(cfg.Seed, cfg.PromptTokens, mcfg.Vocab)
 	if opt.Policy.Warmup > 0 {
