@@ -177,3 +177,27 @@ func TestPolicyValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestRunCellTooBigIsSkipped: a cell whose KV cache cannot fit in this
+// machine's memory (a context of 300M tokens: about 77 GB of f32 cache for
+// this tiny model) is recorded as skipped with the reason, for repeated and
+// soak cells alike, and nothing is loaded.
+func TestRunCellTooBigIsSkipped(t *testing.T) {
+	c := model.Config{Name: "longctx", Arch: "llama", Hidden: 64, Layers: 2, Heads: 4, KVHeads: 2, HeadDim: 16,
+		FFN: 128, Vocab: 256, ContextLength: 1 << 30, RopeTheta: 10000, RMSEps: 1e-5}
+	path := filepath.Join(t.TempDir(), "longctx.gguf")
+	if err := model.Generate(path, c, kernels.F32, 7, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, soak := range []int{0, 1} {
+		cfg := results.CellConfig{Model: path, WeightType: "f32", Backend: "auto", Threads: 1,
+			PromptTokens: 300_000_000, GenTokens: 2, SoakSeconds: soak}
+		cell, err := RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy})
+		if err != nil {
+			t.Fatalf("soak=%d: %v", soak, err)
+		}
+		if cell.Status != results.StatusSkipped || !strings.Contains(cell.Error, "GB of memory is available") || cell.Model != nil {
+			t.Errorf("soak=%d: status %s, error %q, model %+v; want skipped with the memory reason and no model", soak, cell.Status, cell.Error, cell.Model)
+		}
+	}
+}
