@@ -299,39 +299,17 @@ func loadSpec(fl runFlags) (workloads.Spec, error) {
 	if err != nil {
 		return spec, err
 	}
-	if len(fl.models) > 0 {
-		spec.Models = fl.models
-	}
-	if len(fl.types) > 0 {
-		spec.Types = fl.types
-	}
-	if len(fl.backends) > 0 {
-		spec.Backends = fl.backends
-	}
-	if len(fl.threads) > 0 {
-		spec.Threads = fl.threads
-	}
-	if len(fl.prompt) > 0 {
-		spec.PromptTokens = fl.prompt
-	}
-	if len(fl.gen) > 0 {
-		spec.GenTokens = fl.gen
-	}
-	if len(fl.methods) > 0 {
-		spec.Methods = fl.methods
-	}
-	if len(fl.prune) > 0 {
-		spec.Pruning = fl.prune
-	}
-	if len(fl.sparsity) > 0 {
-		spec.Sparsity = fl.sparsity
-	}
-	if len(fl.depths) > 0 {
-		spec.Depths = fl.depths
-	}
-	if len(fl.kvTypes) > 0 {
-		spec.KVTypes = fl.kvTypes
-	}
+	override(&spec.Models, fl.models)
+	override(&spec.Types, fl.types)
+	override(&spec.Backends, fl.backends)
+	override(&spec.Threads, fl.threads)
+	override(&spec.PromptTokens, fl.prompt)
+	override(&spec.GenTokens, fl.gen)
+	override(&spec.Methods, fl.methods)
+	override(&spec.Pruning, fl.prune)
+	override(&spec.Sparsity, fl.sparsity)
+	override(&spec.Depths, fl.depths)
+	override(&spec.KVTypes, fl.kvTypes)
 	if fl.reps > 0 {
 		spec.Repeat.Min, spec.Repeat.Max = fl.reps, fl.reps
 	}
@@ -402,4 +380,12 @@ func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
 	orig.progress, orig.cacheDir, orig.noRoofline, orig.estimate = fl.progress, fl.cacheDir, fl.noRoofline, fl.estimate
 	orig.noProbes = orig.noProbes || fl.noProbes
 	return orig, nil
+}
+
+// override replaces a spec axis with the values given on the command line,
+// when there are any.
+func override[T any](axis *[]T, flag []T) {
+	if len(flag) > 0 {
+		*axis = flag
+	}
 }
