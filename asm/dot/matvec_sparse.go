@@ -33,8 +33,21 @@ import (
 // into two alternating accumulators, the rest in a third, each reduced,
 // then added), so MatVec equals MatMul's row dots bit for bit. Each
 // 8-block step prefetches its weights 4 KB ahead, one PREFETCHT0 per 64
-// bytes. In L1 on the Zen 4 VM, q4_0 values: 2:4 1.5 ns per 64-weight
-// block against 1.9 for the row dots, bitmask 1.8 against 2.8.
+// bytes. In cache on the Zen 4 VM (BenchmarkMatVecRowsSparse, thread CPU
+// time), q4_0 values: 2:4 1.44 ns per 64-weight block against 1.9 for
+// the row dots, bitmask 1.8 against 2.8.
+//
+// The kernels are bound by vector pipe slots (removing any two of the
+// 2:4 block's ops saves about 12%; a zmm op costs about what two ymm ops
+// do). Measured and dropped, 2:4 q4_0 values: Σ(u-8)x by VPABSB, VPSIGNB
+// and one VPDPBUSD instead of the bias VPDPBUSD and VPSUBD (1.50 against
+// 1.50 ns); summing two blocks' lanes with VPHADDD before one convert,
+// spread and FMA (no faster); two blocks per zmm instruction (1.51
+// against 1.48). Bitmask: VPEXPANDB costs about 0.25 ns of its 1.8, PDEP
+// and KMOVQ nothing measurable (a KMOVQ straight from memory: 1.80
+// against 1.80). Prefetch 2 or 8 KB ahead instead of 4 (here and in the
+// 2-bit range kernels): no better in BenchmarkMatVecInterleaved (3 A/B
+// rounds on the loaded VM).
 //
 // Needs AVX-512 BW, VL, VNNI; VBMI for 2:4, VBMI2 and BMI2 for bitmask;
 // GFNI for q4_0 values.
