@@ -18,9 +18,11 @@ import (
 // 2:4 does their integer work (dotSparse24U: VPMULTISHIFTQB fields,
 // VPERMI2B gathering the kept activations, two VPDPBUSD for Σ u·x and the
 // bias correction), VPMULTISHIFTQB taking the position word as a memory
-// broadcast (no VPBROADCASTQ: q4_0 values 1.50 -> 1.44 ns per block,
-// thread CPU time in L2, medians of 8 A/B rounds). Bitmask blocks (dotSparseBMG: PDEP keeps the first 32
-// set bits, VPEXPANDB scatters the kept values) expand over a background
+// broadcast (no VPBROADCASTQ: per block 1.534 -> 1.526 ns with q4_0
+// values, 1.488 -> 1.452 with q8_0, thread CPU time in cache, medians of
+// 12 runs with both versions in one binary). Bitmask blocks
+// (dotSparseBMG: PDEP keeps the first 32 set bits, VPEXPANDB scatters the
+// kept values) expand over a background
 // of the bias instead of zeros, so a dropped weight counts as the value 0
 // and the correction is the dense one laid out once per vector (kernels.
 // mvPrep.c): one VPDPBUSD per block instead of two and a subtraction.
@@ -34,8 +36,8 @@ import (
 // then added), so MatVec equals MatMul's row dots bit for bit. Each
 // 8-block step prefetches its weights 4 KB ahead, one PREFETCHT0 per 64
 // bytes. In cache on the Zen 4 VM (BenchmarkMatVecRowsSparse, thread CPU
-// time), q4_0 values: 2:4 1.44 ns per 64-weight block against 1.9 for
-// the row dots, bitmask 1.8 against 2.8.
+// time), q4_0 values: 2:4 1.45-1.55 ns per 64-weight block (the machine
+// shared) against 1.9 for the row dots, bitmask 1.8 against 2.8.
 //
 // The kernels are bound by vector pipe slots (removing any two of the
 // 2:4 block's ops saves about 12%; a zmm op costs about what two ymm ops
