@@ -2955,7 +2955,11 @@ func dotSparseBMAVX2(name string, q4 bool) {
 // with the code*scale tables and two accumulators (the tables with one:
 // 5.7; four accumulators no better than two; field extraction by shift +
 // mask instead of GFNI: 6.0 against 5.6 in the same rounds); tq2_0 3.67
-// with one accumulator, 3.33 with two. The row dots: q2_K 6.5 -> 6.1, tq2_0 4.5 -> 4.2 ns.
+// with one accumulator, 3.33 with two. The row dots: q2_K 6.5 -> 6.1,
+// tq2_0 4.5 -> 4.2 ns. Old and new range kernels in one binary (12 runs,
+// medians): q2_K 5.52 -> 5.31, tq2_0 3.89 -> 3.53 ns. The horizontal
+// sums by VPUNPCK[LH]DQ/QDQ and VPADDD instead of VPHADDD: no faster
+// (q2_K 5.48 against 5.48).
 func dot2BitAVX512(name string, q2k bool) { dot2BitAVX512Rows(name, q2k, false) }
 
 // dot2BitAVX512Rows emits dot2BitAVX512, or with rows its decode range
