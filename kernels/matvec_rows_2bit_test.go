@@ -113,3 +113,48 @@ func TestMatVecRows2Bit(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkMatVecRows2Bit measures the q2_k and tq2_0 range kernels on one
+// thread with the weights in cache (ns/block is per 256-weight
+// super-block), against the per-row DotFunc loop they replace:
+//
+//	go test -run '^$' -bench MatVecRows2Bit ./kernels/
+func BenchmarkMatVecRows2Bit(b *testing.B) {
+	for _, ty := range []Type{Q2_K, TQ2_0} {
+		kind := mvRowsKind("avx512", ty)
+		if kind == mvNone {
+			b.Skipf("%s: no range kernel on this CPU", ty)
+		}
+		const rows, cols = 64, 2048
+		w := randMatrix(b, 7, ty, rows, cols)
+		x := randRow(newRand(1), cols)
+		xb := make([]byte, mustRowBytes(b, Q8_K, cols))
+		if err := Quantize(Q8_K, xb, x); err != nil {
+			b.Fatal(err)
+		}
+		y := make([]float32, rows)
+		rb := len(w.Data) / rows
+		dot := avx512(b).Dot[ty]
+		// ns/block from wall time; cpu-ns/block from the thread's CPU
+		// time, which a loaded machine disturbs less.
+		report := func(b *testing.B, cpu float64) {
+			blocks := float64(rows * cols / 256)
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/blocks, "ns/block")
+			if cpu >= 0 {
+				b.ReportMetric(cpu/blocks, "cpu-ns/block")
+			}
+		}
+		b.Run(ty.String()+"/range", func(b *testing.B) {
+			report(b, loopCPU(b, func() {
+				mvRowsAct(kind, cols, w.Data, rb, rows, xb, y)
+			}))
+		})
+		b.Run(ty.String()+"/rowdot", func(b *testing.B) {
+			report(b, loopCPU(b, func() {
+				for r := 0; r < rows; r++ {
+					y[r] = dot(cols, w.Data[r*rb:(r+1)*rb], xb)
+				}
+			}))
+		})
+	}
+}

@@ -2934,22 +2934,38 @@ func dotSparseBMAVX2(name string, q4 bool) {
 // 2-bit block's work, are done for both at once (one VPHADDD tree gives
 // [sumi0, summ0, sumi1, summ1]; the float products lane-wise, then the two
 // additions in block order). GFNI extracts each 2-bit field in one
-// instruction (not shift + mask). tq2_0 sums c*x with VPDPBUSD (AVX-512 VL
-// + VNNI, from memory) and takes sum x from the q8_K bsums (value = code -
-// 1); q2_K keeps dot2BitAVX2's VPMADDUBSW, per-sub-block scale words by
-// VPSHUFB, VPMADDWD and VPADDD. Integer sums and float operations are
+// instruction (not shift + mask). Both formats sum with VPDPBUSD (AVX-512
+// VL + VNNI, activations from memory) into two accumulators per
+// super-block (one chain of eight waits on VPDPBUSD's latency). tq2_0
+// multiplies the codes and takes sum x from the q8_K bsums (value = code
+// - 1); q2_K multiplies code*scale (<= 45, so Σ code*scale*x is
+// ref's Σ_s scale_s*Σ code*x, exactly), each byte looked up by VPSHUFB in a
+// table of [0, sc, 2sc, 3sc] per sub-block made once per super-block,
+// instead of dot2BitAVX2's VPMADDUBSW, scale-word VPSHUFB, VPMADDWD and
+// VPADDD per 32 values. Integer sums and float operations are
 // dot2BitAVX2's, in the same order: bit-identical to ref.
 //
 // Measured on Zen 4 (in L1, 4096 values, thread CPU time; avx2 kernels:
 // q2_K 104, tq2_0 95 ns): pairs of super-blocks q2_K 96, tq2_0 71; with
 // GFNI fields q2_K 90, tq2_0 63. Slower variants: zmm bodies (both
 // 128-value halves per register; q2_K 117) and VPDPWSSD for q2_K's
-// VPMADDWD + VPADDD (98).
+// VPMADDWD + VPADDD (98). Range kernel, 64 rows x 2048 in L2, thread CPU
+// time per super-block, medians of 8 A/B rounds on the loaded 2-core VM
+// (BenchmarkMatVecRows2Bit): q2_K 5.55 ns with the VPMADDUBSW form, 5.25
+// with the code*scale tables and two accumulators (the tables with one:
+// 5.7; four accumulators no better than two; field extraction by shift +
+// mask instead of GFNI: 6.0 against 5.6 in the same rounds); tq2_0 3.67
+// with one accumulator, 3.33 with two. The row dots: q2_K 6.5 -> 6.1,
+// tq2_0 4.5 -> 4.2 ns. Old and new range kernels in one binary (12 runs,
+// medians): q2_K 5.52 -> 5.31, tq2_0 3.89 -> 3.53 ns. The horizontal
+// sums by VPUNPCK[LH]DQ/QDQ and VPADDD instead of VPHADDD: no faster
+// (q2_K 5.48 against 5.48).
 func dot2BitAVX512(name string, q2k bool) { dot2BitAVX512Rows(name, q2k, false) }
 
 // dot2BitAVX512Rows emits dot2BitAVX512, or with rows its decode range
 // kernel (matVec2Bit).
 func dot2BitAVX512Rows(name string, q2k, rows bool) {
+	const nAcc = 2
 	var w, x, nb Register
 	var wRow, rb, xRow, nbRow, nrows, y Register
 	if rows {
@@ -2992,18 +3008,24 @@ func dot2BitAVX512Rows(name string, q2k, rows bool) {
 		field[k] = YMM()
 		VMOVDQU32(m, field[k])
 	}
-	var pick [8]Mem
+	// q2_K scales c*x by the sub-block scale before the sum: table h
+	// (ymm) holds in dword k of its low 128-bit lane [0, sc, 2sc, 3sc] of
+	// sub-block 8h+2k, of its high lane those of sub-block 8h+2k+1 (the
+	// two 16-value halves of chunk 4h+k), so VPSHUFB on the code with 4k
+	// added gives code*scale. order puts the scale bytes in that dword
+	// order, VPMOVZXBD and a VPMULLD by 0x03020100 make both tables.
+	var order, hiNib Mem
+	var mulc VecVirtual
 	if q2k {
-		for c := range pick {
-			pick[c] = GLOBL(name+"_pick"+string(rune('0'+c)), RODATA|NOPTR)
-			for i := 0; i < 32; i++ {
-				v := 0x80 // zero high byte
-				if i%2 == 0 {
-					v = 2*c + i/16
-				}
-				DATA(i, U8(v))
-			}
+		order = GLOBL(name+"_order", RODATA|NOPTR)
+		for i, v := range []int{0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15} {
+			DATA(i, U8(v))
 		}
+		mulc = ZMM()
+		broadcastConst(0x03020100, mulc, true)
+		hiNib = GLOBL(name+"_hinib", RODATA|NOPTR)
+		DATA(0, U64(0x1020408000000000))
+		DATA(8, U64(0x1020408000000000))
 	}
 	sumf := XMM()
 	if rows {
@@ -3029,42 +3051,55 @@ func dot2BitAVX512Rows(name string, q2k, rows bool) {
 	var hs [2]VecVirtual
 	for sb := 0; sb < 2; sb++ {
 		wo, xo := bsz*sb, 292*sb
-		acc := YMM()
-		VPXOR(acc, acc, acc)
-		var scs VecVirtual
+		// Independent accumulators: a VPDPBUSD chain waits for its
+		// latency, not its throughput.
+		accs := make([]VecVirtual, nAcc)
+		for i := range accs {
+			accs[i] = YMM()
+			VPXOR(accs[i], accs[i], accs[i])
+		}
+		acc := accs[0]
+		var tbl [2]Register
+		var sc16 VecVirtual
 		if q2k {
-			scs = YMM()
-			VBROADCASTI128(Mem{Base: w, Disp: wo}, scs)
-			VPAND(low4, scs, scs)
+			sc16 = XMM()
+			VMOVDQU(Mem{Base: w, Disp: wo}, sc16)
+			st, tz := XMM(), ZMM()
+			VPSHUFB(order, sc16, st)
+			VPAND(low4.AsX(), st, st)
+			VPMOVZXBD(st, tz)
+			VPMULLD(mulc, tz, tz)
+			tbl[0], tbl[1] = tz.AsY(), YMM()
+			VEXTRACTI64X4(U8(1), tz, tbl[1])
 		}
 		for h := 0; h < 2; h++ {
 			q := YMM()
 			VMOVDQU(Mem{Base: w, Disp: wo + qoff + 32*h}, q)
 			for k := 0; k < 4; k++ {
 				c := YMM()
-				if k == 0 {
+				switch {
+				case k == 0:
 					VPANDD(three, q, c)
-				} else {
+				case q2k:
+					vgf2p8affineqb(U8(4*k), field[k], q, c) // code + 4k
+				default:
 					vgf2p8affineqb(U8(0), field[k], q, c)
 				}
 				xm := Mem{Base: x, Disp: xo + 4 + 128*h + 32*k}
 				if q2k {
-					p, sc := YMM(), YMM()
-					VPMADDUBSW(xm, c, p) // |pair| <= 2*3*128
-					VPSHUFB(pick[4*h+k], scs, sc)
-					VPMADDWD(sc, p, p)
-					VPADDD(p, acc, acc)
-				} else {
-					vpdpbusd(xm, c, acc)
+					// code*scale <= 45: Σ code*scale*x, exact in int32.
+					VPSHUFB(c, tbl[h], c)
 				}
+				vpdpbusd(xm, c, accs[(4*h+k)%nAcc])
 			}
+		}
+		for i := 1; i < nAcc; i++ {
+			VPADDD(accs[i], acc, acc)
 		}
 		mp := YMM()
 		if q2k {
 			mb, mins := XMM(), YMM()
-			VMOVDQU(Mem{Base: w, Disp: wo}, mb)
-			VPSRLW(U8(4), mb, mb)
-			VPAND(low4.AsX(), mb, mb)
+			vgf2p8affineqb(U8(0), hiNib, sc16, mb) // the minima: high nibbles
 			VPMOVZXBW(mb, mins)
 			VPMADDWD(Mem{Base: x, Disp: xo + 260}, mins, mp)
 		} else {

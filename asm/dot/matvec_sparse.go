@@ -17,8 +17,12 @@ import (
 // Per block every int32 lane ends at exactly the single-row kernels' value.
 // 2:4 does their integer work (dotSparse24U: VPMULTISHIFTQB fields,
 // VPERMI2B gathering the kept activations, two VPDPBUSD for Σ u·x and the
-// bias correction). Bitmask blocks (dotSparseBMG: PDEP keeps the first 32
-// set bits, VPEXPANDB scatters the kept values) expand over a background
+// bias correction), VPMULTISHIFTQB taking the position word as a memory
+// broadcast (no VPBROADCASTQ: per block 1.534 -> 1.526 ns with q4_0
+// values, 1.488 -> 1.452 with q8_0, thread CPU time in cache, medians of
+// 12 runs with both versions in one binary). Bitmask blocks
+// (dotSparseBMG: PDEP keeps the first 32 set bits, VPEXPANDB scatters the
+// kept values) expand over a background
 // of the bias instead of zeros, so a dropped weight counts as the value 0
 // and the correction is the dense one laid out once per vector (kernels.
 // mvPrep.c): one VPDPBUSD per block instead of two and a subtraction.
@@ -31,8 +35,21 @@ import (
 // into two alternating accumulators, the rest in a third, each reduced,
 // then added), so MatVec equals MatMul's row dots bit for bit. Each
 // 8-block step prefetches its weights 4 KB ahead, one PREFETCHT0 per 64
-// bytes. In L1 on the Zen 4 VM, q4_0 values: 2:4 1.5 ns per 64-weight
-// block against 1.9 for the row dots, bitmask 1.8 against 2.8.
+// bytes. In cache on the Zen 4 VM (BenchmarkMatVecRowsSparse, thread CPU
+// time), q4_0 values: 2:4 1.45-1.55 ns per 64-weight block (the machine
+// shared) against 1.9 for the row dots, bitmask 1.8 against 2.8.
+//
+// The kernels are bound by vector pipe slots (removing any two of the
+// 2:4 block's ops saves about 12%; a zmm op costs about what two ymm ops
+// do). Measured and dropped, 2:4 q4_0 values: Σ(u-8)x by VPABSB, VPSIGNB
+// and one VPDPBUSD instead of the bias VPDPBUSD and VPSUBD (1.50 against
+// 1.50 ns); summing two blocks' lanes with VPHADDD before one convert,
+// spread and FMA (no faster); two blocks per zmm instruction (1.51
+// against 1.48). Bitmask: VPEXPANDB costs about 0.25 ns of its 1.8, PDEP
+// and KMOVQ nothing measurable (a KMOVQ straight from memory: 1.80
+// against 1.80). Prefetch 2 or 8 KB ahead instead of 4 (here and in the
+// 2-bit range kernels): no better in BenchmarkMatVecInterleaved (3 A/B
+// rounds on the loaded VM).
 //
 // Needs AVX-512 BW, VL, VNNI; VBMI for 2:4, VBMI2 and BMI2 for bitmask;
 // GFNI for q4_0 values.
@@ -163,8 +180,8 @@ func matVecSparse(name string, is24, q4 bool) {
 			VPXORD(Mem{Base: wp, Disp: o + 2}, bias.AsY(), u)
 		}
 		if is24 {
-			VPBROADCASTQ(Mem{Base: wp, Disp: o + kb}, idx)
-			VPMULTISHIFTQB(idx, ctrl, idx)         // byte k = bits 2k.. of the word
+			// byte k = bits 2k.. of the position word (broadcast from memory)
+			VPMULTISHIFTQB_BCST(Mem{Base: wp, Disp: o + kb}, ctrl, idx)
 			VPTERNLOGD(U8(0xea), goff, three, idx) // (field & 3) | 4*(k/2)
 			VMOVDQU32(Mem{Base: xp, Disp: xo}, x0)
 			VPERMI2B(Mem{Base: xp, Disp: xo + 32}, x0, idx) // the kept activations
