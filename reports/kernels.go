@@ -67,7 +67,12 @@ type KernelResult struct {
 	PairedReadGBps    *float64  `json:"paired_read_gbps,omitempty"`
 	PairedReadSamples []float64 `json:"paired_read_gbps_samples,omitempty"`
 	PairedPct         *float64  `json:"paired_roofline_pct,omitempty"`
-	Skipped           string    `json:"skipped,omitempty"`
+	// CPUShare is the median over the repetitions of the CPU time the
+	// process used over wall time x threads: well under 1 means other
+	// processes took the cores, so the case's time/op and shares understate
+	// the kernel. Absent where it was not measured.
+	CPUShare *float64 `json:"cpu_share,omitempty"`
+	Skipped  string   `json:"skipped,omitempty"`
 }
 
 // IsKernelsJSON reports whether data looks like `edgebench kernels -o json`

@@ -63,6 +63,10 @@ is the case's GB/s over the median of those samples (JSON: paired_read_gbps,
 paired_roofline_pct; gobench: %paired). Both are medians of the same
 minutes, so the ratio holds up when absolute speeds do not; the cached figure
 stays beside it as "% roofline (cached)". --no-paired skips the samples.
+Paired samples correct for memory traffic, not for lost CPU time: "cpu share"
+is the CPU time the process used over wall time x threads per repetition
+(median), and under 90% the table warns that other processes took the
+cores, which slows long repetitions more than short samples.
 The elementwise ops (rmsnorm, softmax, silumul, rope) run single-threaded on
 vectors as long as the shapes' column counts and report GB/s of data touched.
 
@@ -417,6 +421,10 @@ func record(r kbench.Result, roof *device.Roofline) kernelRecord {
 			rec.RooflinePct = &pct
 		}
 	}
+	if len(r.CPUShare) > 0 {
+		share := r.MedianCPUShare()
+		rec.CPUShare = &share
+	}
 	if len(r.PairedReadGBps) > 0 {
 		bw := r.PairedMedianGBps()
 		rec.PairedReadSamples = r.PairedReadGBps
@@ -434,7 +442,12 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 	if paired != nil {
 		header = append(header, "% paired read")
 	}
+	withCPU := slices.ContainsFunc(recs, func(r kernelRecord) bool { return r.CPUShare != nil })
+	if withCPU {
+		header = append(header, "cpu share")
+	}
 	t.Header(header...)
+	var starved []string
 	var skipped []string
 	for _, r := range recs {
 		if r.Skipped != "" {
@@ -459,6 +472,16 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 			}
 			row = append(row, p)
 		}
+		if withCPU {
+			c := "n/a"
+			if r.CPUShare != nil {
+				c = fmt.Sprintf("%.0f%%", 100**r.CPUShare)
+				if *r.CPUShare < starvedShare {
+					starved = append(starved, r.Name)
+				}
+			}
+			row = append(row, c)
+		}
 		if err := t.Append(row); err != nil {
 			return err
 		}
@@ -478,11 +501,19 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 		fmt.Fprintf(w, "paired read: GB/s over the median read bandwidth sampled before each repetition and after the last (%d threads x %d streams, %d MiB pass)\n",
 			paired.Threads, paired.Streams, paired.BufferBytes>>20)
 	}
+	if len(starved) > 0 {
+		fmt.Fprintf(w, "warning: %d case(s) got under %.0f%% of their threads' CPU time (other processes ran on these cores): their time/op and %% figures understate the kernels, the paired one too\n",
+			len(starved), 100*starvedShare)
+	}
 	for _, s := range skipped {
 		fmt.Fprintln(w, "skipped", s)
 	}
 	return nil
 }
+
+// starvedShare is the CPU share under which the table warns that the
+// machine was too busy for the case's figures to describe the kernel.
+const starvedShare = 0.9
 
 // fmtNs prints a duration with three significant digits.
 func fmtNs(ns float64) string {

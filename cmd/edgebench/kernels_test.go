@@ -249,12 +249,17 @@ func TestKernelsPairedRead(t *testing.T) {
 	if mm.PairedPct != nil || mm.PairedReadSamples != nil || mm.RooflinePct == nil {
 		t.Fatalf("matmul: paired %v %v, roofline %v", mm.PairedPct, mm.PairedReadSamples, mm.RooflinePct)
 	}
+	for _, r := range rep.Results {
+		if r.CPUShare == nil || !(*r.CPUShare > 0) {
+			t.Errorf("%s: cpu_share %v", r.Name, r.CPUShare)
+		}
+	}
 
 	out, err = runKernelsArgs(t, append(args, "--ops", "matvec")...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"% roofline (cached)", "% paired read", "% of 8.0", "roofline (cached, measured", "paired read: ", "2 threads x 4 streams, 3 MiB"} {
+	for _, want := range []string{"% roofline (cached)", "% paired read", "% of 8.0", "roofline (cached, measured", "paired read: ", "2 threads x 4 streams, 3 MiB", "cpu share"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -289,5 +294,29 @@ func TestKernelsPairedRead(t *testing.T) {
 	}
 	if s.closed || rep.PairedRead != nil || rep.Results[0].PairedPct != nil || rep.Results[0].RooflinePct == nil {
 		t.Fatalf("--no-paired: sampler used %v, paired_read %+v, result %+v", s.closed, rep.PairedRead, rep.Results[0])
+	}
+}
+
+// The table warns when a case did not get its threads' CPU time.
+func TestKernelsCPUShareWarning(t *testing.T) {
+	low, high := 0.5, 0.97
+	recs := []kernelRecord{
+		{Name: "a", Op: "matvec", Type: "q8_0", N: 1, NsPerOp: []float64{1}, MedianNs: 1, CPUShare: &high},
+		{Name: "b", Op: "matvec", Type: "q8_0", N: 1, NsPerOp: []float64{1}, MedianNs: 1, CPUShare: &low},
+	}
+	var buf bytes.Buffer
+	if err := writeKernelsTable(&buf, recs, nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "97%") || !strings.Contains(out, "50%") || !strings.Contains(out, "warning: 1 case(s) got under 90%") {
+		t.Fatalf("table:\n%s", out)
+	}
+	buf.Reset()
+	if err := writeKernelsTable(&buf, recs[:1], nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "warning") {
+		t.Fatalf("warned at 97%%:\n%s", buf.String())
 	}
 }

@@ -150,6 +150,12 @@ type Result struct {
 	// taken around this case's repetitions: one before each and one after
 	// the last (matvec only).
 	PairedReadGBps []float64 `json:"paired_read_gbps,omitempty"`
+	// CPUShare is, per repetition of a matvec or matmul, the CPU time the
+	// process used over wall time x Threads: about 1 when the pool had its
+	// cores to itself (idle workers spin), lower when other processes took
+	// them, which slows the op without the kernel being at fault and which
+	// the paired bandwidth samples, a few ms each, do not see alike.
+	CPUShare []float64 `json:"cpu_share,omitempty"`
 }
 
 // MedianNs is the median of the per-repetition samples (0 when skipped).
@@ -157,6 +163,9 @@ func (r Result) MedianNs() float64 { return Median(r.NsPerOp) }
 
 // PairedMedianGBps is the median of PairedReadGBps (0 without samples).
 func (r Result) PairedMedianGBps() float64 { return Median(r.PairedReadGBps) }
+
+// MedianCPUShare is the median of CPUShare (0 when not measured).
+func (r Result) MedianCPUShare() float64 { return Median(r.CPUShare) }
 
 // Median is the middle value of v, or the mean of the two middle ones (0
 // for no values).
@@ -325,7 +334,7 @@ func measureOp(ctx context.Context, r *Result, opt Options) (string, error) {
 	}
 	r.Ran = "go"
 	opt.ReadSample = nil // not memory-bound at these sizes
-	return timeLoop(ctx, r, op, opt)
+	return timeLoop(ctx, r, op, opt, 0)
 }
 
 func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) (string, error) {
@@ -362,11 +371,13 @@ func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32
 		}
 		opt.ReadSample = nil // compute-bound: its ceiling is the FMA peak
 	}
-	return timeLoop(ctx, r, op, opt)
+	return timeLoop(ctx, r, op, opt, pool.Threads())
 }
 
-// timeLoop warms op up, sizes the repetitions and records them in r.
-func timeLoop(ctx context.Context, r *Result, op func(), opt Options) (string, error) {
+// timeLoop warms op up, sizes the repetitions and records them in r; with
+// threads > 0 it also records each repetition's CPU share of that many
+// threads.
+func timeLoop(ctx context.Context, r *Result, op func(), opt Options, threads int) (string, error) {
 	// Warm-up: pages in the weights, grows scratch, and sizes the repetitions.
 	start := time.Now()
 	op()
@@ -401,12 +412,17 @@ func timeLoop(ctx context.Context, r *Result, op func(), opt Options) (string, e
 		if err := sample(); err != nil {
 			return "", err
 		}
+		cpu0, okCPU := processCPU()
 		start := time.Now()
 		for i := 0; i < iters; i++ {
 			op()
 		}
+		wall := time.Since(start)
+		if cpu1, ok := processCPU(); ok && okCPU && threads > 0 && wall > 0 {
+			r.CPUShare = append(r.CPUShare, float64(cpu1-cpu0)/(float64(wall)*float64(threads)))
+		}
 		r.Iters = append(r.Iters, iters)
-		r.NsPerOp = append(r.NsPerOp, float64(time.Since(start).Nanoseconds())/float64(iters))
+		r.NsPerOp = append(r.NsPerOp, float64(wall.Nanoseconds())/float64(iters))
 	}
 	return "", sample()
 }

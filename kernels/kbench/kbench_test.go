@@ -81,6 +81,18 @@ func TestRunReadSample(t *testing.T) {
 	if res[1].PairedReadGBps != nil || res[2].PairedReadGBps != nil {
 		t.Fatalf("matmul/elementwise sampled: %v %v", res[1].PairedReadGBps, res[2].PairedReadGBps)
 	}
+	// CPU share per repetition of the pool ops (this OS reports CPU time),
+	// none for the single-threaded elementwise op.
+	if _, ok := processCPU(); ok {
+		for _, r := range res[:2] {
+			if len(r.CPUShare) != 3 || !(r.MedianCPUShare() > 0) || r.MedianCPUShare() > 1.5 {
+				t.Errorf("%s: CPU share %v", r.Name, r.CPUShare)
+			}
+		}
+	}
+	if res[2].CPUShare != nil {
+		t.Errorf("elementwise CPU share %v", res[2].CPUShare)
+	}
 	fail := func() (float64, error) { return 0, errors.New("checksums disagree") }
 	if _, err := Run(context.Background(), cs[:1], Options{Reps: 1, MinTime: time.Millisecond, Footprint: 1, ReadSample: fail}, nil); err == nil ||
 		!strings.Contains(err.Error(), "checksums disagree") || !strings.Contains(err.Error(), cs[0].Name()) {
