@@ -60,9 +60,10 @@ short read-bandwidth sample (one pass of the roofline's read loop, same
 threads and interleaved-stream count, over a buffer far beyond the last-level
 cache: a few ms) before each repetition and one after the last. "% paired"
 is the case's GB/s over the median of those samples (JSON: paired_read_gbps,
-paired_roofline_pct; gobench: %paired). Both are medians of the same
-minutes, so the ratio holds up when absolute speeds do not; the cached figure
-stays beside it as "% roofline (cached)". --no-paired skips the samples.
+paired_roofline_pct; gobench: %paired). Numerator and denominator come from
+the same seconds, so the ratio holds up when absolute speeds do not; the
+cached figure stays beside it as "% roofline (cached)". --no-paired skips
+the samples.
 Paired samples correct for memory traffic, not for lost CPU time: "cpu share"
 is the CPU time the process used over wall time x threads per repetition
 (median), and under 90% the table warns that other processes took the
