@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/edgebench/edgebench/device"
 	"github.com/edgebench/edgebench/results"
@@ -192,9 +193,23 @@ func kernelRow(dev string, roof *device.Roofline, r KernelResult) htmlKernelRow 
 	if r.RooflinePct != nil {
 		row.Roofline = strconv.FormatFloat(*r.RooflinePct, 'f', 1, 64) + "%"
 	}
-	if r.BackendRan != "" && r.BackendRan != r.Backend {
-		row.Note = "ran " + r.BackendRan
+	if r.PairedPct != nil {
+		// against the bandwidth sampled during the case (see KernelResult)
+		p := "paired " + strconv.FormatFloat(*r.PairedPct, 'f', 1, 64) + "%"
+		if row.Roofline == "" {
+			row.Roofline = p
+		} else {
+			row.Roofline += " (" + p + ")"
+		}
 	}
+	var notes []string
+	if r.BackendRan != "" && r.BackendRan != r.Backend {
+		notes = append(notes, "ran "+r.BackendRan)
+	}
+	if r.CPUShare != nil && *r.CPUShare < 0.9 {
+		notes = append(notes, fmt.Sprintf("cpu share %.0f%%: other processes took the cores", 100**r.CPUShare))
+	}
+	row.Note = strings.Join(notes, "; ")
 	return row
 }
 

@@ -86,3 +86,19 @@ func TestReadKernels(t *testing.T) {
 		t.Fatalf("%+v %v", k, err)
 	}
 }
+
+// A case with paired samples shows both shares; a starved one says so.
+func TestKernelRowPairedAndCPUShare(t *testing.T) {
+	cached, paired, share := 80.0, 95.5, 0.45
+	r := KernelResult{Name: "matvec/type=f16", Backend: "avx512", BackendRan: "avx512", NsPerOp: []float64{100, 110, 105},
+		WeightBytes: 1000, RooflinePct: &cached, PairedPct: &paired, CPUShare: &share}
+	row := kernelRow("d1", nil, r)
+	if row.Roofline != "80.0% (paired 95.5%)" || row.Note != "cpu share 45%: other processes took the cores" {
+		t.Fatalf("roofline %q, note %q", row.Roofline, row.Note)
+	}
+	share = 0.98
+	r.RooflinePct = nil
+	if row = kernelRow("d1", nil, r); row.Roofline != "paired 95.5%" || row.Note != "" {
+		t.Fatalf("roofline %q, note %q", row.Roofline, row.Note)
+	}
+}

@@ -20,7 +20,20 @@ type KernelRun struct {
 	Path     string             `json:"-"` // file it was read from
 	Device   device.Fingerprint `json:"device"`
 	Roofline *device.Roofline   `json:"roofline,omitempty"`
-	Results  []KernelResult     `json:"results"`
+	// PairedRead describes the read-bandwidth samples taken between the
+	// matvec repetitions (absent when none were taken).
+	PairedRead *PairedRead    `json:"paired_read,omitempty"`
+	Results    []KernelResult `json:"results"`
+}
+
+// PairedRead is how the paired read-bandwidth samples were taken: Threads
+// workers, each reading its slice of a BufferBytes buffer as Streams
+// interleaved streams (the roofline's loop and stream count), one pass per
+// sample, one sample before each repetition and one after the last.
+type PairedRead struct {
+	Threads     int   `json:"threads"`
+	Streams     int   `json:"streams"`
+	BufferBytes int64 `json:"buffer_bytes"`
 }
 
 // KernelResult is one kernel case.
@@ -46,7 +59,20 @@ type KernelResult struct {
 	// RooflinePct is GB/s over the measured read bandwidth for matvec and
 	// GFLOP/s over the measured FMA peak for matmul; absent without a roofline.
 	RooflinePct *float64 `json:"roofline_pct,omitempty"`
-	Skipped     string   `json:"skipped,omitempty"`
+	// PairedReadGBps is the median of PairedReadSamples, the read bandwidth
+	// sampled around this matvec case's repetitions, and PairedPct is GBps
+	// over it: the share of the bandwidth the machine had while the kernel
+	// ran, which a drifting shared machine does not skew the way it skews
+	// RooflinePct (a roofline measured at another time).
+	PairedReadGBps    *float64  `json:"paired_read_gbps,omitempty"`
+	PairedReadSamples []float64 `json:"paired_read_gbps_samples,omitempty"`
+	PairedPct         *float64  `json:"paired_roofline_pct,omitempty"`
+	// CPUShare is the median over the repetitions of the CPU time the
+	// process used over wall time x threads: well under 1 means other
+	// processes took the cores, so the case's time/op and shares understate
+	// the kernel. Absent where it was not measured.
+	CPUShare *float64 `json:"cpu_share,omitempty"`
+	Skipped  string   `json:"skipped,omitempty"`
 }
 
 // IsKernelsJSON reports whether data looks like `edgebench kernels -o json`

@@ -32,6 +32,22 @@ func matVecF16(name string) {
 	// (ahead of no prefetch in 9 of 9 pairs), 16384 no better than 8192.
 	// Rows are consecutive, so prefetching past a row's end fetches the
 	// next row's start.
+	//
+	// Re-measured with an in-process A/B (this kernel against a variant,
+	// interleaved op by op on 2 threads over three 4096x14336 copies,
+	// per-thread CPU time so neighbours' time slices cancel; 200 pairs,
+	// an identical variant came out at 1.000-1.001): PREFETCHT0 or
+	// PREFETCHNTA at 4-8 KB were 0.59x (T0 and NTA fill L1 on Zen 4);
+	// T1 (the same L2 hint on AMD), 6, 12 and 16 KB, a second PREFETCHT0
+	// 0.5-1 KB ahead, one prefetch per 128 bytes instead of two, two steps
+	// per loop iteration and rows i and i+h in one pass (sharing the
+	// activation loads: 0.95x; 0.87-0.90x without prefetch), one 64-byte
+	// load per line split in registers (0.97x) were all within the noise
+	// or slower. The headroom is real but out of reach so far: with
+	// neither the activation loads nor the prefetch the loop read
+	// 1.10-1.18x faster (3 of 4 runs), the roofline's read loop over the
+	// same rows 0.96-1.29x, while no prefetch with the activation loads
+	// was 0.92x.
 	const prefetchAhead = 8192
 	const lanes, unroll = 16, 4
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, n int, rows int, y *float32)")

@@ -27,7 +27,7 @@ type kernelsFlags struct {
 	types, backends, shapes, ns, filter, output, ops string
 	threads, reps, footprintMiB                      int
 	minTime, maxOp                                   time.Duration
-	noRoofline, list                                 bool
+	noRoofline, noPaired, list                       bool
 	compare, gate                                    string
 	alpha                                            float64
 }
@@ -51,6 +51,23 @@ threads: one warm-up op, then --reps repetitions of about --min-time each.
 It reports the median ns/op, the spread, weight GB/s, effective GFLOP/s and the
 share of the device's measured roofline (read bandwidth for matvec, FP32 FMA
 peak for matmul; measured once and cached, as edgebench sysinfo does).
+
+Matvec is memory-bound, and on a shared or virtual machine the bandwidth
+drifts with the neighbours: a roofline cached an hour ago can be 30% above or
+below what the machine gives now, so "% roofline" alone swings between runs.
+So each matvec case is also paired with the bandwidth of its own moment: one
+short read-bandwidth sample (one pass of the roofline's read loop, same
+threads and interleaved-stream count, over a buffer far beyond the last-level
+cache: a few ms) before each repetition and one after the last. "% paired"
+is the case's GB/s over the median of those samples (JSON: paired_read_gbps,
+paired_roofline_pct; gobench: %paired). Numerator and denominator come from
+the same seconds, so the ratio holds up when absolute speeds do not; the
+cached figure stays beside it as "% roofline (cached)". --no-paired skips
+the samples.
+Paired samples correct for memory traffic, not for lost CPU time: "cpu share"
+is the CPU time the process used over wall time x threads per repetition
+(median), and under 90% the table warns that other processes took the
+cores, which slows long repetitions more than short samples.
 The elementwise ops (rmsnorm, softmax, silumul, rope) run single-threaded on
 vectors as long as the shapes' column counts and report GB/s of data touched.
 
@@ -93,7 +110,8 @@ old and new builds interleaved and use "edgebench compare --gate" on the files
 	f.IntVar(&fl.footprintMiB, "footprint", 0, "MiB of weight copies each matvec/matmul case cycles through, so weights stream from DRAM as in a real decode (0 = auto: 8x the last-level cache, at least 64, at most 256 and 1/16 of RAM; 1 = no copies)")
 	f.DurationVar(&fl.minTime, "min-time", 100*time.Millisecond, "target duration of one repetition")
 	f.DurationVar(&fl.maxOp, "max-op", time.Second, "skip cases whose single op takes longer (or is predicted to, from one token)")
-	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline)")
+	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure or use the roofline (no % of roofline, no paired samples)")
+	f.BoolVar(&fl.noPaired, "no-paired", false, "do not sample read bandwidth between matvec repetitions (no % paired)")
 	f.BoolVar(&fl.list, "list", false, "print the selected case names and exit")
 	f.StringVar(&fl.compare, "compare", "", "saved kernels -o json file (or quoted glob) to compare this run with")
 	f.StringVar(&fl.gate, "gate", "", "with --compare: fail when a case got significantly slower by more than this (e.g. 5%)")
@@ -264,18 +282,37 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 		threads = runtime.NumCPU()
 	}
 	var roof *device.Roofline
+	roofSource := ""
 	if !fl.noRoofline {
-		r, _, err := device.LoadOrMeasure(cmd.Context(), fp, device.RooflineOptions{Threads: threads}, false)
+		r, src, err := device.LoadOrMeasure(cmd.Context(), fp, device.RooflineOptions{Threads: threads}, false)
 		if err != nil {
 			return fmt.Errorf("roofline: %v", err)
 		}
-		roof = &r
+		roof, roofSource = &r, src
+	}
+	opt := kbench.Options{
+		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp, Footprint: footprint(fl.footprintMiB, fp),
+	}
+	var paired *reports.PairedRead
+	if roof != nil && !fl.noPaired && slices.ContainsFunc(cases, func(c kbench.Case) bool { return c.Op == "matvec" }) {
+		streams := roof.ReadStreamsAll
+		if threads == 1 {
+			streams = roof.ReadStreams1
+		}
+		// The samples read the way the roofline's headline figure did, over
+		// a buffer sized like the weights' footprint: far beyond the LLC.
+		paired = &reports.PairedRead{Threads: threads, Streams: max(streams, 1), BufferBytes: int64(footprint(0, fp))}
+		s, err := newReadSampler(paired.Threads, paired.Streams, paired.BufferBytes)
+		if err != nil {
+			return fmt.Errorf("paired read bandwidth: %v", err)
+		}
+		defer s.Close()
+		paired.BufferBytes = s.Bytes()
+		opt.ReadSample = s.Sample
 	}
 	progress := cmd.ErrOrStderr()
 	done := 0
-	results, err := kbench.Run(cmd.Context(), cases, kbench.Options{
-		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp, Footprint: footprint(fl.footprintMiB, fp),
-	}, func(r kbench.Result) {
+	results, err := kbench.Run(cmd.Context(), cases, opt, func(r kbench.Result) {
 		done++
 		if fl.output == "table" {
 			fmt.Fprintf(progress, "\r[%d/%d] %-70s", done, len(cases), r.Name)
@@ -295,10 +332,10 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 		cmpOut := progress
 		if fl.output == "table" {
 			cmpOut = out
-		} else if err := writeKernelsOutput(out, fl.output, fp, roof, recs); err != nil {
+		} else if err := writeKernelsOutput(out, fl.output, fp, roof, roofSource, paired, recs); err != nil {
 			return err
 		}
-		cur := &reports.KernelRun{Path: "this run", Device: fp, Roofline: roof, Results: recs}
+		cur := &reports.KernelRun{Path: "this run", Device: fp, Roofline: roof, PairedRead: paired, Results: recs}
 		cmp, err := reports.CompareKernels(old, []*reports.KernelRun{cur}, reports.CompareOptions{Alpha: fl.alpha})
 		if err != nil {
 			return err
@@ -311,19 +348,31 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 		}
 		return checkGate(progress, "kernels", cmp, gate, fl.gate)
 	}
-	return writeKernelsOutput(out, fl.output, fp, roof, recs)
+	return writeKernelsOutput(out, fl.output, fp, roof, roofSource, paired, recs)
 }
 
-func writeKernelsOutput(out io.Writer, format string, fp device.Fingerprint, roof *device.Roofline, recs []kernelRecord) error {
+// readSampler takes the paired read-bandwidth samples; tests substitute a
+// scripted one for device.ReadSampler.
+type readSampler interface {
+	Sample() (float64, error)
+	Bytes() int64
+	Close()
+}
+
+var newReadSampler = func(threads, streams int, size int64) (readSampler, error) {
+	return device.NewReadSampler(threads, streams, size)
+}
+
+func writeKernelsOutput(out io.Writer, format string, fp device.Fingerprint, roof *device.Roofline, roofSource string, paired *reports.PairedRead, recs []kernelRecord) error {
 	switch format {
 	case "json":
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
-		return enc.Encode(kernelsReport{Device: fp, Roofline: roof, Results: recs})
+		return enc.Encode(kernelsReport{Device: fp, Roofline: roof, PairedRead: paired, Results: recs})
 	case "gobench":
 		return writeKernelsGobench(out, fp, recs)
 	}
-	return writeKernelsTable(out, recs, roof)
+	return writeKernelsTable(out, recs, roof, roofSource, paired)
 }
 
 // footprint turns --footprint into bytes. Auto: 8x the last-level cache
@@ -373,12 +422,33 @@ func record(r kbench.Result, roof *device.Roofline) kernelRecord {
 			rec.RooflinePct = &pct
 		}
 	}
+	if len(r.CPUShare) > 0 {
+		share := r.MedianCPUShare()
+		rec.CPUShare = &share
+	}
+	if len(r.PairedReadGBps) > 0 {
+		bw := r.PairedMedianGBps()
+		rec.PairedReadSamples = r.PairedReadGBps
+		if bw > 0 && !math.IsInf(bw, 0) {
+			pct := 100 * rec.GBps / bw
+			rec.PairedReadGBps, rec.PairedPct = &bw, &pct
+		}
+	}
 	return rec
 }
 
-func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline) error {
+func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, roofSource string, paired *reports.PairedRead) error {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off), tablewriter.WithRowAutoWrap(tw.WrapNone))
-	t.Header("op", "type", "bits/w", "backend", "shape", "n", "time/op", "spread", "GB/s", "GFLOP/s", "% roofline")
+	header := []any{"op", "type", "bits/w", "backend", "shape", "n", "time/op", "spread", "GB/s", "GFLOP/s", "% roofline (cached)"}
+	if paired != nil {
+		header = append(header, "% paired read")
+	}
+	withCPU := slices.ContainsFunc(recs, func(r kernelRecord) bool { return r.CPUShare != nil })
+	if withCPU {
+		header = append(header, "cpu share")
+	}
+	t.Header(header...)
+	var starved []string
 	var skipped []string
 	for _, r := range recs {
 		if r.Skipped != "" {
@@ -393,9 +463,27 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline) 
 			}
 			pct = fmt.Sprintf("%.1f%% %s", *r.RooflinePct, what)
 		}
-		if err := t.Append([]string{r.Op, r.Type, strconv.FormatFloat(r.BitsPerW, 'g', 5, 64), r.Backend, r.Shape,
+		row := []string{r.Op, r.Type, strconv.FormatFloat(r.BitsPerW, 'g', 5, 64), r.Backend, r.Shape,
 			strconv.Itoa(r.N), fmtNs(r.MedianNs), spread(r.NsPerOp),
-			fmt.Sprintf("%.2f", r.GBps), fmt.Sprintf("%.2f", r.GFLOPs), pct}); err != nil {
+			fmt.Sprintf("%.2f", r.GBps), fmt.Sprintf("%.2f", r.GFLOPs), pct}
+		if paired != nil {
+			p := "n/a"
+			if r.PairedPct != nil {
+				p = fmt.Sprintf("%.1f%% of %.1f", *r.PairedPct, *r.PairedReadGBps)
+			}
+			row = append(row, p)
+		}
+		if withCPU {
+			c := "n/a"
+			if r.CPUShare != nil {
+				c = fmt.Sprintf("%.0f%%", 100**r.CPUShare)
+				if *r.CPUShare < starvedShare {
+					starved = append(starved, r.Name)
+				}
+			}
+			row = append(row, c)
+		}
+		if err := t.Append(row); err != nil {
 			return err
 		}
 	}
@@ -403,13 +491,30 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline) 
 		return err
 	}
 	if roof != nil {
-		fmt.Fprintf(w, "roofline (%d threads, %s): read %.1f GB/s, FMA %.1f GFLOP/s\n", roof.Threads, roof.ISA, roof.ReadGBpsAll, roof.FMAGFLOPSAll)
+		when := "measured now"
+		if roofSource == device.SourceCache {
+			when = "cached, measured " + roof.MeasuredAt.UTC().Format("2006-01-02 15:04 MST")
+		}
+		fmt.Fprintf(w, "roofline (%s; %d threads, %s): read %.1f GB/s (best pass; median %.1f), FMA %.1f GFLOP/s\n",
+			when, roof.Threads, roof.ISA, roof.ReadGBpsAll, roof.ReadGBpsAllMedian, roof.FMAGFLOPSAll)
+	}
+	if paired != nil {
+		fmt.Fprintf(w, "paired read: GB/s over the median read bandwidth sampled before each repetition and after the last (%d threads x %d streams, %d MiB pass)\n",
+			paired.Threads, paired.Streams, paired.BufferBytes>>20)
+	}
+	if len(starved) > 0 {
+		fmt.Fprintf(w, "warning: %d case(s) got under %.0f%% of their threads' CPU time (other processes ran on these cores): their time/op and %% figures understate the kernels, the paired one too\n",
+			len(starved), 100*starvedShare)
 	}
 	for _, s := range skipped {
 		fmt.Fprintln(w, "skipped", s)
 	}
 	return nil
 }
+
+// starvedShare is the CPU share under which the table warns that the
+// machine was too busy for the case's figures to describe the kernel.
+const starvedShare = 0.9
 
 // fmtNs prints a duration with three significant digits.
 func fmtNs(ns float64) string {
@@ -443,7 +548,8 @@ func spread(s []float64) string {
 // writeKernelsGobench prints Go's benchmark format: a header, then one line
 // per repetition, so benchstat sees every sample. Units: ns/op, GB/s of
 // weights, GFLOP/s and, with a roofline, %roofline (read bandwidth for
-// matvec, FMA peak for matmul).
+// matvec, FMA peak for matmul) and, for matvec, %paired (read bandwidth
+// sampled around the case's repetitions).
 func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord) error {
 	fmt.Fprintf(w, "goos: %s\ngoarch: %s\npkg: github.com/edgebench/edgebench/kernels\n", runtime.GOOS, runtime.GOARCH)
 	if fp.CPUModel != "" {
@@ -459,6 +565,10 @@ func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord
 			if r.RooflinePct != nil && r.MedianNs > 0 {
 				// this sample's share of the roofline (the record's is the median's)
 				line += fmt.Sprintf("\t%.2f %%roofline", *r.RooflinePct*r.MedianNs/ns)
+			}
+			if r.PairedPct != nil && r.MedianNs > 0 {
+				// likewise against the median paired read bandwidth
+				line += fmt.Sprintf("\t%.2f %%paired", *r.PairedPct*r.MedianNs/ns)
 			}
 			if _, err := fmt.Fprintln(w, line); err != nil {
 				return err

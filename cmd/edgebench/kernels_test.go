@@ -183,3 +183,140 @@ func TestKernelsFootprint(t *testing.T) {
 		}
 	}
 }
+
+// scriptedSampler returns fixed bandwidth samples in turn.
+type scriptedSampler struct {
+	gbps   []float64
+	n      int
+	closed bool
+}
+
+func (s *scriptedSampler) Sample() (float64, error) {
+	v := s.gbps[s.n%len(s.gbps)]
+	s.n++
+	return v, nil
+}
+func (s *scriptedSampler) Bytes() int64 { return 3 << 20 }
+func (s *scriptedSampler) Close()       { s.closed = true }
+
+// TestKernelsPairedRead runs matvec cases against a cached roofline with a
+// scripted paired sampler: the paired figure is GB/s over the median sample,
+// in every output format, and the cached figure stays beside it.
+func TestKernelsPairedRead(t *testing.T) {
+	t.Setenv("XDG_CACHE_HOME", t.TempDir())
+	fp, err := device.Collect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	roof := device.Roofline{ReadGBps1: 10, ReadGBpsAll: 20, FMAGFLOPS1: 50, FMAGFLOPSAll: 100, ReadStreams1: 2, ReadStreamsAll: 4,
+		Threads: 2, ISA: kernels.RooflineISA()}
+	if err := device.SaveCache(fp, roof); err != nil {
+		t.Fatal(err)
+	}
+	s := &scriptedSampler{gbps: []float64{5, 40, 8, 6}} // 3 samples per case (2 reps + 1): median of 5, 40, 8 is 8
+	var gotThreads, gotStreams int
+	old := newReadSampler
+	t.Cleanup(func() { newReadSampler = old })
+	newReadSampler = func(threads, streams int, size int64) (readSampler, error) {
+		gotThreads, gotStreams, s.n = threads, streams, 0
+		return s, nil
+	}
+	args := []string{"--shapes", "64x32", "--reps", "2", "--min-time", "1ms", "--threads", "2", "--footprint", "1",
+		"--types", "q8_0", "--backends", "go", "--n", "1,3", "--ops", "matvec,matmul"}
+
+	out, err := runKernelsArgs(t, append(args, "-o", "json")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if gotThreads != 2 || gotStreams != 4 || !s.closed {
+		t.Fatalf("sampler: %d threads, %d streams, closed %v; want the roofline's 2 threads x 4 streams, closed", gotThreads, gotStreams, s.closed)
+	}
+	var rep kernelsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.PairedRead == nil || rep.PairedRead.Streams != 4 || rep.PairedRead.BufferBytes != 3<<20 || len(rep.Results) != 2 {
+		t.Fatalf("paired_read %+v, %d results", rep.PairedRead, len(rep.Results))
+	}
+	mv, mm := rep.Results[0], rep.Results[1]
+	if mv.PairedReadGBps == nil || *mv.PairedReadGBps != 8 || len(mv.PairedReadSamples) != 3 ||
+		mv.PairedPct == nil || math.Abs(*mv.PairedPct-100*mv.GBps/8) > 1e-9 {
+		t.Fatalf("matvec paired: %v %v %v (GB/s %v)", mv.PairedReadGBps, mv.PairedReadSamples, mv.PairedPct, mv.GBps)
+	}
+	if mv.RooflinePct == nil || math.Abs(*mv.RooflinePct-100*mv.GBps/20) > 1e-9 {
+		t.Fatalf("cached roofline share %v, want GB/s over 20", mv.RooflinePct)
+	}
+	if mm.PairedPct != nil || mm.PairedReadSamples != nil || mm.RooflinePct == nil {
+		t.Fatalf("matmul: paired %v %v, roofline %v", mm.PairedPct, mm.PairedReadSamples, mm.RooflinePct)
+	}
+	for _, r := range rep.Results {
+		if r.CPUShare == nil || !(*r.CPUShare > 0) {
+			t.Errorf("%s: cpu_share %v", r.Name, r.CPUShare)
+		}
+	}
+
+	out, err = runKernelsArgs(t, append(args, "--ops", "matvec")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"% roofline (cached)", "% paired read", "% of 8.0", "roofline (cached, measured", "paired read: ", "2 threads x 4 streams, 3 MiB", "cpu share"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+
+	out, err = runKernelsArgs(t, append(args, "--ops", "matvec", "-o", "gobench")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`^BenchmarkKernels/matvec/\S+-2\t\d+\t[0-9.]+ ns/op\t[0-9.]+ GB/s\t[0-9.]+ GFLOP/s\t[0-9.]+ %roofline\t[0-9.]+ %paired$`)
+	var n int
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "Benchmark") {
+			n++
+			if !line.MatchString(l) {
+				t.Errorf("gobench line %q", l)
+			}
+		}
+	}
+	if n != 2 {
+		t.Fatalf("%d benchmark lines, want 2:\n%s", n, out)
+	}
+
+	s.closed = false
+	out, err = runKernelsArgs(t, append(args, "--no-paired", "-o", "json")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep = kernelsReport{}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if s.closed || rep.PairedRead != nil || rep.Results[0].PairedPct != nil || rep.Results[0].RooflinePct == nil {
+		t.Fatalf("--no-paired: sampler used %v, paired_read %+v, result %+v", s.closed, rep.PairedRead, rep.Results[0])
+	}
+}
+
+// The table warns when a case did not get its threads' CPU time.
+func TestKernelsCPUShareWarning(t *testing.T) {
+	low, high := 0.5, 0.97
+	recs := []kernelRecord{
+		{Name: "a", Op: "matvec", Type: "q8_0", N: 1, NsPerOp: []float64{1}, MedianNs: 1, CPUShare: &high},
+		{Name: "b", Op: "matvec", Type: "q8_0", N: 1, NsPerOp: []float64{1}, MedianNs: 1, CPUShare: &low},
+	}
+	var buf bytes.Buffer
+	if err := writeKernelsTable(&buf, recs, nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "97%") || !strings.Contains(out, "50%") || !strings.Contains(out, "warning: 1 case(s) got under 90%") {
+		t.Fatalf("table:\n%s", out)
+	}
+	buf.Reset()
+	if err := writeKernelsTable(&buf, recs[:1], nil, "", nil); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(buf.String(), "warning") {
+		t.Fatalf("warned at 97%%:\n%s", buf.String())
+	}
+}

@@ -146,14 +146,34 @@ type Result struct {
 	Iters   []int     `json:"iters"`     // ops per repetition
 	NsPerOp []float64 `json:"ns_per_op"` // one sample per repetition
 	Skipped string    `json:"skipped,omitempty"`
+	// PairedReadGBps are the read-bandwidth samples of Options.ReadSample
+	// taken around this case's repetitions: one before each and one after
+	// the last (matvec only).
+	PairedReadGBps []float64 `json:"paired_read_gbps,omitempty"`
+	// CPUShare is, per repetition of a matvec or matmul, the CPU time the
+	// process used over wall time x Threads: about 1 when the pool had its
+	// cores to itself (idle workers spin), lower when other processes took
+	// them, which slows the op without the kernel being at fault and which
+	// the paired bandwidth samples, a few ms each, do not see alike.
+	CPUShare []float64 `json:"cpu_share,omitempty"`
 }
 
 // MedianNs is the median of the per-repetition samples (0 when skipped).
-func (r Result) MedianNs() float64 {
-	if len(r.NsPerOp) == 0 {
+func (r Result) MedianNs() float64 { return Median(r.NsPerOp) }
+
+// PairedMedianGBps is the median of PairedReadGBps (0 without samples).
+func (r Result) PairedMedianGBps() float64 { return Median(r.PairedReadGBps) }
+
+// MedianCPUShare is the median of CPUShare (0 when not measured).
+func (r Result) MedianCPUShare() float64 { return Median(r.CPUShare) }
+
+// Median is the middle value of v, or the mean of the two middle ones (0
+// for no values).
+func Median(v []float64) float64 {
+	if len(v) == 0 {
 		return 0
 	}
-	s := append([]float64(nil), r.NsPerOp...)
+	s := append([]float64(nil), v...)
 	sort.Float64s(s)
 	if len(s)%2 == 1 {
 		return s[len(s)/2]
@@ -185,6 +205,12 @@ type Options struct {
 	// (default 256 MiB; 1 disables copies).
 	Footprint int
 	Seed      uint64
+	// ReadSample, when set, measures the machine's read bandwidth now
+	// (GB/s). It is called before each timed repetition of a matvec case and
+	// once after the last, so a memory-bound kernel can be judged against
+	// the bandwidth the machine had while it ran rather than at some other
+	// time. Its time is not counted in the repetitions.
+	ReadSample func() (float64, error)
 }
 
 func (o Options) withDefaults() Options {
@@ -207,7 +233,7 @@ func (o Options) withDefaults() Options {
 // Cases are run in the given order; consecutive cases with the same type and
 // shape share one weight matrix. A case that cannot run (unknown backend,
 // too slow) is returned with Skipped set, not as an error; the error is for
-// cancellation.
+// cancellation and a failed Options.ReadSample.
 func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]Result, error) {
 	opt = opt.withDefaults()
 	pool := kernels.NewPool(opt.Threads)
@@ -227,7 +253,10 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 		}
 		r := Result{Case: c, Name: c.Name(), Threads: pool.Threads()}
 		if isElementwise(c.Op) {
-			r.Skipped = measureOp(ctx, &r, opt)
+			var err error
+			if r.Skipped, err = measureOp(ctx, &r, opt); err != nil {
+				return result, err
+			}
 			result = append(result, r)
 			if each != nil {
 				each(r)
@@ -271,7 +300,10 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			r.Skipped = fmt.Sprintf("predicted %v per op from matvec, over the %v limit",
 				time.Duration(ns*float64(c.N)).Round(time.Millisecond), opt.MaxOpTime)
 		} else {
-			r.Skipped = measure(ctx, &r, ws, x[:c.N*c.Shape.Cols], y[:c.N*c.Shape.Rows], pool, opt)
+			var err error
+			if r.Skipped, err = measure(ctx, &r, ws, x[:c.N*c.Shape.Cols], y[:c.N*c.Shape.Rows], pool, opt); err != nil {
+				return result, fmt.Errorf("%s: %w", r.Name, err)
+			}
 		}
 		if c.N == 1 && r.Skipped == "" {
 			single[key] = r.MedianNs()
@@ -285,7 +317,7 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 }
 
 // measureOp times an elementwise op on freshly made vectors.
-func measureOp(ctx context.Context, r *Result, opt Options) string {
+func measureOp(ctx context.Context, r *Result, opt Options) (string, error) {
 	n := r.Shape.Cols
 	a, b, out := randFloats(opt.Seed+2, n), randFloats(opt.Seed+3, n), make([]float32, n)
 	cos, sin := randFloats(opt.Seed+4, 64), randFloats(opt.Seed+5, 64)
@@ -301,20 +333,21 @@ func measureOp(ctx context.Context, r *Result, opt Options) string {
 		op = func() { kernels.RoPE(a, n/128, 128, cos, sin, false) }
 	}
 	r.Ran = "go"
-	return timeLoop(ctx, r, op, opt)
+	opt.ReadSample = nil // not memory-bound at these sizes
+	return timeLoop(ctx, r, op, opt, 0)
 }
 
-func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) string {
+func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32, pool *kernels.Pool, opt Options) (string, error) {
 	b, err := kernels.SelectBackend(r.Backend)
 	if err != nil {
-		return err.Error()
+		return err.Error(), nil
 	}
 	kc := kernels.NewContext(b, pool)
 	if r.Ran, err = kc.BackendFor(r.Type); err != nil {
-		return err.Error()
+		return err.Error(), nil
 	}
 	if r.Ran != r.Backend {
-		return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran)
+		return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran), nil
 	}
 	if r.N > 1 {
 		// Probe with one token first: a matmul of n tokens costs at most
@@ -323,7 +356,7 @@ func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32
 		start := time.Now()
 		kc.MatVec(y[:r.Shape.Rows], ws[0], x[:r.Shape.Cols])
 		if est := time.Since(start) * time.Duration(r.N); est > 2*opt.MaxOpTime {
-			return fmt.Sprintf("predicted %v per op from one token, over the %v limit", est.Round(time.Millisecond), opt.MaxOpTime)
+			return fmt.Sprintf("predicted %v per op from one token, over the %v limit", est.Round(time.Millisecond), opt.MaxOpTime), nil
 		}
 	}
 	next := 0
@@ -336,18 +369,21 @@ func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32
 			kc.MatMul(y, ws[next], x, r.N)
 			next = (next + 1) % len(ws)
 		}
+		opt.ReadSample = nil // compute-bound: its ceiling is the FMA peak
 	}
-	return timeLoop(ctx, r, op, opt)
+	return timeLoop(ctx, r, op, opt, pool.Threads())
 }
 
-// timeLoop warms op up, sizes the repetitions and records them in r.
-func timeLoop(ctx context.Context, r *Result, op func(), opt Options) string {
+// timeLoop warms op up, sizes the repetitions and records them in r; with
+// threads > 0 it also records each repetition's CPU share of that many
+// threads.
+func timeLoop(ctx context.Context, r *Result, op func(), opt Options, threads int) (string, error) {
 	// Warm-up: pages in the weights, grows scratch, and sizes the repetitions.
 	start := time.Now()
 	op()
 	one := time.Since(start)
 	if one > opt.MaxOpTime {
-		return fmt.Sprintf("one op takes %v, over the %v limit", one.Round(time.Millisecond), opt.MaxOpTime)
+		return fmt.Sprintf("one op takes %v, over the %v limit", one.Round(time.Millisecond), opt.MaxOpTime), nil
 	}
 	iters := max(1, int(opt.MinTime/max(one, time.Microsecond)))
 	if iters > 1 {
@@ -361,18 +397,34 @@ func timeLoop(ctx context.Context, r *Result, op func(), opt Options) string {
 		}
 		iters = max(1, int(opt.MinTime*time.Duration(k)/max(time.Since(start), time.Microsecond)))
 	}
+	sample := func() error {
+		if opt.ReadSample == nil {
+			return nil
+		}
+		gbps, err := opt.ReadSample()
+		r.PairedReadGBps = append(r.PairedReadGBps, gbps)
+		return err
+	}
 	for rep := 0; rep < opt.Reps; rep++ {
 		if ctx.Err() != nil {
-			return "cancelled"
+			return "cancelled", nil
 		}
+		if err := sample(); err != nil {
+			return "", err
+		}
+		cpu0, okCPU := processCPU()
 		start := time.Now()
 		for i := 0; i < iters; i++ {
 			op()
 		}
+		wall := time.Since(start)
+		if cpu1, ok := processCPU(); ok && okCPU && threads > 0 && wall > 0 {
+			r.CPUShare = append(r.CPUShare, float64(cpu1-cpu0)/(float64(wall)*float64(threads)))
+		}
 		r.Iters = append(r.Iters, iters)
-		r.NsPerOp = append(r.NsPerOp, float64(time.Since(start).Nanoseconds())/float64(iters))
+		r.NsPerOp = append(r.NsPerOp, float64(wall.Nanoseconds())/float64(iters))
 	}
-	return ""
+	return "", sample()
 }
 
 // Matrix builds a deterministic weight matrix of shape s: 16 distinct random

@@ -2,6 +2,7 @@ package kbench
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -58,5 +59,43 @@ func TestRunSkips(t *testing.T) {
 	cancel()
 	if _, err := Run(ctx, cs, Options{}, nil); err == nil {
 		t.Fatal("cancelled run returned no error")
+	}
+}
+
+// ReadSample brackets every repetition of a matvec case, and only matvec.
+func TestRunReadSample(t *testing.T) {
+	cs := append(Cases([]kernels.Type{kernels.Q8_0}, []string{"go"}, []Shape{{64, 4}}, []int{1, 3}),
+		Case{Op: "rmsnorm", Type: kernels.F32, Shape: Shape{Cols: 64, Rows: 1}, N: 1})
+	var calls int
+	sample := func() (float64, error) { calls++; return float64(10 * calls), nil }
+	res, err := Run(context.Background(), cs, Options{Threads: 1, Reps: 3, MinTime: time.Millisecond, Footprint: 1, ReadSample: sample}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if calls != 4 || len(res) != 3 {
+		t.Fatalf("%d samples for %d results, want 4 (3 reps + 1) for the matvec case only", calls, len(res))
+	}
+	if got := res[0].PairedReadGBps; len(got) != 4 || got[0] != 10 || got[3] != 40 || res[0].PairedMedianGBps() != 25 {
+		t.Fatalf("matvec samples %v (median %v)", got, res[0].PairedMedianGBps())
+	}
+	if res[1].PairedReadGBps != nil || res[2].PairedReadGBps != nil {
+		t.Fatalf("matmul/elementwise sampled: %v %v", res[1].PairedReadGBps, res[2].PairedReadGBps)
+	}
+	// CPU share per repetition of the pool ops (this OS reports CPU time),
+	// none for the single-threaded elementwise op.
+	if _, ok := processCPU(); ok {
+		for _, r := range res[:2] {
+			if len(r.CPUShare) != 3 || !(r.MedianCPUShare() > 0) || r.MedianCPUShare() > 1.5 {
+				t.Errorf("%s: CPU share %v", r.Name, r.CPUShare)
+			}
+		}
+	}
+	if res[2].CPUShare != nil {
+		t.Errorf("elementwise CPU share %v", res[2].CPUShare)
+	}
+	fail := func() (float64, error) { return 0, errors.New("checksums disagree") }
+	if _, err := Run(context.Background(), cs[:1], Options{Reps: 1, MinTime: time.Millisecond, Footprint: 1, ReadSample: fail}, nil); err == nil ||
+		!strings.Contains(err.Error(), "checksums disagree") || !strings.Contains(err.Error(), cs[0].Name()) {
+		t.Fatalf("sampler failure: %v", err)
 	}
 }
