@@ -114,11 +114,13 @@ func FileTitle(f *results.File) string {
 // cellRows is the header and rows CellTable and CellMarkdown print.
 func cellRows(cells []results.Cell) (head []string, rows [][]string) {
 	configs := make([]results.CellConfig, len(cells))
-	showQuality := false
+	showQuality, showPaired := false, false
 	for i, c := range cells {
 		configs[i] = c.Config
 		_, ok := c.Metric(results.MetricKLDMean)
 		showQuality = showQuality || ok
+		_, ok = c.Metric(results.MetricPairedRooflinePct)
+		showPaired = showPaired || ok
 	}
 	showDepth, showKV := VariesContext(configs)
 	head = []string{"model", "type", "bpw", "thr", "backend"}
@@ -129,6 +131,9 @@ func cellRows(cells []results.Cell) (head []string, rows [][]string) {
 		head = append(head, "kv")
 	}
 	head = append(head, "prefill tok/s", "decode tok/s", "ttft ms", "p99 ms", "GB/s", "% roofline")
+	if showPaired {
+		head = append(head, "% paired")
+	}
 	if showQuality {
 		head = append(head, "KLD", "same top")
 	}
@@ -159,6 +164,9 @@ func cellRows(cells []results.Cell) (head []string, rows [][]string) {
 			median(c, results.MetricBandwidth, 2),
 			median(c, results.MetricRooflinePct, 1),
 		)
+		if showPaired {
+			row = append(row, median(c, results.MetricPairedRooflinePct, 1))
+		}
 		if showQuality {
 			row = append(row, kld(c), sameTop(c))
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/csv"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -148,5 +149,32 @@ func TestCellMarkdownAndCSV(t *testing.T) {
 	}
 	if bad[col["status"]] != "failed" || bad[col["reason"]] != "bad, file" {
 		t.Errorf("failed row %q", bad)
+	}
+}
+
+// TestCellTablePairedColumn: "% paired" appears when any cell has the
+// paired share, beside "% roofline", and not otherwise.
+func TestCellTablePairedColumn(t *testing.T) {
+	cell := func(paired bool) results.Cell {
+		c := results.Cell{ID: "a", Status: results.StatusOK,
+			Config: results.CellConfig{Model: "stories15M", WeightType: "q4_0", Backend: "auto", Threads: 2},
+			Metrics: []results.Metric{
+				{Name: results.MetricRooflinePct, Source: results.SourceDerived, Median: 71.25},
+			}}
+		if paired {
+			c.Metrics = append(c.Metrics, results.Metric{Name: results.MetricPairedRooflinePct, Source: results.SourceDerived, Median: 93.75})
+		}
+		return c
+	}
+	head, rows := cellRows([]results.Cell{cell(false), cell(true)})
+	i := slices.Index(head, "% paired")
+	if i < 0 || head[i-1] != "% roofline" {
+		t.Fatalf("header %v: want %% paired after %% roofline", head)
+	}
+	if rows[0][i] != "n/a" || rows[1][i] != "93.8" || rows[1][i-1] != "71.2" {
+		t.Errorf("rows %v", rows)
+	}
+	if head, _ := cellRows([]results.Cell{cell(false)}); slices.Contains(head, "% paired") {
+		t.Errorf("no paired figures, yet a column: %v", head)
 	}
 }

@@ -13,8 +13,14 @@ const (
 	MetricPeakRSS     = "peak_rss_bytes"
 	MetricBandwidth   = "decode_gbps"
 	MetricRooflinePct = "decode_roofline_pct"
-	MetricModelBytes  = "model_bytes"
-	MetricBitsPerWgt  = "bits_per_weight"
+	// Read bandwidth sampled with the roofline's loop just before the cell
+	// loads and just after its measurements, and the decode bandwidth's
+	// share of it: a denominator of the cell's own minutes, where the
+	// roofline's may be hours old on a machine whose bandwidth drifts.
+	MetricPairedRead        = "paired_read_gbps"
+	MetricPairedRooflinePct = "decode_paired_roofline_pct"
+	MetricModelBytes        = "model_bytes"
+	MetricBitsPerWgt        = "bits_per_weight"
 
 	// Prefill against the compute roofline: 2 × parameters FLOPs per prompt
 	// token × prefill tok/s, and that over the measured FP32 FMA peak.

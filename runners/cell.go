@@ -34,6 +34,12 @@ type CellOptions struct {
 	// cells of a sweep (nil: a cache for this cell alone).
 	QualityTokens int
 	Quality       *QualityCache
+	// PairedRead, when set, samples the machine's read bandwidth at a
+	// thread count (a few short passes of the roofline's read loop). A
+	// repeated cell calls it before it loads and after its measurements
+	// and reports the decode bandwidth's share of those samples
+	// (MetricPairedRooflinePct) beside the roofline's.
+	PairedRead func(threads int) ([]float64, error)
 }
 
 // RunCell measures one cell. It never panics on a bad cell: problems become
@@ -68,6 +74,10 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	if err := ctx.Err(); err != nil {
 		return cell, err
 	}
+
+	// Sampled before the peak-RSS reset, so the sampler's buffer does not
+	// count against the cell's memory.
+	paired := newPairedRead(opt.PairedRead, cfg.Threads)
 
 	var rss peakRSS
 	rss.reset()
@@ -165,6 +175,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	cell.Metrics = append(cell.Metrics, prefillComputeMetrics(mcfg, cfg.PromptTokens, prefill, opt.Roofline, cfg.Threads, conf)...)
 
 	mark("other")
+	cell.Metrics = append(cell.Metrics, paired.metrics(bytesPerTok, decode, conf)...)
 	if rpt := stopProbes(); rpt != nil {
 		cell.Probes = rpt
 		for _, m := range probeMetrics(rpt, cfg, len(decode)) {

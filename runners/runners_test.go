@@ -2,6 +2,7 @@ package runners
 
 import (
 	"context"
+	"errors"
 	"math"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/results"
+	"github.com/edgebench/edgebench/stats"
 )
 
 // tinyModel writes a small llama-shaped GGUF so runner tests take
@@ -199,5 +201,57 @@ func TestRunCellTooBigIsSkipped(t *testing.T) {
 		if cell.Status != results.StatusSkipped || !strings.Contains(cell.Error, "GB of memory is available") || cell.Model != nil {
 			t.Errorf("soak=%d: status %s, error %q, model %+v; want skipped with the memory reason and no model", soak, cell.Status, cell.Error, cell.Model)
 		}
+	}
+}
+
+// TestRunCellPairedRead: the cell samples read bandwidth before it loads
+// and after it measures, at its own thread count, and reports the decode
+// bandwidth over the median of all those samples; a failing sampler makes
+// both figures unavailable with its error, and the cell still succeeds.
+func TestRunCellPairedRead(t *testing.T) {
+	path := tinyModel(t, kernels.Q8_0)
+	cfg := results.CellConfig{Model: path, WeightType: "q8_0", Backend: "go", Threads: 2, PromptTokens: 8, GenTokens: 4, Seed: 1}
+	var calls []int
+	batches := [][]float64{{10, 11, 12}, {20, 21, 22}}
+	sample := func(threads int) ([]float64, error) {
+		calls = append(calls, threads)
+		return batches[len(calls)-1], nil
+	}
+	cell, err := RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy, PairedRead: sample})
+	if err != nil || cell.Status != results.StatusOK {
+		t.Fatalf("%v %s %s", err, cell.Status, cell.Error)
+	}
+	if len(calls) != 2 || calls[0] != 2 || calls[1] != 2 {
+		t.Fatalf("sampler calls (threads) %v, want [2 2]", calls)
+	}
+	read, _ := cell.Metric(results.MetricPairedRead)
+	if len(read.Samples) != 6 || read.Median != stats.Median(read.Samples) || read.Source != results.SourceMeasured {
+		t.Fatalf("paired read %+v, want the 6 samples and their median", read)
+	}
+	bw, _ := cell.Metric(results.MetricBandwidth)
+	pct, _ := cell.Metric(results.MetricPairedRooflinePct)
+	if len(pct.Samples) != len(bw.Samples) || pct.Source != results.SourceDerived {
+		t.Fatalf("paired pct %+v", pct)
+	}
+	for i := range bw.Samples {
+		if math.Abs(pct.Samples[i]-100*bw.Samples[i]/read.Median) > 1e-9*pct.Samples[i] {
+			t.Fatalf("paired %% %v for %v GB/s, want over the median read", pct.Samples[i], bw.Samples[i])
+		}
+	}
+
+	fail := func(int) ([]float64, error) { return nil, errors.New("no memory for the buffer") }
+	cell, err = RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy, PairedRead: fail})
+	if err != nil || cell.Status != results.StatusOK {
+		t.Fatalf("%v %s %s", err, cell.Status, cell.Error)
+	}
+	for _, name := range []string{results.MetricPairedRead, results.MetricPairedRooflinePct} {
+		m, ok := cell.Metric(name)
+		if !ok || m.Source != results.SourceUnavailable || !strings.Contains(m.Reason, "no memory for the buffer") {
+			t.Errorf("%s with a failing sampler: %+v", name, m)
+		}
+	}
+	cell, _ = RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy})
+	if _, ok := cell.Metric(results.MetricPairedRead); ok {
+		t.Error("paired figures without a sampler")
 	}
 }

@@ -295,13 +295,9 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	}
 	var paired *reports.PairedRead
 	if roof != nil && !fl.noPaired && slices.ContainsFunc(cases, func(c kbench.Case) bool { return c.Op == "matvec" }) {
-		streams := roof.ReadStreamsAll
-		if threads == 1 {
-			streams = roof.ReadStreams1
-		}
 		// The samples read the way the roofline's headline figure did, over
 		// a buffer sized like the weights' footprint: far beyond the LLC.
-		paired = &reports.PairedRead{Threads: threads, Streams: max(streams, 1), BufferBytes: int64(footprint(0, fp))}
+		paired = &reports.PairedRead{Threads: threads, Streams: readStreams(roof, threads), BufferBytes: int64(footprint(0, fp))}
 		s, err := newReadSampler(paired.Threads, paired.Streams, paired.BufferBytes)
 		if err != nil {
 			return fmt.Errorf("paired read bandwidth: %v", err)
@@ -361,6 +357,42 @@ type readSampler interface {
 
 var newReadSampler = func(threads, streams int, size int64) (readSampler, error) {
 	return device.NewReadSampler(threads, streams, size)
+}
+
+// readStreams is the interleaved streams per worker the roofline's headline
+// read figure used at threads (1 or all), so paired samples read as it did.
+func readStreams(roof *device.Roofline, threads int) int {
+	if threads == 1 {
+		return max(roof.ReadStreams1, 1)
+	}
+	return max(roof.ReadStreamsAll, 1)
+}
+
+// cellPairedSamples is how many read-bandwidth samples a run cell takes
+// before it loads and again after its measurements: a few ms each.
+const cellPairedSamples = 3
+
+// cellPairedRead is runners.CellOptions.PairedRead for a run: a sampler
+// built for the cell's thread count (a buffer of the kernels' footprint,
+// the roofline's stream count), cellPairedSamples passes, then released so
+// the cell's memory does not carry it.
+func cellPairedRead(roof *device.Roofline, fp device.Fingerprint) func(threads int) ([]float64, error) {
+	return func(threads int) ([]float64, error) {
+		s, err := newReadSampler(threads, readStreams(roof, threads), int64(footprint(0, fp)))
+		if err != nil {
+			return nil, err
+		}
+		defer s.Close()
+		out := make([]float64, 0, cellPairedSamples)
+		for range cellPairedSamples {
+			g, err := s.Sample()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, g)
+		}
+		return out, nil
+	}
 }
 
 func writeKernelsOutput(out io.Writer, format string, fp device.Fingerprint, roof *device.Roofline, roofSource string, paired *reports.PairedRead, recs []kernelRecord) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -318,5 +319,37 @@ func TestKernelsCPUShareWarning(t *testing.T) {
 	}
 	if strings.Contains(buf.String(), "warning") {
 		t.Fatalf("warned at 97%%:\n%s", buf.String())
+	}
+}
+
+// TestCellPairedRead: a run cell's sampler reads as the roofline did at the
+// cell's thread count (1: the 1-thread streams), takes cellPairedSamples
+// samples and releases its buffer; --no-paired or no roofline, no sampler.
+func TestCellPairedRead(t *testing.T) {
+	roof := &device.Roofline{ReadStreams1: 2, ReadStreamsAll: 4, Threads: 2}
+	var made []*scriptedSampler
+	var streams []int
+	old := newReadSampler
+	t.Cleanup(func() { newReadSampler = old })
+	newReadSampler = func(threads, st int, size int64) (readSampler, error) {
+		s := &scriptedSampler{gbps: []float64{float64(threads), 7}}
+		made, streams = append(made, s), append(streams, st)
+		return s, nil
+	}
+	sample := pairedFor(roof, device.Fingerprint{}, false)
+	for _, threads := range []int{1, 2} {
+		got, err := sample(threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []float64{float64(threads), 7, float64(threads)}; !slices.Equal(got, want) {
+			t.Errorf("threads %d: samples %v, want %v", threads, got, want)
+		}
+	}
+	if len(made) != 2 || !made[0].closed || !made[1].closed || !slices.Equal(streams, []int{2, 4}) {
+		t.Errorf("samplers %d (closed %v %v), streams %v; want 2 closed, streams [2 4]", len(made), made[0].closed, made[1].closed, streams)
+	}
+	if pairedFor(roof, device.Fingerprint{}, true) != nil || pairedFor(nil, device.Fingerprint{}, false) != nil {
+		t.Error("a sampler with --no-paired or without a roofline")
 	}
 }

@@ -37,6 +37,7 @@ type runFlags struct {
 	quality    int
 	reps       int
 	noRoofline bool
+	noPaired   bool
 	cacheDir   string
 	dryRun     bool
 	cooldown   time.Duration
@@ -77,6 +78,14 @@ into the cache), does warm-up runs, then repeats a prompt prefill and a decode u
 the medians are stable or the cell's time budget is used. Every finished cell is
 appended to a JSONL results file at once, so an interrupted run loses nothing:
 finish it with --resume FILE.
+
+"% roofline" is the decode bandwidth (weight + KV bytes per token × tok/s) over the
+device's cached read roofline. On a shared or virtual machine bandwidth drifts with
+the neighbours, so each cell also reads memory with the roofline's own loop for a
+few ms just before it loads and just after it measures: "% paired" is the decode
+bandwidth over the median of those samples (JSON: paired_read_gbps,
+decode_paired_roofline_pct), a denominator from the cell's own minute. It costs
+about half a second per cell; --no-paired skips it.
 
 A sweep is a built-in suite (--suite; built in: ` + strings.Join(workloads.BuiltinNames(), ", ") + `) or a YAML
 spec file (-f; format in workloads/README.md, examples in workloads/examples/). Axis
@@ -127,6 +136,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.IntVar(&fl.quality, "quality-tokens", 0, fmt.Sprintf("measure each compressed/quantized cell's KL divergence and same-top-token share against the dense reference over this many seeded tokens; 0 = off (default: the spec's quality.tokens, %d for files and the quick and standard suites)", workloads.DefaultQualityTokens))
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")
+	f.BoolVar(&fl.noPaired, "no-paired", false, "do not sample read bandwidth before and after each cell (no % paired column)")
 	f.StringVar(&fl.cacheDir, "cache-dir", runners.DefaultCacheDir(), "where generated models are kept ($EDGEBENCH_CACHE)")
 	f.BoolVar(&fl.dryRun, "dry-run", false, "list the cells with estimated time and memory, and exit")
 	f.DurationVar(&fl.cooldown, "cooldown", 0, "idle pause before each cell after the first, e.g. 30s (overrides the spec's cooldown.delay)")
@@ -238,7 +248,7 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
 			Probes:        probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
 			NoProbes:      spec.Probes.Off,
-			QualityTokens: spec.QualityTokens, Quality: &runners.QualityCache{}},
+			QualityTokens: spec.QualityTokens, Quality: &runners.QualityCache{}, PairedRead: pairedFor(run.Roofline, fp, fl.noPaired)},
 		Out:       w,
 		Run:       run,
 		Done:      done,
@@ -377,7 +387,7 @@ func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
 	}
 	orig.changed = changedFlags(c)
 	orig.resume, orig.out, orig.dryRun = fl.resume, fl.out, fl.dryRun
-	orig.progress, orig.cacheDir, orig.noRoofline, orig.estimate = fl.progress, fl.cacheDir, fl.noRoofline, fl.estimate
+	orig.progress, orig.cacheDir, orig.noRoofline, orig.noPaired, orig.estimate = fl.progress, fl.cacheDir, fl.noRoofline, fl.noPaired, fl.estimate
 	orig.noProbes = orig.noProbes || fl.noProbes
 	return orig, nil
 }
@@ -388,4 +398,13 @@ func override[T any](axis *[]T, flag []T) {
 	if len(flag) > 0 {
 		*axis = flag
 	}
+}
+
+// pairedFor is the cells' paired read sampler: none without a roofline
+// (its stream counts say how to read) or with --no-paired.
+func pairedFor(roof *device.Roofline, fp device.Fingerprint, off bool) func(int) ([]float64, error) {
+	if roof == nil || off {
+		return nil
+	}
+	return cellPairedRead(roof, fp)
 }
