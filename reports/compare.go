@@ -518,7 +518,7 @@ var metricOrder = []string{
 	results.MetricDecode, results.MetricPrefill, results.MetricTTFT,
 	results.MetricTokenP50, results.MetricTokenP90, results.MetricTokenP99,
 	results.MetricLoad, results.MetricPeakRSS, results.MetricBandwidth,
-	results.MetricRooflinePct, results.MetricDecodeJPerTok, results.MetricPrefillJPerTok,
+	results.MetricRooflinePct, results.MetricPairedRooflinePct, results.MetricDecodeJPerTok, results.MetricPrefillJPerTok,
 	results.MetricDecodePower, results.MetricMaxTemp, results.MetricAvgFreq, results.MetricThrottle,
 	results.MetricModelBytes, results.MetricBitsPerWgt,
 }
