@@ -34,6 +34,11 @@ type CellOptions struct {
 	// cells of a sweep (nil: a cache for this cell alone).
 	QualityTokens int
 	Quality       *QualityCache
+	// NoMmap loads each cell's weights into the runtime's own memory
+	// (transformer.Options.NoMmap: anonymous, huge-page advised) instead
+	// of reading them from the file mapping. The run record's arguments
+	// carry it (edgebench run --no-mmap).
+	NoMmap bool
 }
 
 // RunCell measures one cell. It never panics on a bad cell: problems become
@@ -78,7 +83,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
 	}
 	mark("load")
-	lm, skip, err := loadCellModel(path, cfg)
+	lm, skip, err := loadCellModel(path, cfg, opt.NoMmap)
 	if err != nil {
 		return fail(err)
 	}
@@ -424,10 +429,11 @@ func (l *loadedModel) Close() {
 }
 
 // loadCellModel opens the cell's model, checks that depth + prompt + gen
-// fit its context, and loads it with the cell's runtime options. A cell
+// fit its context, and loads it with the cell's runtime options (and
+// transformer.Options.NoMmap as given; its load time includes the copy). A cell
 // that would not fit in memory is not an error: skip says why, and nothing
 // is loaded.
-func loadCellModel(path string, cfg results.CellConfig) (l *loadedModel, skip string, err error) {
+func loadCellModel(path string, cfg results.CellConfig, noMmap bool) (l *loadedModel, skip string, err error) {
 	start := time.Now()
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -456,6 +462,7 @@ func loadCellModel(path string, cfg results.CellConfig) (l *loadedModel, skip st
 	if err != nil {
 		return nil, "", err
 	}
+	ropts.NoMmap = noMmap
 	m, err := transformer.Load(f, ropts)
 	if err != nil {
 		return nil, "", err

@@ -112,7 +112,7 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	clock := func() float64 { return time.Since(t0).Seconds() }
 
 	mark("load")
-	lm, skip, err := loadCellModel(path, cfg)
+	lm, skip, err := loadCellModel(path, cfg, opt.NoMmap)
 	if err != nil {
 		return fail(err)
 	}
