@@ -376,6 +376,13 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	}
 	m.dotKV = dot
 	m.backendInfo["kv:"+m.kvType.String()] = name
+	if m.kvType == kernels.F16 {
+		// Resolved here, once: attention's threads call DotRowsF16
+		// concurrently, and it reads the context's f16 kernel.
+		if _, err := m.ctx.BackendFor(kernels.F16); err != nil {
+			return fail(fmt.Errorf("transformer: %s: f16 KV cache: %w", f.Path, err))
+		}
+	}
 	m.allocate()
 	m.attnFn = m.attention
 	m.kvThen = m.kvDone
@@ -1070,15 +1077,28 @@ func (m *Model) attention(lo, hi int) {
 				for t := range s {
 					s[t] *= m.scale
 				}
-				kernels.Softmax(s)
+				m.ctx.Softmax(s)
 				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
+				continue
+			}
+			if m.kvType == kernels.F16 {
+				// f16 cache: the same two strided products on the f16
+				// kernel, one call each (DotRowsF16 equals dotKV per row
+				// bit for bit).
+				off := eb * (kBase + kvh*hd)
+				m.ctx.DotRowsF16(s, m.kCache[off:off+eb*((len(s)-1)*KV+hd)], eb*KV, qh)
+				for t := range s {
+					s[t] *= m.scale
+				}
+				m.ctx.Softmax(s)
+				m.ctx.DotRowsF16(out, m.vCache[eb*vBase:eb*(vBase+(hd-1)*maxCtx+len(s))], eb*maxCtx, s)
 				continue
 			}
 			for t := range s {
 				off := eb * (kBase + t*KV + kvh*hd)
 				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb) * m.scale
 			}
-			kernels.Softmax(s)
+			m.ctx.Softmax(s)
 			sb := f32Bytes(s)
 			for d := range out {
 				off := eb * (vBase + d*maxCtx)
@@ -1109,7 +1129,7 @@ func (m *Model) attentionQ8(lo, hi int) {
 				off := kOff + t*rb
 				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq) * m.scale
 			}
-			kernels.Softmax(s)
+			m.ctx.Softmax(s)
 			// Complete blocks: probabilities to q8_0, one dot per dim.
 			// The block in progress: f32 values from the tail.
 			full := len(s) / 32
