@@ -205,7 +205,8 @@ func hugeMB(p unsafe.Pointer, n int) float64 {
 // `edgebench sysinfo`'s read bandwidth). $EDGEBENCH_BENCH_MEM lists the
 // kinds of weight memory to compare (openWeights; default "mmap"); with
 // -count N the kinds alternate A B A B. Threads and prompt length as for
-// BenchmarkDecodeFiles.
+// BenchmarkDecodeFiles (but the prompt defaults to 64 tokens, the runner's
+// -p 64 cell); $EDGEBENCH_BENCH_KV sets the KV cache type.
 //
 //	EDGEBENCH_BENCH_MODELS=$HOME/.cache/edgebench/models/SmolLM2-135M-q8_0-seed1-9e718d57be0a.gguf \
 //	EDGEBENCH_BENCH_MEM=mmap,anon-thp \
@@ -224,11 +225,19 @@ func BenchmarkDecodeBreakdown(b *testing.B) {
 	if promptLen <= 0 {
 		promptLen = 64
 	}
+	// $EDGEBENCH_BENCH_KV: the KV cache type (default f32).
+	var kv kernels.Type
+	if s := os.Getenv("EDGEBENCH_BENCH_KV"); s != "" {
+		var err error
+		if kv, err = kernels.ParseType(s); err != nil {
+			b.Fatal(err)
+		}
+	}
 	for _, path := range strings.Split(list, ",") {
 		for _, mem := range mems {
 			b.Run(strings.TrimSuffix(filepath.Base(path), ".gguf")+"/mem="+mem, func(b *testing.B) {
 				f := openWeights(b, path, mem)
-				m, err := Load(f, memOptions(mem, Options{MaxContext: promptLen + 33, Threads: threads}))
+				m, err := Load(f, memOptions(mem, Options{MaxContext: promptLen + 33, Threads: threads, KVType: kv}))
 				if err != nil {
 					b.Fatal(err)
 				}
