@@ -2,7 +2,8 @@
 // family (llama, qwen2): RMSNorm, rotary position embeddings, grouped-query
 // attention over a KV cache, SwiGLU MLP, tied or separate output projection.
 //
-// Weights stay in the memory-mapped GGUF file and are read through
+// Weights stay in the memory-mapped GGUF file (or, with Options.NoMmap, in
+// a copy on huge pages) and are read through
 // kernels.Matrix (any supported type, mixed per tensor); every hot loop goes
 // through package kernels. All buffers (activations, KV cache, logits,
 // batched prefill buffers, RoPE tables, the kernels' activation scratch) are
@@ -15,7 +16,8 @@
 // another, so a layer costs four dispatches to the pool plus attention.
 // Attention runs in parallel across heads on the model's worker pool, each
 // head's scores and outputs as two strided multi-row dots
-// (kernels.Context.DotRowsF32) over the f32 cache.
+// (kernels.Context.DotRowsF32 over the f32 cache, DotRowsF16 over the f16
+// one) around the backend's softmax (kernels.Context.Softmax).
 //
 // Correctness is checked in the tests against a naive float64
 // implementation and, when node-llama-cpp is installed, against llama.cpp
@@ -64,7 +66,7 @@ type Options struct {
 	// of reading them from the file mapping. Loading then reads every
 	// weight once (about as long as one prefill of a few tokens), and the
 	// weights count as the process's own memory rather than as page
-	// cache; decode measured 1.04-1.3× faster on a 2-vCPU Zen 4 VM, where
+	// cache; decode measured 1.1-1.4× faster on a 2-vCPU Zen 4 VM, where
 	// the mapping's 4 KiB pages cost a TLB miss every 4 KiB of a weight
 	// stream (see weightCopy). Without THP it is a plain copy.
 	NoMmap bool
