@@ -203,14 +203,16 @@ func hugeMB(p unsafe.Pointer, n int) float64 {
 // shared machine they are the ones the neighbours disturbed least) and, for
 // the matrix phases, the weight GB/s it reached (compare with
 // `edgebench sysinfo`'s read bandwidth). $EDGEBENCH_BENCH_MEM lists the
-// kinds of weight memory to compare (openWeights; default "mmap"); with
-// -count N the kinds alternate A B A B. Threads and prompt length as for
+// kinds of weight memory to compare (openWeights; default "mmap"), run one
+// after the other (go test's -count repeats each before the next, so for
+// A/B figures on a shared machine use BenchmarkDecodeMemAB, which pairs
+// them, or alternate whole runs). Threads and prompt length as for
 // BenchmarkDecodeFiles (but the prompt defaults to 64 tokens, the runner's
 // -p 64 cell); $EDGEBENCH_BENCH_KV sets the KV cache type.
 //
 //	EDGEBENCH_BENCH_MODELS=$HOME/.cache/edgebench/models/SmolLM2-135M-q8_0-seed1-9e718d57be0a.gguf \
-//	EDGEBENCH_BENCH_MEM=mmap,anon-thp \
-//	    go test -run '^$' -bench DecodeBreakdown -benchtime 128x -count 4 ./transformer/
+//	EDGEBENCH_BENCH_MEM=nommap \
+//	    go test -run '^$' -bench DecodeBreakdown -benchtime 128x ./transformer/
 func BenchmarkDecodeBreakdown(b *testing.B) {
 	list := os.Getenv("EDGEBENCH_BENCH_MODELS")
 	if list == "" {
