@@ -62,6 +62,7 @@ type Context struct {
 
 	mvFn, mmFn, qFn func(lo, hi int)
 	silu            func(out, gate, up []float32) // SiLUMul, or the backend's faster one
+	softmax         func(x []float32)             // nil: Softmax (see Context.Softmax)
 	dotRows         func(y, w []float32, stride int, x []float32)
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
@@ -101,6 +102,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 	if f := siluMulFor(b.Name); f != nil {
 		c.silu = f
 	}
+	c.softmax = softmaxFor(b.Name)
 	c.dotRows = dotRowsGo
 	if f := dotRowsFor(b.Name); f != nil {
 		c.dotRows = f

@@ -318,3 +318,8 @@ func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 //
 //go:noescape
 func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
+
+// softmaxExpAVX512 sets x[i] = exp(x[i]-mx) for i < n and returns their sum.
+//
+//go:noescape
+func softmaxExpAVX512(x *float32, n int, mx float32) float64

@@ -40,6 +40,11 @@ type CellOptions struct {
 	// and reports the decode bandwidth's share of those samples
 	// (MetricPairedRooflinePct) beside the roofline's.
 	PairedRead func(threads int) ([]float64, error)
+	// NoMmap loads each cell's weights into the runtime's own memory
+	// (transformer.Options.NoMmap: anonymous, huge-page advised) instead
+	// of reading them from the file mapping. The run record's arguments
+	// carry it (edgebench run --no-mmap).
+	NoMmap bool
 }
 
 // RunCell measures one cell. It never panics on a bad cell: problems become
@@ -88,7 +93,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		cell.Warnings = append(cell.Warnings, "sensor probes did not start: "+perr.Error())
 	}
 	mark("load")
-	lm, err := loadForCell(&cell, path, cfg, start)
+	lm, err := loadForCell(&cell, path, cfg, opt.NoMmap, start)
 	if err != nil {
 		return fail(err)
 	}
@@ -439,8 +444,8 @@ func (l *loadedModel) Close() {
 // loadForCell loads the cell's model (loadCellModel) and records its
 // backends and model facts in the cell. A model that does not fit marks
 // the cell skipped, with the reason, and returns no model and no error.
-func loadForCell(cell *results.Cell, path string, cfg results.CellConfig, start time.Time) (*loadedModel, error) {
-	lm, skip, err := loadCellModel(path, cfg)
+func loadForCell(cell *results.Cell, path string, cfg results.CellConfig, noMmap bool, start time.Time) (*loadedModel, error) {
+	lm, skip, err := loadCellModel(path, cfg, noMmap)
 	if err != nil || skip != "" {
 		if skip != "" {
 			cell.Status = results.StatusSkipped
@@ -455,10 +460,11 @@ func loadForCell(cell *results.Cell, path string, cfg results.CellConfig, start 
 }
 
 // loadCellModel opens the cell's model, checks that depth + prompt + gen
-// fit its context, and loads it with the cell's runtime options. A cell
+// fit its context, and loads it with the cell's runtime options (and
+// transformer.Options.NoMmap as given; its load time includes the copy). A cell
 // that would not fit in memory is not an error: skip says why, and nothing
 // is loaded.
-func loadCellModel(path string, cfg results.CellConfig) (l *loadedModel, skip string, err error) {
+func loadCellModel(path string, cfg results.CellConfig, noMmap bool) (l *loadedModel, skip string, err error) {
 	start := time.Now()
 	f, err := gguf.Open(path)
 	if err != nil {
@@ -487,6 +493,7 @@ func loadCellModel(path string, cfg results.CellConfig) (l *loadedModel, skip st
 	if err != nil {
 		return nil, "", err
 	}
+	ropts.NoMmap = noMmap
 	m, err := transformer.Load(f, ropts)
 	if err != nil {
 		return nil, "", err

@@ -112,7 +112,7 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	clock := func() float64 { return time.Since(t0).Seconds() }
 
 	mark("load")
-	lm, err := loadForCell(&cell, path, cfg, start)
+	lm, err := loadForCell(&cell, path, cfg, opt.NoMmap, start)
 	if err != nil {
 		return fail(err)
 	}

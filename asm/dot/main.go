@@ -91,6 +91,7 @@ func main() {
 	quantQ8("quantQ8_0PrepAVX512", true)
 	siluMul("siluMulAVX512")
 	dotRowsF32("dotRowsF32AVX512")
+	softmaxExp("softmaxExpAVX512")
 	Generate()
 }
 

@@ -46,6 +46,7 @@ type runFlags struct {
 	progress   string
 	estimate   string
 	noProbes   bool
+	noMmap     bool
 	soak       time.Duration
 	changed    map[string]bool // flags given on the command line
 }
@@ -144,6 +145,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.Float64Var(&fl.coolStable, "cooldown-stable", 0, "then wait before each cell until the hottest temperature moved less than this many °C over 30 s (overrides cooldown.until_stable; 0 = off)")
 	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
+	f.BoolVar(&fl.noMmap, "no-mmap", false, "read each model's weights into memory (huge pages where the OS has them) instead of mapping the file, like llama.cpp's --no-mmap: faster decode on machines where the mapping's small pages cost TLB misses; load takes longer and the weights count as the process's memory")
 	f.DurationVar(&fl.soak, "soak", 0, "make every cell a soak of this long, e.g. 10m: decode without pause, tok/s per window against time (alone: the soak suite)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd
@@ -248,7 +250,8 @@ func runSweep(cmd *cobra.Command, fl runFlags) error {
 		Cell: runners.CellOptions{CacheDir: fl.cacheDir, Policy: spec.Repeat, Roofline: run.Roofline, Log: log,
 			Probes:        probes.SamplerConfig{Sources: spec.Probes.Sources, Interval: spec.Probes.Interval},
 			NoProbes:      spec.Probes.Off,
-			QualityTokens: spec.QualityTokens, Quality: &runners.QualityCache{}, PairedRead: pairedFor(run.Roofline, fp, fl.noPaired)},
+			QualityTokens: spec.QualityTokens, Quality: &runners.QualityCache{}, PairedRead: pairedFor(run.Roofline, fp, fl.noPaired),
+			NoMmap: fl.noMmap},
 		Out:       w,
 		Run:       run,
 		Done:      done,
@@ -389,6 +392,7 @@ func resumeFlags(prev *results.File, fl runFlags) (runFlags, error) {
 	orig.resume, orig.out, orig.dryRun = fl.resume, fl.out, fl.dryRun
 	orig.progress, orig.cacheDir, orig.noRoofline, orig.noPaired, orig.estimate = fl.progress, fl.cacheDir, fl.noRoofline, fl.noPaired, fl.estimate
 	orig.noProbes = orig.noProbes || fl.noProbes
+	orig.noMmap = orig.noMmap || fl.noMmap
 	return orig, nil
 }
 

@@ -1,0 +1,36 @@
+package kernels
+
+import "fmt"
+
+// DotRowsF16 sets y[r] to the dot product of x with row r of an f16
+// matrix stored in w (len(x) half-precision values from byte r*stride),
+// for r < len(y): attention's scores and outputs over an f16 KV cache.
+// Each y[r] equals, bit for bit, the backend's F16 DotFunc on that row;
+// where the backend has an f16 range kernel (avx512) all rows are one
+// call instead of one call per row, whose fixed cost dominates rows as
+// short as a head (64 values). It runs on the caller's goroutine and
+// keeps no state, so attention's threads may call it concurrently once
+// the context has resolved its f16 kernel (BackendFor(F16), at load). It
+// panics when a row would end past w or the kernel is unresolved.
+func (c *Context) DotRowsF16(y []float32, w []byte, stride int, x []float32) {
+	if len(y) == 0 {
+		return
+	}
+	n := len(x)
+	if stride < 0 || (len(y)-1)*stride+2*n > len(w) {
+		panic(fmt.Sprintf("kernels: DotRowsF16: %d rows of %d values at stride %d bytes exceed %d bytes", len(y), n, stride, len(w)))
+	}
+	slot := kernelSlot(F16)
+	dot := c.kern[slot]
+	if dot == nil {
+		panic("kernels: DotRowsF16: the context has not resolved its f16 kernel (call BackendFor(F16) first)")
+	}
+	xb := f32Bytes(x)
+	if c.kernMV[slot] == mvF16 {
+		mvRowsAct(mvF16, n, w, stride, len(y), xb, y)
+		return
+	}
+	for r := range y {
+		y[r] = dot(n, w[r*stride:r*stride+2*n], xb)
+	}
+}
