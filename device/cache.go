@@ -15,8 +15,10 @@ import (
 
 // cacheVersion changes when the meaning of a cached roofline changes. 2: read
 // bandwidth is the fastest of several interleaved-stream counts (version 1
-// read one stream per worker and was below what matvec kernels reach).
-const cacheVersion = 2
+// read one stream per worker and was below what matvec kernels reach). 3:
+// the read buffer is huge-page memory (hugemem; version 2 read 4 KiB pages,
+// about 1.5x slower on a VM).
+const cacheVersion = 3
 
 // RooflineCache stores measured rooflines, one JSON file per fingerprint
 // hash, so `edgebench run` need not re-measure on every start.

@@ -2,8 +2,9 @@ package device
 
 import (
 	"fmt"
-	"runtime/debug"
 	"time"
+
+	"github.com/edgebench/edgebench/hugemem"
 )
 
 // ReadSampler takes short read-bandwidth samples with the roofline's own
@@ -16,6 +17,7 @@ import (
 type ReadSampler struct {
 	l       loops
 	buf     []byte
+	free    func() // unmaps buf
 	gang    *gang
 	streams int
 	whole   uint64
@@ -36,8 +38,13 @@ func newReadSampler(l loops, threads, streams int, size int64) (*ReadSampler, er
 	}
 	unit := int64(threads) * chunkAlign
 	size = (size + unit - 1) / unit * unit
-	s := &ReadSampler{l: l, buf: make([]byte, size), streams: streams}
-	// Write every page: a fresh allocation maps the shared zero page.
+	// The roofline's kind of memory (hugemem), so samples and roofline agree.
+	buf, free, err := hugemem.Alloc(int(size))
+	if err != nil {
+		return nil, fmt.Errorf("device: read sampler: %w", err)
+	}
+	s := &ReadSampler{l: l, buf: buf, free: free, streams: streams}
+	// Write every page: a fresh mapping reads as the shared zero page.
 	fillPattern(s.buf)
 	s.whole = l.streamRead(s.buf, 1)
 	chunk := size / int64(threads)
@@ -68,13 +75,16 @@ func (s *ReadSampler) Bytes() int64 { return int64(len(s.buf)) }
 // Streams is the interleaved streams each worker reads.
 func (s *ReadSampler) Streams() int { return s.streams }
 
-// Close stops the workers and gives the buffer back to the OS now, not at
-// the next GC, since the benchmark that follows wants the memory.
+// Close stops the workers and gives the buffer back to the OS now, since
+// the benchmark that follows wants the memory.
 func (s *ReadSampler) Close() {
 	if s.gang != nil {
 		s.gang.stop()
 		s.gang = nil
 	}
+	if s.free != nil {
+		s.free()
+		s.free = nil
+	}
 	s.buf = nil
-	debug.FreeOSMemory()
 }

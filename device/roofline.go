@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"math"
 	"runtime"
-	"runtime/debug"
 	"sort"
 	"sync"
 	"time"
 
+	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/kernels"
 )
 
@@ -230,16 +230,18 @@ func measureRoofline(ctx context.Context, opt RooflineOptions, l loops) (Rooflin
 // count, then the next), so that a busy spell on a shared machine lowers
 // all of them alike instead of deciding which count looks fastest.
 func measureBandwidth(ctx context.Context, l loops, size int64, threads, passes int, pin bool, pinFailed *error) ([]StreamsRate, error) {
-	buf := make([]byte, size)
-	// Write every page: a fresh allocation is mapped to the shared zero page,
-	// and reading that would measure cache, not DRAM.
+	// Huge-page memory, as the kernel benchmarks' weights and --no-mmap
+	// weights: the roofline is what the memory can stream, not what 4 KiB
+	// pages' TLB misses leave of it (see package hugemem). free gives the
+	// buffer back at once: the benchmark that follows wants the memory.
+	buf, free, err := hugemem.Alloc(int(size))
+	if err != nil {
+		return nil, fmt.Errorf("device: roofline: %w", err)
+	}
+	defer free()
+	// Write every page: a fresh mapping reads as the shared zero page, and
+	// reading that would measure cache, not DRAM.
 	fillPattern(buf)
-	defer func() {
-		buf = nil
-		// Give the buffer back now rather than at the next GC: the benchmark
-		// that follows wants the memory.
-		debug.FreeOSMemory()
-	}()
 
 	whole := l.streamRead(buf, 1)
 	chunk := size / int64(threads)

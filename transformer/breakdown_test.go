@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"cmp"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model/gguf"
 )
@@ -144,9 +146,10 @@ func openWeights(tb testing.TB, path, mem string) *gguf.File {
 		}
 	case "anon-thp":
 		var b []byte
-		if b, err = readAnonHuge(path); err == nil {
+		var free func()
+		if b, free, err = readHuge(path); err == nil {
 			f, err = gguf.Parse(path, b)
-			tb.Cleanup(func() { freeAnon(b) })
+			tb.Cleanup(free)
 		}
 	default:
 		err = fmt.Errorf("unknown memory kind %q (mmap, nommap, heap, anon-thp)", mem)
@@ -397,8 +400,8 @@ func abBlocks(b *testing.B, ms [2]*Model, names []string) {
 }
 
 // BenchmarkReadBandwidthTHP measures the read bandwidth of a 256 MiB
-// buffer on the Go heap (4 KiB pages where THP is "madvise", as for the
-// roofline's buffer and a file mapping) and in an anonymous mapping advised
+// buffer on the Go heap (4 KiB pages where THP is "madvise", as for a file
+// mapping) and in an anonymous mapping advised
 // MADV_HUGEPAGE (as for the weights with Options.NoMmap), passes
 // alternating, at 1 and 2 threads: the best and median GB/s of each.
 //
@@ -406,11 +409,11 @@ func abBlocks(b *testing.B, ms [2]*Model, names []string) {
 func BenchmarkReadBandwidthTHP(b *testing.B) {
 	const size = 256 << 20
 	heap := make([]byte, size)
-	anon, err := allocAnonHuge(size)
+	anon, free, err := hugemem.Alloc(size)
 	if err != nil {
 		b.Skip(err)
 	}
-	defer freeAnon(anon)
+	defer free()
 	for i := range heap {
 		heap[i] = byte(i * 7)
 		anon[i] = byte(i * 7)
@@ -445,4 +448,26 @@ func BenchmarkReadBandwidthTHP(b *testing.B) {
 			b.ReportMetric(hugeMB(unsafe.Pointer(&anon[0]), size), "thp-hugeMB")
 		})
 	}
+}
+
+// readHuge reads path into hugemem memory.
+func readHuge(path string) ([]byte, func(), error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer fh.Close()
+	st, err := fh.Stat()
+	if err != nil {
+		return nil, nil, err
+	}
+	b, free, err := hugemem.Alloc(int(st.Size()))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if _, err := io.ReadFull(fh, b); err != nil {
+		free()
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return b, free, nil
 }

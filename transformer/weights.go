@@ -5,12 +5,13 @@ import (
 	"io"
 	"os"
 
+	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/model/gguf"
 )
 
 // weightCopy holds the tensors Load copied out of the file when
 // Options.NoMmap is set: one region of anonymous memory (advised for
-// transparent huge pages where the OS has them, see allocWeights) into
+// transparent huge pages where the OS has them, see hugemem.Alloc) into
 // which each tensor is read once, on first use.
 //
 // Why: a decode streams every weight once per token, and with 4 KiB pages
@@ -41,7 +42,7 @@ func newWeightCopy(f *gguf.File) (*weightCopy, error) {
 	for i := range f.Tensors {
 		size += (len(f.Tensors[i].Data) + copyAlign - 1) / copyAlign * copyAlign
 	}
-	buf, free, err := allocWeights(size)
+	buf, free, err := hugemem.Alloc(size)
 	if err != nil {
 		return nil, fmt.Errorf("transformer: %s: no-mmap: %w", f.Path, err)
 	}

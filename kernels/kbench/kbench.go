@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/kernels"
+
+	"github.com/edgebench/edgebench/hugemem"
 )
 
 // Shape is a weight matrix: Cols input features (the contiguous ggml ne[0])
@@ -246,7 +248,10 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 		result []Result
 		// matvec medians by type/backend/shape, to predict matmul cost
 		single = map[string]float64{}
+		// freeWeights unmaps ws's memory
+		freeWeights = func() {}
 	)
+	defer func() { freeWeights() }()
 	for _, c := range cases {
 		if err := ctx.Err(); err != nil {
 			return result, err
@@ -264,26 +269,33 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			continue
 		}
 		if !have || cur.Type != c.Type || cur.Shape != c.Shape {
-			// Drop the previous matrices first so the GC can reuse their
-			// memory for the next ones (they can be hundreds of MB).
+			// Unmap the previous matrices first (they can be hundreds of MB).
 			clear(ws)
 			ws = ws[:0]
+			freeWeights()
 			w, err := Matrix(c.Type, c.Shape, opt.Seed)
 			if err != nil {
 				return result, err
 			}
-			ws = append(ws, w)
 			// Independent copies so the ops cycle through more weight bytes
-			// than any cache holds, as a decode step over all layers does.
-			if sz := len(w.Data); sz > 0 && sz < opt.Footprint {
-				k := (opt.Footprint + sz - 1) / sz
-				buf := make([]byte, (k-1)*sz) // one allocation for all copies
-				for i := 0; i < k-1; i++ {
-					cp := w
-					cp.Data = buf[i*sz : (i+1)*sz : (i+1)*sz]
-					copy(cp.Data, w.Data)
-					ws = append(ws, cp)
-				}
+			// than any cache holds, as a decode step over all layers does,
+			// all in huge-page memory like the roofline's buffer and the
+			// runtime's --no-mmap weights (package hugemem): on 4 KiB pages
+			// a VM's TLB misses, not the kernel, would set the pace.
+			sz, k := len(w.Data), 1
+			if sz > 0 && sz < opt.Footprint {
+				k = (opt.Footprint + sz - 1) / sz
+			}
+			buf, free, err := hugemem.Alloc(k * sz)
+			if err != nil {
+				return result, fmt.Errorf("kbench: weights of %s %s: %w", c.Type, c.Shape, err)
+			}
+			freeWeights = free
+			for i := 0; i < k; i++ {
+				cp := w
+				cp.Data = buf[i*sz : (i+1)*sz : (i+1)*sz]
+				copy(cp.Data, w.Data)
+				ws = append(ws, cp)
 			}
 			cur, have = c, true
 		}
