@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime"
 	"testing"
+
+	"github.com/edgebench/edgebench/hugemem"
 )
 
 // benchShapes are decode matvecs at real model shapes, cols (input) × rows
@@ -54,11 +56,20 @@ const minFootprint = 256 << 20
 // minFootprint.
 func benchCopies(b *testing.B, ty Type, rows, cols int) []Matrix {
 	w := benchMatrix(b, ty, rows, cols)
-	ws := []Matrix{w}
-	for total := len(w.Data); total < minFootprint; total += len(w.Data) {
-		c := w
-		c.Data = append([]byte(nil), w.Data...)
-		ws = append(ws, c)
+	sz := len(w.Data)
+	k := max(1, (minFootprint+sz-1)/max(sz, 1))
+	// Huge-page memory, as edgebench kernels and the roofline use (package
+	// hugemem): on 4 KiB pages a VM's TLB misses would set the pace.
+	buf, free, err := hugemem.Alloc(k * sz)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(free)
+	ws := make([]Matrix, k)
+	for i := range ws {
+		ws[i] = w
+		ws[i].Data = buf[i*sz : (i+1)*sz : (i+1)*sz]
+		copy(ws[i].Data, w.Data)
 	}
 	return ws
 }
