@@ -354,25 +354,11 @@ func siluMul(name string) {
 			VMOVUPS(g, k, Mem{Base: out})
 		}
 	}
-	Label(name + "_loop")
-	CMPQ(n, U32(16))
-	JL(LabelRef(name + "_tail"))
-	body(nil)
-	ADDQ(U32(64), out)
-	ADDQ(U32(64), gate)
-	ADDQ(U32(64), up)
-	SUBQ(U32(16), n)
-	JMP(LabelRef(name + "_loop"))
-
-	Label(name + "_tail")
-	TESTQ(n, n)
-	JLE(LabelRef(name + "_done"))
-	ones, m := GP32(), GP32()
-	MOVL(U32(0xffff), ones)
-	BZHIL(n.(GPVirtual).As32(), ones, m)
-	k := K()
-	KMOVW(m, k)
-	body(k)
+	loop16(name, n, "_done", body, func() {
+		ADDQ(U32(64), out)
+		ADDQ(U32(64), gate)
+		ADDQ(U32(64), up)
+	})
 
 	Label(name + "_done")
 	VZEROUPPER()
@@ -684,4 +670,27 @@ func storeRowSum(name string, acc [2]VecVirtual, accT VecVirtual, y, w, rb, rows
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// loop16 emits a loop over n float32 lanes, 16 per step: body(nil) for
+// each whole step, then advance and n -= 16; the last n%16 lanes run
+// body with a mask of them, and the loop leaves to label name+end.
+func loop16(name string, n Register, end string, body func(k Op), advance func()) {
+	Label(name + "_loop")
+	CMPQ(n, U32(16))
+	JL(LabelRef(name + "_tail"))
+	body(nil)
+	advance()
+	SUBQ(U32(16), n)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_tail")
+	TESTQ(n, n)
+	JLE(LabelRef(name + end))
+	ones, m := GP32(), GP32()
+	MOVL(U32(0xffff), ones)
+	BZHIL(n.(GPVirtual).As32(), ones, m)
+	k := K()
+	KMOVW(m, k)
+	body(k)
 }
