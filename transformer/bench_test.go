@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/kernels/kbench"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
 )
@@ -210,13 +211,13 @@ func BenchmarkDecodeFiles(b *testing.B) {
 			refill()
 			tok := 1
 			var refillCPU time.Duration // CPU time spent refilling, not decoding
-			cpu0, cpuOK := processCPU()
+			cpu0, cpuOK := kbench.ProcessCPU()
 			for b.Loop() {
 				if m.Pos() == len(prompt)+32 {
 					b.StopTimer()
-					c0, _ := processCPU()
+					c0, _ := kbench.ProcessCPU()
 					refill()
-					c1, _ := processCPU()
+					c1, _ := kbench.ProcessCPU()
 					refillCPU += c1 - c0
 					b.StartTimer()
 				}
@@ -225,7 +226,7 @@ func BenchmarkDecodeFiles(b *testing.B) {
 				}
 				tok = (tok*31 + 7) % m.Config().Vocab
 			}
-			cpu1, _ := processCPU()
+			cpu1, _ := kbench.ProcessCPU()
 			tps := float64(b.N) / b.Elapsed().Seconds()
 			b.ReportMetric(tps, "tok/s")
 			b.ReportMetric(tps*float64(m.WeightBytesPerToken())/1e9, "weightGB/s")

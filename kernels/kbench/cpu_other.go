@@ -4,5 +4,5 @@ package kbench
 
 import "time"
 
-// processCPU is unavailable here: no CPU share is reported.
-func processCPU() (time.Duration, bool) { return 0, false }
+// ProcessCPU is unavailable here: no CPU share is reported.
+func ProcessCPU() (time.Duration, bool) { return 0, false }

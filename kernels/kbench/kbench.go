@@ -424,13 +424,13 @@ func timeLoop(ctx context.Context, r *Result, op func(), opt Options, threads in
 		if err := sample(); err != nil {
 			return "", err
 		}
-		cpu0, okCPU := processCPU()
+		cpu0, okCPU := ProcessCPU()
 		start := time.Now()
 		for i := 0; i < iters; i++ {
 			op()
 		}
 		wall := time.Since(start)
-		if cpu1, ok := processCPU(); ok && okCPU && threads > 0 && wall > 0 {
+		if cpu1, ok := ProcessCPU(); ok && okCPU && threads > 0 && wall > 0 {
 			r.CPUShare = append(r.CPUShare, float64(cpu1-cpu0)/(float64(wall)*float64(threads)))
 		}
 		r.Iters = append(r.Iters, iters)

@@ -83,7 +83,7 @@ func TestRunReadSample(t *testing.T) {
 	}
 	// CPU share per repetition of the pool ops (this OS reports CPU time),
 	// none for the single-threaded elementwise op.
-	if _, ok := processCPU(); ok {
+	if _, ok := ProcessCPU(); ok {
 		for _, r := range res[:2] {
 			if len(r.CPUShare) != 3 || !(r.MedianCPUShare() > 0) || r.MedianCPUShare() > 1.5 {
 				t.Errorf("%s: CPU share %v", r.Name, r.CPUShare)
