@@ -101,7 +101,9 @@ func hostileRich() *results.File {
 			results.Metric{Name: results.MetricPeakRSS, Unit: "B", Better: "lower", Source: results.SourceMeasured, Median: float64(c.Model.WeightBytes) + 30e6},
 			results.Metric{Name: results.MetricDecodeJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.5 * float64(i+1)},
 			results.Metric{Name: results.MetricPrefillJPerTok, Unit: "J/tok", Better: "lower", Source: results.SourceMeasured, Median: 0.05 * float64(i+1)},
-			results.Metric{Name: results.MetricKLDMean, Unit: "nats", Better: "lower", Source: results.SourceMeasured, Median: 0.01 * float64(i+1)})
+			results.Metric{Name: results.MetricKLDMean, Unit: "nats", Better: "lower", Source: results.SourceMeasured, Median: 0.01 * float64(i+1)},
+			results.Metric{Name: results.MetricPairedRead, Unit: "GB/s", Source: results.SourceMeasured, Samples: []float64{14, 15, 13}, Median: 14},
+			results.Metric{Name: results.MetricPairedRooflinePct, Unit: "%", Better: "higher", Source: results.SourceDerived, Median: 8.25})
 	}
 	// A soak cell whose timeline's source and phase names carry markup.
 	soak := f.Cells[0]

@@ -97,7 +97,7 @@ type htmlChart struct {
 
 type htmlRow struct {
 	Device, Model, Type, BPW, Threads, Backend           string
-	Decode, Prefill, TTFT, GBps, RSS                     string
+	Decode, Prefill, TTFT, GBps, Paired, RSS             string
 	PrefillJ, DecodeJ, TokPerJ, Power, MaxTemp, Throttle string
 	Status                                               string
 	Warnings                                             []string
@@ -485,9 +485,16 @@ func rooflineChart(id string, g *deviceGroup) (*htmlChart, error) {
 	if len(series) == 0 {
 		return nil, nil
 	}
+	// Each cell's paired read samples (the machine's bandwidth in the
+	// cell's own minute) as companion series, so a cell below the roofline
+	// line can be told from a machine that was slower then.
+	paired, _ := perCellSeries(g, results.MetricPairedRead, 1)
+	for name, pts := range paired {
+		series[name+" — paired read"] = pts
+	}
 	spec := lineSpec{id: id,
 		title:    "decode bandwidth vs measured ceiling — " + deviceName(g.fp),
-		subtitle: "achieved GB/s (weights + KV cache read per token × tok/s); lines: measured read bandwidth",
+		subtitle: "achieved GB/s (weights + KV cache read per token × tok/s); paired read: the read loop's GB/s just before and after each cell; lines: measured read bandwidth",
 		xName:    "parameters (millions)", yName: "GB/s", series: series}
 	if g.run != nil && g.run.Roofline != nil {
 		r := g.run.Roofline
@@ -610,6 +617,7 @@ func cellRow(dev string, c *results.Cell) htmlRow {
 	r.Prefill = metricCell(c, results.MetricPrefill)
 	r.TTFT = metricCell(c, results.MetricTTFT)
 	r.GBps = metricCell(c, results.MetricBandwidth)
+	r.Paired = metricCell(c, results.MetricPairedRooflinePct)
 	r.RSS = metricCell(c, results.MetricPeakRSS)
 	r.PrefillJ = metricCell(c, results.MetricPrefillJPerTok)
 	r.DecodeJ = metricCell(c, results.MetricDecodeJPerTok)
@@ -673,8 +681,8 @@ td.num { text-align: right; white-space: nowrap; }
 {{if .Rows}}<h2>Results</h2>
 <p>Medians of the repetitions with their 95% confidence interval [low, high], recomputed from the raw samples.</p>
 <table id="results">
-<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>peak RSS</th><th>prefill J/tok</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
-{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.RSS}}</td><td class="num">{{.PrefillJ}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
+<tr><th>device</th><th>model</th><th>type</th><th>bpw</th><th>threads</th><th>backend</th><th>decode tok/s</th><th>prefill tok/s</th><th>TTFT ms</th><th>decode GB/s</th><th>% paired read</th><th>peak RSS</th><th>prefill J/tok</th><th>decode J/tok</th><th>tok/J</th><th>decode W</th><th>max °C</th><th>throttle events</th><th>status</th><th>warnings</th></tr>
+{{range .Rows}}<tr><td>{{.Device}}</td><td>{{.Model}}</td><td>{{.Type}}</td><td class="num">{{.BPW}}</td><td class="num">{{.Threads}}</td><td>{{.Backend}}</td><td class="num">{{.Decode}}</td><td class="num">{{.Prefill}}</td><td class="num">{{.TTFT}}</td><td class="num">{{.GBps}}</td><td class="num">{{.Paired}}</td><td class="num">{{.RSS}}</td><td class="num">{{.PrefillJ}}</td><td class="num">{{.DecodeJ}}</td><td class="num">{{.TokPerJ}}</td><td class="num">{{.Power}}</td><td class="num">{{.MaxTemp}}</td><td class="num">{{.Throttle}}</td><td>{{.Status}}</td><td class="warn">{{range .Warnings}}{{.}}<br>{{end}}</td></tr>
 {{end}}</table>
 {{end}}{{if .KernelRows}}<h2>Kernels</h2>
 <p>Median time per op of the repetitions with its 95% confidence interval; GB/s of weights and GFLOP/s at the median.</p>

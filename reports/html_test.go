@@ -157,3 +157,19 @@ func FuzzHTMLEscaping(f *testing.F) {
 		}
 	})
 }
+
+// TestHTMLPairedRead: the results table has each cell's share of its
+// paired read bandwidth, and the roofline chart a "paired read" series
+// beside the achieved GB/s.
+func TestHTMLPairedRead(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteHTML(&buf, []*results.File{hostileRich()}, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, want := range []string{"<th>% paired read</th>", `<td class="num">8.25`, "— paired read"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("report lacks %q", want)
+		}
+	}
+}
