@@ -14,9 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgebench/edgebench/kernels"
-
 	"github.com/edgebench/edgebench/hugemem"
+	"github.com/edgebench/edgebench/kernels"
 )
 
 // Shape is a weight matrix: Cols input features (the contiguous ggml ne[0])
