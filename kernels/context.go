@@ -61,8 +61,8 @@ type Context struct {
 	tileToks int
 
 	mvFn, mmFn, qFn func(lo, hi int)
-	silu            func(out, gate, up []float32) // SiLUMul, or the backend's faster one
-	softmax         func(x []float32)             // nil: Softmax (see Context.Softmax)
+	silu            func(out, gate, up []float32)    // SiLUMul, or the backend's faster one
+	softmax         func(x []float32, scale float32) // nil: Softmax (see Context.ScaledSoftmax)
 	dotRows         func(y, w []float32, stride int, x []float32)
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and

@@ -13177,18 +13177,80 @@ siluMulAVX512_done:
 // func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·dotRowsF32AVX512(SB), NOSPLIT, $0-48
-	MOVQ  w+0(FP), AX
-	MOVQ  stride+8(FP), CX
-	MOVQ  x+16(FP), DX
-	MOVQ  n+24(FP), BX
-	MOVQ  rows+32(FP), SI
-	MOVQ  y+40(FP), DI
-	SHLQ  $0x02, CX
-	MOVL  $0x0000ffff, R8
-	MOVQ  BX, R9
-	ANDQ  $0x0000000f, R9
-	BZHIL R9, R8, R8
-	KMOVW R8, K1
+	MOVQ      w+0(FP), AX
+	MOVQ      stride+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      n+24(FP), BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      y+40(FP), DI
+	SHLQ      $0x02, CX
+	MOVL      $0x0000ffff, R8
+	MOVQ      BX, R9
+	ANDQ      $0x0000000f, R9
+	BZHIL     R9, R8, R8
+	KMOVW     R8, K1
+	LEAQ      (CX)(CX*2), R11
+	LEAQ      (CX)(CX*1), R12
+	SHLQ      $0x01, R12
+	VMOVDQU32 dotRowsF32AVX512_firsts<>+0(SB), Z4
+
+dotRowsF32AVX512_quad:
+	CMPQ   SI, $0x00000004
+	JL     dotRowsF32AVX512_row
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotRowsF32AVX512_q16:
+	CMPQ        R10, $0x00000010
+	JL          dotRowsF32AVX512_qtail
+	VMOVUPS     (R9), Z5
+	VFMADD231PS (R8), Z5, Z0
+	VFMADD231PS (R8)(CX*1), Z5, Z1
+	VFMADD231PS (R8)(CX*2), Z5, Z2
+	VFMADD231PS (R8)(R11*1), Z5, Z3
+	ADDQ        $0x00000040, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         dotRowsF32AVX512_q16
+
+dotRowsF32AVX512_qtail:
+	TESTQ       R10, R10
+	JLE         dotRowsF32AVX512_qsum
+	VMOVUPS.Z   (R9), K1, Z5
+	VMOVUPS.Z   (R8), K1, Z6
+	VFMADD231PS Z6, Z5, Z0
+	VMOVUPS.Z   (R8)(CX*1), K1, Z6
+	VFMADD231PS Z6, Z5, Z1
+	VMOVUPS.Z   (R8)(CX*2), K1, Z6
+	VFMADD231PS Z6, Z5, Z2
+	VMOVUPS.Z   (R8)(R11*1), K1, Z6
+	VFMADD231PS Z6, Z5, Z3
+
+dotRowsF32AVX512_qsum:
+	VSHUFF64X2 $0x44, Z1, Z0, Z5
+	VSHUFF64X2 $0xee, Z1, Z0, Z6
+	VADDPS     Z6, Z5, Z5
+	VSHUFF64X2 $0x44, Z3, Z2, Z6
+	VSHUFF64X2 $0xee, Z3, Z2, Z7
+	VADDPS     Z7, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z5, Z7
+	VSHUFF32X4 $0xdd, Z6, Z5, Z5
+	VADDPS     Z5, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z5
+	VADDPS     Z5, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z5
+	VADDPS     Z5, Z7, Z7
+	VPERMPS    Z7, Z4, Z7
+	VMOVUPS    X7, (DI)
+	ADDQ       $0x00000010, DI
+	ADDQ       R12, AX
+	SUBQ       $0x00000004, SI
+	JMP        dotRowsF32AVX512_quad
 
 dotRowsF32AVX512_row:
 	TESTQ  SI, SI
@@ -13255,6 +13317,24 @@ dotRowsF32AVX512_sum:
 dotRowsF32AVX512_done:
 	VZEROUPPER
 	RET
+
+DATA dotRowsF32AVX512_firsts<>+0(SB)/4, $0x00000000
+DATA dotRowsF32AVX512_firsts<>+4(SB)/4, $0x00000004
+DATA dotRowsF32AVX512_firsts<>+8(SB)/4, $0x00000008
+DATA dotRowsF32AVX512_firsts<>+12(SB)/4, $0x0000000c
+DATA dotRowsF32AVX512_firsts<>+16(SB)/4, $0x00000000
+DATA dotRowsF32AVX512_firsts<>+20(SB)/4, $0x00000004
+DATA dotRowsF32AVX512_firsts<>+24(SB)/4, $0x00000008
+DATA dotRowsF32AVX512_firsts<>+28(SB)/4, $0x0000000c
+DATA dotRowsF32AVX512_firsts<>+32(SB)/4, $0x00000000
+DATA dotRowsF32AVX512_firsts<>+36(SB)/4, $0x00000004
+DATA dotRowsF32AVX512_firsts<>+40(SB)/4, $0x00000008
+DATA dotRowsF32AVX512_firsts<>+44(SB)/4, $0x0000000c
+DATA dotRowsF32AVX512_firsts<>+48(SB)/4, $0x00000000
+DATA dotRowsF32AVX512_firsts<>+52(SB)/4, $0x00000004
+DATA dotRowsF32AVX512_firsts<>+56(SB)/4, $0x00000008
+DATA dotRowsF32AVX512_firsts<>+60(SB)/4, $0x0000000c
+GLOBL dotRowsF32AVX512_firsts<>(SB), RODATA|NOPTR, $64
 
 // func softmaxExpAVX512(x *float32, n int, mx float32) float64
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
@@ -13362,5 +13442,80 @@ softmaxExpAVX512_sum:
 	VUNPCKHPD     X1, X1, X0
 	VADDSD        X0, X1, X1
 	MOVSD         X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleMaxF32AVX512(x *float32, n int, s float32) float32
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·scaleMaxF32AVX512(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        s+16(FP), X0
+	VBROADCASTSS X0, Z1
+	VMULSS       (AX), X0, X0
+	VBROADCASTSS X0, Z0
+
+scaleMaxF32AVX512_loop:
+	CMPQ    CX, $0x00000010
+	JL      scaleMaxF32AVX512_tail
+	VMULPS  (AX), Z1, Z2
+	VMOVUPS Z2, (AX)
+	VMAXPS  Z2, Z0, Z0
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     scaleMaxF32AVX512_loop
+
+scaleMaxF32AVX512_tail:
+	TESTQ     CX, CX
+	JLE       scaleMaxF32AVX512_max
+	MOVL      $0x0000ffff, DX
+	BZHIL     CX, DX, CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z2
+	VMULPS    Z2, Z1, Z2
+	VMOVUPS   Z2, K1, (AX)
+	VMAXPS    Z2, Z0, K1, Z0
+
+scaleMaxF32AVX512_max:
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VMAXPS        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VMAXPS        X0, X1, X0
+	VMOVHLPS      X0, X0, X1
+	VMAXPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VMAXSS        X1, X0, X0
+	MOVSS         X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+// func scaleF32AVX512(x *float32, n int, s float32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·scaleF32AVX512(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        s+16(FP), X0
+	VBROADCASTSS X0, Z0
+
+scaleF32AVX512_loop:
+	CMPQ    CX, $0x00000010
+	JL      scaleF32AVX512_tail
+	VMULPS  (AX), Z0, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	SUBQ    $0x00000010, CX
+	JMP     scaleF32AVX512_loop
+
+scaleF32AVX512_tail:
+	TESTQ     CX, CX
+	JLE       scaleF32AVX512_done
+	MOVL      $0x0000ffff, DX
+	BZHIL     CX, DX, CX
+	KMOVW     CX, K1
+	VMOVUPS.Z (AX), K1, Z1
+	VMULPS    Z1, Z0, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+scaleF32AVX512_done:
 	VZEROUPPER
 	RET

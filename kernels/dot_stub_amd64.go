@@ -323,3 +323,13 @@ func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *fl
 //
 //go:noescape
 func softmaxExpAVX512(x *float32, n int, mx float32) float64
+
+// scaleMaxF32AVX512 sets x[i] *= s for i < n (n >= 1) and returns the largest x[i].
+//
+//go:noescape
+func scaleMaxF32AVX512(x *float32, n int, s float32) float32
+
+// scaleF32AVX512 sets x[i] *= s for i < n.
+//
+//go:noescape
+func scaleF32AVX512(x *float32, n int, s float32)

@@ -255,25 +255,29 @@ func TestDotRowsF32(t *testing.T) {
 			}
 			return ns
 		}()...) {
-			rows, stride := 5, n+3
-			w := randRow(r, (rows-1)*stride+n)
-			x := randRow(r, n)
-			y := make([]float32, rows+1)
-			y[rows] = 42
-			c.DotRowsF32(y[:rows], w, stride, x)
-			for i := 0; i < rows; i++ {
-				var want, abs float64
-				for j := 0; j < n; j++ {
-					p := float64(w[i*stride+j]) * float64(x[j])
-					want += p
-					abs += math.Abs(p)
+			// 1 row, whole groups of four (the avx512 kernel's four-row
+			// path) and groups with a remainder.
+			for _, rows := range []int{1, 4, 5, 11} {
+				stride := n + 3
+				w := randRow(r, (rows-1)*stride+n)
+				x := randRow(r, n)
+				y := make([]float32, rows+1)
+				y[rows] = 42
+				c.DotRowsF32(y[:rows], w, stride, x)
+				for i := 0; i < rows; i++ {
+					var want, abs float64
+					for j := 0; j < n; j++ {
+						p := float64(w[i*stride+j]) * float64(x[j])
+						want += p
+						abs += math.Abs(p)
+					}
+					if d := math.Abs(float64(y[i]) - want); d > floatBound(n, abs) {
+						t.Fatalf("%s n=%d rows=%d row %d: %g, want %g", b.Name, n, rows, i, y[i], want)
+					}
 				}
-				if d := math.Abs(float64(y[i]) - want); d > floatBound(n, abs) {
-					t.Fatalf("%s n=%d row %d: %g, want %g", b.Name, n, i, y[i], want)
+				if y[rows] != 42 {
+					t.Fatalf("%s n=%d rows=%d: wrote past the rows", b.Name, n, rows)
 				}
-			}
-			if y[rows] != 42 {
-				t.Fatalf("%s n=%d: wrote past the rows", b.Name, n)
 			}
 		}
 		mustPanic(t, "rows past w", func() { c.DotRowsF32(make([]float32, 3), make([]float32, 10), 4, make([]float32, 3)) })

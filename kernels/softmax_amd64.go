@@ -4,27 +4,23 @@ package kernels
 
 // softmaxFor returns the avx512 backend's Softmax (an AVX-512 F
 // exponential pass), or nil for Softmax itself.
-func softmaxFor(backend string) func(x []float32) {
+func softmaxFor(backend string) func(x []float32, scale float32) {
 	if backend == avx512Backend.Name && haveAVX512VNNI {
 		return softmaxFast
 	}
 	return nil
 }
 
-// softmaxFast is Softmax with its exponential pass in softmaxExpAVX512:
-// the same maximum, the exponentials summed in float64, one float32
-// reciprocal and a multiply per value, in Softmax's order.
-func softmaxFast(x []float32) {
+// softmaxFast is ScaledSoftmax's scalar path with its loops in SIMD: the
+// scaling and the maximum in one pass (scaleMaxF32AVX512, exact), the
+// exponentials in softmaxExpAVX512 summed in float64, one float32
+// reciprocal and a multiply per value (scaleF32AVX512, exact), in
+// Softmax's order.
+func softmaxFast(x []float32, scale float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := x[0]
-	for _, v := range x[1:] {
-		mx = max(mx, v)
-	}
+	mx := scaleMaxF32AVX512(&x[0], len(x), scale)
 	sum := softmaxExpAVX512(&x[0], len(x), mx)
-	inv := float32(1 / sum)
-	for i := range x {
-		x[i] *= inv
-	}
+	scaleF32AVX512(&x[0], len(x), float32(1/sum))
 }

@@ -3,4 +3,4 @@
 package kernels
 
 // softmaxFor: Softmax itself for every backend.
-func softmaxFor(string) func(x []float32) { return nil }
+func softmaxFor(string) func(x []float32, scale float32) { return nil }

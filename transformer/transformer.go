@@ -17,7 +17,7 @@
 // Attention runs in parallel across heads on the model's worker pool, each
 // head's scores and outputs as two strided multi-row dots
 // (kernels.Context.DotRowsF32 over the f32 cache, DotRowsF16 over the f16
-// one) around the backend's softmax (kernels.Context.Softmax).
+// one) around the backend's softmax (kernels.Context.ScaledSoftmax).
 //
 // Correctness is checked in the tests against a naive float64
 // implementation and, when node-llama-cpp is installed, against llama.cpp
@@ -1076,10 +1076,7 @@ func (m *Model) attention(lo, hi int) {
 				// so a call per row would cost more than its dot.
 				off := kBase + kvh*hd
 				m.ctx.DotRowsF32(s, k32[off:off+(len(s)-1)*KV+hd], KV, qh)
-				for t := range s {
-					s[t] *= m.scale
-				}
-				m.ctx.Softmax(s)
+				m.ctx.ScaledSoftmax(s, m.scale)
 				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
 				continue
 			}
@@ -1089,18 +1086,15 @@ func (m *Model) attention(lo, hi int) {
 				// bit for bit).
 				off := eb * (kBase + kvh*hd)
 				m.ctx.DotRowsF16(s, m.kCache[off:off+eb*((len(s)-1)*KV+hd)], eb*KV, qh)
-				for t := range s {
-					s[t] *= m.scale
-				}
-				m.ctx.Softmax(s)
+				m.ctx.ScaledSoftmax(s, m.scale)
 				m.ctx.DotRowsF16(out, m.vCache[eb*vBase:eb*(vBase+(hd-1)*maxCtx+len(s))], eb*maxCtx, s)
 				continue
 			}
 			for t := range s {
 				off := eb * (kBase + t*KV + kvh*hd)
-				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb) * m.scale
+				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb)
 			}
-			m.ctx.Softmax(s)
+			m.ctx.ScaledSoftmax(s, m.scale)
 			sb := f32Bytes(s)
 			for d := range out {
 				off := eb * (vBase + d*maxCtx)
@@ -1129,9 +1123,9 @@ func (m *Model) attentionQ8(lo, hi int) {
 			s := scores[:p0+j+1]
 			for t := range s {
 				off := kOff + t*rb
-				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq) * m.scale
+				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq)
 			}
-			m.ctx.Softmax(s)
+			m.ctx.ScaledSoftmax(s, m.scale)
 			// Complete blocks: probabilities to q8_0, one dot per dim.
 			// The block in progress: f32 values from the tail.
 			full := len(s) / 32

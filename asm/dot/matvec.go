@@ -368,7 +368,8 @@ func siluMul(name string) {
 // dotRowsF32 emits y[r] = Σ_i w[r*stride+i]*x[i] for r < rows, i < n
 // (AVX-512 F): attention's products, the scores (rows = cached positions,
 // n = head dim) and the outputs over the transposed value cache (rows =
-// head dim, n = positions). Per row: 64 values per step into four
+// head dim, n = positions). Four rows at a time while there are four (see
+// the loop's comment); then per row: 64 values per step into four
 // accumulators, then 16 per step, then one masked step for the rest, so no
 // load leaves the row; one horizontal sum per row.
 func dotRowsF32(name string) {
@@ -393,6 +394,90 @@ func dotRowsF32(name string) {
 	KMOVW(tm, k)
 	wp, xp, rem := GP64(), GP64(), GP64()
 	acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+
+	// Four rows at a time while there are four: one accumulator per row,
+	// the activation loaded once for the four, and one combined horizontal
+	// sum (lane shuffles shared by the rows) instead of four. Attention's
+	// score rows are short (a head, 64 values), so the per-row sum was most
+	// of their cost. Its summation order differs from the single-row path
+	// below (one accumulator instead of four), both within the bound
+	// TestDotRowsF32 checks against float64.
+	st3, st4 := GP64(), GP64()
+	LEAQ(Mem{Base: stride, Index: stride, Scale: 2}, st3)
+	LEAQ(Mem{Base: stride, Index: stride, Scale: 1}, st4)
+	SHLQ(U8(1), st4)
+	first := GLOBL(name+"_firsts", RODATA|NOPTR)
+	for l := 0; l < 16; l++ {
+		DATA(4*l, U32(4*(l%4)))
+	}
+	firsts := ZMM()
+	VMOVDQU32(first, firsts)
+	rowMem := func(r int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: wp}
+		case 1:
+			return Mem{Base: wp, Index: stride, Scale: 1}
+		case 2:
+			return Mem{Base: wp, Index: stride, Scale: 2}
+		}
+		return Mem{Base: wp, Index: st3, Scale: 1}
+	}
+	Label(name + "_quad")
+	CMPQ(rows, U32(4))
+	JL(LabelRef(name + "_row"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(n, rem)
+	for _, a := range acc {
+		VXORPS(a.AsY(), a.AsY(), a.AsY())
+	}
+	Label(name + "_q16")
+	CMPQ(rem, U32(16))
+	JL(LabelRef(name + "_qtail"))
+	xv := ZMM()
+	VMOVUPS(Mem{Base: xp}, xv)
+	for r, a := range acc {
+		VFMADD231PS(rowMem(r), xv, a)
+	}
+	ADDQ(U32(64), wp)
+	ADDQ(U32(64), xp)
+	SUBQ(U32(16), rem)
+	JMP(LabelRef(name + "_q16"))
+	Label(name + "_qtail")
+	TESTQ(rem, rem)
+	JLE(LabelRef(name + "_qsum"))
+	VMOVUPS_Z(Mem{Base: xp}, k, xv)
+	for r, a := range acc {
+		t := ZMM()
+		VMOVUPS_Z(rowMem(r), k, t)
+		VFMADD231PS(t, xv, a)
+	}
+	Label(name + "_qsum")
+	// t01's 128-bit lanes: row 0's two half sums, then row 1's; t23 alike.
+	pair := func(a, b VecVirtual) VecVirtual {
+		lo, hi := ZMM(), ZMM()
+		VSHUFF64X2(U8(0x44), b, a, lo) // a.q0 a.q1 b.q0 b.q1
+		VSHUFF64X2(U8(0xee), b, a, hi) // a.q2 a.q3 b.q2 b.q3
+		VADDPS(hi, lo, lo)
+		return lo
+	}
+	t01, t23 := pair(acc[0], acc[1]), pair(acc[2], acc[3])
+	u, uo := ZMM(), ZMM()
+	VSHUFF32X4(U8(0x88), t23, t01, u)  // lanes 0 and 2 of each: one per row
+	VSHUFF32X4(U8(0xdd), t23, t01, uo) // lanes 1 and 3
+	VADDPS(uo, u, u)                   // lane r: row r's four partial sums
+	sw := ZMM()
+	VPERMILPS(U8(0x4e), u, sw)
+	VADDPS(sw, u, u)
+	VPERMILPS(U8(0xb1), u, sw)
+	VADDPS(sw, u, u) // every float of lane r: row r's sum
+	VPERMPS(u, firsts, u)
+	VMOVUPS(u.AsX(), Mem{Base: y})
+	ADDQ(U32(16), y)
+	ADDQ(st4, w)
+	SUBQ(U32(4), rows)
+	JMP(LabelRef(name + "_quad"))
 
 	Label(name + "_row")
 	TESTQ(rows, rows)
