@@ -308,15 +308,8 @@ func siluMul(name string) {
 	gate := Load(Param("gate"), GP64())
 	up := Load(Param("up"), GP64())
 	n := Load(Param("n"), GP64())
-	c := func(f float32) VecVirtual {
-		v := ZMM()
-		broadcastConst(math.Float32bits(f), v, true)
-		return v
-	}
-	sign, lo, hi, log2e := c(float32(math.Copysign(0, -1))), c(-104), c(89), c(1.44269504088896341)
-	c1, c2, one := c(0.693359375), c(-2.12194440e-4), c(1)
-	poly := []VecVirtual{c(1.9875691500e-4), c(1.3981999507e-3), c(8.3334519073e-3),
-		c(4.1665795894e-2), c(1.6666665459e-1), c(5.0000001201e-1)}
+	sign := f32Const(float32(math.Copysign(0, -1)))
+	e := newExpf()
 	body := func(k Op) {
 		g, u := ZMM(), ZMM()
 		if k == nil {
@@ -328,24 +321,8 @@ func siluMul(name string) {
 		}
 		x := ZMM()
 		VXORPS(sign, g, x) // -g
-		VMAXPS(lo, x, x)
-		VMINPS(hi, x, x)
-		kf := ZMM()
-		VMULPS(log2e, x, kf)
-		VRNDSCALEPS(U8(0x08), kf, kf) // nearest, no precision exception
-		VFNMADD231PS(c1, kf, x)       // x -= k*c1
-		VFNMADD231PS(c2, kf, x)       // x -= k*c2
-		z := ZMM()
-		VMULPS(x, x, z)
-		p := ZMM()
-		VMOVAPS(poly[0], p)
-		for _, q := range poly[1:] {
-			VFMADD213PS(q, x, p) // p = p*x + q
-		}
-		VFMADD213PS(x, z, p) // p*z + x
-		VADDPS(one, p, p)
-		VSCALEFPS(kf, p, p) // e^-g
-		VADDPS(one, p, p)
+		p := e.exp(x)      // e^-g
+		VADDPS(e.one, p, p)
 		VDIVPS(p, g, g)
 		VMULPS(u, g, g)
 		if k == nil {
@@ -778,4 +755,49 @@ func loop16(name string, n Register, end string, body func(k Op), advance func()
 	k := K()
 	KMOVW(m, k)
 	body(k)
+}
+
+// f32Const broadcasts the float32 f into a new zmm register.
+func f32Const(f float32) VecVirtual {
+	v := ZMM()
+	broadcastConst(math.Float32bits(f), v, true)
+	return v
+}
+
+// expf holds the constants of the Cephes expf the SwiGLU and softmax
+// kernels share: x clamped to [-104, 89], r = x - k*ln 2 in two steps,
+// e^r by a degree-7 polynomial (about 1 ulp), scaled by 2^k with VSCALEFPS
+// (exact, overflow to +Inf).
+type expf struct {
+	lo, hi, log2e, c1, c2, one VecVirtual
+	poly                       []VecVirtual
+}
+
+func newExpf() expf {
+	return expf{lo: f32Const(-104), hi: f32Const(89), log2e: f32Const(1.44269504088896341),
+		c1: f32Const(0.693359375), c2: f32Const(-2.12194440e-4), one: f32Const(1),
+		poly: []VecVirtual{f32Const(1.9875691500e-4), f32Const(1.3981999507e-3), f32Const(8.3334519073e-3),
+			f32Const(4.1665795894e-2), f32Const(1.6666665459e-1), f32Const(5.0000001201e-1)}}
+}
+
+// exp returns a new register with e^x per lane; x is clobbered.
+func (e expf) exp(x VecVirtual) VecVirtual {
+	VMAXPS(e.lo, x, x)
+	VMINPS(e.hi, x, x)
+	kf := ZMM()
+	VMULPS(e.log2e, x, kf)
+	VRNDSCALEPS(U8(0x08), kf, kf) // nearest, no precision exception
+	VFNMADD231PS(e.c1, kf, x)     // x -= k*c1
+	VFNMADD231PS(e.c2, kf, x)     // x -= k*c2
+	z := ZMM()
+	VMULPS(x, x, z)
+	p := ZMM()
+	VMOVAPS(e.poly[0], p)
+	for _, q := range e.poly[1:] {
+		VFMADD213PS(q, x, p) // p = p*x + q
+	}
+	VFMADD213PS(x, z, p) // p*z + x
+	VADDPS(e.one, p, p)
+	VSCALEFPS(kf, p, p)
+	return p
 }

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"math"
-
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
-	. "github.com/mmcloughlin/avo/reg"
 )
 
 // softmaxExp emits the exponential pass of attention's softmax (AVX-512 F):
@@ -24,15 +21,7 @@ func softmaxExp(name string) {
 	mxs := Load(Param("mx"), XMM())
 	mx := ZMM()
 	VBROADCASTSS(mxs, mx)
-	c := func(f float32) VecVirtual {
-		v := ZMM()
-		broadcastConst(math.Float32bits(f), v, true)
-		return v
-	}
-	lo, hi, log2e := c(-104), c(89), c(1.44269504088896341)
-	c1, c2, one := c(0.693359375), c(-2.12194440e-4), c(1)
-	poly := []VecVirtual{c(1.9875691500e-4), c(1.3981999507e-3), c(8.3334519073e-3),
-		c(4.1665795894e-2), c(1.6666665459e-1), c(5.0000001201e-1)}
+	e := newExpf()
 	acc0, acc1 := ZMM(), ZMM()
 	VXORPD(acc0, acc0, acc0)
 	VXORPD(acc1, acc1, acc1)
@@ -44,23 +33,7 @@ func softmaxExp(name string) {
 			VMOVUPS_Z(Mem{Base: x}, k, v)
 		}
 		VSUBPS(mx, v, v) // x - mx
-		VMAXPS(lo, v, v)
-		VMINPS(hi, v, v)
-		kf := ZMM()
-		VMULPS(log2e, v, kf)
-		VRNDSCALEPS(U8(0x08), kf, kf) // nearest, no precision exception
-		VFNMADD231PS(c1, kf, v)       // v -= k*c1
-		VFNMADD231PS(c2, kf, v)       // v -= k*c2
-		z := ZMM()
-		VMULPS(v, v, z)
-		p := ZMM()
-		VMOVAPS(poly[0], p)
-		for _, q := range poly[1:] {
-			VFMADD213PS(q, v, p) // p = p*v + q
-		}
-		VFMADD213PS(v, z, p) // p*z + v
-		VADDPS(one, p, p)
-		VSCALEFPS(kf, p, p) // e^(x-mx)
+		p := e.exp(v)    // e^(x-mx)
 		if k == nil {
 			VMOVUPS(p, Mem{Base: x})
 		} else {
