@@ -131,6 +131,7 @@ type Model struct {
 	kvElem         int
 	kCache, vCache []byte
 	qQ8, sQ8       []byte
+	q8Rows         []*kernels.Q8Rows // per query head: DotRowsQ8's scratch
 	vTail          []float32
 	headRowBytes   int
 	vRowBytes      int
@@ -378,11 +379,11 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	}
 	m.dotKV = dot
 	m.backendInfo["kv:"+m.kvType.String()] = name
-	if m.kvType == kernels.F16 {
-		// Resolved here, once: attention's threads call DotRowsF16
-		// concurrently, and it reads the context's f16 kernel.
-		if _, err := m.ctx.BackendFor(kernels.F16); err != nil {
-			return fail(fmt.Errorf("transformer: %s: f16 KV cache: %w", f.Path, err))
+	if m.kvType == kernels.F16 || m.kvType == kernels.Q8_0 {
+		// Resolved here, once: attention's threads call DotRowsF16 or
+		// DotRowsQ8 concurrently, and they read the context's kernel.
+		if _, err := m.ctx.BackendFor(m.kvType); err != nil {
+			return fail(fmt.Errorf("transformer: %s: %s KV cache: %w", f.Path, m.kvType, err))
 		}
 	}
 	m.allocate()
@@ -674,6 +675,10 @@ func (m *Model) allocate() {
 		m.vTail = make([]float32, m.cfg.Layers*m.kvDim*m.tailLen)
 		m.qQ8 = make([]byte, m.heads*m.headRowBytes)
 		m.sQ8 = make([]byte, m.heads*m.vRowBytes)
+		m.q8Rows = make([]*kernels.Q8Rows, m.heads)
+		for h := range m.q8Rows {
+			m.q8Rows[h] = kernels.NewQ8Rows(max(m.headDim, m.vRowBytes/34*32))
+		}
 	} else {
 		m.vCache = make([]byte, size)
 		m.kvElem = int(kvRowBytes(m.kvType, 1))
@@ -1121,10 +1126,7 @@ func (m *Model) attentionQ8(lo, hi int) {
 			// Cannot fail: hd is whole blocks (checkKV) and qq its size.
 			_ = kernels.Quantize(kernels.Q8_0, qq, m.prepQuery(h, j))
 			s := scores[:p0+j+1]
-			for t := range s {
-				off := kOff + t*rb
-				s[t] = m.dotKV(hd, m.kCache[off:off+hrb], qq)
-			}
+			m.ctx.DotRowsQ8(s, m.kCache[kOff:kOff+(len(s)-1)*rb+hrb], rb, qq, m.q8Rows[h])
 			m.ctx.ScaledSoftmax(s, m.scale)
 			// Complete blocks: probabilities to q8_0, one dot per dim.
 			// The block in progress: f32 values from the tail.
@@ -1133,17 +1135,16 @@ func (m *Model) attentionQ8(lo, hi int) {
 			rest := s[full*32:]
 			tOff := (l*KV+kvh*hd)*tl + full*32%tl
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
-			for d := range out {
-				var acc float32
-				if full > 0 {
-					off := vOff + d*vrb
-					acc = m.dotKV(full*32, m.vCache[off:off+full*34], sq[:full*34])
-				}
-				if len(rest) > 0 {
+			if full > 0 {
+				m.ctx.DotRowsQ8(out, m.vCache[vOff:vOff+(hd-1)*vrb+full*34], vrb, sq[:full*34], m.q8Rows[h])
+			} else {
+				clear(out)
+			}
+			if len(rest) > 0 {
+				for d := range out {
 					off := tOff + d*tl
-					acc += kernels.DotF32(m.vTail[off:off+len(rest)], rest)
+					out[d] += kernels.DotF32(m.vTail[off:off+len(rest)], rest)
 				}
-				out[d] = acc
 			}
 		}
 	}
