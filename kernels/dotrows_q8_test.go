@@ -6,9 +6,10 @@ import (
 )
 
 // TestDotRowsQ8: for every backend, DotRowsQ8 matches the exact q8_0 dot
-// (integer block sums, scales in float64) within float32 rounding of its
-// nb block terms, and equals the backend's Q8_0 DotFunc bit for bit where
-// it has no range kernel, for 0..9 and 32 blocks per row (one
+// of the rows with x quantized by the q8_0 format (integer block sums,
+// scales in float64) within float32 rounding, and equals the backend's
+// Q8_0 DotFunc bit for bit where it has no range kernel, for 0..9 and 32
+// blocks per row (one
 // block, the range kernel's groups of eight and their remainders), strides
 // longer than a row, one row and many; it writes no y past its rows and
 // panics on rows past w, too small a scratch or an unresolved kernel.
@@ -20,7 +21,7 @@ func TestDotRowsQ8(t *testing.T) {
 		}
 		c := NewContext(b, nil)
 		mustPanic(t, b.Name+": before BackendFor(Q8_0)", func() {
-			c.DotRowsQ8(make([]float32, 1), make([]byte, 34), 34, make([]byte, 34), NewQ8Rows(32))
+			c.DotRowsQ8(make([]float32, 1), make([]byte, 34), 34, make([]float32, 32), NewQ8Rows(32))
 		})
 		if _, err := c.BackendFor(Q8_0); err != nil {
 			t.Fatal(err)
@@ -36,13 +37,14 @@ func TestDotRowsQ8(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
+				x := randRow(r, 32*nb)
 				xq := make([]byte, 34*nb)
-				if err := Quantize(Q8_0, xq, randRow(r, 32*nb)); err != nil {
+				if err := Quantize(Q8_0, xq, x); err != nil {
 					t.Fatal(err)
 				}
 				y := make([]float32, rows+1)
 				y[rows] = 42
-				c.DotRowsQ8(y[:rows], w, stride, xq, s)
+				c.DotRowsQ8(y[:rows], w, stride, x, s)
 				if y[rows] != 42 {
 					t.Fatalf("%s nb=%d rows=%d: wrote past the rows", b.Name, nb, rows)
 				}
@@ -61,13 +63,14 @@ func TestDotRowsQ8(t *testing.T) {
 			}
 		}
 		mustPanic(t, b.Name+": rows past w", func() {
-			c.DotRowsQ8(make([]float32, 2), make([]byte, 67), 34, make([]byte, 34), s)
+			c.DotRowsQ8(make([]float32, 2), make([]byte, 67), 34, make([]float32, 32), s)
 		})
-		if c.kernMV[kernelSlot(Q8_0)] == mvQ8 {
-			mustPanic(t, b.Name+": scratch too small", func() {
-				c.DotRowsQ8(make([]float32, 1), make([]byte, 68), 68, make([]byte, 68), NewQ8Rows(32))
-			})
-		}
+		mustPanic(t, b.Name+": scratch too small", func() {
+			c.DotRowsQ8(make([]float32, 1), make([]byte, 68), 68, make([]float32, 64), NewQ8Rows(32))
+		})
+		mustPanic(t, b.Name+": not whole blocks", func() {
+			c.DotRowsQ8(make([]float32, 1), make([]byte, 68), 68, make([]float32, 40), s)
+		})
 	}
 }
 

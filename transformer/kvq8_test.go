@@ -150,7 +150,11 @@ func TestKVQ8Sizes(t *testing.T) {
 	}
 	scratch := 16 * max(cfg.Hidden, cfg.Heads*cfg.HeadDim, cfg.FFN)
 	floats += len(m.vTail)
-	if want := int64(4*(floats+scratch) + len(m.kCache) + len(m.vCache) + len(m.qQ8) + len(m.sQ8)); est != want {
+	var q8Rows int64
+	for _, r := range m.q8Rows {
+		q8Rows += r.Bytes()
+	}
+	if want := int64(4*(floats+scratch)+len(m.kCache)+len(m.vCache)) + q8Rows; est != want {
 		t.Errorf("EstimateBytes = %d, Load allocated %d (+ scratch bound)", est, want)
 	}
 	kvDim := cfg.KVHeads * cfg.HeadDim

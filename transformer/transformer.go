@@ -113,12 +113,12 @@ type Model struct {
 	// A q8_0 cache keeps the keys as [layer][position][kvDim] in q8_0
 	// blocks (a block never straddles two heads, as head dim is a
 	// multiple of 32); scores are q8_0×q8_0 dots against the query
-	// quantized once per head (qQ8, headRowBytes per query head, as ggml
-	// converts Q to the K cache's dot type). Values are transposed too,
+	// quantized once per head (DotRowsQ8, as ggml converts Q to the K
+	// cache's dot type). Values are transposed too,
 	// [layer][kvDim][position blocks] (vRowBytes per row, maxCtx rounded
 	// up to whole blocks), so output dim d over the complete blocks is one
 	// q8_0×q8_0 dot of value row d with the probabilities quantized to
-	// q8_0 (sQ8, vRowBytes per head). A block is quantized once, when its
+	// q8_0 (DotRowsQ8 again, with its per-head scratch q8Rows). A block is quantized once, when its
 	// 32nd position arrives; until then its values are read in f32 from
 	// vTail, [layer][kvDim][tailLen] floats indexed by position mod
 	// tailLen, which holds the block in progress plus a prefill chunk, so
@@ -130,7 +130,6 @@ type Model struct {
 	kvType         kernels.Type
 	kvElem         int
 	kCache, vCache []byte
-	qQ8, sQ8       []byte
 	q8Rows         []*kernels.Q8Rows // per query head: DotRowsQ8's scratch
 	vTail          []float32
 	headRowBytes   int
@@ -275,7 +274,7 @@ func EstimateBytes(cfg model.Config, opts Options) (int64, error) {
 		// f32 values of the blocks in progress.
 		nb := (ctx + 31) / 32
 		kvCache = L*ctx*kvBytes + L*KV*nb*34
-		kvCache += kvRowBytes(kernels.Q8_0, Q) + int64(cfg.Heads)*nb*34
+		kvCache += int64(cfg.Heads) * kernels.Q8RowsBytes(q8RowsLen(cfg.HeadDim, int(nb)))
 		floats += L * KV * int64(vTailLen(chunk))
 	}
 	scratch := n * max(H, Q, int64(cfg.FFN)) // kernels' quantized activations, at most 4 bytes a value
@@ -295,6 +294,11 @@ func checkKV(cfg model.Config, t kernels.Type) error {
 	}
 	return fmt.Errorf("KV cache type %s not supported (supported: f32, f16, q8_0)", t)
 }
+
+// q8RowsLen is the longest activation attention passes DotRowsQ8 over a
+// q8_0 cache: a query head, or the probabilities of nb whole blocks of
+// positions.
+func q8RowsLen(headDim, nb int) int { return max(headDim, nb*32) }
 
 // vTailLen is the number of f32 positions a q8_0 cache keeps per value row:
 // a prefill chunk starting anywhere in a block reads back to that block's
@@ -673,11 +677,9 @@ func (m *Model) allocate() {
 		m.vCache = make([]byte, m.cfg.Layers*m.kvDim*m.vRowBytes)
 		m.tailLen = vTailLen(m.chunk)
 		m.vTail = make([]float32, m.cfg.Layers*m.kvDim*m.tailLen)
-		m.qQ8 = make([]byte, m.heads*m.headRowBytes)
-		m.sQ8 = make([]byte, m.heads*m.vRowBytes)
 		m.q8Rows = make([]*kernels.Q8Rows, m.heads)
 		for h := range m.q8Rows {
-			m.q8Rows[h] = kernels.NewQ8Rows(max(m.headDim, m.vRowBytes/34*32))
+			m.q8Rows[h] = kernels.NewQ8Rows(q8RowsLen(m.headDim, m.vRowBytes/34))
 		}
 	} else {
 		m.vCache = make([]byte, size)
@@ -1117,26 +1119,22 @@ func (m *Model) attentionQ8(lo, hi int) {
 	rb := m.kvHeads * hrb // one cached position of one layer
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
-		qq := m.qQ8[h*hrb : (h+1)*hrb]
-		sq := m.sQ8[h*vrb : (h+1)*vrb]
 		kvh := h / m.group
 		kOff := l*maxCtx*rb + kvh*hrb
 		vOff := (l*KV + kvh*hd) * vrb
 		for j := 0; j < n; j++ {
-			// Cannot fail: hd is whole blocks (checkKV) and qq its size.
-			_ = kernels.Quantize(kernels.Q8_0, qq, m.prepQuery(h, j))
+			// hd is whole blocks (checkKV).
 			s := scores[:p0+j+1]
-			m.ctx.DotRowsQ8(s, m.kCache[kOff:kOff+(len(s)-1)*rb+hrb], rb, qq, m.q8Rows[h])
+			m.ctx.DotRowsQ8(s, m.kCache[kOff:kOff+(len(s)-1)*rb+hrb], rb, m.prepQuery(h, j), m.q8Rows[h])
 			m.ctx.ScaledSoftmax(s, m.scale)
 			// Complete blocks: probabilities to q8_0, one dot per dim.
 			// The block in progress: f32 values from the tail.
 			full := len(s) / 32
-			_ = kernels.Quantize(kernels.Q8_0, sq[:full*34], s[:full*32])
 			rest := s[full*32:]
 			tOff := (l*KV+kvh*hd)*tl + full*32%tl
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
 			if full > 0 {
-				m.ctx.DotRowsQ8(out, m.vCache[vOff:vOff+(hd-1)*vrb+full*34], vrb, sq[:full*34], m.q8Rows[h])
+				m.ctx.DotRowsQ8(out, m.vCache[vOff:vOff+(hd-1)*vrb+full*34], vrb, s[:full*32], m.q8Rows[h])
 			} else {
 				clear(out)
 			}
