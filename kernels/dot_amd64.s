@@ -13467,7 +13467,7 @@ scaleMaxF32AVX512_loop:
 
 scaleMaxF32AVX512_tail:
 	TESTQ     CX, CX
-	JLE       scaleMaxF32AVX512_max
+	JLE       scaleMaxF32AVX512_end
 	MOVL      $0x0000ffff, DX
 	BZHIL     CX, DX, CX
 	KMOVW     CX, K1
@@ -13476,7 +13476,7 @@ scaleMaxF32AVX512_tail:
 	VMOVUPS   Z2, K1, (AX)
 	VMAXPS    Z2, Z0, K1, Z0
 
-scaleMaxF32AVX512_max:
+scaleMaxF32AVX512_end:
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VMAXPS        Y1, Y0, Y1
 	VEXTRACTF128  $0x01, Y1, X0
@@ -13508,7 +13508,7 @@ scaleF32AVX512_loop:
 
 scaleF32AVX512_tail:
 	TESTQ     CX, CX
-	JLE       scaleF32AVX512_done
+	JLE       scaleF32AVX512_end
 	MOVL      $0x0000ffff, DX
 	BZHIL     CX, DX, CX
 	KMOVW     CX, K1
@@ -13516,6 +13516,6 @@ scaleF32AVX512_tail:
 	VMULPS    Z1, Z0, Z1
 	VMOVUPS   Z1, K1, (AX)
 
-scaleF32AVX512_done:
+scaleF32AVX512_end:
 	VZEROUPPER
 	RET

@@ -92,8 +92,8 @@ func main() {
 	siluMul("siluMulAVX512")
 	dotRowsF32("dotRowsF32AVX512")
 	softmaxExp("softmaxExpAVX512")
-	scaleMaxF32("scaleMaxF32AVX512")
-	scaleF32("scaleF32AVX512")
+	scaleF32("scaleMaxF32AVX512", true)
+	scaleF32("scaleF32AVX512", false)
 	Generate()
 }
 

@@ -66,67 +66,33 @@ func softmaxExp(name string) {
 	RET()
 }
 
-// scaleMaxF32 emits x[i] *= s for i < n (n >= 1), returning the largest
-// new x[i] (AVX-512 F): attention's score scaling and the softmax's
-// maximum in one pass over the scores. Both are exact (a product rounded
-// once, a maximum), so this equals the scalar loops bit for bit on finite
-// values; with a NaN score the scalar maximum is NaN and this one may not
-// be, both giving a meaningless softmax.
-func scaleMaxF32(name string) {
-	TEXT(name, NOSPLIT, "func(x *float32, n int, s float32) float32")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " sets x[i] *= s for i < n (n >= 1) and returns the largest x[i].")
-	x := Load(Param("x"), GP64())
-	n := Load(Param("n"), GP64())
-	ss := Load(Param("s"), XMM())
-	s, m := ZMM(), ZMM()
-	VBROADCASTSS(ss, s)
-	first := XMM()
-	VMULSS(Mem{Base: x}, ss, first)
-	VBROADCASTSS(first, m) // x[0]*s: every lane starts at a real value
-	body := func(k Op) {
-		v := ZMM()
-		if k == nil {
-			VMULPS(Mem{Base: x}, s, v)
-			VMOVUPS(v, Mem{Base: x})
-			VMAXPS(v, m, m)
-		} else {
-			VMOVUPS_Z(Mem{Base: x}, k, v)
-			VMULPS(v, s, v)
-			VMOVUPS(v, k, Mem{Base: x})
-			VMAXPS(v, m, k, m) // lanes past n keep their value
-		}
+// scaleF32 emits x[i] *= s for i < n (AVX-512 F). With withMax (n >= 1)
+// it also returns the largest new x[i]: attention's score scaling and the
+// softmax's maximum in one pass over the scores; without, it is the
+// softmax's normalisation. Both are exact (a product rounded once, a
+// maximum), so they equal the scalar loops bit for bit on finite values;
+// with a NaN score the scalar maximum is NaN and this one may not be, both
+// giving a meaningless softmax.
+func scaleF32(name string, withMax bool) {
+	if withMax {
+		TEXT(name, NOSPLIT, "func(x *float32, n int, s float32) float32")
+		Doc(name + " sets x[i] *= s for i < n (n >= 1) and returns the largest x[i].")
+	} else {
+		TEXT(name, NOSPLIT, "func(x *float32, n int, s float32)")
+		Doc(name + " sets x[i] *= s for i < n.")
 	}
-	loop16(name, n, "_max", body, func() { ADDQ(U32(64), x) })
-
-	Label(name + "_max")
-	y := YMM()
-	VEXTRACTF64X4(U8(1), m, y)
-	VMAXPS(y, m.AsY(), y)
-	f := XMM()
-	VEXTRACTF128(U8(1), y, f)
-	VMAXPS(f, y.AsX(), f)
-	g := XMM()
-	VMOVHLPS(f, f, g)
-	VMAXPS(g, f, f)
-	VMOVSHDUP(f, g)
-	VMAXSS(g, f, f)
-	Store(f, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
-}
-
-// scaleF32 emits x[i] *= s for i < n (AVX-512 F): the softmax's
-// normalisation, exact per value as the scalar loop.
-func scaleF32(name string) {
-	TEXT(name, NOSPLIT, "func(x *float32, n int, s float32)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " sets x[i] *= s for i < n.")
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
 	ss := Load(Param("s"), XMM())
 	s := ZMM()
 	VBROADCASTSS(ss, s)
+	m := ZMM()
+	if withMax {
+		first := XMM()
+		VMULSS(Mem{Base: x}, ss, first)
+		VBROADCASTSS(first, m) // x[0]*s: every lane starts at a real value
+	}
 	body := func(k Op) {
 		v := ZMM()
 		if k == nil {
@@ -137,9 +103,31 @@ func scaleF32(name string) {
 			VMULPS(v, s, v)
 			VMOVUPS(v, k, Mem{Base: x})
 		}
+		switch {
+		case !withMax:
+		case k == nil:
+			VMAXPS(v, m, m)
+		default:
+			VMAXPS(v, m, k, m) // lanes past n keep their value
+		}
 	}
-	loop16(name, n, "_done", body, func() { ADDQ(U32(64), x) })
-	Label(name + "_done")
+	loop16(name, n, "_end", body, func() { ADDQ(U32(64), x) })
+
+	Label(name + "_end")
+	if withMax {
+		y := YMM()
+		VEXTRACTF64X4(U8(1), m, y)
+		VMAXPS(y, m.AsY(), y)
+		f := XMM()
+		VEXTRACTF128(U8(1), y, f)
+		VMAXPS(f, y.AsX(), f)
+		g := XMM()
+		VMOVHLPS(f, f, g)
+		VMAXPS(g, f, f)
+		VMOVSHDUP(f, g)
+		VMAXSS(g, f, f)
+		Store(f, ReturnIndex(0))
+	}
 	VZEROUPPER()
 	RET()
 }
