@@ -16,6 +16,7 @@ import (
 
 	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/kernels"
+	"github.com/edgebench/edgebench/stats"
 )
 
 // Shape is a weight matrix: Cols input features (the contiguous ggml ne[0])
@@ -160,26 +161,21 @@ type Result struct {
 }
 
 // MedianNs is the median of the per-repetition samples (0 when skipped).
-func (r Result) MedianNs() float64 { return Median(r.NsPerOp) }
+func (r Result) MedianNs() float64 { return median(r.NsPerOp) }
 
 // PairedMedianGBps is the median of PairedReadGBps (0 without samples).
-func (r Result) PairedMedianGBps() float64 { return Median(r.PairedReadGBps) }
+func (r Result) PairedMedianGBps() float64 { return median(r.PairedReadGBps) }
 
 // MedianCPUShare is the median of CPUShare (0 when not measured).
-func (r Result) MedianCPUShare() float64 { return Median(r.CPUShare) }
+func (r Result) MedianCPUShare() float64 { return median(r.CPUShare) }
 
-// Median is the middle value of v, or the mean of the two middle ones (0
-// for no values).
-func Median(v []float64) float64 {
+// median is stats.Median, 0 for no values (a skipped case's, or a figure
+// that was not measured).
+func median(v []float64) float64 {
 	if len(v) == 0 {
 		return 0
 	}
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+	return stats.Median(v)
 }
 
 // GBps is weight bytes read per second at the median time.
