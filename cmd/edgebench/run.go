@@ -403,12 +403,3 @@ func override[T any](axis *[]T, flag []T) {
 		*axis = flag
 	}
 }
-
-// pairedFor is the cells' paired read sampler: none without a roofline
-// (its stream counts say how to read) or with --no-paired.
-func pairedFor(roof *device.Roofline, fp device.Fingerprint, off bool) func(int) ([]float64, error) {
-	if roof == nil || off {
-		return nil
-	}
-	return cellPairedRead(roof, fp)
-}
