@@ -1288,22 +1288,7 @@ func dotSparse(name string, is24, q4 bool) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	biasC := uint32(0x80808080)
-	if q4 {
-		biasC = 0x08080808
-	}
-	bias := ZMM()
-	broadcastConst(biasC, bias, true)
-	var nibbles VecVirtual
-	if q4 {
-		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
-		DATA(0, U64(0x0102040800000000))
-		DATA(8, U64(0x0102040800000000))
-		DATA(16, U64(0x1020408000000000))
-		DATA(24, U64(0x1020408000000000))
-		nibbles = YMM()
-		VMOVDQU32(m, nibbles)
-	}
+	bias, nibbles := biasAndNibbles(name, q4, true)
 	var ctrl, goff, three VecVirtual
 	var ones32 GPVirtual
 	if is24 {
@@ -1443,20 +1428,7 @@ func dotQx4Group(name string, wsz int) {
 	} else {
 		idxW = idxX
 	}
-	bias := YMM()
-	var nibbles VecVirtual
-	if q4 {
-		broadcastConst(0x08080808, bias, false)
-		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
-		DATA(0, U64(0x0102040800000000))
-		DATA(8, U64(0x0102040800000000))
-		DATA(16, U64(0x1020408000000000))
-		DATA(24, U64(0x1020408000000000))
-		nibbles = YMM()
-		VMOVDQU32(m, nibbles)
-	} else {
-		broadcastConst(0x80808080, bias, false)
-	}
+	bias, nibbles := biasAndNibbles(name, q4, false)
 	zero := YMM()
 	VPXORD(zero, zero, zero)
 	acc := make([]VecVirtual, 4)
@@ -2712,22 +2684,7 @@ func dotSparseBMG(name string, q4 bool) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	biasC := uint32(0x80808080)
-	if q4 {
-		biasC = 0x08080808
-	}
-	bias := ZMM()
-	broadcastConst(biasC, bias, true)
-	var nibbles VecVirtual
-	if q4 {
-		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
-		DATA(0, U64(0x0102040800000000))
-		DATA(8, U64(0x0102040800000000))
-		DATA(16, U64(0x1020408000000000))
-		DATA(24, U64(0x1020408000000000))
-		nibbles = YMM()
-		VMOVDQU32(m, nibbles)
-	}
+	bias, nibbles := biasAndNibbles(name, q4, true)
 	ones32 := GP64()
 	MOVL(U32(0xffffffff), ones32.As32())
 	// pair: lane l of dwe is dw of block l/2.
@@ -3189,22 +3146,7 @@ func dotSparse24U(name string, q4 bool) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	biasC := uint32(0x80808080)
-	if q4 {
-		biasC = 0x08080808
-	}
-	bias := YMM()
-	broadcastConst(biasC, bias, false)
-	var nibbles VecVirtual
-	if q4 {
-		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
-		DATA(0, U64(0x0102040800000000))
-		DATA(8, U64(0x0102040800000000))
-		DATA(16, U64(0x1020408000000000))
-		DATA(24, U64(0x1020408000000000))
-		nibbles = YMM()
-		VMOVDQU32(m, nibbles)
-	}
+	bias, nibbles := biasAndNibbles(name, q4, false)
 	c := GLOBL(name+"_ctrl", RODATA|NOPTR)
 	for k := 0; k < 32; k++ {
 		DATA(k, U8(2*k))
@@ -3268,4 +3210,33 @@ func dotSparse24U(name string, q4 bool) {
 	Label(name + "_done")
 	VADDPS(acc[1], acc[0], acc[0])
 	reduceFloat(acc[0], false)
+}
+
+// biasAndNibbles loads the value constants of the kernels that read q8_0 or
+// q4_0 weight codes: bias, every byte 0x80 for q8_0 (codes flipped to
+// unsigned for VPDPBUSD) or 0x08 for q4_0 (the nibbles' offset), in a zmm
+// when wide, else a ymm; and for q4_0 nibbles, the GF2P8AFFINEQB matrices
+// that spread a block's 16 bytes of nibbles into 32 bytes (low nibbles to
+// the first half, high to the second), under name+"_nibbles".
+func biasAndNibbles(name string, q4, wide bool) (bias, nibbles VecVirtual) {
+	biasC := uint32(0x80808080)
+	if q4 {
+		biasC = 0x08080808
+	}
+	if wide {
+		bias = ZMM()
+	} else {
+		bias = YMM()
+	}
+	broadcastConst(biasC, bias, wide)
+	if q4 {
+		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
+		DATA(0, U64(0x0102040800000000))
+		DATA(8, U64(0x0102040800000000))
+		DATA(16, U64(0x1020408000000000))
+		DATA(24, U64(0x1020408000000000))
+		nibbles = YMM()
+		VMOVDQU32(m, nibbles)
+	}
+	return bias, nibbles
 }

@@ -87,22 +87,7 @@ func matVecSparse(name string, is24, q4 bool) {
 	rows := Load(Param("rows"), GP64())
 	y := Load(Param("y"), GP64())
 
-	biasC := uint32(0x80808080)
-	if q4 {
-		biasC = 0x08080808
-	}
-	bias := ZMM()
-	broadcastConst(biasC, bias, true)
-	var nibbles VecVirtual
-	if q4 {
-		m := GLOBL(name+"_nibbles", RODATA|NOPTR)
-		DATA(0, U64(0x0102040800000000))
-		DATA(8, U64(0x0102040800000000))
-		DATA(16, U64(0x1020408000000000))
-		DATA(24, U64(0x1020408000000000))
-		nibbles = YMM()
-		VMOVDQU32(m, nibbles)
-	}
+	bias, nibbles := biasAndNibbles(name, q4, true)
 	var ctrl, goff, three VecVirtual
 	var ones32 GPVirtual
 	if is24 {
