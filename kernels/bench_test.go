@@ -210,3 +210,14 @@ func BenchmarkQuantize(b *testing.B) {
 		})
 	}
 }
+
+// reportPerBlock reports ns/block from wall time and, when cpu (the
+// thread's CPU time per op, see loopCPU) is known, cpu-ns/block, which a
+// loaded machine disturbs less.
+func reportPerBlock(b *testing.B, cpu float64, blocks int) {
+	n := float64(blocks)
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/n, "ns/block")
+	if cpu >= 0 {
+		b.ReportMetric(cpu/n, "cpu-ns/block")
+	}
+}

@@ -182,15 +182,7 @@ func BenchmarkMatVecRowsSparse(b *testing.B) {
 		y := make([]float32, rows)
 		rb := len(w.Data) / rows
 		dot := avx512(b).Dot[ty]
-		// ns/block from wall time; cpu-ns/block from the thread's CPU
-		// time, which a loaded machine disturbs less.
-		report := func(b *testing.B, cpu float64) {
-			blocks := float64(rows * cols / 64)
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/blocks, "ns/block")
-			if cpu >= 0 {
-				b.ReportMetric(cpu/blocks, "cpu-ns/block")
-			}
-		}
+		report := func(b *testing.B, cpu float64) { reportPerBlock(b, cpu, rows*cols/64) }
 		b.Run(ty.String()+"/range", func(b *testing.B) {
 			report(b, loopCPU(b, func() {
 				mvRows(kind, cols, w.Data, rb, rows, &p, y)
