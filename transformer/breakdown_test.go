@@ -20,74 +20,22 @@ import (
 	"github.com/edgebench/edgebench/model/gguf"
 )
 
-// Phases of one decode token, as decodeTimed times them.
-const (
-	phEmbed   = iota // embedding row
-	phNorm           // attention RMSNorm (serial)
-	phQKV            // fused q/k/v projections (with kvDone)
-	phAttn           // attention over the cache (pool loop over heads)
-	phWo             // output projection
-	phResNorm        // residual Axpy + MLP RMSNorm (serial)
-	phMLP            // fused gate/up + SwiGLU
-	phDown           // down projection
-	phRes            // residual Axpy (serial)
-	phOut            // final RMSNorm + output projection with argmax
-	nPhases
-)
-
 var phaseNames = [nPhases]string{"embed", "norm", "qkv", "attn", "wo", "resnorm", "mlp", "down", "res", "out"}
 
 // decodeTimed is Decode (one token, with logits) with the wall time of
-// each phase added to acc. It repeats forward's one-token path call for
-// call, so its logits equal Decode's bit for bit (TestDecodeTimedMatches);
-// the ~20 clock reads a layer cost well under 1% of a token.
+// each phase of forward (Model.lap) added to acc; the ~20 clock reads a
+// layer cost well under 1% of a token.
 func (m *Model) decodeTimed(token int, acc *[nPhases]time.Duration) {
-	H := m.hidden
-	p0 := m.pos
-	x, xb := m.x[:H], m.xb[:H]
 	t0 := time.Now()
-	lap := func(ph int) {
+	m.lap = func(ph phase) {
 		t := time.Now()
 		acc[ph] += t.Sub(t0)
 		t0 = t
 	}
-	row := m.tokEmbd.Data[token*m.embRowBytes : (token+1)*m.embRowBytes]
-	_ = kernels.Dequantize(m.tokEmbd.Type, x, row)
-	lap(phEmbed)
-	kc, vc := m.kStage[:m.kvDim], m.vStage[:m.kvDim]
-	q, att := m.q[:m.qDim], m.att[:m.qDim]
-	xb2, hb, hb2 := m.xb2[:H], m.hb[:m.ffn], m.hb2[:m.ffn]
-	for l := range m.layers {
-		L := &m.layers[l]
-		kernels.RMSNorm(xb, x, L.attnNorm, m.eps)
-		lap(phNorm)
-		m.qkvY = [3][]float32{q, kc, vc}
-		m.qkvW = [3]kernels.Matrix{L.wq, L.wk, L.wv}
-		for g := range m.kvLeft {
-			m.kvLeft[g].Store(int32(2 * m.headDim))
-		}
-		m.curLayer, m.curP0 = l, p0
-		m.ctx.MatVecsThen(m.qkvY[:], m.qkvW[:], xb, m.kvThen)
-		lap(phQKV)
-		m.curLayer, m.curN, m.curP0 = l, 1, p0
-		m.pool.For(m.heads, m.attnFn)
-		lap(phAttn)
-		m.ctx.MatVec(xb2, L.wo, att)
-		lap(phWo)
-		kernels.Axpy(x, 1, xb2)
-		kernels.RMSNorm(xb, x, L.ffnNorm, m.eps)
-		lap(phResNorm)
-		m.ctx.MatVecSwiGLU(hb, hb2, L.gate, L.up, xb)
-		lap(phMLP)
-		m.ctx.MatVec(xb2, L.down, hb)
-		lap(phDown)
-		kernels.Axpy(x, 1, xb2)
-		lap(phRes)
+	defer func() { m.lap = nil }()
+	if _, err := m.Decode(token); err != nil {
+		panic(err)
 	}
-	m.pos++
-	kernels.RMSNorm(xb, x, m.outNorm, m.eps)
-	m.best = m.ctx.MatVecArgmax(m.logits, m.output, xb)
-	lap(phOut)
 }
 
 // phaseBytes is the weight bytes each phase of a decode token reads.
@@ -103,11 +51,31 @@ func (m *Model) phaseBytes() (pb [nPhases]int64) {
 	return pb
 }
 
+// TestDecodeTimedMatches: timing a decode's phases (Model.lap) leaves its
+// logits bit for bit, every phase is told once per layer (once per token
+// for the embedding and the output) in forward's order, and lap is unset
+// afterwards.
 func TestDecodeTimedMatches(t *testing.T) {
 	for _, cfg := range variants() {
 		f := writeModel(t, cfg, kernels.Q8_0)
 		a := mustLoad(t, f, Options{Threads: 2, MaxContext: 32})
 		bm := mustLoad(t, f, Options{Threads: 2, MaxContext: 32})
+		var order []phase
+		bm.lap = func(p phase) { order = append(order, p) }
+		if _, err := bm.Decode(1); err != nil {
+			t.Fatal(err)
+		}
+		want := []phase{phEmbed}
+		for range cfg.Layers {
+			want = append(want, phNorm, phQKV, phAttn, phWo, phResNorm, phMLP, phDown, phRes)
+		}
+		if want = append(want, phOut); !slices.Equal(order, want) {
+			t.Fatalf("%s: phases %v, want %v", cfg.Name, order, want)
+		}
+		bm.lap = nil
+		if _, err := a.Decode(1); err != nil {
+			t.Fatal(err)
+		}
 		var acc [nPhases]time.Duration
 		for i, tok := range randTokens(12, cfg.Vocab, 3) {
 			want, err := a.Decode(tok)
@@ -122,6 +90,9 @@ func TestDecodeTimedMatches(t *testing.T) {
 			}
 			if bm.best != a.Argmax() {
 				t.Fatalf("%s: token %d: argmax %d, Decode gives %d", cfg.Name, i, bm.best, a.Argmax())
+			}
+			if bm.lap != nil {
+				t.Fatalf("%s: lap still set after decodeTimed", cfg.Name)
 			}
 		}
 	}

@@ -142,12 +142,13 @@ type Model struct {
 	dotKV              kernels.DotFunc
 
 	// Batch buffers, chunk rows each (decode uses the first row).
-	x, xb, xb2 []float32 // hidden
-	q, att     []float32 // qDim: queries, attention output
-	hb, hb2    []float32 // ffn
-	scores     []float32 // [heads][maxCtx]: one attention row per head
-	logits     []float32 // vocab
-	best       int       // argmax of logits, found by the output projection's threads
+	x, xb, xb2 []float32   // hidden
+	q, att     []float32   // qDim: queries, attention output
+	hb, hb2    []float32   // ffn
+	scores     []float32   // [heads][maxCtx]: one attention row per head
+	logits     []float32   // vocab
+	best       int         // argmax of logits, found by the output projection's threads
+	lap        func(phase) // nil, or told as each phase of forward ends (see mark)
 	tok        [1]int
 
 	pos int
@@ -838,6 +839,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		// Cannot fail: the type and row size were checked at load.
 		_ = kernels.Dequantize(m.tokEmbd.Type, x[i*H:(i+1)*H], row)
 	}
+	m.mark(phEmbed)
 
 	last := len(m.layers) - 1
 	for l := range m.layers {
@@ -857,6 +859,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		for i := 0; i < n; i++ {
 			kernels.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
 		}
+		m.mark(phNorm)
 		fusedQKV := n == 1 && nq == 1
 		if fusedQKV {
 			// One token: the three projections share their input, so they
@@ -898,18 +901,22 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		if !fusedQKV {
 			m.mul(q, L.wq, xb[qs*H:], nq)
 		}
+		m.mark(phQKV)
 		// The queries are biased and rotated by attention, head by head
 		// on the threads that attend with them (prepQuery).
 		m.curLayer, m.curN, m.curP0 = l, nq, p0+qs
 		m.pool.For(m.heads, m.attnFn)
+		m.mark(phAttn)
 
 		xq, xbq, xb2 := x[qs*H:], xb[:nq*H], m.xb2[:nq*H]
 		hb, hb2 := m.hb[:nq*m.ffn], m.hb2[:nq*m.ffn]
 		m.mul(xb2, L.wo, att, nq)
+		m.mark(phWo)
 		kernels.Axpy(xq, 1, xb2)
 		for j := 0; j < nq; j++ {
 			kernels.RMSNorm(xbq[j*H:(j+1)*H], xq[j*H:(j+1)*H], L.ffnNorm, m.eps)
 		}
+		m.mark(phResNorm)
 		if nq == 1 {
 			// One token: gate and up in one loop, each thread applying
 			// the activation to the rows it computed.
@@ -919,14 +926,43 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 			m.mul(hb2, L.up, xbq, nq)
 			m.ctx.SiLUMul(hb, hb, hb2) // as MatVecSwiGLU computes it
 		}
+		m.mark(phMLP)
 		m.mul(xb2, L.down, hb, nq)
+		m.mark(phDown)
 		kernels.Axpy(xq, 1, xb2)
+		m.mark(phRes)
 	}
 	m.pos += n
 
 	if wantLogits {
 		kernels.RMSNorm(xb[:H], x[(n-1)*H:n*H], m.outNorm, m.eps)
 		m.best = m.ctx.MatVecArgmax(m.logits, m.output, xb[:H])
+		m.mark(phOut)
+	}
+}
+
+// phase names the parts of a forward pass that Model.lap, when set, is told
+// of as each ends (the decode breakdown benchmark times them).
+type phase int
+
+const (
+	phEmbed   phase = iota // embedding row
+	phNorm                 // attention RMSNorm (serial)
+	phQKV                  // fused q/k/v projections (with kvDone)
+	phAttn                 // attention over the cache (pool loop over heads)
+	phWo                   // output projection
+	phResNorm              // residual Axpy + MLP RMSNorm (serial)
+	phMLP                  // fused gate/up + SwiGLU
+	phDown                 // down projection
+	phRes                  // residual Axpy (serial)
+	phOut                  // final RMSNorm + output projection with argmax
+	nPhases
+)
+
+// mark ends phase p for Model.lap, when a benchmark set it.
+func (m *Model) mark(p phase) {
+	if m.lap != nil {
+		m.lap(p)
 	}
 }
 
