@@ -106,13 +106,15 @@ type Model struct {
 	// the llama3 frequency factor when the file has rope_freqs.weight).
 	ropeCos, ropeSin []float32
 	// KV cache of kvType elements (kvElem bytes each). kCache is
-	// [layer][position][kvDim]; vCache is transposed,
+	// [layer][kvHead][position][headDim], so that the keys a head's scores
+	// read are one contiguous stream (position-major rows, kvDim wide, made
+	// every score read a head's 256 bytes out of each 768 on SmolLM2, and
+	// the hardware prefetchers fetched the rest too); vCache is transposed,
 	// [layer][kvHead][dim][position], so that both attention products are
 	// dot products over contiguous rows on the backend's kernel for kvType
 	// (scores: key row · query; output dim d: value row d · probabilities).
-	// A q8_0 cache keeps the keys as [layer][position][kvDim] in q8_0
-	// blocks (a block never straddles two heads, as head dim is a
-	// multiple of 32); scores are q8_0×q8_0 dots against the query
+	// A q8_0 cache keeps the keys as [layer][kvHead][position][headDim]
+	// in q8_0 blocks (head dim is a multiple of 32, headRowBytes a row); scores are q8_0×q8_0 dots against the query
 	// quantized once per head (DotRowsQ8, as ggml converts Q to the K
 	// cache's dot type). Values are transposed too,
 	// [layer][kvDim][position blocks] (vRowBytes per row, maxCtx rounded
@@ -1007,16 +1009,16 @@ func (m *Model) finishKVHead(g int) {
 // the head dim (whole heads: a decode stores each kv head as soon as its
 // rows are computed, see kvDone).
 func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
-	KV, maxCtx, eb := m.kvDim, m.maxCtx, m.kvElem
+	KV, maxCtx, eb, hd := m.kvDim, m.maxCtx, m.kvElem, m.headDim
 	n := len(k) / KV
 	if m.kvType == kernels.Q8_0 {
-		// Keys row-major; checkKV made heads, so kvDim and c0, whole
-		// blocks.
-		rb := int(kvRowBytes(kernels.Q8_0, int64(KV)))
-		b0, b1 := c0/32*34, c1/32*34
+		// checkKV made heads whole blocks.
+		hrb := m.headRowBytes
 		for i := 0; i < n; i++ {
-			off := rb * (l*maxCtx + p0 + i)
-			_ = kernels.Quantize(kernels.Q8_0, m.kCache[off+b0:off+b1], k[i*KV+c0:i*KV+c1])
+			for c := c0; c < c1; c += hd {
+				off := hrb * m.kRow(l, c/hd, p0+i)
+				_ = kernels.Quantize(kernels.Q8_0, m.kCache[off:off+hrb], k[i*KV+c:i*KV+c+hd])
+			}
 		}
 		m.storeVQ8(l, p0, v, c0, c1)
 		return
@@ -1025,8 +1027,10 @@ func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
 	if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
 		// f32 cache viewed as floats: plain stores, no per-value encoding.
 		for i := 0; i < n; i++ {
-			off := (l*maxCtx + p0 + i) * KV
-			copy(k32[off+c0:off+c1], k[i*KV+c0:i*KV+c1])
+			for c := c0; c < c1; c += hd {
+				off := hd * m.kRow(l, c/hd, p0+i)
+				copy(k32[off:off+hd], k[i*KV+c:i*KV+c+hd])
+			}
 			for c, x := range v[i*KV+c0 : i*KV+c1] {
 				v32[vBase+(c0+c)*maxCtx+p0+i] = x
 			}
@@ -1035,9 +1039,11 @@ func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
 	}
 	le := binary.LittleEndian
 	for i := 0; i < n; i++ {
-		off := eb * ((l*maxCtx+p0+i)*KV + c0)
-		// Cannot fail: whole values of a type without blocks.
-		_ = kernels.Quantize(m.kvType, m.kCache[off:off+eb*(c1-c0)], k[i*KV+c0:i*KV+c1])
+		for c := c0; c < c1; c += hd {
+			off := eb * hd * m.kRow(l, c/hd, p0+i)
+			// Cannot fail: whole values of a type without blocks.
+			_ = kernels.Quantize(m.kvType, m.kCache[off:off+eb*hd], k[i*KV+c:i*KV+c+hd])
+		}
 		for c, x := range v[i*KV+c0 : i*KV+c1] { // c0+c = kvHead*headDim + dim: the transposed row
 			off := eb * (vBase + (c0+c)*maxCtx + p0 + i)
 			if m.kvType == kernels.F16 {
@@ -1048,6 +1054,10 @@ func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
 		}
 	}
 }
+
+// kRow is the index, in head rows, of the cached key of kv head g of layer l
+// at position p (kCache's layout).
+func (m *Model) kRow(l, g, p int) int { return (l*m.kvHeads+g)*m.maxCtx + p }
 
 // storeVQ8 writes columns [c0,c1) of n value rows of layer l (positions
 // p0...) into the transposed q8_0 value cache: each value goes to its row's
@@ -1096,15 +1106,15 @@ func (m *Model) prepQuery(h, j int) []float32 {
 // query and the probabilities as f32 activations.
 func (m *Model) attention(lo, hi int) {
 	l, n, p0 := m.curLayer, m.curN, m.curP0
-	hd, Q, KV, maxCtx, eb := m.headDim, m.qDim, m.kvDim, m.maxCtx, m.kvElem
+	hd, Q, maxCtx, eb := m.headDim, m.qDim, m.maxCtx, m.kvElem
 	if m.kvType == kernels.Q8_0 {
 		m.attentionQ8(lo, hi)
 		return
 	}
-	kBase := l * maxCtx * KV
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
 		kvh := h / m.group
+		kBase := hd * m.kRow(l, kvh, 0)
 		vBase := (l*m.kvHeads + kvh) * hd * maxCtx
 		for j := 0; j < n; j++ {
 			qh := m.prepQuery(h, j)
@@ -1112,13 +1122,12 @@ func (m *Model) attention(lo, hi int) {
 			s := scores[:p0+j+1]
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
 			if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
-				// f32 cache: one strided multi-row float dot for all the
-				// scores (key rows are KV apart) and one for all the
+				// f32 cache: one multi-row float dot for all the scores
+				// (the head's key rows, contiguous) and one for all the
 				// outputs (transposed value rows, maxCtx apart); the rows
 				// are short (a head, or as many positions as are cached),
 				// so a call per row would cost more than its dot.
-				off := kBase + kvh*hd
-				m.ctx.DotRowsF32(s, k32[off:off+(len(s)-1)*KV+hd], KV, qh)
+				m.ctx.DotRowsF32(s, k32[kBase:kBase+len(s)*hd], hd, qh)
 				m.ctx.ScaledSoftmax(s, m.scale)
 				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
 				continue
@@ -1127,14 +1136,14 @@ func (m *Model) attention(lo, hi int) {
 				// f16 cache: the same two strided products on the f16
 				// kernel, one call each (DotRowsF16 equals dotKV per row
 				// bit for bit).
-				off := eb * (kBase + kvh*hd)
-				m.ctx.DotRowsF16(s, m.kCache[off:off+eb*((len(s)-1)*KV+hd)], eb*KV, qh)
+				off := eb * kBase
+				m.ctx.DotRowsF16(s, m.kCache[off:off+eb*len(s)*hd], eb*hd, qh)
 				m.ctx.ScaledSoftmax(s, m.scale)
 				m.ctx.DotRowsF16(out, m.vCache[eb*vBase:eb*(vBase+(hd-1)*maxCtx+len(s))], eb*maxCtx, s)
 				continue
 			}
 			for t := range s {
-				off := eb * (kBase + t*KV + kvh*hd)
+				off := eb * (kBase + t*hd)
 				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb)
 			}
 			m.ctx.ScaledSoftmax(s, m.scale)
@@ -1152,16 +1161,15 @@ func (m *Model) attention(lo, hi int) {
 func (m *Model) attentionQ8(lo, hi int) {
 	l, n, p0 := m.curLayer, m.curN, m.curP0
 	hd, Q, KV, maxCtx, hrb, vrb, tl := m.headDim, m.qDim, m.kvDim, m.maxCtx, m.headRowBytes, m.vRowBytes, m.tailLen
-	rb := m.kvHeads * hrb // one cached position of one layer
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
 		kvh := h / m.group
-		kOff := l*maxCtx*rb + kvh*hrb
+		kOff := hrb * m.kRow(l, kvh, 0)
 		vOff := (l*KV + kvh*hd) * vrb
 		for j := 0; j < n; j++ {
 			// hd is whole blocks (checkKV).
 			s := scores[:p0+j+1]
-			m.ctx.DotRowsQ8(s, m.kCache[kOff:kOff+(len(s)-1)*rb+hrb], rb, m.prepQuery(h, j), m.q8Rows[h])
+			m.ctx.DotRowsQ8(s, m.kCache[kOff:kOff+len(s)*hrb], hrb, m.prepQuery(h, j), m.q8Rows[h])
 			m.ctx.ScaledSoftmax(s, m.scale)
 			// Complete blocks: probabilities to q8_0, one dot per dim.
 			// The block in progress: f32 values from the tail.
