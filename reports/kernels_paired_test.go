@@ -219,3 +219,32 @@ func names(c *Comparison) []string {
 	}
 	return out
 }
+
+// A case that did not get its threads' CPU time is flagged in both tables:
+// the paired samples correct for memory bandwidth, not for lost cores.
+func TestCompareKernelsStarvedCPU(t *testing.T) {
+	ns := []float64{400_000, 404_000, 396_000, 402_000}
+	bw := []float64{50, 51, 49, 50, 50}
+	old, new := pairedRun("old.json", ns, bw), pairedRun("new.json", ns, bw)
+	low := 0.6
+	new.Results[0].CPUShare = &low
+	cmp, err := CompareKernels([]*KernelRun{old}, []*KernelRun{new}, CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cmp.Metrics) != 2 {
+		t.Fatalf("tables %v", names(cmp))
+	}
+	for _, m := range cmp.Metrics {
+		r := m.Rows[0]
+		if !r.Warned || len(r.Notes) == 0 || !slices.ContainsFunc(m.Notes, func(n string) bool { return strings.HasPrefix(n, "new: cpu share under 90%") }) {
+			t.Errorf("%s: warned %v, notes %q", m.Name, r.Warned, m.Notes)
+		}
+	}
+	high := 0.97
+	new.Results[0].CPUShare = &high
+	cmp, _ = CompareKernels([]*KernelRun{old}, []*KernelRun{new}, CompareOptions{})
+	if cmp.Metrics[0].Rows[0].Warned {
+		t.Errorf("flagged at 97%% cpu share: %q", cmp.Metrics[0].Notes)
+	}
+}
