@@ -238,7 +238,13 @@ func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, err
 			}
 			metrics = slices.DeleteFunc(metrics, func(m string) bool { return m == MetricKernelPairedPct })
 		}
-		cmp.Warnings = append(cmp.Warnings, omittedWarnings(omitted)...)
+		if both == 0 && len(omitted) > 0 && !slices.ContainsFunc(omitted, func(o string) bool { return !strings.HasSuffix(o, "in old or new") }) {
+			// Neither side sampled at all: one line, not a list of every case.
+			cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s: no matvec case has paired read samples (kernels run with --no-paired or --no-roofline, or by an edgebench without paired sampling): only time/op is compared",
+				MetricKernelPairedPct))
+		} else {
+			cmp.Warnings = append(cmp.Warnings, omittedWarnings(omitted)...)
+		}
 	}
 	labels, common := nameLabels(ids)
 	cmp.Common = common
