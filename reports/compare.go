@@ -69,6 +69,10 @@ type MetricComparison struct {
 	Geomean *GeomeanRow
 	// Notes are the table's footnotes; rows refer to them by 1-based index.
 	Notes []string
+	// Omitted lists, as "cell: reason", the cells on both sides that have
+	// no row here because a side lacks the metric (a kernels comparison's
+	// paired share); a gate lists them as undecided.
+	Omitted []string
 }
 
 // CompareRow is one cell of one metric.
@@ -694,6 +698,9 @@ func (c *Comparison) Undecided() []string {
 				why = "no test"
 			}
 			out = append(out, fmt.Sprintf("%s %s: %s", m.Name, r.CellID, why))
+		}
+		for _, o := range m.Omitted {
+			out = append(out, m.Name+" "+o)
 		}
 	}
 	return out

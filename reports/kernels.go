@@ -116,6 +116,15 @@ func ParseKernels(name string, data []byte) (*KernelRun, error) {
 		if r.Skipped == "" && len(r.NsPerOp) == 0 {
 			return nil, fmt.Errorf("kernels: %s: %s has no ns/op samples and is not marked skipped", name, r.Name)
 		}
+		for _, v := range r.PairedReadSamples {
+			if !(v > 0) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("kernels: %s: %s: paired read sample %v GB/s is not a positive number", name, r.Name, v)
+			}
+		}
+		if n := len(r.PairedReadSamples); n > 0 && n != len(r.NsPerOp)+1 {
+			return nil, fmt.Errorf("kernels: %s: %s: %d paired read samples for %d repetitions (want %d: one before each repetition and one after the last)",
+				name, r.Name, n, len(r.NsPerOp), len(r.NsPerOp)+1)
+		}
 	}
 	if len(k.Results) == 0 {
 		return nil, fmt.Errorf("kernels: %s: no results", name)
@@ -123,14 +132,52 @@ func ParseKernels(name string, data []byte) (*KernelRun, error) {
 	return &k, nil
 }
 
-// MetricKernelTime is the metric a kernels comparison gates on: time per
-// op of each case (lower is better).
+// MetricKernelTime is a kernels comparison's first metric: time per op of
+// each case (lower is better).
 const MetricKernelTime = "time/op"
 
+// MetricKernelPairedPct is a matvec case's share of the read bandwidth the
+// machine had while it ran: per repetition, weight GB/s over the mean of
+// the paired read samples taken just before and just after it (see
+// KernelResult.PairedShares). On a machine whose memory bandwidth drifts
+// (shared or virtual), time/op moves with the machine; this share moves
+// with the kernel. It does not correct for other processes taking the
+// cores (KernelResult.CPUShare), which slows long repetitions more than
+// the few-ms samples.
+const MetricKernelPairedPct = "paired_pct"
+
+// KernelMetrics are the metrics CompareKernels knows, in table order.
+var KernelMetrics = []string{MetricKernelTime, MetricKernelPairedPct}
+
+// StarvedCPUShare is the CPU share (CPU time over wall time × threads)
+// under which a case's figures are flagged: other processes took the cores.
+const StarvedCPUShare = 0.9
+
+// PairedShares is, per repetition i, the case's weight GB/s
+// (WeightBytes / NsPerOp[i]) over the mean of the paired read samples i
+// and i+1 taken around it, in percent. Nil without paired samples (not a
+// matvec case, --no-paired, no roofline) or without the weight size.
+func (r KernelResult) PairedShares() []float64 {
+	if r.WeightBytes <= 0 || len(r.PairedReadSamples) < 2 {
+		return nil
+	}
+	var out []float64
+	for i, ns := range r.NsPerOp {
+		if i+1 >= len(r.PairedReadSamples) {
+			break
+		}
+		bw := (r.PairedReadSamples[i] + r.PairedReadSamples[i+1]) / 2
+		out = append(out, 100*float64(r.WeightBytes)/ns/bw)
+	}
+	return out
+}
+
 // CompareKernels compares kernel runs like Compare compares results files:
-// each case's ns/op samples, pooled over the files of a side (interleaved
+// each case's samples, pooled over the files of a side (interleaved
 // rounds), old against new with a Mann-Whitney U test. Cases are paired by
-// name; rows are labelled by the parts of the name that vary.
+// name; rows are labelled by the parts of the name that vary. The metrics
+// are time/op and, for matvec cases with paired read samples on both
+// sides, paired_pct (opt.Metrics picks; empty means both where available).
 func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, error) {
 	alpha := opt.Alpha
 	if alpha == 0 {
@@ -142,10 +189,8 @@ func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, err
 	if len(old) == 0 || len(new) == 0 {
 		return nil, fmt.Errorf("compare: no kernels file on one side")
 	}
-	for _, m := range opt.Metrics {
-		if m != MetricKernelTime {
-			return nil, fmt.Errorf("compare: kernels files have one metric, %q (not %q)", MetricKernelTime, m)
-		}
+	if err := CheckKernelMetrics(opt.Metrics); err != nil {
+		return nil, err
 	}
 	cmp := &Comparison{OldName: kernelNames(old), NewName: kernelNames(new), Alpha: alpha}
 	medians, err := roundMedians(opt.Rounds, len(old), len(new), alpha)
@@ -155,8 +200,9 @@ func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, err
 	if medians {
 		cmp.Sampling = fmt.Sprintf("per-round medians (%d old rounds, %d new rounds): repetitions within a round share its machine state", len(old), len(new))
 	}
-	oldCells, oldOrder := collectKernels(old, "old", medians, &cmp.Warnings)
-	newCells, newOrder := collectKernels(new, "new", medians, &cmp.Warnings)
+	matvec := map[string]bool{}
+	oldCells, oldOrder := collectKernels(old, "old", medians, matvec, &cmp.Warnings)
+	newCells, newOrder := collectKernels(new, "new", medians, matvec, &cmp.Warnings)
 	cmp.Warnings = append(cmp.Warnings, fingerprintWarnings(old[0].Device, new[0].Device)...)
 	ids := slices.Clone(oldOrder)
 	for _, id := range newOrder {
@@ -170,10 +216,112 @@ func CompareKernels(old, new []*KernelRun, opt CompareOptions) (*Comparison, err
 	if !slices.ContainsFunc(oldOrder, func(id string) bool { return newCells[id] != nil }) {
 		cmp.Warnings = append(cmp.Warnings, "no kernel case appears in both sides: nothing can be compared")
 	}
+	metrics := slices.Clone(opt.Metrics)
+	if len(metrics) == 0 {
+		metrics = slices.Clone(KernelMetrics)
+	}
+	var omitted []string
+	if slices.Contains(metrics, MetricKernelPairedPct) {
+		var both int
+		both, omitted = pairedBothSides(ids, oldCells, newCells, matvec)
+		if both == 0 {
+			if len(opt.Metrics) > 0 {
+				why := "paired read samples are taken for matvec cases only, unless --no-paired or --no-roofline"
+				if len(omitted) > 0 {
+					why = omitted[0]
+					if len(omitted) > 1 {
+						why += fmt.Sprintf(" (and %d more)", len(omitted)-1)
+					}
+				}
+				return nil, fmt.Errorf("compare: metric %s: no kernel case of %s and %s has paired read samples on both sides: %s",
+					MetricKernelPairedPct, cmp.OldName, cmp.NewName, why)
+			}
+			metrics = slices.DeleteFunc(metrics, func(m string) bool { return m == MetricKernelPairedPct })
+		}
+		if both == 0 && len(omitted) > 0 && !slices.ContainsFunc(omitted, func(o string) bool { return !strings.HasSuffix(o, "in old or new") }) {
+			// Neither side sampled at all: one line, not a list of every case.
+			cmp.Warnings = append(cmp.Warnings, fmt.Sprintf("%s: no matvec case has paired read samples (kernels run with --no-paired or --no-roofline, or by an edgebench without paired sampling): only time/op is compared",
+				MetricKernelPairedPct))
+		} else {
+			cmp.Warnings = append(cmp.Warnings, omittedWarnings(omitted)...)
+		}
+	}
 	labels, common := nameLabels(ids)
 	cmp.Common = common
-	compareMetrics(cmp, ids, labels, []string{MetricKernelTime}, oldCells, newCells)
+	compareMetrics(cmp, ids, labels, metrics, oldCells, newCells)
+	for i := range cmp.Metrics {
+		if cmp.Metrics[i].Name == MetricKernelPairedPct {
+			cmp.Metrics[i].Omitted = omitted
+		}
+	}
 	return cmp, nil
+}
+
+// CheckKernelMetrics rejects metric names CompareKernels does not know, so
+// a command can refuse them before it spends minutes measuring.
+func CheckKernelMetrics(metrics []string) error {
+	for _, m := range metrics {
+		if !slices.Contains(KernelMetrics, m) {
+			return fmt.Errorf("compare: kernels files have the metrics %s, not %q", strings.Join(KernelMetrics, " and "), m)
+		}
+	}
+	return nil
+}
+
+// pairedBothSides keeps the paired share only for cases that have it on
+// both sides: a one-sided row would show a share against nothing. It
+// returns how many cases keep it and, as "case: reason", the matvec cases
+// present on both sides that lost or never had it.
+func pairedBothSides(ids []string, oldCells, newCells map[string]*side, matvec map[string]bool) (int, []string) {
+	both := 0
+	var omitted []string
+	for _, id := range ids {
+		o, n := oldCells[id], newCells[id]
+		if o == nil || n == nil {
+			continue // only on one side: the time/op table says so
+		}
+		po, pn := o.metrics[MetricKernelPairedPct], n.metrics[MetricKernelPairedPct]
+		switch {
+		case po != nil && pn != nil:
+			both++
+			continue
+		case po != nil:
+			omitted = append(omitted, id+": no paired read samples in new")
+		case pn != nil:
+			omitted = append(omitted, id+": no paired read samples in old")
+		case matvec[id]:
+			omitted = append(omitted, id+": no paired read samples in old or new")
+		}
+		delete(o.metrics, MetricKernelPairedPct)
+		delete(n.metrics, MetricKernelPairedPct)
+	}
+	return both, omitted
+}
+
+// omittedWarnings says which matvec cases have no paired share, grouped by
+// why, so a missing share is never read as a share of 0.
+func omittedWarnings(omitted []string) []string {
+	byWhy := map[string][]string{}
+	var order []string
+	for _, o := range omitted {
+		i := strings.LastIndex(o, ": ")
+		id, why := o[:i], o[i+2:]
+		if _, ok := byWhy[why]; !ok {
+			order = append(order, why)
+		}
+		byWhy[why] = append(byWhy[why], id)
+	}
+	var out []string
+	for _, why := range order {
+		ids := byWhy[why]
+		list := strings.Join(ids, ", ")
+		if len(ids) > 4 {
+			list = strings.Join(ids[:3], ", ") + fmt.Sprintf(" and %d more", len(ids)-3)
+		}
+		out = append(out, fmt.Sprintf("%s: %s for %d matvec case(s) (kernels run with --no-paired or --no-roofline, or by an edgebench without paired sampling): only their time/op is compared: %s",
+			MetricKernelPairedPct, why, len(ids), list))
+	}
+	return out
 }
 
 func kernelNames(runs []*KernelRun) string {
@@ -188,8 +336,10 @@ func kernelNames(runs []*KernelRun) string {
 }
 
 // collectKernels pools each case's samples over the runs of one side: every
-// repetition, or with medians each run's median as one sample.
-func collectKernels(runs []*KernelRun, tag string, medians bool, warn *[]string) (map[string]*side, []string) {
+// repetition, or with medians each run's median as one sample, for time/op
+// and, where the case has paired read samples, for its paired share. It
+// marks matvec cases in matvec.
+func collectKernels(runs []*KernelRun, tag string, medians bool, matvec map[string]bool, warn *[]string) (map[string]*side, []string) {
 	byID := map[string]*side{}
 	var order []string
 	skipped := map[string]bool{}
@@ -202,6 +352,9 @@ func collectKernels(runs []*KernelRun, tag string, medians bool, warn *[]string)
 				}
 				continue
 			}
+			if r.Op == "matvec" {
+				matvec[r.Name] = true
+			}
 			s, ok := byID[r.Name]
 			if !ok {
 				s = &side{metrics: map[string]*pooled{}}
@@ -210,20 +363,42 @@ func collectKernels(runs []*KernelRun, tag string, medians bool, warn *[]string)
 				s.metrics[MetricKernelTime] = &pooled{m: results.Metric{Name: MetricKernelTime, Unit: "ns", Better: "lower", Source: results.SourceMeasured}}
 			}
 			if r.BackendRan != "" && r.BackendRan != r.Backend {
-				w := fmt.Sprintf("asked for backend %s, %s ran", r.Backend, r.BackendRan)
-				if !slices.Contains(s.warnings, w) {
-					s.warnings = append(s.warnings, w)
-				}
+				s.warn(fmt.Sprintf("asked for backend %s, %s ran", r.Backend, r.BackendRan))
 			}
-			p := s.metrics[MetricKernelTime]
-			if medians {
-				p.samples = append(p.samples, stats.Median(r.NsPerOp))
-			} else {
-				p.samples = append(p.samples, r.NsPerOp...)
+			if r.CPUShare != nil && *r.CPUShare < StarvedCPUShare {
+				// Neither metric corrects for this: the paired samples see
+				// memory contention, not lost CPU time.
+				s.warn(fmt.Sprintf("cpu share under %.0f%% (other processes took the cores): time/op and %s understate the kernel", 100*StarvedCPUShare, MetricKernelPairedPct))
+			}
+			addSamples(s.metrics[MetricKernelTime], r.NsPerOp, medians)
+			if shares := r.PairedShares(); len(shares) > 0 {
+				p := s.metrics[MetricKernelPairedPct]
+				if p == nil {
+					p = &pooled{m: results.Metric{Name: MetricKernelPairedPct, Unit: "%", Better: "higher", Source: results.SourceDerived}}
+					s.metrics[MetricKernelPairedPct] = p
+				}
+				addSamples(p, shares, medians)
 			}
 		}
 	}
 	return byID, order
+}
+
+// addSamples adds one run's samples of a case to p: all of them, or their
+// median as one sample.
+func addSamples(p *pooled, xs []float64, medians bool) {
+	if medians {
+		p.samples = append(p.samples, stats.Median(xs))
+	} else {
+		p.samples = append(p.samples, xs...)
+	}
+}
+
+// warn adds a warning to the side once.
+func (s *side) warn(w string) {
+	if !slices.Contains(s.warnings, w) {
+		s.warnings = append(s.warnings, w)
+	}
 }
 
 // nameLabels labels slash-separated case names by their segments that

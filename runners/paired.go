@@ -34,8 +34,9 @@ func newPairedRead(sample func(int) ([]float64, error), threads int) *pairedRead
 
 // metrics takes the after-samples and returns MetricPairedRead and the
 // decode bandwidth's share of its median (bytesPerTok × each decode tok/s
-// sample), or both unavailable with the sampler's error. Nothing without a
-// sampler.
+// sample), or both unavailable with the sampler's error; the share is
+// unavailable without decode samples (a soak that ended before its first
+// window). Nothing without a sampler.
 func (p *pairedRead) metrics(bytesPerTok float64, decode []float64, conf float64) []results.Metric {
 	if p == nil {
 		return nil
@@ -53,6 +54,9 @@ func (p *pairedRead) metrics(bytesPerTok float64, decode []float64, conf float64
 		return []results.Metric{unavailable(results.MetricPairedRead, "GB/s", why), unavailable(results.MetricPairedRooflinePct, "%", why)}
 	}
 	read := sampled(results.MetricPairedRead, "GB/s", "", p.gbps, conf)
+	if len(decode) == 0 {
+		return []results.Metric{read, unavailable(results.MetricPairedRooflinePct, "%", "no decode rate was measured")}
+	}
 	share := derivedShare(results.MetricBandwidth, "GB/s", results.MetricPairedRooflinePct, decode, bytesPerTok/1e9, stats.Median(p.gbps), "", conf)
 	return []results.Metric{read, share[1]}
 }

@@ -94,6 +94,12 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		return cell, err
 	}
 
+	// As a run cell does: sampled before the peak-RSS reset, so the
+	// sampler's buffer does not count against the cell's memory, and again
+	// after the soak. The samples bracket the whole soak: they describe the
+	// machine at its ends, not while a long soak ran.
+	paired := newPairedRead(opt.PairedRead, cfg.Threads)
+
 	var rss peakRSS
 	rss.reset()
 	pr, perr := startProbes(ctx, opt)
@@ -184,14 +190,28 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	}
 	add(single(results.MetricModelBytes, "B", "", float64(cell.Model.WeightBytes), results.SourceMeasured))
 	add(single(results.MetricBitsPerWgt, "bit", "", cell.Model.BitsPerWeight, results.SourceDerived))
+	// Bandwidth at the mean depth of a fill of the cache (0 to its length
+	// after the first reset).
+	depth := float64(m.MaxContext()) / 2
+	bytesPerTok := float64(m.WeightBytesPerToken()) + float64(m.KVBytesPerToken())*depth
 	if len(rates) > 0 {
-		// Bandwidth at the mean depth of a fill of the cache (0 to its
-		// length after the first reset).
-		depth := float64(m.MaxContext()) / 2
-		bytesPerTok := float64(m.WeightBytesPerToken()) + float64(m.KVBytesPerToken())*depth
 		for _, bm := range bandwidthMetrics(bytesPerTok, rates, opt.Roofline, cfg.Threads, conf) {
 			add(bm)
 		}
+	}
+	// The paired share is of the soak's overall decode rate (all its
+	// tokens over all its windows' time): the samples are taken at its two
+	// ends, so no single window lies between them.
+	var overall []float64
+	if len(windows) > 0 {
+		tokens := 0
+		for _, w := range windows {
+			tokens += w.tokens
+		}
+		overall = []float64{float64(tokens) / (windows[len(windows)-1].end - windows[0].start)}
+	}
+	for _, pm := range paired.metrics(bytesPerTok, overall, conf) {
+		add(pm)
 	}
 
 	if rpt := stopProbes(); rpt != nil {

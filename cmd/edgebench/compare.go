@@ -46,9 +46,22 @@ alarm (measured on this VM: see README).
 OLD and NEW are results files, quoted globs of results files (merged, e.g.
 "old-*.jsonl"), or names of baselines saved with "edgebench baseline save".
 They may instead both be "edgebench kernels -o json" files (or quoted globs of
-them, pooled per case; recognised by content): the table is then each kernel
-case's time/op, and --gate names the kernels that got slower; each file is one
-round.
+them, pooled per case; recognised by content): the tables are then each kernel
+case's time/op and paired_pct (below), and --gate names the kernels that got
+worse; each file is one round.
+
+Memory bandwidth that drifts (shared machines, VMs, neighbours' load) moves
+time/op without the code changing. Kernels files of matvec cases measured with
+paired read samples (the default of edgebench kernels with a roofline) get a
+second table, paired_pct: each repetition's weight GB/s over the mean of the
+read-bandwidth samples taken just before and just after it. --metric paired_pct
+compares and gates on that share alone, so a gate there fails on the kernel,
+not on the machine's bandwidth; the default compares and gates on both. It does
+not correct for other processes taking the cores: cases under 90% cpu share
+are flagged in both tables. Cases without paired samples on a side have no
+paired_pct row and are named in a warning. For results files the
+corresponding metric is decode_paired_roofline_pct (--metric
+decode_paired_roofline_pct).
 
 --gate P% turns compare into a CI check: it fails (exit status 1) only when some
 metric that has a direction (higher or lower is better) got significantly worse
@@ -75,6 +88,7 @@ time).
   for i in 1 2 3 4 5; do old/edgebench run -r 2 -o old-$i.jsonl; new/edgebench run -r 2 -o new-$i.jsonl; done
   edgebench compare --gate 5% "old-*.jsonl" "new-*.jsonl"
   edgebench compare --gate 5% "kernels-old-*.json" "kernels-new-*.json"
+  edgebench compare --gate 5% --metric paired_pct "kernels-old-*.json" "kernels-new-*.json"  # bandwidth drifts
   edgebench compare -o gobench old.jsonl new.jsonl > ab.txt && benchstat -col side ab.txt`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -82,7 +96,7 @@ time).
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVar(&fl.metrics, "metric", nil, "metrics to compare, comma-separated (default: every metric with raw samples)")
+	f.StringSliceVar(&fl.metrics, "metric", nil, "metrics to compare and gate on, comma-separated (default: every metric with raw samples; kernels files: time/op and paired_pct)")
 	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "significance level of the Mann-Whitney U test")
 	f.StringVarP(&fl.format, "output", "o", "text", "output format: text, md, csv, json or gobench")
 	f.StringVar(&fl.gate, "gate", "", "fail when a metric got significantly worse by more than this (e.g. 5%)")

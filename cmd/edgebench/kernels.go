@@ -30,6 +30,7 @@ type kernelsFlags struct {
 	noRoofline, noPaired, list                       bool
 	compare, gate                                    string
 	alpha                                            float64
+	metrics                                          []string
 }
 
 // kernelRecord is one case in --output json; kernelsReport is the whole
@@ -83,16 +84,29 @@ with its 95% interval, the change, and the Mann-Whitney U p-value; "~" when the
 change is not significant. With -o table the comparison replaces the table;
 with -o json or gobench it goes to stderr so stdout stays machine-readable.
 --gate P% then fails (exit status 1) only when some case got significantly
-slower by more than P%, and names the offending kernels. A saved run and a new
+worse by more than P%, and names the offending kernels. A saved run and a new
 run measured minutes apart see different machine states; for a CI gate, run
 old and new builds interleaved and use "edgebench compare --gate" on the files
-(see docs/github-actions-gate.yml).`,
+(see docs/github-actions-gate.yml).
+
+Matvec cases with paired read samples on both sides get a second table,
+paired_pct: per repetition, weight GB/s over the mean of the read samples
+taken just before and just after it (higher is better). On a shared or
+virtual machine whose memory bandwidth drifts, time/op changes when the
+machine does; paired_pct changes when the kernel does. --metric paired_pct
+compares and gates on it alone (--metric time/op on time alone; default:
+both, and the gate fails on either). It does not correct for other processes
+taking the cores: a case whose cpu share fell under 90% is flagged in both
+tables, and no metric makes it fair. Cases without paired samples on a side
+(--no-paired, --no-roofline, an older file; matmul and elementwise ops never
+have them) have no paired_pct row; matvec ones are named in a warning.`,
 		Example: `  edgebench kernels                                  # default formats, shapes and backends
   edgebench kernels --types q4_0,q4_0_24 --shapes 4096x14336 --n 1
   edgebench kernels --filter 'backend=avx512' -o gobench > new.txt && benchstat old.txt new.txt
   edgebench kernels --list                           # print the case names only
   edgebench kernels --types q4_0 -o json > old.json  # ... change the code, rebuild, then:
-  edgebench kernels --types q4_0 --compare old.json --gate 5%`,
+  edgebench kernels --types q4_0 --compare old.json --gate 5%
+  edgebench kernels --types q4_0 --ops matvec --compare old.json --metric paired_pct --gate 5%  # bandwidth drifts`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return runKernels(cmd, fl) },
 	}
@@ -114,7 +128,8 @@ old and new builds interleaved and use "edgebench compare --gate" on the files
 	f.BoolVar(&fl.noPaired, "no-paired", false, "do not sample read bandwidth between matvec repetitions (no % paired)")
 	f.BoolVar(&fl.list, "list", false, "print the selected case names and exit")
 	f.StringVar(&fl.compare, "compare", "", "saved kernels -o json file (or quoted glob) to compare this run with")
-	f.StringVar(&fl.gate, "gate", "", "with --compare: fail when a case got significantly slower by more than this (e.g. 5%)")
+	f.StringVar(&fl.gate, "gate", "", "with --compare: fail when a case got significantly worse by more than this (e.g. 5%) in a compared metric")
+	f.StringSliceVar(&fl.metrics, "metric", nil, "with --compare: metrics to compare and gate on, time/op and/or paired_pct (default: both where available; paired_pct for machines whose memory bandwidth drifts, see above)")
 	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "with --compare: significance level of the Mann-Whitney U test")
 	return cmd
 }
@@ -249,7 +264,15 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	switch {
 	case fl.gate != "" && fl.compare == "":
 		return fmt.Errorf("kernels: --gate needs --compare OLD.json")
+	case len(fl.metrics) > 0 && fl.compare == "":
+		return fmt.Errorf("kernels: --metric needs --compare OLD.json")
 	case fl.compare != "":
+		if err := reports.CheckKernelMetrics(fl.metrics); err != nil {
+			return fmt.Errorf("kernels: --metric: %v", err)
+		}
+		if slices.Contains(fl.metrics, reports.MetricKernelPairedPct) && (fl.noPaired || fl.noRoofline) {
+			return fmt.Errorf("kernels: --metric %s needs paired read samples: drop --no-paired and --no-roofline", reports.MetricKernelPairedPct)
+		}
 		if !(fl.alpha > 0 && fl.alpha < 1) {
 			return fmt.Errorf("kernels: --alpha %v is not between 0 and 1", fl.alpha)
 		}
@@ -332,7 +355,7 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 			return err
 		}
 		cur := &reports.KernelRun{Path: "this run", Device: fp, Roofline: roof, PairedRead: paired, Results: recs}
-		cmp, err := reports.CompareKernels(old, []*reports.KernelRun{cur}, reports.CompareOptions{Alpha: fl.alpha})
+		cmp, err := reports.CompareKernels(old, []*reports.KernelRun{cur}, reports.CompareOptions{Metrics: fl.metrics, Alpha: fl.alpha})
 		if err != nil {
 			return err
 		}
@@ -498,7 +521,7 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 
 // starvedShare is the CPU share under which the table warns that the
 // machine was too busy for the case's figures to describe the kernel.
-const starvedShare = 0.9
+const starvedShare = reports.StarvedCPUShare
 
 // fmtNs prints a duration with three significant digits.
 func fmtNs(ns float64) string {
