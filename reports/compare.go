@@ -73,6 +73,10 @@ type MetricComparison struct {
 	// no row here because a side lacks the metric (a kernels comparison's
 	// paired share); a gate lists them as undecided.
 	Omitted []string
+	// Informational tables are shown but not gated (Regressions and
+	// Undecided skip them): a kernels comparison's paired share unless the
+	// user asked for it by name.
+	Informational bool
 }
 
 // CompareRow is one cell of one metric.
@@ -664,6 +668,9 @@ func (r Regression) String() string {
 func (c *Comparison) Regressions(threshold float64) []Regression {
 	var out []Regression
 	for _, m := range c.Metrics {
+		if m.Informational {
+			continue
+		}
 		for _, r := range m.Rows {
 			if !r.HasOld || !r.HasNew {
 				continue
@@ -684,7 +691,7 @@ func (c *Comparison) Regressions(threshold float64) []Regression {
 func (c *Comparison) Undecided() []string {
 	var out []string
 	for _, m := range c.Metrics {
-		if m.Better != "higher" && m.Better != "lower" {
+		if m.Informational || (m.Better != "higher" && m.Better != "lower") {
 			continue
 		}
 		for _, r := range m.Rows {

@@ -157,6 +157,9 @@ func betterText(b string) string {
 }
 
 func (m MetricComparison) title() string {
+	if m.Informational {
+		return fmt.Sprintf("%s (%s, %s; not gated unless named with --metric)", m.Name, m.Unit, betterText(m.Better))
+	}
 	return fmt.Sprintf("%s (%s, %s)", m.Name, m.Unit, betterText(m.Better))
 }
 

@@ -105,6 +105,14 @@ func TestCompareKernelsPaired(t *testing.T) {
 			t.Errorf("%s after a real slowdown: %q, want worse", m.Name, v)
 		}
 	}
+	// By default only time/op is gated; asked for by name, paired_pct is too.
+	if regs := cmp.Regressions(0.05); len(regs) != 1 || regs[0].Metric != MetricKernelTime {
+		t.Errorf("default regressions %v, want time/op only", regs)
+	}
+	cmp, err = CompareKernels([]*KernelRun{old}, []*KernelRun{slow}, CompareOptions{Metrics: KernelMetrics})
+	if err != nil {
+		t.Fatal(err)
+	}
 	regs := cmp.Regressions(0.05)
 	if len(regs) != 2 || regs[1].Metric != MetricKernelPairedPct || math.Abs(regs[1].Delta-(1/1.2-1)) > 0.01 {
 		t.Errorf("regressions %v, want time/op and paired_pct (-16.7%%)", regs)

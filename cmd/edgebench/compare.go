@@ -56,7 +56,7 @@ paired read samples (the default of edgebench kernels with a roofline) get a
 second table, paired_pct: each repetition's weight GB/s over the mean of the
 read-bandwidth samples taken just before and just after it. --metric paired_pct
 compares and gates on that share alone, so a gate there fails on the kernel,
-not on the machine's bandwidth; the default compares and gates on both. It does
+not on the machine's bandwidth; the default shows both and gates on time/op. It does
 not correct for other processes taking the cores: cases under 90% cpu share
 are flagged in both tables. Cases without paired samples on a side have no
 paired_pct row and are named in a warning. For results files the

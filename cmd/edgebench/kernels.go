@@ -95,7 +95,8 @@ taken just before and just after it (higher is better). On a shared or
 virtual machine whose memory bandwidth drifts, time/op changes when the
 machine does; paired_pct changes when the kernel does. --metric paired_pct
 compares and gates on it alone (--metric time/op on time alone; default:
-both, and the gate fails on either). It does not correct for other processes
+both shown, time/op gated: a compute-bound kernel's share falls when the
+machine hands out more bandwidth, with no change to the kernel). It does not correct for other processes
 taking the cores: a case whose cpu share fell under 90% is flagged in both
 tables, and no metric makes it fair. Cases without paired samples on a side
 (--no-paired, --no-roofline, an older file; matmul and elementwise ops never
@@ -129,7 +130,7 @@ have them) have no paired_pct row; matvec ones are named in a warning.`,
 	f.BoolVar(&fl.list, "list", false, "print the selected case names and exit")
 	f.StringVar(&fl.compare, "compare", "", "saved kernels -o json file (or quoted glob) to compare this run with")
 	f.StringVar(&fl.gate, "gate", "", "with --compare: fail when a case got significantly worse by more than this (e.g. 5%) in a compared metric")
-	f.StringSliceVar(&fl.metrics, "metric", nil, "with --compare: metrics to compare and gate on, time/op and/or paired_pct (default: both where available; paired_pct for machines whose memory bandwidth drifts, see above)")
+	f.StringSliceVar(&fl.metrics, "metric", nil, "with --compare: metrics to compare and gate on, time/op and/or paired_pct (default: both shown, time/op gated; paired_pct for machines whose memory bandwidth drifts, see above)")
 	f.Float64Var(&fl.alpha, "alpha", reports.DefaultAlpha, "with --compare: significance level of the Mann-Whitney U test")
 	return cmd
 }
