@@ -64,6 +64,8 @@ type Context struct {
 	silu            func(out, gate, up []float32)    // SiLUMul, or the backend's faster one
 	softmax         func(x []float32, scale float32) // nil: Softmax (see Context.ScaledSoftmax)
 	dotRows         func(y, w []float32, stride int, x []float32)
+	weighted32      func(out, v []float32, stride int, p []float32) // nil: the Go loop
+	weighted16      func(out []float32, v []byte, stride int, p []float32)
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
 	// one-element argument arrays so MatVec can call MatVecs without
@@ -107,6 +109,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 	if f := dotRowsFor(b.Name); f != nil {
 		c.dotRows = f
 	}
+	c.weighted32, c.weighted16 = weightedRowsFor(b.Name)
 	return c
 }
 

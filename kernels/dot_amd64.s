@@ -13336,6 +13336,323 @@ DATA dotRowsF32AVX512_firsts<>+56(SB)/4, $0x00000008
 DATA dotRowsF32AVX512_firsts<>+60(SB)/4, $0x0000000c
 GLOBL dotRowsF32AVX512_firsts<>(SB), RODATA|NOPTR, $64
 
+// func weightedRowsF32AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
+// Requires: AVX, AVX512F, BMI2
+TEXT ·weightedRowsF32AVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ p+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ out+40(FP), DI
+
+weightedRowsF32AVX512_wide:
+	CMPQ   SI, $0x00000040
+	JL     weightedRowsF32AVX512_narrow
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF32AVX512_w_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF32AVX512_w_one
+	VBROADCASTSS (R9), Z8
+	VMOVUPS      (R8), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS      64(R8), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VMOVUPS      128(R8), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS      192(R8), Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VBROADCASTSS 4(R9), Z8
+	VMOVUPS      (R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VMOVUPS      64(R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z3
+	VMOVUPS      128(R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VMOVUPS      192(R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z7
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF32AVX512_w_pair
+
+weightedRowsF32AVX512_w_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF32AVX512_w_store
+	VBROADCASTSS (R9), Z8
+	VMOVUPS      (R8), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VMOVUPS      64(R8), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VMOVUPS      128(R8), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VMOVUPS      192(R8), Z9
+	VFMADD231PS  Z9, Z8, Z6
+
+weightedRowsF32AVX512_w_store:
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 64(DI)
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 128(DI)
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 192(DI)
+	ADDQ    $0x00000100, AX
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000040, SI
+	JMP     weightedRowsF32AVX512_wide
+
+weightedRowsF32AVX512_narrow:
+	CMPQ   SI, $0x00000010
+	JL     weightedRowsF32AVX512_tail
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF32AVX512_n_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF32AVX512_n_one
+	VBROADCASTSS (R9), Z0
+	VMOVUPS      (R8), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VBROADCASTSS 4(R9), Z0
+	VMOVUPS      (R8)(CX*1), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF32AVX512_n_pair
+
+weightedRowsF32AVX512_n_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF32AVX512_n_store
+	VBROADCASTSS (R9), Z0
+	VMOVUPS      (R8), Z1
+	VFMADD231PS  Z1, Z0, Z10
+
+weightedRowsF32AVX512_n_store:
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, SI
+	JMP     weightedRowsF32AVX512_narrow
+
+weightedRowsF32AVX512_tail:
+	TESTQ  SI, SI
+	JLE    weightedRowsF32AVX512_done
+	MOVL   $0x0000ffff, R8
+	BZHIL  SI, R8, SI
+	KMOVW  SI, K1
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF32AVX512_t_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF32AVX512_t_one
+	VBROADCASTSS (R9), Z0
+	VMOVUPS.Z    (R8), K1, Z1
+	VFMADD231PS  Z1, Z0, Z12
+	VBROADCASTSS 4(R9), Z0
+	VMOVUPS.Z    (R8)(CX*1), K1, Z1
+	VFMADD231PS  Z1, Z0, Z13
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF32AVX512_t_pair
+
+weightedRowsF32AVX512_t_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF32AVX512_t_store
+	VBROADCASTSS (R9), Z0
+	VMOVUPS.Z    (R8), K1, Z1
+	VFMADD231PS  Z1, Z0, Z12
+
+weightedRowsF32AVX512_t_store:
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, K1, (DI)
+
+weightedRowsF32AVX512_done:
+	VZEROUPPER
+	RET
+
+// func weightedRowsF16AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, BMI2
+TEXT ·weightedRowsF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ p+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ out+40(FP), DI
+
+weightedRowsF16AVX512_wide:
+	CMPQ   SI, $0x00000040
+	JL     weightedRowsF16AVX512_narrow
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF16AVX512_w_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF16AVX512_w_one
+	VBROADCASTSS (R9), Z8
+	VCVTPH2PS    (R8), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VCVTPH2PS    32(R8), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VCVTPH2PS    64(R8), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VCVTPH2PS    96(R8), Z9
+	VFMADD231PS  Z9, Z8, Z6
+	VBROADCASTSS 4(R9), Z8
+	VCVTPH2PS    (R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z1
+	VCVTPH2PS    32(R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z3
+	VCVTPH2PS    64(R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z5
+	VCVTPH2PS    96(R8)(CX*1), Z9
+	VFMADD231PS  Z9, Z8, Z7
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF16AVX512_w_pair
+
+weightedRowsF16AVX512_w_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF16AVX512_w_store
+	VBROADCASTSS (R9), Z8
+	VCVTPH2PS    (R8), Z9
+	VFMADD231PS  Z9, Z8, Z0
+	VCVTPH2PS    32(R8), Z9
+	VFMADD231PS  Z9, Z8, Z2
+	VCVTPH2PS    64(R8), Z9
+	VFMADD231PS  Z9, Z8, Z4
+	VCVTPH2PS    96(R8), Z9
+	VFMADD231PS  Z9, Z8, Z6
+
+weightedRowsF16AVX512_w_store:
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z0, (DI)
+	VADDPS  Z3, Z2, Z2
+	VMOVUPS Z2, 64(DI)
+	VADDPS  Z5, Z4, Z4
+	VMOVUPS Z4, 128(DI)
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 192(DI)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000100, DI
+	SUBQ    $0x00000040, SI
+	JMP     weightedRowsF16AVX512_wide
+
+weightedRowsF16AVX512_narrow:
+	CMPQ   SI, $0x00000010
+	JL     weightedRowsF16AVX512_tail
+	VXORPS Y10, Y10, Y10
+	VXORPS Y11, Y11, Y11
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF16AVX512_n_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF16AVX512_n_one
+	VBROADCASTSS (R9), Z0
+	VCVTPH2PS    (R8), Z1
+	VFMADD231PS  Z1, Z0, Z10
+	VBROADCASTSS 4(R9), Z0
+	VCVTPH2PS    (R8)(CX*1), Z1
+	VFMADD231PS  Z1, Z0, Z11
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF16AVX512_n_pair
+
+weightedRowsF16AVX512_n_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF16AVX512_n_store
+	VBROADCASTSS (R9), Z0
+	VCVTPH2PS    (R8), Z1
+	VFMADD231PS  Z1, Z0, Z10
+
+weightedRowsF16AVX512_n_store:
+	VADDPS  Z11, Z10, Z10
+	VMOVUPS Z10, (DI)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000040, DI
+	SUBQ    $0x00000010, SI
+	JMP     weightedRowsF16AVX512_narrow
+
+weightedRowsF16AVX512_tail:
+	TESTQ  SI, SI
+	JLE    weightedRowsF16AVX512_done
+	MOVL   $0x0000ffff, R8
+	BZHIL  SI, R8, SI
+	KMOVW  SI, K1
+	VXORPS Y12, Y12, Y12
+	VXORPS Y13, Y13, Y13
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF16AVX512_t_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF16AVX512_t_one
+	VBROADCASTSS (R9), Z0
+	VMOVDQU16.Z  (R8), K1, Y1
+	VCVTPH2PS    Y1, Z1
+	VFMADD231PS  Z1, Z0, Z12
+	VBROADCASTSS 4(R9), Z0
+	VMOVDQU16.Z  (R8)(CX*1), K1, Y1
+	VCVTPH2PS    Y1, Z1
+	VFMADD231PS  Z1, Z0, Z13
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF16AVX512_t_pair
+
+weightedRowsF16AVX512_t_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF16AVX512_t_store
+	VBROADCASTSS (R9), Z0
+	VMOVDQU16.Z  (R8), K1, Y1
+	VCVTPH2PS    Y1, Z1
+	VFMADD231PS  Z1, Z0, Z12
+
+weightedRowsF16AVX512_t_store:
+	VADDPS  Z13, Z12, Z12
+	VMOVUPS Z12, K1, (DI)
+
+weightedRowsF16AVX512_done:
+	VZEROUPPER
+	RET
+
 // func softmaxExpAVX512(x *float32, n int, mx float32) float64
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
 TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-32

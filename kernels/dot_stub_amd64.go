@@ -319,6 +319,16 @@ func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 //go:noescape
 func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
 
+// weightedRowsF32AVX512 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n (stride in bytes).
+//
+//go:noescape
+func weightedRowsF32AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
+
+// weightedRowsF16AVX512 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n (stride in bytes).
+//
+//go:noescape
+func weightedRowsF16AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
+
 // softmaxExpAVX512 sets x[i] = exp(x[i]-mx) for i < n and returns their sum.
 //
 //go:noescape

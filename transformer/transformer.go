@@ -105,18 +105,22 @@ type Model struct {
 	// ropeCos/ropeSin: [maxCtx][headDim/2], angle pos·θ_i (θ_i divided by
 	// the llama3 frequency factor when the file has rope_freqs.weight).
 	ropeCos, ropeSin []float32
-	// KV cache of kvType elements (kvElem bytes each). kCache is
-	// [layer][kvHead][position][headDim], so that the keys a head's scores
-	// read are one contiguous stream (position-major rows, kvDim wide, made
-	// every score read a head's 256 bytes out of each 768 on SmolLM2, and
-	// the hardware prefetchers fetched the rest too); vCache is transposed,
-	// [layer][kvHead][dim][position], so that both attention products are
-	// dot products over contiguous rows on the backend's kernel for kvType
-	// (scores: key row · query; output dim d: value row d · probabilities).
+	// KV cache of kvType elements (kvElem bytes each). kCache and (f32,
+	// f16) vCache are [layer][kvHead][position][headDim] (kRow), so a
+	// decode writes one contiguous row per head and a head's attention
+	// reads its keys and values as contiguous streams: the scores one
+	// multi-row dot (key row · query), the output one probability-weighted
+	// sum of the value rows (WeightedRowsF32/F16). Keys stored position by
+	// position, kvDim wide, made every score read a head's 256 bytes out of
+	// each 768 on SmolLM2 (and the prefetchers fetched the rest); values
+	// stored transposed, a row per dim, made each decode scatter its values
+	// over head-dim cache lines and each output a dot per dim (about 60 µs
+	// of a 2.9 ms SmolLM2-135M token together).
 	// A q8_0 cache keeps the keys as [layer][kvHead][position][headDim]
-	// in q8_0 blocks (head dim is a multiple of 32, headRowBytes a row); scores are q8_0×q8_0 dots against the query
-	// quantized once per head (DotRowsQ8, as ggml converts Q to the K
-	// cache's dot type). Values are transposed too,
+	// in q8_0 blocks (head dim is a multiple of 32, headRowBytes a row);
+	// scores are q8_0×q8_0 dots against the query quantized once per head
+	// (DotRowsQ8, as ggml converts Q to the K cache's dot type). Its
+	// values are transposed,
 	// [layer][kvDim][position blocks] (vRowBytes per row, maxCtx rounded
 	// up to whole blocks), so output dim d over the complete blocks is one
 	// q8_0×q8_0 dot of value row d with the probabilities quantized to
@@ -1004,12 +1008,12 @@ func (m *Model) finishKVHead(g int) {
 }
 
 // storeKV writes columns [c0,c1) of n staged key/value rows of layer l
-// (positions p0...) into the cache in its element type: keys row by row,
-// values scattered into the transposed layout. c0 and c1 are multiples of
+// (positions p0...) into the cache in its element type, a row per head and
+// position (q8_0 values go to their transposed layout, storeVQ8). c0 and c1 are multiples of
 // the head dim (whole heads: a decode stores each kv head as soon as its
 // rows are computed, see kvDone).
 func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
-	KV, maxCtx, eb, hd := m.kvDim, m.maxCtx, m.kvElem, m.headDim
+	KV, eb, hd := m.kvDim, m.kvElem, m.headDim
 	n := len(k) / KV
 	if m.kvType == kernels.Q8_0 {
 		// checkKV made heads whole blocks.
@@ -1023,34 +1027,23 @@ func (m *Model) storeKV(l, p0 int, k, v []float32, c0, c1 int) {
 		m.storeVQ8(l, p0, v, c0, c1)
 		return
 	}
-	vBase := l * m.kvHeads * m.headDim * maxCtx
 	if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
-		// f32 cache viewed as floats: plain stores, no per-value encoding.
+		// f32 cache viewed as floats: plain copies, no per-value encoding.
 		for i := 0; i < n; i++ {
 			for c := c0; c < c1; c += hd {
 				off := hd * m.kRow(l, c/hd, p0+i)
 				copy(k32[off:off+hd], k[i*KV+c:i*KV+c+hd])
-			}
-			for c, x := range v[i*KV+c0 : i*KV+c1] {
-				v32[vBase+(c0+c)*maxCtx+p0+i] = x
+				copy(v32[off:off+hd], v[i*KV+c:i*KV+c+hd])
 			}
 		}
 		return
 	}
-	le := binary.LittleEndian
 	for i := 0; i < n; i++ {
 		for c := c0; c < c1; c += hd {
 			off := eb * hd * m.kRow(l, c/hd, p0+i)
 			// Cannot fail: whole values of a type without blocks.
 			_ = kernels.Quantize(m.kvType, m.kCache[off:off+eb*hd], k[i*KV+c:i*KV+c+hd])
-		}
-		for c, x := range v[i*KV+c0 : i*KV+c1] { // c0+c = kvHead*headDim + dim: the transposed row
-			off := eb * (vBase + (c0+c)*maxCtx + p0 + i)
-			if m.kvType == kernels.F16 {
-				le.PutUint16(m.vCache[off:], kernels.FP32ToFP16(x))
-			} else {
-				le.PutUint32(m.vCache[off:], math.Float32bits(x))
-			}
+			_ = kernels.Quantize(m.kvType, m.vCache[off:off+eb*hd], v[i*KV+c:i*KV+c+hd])
 		}
 	}
 }
@@ -1114,43 +1107,43 @@ func (m *Model) attention(lo, hi int) {
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
 		kvh := h / m.group
-		kBase := hd * m.kRow(l, kvh, 0)
-		vBase := (l*m.kvHeads + kvh) * hd * maxCtx
+		base := hd * m.kRow(l, kvh, 0) // the head's first key and value
 		for j := 0; j < n; j++ {
 			qh := m.prepQuery(h, j)
 			qb := f32Bytes(qh)
 			s := scores[:p0+j+1]
 			out := m.att[j*Q+h*hd : j*Q+(h+1)*hd]
+			rows := base + len(s)*hd
 			if k32, v32 := m.kCache32, m.vCache32; k32 != nil {
 				// f32 cache: one multi-row float dot for all the scores
-				// (the head's key rows, contiguous) and one for all the
-				// outputs (transposed value rows, maxCtx apart); the rows
-				// are short (a head, or as many positions as are cached),
-				// so a call per row would cost more than its dot.
-				m.ctx.DotRowsF32(s, k32[kBase:kBase+len(s)*hd], hd, qh)
+				// (the head's key rows) and one probability-weighted sum
+				// of its value rows for the output; the rows are short (a
+				// head), so a call per row would cost more than its work.
+				m.ctx.DotRowsF32(s, k32[base:rows], hd, qh)
 				m.ctx.ScaledSoftmax(s, m.scale)
-				m.ctx.DotRowsF32(out, v32[vBase:vBase+(hd-1)*maxCtx+len(s)], maxCtx, s)
+				m.ctx.WeightedRowsF32(out, v32[base:rows], hd, s)
 				continue
 			}
 			if m.kvType == kernels.F16 {
-				// f16 cache: the same two strided products on the f16
-				// kernel, one call each (DotRowsF16 equals dotKV per row
-				// bit for bit).
-				off := eb * kBase
-				m.ctx.DotRowsF16(s, m.kCache[off:off+eb*len(s)*hd], eb*hd, qh)
+				// f16 cache: the same two products on f16 rows
+				// (DotRowsF16 equals dotKV per row bit for bit).
+				m.ctx.DotRowsF16(s, m.kCache[eb*base:eb*rows], eb*hd, qh)
 				m.ctx.ScaledSoftmax(s, m.scale)
-				m.ctx.DotRowsF16(out, m.vCache[eb*vBase:eb*(vBase+(hd-1)*maxCtx+len(s))], eb*maxCtx, s)
+				m.ctx.WeightedRowsF16(out, m.vCache[eb*base:eb*rows], eb*hd, s)
 				continue
 			}
+			// f32 bytes on a big-endian host.
 			for t := range s {
-				off := eb * (kBase + t*hd)
+				off := eb * (base + t*hd)
 				s[t] = m.dotKV(hd, m.kCache[off:off+eb*hd], qb)
 			}
 			m.ctx.ScaledSoftmax(s, m.scale)
-			sb := f32Bytes(s)
-			for d := range out {
-				off := eb * (vBase + d*maxCtx)
-				out[d] = m.dotKV(len(s), m.vCache[off:off+eb*len(s)], sb)
+			clear(out)
+			for t, pt := range s {
+				row := m.vCache[eb*(base+t*hd):]
+				for d := range out {
+					out[d] += pt * math.Float32frombits(binary.LittleEndian.Uint32(row[4*d:]))
+				}
 			}
 		}
 	}

@@ -91,6 +91,8 @@ func main() {
 	quantQ8("quantQ8_0PrepAVX512", true)
 	siluMul("siluMulAVX512")
 	dotRowsF32("dotRowsF32AVX512")
+	weightedRows("weightedRowsF32AVX512", false)
+	weightedRows("weightedRowsF16AVX512", true)
 	softmaxExp("softmaxExpAVX512")
 	scaleF32("scaleMaxF32AVX512", true)
 	scaleF32("scaleF32AVX512", false)
