@@ -13336,6 +13336,176 @@ DATA dotRowsF32AVX512_firsts<>+56(SB)/4, $0x00000008
 DATA dotRowsF32AVX512_firsts<>+60(SB)/4, $0x0000000c
 GLOBL dotRowsF32AVX512_firsts<>(SB), RODATA|NOPTR, $64
 
+// func dotRowsF16AVX512(w *byte, stride int, x *float32, n int, rows int, y *float32)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, BMI2
+TEXT ·dotRowsF16AVX512(SB), NOSPLIT, $0-48
+	MOVQ      w+0(FP), AX
+	MOVQ      stride+8(FP), CX
+	MOVQ      x+16(FP), DX
+	MOVQ      n+24(FP), BX
+	MOVQ      rows+32(FP), SI
+	MOVQ      y+40(FP), DI
+	MOVL      $0x0000ffff, R8
+	MOVQ      BX, R9
+	ANDQ      $0x0000000f, R9
+	BZHIL     R9, R8, R8
+	KMOVW     R8, K1
+	LEAQ      (CX)(CX*2), R11
+	LEAQ      (CX)(CX*1), R12
+	SHLQ      $0x01, R12
+	VMOVDQU32 dotRowsF16AVX512_firsts<>+0(SB), Z4
+
+dotRowsF16AVX512_quad:
+	CMPQ   SI, $0x00000004
+	JL     dotRowsF16AVX512_row
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotRowsF16AVX512_q16:
+	CMPQ        R10, $0x00000010
+	JL          dotRowsF16AVX512_qtail
+	VMOVUPS     (R9), Z5
+	VCVTPH2PS   (R8), Z6
+	VFMADD231PS Z6, Z5, Z0
+	VCVTPH2PS   (R8)(CX*1), Z6
+	VFMADD231PS Z6, Z5, Z1
+	VCVTPH2PS   (R8)(CX*2), Z6
+	VFMADD231PS Z6, Z5, Z2
+	VCVTPH2PS   (R8)(R11*1), Z6
+	VFMADD231PS Z6, Z5, Z3
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         dotRowsF16AVX512_q16
+
+dotRowsF16AVX512_qtail:
+	TESTQ       R10, R10
+	JLE         dotRowsF16AVX512_qsum
+	VMOVUPS.Z   (R9), K1, Z5
+	VMOVDQU16.Z (R8), K1, Y6
+	VCVTPH2PS   Y6, Z6
+	VFMADD231PS Z6, Z5, Z0
+	VMOVDQU16.Z (R8)(CX*1), K1, Y6
+	VCVTPH2PS   Y6, Z6
+	VFMADD231PS Z6, Z5, Z1
+	VMOVDQU16.Z (R8)(CX*2), K1, Y6
+	VCVTPH2PS   Y6, Z6
+	VFMADD231PS Z6, Z5, Z2
+	VMOVDQU16.Z (R8)(R11*1), K1, Y6
+	VCVTPH2PS   Y6, Z6
+	VFMADD231PS Z6, Z5, Z3
+
+dotRowsF16AVX512_qsum:
+	VSHUFF64X2 $0x44, Z1, Z0, Z5
+	VSHUFF64X2 $0xee, Z1, Z0, Z6
+	VADDPS     Z6, Z5, Z5
+	VSHUFF64X2 $0x44, Z3, Z2, Z6
+	VSHUFF64X2 $0xee, Z3, Z2, Z7
+	VADDPS     Z7, Z6, Z6
+	VSHUFF32X4 $0x88, Z6, Z5, Z7
+	VSHUFF32X4 $0xdd, Z6, Z5, Z5
+	VADDPS     Z5, Z7, Z7
+	VPERMILPS  $0x4e, Z7, Z5
+	VADDPS     Z5, Z7, Z7
+	VPERMILPS  $0xb1, Z7, Z5
+	VADDPS     Z5, Z7, Z7
+	VPERMPS    Z7, Z4, Z7
+	VMOVUPS    X7, (DI)
+	ADDQ       $0x00000010, DI
+	ADDQ       R12, AX
+	SUBQ       $0x00000004, SI
+	JMP        dotRowsF16AVX512_quad
+
+dotRowsF16AVX512_row:
+	TESTQ  SI, SI
+	JLE    dotRowsF16AVX512_done
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotRowsF16AVX512_big:
+	CMPQ        R10, $0x00000040
+	JL          dotRowsF16AVX512_mid
+	VCVTPH2PS   (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	VCVTPH2PS   32(R8), Z4
+	VFMADD231PS 64(R9), Z4, Z1
+	VCVTPH2PS   64(R8), Z4
+	VFMADD231PS 128(R9), Z4, Z2
+	VCVTPH2PS   96(R8), Z4
+	VFMADD231PS 192(R9), Z4, Z3
+	ADDQ        $0x00000080, R8
+	ADDQ        $0x00000100, R9
+	SUBQ        $0x00000040, R10
+	JMP         dotRowsF16AVX512_big
+
+dotRowsF16AVX512_mid:
+	CMPQ        R10, $0x00000010
+	JL          dotRowsF16AVX512_tail
+	VCVTPH2PS   (R8), Z4
+	VFMADD231PS (R9), Z4, Z0
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000040, R9
+	SUBQ        $0x00000010, R10
+	JMP         dotRowsF16AVX512_mid
+
+dotRowsF16AVX512_tail:
+	TESTQ       R10, R10
+	JLE         dotRowsF16AVX512_sum
+	VMOVDQU16.Z (R8), K1, Y4
+	VCVTPH2PS   Y4, Z4
+	VMOVUPS.Z   (R9), K1, Z5
+	VFMADD231PS Z4, Z5, Z1
+
+dotRowsF16AVX512_sum:
+	VADDPS        Z1, Z0, Z0
+	VADDPS        Z3, Z2, Z2
+	VADDPS        Z2, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPS        Y0, Y1, Y1
+	VEXTRACTF32X4 $0x01, Y1, X0
+	VADDPS        X1, X0, X0
+	VMOVHLPS      X0, X0, X1
+	VADDPS        X1, X0, X0
+	VMOVSHDUP     X0, X1
+	VADDSS        X1, X0, X0
+	VMOVSS        X0, (DI)
+	ADDQ          $0x00000004, DI
+	ADDQ          CX, AX
+	DECQ          SI
+	JMP           dotRowsF16AVX512_row
+
+dotRowsF16AVX512_done:
+	VZEROUPPER
+	RET
+
+DATA dotRowsF16AVX512_firsts<>+0(SB)/4, $0x00000000
+DATA dotRowsF16AVX512_firsts<>+4(SB)/4, $0x00000004
+DATA dotRowsF16AVX512_firsts<>+8(SB)/4, $0x00000008
+DATA dotRowsF16AVX512_firsts<>+12(SB)/4, $0x0000000c
+DATA dotRowsF16AVX512_firsts<>+16(SB)/4, $0x00000000
+DATA dotRowsF16AVX512_firsts<>+20(SB)/4, $0x00000004
+DATA dotRowsF16AVX512_firsts<>+24(SB)/4, $0x00000008
+DATA dotRowsF16AVX512_firsts<>+28(SB)/4, $0x0000000c
+DATA dotRowsF16AVX512_firsts<>+32(SB)/4, $0x00000000
+DATA dotRowsF16AVX512_firsts<>+36(SB)/4, $0x00000004
+DATA dotRowsF16AVX512_firsts<>+40(SB)/4, $0x00000008
+DATA dotRowsF16AVX512_firsts<>+44(SB)/4, $0x0000000c
+DATA dotRowsF16AVX512_firsts<>+48(SB)/4, $0x00000000
+DATA dotRowsF16AVX512_firsts<>+52(SB)/4, $0x00000004
+DATA dotRowsF16AVX512_firsts<>+56(SB)/4, $0x00000008
+DATA dotRowsF16AVX512_firsts<>+60(SB)/4, $0x0000000c
+GLOBL dotRowsF16AVX512_firsts<>(SB), RODATA|NOPTR, $64
+
 // func weightedRowsF32AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
 // Requires: AVX, AVX512F, BMI2
 TEXT ·weightedRowsF32AVX512(SB), NOSPLIT, $0-48

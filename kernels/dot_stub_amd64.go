@@ -319,6 +319,11 @@ func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 //go:noescape
 func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
 
+// dotRowsF16AVX512 sets y[r] = dot(w[r*stride:][:n] as halves, x[:n]) for r < rows (stride in bytes).
+//
+//go:noescape
+func dotRowsF16AVX512(w *byte, stride int, x *float32, n int, rows int, y *float32)
+
 // weightedRowsF32AVX512 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n (stride in bytes).
 //
 //go:noescape

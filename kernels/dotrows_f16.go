@@ -4,14 +4,16 @@ import "fmt"
 
 // DotRowsF16 sets y[r] to the dot product of x with row r of an f16
 // matrix stored in w (len(x) half-precision values from byte r*stride),
-// for r < len(y): attention's scores and outputs over an f16 KV cache.
-// Each y[r] equals, bit for bit, the backend's F16 DotFunc on that row;
-// where the backend has an f16 range kernel (avx512) all rows are one
-// call instead of one call per row, whose fixed cost dominates rows as
-// short as a head (64 values). It runs on the caller's goroutine and
-// keeps no state, so attention's threads may call it concurrently once
-// the context has resolved its f16 kernel (BackendFor(F16), at load). It
-// panics when a row would end past w or the kernel is unresolved.
+// for r < len(y): attention's scores over an f16 KV cache. The avx512
+// backend runs DotRowsF32's kernel on halves (four rows per pass, one
+// shared horizontal sum: rows as short as a head were mostly their sums),
+// within the bound TestDotRowsF16 checks against float64; elsewhere each
+// y[r] equals, bit for bit, the backend's F16 DotFunc on that row, all
+// rows in one call where the backend has an f16 range kernel. It runs on
+// the caller's goroutine and keeps no state, so attention's threads may
+// call it concurrently once the context has resolved its f16 kernel
+// (BackendFor(F16), at load). It panics when a row would end past w or
+// the kernel is unresolved.
 func (c *Context) DotRowsF16(y []float32, w []byte, stride int, x []float32) {
 	if len(y) == 0 {
 		return
@@ -24,6 +26,10 @@ func (c *Context) DotRowsF16(y []float32, w []byte, stride int, x []float32) {
 	dot := c.kern[slot]
 	if dot == nil {
 		panic("kernels: DotRowsF16: the context has not resolved its f16 kernel (call BackendFor(F16) first)")
+	}
+	if c.dotRows16 != nil {
+		c.dotRows16(y, w, stride, x)
+		return
 	}
 	xb := f32Bytes(x)
 	if c.kernMV[slot] == mvF16 {

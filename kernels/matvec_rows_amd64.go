@@ -257,6 +257,21 @@ func dotRowsFast(y, w []float32, stride int, x []float32) {
 	dotRowsF32AVX512(&w[0], stride, &x[0], len(x), len(y), &y[0])
 }
 
+// dotRowsF16For returns the avx512 backend's DotRowsF16 kernel, or nil.
+func dotRowsF16For(backend string) func(y []float32, w []byte, stride int, x []float32) {
+	if backend != avx512Backend.Name || !haveAVX512VNNI {
+		return nil
+	}
+	return func(y []float32, w []byte, stride int, x []float32) {
+		if len(x) == 0 {
+			clear(y)
+			return
+		}
+		w = need(w, (len(y)-1)*stride+2*len(x))
+		dotRowsF16AVX512(&w[0], stride, &x[0], len(x), len(y), &y[0])
+	}
+}
+
 // actQuantPrep returns the avx512 quantizer that also lays the result out
 // for the range kernels (quantQ8_0 then mvPrep.set in one pass, bit for
 // bit), or nil.

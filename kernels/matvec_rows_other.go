@@ -24,3 +24,6 @@ func dotRowsFor(string) func(y, w []float32, stride int, x []float32) { return n
 
 // actQuantPrep: quantQ8_0 and mvPrep.set separately everywhere.
 func actQuantPrep(string) func(dst []byte, p *mvPrep, src []float32) { return nil }
+
+// dotRowsF16For: the F16 DotFunc per row everywhere.
+func dotRowsF16For(string) func(y []float32, w []byte, stride int, x []float32) { return nil }

@@ -1125,8 +1125,7 @@ func (m *Model) attention(lo, hi int) {
 				continue
 			}
 			if m.kvType == kernels.F16 {
-				// f16 cache: the same two products on f16 rows
-				// (DotRowsF16 equals dotKV per row bit for bit).
+				// f16 cache: the same two products on f16 rows.
 				m.ctx.DotRowsF16(s, m.kCache[eb*base:eb*rows], eb*hd, qh)
 				m.ctx.ScaledSoftmax(s, m.scale)
 				m.ctx.WeightedRowsF16(out, m.vCache[eb*base:eb*rows], eb*hd, s)

@@ -348,18 +348,29 @@ func siluMul(name string) {
 // head dim, n = positions). Four rows at a time while there are four (see
 // the loop's comment); then per row: 64 values per step into four
 // accumulators, then 16 per step, then one masked step for the rest, so no
-// load leaves the row; one horizontal sum per row.
-func dotRowsF32(name string) {
-	TEXT(name, NOSPLIT, "func(w *float32, stride int, x *float32, n int, rows int, y *float32)")
+// load leaves the row; one horizontal sum per row. With f16 the rows are
+// IEEE halves (F16C's VCVTPH2PS widens each 16 values as they load) and
+// stride is in bytes: attention over an f16 KV cache.
+func dotRowsF32(name string, f16 bool) {
+	elem := 4
+	if f16 {
+		elem = 2
+		TEXT(name, NOSPLIT, "func(w *byte, stride int, x *float32, n int, rows int, y *float32)")
+		Doc(name + " sets y[r] = dot(w[r*stride:][:n] as halves, x[:n]) for r < rows (stride in bytes).")
+	} else {
+		TEXT(name, NOSPLIT, "func(w *float32, stride int, x *float32, n int, rows int, y *float32)")
+		Doc(name + " sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.")
+	}
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.")
 	w := Load(Param("w"), GP64())
 	stride := Load(Param("stride"), GP64())
 	x := Load(Param("x"), GP64())
 	n := Load(Param("n"), GP64())
 	rows := Load(Param("rows"), GP64())
 	y := Load(Param("y"), GP64())
-	SHLQ(U8(2), stride)
+	if !f16 {
+		SHLQ(U8(2), stride)
+	}
 	// Tail mask: the low n%16 lanes.
 	tm, ones := GP32(), GP32()
 	MOVL(U32(0xffff), ones)
@@ -369,6 +380,23 @@ func dotRowsF32(name string) {
 	BZHIL(tn.(GPVirtual).As32(), ones, tm)
 	k := K()
 	KMOVW(tm, k)
+	// row loads 16 values of a row as float32 (masked by mask if not nil).
+	row := func(m Mem, mask Op) VecVirtual {
+		r := ZMM()
+		switch {
+		case f16 && mask == nil:
+			VCVTPH2PS(m, r)
+		case f16:
+			h := YMM()
+			VMOVDQU16_Z(m, mask, h)
+			VCVTPH2PS(h, r)
+		case mask == nil:
+			VMOVUPS(m, r)
+		default:
+			VMOVUPS_Z(m, mask, r)
+		}
+		return r
+	}
 	wp, xp, rem := GP64(), GP64(), GP64()
 	acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
 
@@ -415,9 +443,13 @@ func dotRowsF32(name string) {
 	xv := ZMM()
 	VMOVUPS(Mem{Base: xp}, xv)
 	for r, a := range acc {
-		VFMADD231PS(rowMem(r), xv, a)
+		if f16 {
+			VFMADD231PS(row(rowMem(r), nil), xv, a)
+		} else {
+			VFMADD231PS(rowMem(r), xv, a)
+		}
 	}
-	ADDQ(U32(64), wp)
+	ADDQ(U32(16*elem), wp)
 	ADDQ(U32(64), xp)
 	SUBQ(U32(16), rem)
 	JMP(LabelRef(name + "_q16"))
@@ -426,9 +458,7 @@ func dotRowsF32(name string) {
 	JLE(LabelRef(name + "_qsum"))
 	VMOVUPS_Z(Mem{Base: xp}, k, xv)
 	for r, a := range acc {
-		t := ZMM()
-		VMOVUPS_Z(rowMem(r), k, t)
-		VFMADD231PS(t, xv, a)
+		VFMADD231PS(row(rowMem(r), k), xv, a)
 	}
 	Label(name + "_qsum")
 	// t01's 128-bit lanes: row 0's two half sums, then row 1's; t23 alike.
@@ -469,29 +499,26 @@ func dotRowsF32(name string) {
 	CMPQ(rem, U32(64))
 	JL(LabelRef(name + "_mid"))
 	for i, a := range acc {
-		v := ZMM()
-		VMOVUPS(Mem{Base: wp, Disp: 64 * i}, v)
+		v := row(Mem{Base: wp, Disp: 16 * elem * i}, nil)
 		VFMADD231PS(Mem{Base: xp, Disp: 64 * i}, v, a)
 	}
-	ADDQ(U32(256), wp)
+	ADDQ(U32(64*elem), wp)
 	ADDQ(U32(256), xp)
 	SUBQ(U32(64), rem)
 	JMP(LabelRef(name + "_big"))
 	Label(name + "_mid")
 	CMPQ(rem, U32(16))
 	JL(LabelRef(name + "_tail"))
-	v := ZMM()
-	VMOVUPS(Mem{Base: wp}, v)
+	v := row(Mem{Base: wp}, nil)
 	VFMADD231PS(Mem{Base: xp}, v, acc[0])
-	ADDQ(U32(64), wp)
+	ADDQ(U32(16*elem), wp)
 	ADDQ(U32(64), xp)
 	SUBQ(U32(16), rem)
 	JMP(LabelRef(name + "_mid"))
 	Label(name + "_tail")
 	TESTQ(rem, rem)
 	JLE(LabelRef(name + "_sum"))
-	a, b := ZMM(), ZMM()
-	VMOVUPS_Z(Mem{Base: wp}, k, a)
+	a, b := row(Mem{Base: wp}, k), ZMM()
 	VMOVUPS_Z(Mem{Base: xp}, k, b)
 	VFMADD231PS(a, b, acc[1])
 	Label(name + "_sum")
