@@ -13823,6 +13823,37 @@ weightedRowsF16AVX512_done:
 	VZEROUPPER
 	RET
 
+// func f32ToF16AVX512(dst *byte, x *float32, n int)
+// Requires: AVX, AVX512BW, AVX512F, AVX512VL, BMI2
+TEXT ·f32ToF16AVX512(SB), NOSPLIT, $0-24
+	MOVQ dst+0(FP), AX
+	MOVQ x+8(FP), CX
+	MOVQ n+16(FP), DX
+
+f32ToF16AVX512_loop:
+	CMPQ      DX, $0x00000010
+	JL        f32ToF16AVX512_tail
+	VMOVUPS   (CX), Z0
+	VCVTPS2PH $0x00, Z0, (AX)
+	ADDQ      $0x00000040, CX
+	ADDQ      $0x00000020, AX
+	SUBQ      $0x00000010, DX
+	JMP       f32ToF16AVX512_loop
+
+f32ToF16AVX512_tail:
+	TESTQ     DX, DX
+	JLE       f32ToF16AVX512_done
+	MOVL      $0x0000ffff, BX
+	BZHIL     DX, BX, DX
+	KMOVW     DX, K1
+	VMOVUPS.Z (CX), K1, Z0
+	VCVTPS2PH $0x00, Z0, Y0
+	VMOVDQU16 Y0, K1, (AX)
+
+f32ToF16AVX512_done:
+	VZEROUPPER
+	RET
+
 // func softmaxExpAVX512(x *float32, n int, mx float32) float64
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
 TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-32

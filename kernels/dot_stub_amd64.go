@@ -334,6 +334,11 @@ func weightedRowsF32AVX512(v *byte, stride int, p *float32, rows int, n int, out
 //go:noescape
 func weightedRowsF16AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
 
+// f32ToF16AVX512 sets the half at dst[2i:] to x[i] rounded to nearest even, for i < n.
+//
+//go:noescape
+func f32ToF16AVX512(dst *byte, x *float32, n int)
+
 // softmaxExpAVX512 sets x[i] = exp(x[i]-mx) for i < n and returns their sum.
 //
 //go:noescape

@@ -110,7 +110,18 @@ func dequantF32(dst []float32, src []byte) {
 	}
 }
 
+// quantF16 encodes src as halves: with quantF16SIMD where the CPU has one
+// (bit for bit the scalar loop, so every backend stores the same f16 KV
+// cache), else quantF16Scalar.
 func quantF16(dst []byte, src []float32) {
+	if quantF16SIMD != nil && len(src) > 0 {
+		quantF16SIMD(dst[:2*len(src)], src)
+		return
+	}
+	quantF16Scalar(dst, src)
+}
+
+func quantF16Scalar(dst []byte, src []float32) {
 	for i, v := range src {
 		binary.LittleEndian.PutUint16(dst[2*i:], FP32ToFP16(v))
 	}

@@ -94,6 +94,7 @@ func main() {
 	dotRowsF32("dotRowsF16AVX512", true)
 	weightedRows("weightedRowsF32AVX512", false)
 	weightedRows("weightedRowsF16AVX512", true)
+	f32ToF16("f32ToF16AVX512")
 	softmaxExp("softmaxExpAVX512")
 	scaleF32("scaleMaxF32AVX512", true)
 	scaleF32("scaleF32AVX512", false)
