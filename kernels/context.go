@@ -64,6 +64,7 @@ type Context struct {
 	silu            func(out, gate, up []float32)    // SiLUMul, or the backend's faster one
 	softmax         func(x []float32, scale float32) // nil: Softmax (see Context.ScaledSoftmax)
 	dotRows         func(y, w []float32, stride int, x []float32)
+	rmsNorm         func(out, x, weight []float32, eps float32)          // nil: RMSNorm
 	dotRows16       func(y []float32, w []byte, stride int, x []float32) // nil: the F16 kernel per row
 	weighted32      func(out, v []float32, stride int, p []float32)      // nil: the Go loop
 	weighted16      func(out []float32, v []byte, stride int, p []float32)
@@ -110,6 +111,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 	if f := dotRowsFor(b.Name); f != nil {
 		c.dotRows = f
 	}
+	c.rmsNorm = rmsNormFor(b.Name)
 	c.dotRows16 = dotRowsF16For(b.Name)
 	c.weighted32, c.weighted16 = weightedRowsFor(b.Name)
 	return c

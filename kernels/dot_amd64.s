@@ -13854,6 +13854,90 @@ f32ToF16AVX512_done:
 	VZEROUPPER
 	RET
 
+// func sumSquaresAVX512(x *float32, n int) float64
+// Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE2
+TEXT ·sumSquaresAVX512(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+
+sumSquaresAVX512_loop:
+	CMPQ          CX, $0x00000010
+	JL            sumSquaresAVX512_tail
+	VMOVUPS       (AX), Z2
+	VEXTRACTF32X8 $0x01, Z2, Y3
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z2, Z2, Z0
+	VFMADD231PD   Z3, Z3, Z1
+	ADDQ          $0x00000040, AX
+	SUBQ          $0x00000010, CX
+	JMP           sumSquaresAVX512_loop
+
+sumSquaresAVX512_tail:
+	TESTQ         CX, CX
+	JLE           sumSquaresAVX512_sum
+	MOVL          $0x0000ffff, DX
+	BZHIL         CX, DX, CX
+	KMOVW         CX, K1
+	VMOVUPS.Z     (AX), K1, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y3
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
+	VFMADD231PD   Z2, Z2, Z0
+	VFMADD231PD   Z3, Z3, Z1
+
+sumSquaresAVX512_sum:
+	VADDPD        Z1, Z0, Z0
+	VEXTRACTF64X4 $0x01, Z0, Y1
+	VADDPD        Y1, Y0, Y1
+	VEXTRACTF128  $0x01, Y1, X0
+	VADDPD        X0, X1, X0
+	VUNPCKHPD     X0, X0, X1
+	VADDSD        X1, X0, X0
+	MOVSD         X0, ret+16(FP)
+	VZEROUPPER
+	RET
+
+// func scaleMulF32AVX512(out *float32, x *float32, w *float32, n int, s float32)
+// Requires: AVX, AVX512F, BMI2, SSE
+TEXT ·scaleMulF32AVX512(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        s+32(FP), X0
+	VBROADCASTSS X0, Z0
+
+scaleMulF32AVX512_loop:
+	CMPQ    BX, $0x00000010
+	JL      scaleMulF32AVX512_tail
+	VMULPS  (CX), Z0, Z1
+	VMULPS  (DX), Z1, Z1
+	VMOVUPS Z1, (AX)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
+	JMP     scaleMulF32AVX512_loop
+
+scaleMulF32AVX512_tail:
+	TESTQ     BX, BX
+	JLE       scaleMulF32AVX512_done
+	MOVL      $0x0000ffff, SI
+	BZHIL     BX, SI, BX
+	KMOVW     BX, K1
+	VMOVUPS.Z (CX), K1, Z1
+	VMOVUPS.Z (DX), K1, Z2
+	VMULPS    Z0, Z1, Z1
+	VMULPS    Z2, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)
+
+scaleMulF32AVX512_done:
+	VZEROUPPER
+	RET
+
 // func softmaxExpAVX512(x *float32, n int, mx float32) float64
 // Requires: AVX, AVX512DQ, AVX512F, BMI2, SSE, SSE2
 TEXT ·softmaxExpAVX512(SB), NOSPLIT, $0-32

@@ -339,6 +339,16 @@ func weightedRowsF16AVX512(v *byte, stride int, p *float32, rows int, n int, out
 //go:noescape
 func f32ToF16AVX512(dst *byte, x *float32, n int)
 
+// sumSquaresAVX512 returns the float64 sum of x[i]*x[i] for i < n.
+//
+//go:noescape
+func sumSquaresAVX512(x *float32, n int) float64
+
+// scaleMulF32AVX512 sets out[i] = x[i]*s*w[i] for i < n.
+//
+//go:noescape
+func scaleMulF32AVX512(out *float32, x *float32, w *float32, n int, s float32)
+
 // softmaxExpAVX512 sets x[i] = exp(x[i]-mx) for i < n and returns their sum.
 //
 //go:noescape

@@ -23,12 +23,18 @@ func RMSNorm(out, x, weight []float32, eps float32) {
 	for _, v := range x {
 		ss += float64(v) * float64(v)
 	}
-	scale := float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
+	scale := rmsScale(ss, n, eps)
 	out = out[:n]
 	weight = weight[:n]
 	for i, v := range x {
 		out[i] = v * scale * weight[i]
 	}
+}
+
+// rmsScale is RMSNorm's 1/sqrt(mean square + eps) from the sum of squares
+// ss of n values.
+func rmsScale(ss float64, n int, eps float32) float32 {
+	return float32(1 / math.Sqrt(ss/float64(n)+float64(eps)))
 }
 
 // Softmax replaces x by exp(x - max) / sum, in place; subtracting the maximum

@@ -863,7 +863,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		q, att := m.q[:nq*Q], m.att[:nq*Q]
 
 		for i := 0; i < n; i++ {
-			kernels.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
+			m.ctx.RMSNorm(xb[i*H:(i+1)*H], x[i*H:(i+1)*H], L.attnNorm, m.eps)
 		}
 		m.mark(phNorm)
 		fusedQKV := n == 1 && nq == 1
@@ -920,7 +920,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		m.mark(phWo)
 		kernels.Axpy(xq, 1, xb2)
 		for j := 0; j < nq; j++ {
-			kernels.RMSNorm(xbq[j*H:(j+1)*H], xq[j*H:(j+1)*H], L.ffnNorm, m.eps)
+			m.ctx.RMSNorm(xbq[j*H:(j+1)*H], xq[j*H:(j+1)*H], L.ffnNorm, m.eps)
 		}
 		m.mark(phResNorm)
 		if nq == 1 {
@@ -941,7 +941,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 	m.pos += n
 
 	if wantLogits {
-		kernels.RMSNorm(xb[:H], x[(n-1)*H:n*H], m.outNorm, m.eps)
+		m.ctx.RMSNorm(xb[:H], x[(n-1)*H:n*H], m.outNorm, m.eps)
 		m.best = m.ctx.MatVecArgmax(m.logits, m.output, xb[:H])
 		m.mark(phOut)
 	}

@@ -95,6 +95,8 @@ func main() {
 	weightedRows("weightedRowsF32AVX512", false)
 	weightedRows("weightedRowsF16AVX512", true)
 	f32ToF16("f32ToF16AVX512")
+	sumSquares("sumSquaresAVX512")
+	scaleMul("scaleMulF32AVX512")
 	softmaxExp("softmaxExpAVX512")
 	scaleF32("scaleMaxF32AVX512", true)
 	scaleF32("scaleF32AVX512", false)

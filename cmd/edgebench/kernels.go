@@ -210,7 +210,7 @@ func parseKernelCases(fl kernelsFlags) ([]kbench.Case, error) {
 			sizes = append(sizes, sh.Cols)
 		}
 	}
-	opCases, err := kbench.OpCases(elementwise, sizes)
+	opCases, err := kbench.OpCases(elementwise, sizes, backends)
 	if err != nil {
 		return nil, fmt.Errorf("--ops: %v", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -126,13 +127,29 @@ func TestKernelsElementwiseOps(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Results) != 4 {
-		t.Fatalf("%d results, want one per op", len(rep.Results))
+	// One case per op on the go kernel, plus one per op on each default
+	// backend with a kernel of its own for it (here avx512's rmsnorm,
+	// softmax and silumul), each run by that kernel.
+	want := map[string]bool{}
+	for _, op := range []string{"rmsnorm", "softmax", "silumul", "rope"} {
+		want[op+"/go"] = true
+		for _, kb := range kernels.Backends() {
+			if b, err := kernels.SelectBackend(kb.Name); err == nil && op != "rope" {
+				if k := kernels.NewContext(b, nil).ElementwiseKernel(op); k != "go" {
+					want[op+"/"+k] = true
+				}
+			}
+		}
 	}
+	got := map[string]bool{}
 	for _, r := range rep.Results {
-		if r.Skipped != "" || r.MedianNs <= 0 || r.Cols != 256 || r.WeightBytes != 12*256 {
+		got[r.Op+"/"+r.Backend] = true
+		if r.Skipped != "" || r.MedianNs <= 0 || r.Cols != 256 || r.WeightBytes != 12*256 || r.BackendRan != r.Backend {
 			t.Errorf("%+v", r)
 		}
+	}
+	if !maps.Equal(got, want) {
+		t.Fatalf("cases %v, want %v", got, want)
 	}
 }
 

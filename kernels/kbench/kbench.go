@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -94,18 +95,31 @@ func (c Case) Flops() int64 {
 	return 2 * int64(c.Shape.Cols) * int64(c.Shape.Rows) * int64(c.N)
 }
 
-// OpCases makes one case per elementwise op and vector size.
-func OpCases(ops []string, sizes []int) ([]Case, error) {
+// OpCases makes one case per elementwise op, vector size and kernel: "go"
+// (the package's function, which the ref and go backends run) and each of
+// backends that has a kernel of its own for the op
+// (kernels.Context.ElementwiseKernel; rope has none).
+func OpCases(ops []string, sizes []int, backends []string) ([]Case, error) {
 	var cs []Case
 	for _, op := range ops {
 		if !isElementwise(op) {
 			return nil, fmt.Errorf("unknown op %q (elementwise ops: %s)", op, strings.Join(ElementwiseOps, ", "))
 		}
+		runs := []string{"go"}
+		for _, name := range backends {
+			if b, err := kernels.SelectBackend(name); err == nil && op != "rope" {
+				if k := kernels.NewContext(b, nil).ElementwiseKernel(op); !slices.Contains(runs, k) {
+					runs = append(runs, k)
+				}
+			}
+		}
 		for _, n := range sizes {
 			if op == "rope" && n%128 != 0 {
 				continue // rope runs heads of 128
 			}
-			cs = append(cs, Case{Op: op, Type: kernels.F32, Backend: "go", Shape: Shape{Cols: n, Rows: 1}, N: 1})
+			for _, k := range runs {
+				cs = append(cs, Case{Op: op, Type: kernels.F32, Backend: k, Shape: Shape{Cols: n, Rows: 1}, N: 1})
+			}
 		}
 	}
 	return cs, nil
@@ -328,18 +342,29 @@ func measureOp(ctx context.Context, r *Result, opt Options) (string, error) {
 	n := r.Shape.Cols
 	a, b, out := randFloats(opt.Seed+2, n), randFloats(opt.Seed+3, n), make([]float32, n)
 	cos, sin := randFloats(opt.Seed+4, 64), randFloats(opt.Seed+5, 64)
+	be, err := kernels.SelectBackend(r.Backend)
+	if err != nil {
+		return err.Error(), nil
+	}
+	kc := kernels.NewContext(be, nil)
 	var op func()
 	switch r.Op {
 	case "rmsnorm":
-		op = func() { kernels.RMSNorm(out, a, b, 1e-5) }
+		op = func() { kc.RMSNorm(out, a, b, 1e-5) }
 	case "softmax":
-		op = func() { copy(out, a); kernels.Softmax(out) }
+		op = func() { copy(out, a); kc.ScaledSoftmax(out, 1) }
 	case "silumul":
-		op = func() { kernels.SiLUMul(out, a, b) }
+		op = func() { kc.SiLUMul(out, a, b) }
 	case "rope":
 		op = func() { kernels.RoPE(a, n/128, 128, cos, sin, false) }
 	}
 	r.Ran = "go"
+	if r.Op != "rope" {
+		r.Ran = kc.ElementwiseKernel(r.Op)
+	}
+	if r.Ran != r.Backend {
+		return fmt.Sprintf("%s has no %s kernel (it would run the go one)", r.Backend, r.Op), nil
+	}
 	opt.ReadSample = nil // not memory-bound at these sizes
 	return timeLoop(ctx, r, op, opt, 0)
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+)
+
+// sumSquares emits Σ x[i]² for i < n in float64 (AVX-512 F): RMSNorm's
+// mean square, each square exact in float64 (a float32 squared fits a
+// double's mantissa) and summed in 16 lanes, two 8-lane accumulators,
+// reduced at the end; kernels.RMSNorm sums the same squares in order, so
+// the two differ only in float64 rounding, which float32's scale almost
+// never sees.
+func sumSquares(name string) {
+	TEXT(name, NOSPLIT, "func(x *float32, n int) float64")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the float64 sum of x[i]*x[i] for i < n.")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	acc0, acc1 := ZMM(), ZMM()
+	VXORPD(acc0, acc0, acc0)
+	VXORPD(acc1, acc1, acc1)
+	body := func(k Op) {
+		v := ZMM()
+		if k == nil {
+			VMOVUPS(Mem{Base: x}, v)
+		} else {
+			VMOVUPS_Z(Mem{Base: x}, k, v) // lanes past n square to 0
+		}
+		h := YMM()
+		VEXTRACTF32X8(U8(1), v, h)
+		d0, d1 := ZMM(), ZMM()
+		VCVTPS2PD(v.AsY(), d0)
+		VCVTPS2PD(h, d1)
+		VFMADD231PD(d0, d0, acc0)
+		VFMADD231PD(d1, d1, acc1)
+	}
+	loop16(name, n, "_sum", body, func() { ADDQ(U32(64), x) })
+
+	Label(name + "_sum")
+	VADDPD(acc1, acc0, acc0)
+	y := YMM()
+	VEXTRACTF64X4(U8(1), acc0, y)
+	VADDPD(y, acc0.AsY(), y)
+	s := XMM()
+	VEXTRACTF128(U8(1), y, s)
+	VADDPD(s, y.AsX(), s)
+	t := XMM()
+	VUNPCKHPD(s, s, t)
+	VADDSD(t, s, s)
+	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// scaleMul emits out[i] = (x[i]*s)*w[i] for i < n (AVX-512 F): RMSNorm's
+// output, two products each rounded once in kernels.RMSNorm's order, so
+// bit for bit its loop.
+func scaleMul(name string) {
+	TEXT(name, NOSPLIT, "func(out *float32, x *float32, w *float32, n int, s float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets out[i] = x[i]*s*w[i] for i < n.")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	w := Load(Param("w"), GP64())
+	n := Load(Param("n"), GP64())
+	ss := Load(Param("s"), XMM())
+	s := ZMM()
+	VBROADCASTSS(ss, s)
+	body := func(k Op) {
+		v, g := ZMM(), ZMM()
+		if k == nil {
+			VMULPS(Mem{Base: x}, s, v)
+			VMULPS(Mem{Base: w}, v, v)
+			VMOVUPS(v, Mem{Base: out})
+			return
+		}
+		VMOVUPS_Z(Mem{Base: x}, k, v)
+		VMOVUPS_Z(Mem{Base: w}, k, g)
+		VMULPS(s, v, v)
+		VMULPS(g, v, v)
+		VMOVUPS(v, k, Mem{Base: out})
+	}
+	loop16(name, n, "_done", body, func() {
+		ADDQ(U32(64), out)
+		ADDQ(U32(64), x)
+		ADDQ(U32(64), w)
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
