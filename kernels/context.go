@@ -61,8 +61,9 @@ type Context struct {
 	tileToks int
 
 	mvFn, mmFn, qFn func(lo, hi int)
-	silu            func(out, gate, up []float32)    // SiLUMul, or the backend's faster one
-	softmax         func(x []float32, scale float32) // nil: Softmax (see Context.ScaledSoftmax)
+	silu            func(out, gate, up []float32)                       // SiLUMul, or the backend's faster one
+	scaledExp       func(x []float32, scale float32) (float32, float64) // nil: scaledExpGo
+	scale           func(x []float32, s float32)                        // nil: the scalar loop
 	dotRows         func(y, w []float32, stride int, x []float32)
 	rmsNorm         func(out, x, weight []float32, eps float32)          // nil: RMSNorm
 	dotRows16       func(y []float32, w []byte, stride int, x []float32) // nil: the F16 kernel per row
@@ -106,7 +107,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 	if f := siluMulFor(b.Name); f != nil {
 		c.silu = f
 	}
-	c.softmax = softmaxFor(b.Name)
+	c.scaledExp, c.scale = softmaxFor(b.Name)
 	c.dotRows = dotRowsGo
 	if f := dotRowsFor(b.Name); f != nil {
 		c.dotRows = f

@@ -24,7 +24,7 @@ func (c *Context) ElementwiseKernel(op string) string {
 	case "rmsnorm":
 		own = c.rmsNorm != nil
 	case "softmax":
-		own = c.softmax != nil
+		own = c.scaledExp != nil
 	case "silumul":
 		own = siluMulFor(c.b.Name) != nil
 	}

@@ -43,16 +43,7 @@ func Softmax(x []float32) {
 	if len(x) == 0 {
 		return
 	}
-	mx := x[0]
-	for _, v := range x[1:] {
-		mx = max(mx, v)
-	}
-	var sum float64
-	for i, v := range x {
-		e := math.Exp(float64(v - mx))
-		x[i] = float32(e)
-		sum += e
-	}
+	_, sum := scaledExpGo(x, 1)
 	inv := float32(1 / sum)
 	for i := range x {
 		x[i] *= inv

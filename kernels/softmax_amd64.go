@@ -2,25 +2,23 @@
 
 package kernels
 
-// softmaxFor returns the avx512 backend's Softmax (an AVX-512 F
-// exponential pass), or nil for Softmax itself.
-func softmaxFor(backend string) func(x []float32, scale float32) {
+// softmaxFor returns the avx512 backend's ScaledExp and Scale (AVX-512 F
+// passes), or nils for the scalar loops.
+func softmaxFor(backend string) (func(x []float32, scale float32) (float32, float64), func(x []float32, s float32)) {
 	if backend == avx512Backend.Name && haveAVX512VNNI {
-		return softmaxFast
+		return scaledExpFast, scaleFast
 	}
-	return nil
+	return nil, nil
 }
 
-// softmaxFast is ScaledSoftmax's scalar path with its loops in SIMD: the
-// scaling and the maximum in one pass (scaleMaxF32AVX512, exact), the
-// exponentials in softmaxExpAVX512 summed in float64, one float32
-// reciprocal and a multiply per value (scaleF32AVX512, exact), in
-// Softmax's order.
-func softmaxFast(x []float32, scale float32) {
-	if len(x) == 0 {
-		return
-	}
+// scaledExpFast is scaledExpGo with its loops in SIMD: the scaling and the
+// maximum in one pass (scaleMaxF32AVX512, exact), the exponentials in
+// softmaxExpAVX512 summed in float64; x is not empty.
+func scaledExpFast(x []float32, scale float32) (float32, float64) {
 	mx := scaleMaxF32AVX512(&x[0], len(x), scale)
-	sum := softmaxExpAVX512(&x[0], len(x), mx)
-	scaleF32AVX512(&x[0], len(x), float32(1/sum))
+	return mx, softmaxExpAVX512(&x[0], len(x), mx)
 }
+
+// scaleFast is x[i] *= s in SIMD (exact: one rounding per value, as the
+// scalar loop); x is not empty.
+func scaleFast(x []float32, s float32) { scaleF32AVX512(&x[0], len(x), s) }
