@@ -92,12 +92,23 @@ func dotF32(a, b []float32) float32 {
 	return (s0 + s1) + (s2 + s3)
 }
 
-// Axpy sets y[i] += a*x[i].
+// Axpy sets y[i] += a*x[i], the product and the sum each rounded once
+// (in SIMD where the CPU has the avx512 backend's instructions: bit for
+// bit the scalar loop).
 func Axpy(y []float32, a float32, x []float32) {
 	n := len(y)
 	if len(x) != n {
 		panic(fmt.Sprintf("kernels: Axpy length mismatch: y %d, x %d", n, len(x)))
 	}
+	if axpySIMD != nil && n >= 16 {
+		axpySIMD(y, a, x)
+		return
+	}
+	axpyScalar(y, a, x)
+}
+
+func axpyScalar(y []float32, a float32, x []float32) {
+	n := len(y)
 	x = x[:n]
 	i := 0
 	for ; i+4 <= n; i += 4 {

@@ -97,6 +97,7 @@ func main() {
 	f32ToF16("f32ToF16AVX512")
 	sumSquares("sumSquaresAVX512")
 	scaleMul("scaleMulF32AVX512")
+	axpy("axpyF32AVX512")
 	softmaxExp("softmaxExpAVX512")
 	scaleF32("scaleMaxF32AVX512", true)
 	scaleF32("scaleF32AVX512", false)

@@ -90,3 +90,39 @@ func scaleMul(name string) {
 	VZEROUPPER()
 	RET()
 }
+
+// axpy emits y[i] += a*x[i] for i < n (AVX-512 F): the residual adds, a
+// product and a sum each rounded once, as kernels.Axpy's scalar loop
+// (unfused) rounds them, so bit for bit.
+func axpy(name string) {
+	TEXT(name, NOSPLIT, "func(y *float32, x *float32, n int, a float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets y[i] += a*x[i] for i < n.")
+	y := Load(Param("y"), GP64())
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	as := Load(Param("a"), XMM())
+	a := ZMM()
+	VBROADCASTSS(as, a)
+	body := func(k Op) {
+		v, u := ZMM(), ZMM()
+		if k == nil {
+			VMULPS(Mem{Base: x}, a, v)
+			VADDPS(Mem{Base: y}, v, v)
+			VMOVUPS(v, Mem{Base: y})
+			return
+		}
+		VMOVUPS_Z(Mem{Base: x}, k, v)
+		VMOVUPS_Z(Mem{Base: y}, k, u)
+		VMULPS(a, v, v)
+		VADDPS(u, v, v)
+		VMOVUPS(v, k, Mem{Base: y})
+	}
+	loop16(name, n, "_done", body, func() {
+		ADDQ(U32(64), y)
+		ADDQ(U32(64), x)
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

@@ -46,3 +46,30 @@ func TestQuantF16SIMD(t *testing.T) {
 		}
 	}
 }
+
+// TestAxpySIMD: the SIMD Axpy (where the CPU has one) equals the scalar
+// loop bit for bit for every length 16..70 and 576, and writes nothing
+// past y.
+func TestAxpySIMD(t *testing.T) {
+	if axpySIMD == nil {
+		t.Skip("no SIMD Axpy on this CPU or build")
+	}
+	r := newRand(9)
+	for _, n := range append(seq(16, 70), 576) {
+		for _, a := range []float32{1, -0.37, 3.1e-3} {
+			x, y := randRow(r, n), randRow(r, n+1)
+			want := append([]float32(nil), y[:n]...)
+			axpyScalar(want, a, x)
+			y[n] = 42
+			Axpy(y[:n], a, x)
+			for i := range want {
+				if math.Float32bits(y[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("n=%d a=%g: y[%d] = %g, scalar gives %g", n, a, i, y[i], want[i])
+				}
+			}
+			if y[n] != 42 {
+				t.Fatalf("n=%d: wrote past y", n)
+			}
+		}
+	}
+}
