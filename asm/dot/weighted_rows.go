@@ -136,37 +136,3 @@ func weightedRows(name string, f16 bool) {
 	VZEROUPPER()
 	RET()
 }
-
-
-// f32ToF16 emits dst[i] = the IEEE half of x[i] for i < n (AVX-512 F,
-// VCVTPS2PH with round to nearest even, 16 values per step and a masked
-// last step): the f16 KV cache's stores, each a head's row per token,
-// bit for bit kernels.FP32ToFP16 (which follows this instruction's NaN
-// rule), about 20× faster than the scalar conversion.
-func f32ToF16(name string) {
-	TEXT(name, NOSPLIT, "func(dst *byte, x *float32, n int)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " sets the half at dst[2i:] to x[i] rounded to nearest even, for i < n.")
-	dst := Load(Param("dst"), GP64())
-	x := Load(Param("x"), GP64())
-	n := Load(Param("n"), GP64())
-	body := func(k Op) {
-		v := ZMM()
-		h := YMM()
-		if k == nil {
-			VMOVUPS(Mem{Base: x}, v)
-			VCVTPS2PH(U8(0), v, Mem{Base: dst})
-			return
-		}
-		VMOVUPS_Z(Mem{Base: x}, k, v)
-		VCVTPS2PH(U8(0), v, h)
-		VMOVDQU16(h, k, Mem{Base: dst})
-	}
-	loop16(name, n, "_done", body, func() {
-		ADDQ(U32(64), x)
-		ADDQ(U32(32), dst)
-	})
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
-}
