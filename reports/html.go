@@ -430,11 +430,7 @@ func seriesNamer(g *deviceGroup) func(c *results.Cell) string {
 			name += " depth " + strconv.Itoa(c.Config.Depth)
 		}
 		if len(kvs) > 1 {
-			kv := c.Config.KVType
-			if kv == "" {
-				kv = "f32"
-			}
-			name += " kv " + kv
+			name += " kv " + KVName(c.Config)
 		}
 		if c.Config.SoakSeconds > 0 {
 			name += " soak"

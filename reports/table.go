@@ -187,11 +187,11 @@ func VariesContext(cells []results.CellConfig) (depth, kv bool) {
 	return depth, kv
 }
 
-// KVName is a cell's KV cache type, "f32" when it names none (the
-// runtime's default).
+// KVName is a cell's KV cache type, results.DefaultKVType when it names
+// none.
 func KVName(c results.CellConfig) string {
 	if c.KVType == "" {
-		return "f32"
+		return results.DefaultKVType
 	}
 	return c.KVType
 }

@@ -86,12 +86,13 @@ func TestCellTableContextAndQuality(t *testing.T) {
 	if err := CellTable(&buf, []results.Cell{
 		cell(0, "", 0, ""),
 		cell(512, "q8_0", 0.0123, results.SourceMeasured),
-		cell(512, "f16", math.NaN(), results.SourceUnavailable),
+		cell(512, "f32", math.NaN(), results.SourceUnavailable),
 	}); err != nil {
 		t.Fatal(err)
 	}
 	out := buf.String()
-	for _, want := range []string{"DEPTH", "KV", "KLD", "SAME TOP", "512", "q8_0", "f32", "0.0123", "87.5%", "n/a", " - "} {
+	// The cell without a KV type shows the default, f16.
+	for _, want := range []string{"DEPTH", "KV", "KLD", "SAME TOP", "512", "q8_0", "f32", "f16", "0.0123", "87.5%", "n/a", " - "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}

@@ -17,7 +17,17 @@ import (
 
 // SchemaVersion is bumped whenever a field changes meaning or is removed.
 // Readers refuse files with a newer major schema than they know.
-const SchemaVersion = 1
+//
+// 2: a cell's KVType "" (the runtime default) means f16, as llama.cpp's
+// default cache; in schema 1 it meant f32. Reading a schema 1 cell makes
+// its f32 explicit (upgradeV1), so its ID carries /kv=f32 and never pairs
+// with a schema 2 default cell, which measured another cache.
+const SchemaVersion = 2
+
+// DefaultKVType is the KV cache a cell without a KVType runs (the runner's
+// and the CLI's default, as llama.cpp's): half the bytes of f32 per cached
+// position, and on this project's kernels faster at every depth measured.
+const DefaultKVType = "f16"
 
 // Record kinds.
 const (
@@ -104,7 +114,8 @@ type CellConfig struct {
 	// cost grows with it. 0 = an empty cache.
 	Depth int `json:"depth,omitempty"`
 	// KVType is the KV cache element type (f32, f16, q8_0); "" = the
-	// runtime's default (f32).
+	// runtime's default, DefaultKVType (schema 1 files: f32, made explicit
+	// on reading).
 	KVType string `json:"kv_type,omitempty"`
 	// SoakSeconds > 0 makes the cell a soak: decode without pause for this
 	// long and record tok/s per window against time (Cell.Series) beside the

@@ -184,9 +184,26 @@ func (f *File) parseRecord(line []byte) error {
 		if c.ID == "" {
 			return fmt.Errorf("cell record has no id")
 		}
+		if head.Schema == 1 {
+			c.upgradeV1()
+		}
 		f.Cells = append(f.Cells, c)
 	default:
 		return fmt.Errorf("unknown record kind %q", head.Kind)
 	}
 	return nil
+}
+
+// upgradeV1 gives a schema 1 cell schema 2's meaning: its default KV cache
+// was f32, so it says so (and its ID, when it was the one its config
+// derives, follows; a cell stored under another ID keeps it).
+func (c *Cell) upgradeV1() {
+	if c.Config.KVType != "" {
+		return
+	}
+	derived := c.ID == c.Config.ID()
+	c.Config.KVType = "f32"
+	if derived {
+		c.ID = c.Config.ID()
+	}
 }

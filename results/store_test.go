@@ -210,3 +210,31 @@ func TestLatestKeepsTheLastRecordPerCell(t *testing.T) {
 		t.Fatalf("Latest() = %v, want %v", got, want)
 	}
 }
+
+// TestReadSchema1KV: a schema 1 cell without a KV type measured the f32
+// cache (that schema's default), so reading makes it explicit and its
+// derived ID follows; cells naming a type, or stored under an ID their
+// config does not derive, keep theirs; a schema 2 cell without a type is
+// the f16 default and stays as written.
+func TestReadSchema1KV(t *testing.T) {
+	cfg := `"config":{"model":"m","weight_type":"q4_0","backend":"auto","threads":2,"prompt_tokens":8,"gen_tokens":8,"seed":1`
+	id := "model=m/type=q4_0/backend=auto/threads=2/prompt=8/gen=8/seed=1"
+	in := strings.Join([]string{
+		`{"kind":"cell","schema":1,"id":"` + id + `",` + cfg + `},"status":"ok"}`,
+		`{"kind":"cell","schema":1,"id":"` + id + `/kv=q8_0",` + cfg + `,"kv_type":"q8_0"},"status":"ok"}`,
+		`{"kind":"cell","schema":1,"id":"custom",` + cfg + `},"status":"ok"}`,
+		`{"kind":"cell","schema":2,"id":"` + id + `",` + cfg + `},"status":"ok"}`,
+	}, "\n") + "\n"
+	f, err := Parse("old.jsonl", strings.NewReader(in))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct{ id, kv string }{
+		{id + "/kv=f32", "f32"}, {id + "/kv=q8_0", "q8_0"}, {"custom", "f32"}, {id, ""},
+	}
+	for i, w := range want {
+		if c := f.Cells[i]; c.ID != w.id || c.Config.KVType != w.kv {
+			t.Errorf("cell %d: id %q kv %q, want %q %q", i, c.ID, c.Config.KVType, w.id, w.kv)
+		}
+	}
+}

@@ -10,12 +10,14 @@ import (
 	"github.com/edgebench/edgebench/transformer"
 )
 
-// kvType is a cell's KV cache element type: f32 when the cell names none.
+// kvType is a cell's KV cache element type: results.DefaultKVType when the
+// cell names none.
 func kvType(cell results.CellConfig) (kernels.Type, error) {
-	if cell.KVType == "" {
-		return kernels.F32, nil
+	name := cell.KVType
+	if name == "" {
+		name = results.DefaultKVType
 	}
-	t, err := kernels.ParseType(cell.KVType)
+	t, err := kernels.ParseType(name)
 	if err != nil {
 		return 0, fmt.Errorf("KV cache type: %w", err)
 	}

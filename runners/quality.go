@@ -119,7 +119,7 @@ func streamLen(tokens int, mc model.Config) int {
 
 // qualityVersion is part of the cached reference logits' name; bump it
 // when the stream or the way the reference is run changes.
-const qualityVersion = 3 // 2: attention's softmax became the AVX-512 exponential (within 4 ulp); 3: its f32 score dots run four rows at a time and q8_0-cache products through the q8_0 range kernel (other summation orders)
+const qualityVersion = 4 // 2: attention's softmax became the AVX-512 exponential (within 4 ulp); 3: its f32 score dots run four rows at a time and q8_0-cache products through the q8_0 range kernel (other summation orders); 4: values cached row-major and weighted-summed (WeightedRowsF32), RMSNorm's squares summed in SIMD lanes
 
 // referenceLogits returns the reference's next-token logits at every
 // position of the stream (n × vocab) and the stream. The logits are computed once and cached as a
@@ -258,8 +258,8 @@ func (q *QualityCache) qualityMetrics(ctx context.Context, cfg results.CellConfi
 	if why != "" {
 		return unavail(why)
 	}
-	if refPath == path && cfg.KVType == "" {
-		return nil
+	if refPath == path && cfg.KVType == "f32" {
+		return nil // the reference itself
 	}
 	// The key of a compared model is its file, cache type and backend
 	// against this reference and stream, known before the reference's
@@ -298,11 +298,13 @@ func (q *QualityCache) qualityMetrics(ctx context.Context, cfg results.CellConfi
 
 // IsReferenceCell tells whether a cell runs its own dense reference, so it
 // gets no quality metrics: a preset in f32 or a .gguf file as it is,
-// neither compressed (rtn alone on a preset is plain generation), with the
-// default f32 KV cache. (A preset whose f32 file would not fit is compared
-// with its f16 file instead; that is only known at run time.)
+// neither compressed (rtn alone on a preset is plain generation), with an
+// f32 KV cache (the reference's; the default f16 cache is a compression
+// whose cost the quality columns show). (A preset whose f32 file would not
+// fit is compared with its f16 file instead; that is only known at run
+// time.)
 func IsReferenceCell(c results.CellConfig) bool {
-	if c.KVType != "" || c.Prune != "" || c.Sparsity != "" {
+	if c.KVType != "f32" || c.Prune != "" || c.Sparsity != "" {
 		return false
 	}
 	if IsModelFile(c.Model) {

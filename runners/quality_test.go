@@ -39,19 +39,23 @@ func TestCellQuality(t *testing.T) {
 		}
 		return cell
 	}
-	base := results.CellConfig{Model: src, WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 8, GenTokens: 4, Seed: 5}
+	// The reference: the f32 weights with the f32 cache (the default f16
+	// cache is a compression of its own, measured like the others).
+	base := results.CellConfig{Model: src, WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 8, GenTokens: 4, Seed: 5, KVType: "f32"}
 	if cell := run(base); hasAny(cell, results.MetricKLDMean, results.MetricKLDP99, results.MetricSameTop) {
 		t.Errorf("the reference cell must carry no quality metrics (KLD 0 is not a measurement): %+v", cell.Metrics)
 	}
 
 	kv := base
 	kv.KVType = "q8_0"
+	kvDefault := base
+	kvDefault.KVType = ""
 	q8 := base
 	q8.WeightType, q8.Method = "q8_0", "rtn"
 	q4 := q8
 	q4.WeightType = "q4_0"
 	got := map[string]float64{}
-	for name, cfg := range map[string]results.CellConfig{"kv": kv, "q8": q8, "q4": q4} {
+	for name, cfg := range map[string]results.CellConfig{"kv": kv, "kv-default": kvDefault, "q8": q8, "q4": q4} {
 		cell := run(cfg)
 		mean, _ := cell.Metric(results.MetricKLDMean)
 		p99, _ := cell.Metric(results.MetricKLDP99)
@@ -89,8 +93,8 @@ func TestCellQuality(t *testing.T) {
 	if m, _ := cell.Metric(results.MetricKLDMean); m.Median != got["q4"] {
 		t.Errorf("same model, other threads: KLD %v, want the shared %v", m.Median, got["q4"])
 	}
-	if len(cache.reports) != 3 {
-		t.Errorf("cache holds %d model comparisons, want 3", len(cache.reports))
+	if len(cache.reports) != 4 {
+		t.Errorf("cache holds %d model comparisons, want 4", len(cache.reports))
 	}
 	files, _ := filepath.Glob(filepath.Join(opt.CacheDir, "quality", "tinyq-n48-seed5-*.f32"))
 	if len(files) != 1 {

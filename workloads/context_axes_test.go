@@ -9,7 +9,7 @@ import (
 )
 
 // TestContextAxesExpand: depths × kv_types multiply the cells, the last
-// axes varying fastest; f32 is the default cache, so its cells keep the IDs
+// axes varying fastest; f16 is the default cache, so its cells keep the IDs
 // cells without the axes always had, and the rules select on both axes.
 func TestContextAxesExpand(t *testing.T) {
 	src := `axes:
@@ -19,9 +19,9 @@ func TestContextAxesExpand(t *testing.T) {
   prompt: [64]
   gen: [16]
   depths: [0, 512]
-  kv_types: [f32, F16, q8_0]
+  kv_types: [F16, f32, q8_0]
 exclude:
-  - {depths: [512], kv_types: [f32]}
+  - {depths: [512], kv_types: [f16]}
 `
 	s, err := Parse("ctx.yaml", []byte(src), "")
 	if err != nil {
@@ -32,14 +32,14 @@ exclude:
 		ids = append(ids, c.ID())
 	}
 	base := "model=SmolLM2-135M/type=q4_0/backend=auto/threads=1/prompt=64/gen=16/seed=1"
-	want := []string{base, base + "/kv=f16", base + "/kv=q8_0", base + "/depth=512/kv=f16", base + "/depth=512/kv=q8_0"}
+	want := []string{base, base + "/kv=f32", base + "/kv=q8_0", base + "/depth=512/kv=f32", base + "/depth=512/kv=q8_0"}
 	if strings.Join(ids, " ") != strings.Join(want, " ") {
 		t.Fatalf("cells:\n%s\nwant:\n%s", strings.Join(ids, "\n"), strings.Join(want, "\n"))
 	}
 
-	// The same spec without the axes: the one cell it has is the f32,
+	// The same spec without the axes: the one cell it has is the f16,
 	// depth-0 cell above, with the same ID (resume and compare match it).
-	plain := strings.Replace(strings.Replace(src, "  depths: [0, 512]\n", "", 1), "  kv_types: [f32, F16, q8_0]\n", "", 1)
+	plain := strings.Replace(strings.Replace(src, "  depths: [0, 512]\n", "", 1), "  kv_types: [F16, f32, q8_0]\n", "", 1)
 	plain = plain[:strings.Index(plain, "exclude:")]
 	p, err := Parse("plain.yaml", []byte(plain), "")
 	if err != nil {
@@ -49,9 +49,9 @@ exclude:
 		t.Fatalf("a spec without the context axes must keep its old ID %s, got %v", base, cells)
 	}
 
-	// include keeps only the matching depth; "f32" in a rule matches the default cache.
+	// include keeps only the matching depth; "f16" in a rule matches the default cache.
 	s.Exclude = nil
-	s.Include = []Rule{{KVTypes: []string{"f32"}}, {Depths: []int{512}, KVTypes: []string{"q8_0"}}}
+	s.Include = []Rule{{KVTypes: []string{"f16"}}, {Depths: []int{512}, KVTypes: []string{"q8_0"}}}
 	got := s.Cells()
 	if len(got) != 3 || got[0].KVType != "" || got[1].Depth != 512 || got[2].KVType != "q8_0" {
 		t.Fatalf("include on depth/kv selected %+v", got)
@@ -69,20 +69,21 @@ func TestContextAxesEstimate(t *testing.T) {
 	deep := cell
 	deep.Depth = 1024
 	d := est(deep)
-	// SmolLM2-135M: 30 layers × 3 kv heads × 64 dims, keys and values in f32.
-	perPos := int64(2 * 30 * 3 * 64 * 4)
+	// SmolLM2-135M: 30 layers × 3 kv heads × 64 dims, keys and values in
+	// f16 (the default cache).
+	perPos := int64(2 * 30 * 3 * 64 * 2)
 	if d.KVBytes-plain.KVBytes != 1024*perPos {
 		t.Errorf("depth 1024 adds %d KV bytes, want %d", d.KVBytes-plain.KVBytes, 1024*perPos)
 	}
 	q8 := deep
 	q8.KVType = "q8_0"
-	f16 := deep
-	f16.KVType = "f16"
-	if q, h := est(q8).KVBytes, est(f16).KVBytes; !(q < h && h*2 == d.KVBytes) || q != d.KVBytes/4*34/32 {
-		t.Errorf("KV bytes at depth 1024: f32 %d, f16 %d, q8_0 %d; want f16 half of f32 and q8_0 34/128 of it", d.KVBytes, h, q)
+	f32 := deep
+	f32.KVType = "f32"
+	if q, w := est(q8).KVBytes, est(f32).KVBytes; !(q < d.KVBytes && d.KVBytes*2 == w) || q != w/4*34/32 {
+		t.Errorf("KV bytes at depth 1024: f32 %d, f16 %d, q8_0 %d; want f16 half of f32 and q8_0 34/128 of it", w, d.KVBytes, q)
 	}
 	if !(d.MemBytes > plain.MemBytes && est(q8).MemBytes < d.MemBytes) {
-		t.Errorf("memory: plain %d, depth 1024 f32 %d, q8_0 %d", plain.MemBytes, d.MemBytes, est(q8).MemBytes)
+		t.Errorf("memory: plain %d, depth 1024 f16 %d, q8_0 %d", plain.MemBytes, d.MemBytes, est(q8).MemBytes)
 	}
 }
 
@@ -112,7 +113,7 @@ func TestQualityTime(t *testing.T) {
 		return results.CellConfig{Model: "SmolLM2-135M", WeightType: typ, Backend: "auto", Threads: threads, PromptTokens: 16, GenTokens: 8, Seed: 1, KVType: kv}
 	}
 	est := []Estimate{
-		{Cell: c("f32", 2, ""), DecodeStep: 40 * time.Millisecond, PerTokBytes: 400},
+		{Cell: c("f32", 2, "f32"), DecodeStep: 40 * time.Millisecond, PerTokBytes: 400},
 		{Cell: c("q8_0", 1, ""), DecodeStep: 20 * time.Millisecond, PerTokBytes: 100},
 		{Cell: c("q8_0", 2, ""), DecodeStep: 10 * time.Millisecond, PerTokBytes: 100},
 		{Cell: c("q8_0", 2, "f16"), DecodeStep: 12 * time.Millisecond, PerTokBytes: 100},

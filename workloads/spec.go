@@ -39,8 +39,8 @@ type Spec struct {
 	// Depths are context depths: tokens already in the KV cache when the
 	// prompt is processed (filled untimed before it). nil = [0].
 	Depths []int
-	// KVTypes are KV cache element types (f32, f16, q8_0). nil = [f32], the
-	// runtime default, which cell IDs leave out.
+	// KVTypes are KV cache element types (f32, f16, q8_0). nil = [f16], the
+	// runtime default (results.DefaultKVType), which cell IDs leave out.
 	KVTypes []string
 	// Compression axes. Methods are quantization methods (rtn, awq, gptq;
 	// "none" or "" = plain generation); Pruning are pruners (magnitude,
@@ -110,7 +110,7 @@ type Rule struct {
 	Pruning      []string // "none" matches dense cells
 	Sparsity     []string
 	Depths       []int
-	KVTypes      []string // "f32" matches the default cache
+	KVTypes      []string // "f16" matches the default cache
 }
 
 // Match reports whether c is selected by r.
@@ -192,12 +192,12 @@ func canonicalType(t string) string {
 // KVCacheTypes are the KV cache element types the runtime stores.
 var KVCacheTypes = []string{"f32", "f16", "q8_0"}
 
-// canonicalKV spells a KV cache type as ggml does; f32, the runtime's
-// default, is the empty value, so cells that never named a cache type and
-// cells that asked for f32 are one cell with one ID.
+// canonicalKV spells a KV cache type as ggml does; the runtime's default
+// (results.DefaultKVType) is the empty value, so cells that never named a
+// cache type and cells that asked for the default are one cell with one ID.
 func canonicalKV(k string) string {
 	k = canonicalType(strings.TrimSpace(k))
-	if k == "f32" {
+	if k == results.DefaultKVType {
 		return ""
 	}
 	return k
@@ -645,7 +645,7 @@ func (s Spec) Problems() []Problem {
 		add("axes.depths", "axis depths is empty (leave it out for depth 0)")
 	}
 	if s.KVTypes != nil && len(s.KVTypes) == 0 {
-		add("axes.kv_types", "axis kv_types is empty (leave it out for the f32 cache)")
+		add("axes.kv_types", "axis kv_types is empty (leave it out for the default f16 cache)")
 	}
 	pruning := false
 	for _, pr := range s.Pruning {

@@ -233,9 +233,10 @@ func TestEstimateFromKernelRates(t *testing.T) {
 	cfg, _ := model.Preset("stories15M")
 	c := cells[0]
 	// decode: the weights at the 2 GB/s matvec rate (tied embeddings are read
-	// in full as the output), the KV cache at the 10 GB/s roofline.
+	// in full as the output), the (default f16) KV cache at the 10 GB/s
+	// roofline.
 	perTok := float64(4 * cfg.Params())
-	kv := float64(2*cfg.Layers*cfg.KVHeads*cfg.HeadDim*4) * (float64(c.PromptTokens) + float64(c.GenTokens)/2)
+	kv := float64(2*cfg.Layers*cfg.KVHeads*cfg.HeadDim*2) * (float64(c.PromptTokens) + float64(c.GenTokens)/2)
 	decode := float64(c.GenTokens) * (perTok/2e9 + kv/10e9)
 	prefill := 2 * float64(cfg.Params()) * float64(c.PromptTokens) / 10e9
 	want := time.Duration((decode + prefill) * 1e9)

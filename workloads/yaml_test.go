@@ -48,10 +48,10 @@ func TestHardwareSelectionExample(t *testing.T) {
 	}
 	cells := s.Cells()
 	// 2 models × (f32, q8_0, q4_0, q8_0 2:4, q4_0 2:4) at depth 0 with the
-	// f32 cache, SmolLM2-135M's 2:4 also stored as q8_0_24 and q4_0_24 (2
+	// default f16 cache, SmolLM2-135M's 2:4 also stored as q8_0_24 and q4_0_24 (2
 	// more; the sparse types have no dense cells, and stories15M's rows do
 	// not fit their 64-weight blocks), plus SmolLM2-135M q4_0 at depth
-	// 0/1024 × f32/f16/q8_0 (5 more).
+	// 0/1024 × f16/f32/q8_0 (5 more).
 	if len(cells) != 17 {
 		t.Fatalf("%d cells, want 17", len(cells))
 	}

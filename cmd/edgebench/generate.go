@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/edgebench/edgebench/results"
 	"io"
 	"os"
 	"strconv"
@@ -77,7 +78,7 @@ print generated ids.`,
 	f.IntVarP(&fl.threads, "threads", "t", 0, "worker threads; 0 = all logical CPUs")
 	f.IntVarP(&fl.ctx, "ctx-size", "c", 0, "KV cache length in tokens; 0 = min(model context, 4096)")
 	f.StringVar(&fl.backend, "backend", "", "kernel backend (ref, go, avx2, avx512, neon); default: best for this CPU")
-	f.StringVar(&fl.kvType, "kv-type", "f32", "KV cache element type: f32, f16 or q8_0 (q8_0 needs a head dim that is a multiple of 32)")
+	f.StringVar(&fl.kvType, "kv-type", results.DefaultKVType, "KV cache element type: f16, f32 or q8_0 (q8_0 needs a head dim that is a multiple of 32)")
 	f.BoolVar(&fl.special, "special", false, "print control tokens such as <|eot_id|> in the output")
 	f.BoolVar(&fl.ignoreEOS, "ignore-eos", false, "keep generating past end-of-generation tokens")
 	f.BoolVar(&fl.quietStats, "no-stats", false, "do not print timings to stderr")
@@ -254,7 +255,7 @@ func genCheckMemory(f *gguf.File, opts transformer.Options) error {
 		return err
 	}
 	if need := f.Size + runtime; need > avail {
-		return fmt.Errorf("generate: %s needs about %s (weights %s + KV cache and buffers %s) but %s is available; lower --ctx-size, use --kv-type f16 or a smaller model",
+		return fmt.Errorf("generate: %s needs about %s (weights %s + KV cache and buffers %s) but %s is available; lower --ctx-size, use --kv-type q8_0 or a smaller model",
 			f.Path, genBytes(need), genBytes(f.Size), genBytes(runtime), genBytes(avail))
 	}
 	return nil

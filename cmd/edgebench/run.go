@@ -64,7 +64,7 @@ KV cache type — on the reference runtime, and prints a table.
 
 With -d (the spec's depths axis) the KV cache holds that many tokens before each
 repetition's prompt (filled untimed), so the prefill and the decode run at that
-depth; --kv (kv_types) sets the cache's element type (f32, f16, q8_0).
+depth; --kv (kv_types) sets the cache's element type (f16, the default, f32 or q8_0).
 
 With --methods, --prune and --sparsity (or the spec's methods/pruning/sparsity
 axes) a cell's model is compressed before it runs (edgebench model compress,
@@ -133,7 +133,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringSliceVar(&fl.prune, "prune", nil, "pruners, e.g. magnitude,wanda,sparsegpt (none = dense); needs --sparsity")
 	f.StringSliceVar(&fl.sparsity, "sparsity", nil, "sparsity targets for --prune, e.g. 0.5,2:4,4:8,32:64 (0 = the dense cell; sparse types take their own pattern only: *_24 2:4, *_bm 32:64)")
 	f.IntSliceVarP(&fl.depths, "depth", "d", nil, "context depths: tokens already in the KV cache when the prompt is processed, e.g. 0,512,2048 (filled untimed)")
-	f.StringSliceVar(&fl.kvTypes, "kv", nil, "KV cache types, e.g. f32,f16,q8_0 (f32 = the default)")
+	f.StringSliceVar(&fl.kvTypes, "kv", nil, "KV cache types, e.g. f32,f16,q8_0 (f16 = the default, as llama.cpp)")
 	f.IntVar(&fl.quality, "quality-tokens", 0, fmt.Sprintf("measure each compressed/quantized cell's KL divergence and same-top-token share against the dense reference over this many seeded tokens; 0 = off (default: the spec's quality.tokens, %d for files and the quick and standard suites)", workloads.DefaultQualityTokens))
 	f.IntVarP(&fl.reps, "repetitions", "r", 0, "exact number of repetitions per cell (default: the suite's adaptive policy)")
 	f.BoolVar(&fl.noRoofline, "no-roofline", false, "do not measure the memory/FMA roofline (no % of roofline column)")

@@ -44,7 +44,7 @@ func TestRunDepthKVQualityStories15M(t *testing.T) {
 			t.Fatalf("%s: %s %s", c.ID, c.Status, c.Error)
 		}
 		kld, has := c.Metric(results.MetricKLDMean)
-		ref := c.Config.WeightType == "f32" && c.Config.KVType == ""
+		ref := c.Config.WeightType == "f32" && c.Config.KVType == "f32"
 		switch {
 		case ref && has:
 			t.Errorf("%s: the reference cell carries a KLD: %+v", c.ID, kld)
@@ -52,7 +52,7 @@ func TestRunDepthKVQualityStories15M(t *testing.T) {
 			t.Errorf("%s: KLD %+v, want a measured value > 0", c.ID, kld)
 		}
 	}
-	for _, want := range []string{"DEPTH", "KV", "KLD", "SAME TOP", " 64 ", " f16 "} {
+	for _, want := range []string{"DEPTH", "KV", "KLD", "SAME TOP", " 64 ", " f16 ", " f32 "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
