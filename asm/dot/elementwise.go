@@ -38,17 +38,7 @@ func sumSquares(name string) {
 	loop16(name, n, "_sum", body, func() { ADDQ(U32(64), x) })
 
 	Label(name + "_sum")
-	VADDPD(acc1, acc0, acc0)
-	y := YMM()
-	VEXTRACTF64X4(U8(1), acc0, y)
-	VADDPD(y, acc0.AsY(), y)
-	s := XMM()
-	VEXTRACTF128(U8(1), y, s)
-	VADDPD(s, y.AsX(), s)
-	t := XMM()
-	VUNPCKHPD(s, s, t)
-	VADDSD(t, s, s)
-	Store(s, ReturnIndex(0))
+	Store(sumF64(acc0, acc1), ReturnIndex(0))
 	VZEROUPPER()
 	RET()
 }

@@ -380,23 +380,7 @@ func dotRowsF32(name string, f16 bool) {
 	BZHIL(tn.(GPVirtual).As32(), ones, tm)
 	k := K()
 	KMOVW(tm, k)
-	// row loads 16 values of a row as float32 (masked by mask if not nil).
-	row := func(m Mem, mask Op) VecVirtual {
-		r := ZMM()
-		switch {
-		case f16 && mask == nil:
-			VCVTPH2PS(m, r)
-		case f16:
-			h := YMM()
-			VMOVDQU16_Z(m, mask, h)
-			VCVTPH2PS(h, r)
-		case mask == nil:
-			VMOVUPS(m, r)
-		default:
-			VMOVUPS_Z(m, mask, r)
-		}
-		return r
-	}
+	row := func(m Mem, mask Op) VecVirtual { return loadRow16(m, mask, f16) }
 	wp, xp, rem := GP64(), GP64(), GP64()
 	acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
 

@@ -3,6 +3,7 @@ package main
 import (
 	. "github.com/mmcloughlin/avo/build"
 	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
 )
 
 // softmaxExp emits the exponential pass of attention's softmax (AVX-512 F):
@@ -51,6 +52,14 @@ func softmaxExp(name string) {
 	loop16(name, n, "_sum", body, func() { ADDQ(U32(64), x) })
 
 	Label(name + "_sum")
+	Store(sumF64(acc0, acc1), ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// sumF64 returns an xmm whose low float64 is the sum of the 16 float64
+// lanes of acc0 and acc1 (acc0 is clobbered).
+func sumF64(acc0, acc1 VecVirtual) VecVirtual {
 	VADDPD(acc1, acc0, acc0)
 	y := YMM()
 	VEXTRACTF64X4(U8(1), acc0, y)
@@ -61,9 +70,7 @@ func softmaxExp(name string) {
 	t := XMM()
 	VUNPCKHPD(s, s, t)
 	VADDSD(t, s, s)
-	Store(s, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	return s
 }
 
 // scaleF32 emits x[i] *= s for i < n (AVX-512 F). With withMax (n >= 1)

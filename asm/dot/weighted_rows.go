@@ -37,24 +37,7 @@ func weightedRows(name string, f16 bool) {
 	vp, pp, t := GP64(), GP64(), GP64()
 	k := K()
 
-	// load returns the 16 columns of the row at m as float32 (masked by
-	// mask when not nil).
-	load := func(m Mem, mask Op) VecVirtual {
-		r := ZMM()
-		switch {
-		case f16 && mask == nil:
-			VCVTPH2PS(m, r)
-		case f16:
-			h := YMM()
-			VMOVDQU16_Z(m, mask, h)
-			VCVTPH2PS(h, r)
-		case mask == nil:
-			VMOVUPS(m, r)
-		default:
-			VMOVUPS_Z(m, mask, r)
-		}
-		return r
-	}
+	load := func(m Mem, mask Op) VecVirtual { return loadRow16(m, mask, f16) }
 	// group emits the loop over the rows for g registers of columns at v
 	// (the last masked by mask when not nil) and stores them at out.
 	group := func(label string, g int, mask Op) {
@@ -135,4 +118,25 @@ func weightedRows(name string, f16 bool) {
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// loadRow16 loads 16 values of a row at m as float32 into a new zmm: IEEE
+// halves widened by VCVTPH2PS when f16, else float32s; masked (zeroing) by
+// mask when not nil, which suppresses faults on the lanes left out, so a
+// row's last step never reads past it.
+func loadRow16(m Mem, mask Op, f16 bool) VecVirtual {
+	r := ZMM()
+	switch {
+	case f16 && mask == nil:
+		VCVTPH2PS(m, r)
+	case f16:
+		h := YMM()
+		VMOVDQU16_Z(m, mask, h)
+		VCVTPH2PS(h, r)
+	case mask == nil:
+		VMOVUPS(m, r)
+	default:
+		VMOVUPS_Z(m, mask, r)
+	}
+	return r
 }
