@@ -13938,34 +13938,36 @@ scaleMulF32AVX512_done:
 	VZEROUPPER
 	RET
 
-// func axpyF32AVX512(y *float32, x *float32, n int, a float32)
+// func axpyF32AVX512(out *float32, x *float32, w *float32, n int, s float32)
 // Requires: AVX, AVX512F, BMI2, SSE
-TEXT ·axpyF32AVX512(SB), NOSPLIT, $0-28
-	MOVQ         y+0(FP), AX
+TEXT ·axpyF32AVX512(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), AX
 	MOVQ         x+8(FP), CX
-	MOVQ         n+16(FP), DX
-	MOVSS        a+24(FP), X0
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        s+32(FP), X0
 	VBROADCASTSS X0, Z0
 
 axpyF32AVX512_loop:
-	CMPQ    DX, $0x00000010
+	CMPQ    BX, $0x00000010
 	JL      axpyF32AVX512_tail
 	VMULPS  (CX), Z0, Z1
-	VADDPS  (AX), Z1, Z1
+	VADDPS  (DX), Z1, Z1
 	VMOVUPS Z1, (AX)
 	ADDQ    $0x00000040, AX
 	ADDQ    $0x00000040, CX
-	SUBQ    $0x00000010, DX
+	ADDQ    $0x00000040, DX
+	SUBQ    $0x00000010, BX
 	JMP     axpyF32AVX512_loop
 
 axpyF32AVX512_tail:
-	TESTQ     DX, DX
+	TESTQ     BX, BX
 	JLE       axpyF32AVX512_done
-	MOVL      $0x0000ffff, BX
-	BZHIL     DX, BX, DX
-	KMOVW     DX, K1
+	MOVL      $0x0000ffff, SI
+	BZHIL     BX, SI, BX
+	KMOVW     BX, K1
 	VMOVUPS.Z (CX), K1, Z1
-	VMOVUPS.Z (AX), K1, Z2
+	VMOVUPS.Z (DX), K1, Z2
 	VMULPS    Z0, Z1, Z1
 	VADDPS    Z2, Z1, Z1
 	VMOVUPS   Z1, K1, (AX)

@@ -349,10 +349,10 @@ func sumSquaresAVX512(x *float32, n int) float64
 //go:noescape
 func scaleMulF32AVX512(out *float32, x *float32, w *float32, n int, s float32)
 
-// axpyF32AVX512 sets y[i] += a*x[i] for i < n.
+// axpyF32AVX512 sets out[i] = x[i]*s + w[i] for i < n.
 //
 //go:noescape
-func axpyF32AVX512(y *float32, x *float32, n int, a float32)
+func axpyF32AVX512(out *float32, x *float32, w *float32, n int, s float32)
 
 // softmaxExpAVX512 sets x[i] = exp(x[i]-mx) for i < n and returns their sum.
 //

@@ -17,5 +17,5 @@ var axpySIMD = func() func(y []float32, a float32, x []float32) {
 	if !haveAVX512VNNI {
 		return nil
 	}
-	return func(y []float32, a float32, x []float32) { axpyF32AVX512(&y[0], &x[0], len(y), a) }
+	return func(y []float32, a float32, x []float32) { axpyF32AVX512(&y[0], &x[0], &y[0], len(y), a) }
 }()

@@ -43,13 +43,19 @@ func sumSquares(name string) {
 	RET()
 }
 
-// scaleMul emits out[i] = (x[i]*s)*w[i] for i < n (AVX-512 F): RMSNorm's
-// output, two products each rounded once in kernels.RMSNorm's order, so
-// bit for bit its loop.
-func scaleMul(name string) {
+// scaleOp emits out[i] = (x[i]*s) * w[i] (scale-multiply: RMSNorm's
+// output) or, with add, out[i] = (x[i]*s) + w[i] (Axpy with out = w = y:
+// the residual adds), for i < n (AVX-512 F). The product and the second
+// operation are each rounded once, in the scalar loops' order (kernels.
+// RMSNorm; kernels.Axpy, unfused), so both are bit for bit those loops.
+func scaleOp(name string, add bool) {
 	TEXT(name, NOSPLIT, "func(out *float32, x *float32, w *float32, n int, s float32)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " sets out[i] = x[i]*s*w[i] for i < n.")
+	if add {
+		Doc(name + " sets out[i] = x[i]*s + w[i] for i < n.")
+	} else {
+		Doc(name + " sets out[i] = x[i]*s*w[i] for i < n.")
+	}
 	out := Load(Param("out"), GP64())
 	x := Load(Param("x"), GP64())
 	w := Load(Param("w"), GP64())
@@ -57,60 +63,28 @@ func scaleMul(name string) {
 	ss := Load(Param("s"), XMM())
 	s := ZMM()
 	VBROADCASTSS(ss, s)
+	op := VMULPS
+	if add {
+		op = VADDPS
+	}
 	body := func(k Op) {
 		v, g := ZMM(), ZMM()
 		if k == nil {
 			VMULPS(Mem{Base: x}, s, v)
-			VMULPS(Mem{Base: w}, v, v)
+			op(Mem{Base: w}, v, v)
 			VMOVUPS(v, Mem{Base: out})
 			return
 		}
 		VMOVUPS_Z(Mem{Base: x}, k, v)
 		VMOVUPS_Z(Mem{Base: w}, k, g)
 		VMULPS(s, v, v)
-		VMULPS(g, v, v)
+		op(g, v, v)
 		VMOVUPS(v, k, Mem{Base: out})
 	}
 	loop16(name, n, "_done", body, func() {
 		ADDQ(U32(64), out)
 		ADDQ(U32(64), x)
 		ADDQ(U32(64), w)
-	})
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
-}
-
-// axpy emits y[i] += a*x[i] for i < n (AVX-512 F): the residual adds, a
-// product and a sum each rounded once, as kernels.Axpy's scalar loop
-// (unfused) rounds them, so bit for bit.
-func axpy(name string) {
-	TEXT(name, NOSPLIT, "func(y *float32, x *float32, n int, a float32)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " sets y[i] += a*x[i] for i < n.")
-	y := Load(Param("y"), GP64())
-	x := Load(Param("x"), GP64())
-	n := Load(Param("n"), GP64())
-	as := Load(Param("a"), XMM())
-	a := ZMM()
-	VBROADCASTSS(as, a)
-	body := func(k Op) {
-		v, u := ZMM(), ZMM()
-		if k == nil {
-			VMULPS(Mem{Base: x}, a, v)
-			VADDPS(Mem{Base: y}, v, v)
-			VMOVUPS(v, Mem{Base: y})
-			return
-		}
-		VMOVUPS_Z(Mem{Base: x}, k, v)
-		VMOVUPS_Z(Mem{Base: y}, k, u)
-		VMULPS(a, v, v)
-		VADDPS(u, v, v)
-		VMOVUPS(v, k, Mem{Base: y})
-	}
-	loop16(name, n, "_done", body, func() {
-		ADDQ(U32(64), y)
-		ADDQ(U32(64), x)
 	})
 	Label(name + "_done")
 	VZEROUPPER()
