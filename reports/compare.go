@@ -289,7 +289,7 @@ func Compare(old, new *results.File, opt CompareOptions) (*Comparison, error) {
 		}
 	}
 	if paired == 0 {
-		cmp.Warnings = append(cmp.Warnings, "no cell configuration appears in both files: nothing can be compared")
+		cmp.Warnings = append(cmp.Warnings, "no cell configuration appears in both files: nothing can be compared"+kvDefaultHint(oldCells, newCells))
 	}
 
 	metrics := opt.Metrics
@@ -711,4 +711,23 @@ func (c *Comparison) Undecided() []string {
 		}
 	}
 	return out
+}
+
+// kvDefaultHint explains a comparison with no common cells whose sides
+// would pair if the old side's f32 KV cache were the default: the old file
+// is from results schema 1, when f32 was the default cache (made explicit
+// on reading), and the new side ran today's default, f16.
+func kvDefaultHint(oldCells, newCells map[string]*side) string {
+	for _, o := range oldCells {
+		if o.cfg.KVType != "f32" {
+			continue
+		}
+		c := o.cfg
+		c.KVType = ""
+		if _, ok := newCells[c.ID()]; ok {
+			return fmt.Sprintf(" (the old side's cells ran an f32 KV cache, the default before results schema 2; the new side's the default %s cache: rerun one side with --kv f32 or --kv %s to compare like with like)",
+				results.DefaultKVType, results.DefaultKVType)
+		}
+	}
+	return ""
 }

@@ -143,3 +143,30 @@ func TestCompareErrors(t *testing.T) {
 		t.Fatal("files without cells accepted")
 	}
 }
+
+// TestCompareKVDefaultHint: a schema 1 file's cells (f32 cache, made
+// explicit on reading) against today's default-cache cells share no
+// configuration; the warning says why and how to compare like with like,
+// and says nothing of caches when the sides differ otherwise.
+func TestCompareKVDefaultHint(t *testing.T) {
+	cfg := results.CellConfig{Model: "m", WeightType: "q4_0", Backend: "auto", Threads: 2, PromptTokens: 8, GenTokens: 8, Seed: 1}
+	old, cur := cfg, cfg
+	old.KVType = "f32"
+	m := sampledMetric(results.MetricDecode, "tok/s", "higher", base...)
+	cmp, err := Compare(fileWith("old.jsonl", cellWith(old, m)), fileWith("new.jsonl", cellWith(cur, m)), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(cmp.Warnings, "\n"); !strings.Contains(w, "nothing can be compared (the old side's cells ran an f32 KV cache") || !strings.Contains(w, "--kv f32") {
+		t.Errorf("warnings %q lack the KV default hint", w)
+	}
+	other := cfg
+	other.Threads = 4
+	cmp, err = Compare(fileWith("old.jsonl", cellWith(old, m)), fileWith("new.jsonl", cellWith(other, m)), CompareOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := strings.Join(cmp.Warnings, "\n"); !strings.Contains(w, "nothing can be compared") || strings.Contains(w, "KV cache") {
+		t.Errorf("warnings %q: want no KV hint when the cells differ otherwise", w)
+	}
+}
