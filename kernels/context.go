@@ -67,8 +67,8 @@ type Context struct {
 	dotRows         func(y, w []float32, stride int, x []float32)
 	rmsNorm         func(out, x, weight []float32, eps float32)          // nil: RMSNorm
 	dotRows16       func(y []float32, w []byte, stride int, x []float32) // nil: the F16 kernel per row
-	weighted32      func(out, v []float32, stride int, p []float32)      // nil: the Go loop
-	weighted16      func(out []float32, v []byte, stride int, p []float32)
+	weighted32      weightedFn                                           // nil: the Go loops
+	weighted16      weightedFn
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
 	// one-element argument arrays so MatVec can call MatVecs without

@@ -324,15 +324,41 @@ func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *fl
 //go:noescape
 func dotRowsF16AVX512(w *byte, stride int, x *float32, n int, rows int, y *float32)
 
-// weightedRowsF32AVX512 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n (stride in bytes).
+// weightedRowsF32x1AVX512 sets, for each of the 1 probability vectors p_q at p (ps floats apart),
+// out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
 //
 //go:noescape
-func weightedRowsF32AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
+func weightedRowsF32x1AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
 
-// weightedRowsF16AVX512 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n (stride in bytes).
+// weightedRowsF32x2AVX512 sets, for each of the 2 probability vectors p_q at p (ps floats apart),
+// out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
 //
 //go:noescape
-func weightedRowsF16AVX512(v *byte, stride int, p *float32, rows int, n int, out *float32)
+func weightedRowsF32x2AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
+
+// weightedRowsF32x3AVX512 sets, for each of the 3 probability vectors p_q at p (ps floats apart),
+// out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
+//
+//go:noescape
+func weightedRowsF32x3AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
+
+// weightedRowsF16x1AVX512 sets, for each of the 1 probability vectors p_q at p (ps floats apart),
+// out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
+//
+//go:noescape
+func weightedRowsF16x1AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
+
+// weightedRowsF16x2AVX512 sets, for each of the 2 probability vectors p_q at p (ps floats apart),
+// out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
+//
+//go:noescape
+func weightedRowsF16x2AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
+
+// weightedRowsF16x3AVX512 sets, for each of the 3 probability vectors p_q at p (ps floats apart),
+// out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
+//
+//go:noescape
+func weightedRowsF16x3AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
 
 // f32ToF16AVX512 sets the half at dst[2i:] to x[i] rounded to nearest even, for i < n.
 //

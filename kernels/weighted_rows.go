@@ -11,48 +11,85 @@ import "fmt"
 // caller's goroutine and keeps no state, so attention's threads may call it
 // concurrently. It panics when a row would end past v.
 func (c *Context) WeightedRowsF32(out, v []float32, stride int, p []float32) {
-	if len(out) == 0 {
-		return
-	}
-	if len(p) == 0 {
-		clear(out)
-		return
-	}
-	if stride < 0 || (len(p)-1)*stride+len(out) > len(v) {
-		panic(fmt.Sprintf("kernels: WeightedRowsF32: %d rows of %d at stride %d exceed %d values", len(p), len(out), stride, len(v)))
-	}
-	if c.weighted32 != nil {
-		c.weighted32(out, v, stride, p)
-		return
-	}
-	clear(out)
-	for t, pt := range p {
-		Axpy(out, pt, v[t*stride:t*stride+len(out)])
-	}
+	c.WeightedRowsF32Group(1, len(p), len(out), out, 0, v, stride, p, 0)
 }
 
 // WeightedRowsF16 is WeightedRowsF32 over rows of IEEE half floats (stride
 // in bytes, little-endian values, as the f16 KV cache stores them).
 func (c *Context) WeightedRowsF16(out []float32, v []byte, stride int, p []float32) {
-	if len(out) == 0 {
+	c.WeightedRowsF16Group(1, len(p), len(out), out, 0, v, stride, p, 0)
+}
+
+// WeightedRowsF32Group is WeightedRowsF32 for nq probability vectors over
+// the same rows: output q, out[q*os : q*os+n], is the sum of the rows rows
+// weighted by p[q*ps : q*ps+rows]. The query heads of one kv head
+// (grouped-query attention) pass their probabilities together, so each
+// value row is read once for all of them. Every output gets the bits
+// WeightedRowsF32 gives it alone.
+func (c *Context) WeightedRowsF32Group(nq, rows, n int, out []float32, os int, v []float32, stride int, p []float32, ps int) {
+	if !weightedArgs("WeightedRowsF32Group", nq, rows, n, len(out), os, len(v), stride, n, len(p), ps) {
 		return
 	}
-	if len(p) == 0 {
-		clear(out)
+	if rows == 0 {
+		clearOutputs(out, nq, n, os)
 		return
 	}
-	if stride < 0 || (len(p)-1)*stride+2*len(out) > len(v) {
-		panic(fmt.Sprintf("kernels: WeightedRowsF16: %d rows of %d values at stride %d bytes exceed %d bytes", len(p), len(out), stride, len(v)))
+	if c.weighted32 != nil {
+		c.weighted32(nq, rows, n, out, os, f32Bytes(v), 4*stride, p, ps)
+		return
+	}
+	for q := range nq {
+		o := out[q*os : q*os+n]
+		clear(o)
+		for t, pt := range p[q*ps : q*ps+rows] {
+			Axpy(o, pt, v[t*stride:t*stride+n])
+		}
+	}
+}
+
+// WeightedRowsF16Group is WeightedRowsF32Group over rows of halves
+// (stride in bytes).
+func (c *Context) WeightedRowsF16Group(nq, rows, n int, out []float32, os int, v []byte, stride int, p []float32, ps int) {
+	if !weightedArgs("WeightedRowsF16Group", nq, rows, n, len(out), os, len(v), stride, 2*n, len(p), ps) {
+		return
+	}
+	if rows == 0 {
+		clearOutputs(out, nq, n, os)
+		return
 	}
 	if c.weighted16 != nil {
-		c.weighted16(out, v, stride, p)
+		c.weighted16(nq, rows, n, out, os, v, stride, p, ps)
 		return
 	}
-	clear(out)
-	for t, pt := range p {
-		row := v[t*stride : t*stride+2*len(out)]
-		for d := range out {
-			out[d] += pt * f16At(row[2*d:])
+	for q := range nq {
+		o := out[q*os : q*os+n]
+		clear(o)
+		for t, pt := range p[q*ps : q*ps+rows] {
+			row := v[t*stride : t*stride+2*n]
+			for d := range o {
+				o[d] += pt * f16At(row[2*d:])
+			}
 		}
+	}
+}
+
+// weightedArgs checks a group's bounds, panicking when a vector or row
+// would end past its slice (rowLen is a row's length in v's units), and
+// reports whether there is anything to compute.
+func weightedArgs(op string, nq, rows, n, lo, os, lv, stride, rowLen, lp, ps int) bool {
+	if nq <= 0 || n <= 0 {
+		return false
+	}
+	if rows < 0 || os < 0 || ps < 0 || stride < 0 || (nq-1)*os+n > lo || (rows > 0 && ((rows-1)*stride+rowLen > lv || (nq-1)*ps+rows > lp)) {
+		panic(fmt.Sprintf("kernels: %s: %d outputs of %d (%d apart) over %d rows at stride %d exceed out %d, v %d or p %d (%d apart)",
+			op, nq, n, os, rows, stride, lo, lv, lp, ps))
+	}
+	return true
+}
+
+// clearOutputs zeroes nq outputs of n values, os apart: an empty sum.
+func clearOutputs(out []float32, nq, n, os int) {
+	for q := range nq {
+		clear(out[q*os : q*os+n])
 	}
 }

@@ -2,19 +2,27 @@
 
 package kernels
 
-// weightedRowsFor returns the avx512 backend's WeightedRowsF32 and
-// WeightedRowsF16 kernels, or nils (the Go loops).
-func weightedRowsFor(backend string) (func(out, v []float32, stride int, p []float32), func(out []float32, v []byte, stride int, p []float32)) {
+// weightedFn runs a checked, non-empty WeightedRows group (stride in
+// bytes, v as bytes).
+type weightedFn func(nq, rows, n int, out []float32, os int, v []byte, stride int, p []float32, ps int)
+
+// weightedRowsFor returns the avx512 backend's WeightedRows group kernels
+// for f32 and f16 rows, or nils (the Go loops).
+func weightedRowsFor(backend string) (weightedFn, weightedFn) {
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return nil, nil
 	}
-	f32 := func(out, v []float32, stride int, p []float32) {
-		v = need(v, (len(p)-1)*stride+len(out))
-		weightedRowsF32AVX512(&f32Bytes(v)[0], 4*stride, &p[0], len(p), len(out), &out[0])
+	return weightedGroup([3]func(*byte, int, *float32, int, int, int, *float32, int){weightedRowsF32x1AVX512, weightedRowsF32x2AVX512, weightedRowsF32x3AVX512}),
+		weightedGroup([3]func(*byte, int, *float32, int, int, int, *float32, int){weightedRowsF16x1AVX512, weightedRowsF16x2AVX512, weightedRowsF16x3AVX512})
+}
+
+// weightedGroup runs a group three outputs at a time on the kernels for 1,
+// 2 and 3 outputs (each output's bits do not depend on its companions).
+func weightedGroup(k [3]func(*byte, int, *float32, int, int, int, *float32, int)) weightedFn {
+	return func(nq, rows, n int, out []float32, os int, v []byte, stride int, p []float32, ps int) {
+		for q := 0; q < nq; q += 3 {
+			m := min(3, nq-q)
+			k[m-1](&v[0], stride, &p[q*ps], ps, rows, n, &out[q*os], os)
+		}
 	}
-	f16 := func(out []float32, v []byte, stride int, p []float32) {
-		v = need(v, (len(p)-1)*stride+2*len(out))
-		weightedRowsF16AVX512(&v[0], stride, &p[0], len(p), len(out), &out[0])
-	}
-	return f32, f16
 }

@@ -66,3 +66,65 @@ func TestWeightedRows(t *testing.T) {
 		mustPanic(t, "f16 rows past v", func() { c.WeightedRowsF16(make([]float32, 3), make([]byte, 20), 8, make([]float32, 3)) })
 	}
 }
+
+// TestWeightedRowsGroup: on every backend, each output of a group of 1..5
+// probability vectors (the kernels take up to 3 at once) is bit for bit
+// what WeightedRowsF32/F16 gives it alone, for column counts across the
+// wide, narrow and masked groups and row counts 0..3 and 9; outputs and
+// vectors sit apart by more than their length, and nothing between or
+// after the outputs is written.
+func TestWeightedRowsGroup(t *testing.T) {
+	r := newRand(23)
+	for _, b := range Backends() {
+		if !b.usable() {
+			continue
+		}
+		c := NewContext(b, nil)
+		for _, n := range []int{1, 15, 16, 31, 32, 33, 47, 64, 65, 96, 130} {
+			for _, rows := range []int{0, 1, 2, 3, 9} {
+				for nq := 1; nq <= 5; nq++ {
+					stride := n + 5
+					v := randRow(r, max(1, (rows-1)*stride+n))
+					h := make([]byte, 2*len(v))
+					for i, x := range v {
+						binary.LittleEndian.PutUint16(h[2*i:], FP32ToFP16(x))
+					}
+					ps, os := rows+3, n+2
+					p := randRow(r, (nq-1)*ps+rows+1)
+					for _, f16 := range []bool{false, true} {
+						out := make([]float32, (nq-1)*os+n+1)
+						for i := range out {
+							out[i] = 42
+						}
+						if f16 {
+							c.WeightedRowsF16Group(nq, rows, n, out, os, h, 2*stride, p, ps)
+						} else {
+							c.WeightedRowsF32Group(nq, rows, n, out, os, v, stride, p, ps)
+						}
+						for q := 0; q < nq; q++ {
+							want := make([]float32, n)
+							if f16 {
+								c.WeightedRowsF16(want, h, 2*stride, p[q*ps:q*ps+rows])
+							} else {
+								c.WeightedRowsF32(want, v, stride, p[q*ps:q*ps+rows])
+							}
+							for d := 0; d < n; d++ {
+								if math.Float32bits(out[q*os+d]) != math.Float32bits(want[d]) {
+									t.Fatalf("%s f16=%v n=%d rows=%d nq=%d: out %d[%d] = %g, alone %g", b.Name, f16, n, rows, nq, q, d, out[q*os+d], want[d])
+								}
+							}
+							for d := n; d < os && q*os+d < len(out); d++ {
+								if out[q*os+d] != 42 {
+									t.Fatalf("%s f16=%v n=%d rows=%d nq=%d: wrote past output %d", b.Name, f16, n, rows, nq, q)
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		mustPanic(t, "group past out", func() {
+			c.WeightedRowsF32Group(2, 1, 4, make([]float32, 7), 4, make([]float32, 4), 4, make([]float32, 2), 1)
+		})
+	}
+}

@@ -1105,6 +1105,10 @@ func (m *Model) attention(lo, hi int) {
 		m.attentionQ8(lo, hi)
 		return
 	}
+	if n == 1 && (m.kCache32 != nil || m.kvType == kernels.F16) {
+		m.attendGroups(lo, hi)
+		return
+	}
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
 		kvh := h / m.group
@@ -1146,6 +1150,41 @@ func (m *Model) attention(lo, hi int) {
 				}
 			}
 		}
+	}
+}
+
+// attendGroups is attention for one query row (a decode) and query heads
+// [lo,hi) over an f32 or f16 cache: each head's scores and softmax as
+// attention computes them, then the outputs of the heads in [lo,hi) that
+// share a kv head in one weighted sum over its value rows
+// (WeightedRowsF32Group/F16Group: each value row read and widened once for
+// the group, every output the bits a head alone gets, so the pool's
+// splitting of [lo,hi) changes nothing).
+func (m *Model) attendGroups(lo, hi int) {
+	l, T := m.curLayer, m.curP0+1
+	hd, maxCtx, eb := m.headDim, m.maxCtx, m.kvElem
+	for h := lo; h < hi; {
+		kvh := h / m.group
+		end := min(hi, (kvh+1)*m.group) // heads [h,end) read kv head kvh
+		base := hd * m.kRow(l, kvh, 0)
+		rows := base + T*hd
+		for hh := h; hh < end; hh++ {
+			qh := m.prepQuery(hh, 0)
+			s := m.scores[hh*maxCtx : hh*maxCtx+T]
+			if k32 := m.kCache32; k32 != nil {
+				m.ctx.DotRowsF32(s, k32[base:rows], hd, qh)
+			} else {
+				m.ctx.DotRowsF16(s, m.kCache[eb*base:eb*rows], eb*hd, qh)
+			}
+			m.ctx.ScaledSoftmax(s, m.scale)
+		}
+		out, p := m.att[h*hd:end*hd], m.scores[h*maxCtx:(end-1)*maxCtx+T]
+		if v32 := m.vCache32; v32 != nil {
+			m.ctx.WeightedRowsF32Group(end-h, T, hd, out, hd, v32[base:rows], hd, p, maxCtx)
+		} else {
+			m.ctx.WeightedRowsF16Group(end-h, T, hd, out, hd, m.vCache[eb*base:eb*rows], eb*hd, p, maxCtx)
+		}
+		h = end
 	}
 }
 
