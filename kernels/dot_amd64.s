@@ -14691,6 +14691,246 @@ weightedRowsF16x3AVX512_done:
 	VZEROUPPER
 	RET
 
+// func weightedRowsF32AVX2(v *byte, stride int, p *float32, rows int, n int, out *float32)
+// Requires: AVX, FMA3
+TEXT ·weightedRowsF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ p+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ out+40(FP), DI
+
+weightedRowsF32AVX2_wide:
+	CMPQ   SI, $0x00000020
+	JL     weightedRowsF32AVX2_narrow
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF32AVX2_w_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF32AVX2_w_one
+	VBROADCASTSS (R9), Y8
+	VMOVUPS      (R8), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      32(R8), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      64(R8), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      96(R8), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VBROADCASTSS 4(R9), Y8
+	VMOVUPS      (R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VMOVUPS      32(R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VMOVUPS      64(R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VMOVUPS      96(R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y7
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF32AVX2_w_pair
+
+weightedRowsF32AVX2_w_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF32AVX2_w_store
+	VBROADCASTSS (R9), Y8
+	VMOVUPS      (R8), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VMOVUPS      32(R8), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VMOVUPS      64(R8), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VMOVUPS      96(R8), Y9
+	VFMADD231PS  Y9, Y8, Y6
+
+weightedRowsF32AVX2_w_store:
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 32(DI)
+	VADDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 64(DI)
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, 96(DI)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, SI
+	JMP     weightedRowsF32AVX2_wide
+
+weightedRowsF32AVX2_narrow:
+	CMPQ   SI, $0x00000008
+	JL     weightedRowsF32AVX2_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF32AVX2_n_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF32AVX2_n_one
+	VBROADCASTSS (R9), Y2
+	VMOVUPS      (R8), Y3
+	VFMADD231PS  Y3, Y2, Y0
+	VBROADCASTSS 4(R9), Y2
+	VMOVUPS      (R8)(CX*1), Y3
+	VFMADD231PS  Y3, Y2, Y1
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF32AVX2_n_pair
+
+weightedRowsF32AVX2_n_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF32AVX2_n_store
+	VBROADCASTSS (R9), Y2
+	VMOVUPS      (R8), Y3
+	VFMADD231PS  Y3, Y2, Y0
+
+weightedRowsF32AVX2_n_store:
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, SI
+	JMP     weightedRowsF32AVX2_narrow
+
+weightedRowsF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func weightedRowsF16AVX2(v *byte, stride int, p *float32, rows int, n int, out *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·weightedRowsF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ v+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ p+16(FP), DX
+	MOVQ rows+24(FP), BX
+	MOVQ n+32(FP), SI
+	MOVQ out+40(FP), DI
+
+weightedRowsF16AVX2_wide:
+	CMPQ   SI, $0x00000020
+	JL     weightedRowsF16AVX2_narrow
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF16AVX2_w_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF16AVX2_w_one
+	VBROADCASTSS (R9), Y8
+	VCVTPH2PS    (R8), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VCVTPH2PS    16(R8), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VCVTPH2PS    32(R8), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VCVTPH2PS    48(R8), Y9
+	VFMADD231PS  Y9, Y8, Y6
+	VBROADCASTSS 4(R9), Y8
+	VCVTPH2PS    (R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y1
+	VCVTPH2PS    16(R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y3
+	VCVTPH2PS    32(R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y5
+	VCVTPH2PS    48(R8)(CX*1), Y9
+	VFMADD231PS  Y9, Y8, Y7
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF16AVX2_w_pair
+
+weightedRowsF16AVX2_w_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF16AVX2_w_store
+	VBROADCASTSS (R9), Y8
+	VCVTPH2PS    (R8), Y9
+	VFMADD231PS  Y9, Y8, Y0
+	VCVTPH2PS    16(R8), Y9
+	VFMADD231PS  Y9, Y8, Y2
+	VCVTPH2PS    32(R8), Y9
+	VFMADD231PS  Y9, Y8, Y4
+	VCVTPH2PS    48(R8), Y9
+	VFMADD231PS  Y9, Y8, Y6
+
+weightedRowsF16AVX2_w_store:
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	VADDPS  Y3, Y2, Y2
+	VMOVUPS Y2, 32(DI)
+	VADDPS  Y5, Y4, Y4
+	VMOVUPS Y4, 64(DI)
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, 96(DI)
+	ADDQ    $0x00000040, AX
+	ADDQ    $0x00000080, DI
+	SUBQ    $0x00000020, SI
+	JMP     weightedRowsF16AVX2_wide
+
+weightedRowsF16AVX2_narrow:
+	CMPQ   SI, $0x00000008
+	JL     weightedRowsF16AVX2_done
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+
+weightedRowsF16AVX2_n_pair:
+	CMPQ         R10, $0x00000002
+	JL           weightedRowsF16AVX2_n_one
+	VBROADCASTSS (R9), Y2
+	VCVTPH2PS    (R8), Y3
+	VFMADD231PS  Y3, Y2, Y0
+	VBROADCASTSS 4(R9), Y2
+	VCVTPH2PS    (R8)(CX*1), Y3
+	VFMADD231PS  Y3, Y2, Y1
+	LEAQ         (R8)(CX*2), R8
+	ADDQ         $0x00000008, R9
+	SUBQ         $0x00000002, R10
+	JMP          weightedRowsF16AVX2_n_pair
+
+weightedRowsF16AVX2_n_one:
+	TESTQ        R10, R10
+	JLE          weightedRowsF16AVX2_n_store
+	VBROADCASTSS (R9), Y2
+	VCVTPH2PS    (R8), Y3
+	VFMADD231PS  Y3, Y2, Y0
+
+weightedRowsF16AVX2_n_store:
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ    $0x00000010, AX
+	ADDQ    $0x00000020, DI
+	SUBQ    $0x00000008, SI
+	JMP     weightedRowsF16AVX2_narrow
+
+weightedRowsF16AVX2_done:
+	VZEROUPPER
+	RET
+
 // func f32ToF16AVX512(dst *byte, x *float32, n int)
 // Requires: AVX, AVX512BW, AVX512F, AVX512VL, BMI2
 TEXT ·f32ToF16AVX512(SB), NOSPLIT, $0-24

@@ -360,6 +360,16 @@ func weightedRowsF16x2AVX512(v *byte, stride int, p *float32, ps int, rows int, 
 //go:noescape
 func weightedRowsF16x3AVX512(v *byte, stride int, p *float32, ps int, rows int, n int, out *float32, os int)
 
+// weightedRowsF32AVX2 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n, n a multiple of 8 (stride in bytes).
+//
+//go:noescape
+func weightedRowsF32AVX2(v *byte, stride int, p *float32, rows int, n int, out *float32)
+
+// weightedRowsF16AVX2 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n, n a multiple of 8 (stride in bytes).
+//
+//go:noescape
+func weightedRowsF16AVX2(v *byte, stride int, p *float32, rows int, n int, out *float32)
+
 // f32ToF16AVX512 sets the half at dst[2i:] to x[i] rounded to nearest even, for i < n.
 //
 //go:noescape

@@ -98,6 +98,8 @@ func main() {
 	weightedRows("weightedRowsF16x1AVX512", true, 1)
 	weightedRows("weightedRowsF16x2AVX512", true, 2)
 	weightedRows("weightedRowsF16x3AVX512", true, 3)
+	weightedRowsAVX2("weightedRowsF32AVX2", false)
+	weightedRowsAVX2("weightedRowsF16AVX2", true)
 	f32ToF16("f32ToF16AVX512")
 	sumSquares("sumSquaresAVX512")
 	scaleOp("scaleMulF32AVX512", false)

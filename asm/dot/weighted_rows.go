@@ -180,3 +180,90 @@ func loadRow16(m Mem, mask Op, f16 bool) VecVirtual {
 	}
 	return r
 }
+
+// weightedRowsAVX2 emits weightedRows for one probability vector with
+// AVX2, FMA and F16C (the avx2 backend): out[d] = Σ_{t<rows} p[t]·
+// v[t*stride+d] for d < n, n a multiple of 8 (the caller sums the last
+// columns), 32 columns at a time (four ymm) while there are 32, then 8;
+// even and odd t in two accumulators per register, as weightedRows.
+func weightedRowsAVX2(name string, f16 bool) {
+	TEXT(name, NOSPLIT, "func(v *byte, stride int, p *float32, rows int, n int, out *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n, n a multiple of 8 (stride in bytes).")
+	v := Load(Param("v"), GP64())
+	stride := Load(Param("stride"), GP64())
+	p := Load(Param("p"), GP64())
+	rows := Load(Param("rows"), GP64())
+	n := Load(Param("n"), GP64())
+	out := Load(Param("out"), GP64())
+	elem := 4
+	if f16 {
+		elem = 2
+	}
+	vp, pp, t := GP64(), GP64(), GP64()
+	group := func(label string, g int) {
+		even, odd := make([]VecVirtual, g), make([]VecVirtual, g)
+		for i := range even {
+			even[i], odd[i] = YMM(), YMM()
+			VXORPS(even[i], even[i], even[i])
+			VXORPS(odd[i], odd[i], odd[i])
+		}
+		MOVQ(v, vp)
+		MOVQ(p, pp)
+		MOVQ(rows, t)
+		step := func(acc []VecVirtual, row Mem, disp int) {
+			w := YMM()
+			VBROADCASTSS(Mem{Base: pp, Disp: disp}, w)
+			for i, a := range acc {
+				m := row
+				m.Disp += 8 * elem * i
+				r := YMM()
+				if f16 {
+					VCVTPH2PS(m, r)
+				} else {
+					VMOVUPS(m, r)
+				}
+				VFMADD231PS(r, w, a)
+			}
+		}
+		Label(label + "_pair")
+		CMPQ(t, U32(2))
+		JL(LabelRef(label + "_one"))
+		step(even, Mem{Base: vp}, 0)
+		step(odd, Mem{Base: vp, Index: stride, Scale: 1}, 4)
+		LEAQ(Mem{Base: vp, Index: stride, Scale: 2}, vp)
+		ADDQ(U32(8), pp)
+		SUBQ(U32(2), t)
+		JMP(LabelRef(label + "_pair"))
+		Label(label + "_one")
+		TESTQ(t, t)
+		JLE(LabelRef(label + "_store"))
+		step(even, Mem{Base: vp}, 0)
+		Label(label + "_store")
+		for i := range even {
+			VADDPS(odd[i], even[i], even[i])
+			VMOVUPS(even[i], Mem{Base: out, Disp: 32 * i})
+		}
+	}
+	Label(name + "_wide")
+	CMPQ(n, U32(32))
+	JL(LabelRef(name + "_narrow"))
+	group(name+"_w", 4)
+	ADDQ(U32(32*elem), v)
+	ADDQ(U32(128), out)
+	SUBQ(U32(32), n)
+	JMP(LabelRef(name + "_wide"))
+
+	Label(name + "_narrow")
+	CMPQ(n, U32(8))
+	JL(LabelRef(name + "_done"))
+	group(name+"_n", 1)
+	ADDQ(U32(8*elem), v)
+	ADDQ(U32(32), out)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_narrow"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
