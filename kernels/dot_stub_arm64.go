@@ -15,6 +15,17 @@ func dotF32NEON(w, x *byte, n int) float32
 //go:noescape
 func dotF16NEON(w, x *byte, n int) float32
 
+// weightedRowsF32NEON sets out[d] = Σ_{t<rows} p[t]·row_t[d] for d < n,
+// rows of float32 stride bytes apart from v; n must be a multiple of 16.
+//
+//go:noescape
+func weightedRowsF32NEON(v *byte, stride int, p *float32, rows int, n int, out *float32)
+
+// weightedRowsF16NEON is weightedRowsF32NEON over rows of halves.
+//
+//go:noescape
+func weightedRowsF16NEON(v *byte, stride int, p *float32, rows int, n int, out *float32)
+
 // dotBF16NEON is dotF32NEON for bf16 weights.
 //
 //go:noescape

@@ -179,6 +179,77 @@ func dotFloat(name string, format int) {
 	reduce(24)
 }
 
+// weightedRows: out[d] = Σ_{t<rows} p[t]·row_t[d] for d < n, n a multiple
+// of 16 (the caller sums the last columns), rows stride bytes apart, f32
+// or (f16) halves widened with FCVTL/FCVTL2: attention's output over the
+// row-major value cache. 16 columns per pass; each t's probability is
+// loaded replicated (LD1R) and multiplies the row into four accumulators,
+// even t into V16-V19 and odd t into V20-V23 (eight FMA chains), added at
+// the end, as the amd64 kernels do.
+func weightedRows(name string, f16 bool) {
+	fmt.Fprintf(&out, "\n// func %s(v *byte, stride int, p *float32, rows int, n int, out *float32)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	emit("MOVD v+0(FP), R0")
+	emit("MOVD stride+8(FP), R1")
+	emit("MOVD p+16(FP), R2")
+	emit("MOVD rows+24(FP), R3")
+	emit("MOVD n+32(FP), R4")
+	emit("MOVD out+40(FP), R5")
+	// load widens the 16 values at R into V4-V7.
+	load := func(r string) {
+		if f16 {
+			emit("VLD1 (%s), [V0.H8, V1.H8]", r)
+			fcvtl(4, 0)
+			fcvtl2(5, 0)
+			fcvtl(6, 1)
+			fcvtl2(7, 1)
+			return
+		}
+		emit("VLD1 (%s), [V4.S4, V5.S4, V6.S4, V7.S4]", r)
+	}
+	step := func(r, pr string, acc int) {
+		emit("VLD1R (%s), [V2.S4]", pr)
+		load(r)
+		for i := 0; i < 4; i++ {
+			emit("VFMLA V%d.S4, V2.S4, V%d.S4", 4+i, acc+i)
+		}
+	}
+	label(name + "_cols")
+	emit("CBZ R4, %s_done", name)
+	zero(16, 17, 18, 19, 20, 21, 22, 23)
+	emit("MOVD R0, R6") // the rows' current position
+	emit("MOVD R2, R7") // p[t]
+	emit("MOVD R3, R8") // rows left
+	label(name + "_pair")
+	emit("CMP $2, R8")
+	emit("BLT %s_one", name)
+	step("R6", "R7", 16)
+	emit("ADD R1, R6, R9")
+	emit("ADD $4, R7, R10")
+	step("R9", "R10", 20)
+	emit("ADD R1, R9, R6")
+	emit("ADD $8, R7, R7")
+	emit("SUB $2, R8, R8")
+	emit("B %s_pair", name)
+	label(name + "_one")
+	emit("CBZ R8, %s_store", name)
+	step("R6", "R7", 16)
+	label(name + "_store")
+	for i := 0; i < 4; i++ {
+		fadd4(16+i, 16+i, 20+i)
+	}
+	emit("VST1.P [V16.S4, V17.S4, V18.S4, V19.S4], 64(R5)")
+	if f16 {
+		emit("ADD $32, R0, R0")
+	} else {
+		emit("ADD $64, R0, R0")
+	}
+	emit("SUB $16, R4, R4")
+	emit("B %s_cols", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 // dotQ: q8_0 (wsz 34) or q4_0 (wsz 18) weights against q8_0 activations,
 // one block per step with SDOT (signed x signed int8, exact for every byte
 // value), two float accumulators (V16, V17) over alternate blocks.
@@ -953,6 +1024,8 @@ func main() {
 	dotFloat("dotF32NEON", f32)
 	dotFloat("dotF16NEON", f16)
 	dotFloat("dotBF16NEON", bf16)
+	weightedRows("weightedRowsF32NEON", false)
+	weightedRows("weightedRowsF16NEON", true)
 	// The integer kernels twice: with SDOT ("NEON") and without ("NEONv80").
 	for _, dp := range []bool{true, false} {
 		dotprod = dp
