@@ -26,7 +26,8 @@ const SchemaVersion = 2
 
 // DefaultKVType is the KV cache a cell without a KVType runs (the runner's
 // and the CLI's default, as llama.cpp's): half the bytes of f32 per cached
-// position, and on this project's kernels faster at every depth measured.
+// position; on this project's kernels as fast as f32 on an empty cache and
+// about 35-40% faster at 1024 cached positions (SmolLM2-135M, 2026-11-25).
 const DefaultKVType = "f16"
 
 // Record kinds.

@@ -58,9 +58,10 @@ type Options struct {
 	PrefillChunk int
 	// KVType is the KV cache element type: kernels.F32 (the zero value,
 	// exact), kernels.F16 (half the memory and cache traffic; llama.cpp's
-	// default and edgebench's run and generate commands': faster than f32
-	// at every depth measured) or kernels.Q8_0 (34 bytes per 32 values, as llama.cpp's
-	// -ctk q8_0 -ctv q8_0; needs a head dim that is a multiple of 32).
+	// default and edgebench's run and generate commands': as fast as f32 on
+	// an empty cache and faster deep into one) or kernels.Q8_0 (34 bytes per
+	// 32 values, as llama.cpp's -ctk q8_0 -ctv q8_0; needs a head dim that is
+	// a multiple of 32).
 	KVType kernels.Type
 	// NoMmap copies the weights out of the file into anonymous memory
 	// advised for transparent huge pages (llama.cpp's --no-mmap), instead
