@@ -328,45 +328,10 @@ func kvRowBytes(t kernels.Type, n int64) int64 {
 }
 
 func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
-	if err := checkConfig(cfg); err != nil {
-		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
-	}
-	maxCtx, chunk, err := contextSizes(cfg, opts)
+	m, backend, err := newModel(f.Path, cfg, opts)
 	if err != nil {
-		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
+		return nil, err
 	}
-	if err := checkKV(cfg, opts.KVType); err != nil {
-		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
-	}
-
-	backend, err := kernels.SelectBackend(opts.Backend)
-	if err != nil {
-		return nil, fmt.Errorf("transformer: %s: %w", f.Path, err)
-	}
-
-	m := &Model{
-		cfg:     cfg,
-		path:    f.Path,
-		hidden:  cfg.Hidden,
-		qDim:    cfg.Heads * cfg.HeadDim,
-		kvDim:   cfg.KVHeads * cfg.HeadDim,
-		headDim: cfg.HeadDim,
-		heads:   cfg.Heads,
-		kvHeads: cfg.KVHeads,
-		group:   cfg.Heads / cfg.KVHeads,
-		ffn:     cfg.FFN,
-		eps:     cfg.RMSEps,
-		neox:    cfg.RopeNeox,
-		maxCtx:  maxCtx,
-		chunk:   chunk,
-		kvType:  opts.KVType,
-	}
-	m.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
-
-	// The pool and context exist before the tensors are checked because
-	// BackendFor (which backend serves each weight type) needs the context.
-	m.pool = kernels.NewPool(opts.Threads)
-	m.ctx = kernels.NewContext(backend, m.pool)
 	if opts.NoMmap {
 		if m.weights, err = newWeightCopy(f); err != nil {
 			m.pool.Close()
@@ -386,31 +351,79 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	if m.weights != nil {
 		m.weights.done()
 	}
-	dot, name, err := backend.Kernel(m.kvType)
+	if err := m.setupKV(f.Path, backend); err != nil {
+		return fail(err)
+	}
+	m.growScratch()
+	return m, nil
+}
+
+// newModel checks cfg and opts and builds a Model without weights or
+// buffers: its shape, context sizes, worker pool and kernel context (name
+// labels the errors).
+func newModel(name string, cfg model.Config, opts Options) (*Model, *kernels.Backend, error) {
+	if err := checkConfig(cfg); err != nil {
+		return nil, nil, fmt.Errorf("transformer: %s: %w", name, err)
+	}
+	maxCtx, chunk, err := contextSizes(cfg, opts)
 	if err != nil {
-		return fail(fmt.Errorf("transformer: %s: %s KV cache: %w", f.Path, m.kvType, err))
+		return nil, nil, fmt.Errorf("transformer: %s: %w", name, err)
+	}
+	if err := checkKV(cfg, opts.KVType); err != nil {
+		return nil, nil, fmt.Errorf("transformer: %s: %w", name, err)
+	}
+
+	backend, err := kernels.SelectBackend(opts.Backend)
+	if err != nil {
+		return nil, nil, fmt.Errorf("transformer: %s: %w", name, err)
+	}
+
+	m := &Model{
+		cfg:     cfg,
+		path:    name,
+		hidden:  cfg.Hidden,
+		qDim:    cfg.Heads * cfg.HeadDim,
+		kvDim:   cfg.KVHeads * cfg.HeadDim,
+		headDim: cfg.HeadDim,
+		heads:   cfg.Heads,
+		kvHeads: cfg.KVHeads,
+		group:   cfg.Heads / cfg.KVHeads,
+		ffn:     cfg.FFN,
+		eps:     cfg.RMSEps,
+		neox:    cfg.RopeNeox,
+		maxCtx:  maxCtx,
+		chunk:   chunk,
+		kvType:  opts.KVType,
+	}
+	m.scale = float32(1 / math.Sqrt(float64(cfg.HeadDim)))
+	m.pool = kernels.NewPool(opts.Threads)
+	m.ctx = kernels.NewContext(backend, m.pool)
+	return m, backend, nil
+}
+
+// setupKV resolves the KV cache's kernels on backend and allocates the
+// buffers and the cache (after the weights: m.backendInfo exists).
+func (m *Model) setupKV(name string, backend *kernels.Backend) error {
+	dot, kname, err := backend.Kernel(m.kvType)
+	if err != nil {
+		return fmt.Errorf("transformer: %s: %s KV cache: %w", name, m.kvType, err)
 	}
 	m.dotKV = dot
-	m.backendInfo["kv:"+m.kvType.String()] = name
+	if m.backendInfo == nil {
+		m.backendInfo = map[string]string{}
+	}
+	m.backendInfo["kv:"+m.kvType.String()] = kname
 	if m.kvType == kernels.F16 || m.kvType == kernels.Q8_0 {
-		// Resolved here, once: attention's threads call DotRowsF16 or
-		// DotRowsQ8 concurrently, and they read the context's kernel.
 		if _, err := m.ctx.BackendFor(m.kvType); err != nil {
-			return fail(fmt.Errorf("transformer: %s: %s KV cache: %w", f.Path, m.kvType, err))
+			return fmt.Errorf("transformer: %s: %s KV cache: %w", name, m.kvType, err)
 		}
 	}
 	m.allocate()
 	m.attnFn = m.attention
 	m.kvThen = m.kvDone
-	m.growScratch()
-	return m, nil
+	return nil
 }
 
-// growScratch makes the kernels grow their activation scratch to its final
-// size now, so that not even the first Prefill allocates: for every weight
-// type and row length in the model it runs a full-chunk MatMul against a
-// one-row matrix of zeros (cheap: it quantizes a chunk of activations and
-// does one dot product per token).
 func (m *Model) growScratch() {
 	type shape struct {
 		t    kernels.Type
