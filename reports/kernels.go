@@ -47,6 +47,7 @@ type KernelResult struct {
 	Shape       string    `json:"shape"`
 	Cols        int       `json:"cols"`
 	Rows        int       `json:"rows"`
+	KVHeads     int       `json:"kv_heads,omitempty"` // attention: kv heads (Rows query heads of Cols dims)
 	N           int       `json:"n"`
 	Threads     int       `json:"threads"`
 	WeightBytes int64     `json:"weight_bytes"`

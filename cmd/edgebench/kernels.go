@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/edgebench/edgebench/transformer"
 	"io"
 	"math"
 	"regexp"
@@ -25,6 +26,7 @@ func init() { register(newKernelsCmd) }
 
 type kernelsFlags struct {
 	types, backends, shapes, ns, filter, output, ops string
+	depths                                           string
 	threads, reps, footprintMiB                      int
 	minTime, maxOp                                   time.Duration
 	noRoofline, noPaired, list                       bool
@@ -71,6 +73,12 @@ is the CPU time the process used over wall time x threads per repetition
 cores, which slows long repetitions more than short samples.
 The elementwise ops (rmsnorm, softmax, silumul, rope) run single-threaded on
 vectors as long as the shapes' column counts and report GB/s of data touched.
+--ops attention (not in the default set: filling its caches takes seconds)
+times one decode token's attention with the runtime's own code, on all
+threads, for the attention shapes of SmolLM2-135M (9 heads, 3 kv heads, 64
+dims), Llama-3.2-1B (32, 8, 64) and Llama-3-8B (32, 8, 128), over --depths
+cached positions, for each KV cache type in --types (f32, f16, q8_0); GB/s is
+the cache read per token, "% roofline" its share of the read bandwidth.
 
 A backend that lacks a format's kernel is skipped rather than timed with its
 fallback, and a case whose single op would take longer than --max-op is
@@ -105,6 +113,7 @@ have them) have no paired_pct row; matvec ones are named in a warning.`,
   edgebench kernels --types q4_0,q4_0_24 --shapes 4096x14336 --n 1
   edgebench kernels --filter 'backend=avx512' -o gobench > new.txt && benchstat old.txt new.txt
   edgebench kernels --list                           # print the case names only
+  edgebench kernels --ops attention --types f16,q8_0 --depths 512,4096
   edgebench kernels --types q4_0 -o json > old.json  # ... change the code, rebuild, then:
   edgebench kernels --types q4_0 --compare old.json --gate 5%
   edgebench kernels --types q4_0 --ops matvec --compare old.json --metric paired_pct --gate 5%  # bandwidth drifts`,
@@ -117,7 +126,9 @@ have them) have no paired_pct row; matvec ones are named in a warning.`,
 	f.StringVar(&fl.shapes, "shapes", "4096x4096,4096x14336,2048x8192,576x1536", "matrix shapes COLSxROWS, comma-separated")
 	f.StringVar(&fl.ns, "n", "1,128", "tokens per op, comma-separated (1 = matvec, more = matmul)")
 	f.StringVar(&fl.ops, "ops", "matvec,matmul,"+strings.Join(kbench.ElementwiseOps, ","),
-		"ops to run: matvec, matmul and the elementwise ops (sized by the shapes' column counts)")
+		"ops to run: matvec, matmul, the elementwise ops (sized by the shapes' column counts) and attention")
+	f.StringVar(&fl.depths, "depths", strings.Trim(strings.Join(strings.Fields(fmt.Sprint(kbench.DefaultDepths)), ","), "[]"),
+		"cached positions of the attention cases, comma-separated")
 	f.StringVar(&fl.filter, "filter", "", "regular expression on case names, e.g. 'matvec/type=q4_0/'")
 	f.StringVarP(&fl.output, "output", "o", "table", "output format: table, json or gobench")
 	f.IntVar(&fl.threads, "threads", 0, "worker threads (0 = all CPUs)")
@@ -190,10 +201,13 @@ func parseKernelCases(fl kernelsFlags) ([]kbench.Case, error) {
 		return nil, fmt.Errorf("nothing to run: --types, --backends, --shapes and --n must each name at least one value")
 	}
 	var ops, elementwise []string
+	attention := false
 	for _, op := range splitList(fl.ops) {
 		switch op {
 		case "matvec", "matmul":
 			ops = append(ops, op)
+		case kbench.OpAttention:
+			attention = true
 		default:
 			elementwise = append(elementwise, op)
 		}
@@ -215,6 +229,21 @@ func parseKernelCases(fl kernelsFlags) ([]kbench.Case, error) {
 		return nil, fmt.Errorf("--ops: %v", err)
 	}
 	cases = append(cases, opCases...)
+	if attention {
+		var depths []int
+		for _, s := range splitList(fl.depths) {
+			d, err := strconv.Atoi(s)
+			if err != nil || d < 0 {
+				return nil, fmt.Errorf("--depths: %q is not a whole number of positions", s)
+			}
+			depths = append(depths, d)
+		}
+		ac := kbench.AttentionCases(types, backends, depths)
+		if len(ac) == 0 {
+			return nil, fmt.Errorf("--ops attention: no case: --types names no KV cache type (f32, f16, q8_0) or --depths is empty")
+		}
+		cases = append(cases, ac...)
+	}
 	if fl.filter != "" {
 		re, err := regexp.Compile(fl.filter)
 		if err != nil {
@@ -316,6 +345,7 @@ func runKernels(cmd *cobra.Command, fl kernelsFlags) error {
 	}
 	opt := kbench.Options{
 		Threads: threads, Reps: fl.reps, MinTime: fl.minTime, MaxOpTime: fl.maxOp, Footprint: footprint(fl.footprintMiB, fp),
+		NewAttention: newAttentionBench,
 	}
 	var paired *reports.PairedRead
 	if roof != nil && !fl.noPaired && slices.ContainsFunc(cases, func(c kbench.Case) bool { return c.Op == "matvec" }) {
@@ -403,7 +433,7 @@ func footprint(mib int, fp device.Fingerprint) int {
 func record(r kbench.Result, roof *device.Roofline) kernelRecord {
 	rec := kernelRecord{
 		Name: r.Name, Op: r.Op, Type: r.Type.String(), BitsPerW: r.Type.BitsPerWeight(),
-		Backend: r.Backend, BackendRan: r.Ran, Shape: r.Shape.String(), Cols: r.Shape.Cols, Rows: r.Shape.Rows,
+		Backend: r.Backend, BackendRan: r.Ran, Shape: r.Shape.String(), Cols: r.Shape.Cols, Rows: r.Shape.Rows, KVHeads: r.KVHeads,
 		N: r.N, Threads: r.Threads, WeightBytes: r.WeightBytes(), Flops: r.Flops(),
 		Iters: r.Iters, NsPerOp: r.NsPerOp, Skipped: r.Skipped,
 	}
@@ -411,9 +441,9 @@ func record(r kbench.Result, roof *device.Roofline) kernelRecord {
 		return rec
 	}
 	rec.MedianNs, rec.GBps, rec.GFLOPs = r.MedianNs(), r.GBps(), r.GFLOPs()
-	if roof != nil && (r.Op == "matvec" || r.Op == "matmul") {
+	if roof != nil && (r.Op == "matvec" || r.Op == "matmul" || r.Op == kbench.OpAttention) {
 		var pct float64
-		if r.N == 1 {
+		if r.N == 1 || r.Op == kbench.OpAttention {
 			peak := roof.ReadGBpsAll
 			if r.Threads == 1 {
 				peak = roof.ReadGBps1
@@ -466,12 +496,16 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 		pct := "n/a"
 		if r.RooflinePct != nil {
 			what := "read"
-			if r.N > 1 {
+			if r.Op == "matmul" {
 				what = "FMA"
 			}
 			pct = fmt.Sprintf("%.1f%% %s", *r.RooflinePct, what)
 		}
-		row := []string{r.Op, r.Type, strconv.FormatFloat(r.BitsPerW, 'g', 5, 64), r.Backend, r.Shape,
+		shape := r.Shape
+		if r.KVHeads > 0 {
+			shape += fmt.Sprintf(" (%d kv)", r.KVHeads)
+		}
+		row := []string{r.Op, r.Type, strconv.FormatFloat(r.BitsPerW, 'g', 5, 64), r.Backend, shape,
 			strconv.Itoa(r.N), fmtNs(r.MedianNs), spread(r.NsPerOp),
 			fmt.Sprintf("%.2f", r.GBps), fmt.Sprintf("%.2f", r.GFLOPs), pct}
 		if paired != nil {
@@ -584,4 +618,15 @@ func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord
 		}
 	}
 	return nil
+}
+
+// newAttentionBench is kbench's Options.NewAttention: the runtime's
+// attention over a random cache of the case's shape, type and depth.
+func newAttentionBench(c kbench.Case, layers, threads int, seed uint64) (kbench.AttentionRunner, error) {
+	a, err := transformer.NewAttentionBench(transformer.AttentionShape{Heads: c.Shape.Rows, KVHeads: c.KVHeads, HeadDim: c.Shape.Cols},
+		c.Type, c.N, layers, c.Backend, threads, seed)
+	if err != nil {
+		return nil, err // not a typed nil in the interface
+	}
+	return a, nil
 }

@@ -100,7 +100,9 @@ func TestKernelsBadInput(t *testing.T) {
 		{[]string{"-o", "xml"}, "want table, json or gobench"},
 		{[]string{"--filter", "("}, "--filter"},
 		{[]string{"--filter", "nothing-matches"}, "no case matches"},
-		{[]string{"--ops", "attention"}, "unknown op"},
+		{[]string{"--ops", "flash"}, "unknown op"},
+		{[]string{"--ops", "attention", "--types", "q4_0"}, "no KV cache type"},
+		{[]string{"--ops", "attention", "--depths", "-1"}, "--depths"},
 		{[]string{"--footprint", "-1"}, "--footprint"},
 	} {
 		_, err := runKernelsArgs(t, append(append([]string{}, tinyKernelArgs...), c.args...)...)
@@ -368,5 +370,30 @@ func TestCellPairedRead(t *testing.T) {
 	}
 	if pairedFor(roof, device.Fingerprint{}, true) != nil || pairedFor(nil, device.Fingerprint{}, false) != nil {
 		t.Error("a sampler with --no-paired or without a roofline")
+	}
+}
+
+// --ops attention: one case per attention shape (here f16, one depth, the
+// go backend), timed on the backend asked for, with its kv heads in the
+// JSON and its cache bytes as the case's bytes.
+func TestKernelsAttentionOp(t *testing.T) {
+	out, err := runKernelsArgs(t, "--ops", "attention", "--types", "f16,q4_0", "--depths", "8", "--backends", "go",
+		"--reps", "2", "--min-time", "1ms", "--no-roofline", "-o", "json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep kernelsReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Results) != len(kbench.AttentionShapes) {
+		t.Fatalf("%d results, want one per attention shape", len(rep.Results))
+	}
+	for i, r := range rep.Results {
+		a := kbench.AttentionShapes[i]
+		if r.Op != "attention" || r.Skipped != "" || r.BackendRan != "go" || r.KVHeads != a.KVHeads || r.Rows != a.Shape.Rows ||
+			r.WeightBytes != int64(2*9*a.KVHeads*a.Shape.Cols*2) || !(r.MedianNs > 0) {
+			t.Errorf("%+v", r)
+		}
 	}
 }

@@ -46,16 +46,24 @@ var DefaultShapes = []Shape{{4096, 4096}, {4096, 14336}, {2048, 8192}, {576, 153
 // of N tokens) or one of ElementwiseOps on a vector of Shape.Cols values
 // (Type F32, N = 1; these ops have one pure-Go implementation, labelled
 // backend "go").
+//
+// Op "attention" is one decode token's attention over a KV cache of Type
+// (f32, f16 or q8_0): Shape.Rows query heads of Shape.Cols dims, KVHeads
+// kv heads, N positions already cached (AttentionCases).
 type Case struct {
 	Op      string
 	Type    kernels.Type
 	Backend string
 	Shape   Shape
 	N       int
+	KVHeads int // attention only
 }
 
 // Name is the case's benchmark name, in the key=value style benchstat groups by.
 func (c Case) Name() string {
+	if c.Op == OpAttention {
+		return fmt.Sprintf("%s/type=%s/backend=%s/shape=%s/kvheads=%d/n=%d", c.Op, c.Type, c.Backend, c.Shape, c.KVHeads, c.N)
+	}
 	return fmt.Sprintf("%s/type=%s/backend=%s/shape=%s/n=%d", c.Op, c.Type, c.Backend, c.Shape, c.N)
 }
 
@@ -72,8 +80,13 @@ func isElementwise(op string) bool {
 }
 
 // WeightBytes is the size of the weight matrix, read once per op; for an
-// elementwise op, the float32 bytes it reads and writes.
+// elementwise op, the float32 bytes it reads and writes; for attention, the
+// keys and values of the N+1 positions it attends to.
 func (c Case) WeightBytes() int64 {
+	if c.Op == OpAttention {
+		rb, _ := c.Type.RowBytes(c.KVHeads * c.Shape.Cols)
+		return 2 * int64(c.N+1) * int64(rb)
+	}
 	if isElementwise(c.Op) {
 		switch c.Op {
 		case "rope":
@@ -89,6 +102,10 @@ func (c Case) WeightBytes() int64 {
 // Flops counts a multiply and an add per weight per token (0 for the
 // elementwise ops, whose cost is dominated by exp, sqrt or memory).
 func (c Case) Flops() int64 {
+	if c.Op == OpAttention {
+		// a multiply and an add per score term and per output term
+		return 4 * int64(c.N+1) * int64(c.Shape.Rows) * int64(c.Shape.Cols)
+	}
 	if isElementwise(c.Op) {
 		return 0
 	}
@@ -146,6 +163,44 @@ func Cases(types []kernels.Type, backends []string, shapes []Shape, ns []int) []
 				}
 				for _, b := range backends {
 					cs = append(cs, Case{Op: op, Type: t, Backend: b, Shape: s, N: n})
+				}
+			}
+		}
+	}
+	return cs
+}
+
+// OpAttention is the attention op: one decode token over a KV cache.
+const OpAttention = "attention"
+
+// AttentionShapes are the attention geometries of the models issue 4
+// names, by (query heads, head dim) as Shape{Cols: head dim, Rows: heads}
+// with their kv heads: SmolLM2-135M (9 heads, 3 kv, 64 dims), Llama-3.2-1B
+// (32, 8, 64) and Llama-3-8B (32, 8, 128).
+var AttentionShapes = []struct {
+	Shape   Shape
+	KVHeads int
+}{{Shape{64, 9}, 3}, {Shape{64, 32}, 8}, {Shape{128, 32}, 8}}
+
+// DefaultDepths are the cached positions attention cases run at.
+var DefaultDepths = []int{512, 4096}
+
+// AttentionCases makes one attention case per AttentionShapes entry, KV
+// cache type among types (f32, f16, q8_0; others are left out), backend
+// and depth; q8_0 needs a head dim that is a multiple of 32.
+func AttentionCases(types []kernels.Type, backends []string, depths []int) []Case {
+	var cs []Case
+	for _, t := range types {
+		if t != kernels.F32 && t != kernels.F16 && t != kernels.Q8_0 {
+			continue
+		}
+		for _, a := range AttentionShapes {
+			if t == kernels.Q8_0 && a.Shape.Cols%32 != 0 {
+				continue
+			}
+			for _, b := range backends {
+				for _, d := range depths {
+					cs = append(cs, Case{Op: OpAttention, Type: t, Backend: b, Shape: a.Shape, N: d, KVHeads: a.KVHeads})
 				}
 			}
 		}
@@ -222,6 +277,19 @@ type Options struct {
 	// the bandwidth the machine had while it ran rather than at some other
 	// time. Its time is not counted in the repetitions.
 	ReadSample func() (float64, error)
+	// NewAttention builds the attention case c to time over layers copies
+	// of its cache (transformer.NewAttentionBench, which edgebench kernels
+	// passes: this package cannot import the runtime, whose benchmarks use
+	// it). Without it attention cases are skipped with that reason.
+	NewAttention func(c Case, layers, threads int, seed uint64) (AttentionRunner, error)
+}
+
+// AttentionRunner is one decode token's attention ready to time.
+type AttentionRunner interface {
+	Run()            // one token's attention
+	Backend() string // the backend that serves the cache's products
+	Threads() int
+	Close()
 }
 
 func (o Options) withDefaults() Options {
@@ -266,6 +334,17 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 			return result, err
 		}
 		r := Result{Case: c, Name: c.Name(), Threads: pool.Threads()}
+		if c.Op == OpAttention {
+			var err error
+			if r.Skipped, err = measureAttention(ctx, &r, opt); err != nil {
+				return result, err
+			}
+			result = append(result, r)
+			if each != nil {
+				each(r)
+			}
+			continue
+		}
 		if isElementwise(c.Op) {
 			var err error
 			if r.Skipped, err = measureOp(ctx, &r, opt); err != nil {
@@ -335,6 +414,32 @@ func Run(ctx context.Context, cases []Case, opt Options, each func(Result)) ([]R
 		}
 	}
 	return result, nil
+}
+
+// maxAttentionLayers bounds the cache copies an attention case cycles
+// through (their filling costs time: a second or so at the bound).
+const maxAttentionLayers = 1024
+
+// measureAttention times one decode token's attention with the runtime's
+// own code (Options.NewAttention) over opt.Footprint bytes of cache
+// copies, so the cache streams from memory as a decode's layers do.
+func measureAttention(ctx context.Context, r *Result, opt Options) (string, error) {
+	perLayer := r.WeightBytes()
+	layers := int(min(maxAttentionLayers, max(1, (int64(opt.Footprint)+perLayer-1)/perLayer)))
+	if opt.NewAttention == nil {
+		return "no attention runner (kbench.Options.NewAttention)", nil
+	}
+	a, err := opt.NewAttention(r.Case, layers, opt.Threads, opt.Seed)
+	if err != nil {
+		return err.Error(), nil
+	}
+	defer a.Close()
+	r.Ran, r.Threads = a.Backend(), a.Threads()
+	if r.Ran != r.Backend {
+		return fmt.Sprintf("%s has no %s KV cache kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran), nil
+	}
+	opt.ReadSample = nil // the paired samples are for the matvec cases
+	return timeLoop(ctx, r, a.Run, opt, r.Threads)
 }
 
 // measureOp times an elementwise op on freshly made vectors.

@@ -3,6 +3,7 @@ package kbench
 import (
 	"context"
 	"errors"
+	"github.com/edgebench/edgebench/transformer"
 	"strings"
 	"testing"
 	"time"
@@ -98,4 +99,46 @@ func TestRunReadSample(t *testing.T) {
 		!strings.Contains(err.Error(), "checksums disagree") || !strings.Contains(err.Error(), cs[0].Name()) {
 		t.Fatalf("sampler failure: %v", err)
 	}
+}
+
+// Attention cases: one per shape, KV type (weight types and, for head
+// dims not a multiple of 32, q8_0 left out), backend and depth; a run
+// times the runtime's attention on the backend asked for, counts the cache
+// it reads, takes no paired samples, and skips a backend that would fall
+// back.
+func TestAttentionCases(t *testing.T) {
+	cs := AttentionCases([]kernels.Type{kernels.Q4_0, kernels.F16, kernels.Q8_0}, []string{"go"}, []int{16, 64})
+	if want := 2 * len(AttentionShapes) * 2; len(cs) != want {
+		t.Fatalf("%d cases, want %d", len(cs), want)
+	}
+	c := cs[0]
+	if c.Name() != "attention/type=f16/backend=go/shape=64x9/kvheads=3/n=16" {
+		t.Errorf("name %q", c.Name())
+	}
+	if c.WeightBytes() != 2*17*3*64*2 || c.Flops() != 4*17*9*64 {
+		t.Errorf("bytes %d flops %d", c.WeightBytes(), c.Flops())
+	}
+	var sampled int
+	sample := func() (float64, error) { sampled++; return 10, nil }
+	res, err := Run(context.Background(), []Case{c, {Op: OpAttention, Type: kernels.F16, Backend: "nope", Shape: c.Shape, N: 16, KVHeads: 3}},
+		Options{Threads: 2, Reps: 2, MinTime: time.Millisecond, Footprint: 1, ReadSample: sample, NewAttention: newAttention}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res[0]; r.Skipped != "" || r.Ran != "go" || len(r.NsPerOp) != 2 || !(r.MedianNs() > 0) || r.Threads != 2 || sampled != 0 {
+		t.Fatalf("%+v (%d samples)", r, sampled)
+	}
+	if !strings.Contains(res[1].Skipped, "unknown kernel backend") {
+		t.Fatalf("bad backend: %+v", res[1])
+	}
+}
+
+// newAttention is edgebench kernels' Options.NewAttention.
+func newAttention(c Case, layers, threads int, seed uint64) (AttentionRunner, error) {
+	a, err := transformer.NewAttentionBench(transformer.AttentionShape{Heads: c.Shape.Rows, KVHeads: c.KVHeads, HeadDim: c.Shape.Cols},
+		c.Type, c.N, layers, c.Backend, threads, seed)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
 }
