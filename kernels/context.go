@@ -65,7 +65,9 @@ type Context struct {
 	scaledExp       func(x []float32, scale float32) (float32, float64) // nil: scaledExpGo
 	scale           func(x []float32, s float32)                        // nil: the scalar loop
 	dotRows         func(y, w []float32, stride int, x []float32)
-	rmsNorm         func(out, x, weight []float32, eps float32)          // nil: RMSNorm
+	rmsNorm         func(out, x, weight []float32, eps float32) // nil: RMSNorm
+	dotRowsG32      dotRowsGroupFn                              // nil: DotRowsF32 per vector
+	dotRowsG16      dotRowsGroupFn
 	dotRows16       func(y []float32, w []byte, stride int, x []float32) // nil: the F16 kernel per row
 	weighted32      weightedFn                                           // nil: the Go loops
 	weighted16      weightedFn
@@ -113,6 +115,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 		c.dotRows = f
 	}
 	c.rmsNorm = rmsNormFor(b.Name)
+	c.dotRowsG32, c.dotRowsG16 = dotRowsGroupFor(b.Name)
 	c.dotRows16 = dotRowsF16For(b.Name)
 	c.weighted32, c.weighted16 = weightedRowsFor(b.Name)
 	return c
@@ -607,3 +610,7 @@ func (c *Context) matMulRange(lo, hi int) {
 		}
 	}
 }
+
+// dotRowsGroupFn runs a checked DotRows group with n > 0 (w as bytes,
+// stride in bytes).
+type dotRowsGroupFn func(nq, rows, n int, y []float32, ys int, w []byte, stride int, x []float32)

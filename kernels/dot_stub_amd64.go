@@ -324,6 +324,30 @@ func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *fl
 //go:noescape
 func dotRowsF16AVX512(w *byte, stride int, x *float32, n int, rows int, y *float32)
 
+// dotRowsF32x2AVX512 sets y[q*ys+r] = dot(row r of w, x[q*n:][:n]) for q < 2, r < rows
+// (rows stride floats apart).
+//
+//go:noescape
+func dotRowsF32x2AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32, ys int)
+
+// dotRowsF32x3AVX512 sets y[q*ys+r] = dot(row r of w, x[q*n:][:n]) for q < 3, r < rows
+// (rows stride floats apart).
+//
+//go:noescape
+func dotRowsF32x3AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32, ys int)
+
+// dotRowsF16x2AVX512 sets y[q*ys+r] = dot(row r of w, x[q*n:][:n]) for q < 2, r < rows
+// (rows stride bytes apart, as halves).
+//
+//go:noescape
+func dotRowsF16x2AVX512(w *byte, stride int, x *float32, n int, rows int, y *float32, ys int)
+
+// dotRowsF16x3AVX512 sets y[q*ys+r] = dot(row r of w, x[q*n:][:n]) for q < 3, r < rows
+// (rows stride bytes apart, as halves).
+//
+//go:noescape
+func dotRowsF16x3AVX512(w *byte, stride int, x *float32, n int, rows int, y *float32, ys int)
+
 // weightedRowsF32x1AVX512 sets, for each of the 1 probability vectors p_q at p (ps floats apart),
 // out_q[d] = Σ_{t<rows} p_q[t]·v[t*stride+d] for d < n into out (os floats apart; stride in bytes).
 //

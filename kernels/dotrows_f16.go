@@ -40,3 +40,44 @@ func (c *Context) DotRowsF16(y []float32, w []byte, stride int, x []float32) {
 		y[r] = dot(n, w[r*stride:r*stride+2*n], xb)
 	}
 }
+
+// DotRowsF32Group is DotRowsF32 for nq vectors against the same rows:
+// y[q*ys+r] = Σ_i w[r*stride+i]·x[q*n+i] for q < nq, r < rows, i < n. The
+// query heads that share a kv head pass their queries together, so each
+// key row is read once for all of them; every result is the bits
+// DotRowsF32 gives it alone.
+func (c *Context) DotRowsF32Group(nq, rows, n int, y []float32, ys int, w []float32, stride int, x []float32) {
+	if nq <= 0 || rows <= 0 {
+		return
+	}
+	if n < 0 || ys < rows || (nq-1)*ys+rows > len(y) || nq*n > len(x) || stride < 0 || (rows-1)*stride+n > len(w) {
+		panic(fmt.Sprintf("kernels: DotRowsF32Group: %d vectors of %d against %d rows at stride %d, results %d apart, exceed x %d, w %d or y %d",
+			nq, n, rows, stride, ys, len(x), len(w), len(y)))
+	}
+	if c.dotRowsG32 != nil && n > 0 {
+		c.dotRowsG32(nq, rows, n, y, ys, f32Bytes(w), 4*stride, x)
+		return
+	}
+	for q := range nq {
+		c.DotRowsF32(y[q*ys:q*ys+rows], w, stride, x[q*n:(q+1)*n])
+	}
+}
+
+// DotRowsF16Group is DotRowsF32Group over rows of halves (stride in
+// bytes), each result the bits DotRowsF16 gives it alone.
+func (c *Context) DotRowsF16Group(nq, rows, n int, y []float32, ys int, w []byte, stride int, x []float32) {
+	if nq <= 0 || rows <= 0 {
+		return
+	}
+	if n < 0 || ys < rows || (nq-1)*ys+rows > len(y) || nq*n > len(x) || stride < 0 || (rows-1)*stride+2*n > len(w) {
+		panic(fmt.Sprintf("kernels: DotRowsF16Group: %d vectors of %d against %d rows at stride %d bytes, results %d apart, exceed x %d, w %d bytes or y %d",
+			nq, n, rows, stride, ys, len(x), len(w), len(y)))
+	}
+	if c.dotRowsG16 != nil && n > 0 {
+		c.dotRowsG16(nq, rows, n, y, ys, w, stride, x)
+		return
+	}
+	for q := range nq {
+		c.DotRowsF16(y[q*ys:q*ys+rows], w, stride, x[q*n:(q+1)*n])
+	}
+}

@@ -2,7 +2,10 @@
 
 package kernels
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"unsafe"
+)
 
 // mvRowsKind returns the range kernel for weights of type t when backend
 // serves them: the avx512 backend's q8_0 (VNNI), q4_0 (VNNI, VBMI and
@@ -255,6 +258,40 @@ func dotRowsFast(y, w []float32, stride int, x []float32) {
 	}
 	w = need(w, (len(y)-1)*stride+len(x))
 	dotRowsF32AVX512(&w[0], stride, &x[0], len(x), len(y), &y[0])
+}
+
+// dotRowsGroupFor returns the avx512 backend's DotRowsF32Group and
+// DotRowsF16Group kernels (w as bytes, stride in bytes; n > 0), or nils.
+func dotRowsGroupFor(backend string) (dotRowsGroupFn, dotRowsGroupFn) {
+	if backend != avx512Backend.Name || !haveAVX512VNNI {
+		return nil, nil
+	}
+	f32 := [3]func(w *byte, stride int, x *float32, n, rows int, y *float32, ys int){
+		func(w *byte, stride int, x *float32, n, rows int, y *float32, _ int) {
+			dotRowsF32AVX512((*float32)(unsafe.Pointer(w)), stride/4, x, n, rows, y)
+		},
+		func(w *byte, stride int, x *float32, n, rows int, y *float32, ys int) {
+			dotRowsF32x2AVX512((*float32)(unsafe.Pointer(w)), stride/4, x, n, rows, y, ys)
+		},
+		func(w *byte, stride int, x *float32, n, rows int, y *float32, ys int) {
+			dotRowsF32x3AVX512((*float32)(unsafe.Pointer(w)), stride/4, x, n, rows, y, ys)
+		},
+	}
+	f16 := [3]func(w *byte, stride int, x *float32, n, rows int, y *float32, ys int){
+		func(w *byte, stride int, x *float32, n, rows int, y *float32, _ int) {
+			dotRowsF16AVX512(w, stride, x, n, rows, y)
+		},
+		dotRowsF16x2AVX512, dotRowsF16x3AVX512,
+	}
+	group := func(k [3]func(w *byte, stride int, x *float32, n, rows int, y *float32, ys int)) dotRowsGroupFn {
+		return func(nq, rows, n int, y []float32, ys int, w []byte, stride int, x []float32) {
+			for q := 0; q < nq; q += 3 {
+				m := min(3, nq-q)
+				k[m-1](&w[0], stride, &x[q*n], n, rows, &y[q*ys], ys)
+			}
+		}
+	}
+	return group(f32), group(f16)
 }
 
 // dotRowsF16For returns the avx512 backend's DotRowsF16 kernel, or nil.

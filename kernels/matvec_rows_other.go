@@ -27,3 +27,6 @@ func actQuantPrep(string) func(dst []byte, p *mvPrep, src []float32) { return ni
 
 // dotRowsF16For: the F16 DotFunc per row everywhere.
 func dotRowsF16For(string) func(y []float32, w []byte, stride int, x []float32) { return nil }
+
+// dotRowsGroupFor: DotRowsF32/F16 per vector everywhere.
+func dotRowsGroupFor(string) (dotRowsGroupFn, dotRowsGroupFn) { return nil, nil }

@@ -69,7 +69,7 @@ func NewAttentionBench(s AttentionShape, kv kernels.Type, depth, layers int, bac
 func (a *AttentionBench) Run() {
 	m := a.m
 	m.curLayer, m.curN, m.curP0 = a.layer, 1, a.depth
-	m.pool.For(m.heads, m.attnFn)
+	m.attend()
 	a.layer = (a.layer + 1) % len(m.layers)
 }
 

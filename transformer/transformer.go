@@ -165,6 +165,11 @@ type Model struct {
 	// Pool.For gets the same func value every call and nothing allocates).
 	curLayer, curN, curP0 int
 	attnFn                func(lo, hi int)
+	// A decode over an f32 or f16 cache runs attention in units of up to
+	// unitHeads query heads of one kv head (unitsPerGroup units a kv head;
+	// attendUnits, built once), attended together (attendGroups).
+	attnUnitFn               func(lo, hi int)
+	unitHeads, unitsPerGroup int
 	// Argument arrays of the fused decode projections (fields, so passing
 	// them to MatVecs builds no slices on the heap).
 	qkvY [3][]float32
@@ -420,6 +425,8 @@ func (m *Model) setupKV(name string, backend *kernels.Backend) error {
 	}
 	m.allocate()
 	m.attnFn = m.attention
+	m.attnUnitFn = m.attendUnits
+	m.groupUnits()
 	m.kvThen = m.kvDone
 	return nil
 }
@@ -926,7 +933,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 		// The queries are biased and rotated by attention, head by head
 		// on the threads that attend with them (prepQuery).
 		m.curLayer, m.curN, m.curP0 = l, nq, p0+qs
-		m.pool.For(m.heads, m.attnFn)
+		m.attend()
 		m.mark(phAttn)
 
 		xq, xbq, xb2 := x[qs*H:], xb[:nq*H], m.xb2[:nq*H]
@@ -1167,13 +1174,51 @@ func (m *Model) attention(lo, hi int) {
 	}
 }
 
+// attend runs the attention of the query rows in flight on the pool: a
+// decode over an f32 or f16 cache in units of grouped query heads
+// (attendUnits), otherwise head by head (attention).
+func (m *Model) attend() {
+	if m.curN == 1 && (m.kCache32 != nil || m.kvType == kernels.F16) {
+		m.pool.For(m.kvHeads*m.unitsPerGroup, m.attnUnitFn)
+		return
+	}
+	m.pool.For(m.heads, m.attnFn)
+}
+
+// groupUnits sets how many query heads a decode attends together: a kv
+// head's group in even parts of at most 3 (the kernels take up to 3
+// vectors at once: Llama-3.2-1B's groups of 4 go as pairs, which measured
+// faster than 3 + 1), halved until there are at least two units per
+// thread, so that the threads share the heads evenly (SmolLM2-135M on 2
+// threads: groups of 3 give 3 units, pairs give 6). The pool hands out
+// units one or a few at a time, so units of single heads would never be
+// grouped.
+func (m *Model) groupUnits() {
+	s := (m.group + (m.group+2)/3 - 1) / ((m.group + 2) / 3)
+	for s > 1 && m.kvHeads*((m.group+s-1)/s) < 2*m.pool.Threads() {
+		s = (s + 1) / 2
+	}
+	m.unitHeads, m.unitsPerGroup = s, (m.group+s-1)/s
+}
+
+// attendUnits attends units [lo,hi) of a decode (groupUnits): unit u is
+// part u%unitsPerGroup of kv head u/unitsPerGroup's query heads.
+func (m *Model) attendUnits(lo, hi int) {
+	for u := lo; u < hi; u++ {
+		g, part := u/m.unitsPerGroup, u%m.unitsPerGroup
+		h0 := g*m.group + part*m.unitHeads
+		m.attendGroups(h0, min(h0+m.unitHeads, (g+1)*m.group))
+	}
+}
+
 // attendGroups is attention for one query row (a decode) and query heads
-// [lo,hi) over an f32 or f16 cache: each head's scores and softmax as
-// attention computes them, then the outputs of the heads in [lo,hi) that
-// share a kv head in one weighted sum over its value rows
-// (WeightedRowsF32Group/F16Group: each value row read and widened once for
-// the group, every output the bits a head alone gets, so the pool's
-// splitting of [lo,hi) changes nothing).
+// [lo,hi) over an f32 or f16 cache, the heads in [lo,hi) that share a kv
+// head together: their scores in one multi-row dot over its key rows
+// (DotRowsF32Group/F16Group), each head's softmax, then their outputs in
+// one weighted sum over its value rows (WeightedRowsF32Group/F16Group).
+// Each key and value row is read and widened once for the group, and
+// every score and output gets the bits a head alone gets, so the pool's
+// splitting of [lo,hi) changes nothing.
 func (m *Model) attendGroups(lo, hi int) {
 	l, T := m.curLayer, m.curP0+1
 	hd, maxCtx, eb := m.headDim, m.maxCtx, m.kvElem
@@ -1183,16 +1228,18 @@ func (m *Model) attendGroups(lo, hi int) {
 		base := hd * m.kRow(l, kvh, 0)
 		rows := base + T*hd
 		for hh := h; hh < end; hh++ {
-			qh := m.prepQuery(hh, 0)
-			s := m.scores[hh*maxCtx : hh*maxCtx+T]
-			if k32 := m.kCache32; k32 != nil {
-				m.ctx.DotRowsF32(s, k32[base:rows], hd, qh)
-			} else {
-				m.ctx.DotRowsF16(s, m.kCache[eb*base:eb*rows], eb*hd, qh)
-			}
-			m.ctx.ScaledSoftmax(s, m.scale)
+			m.prepQuery(hh, 0)
 		}
-		out, p := m.att[h*hd:end*hd], m.scores[h*maxCtx:(end-1)*maxCtx+T]
+		qs, p := m.q[h*hd:end*hd], m.scores[h*maxCtx:(end-1)*maxCtx+T]
+		if k32 := m.kCache32; k32 != nil {
+			m.ctx.DotRowsF32Group(end-h, T, hd, p, maxCtx, k32[base:rows], hd, qs)
+		} else {
+			m.ctx.DotRowsF16Group(end-h, T, hd, p, maxCtx, m.kCache[eb*base:eb*rows], eb*hd, qs)
+		}
+		for hh := h; hh < end; hh++ {
+			m.ctx.ScaledSoftmax(m.scores[hh*maxCtx:hh*maxCtx+T], m.scale)
+		}
+		out := m.att[h*hd : end*hd]
 		if v32 := m.vCache32; v32 != nil {
 			m.ctx.WeightedRowsF32Group(end-h, T, hd, out, hd, v32[base:rows], hd, p, maxCtx)
 		} else {

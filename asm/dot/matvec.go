@@ -343,22 +343,35 @@ func siluMul(name string) {
 }
 
 // dotRowsF32 emits y[r] = Σ_i w[r*stride+i]*x[i] for r < rows, i < n
-// (AVX-512 F): attention's products, the scores (rows = cached positions,
-// n = head dim) and the outputs over the transposed value cache (rows =
-// head dim, n = positions). Four rows at a time while there are four (see
-// the loop's comment); then per row: 64 values per step into four
-// accumulators, then 16 per step, then one masked step for the rest, so no
-// load leaves the row; one horizontal sum per row. With f16 the rows are
-// IEEE halves (F16C's VCVTPH2PS widens each 16 values as they load) and
-// stride is in bytes: attention over an f16 KV cache.
-func dotRowsF32(name string, f16 bool) {
+// (AVX-512 F): attention's scores (rows = cached positions, n = head dim).
+// Four rows at a time while there are four (see the loop's comment); then
+// per row: 64 values per step into four accumulators, then 16 per step,
+// then one masked step for the rest, so no load leaves the row; one
+// horizontal sum per row. With f16 the rows are IEEE halves (F16C's
+// VCVTPH2PS widens each 16 values as they load) and stride is in bytes:
+// attention over an f16 KV cache. With nq > 1 (2 or 3) the kernel takes nq
+// vectors x_q (n floats apart) and writes nq rows of results y_q (ys
+// floats apart): the query heads that share a kv head, so each key row is
+// read and widened once for all of them. Every y_q gets the bits the
+// single-vector kernel gives it.
+func dotRowsF32(name string, f16 bool, nq int) {
 	elem := 4
+	wt := "*float32"
 	if f16 {
-		elem = 2
-		TEXT(name, NOSPLIT, "func(w *byte, stride int, x *float32, n int, rows int, y *float32)")
-		Doc(name + " sets y[r] = dot(w[r*stride:][:n] as halves, x[:n]) for r < rows (stride in bytes).")
+		elem, wt = 2, "*byte"
+	}
+	if nq == 1 {
+		TEXT(name, NOSPLIT, "func(w "+wt+", stride int, x *float32, n int, rows int, y *float32)")
 	} else {
-		TEXT(name, NOSPLIT, "func(w *float32, stride int, x *float32, n int, rows int, y *float32)")
+		TEXT(name, NOSPLIT, "func(w "+wt+", stride int, x *float32, n int, rows int, y *float32, ys int)")
+	}
+	switch {
+	case nq > 1:
+		Doc(name+" sets y[q*ys+r] = dot(row r of w, x[q*n:][:n]) for q < "+string(rune('0'+nq))+", r < rows",
+			"(rows stride "+map[bool]string{true: "bytes", false: "floats"}[f16]+" apart"+map[bool]string{true: ", as halves", false: ""}[f16]+").")
+	case f16:
+		Doc(name + " sets y[r] = dot(w[r*stride:][:n] as halves, x[:n]) for r < rows (stride in bytes).")
+	default:
 		Doc(name + " sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.")
 	}
 	Pragma("noescape") // the kernels keep no pointer
@@ -371,6 +384,15 @@ func dotRowsF32(name string, f16 bool) {
 	if !f16 {
 		SHLQ(U8(2), stride)
 	}
+	var ys, n4 GPVirtual
+	if nq > 1 {
+		ys = GP64()
+		Load(Param("ys"), ys)
+		SHLQ(U8(2), ys)
+		n4 = GP64()
+		MOVQ(n, n4)
+		SHLQ(U8(2), n4)
+	}
 	// Tail mask: the low n%16 lanes.
 	tm, ones := GP32(), GP32()
 	MOVL(U32(0xffff), ones)
@@ -382,7 +404,30 @@ func dotRowsF32(name string, f16 bool) {
 	KMOVW(tm, k)
 	row := func(m Mem, mask Op) VecVirtual { return loadRow16(m, mask, f16) }
 	wp, xp, rem := GP64(), GP64(), GP64()
-	acc := []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	// xq is vector q's values at xp+disp; yq its result row's entry at y.
+	xq := func(q, disp int) Mem {
+		if q == 0 {
+			return Mem{Base: xp, Disp: disp}
+		}
+		return Mem{Base: xp, Index: n4, Scale: uint8(q), Disp: disp}
+	}
+	yq := func(q int) Mem {
+		if q == 0 {
+			return Mem{Base: y}
+		}
+		return Mem{Base: y, Index: ys, Scale: uint8(q)}
+	}
+	accs := make([][]VecVirtual, nq)
+	for q := range accs {
+		accs[q] = []VecVirtual{ZMM(), ZMM(), ZMM(), ZMM()}
+	}
+	zeroAll := func() {
+		for _, acc := range accs {
+			for _, a := range acc {
+				VXORPS(a.AsY(), a.AsY(), a.AsY())
+			}
+		}
+	}
 
 	// Four rows at a time while there are four: one accumulator per row,
 	// the activation loaded once for the four, and one combined horizontal
@@ -418,19 +463,31 @@ func dotRowsF32(name string, f16 bool) {
 	MOVQ(w, wp)
 	MOVQ(x, xp)
 	MOVQ(n, rem)
-	for _, a := range acc {
-		VXORPS(a.AsY(), a.AsY(), a.AsY())
-	}
+	zeroAll()
 	Label(name + "_q16")
 	CMPQ(rem, U32(16))
 	JL(LabelRef(name + "_qtail"))
-	xv := ZMM()
-	VMOVUPS(Mem{Base: xp}, xv)
-	for r, a := range acc {
-		if f16 {
-			VFMADD231PS(row(rowMem(r), nil), xv, a)
-		} else {
-			VFMADD231PS(rowMem(r), xv, a)
+	if nq == 1 {
+		xv := ZMM()
+		VMOVUPS(Mem{Base: xp}, xv)
+		for r, a := range accs[0] {
+			if f16 {
+				VFMADD231PS(row(rowMem(r), nil), xv, a)
+			} else {
+				VFMADD231PS(rowMem(r), xv, a)
+			}
+		}
+	} else {
+		rv := make([]VecVirtual, 4)
+		for r := range rv {
+			rv[r] = row(rowMem(r), nil)
+		}
+		for q, acc := range accs {
+			xv := ZMM()
+			VMOVUPS(xq(q, 0), xv)
+			for r, a := range acc {
+				VFMADD231PS(rv[r], xv, a)
+			}
 		}
 	}
 	ADDQ(U32(16*elem), wp)
@@ -440,9 +497,24 @@ func dotRowsF32(name string, f16 bool) {
 	Label(name + "_qtail")
 	TESTQ(rem, rem)
 	JLE(LabelRef(name + "_qsum"))
-	VMOVUPS_Z(Mem{Base: xp}, k, xv)
-	for r, a := range acc {
-		VFMADD231PS(row(rowMem(r), k), xv, a)
+	if nq == 1 {
+		xv := ZMM()
+		VMOVUPS_Z(Mem{Base: xp}, k, xv)
+		for r, a := range accs[0] {
+			VFMADD231PS(row(rowMem(r), k), xv, a)
+		}
+	} else {
+		rv := make([]VecVirtual, 4)
+		for r := range rv {
+			rv[r] = row(rowMem(r), k)
+		}
+		for q, acc := range accs {
+			xv := ZMM()
+			VMOVUPS_Z(xq(q, 0), k, xv)
+			for r, a := range acc {
+				VFMADD231PS(rv[r], xv, a)
+			}
+		}
 	}
 	Label(name + "_qsum")
 	// t01's 128-bit lanes: row 0's two half sums, then row 1's; t23 alike.
@@ -453,18 +525,20 @@ func dotRowsF32(name string, f16 bool) {
 		VADDPS(hi, lo, lo)
 		return lo
 	}
-	t01, t23 := pair(acc[0], acc[1]), pair(acc[2], acc[3])
-	u, uo := ZMM(), ZMM()
-	VSHUFF32X4(U8(0x88), t23, t01, u)  // lanes 0 and 2 of each: one per row
-	VSHUFF32X4(U8(0xdd), t23, t01, uo) // lanes 1 and 3
-	VADDPS(uo, u, u)                   // lane r: row r's four partial sums
-	sw := ZMM()
-	VPERMILPS(U8(0x4e), u, sw)
-	VADDPS(sw, u, u)
-	VPERMILPS(U8(0xb1), u, sw)
-	VADDPS(sw, u, u) // every float of lane r: row r's sum
-	VPERMPS(u, firsts, u)
-	VMOVUPS(u.AsX(), Mem{Base: y})
+	for q, acc := range accs {
+		t01, t23 := pair(acc[0], acc[1]), pair(acc[2], acc[3])
+		u, uo := ZMM(), ZMM()
+		VSHUFF32X4(U8(0x88), t23, t01, u)  // lanes 0 and 2 of each: one per row
+		VSHUFF32X4(U8(0xdd), t23, t01, uo) // lanes 1 and 3
+		VADDPS(uo, u, u)                   // lane r: row r's four partial sums
+		sw := ZMM()
+		VPERMILPS(U8(0x4e), u, sw)
+		VADDPS(sw, u, u)
+		VPERMILPS(U8(0xb1), u, sw)
+		VADDPS(sw, u, u) // every float of lane r: row r's sum
+		VPERMPS(u, firsts, u)
+		VMOVUPS(u.AsX(), yq(q))
+	}
 	ADDQ(U32(16), y)
 	ADDQ(st4, w)
 	SUBQ(U32(4), rows)
@@ -476,15 +550,15 @@ func dotRowsF32(name string, f16 bool) {
 	MOVQ(w, wp)
 	MOVQ(x, xp)
 	MOVQ(n, rem)
-	for _, a := range acc {
-		VXORPS(a.AsY(), a.AsY(), a.AsY())
-	}
+	zeroAll()
 	Label(name + "_big")
 	CMPQ(rem, U32(64))
 	JL(LabelRef(name + "_mid"))
-	for i, a := range acc {
+	for i := 0; i < 4; i++ {
 		v := row(Mem{Base: wp, Disp: 16 * elem * i}, nil)
-		VFMADD231PS(Mem{Base: xp, Disp: 64 * i}, v, a)
+		for q, acc := range accs {
+			VFMADD231PS(xq(q, 64*i), v, acc[i])
+		}
 	}
 	ADDQ(U32(64*elem), wp)
 	ADDQ(U32(256), xp)
@@ -494,7 +568,9 @@ func dotRowsF32(name string, f16 bool) {
 	CMPQ(rem, U32(16))
 	JL(LabelRef(name + "_tail"))
 	v := row(Mem{Base: wp}, nil)
-	VFMADD231PS(Mem{Base: xp}, v, acc[0])
+	for q, acc := range accs {
+		VFMADD231PS(xq(q, 0), v, acc[0])
+	}
 	ADDQ(U32(16*elem), wp)
 	ADDQ(U32(64), xp)
 	SUBQ(U32(16), rem)
@@ -502,25 +578,30 @@ func dotRowsF32(name string, f16 bool) {
 	Label(name + "_tail")
 	TESTQ(rem, rem)
 	JLE(LabelRef(name + "_sum"))
-	a, b := row(Mem{Base: wp}, k), ZMM()
-	VMOVUPS_Z(Mem{Base: xp}, k, b)
-	VFMADD231PS(a, b, acc[1])
+	a := row(Mem{Base: wp}, k)
+	for q, acc := range accs {
+		b := ZMM()
+		VMOVUPS_Z(xq(q, 0), k, b)
+		VFMADD231PS(a, b, acc[1])
+	}
 	Label(name + "_sum")
-	VADDPS(acc[1], acc[0], acc[0])
-	VADDPS(acc[3], acc[2], acc[2])
-	VADDPS(acc[2], acc[0], acc[0])
-	r := YMM()
-	VEXTRACTF64X4(U8(1), acc[0], r)
-	VADDPS(acc[0].AsY(), r, r)
-	f := XMM()
-	VEXTRACTF32X4(U8(1), r, f)
-	VADDPS(r.AsX(), f, f)
-	g := XMM()
-	VMOVHLPS(f, f, g)
-	VADDPS(g, f, f)
-	VMOVSHDUP(f, g)
-	VADDSS(g, f, f)
-	VMOVSS(f, Mem{Base: y})
+	for q, acc := range accs {
+		VADDPS(acc[1], acc[0], acc[0])
+		VADDPS(acc[3], acc[2], acc[2])
+		VADDPS(acc[2], acc[0], acc[0])
+		r := YMM()
+		VEXTRACTF64X4(U8(1), acc[0], r)
+		VADDPS(acc[0].AsY(), r, r)
+		f := XMM()
+		VEXTRACTF32X4(U8(1), r, f)
+		VADDPS(r.AsX(), f, f)
+		g := XMM()
+		VMOVHLPS(f, f, g)
+		VADDPS(g, f, f)
+		VMOVSHDUP(f, g)
+		VADDSS(g, f, f)
+		VMOVSS(f, yq(q))
+	}
 	ADDQ(U32(4), y)
 	ADDQ(stride, w)
 	DECQ(rows)
