@@ -1126,10 +1126,6 @@ func (m *Model) attention(lo, hi int) {
 		m.attentionQ8(lo, hi)
 		return
 	}
-	if n == 1 && (m.kCache32 != nil || m.kvType == kernels.F16) {
-		m.attendGroups(lo, hi)
-		return
-	}
 	for h := lo; h < hi; h++ {
 		scores := m.scores[h*maxCtx : (h+1)*maxCtx]
 		kvh := h / m.group
