@@ -80,3 +80,39 @@ func TestAttentionBench(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupUnits: a decode's attention units cover every query head once,
+// each unit within one kv head's group and at most 3 heads, with at least
+// two units per thread when the groups allow it (heads split evenly).
+func TestGroupUnits(t *testing.T) {
+	for _, c := range []struct{ heads, kvHeads, threads, wantUnits int }{
+		{9, 3, 2, 6},   // SmolLM2-135M: groups of 3 as pairs
+		{9, 3, 1, 3},   // one thread: whole groups
+		{32, 8, 2, 16}, // Llama-3.2-1B: groups of 4 as pairs
+		{14, 2, 2, 6},  // Qwen2.5-0.5B: groups of 7 as 3+3+1 (3 units a group)
+		{8, 8, 4, 8},   // no grouping (MHA)
+		{4, 1, 4, 4},   // one kv head, 4 threads: single heads
+	} {
+		m := &Model{heads: c.heads, kvHeads: c.kvHeads, group: c.heads / c.kvHeads, pool: kernels.NewPool(c.threads)}
+		m.groupUnits()
+		m.pool.Close()
+		if units := m.kvHeads * m.unitsPerGroup; units != c.wantUnits || m.unitHeads > 3 {
+			t.Errorf("%+v: %d units of up to %d heads, want %d units of at most 3", c, units, m.unitHeads, c.wantUnits)
+		}
+		seen := make([]int, c.heads)
+		for u := 0; u < m.kvHeads*m.unitsPerGroup; u++ {
+			h0, h1 := m.unitRange(u)
+			if h0 >= h1 || h0/m.group != (h1-1)/m.group {
+				t.Errorf("%+v: unit %d is heads [%d,%d), not within one kv head's group", c, u, h0, h1)
+			}
+			for h := h0; h < h1; h++ {
+				seen[h]++
+			}
+		}
+		for h, n := range seen {
+			if n != 1 {
+				t.Errorf("%+v: head %d attended %d times", c, h, n)
+			}
+		}
+	}
+}

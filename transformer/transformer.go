@@ -1201,10 +1201,15 @@ func (m *Model) groupUnits() {
 // part u%unitsPerGroup of kv head u/unitsPerGroup's query heads.
 func (m *Model) attendUnits(lo, hi int) {
 	for u := lo; u < hi; u++ {
-		g, part := u/m.unitsPerGroup, u%m.unitsPerGroup
-		h0 := g*m.group + part*m.unitHeads
-		m.attendGroups(h0, min(h0+m.unitHeads, (g+1)*m.group))
+		m.attendGroups(m.unitRange(u))
 	}
+}
+
+// unitRange is the query heads [h0,h1) of decode attention unit u.
+func (m *Model) unitRange(u int) (h0, h1 int) {
+	g, part := u/m.unitsPerGroup, u%m.unitsPerGroup
+	h0 = g*m.group + part*m.unitHeads
+	return h0, min(h0+m.unitHeads, (g+1)*m.group)
 }
 
 // attendGroups is attention for one query row (a decode) and query heads
