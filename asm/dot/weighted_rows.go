@@ -94,20 +94,13 @@ func weightedRows(name string, f16 bool, nq int) {
 				}
 			}
 		}
-		Label(label + "_pair")
-		CMPQ(t, U32(2))
-		JL(LabelRef(label + "_one"))
-		step(even, Mem{Base: vp}, 0)
-		step(odd, Mem{Base: vp, Index: stride, Scale: 1}, 4)
-		LEAQ(Mem{Base: vp, Index: stride, Scale: 2}, vp)
-		ADDQ(U32(8), pp)
-		SUBQ(U32(2), t)
-		JMP(LabelRef(label + "_pair"))
-		Label(label + "_one")
-		TESTQ(t, t)
-		JLE(LabelRef(label + "_store"))
-		step(even, Mem{Base: vp}, 0)
-		Label(label + "_store")
+		rowPairs(label, vp, pp, t, stride, func(isOdd bool, row Mem, disp int) {
+			if isOdd {
+				step(odd, row, disp)
+			} else {
+				step(even, row, disp)
+			}
+		})
 		for q := range even {
 			for i := range even[q] {
 				VADDPS(odd[q][i], even[q][i], even[q][i])
@@ -226,20 +219,13 @@ func weightedRowsAVX2(name string, f16 bool) {
 				VFMADD231PS(r, w, a)
 			}
 		}
-		Label(label + "_pair")
-		CMPQ(t, U32(2))
-		JL(LabelRef(label + "_one"))
-		step(even, Mem{Base: vp}, 0)
-		step(odd, Mem{Base: vp, Index: stride, Scale: 1}, 4)
-		LEAQ(Mem{Base: vp, Index: stride, Scale: 2}, vp)
-		ADDQ(U32(8), pp)
-		SUBQ(U32(2), t)
-		JMP(LabelRef(label + "_pair"))
-		Label(label + "_one")
-		TESTQ(t, t)
-		JLE(LabelRef(label + "_store"))
-		step(even, Mem{Base: vp}, 0)
-		Label(label + "_store")
+		rowPairs(label, vp, pp, t, stride, func(isOdd bool, row Mem, disp int) {
+			if isOdd {
+				step(odd, row, disp)
+			} else {
+				step(even, row, disp)
+			}
+		})
 		for i := range even {
 			VADDPS(odd[i], even[i], even[i])
 			VMOVUPS(even[i], Mem{Base: out, Disp: 32 * i})
@@ -266,4 +252,25 @@ func weightedRowsAVX2(name string, f16 bool) {
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// rowPairs emits the row loop of the weighted sums: step(false, row t, 4t
+// bytes into the probabilities) and step(true, row t+1, 4t+4) per pair of
+// rows (even and odd accumulators), then a last single row with
+// step(false, ...); it leaves at label+"_store" with vp, pp and t spent.
+func rowPairs(label string, vp, pp, t, stride Register, step func(odd bool, row Mem, disp int)) {
+	Label(label + "_pair")
+	CMPQ(t, U32(2))
+	JL(LabelRef(label + "_one"))
+	step(false, Mem{Base: vp}, 0)
+	step(true, Mem{Base: vp, Index: stride, Scale: 1}, 4)
+	LEAQ(Mem{Base: vp, Index: stride, Scale: 2}, vp)
+	ADDQ(U32(8), pp)
+	SUBQ(U32(2), t)
+	JMP(LabelRef(label + "_pair"))
+	Label(label + "_one")
+	TESTQ(t, t)
+	JLE(LabelRef(label + "_store"))
+	step(false, Mem{Base: vp}, 0)
+	Label(label + "_store")
 }
