@@ -27,13 +27,7 @@ func sumSquares(name string) {
 		} else {
 			VMOVUPS_Z(Mem{Base: x}, k, v) // lanes past n square to 0
 		}
-		h := YMM()
-		VEXTRACTF32X8(U8(1), v, h)
-		d0, d1 := ZMM(), ZMM()
-		VCVTPS2PD(v.AsY(), d0)
-		VCVTPS2PD(h, d1)
-		VFMADD231PD(d0, d0, acc0)
-		VFMADD231PD(d1, d1, acc1)
+		addF64(v, acc0, acc1, true)
 	}
 	loop16(name, n, "_sum", body, func() { ADDQ(U32(64), x) })
 

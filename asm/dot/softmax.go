@@ -41,13 +41,7 @@ func softmaxExp(name string) {
 			VMOVUPS(p, k, Mem{Base: x})
 			VMOVAPS_Z(p, k, p) // lanes past n add nothing
 		}
-		h := YMM()
-		VEXTRACTF32X8(U8(1), p, h)
-		d0, d1 := ZMM(), ZMM()
-		VCVTPS2PD(p.AsY(), d0)
-		VCVTPS2PD(h, d1)
-		VADDPD(d0, acc0, acc0)
-		VADDPD(d1, acc1, acc1)
+		addF64(p, acc0, acc1, false)
 	}
 	loop16(name, n, "_sum", body, func() { ADDQ(U32(64), x) })
 
@@ -55,6 +49,24 @@ func softmaxExp(name string) {
 	Store(sumF64(acc0, acc1), ReturnIndex(0))
 	VZEROUPPER()
 	RET()
+}
+
+// addF64 widens the 16 floats of v to float64 and adds them (squared, if
+// square: exact products) into the 8-lane accumulators acc0 (the low 8)
+// and acc1 (the high 8).
+func addF64(v, acc0, acc1 VecVirtual, square bool) {
+	h := YMM()
+	VEXTRACTF32X8(U8(1), v, h)
+	d0, d1 := ZMM(), ZMM()
+	VCVTPS2PD(v.AsY(), d0)
+	VCVTPS2PD(h, d1)
+	if square {
+		VFMADD231PD(d0, d0, acc0)
+		VFMADD231PD(d1, d1, acc1)
+		return
+	}
+	VADDPD(d0, acc0, acc0)
+	VADDPD(d1, acc1, acc1)
 }
 
 // sumF64 returns an xmm whose low float64 is the sum of the 16 float64
