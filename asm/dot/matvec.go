@@ -589,18 +589,7 @@ func dotRowsF32(name string, f16 bool, nq int) {
 		VADDPS(acc[1], acc[0], acc[0])
 		VADDPS(acc[3], acc[2], acc[2])
 		VADDPS(acc[2], acc[0], acc[0])
-		r := YMM()
-		VEXTRACTF64X4(U8(1), acc[0], r)
-		VADDPS(acc[0].AsY(), r, r)
-		f := XMM()
-		VEXTRACTF32X4(U8(1), r, f)
-		VADDPS(r.AsX(), f, f)
-		g := XMM()
-		VMOVHLPS(f, f, g)
-		VADDPS(g, f, f)
-		VMOVSHDUP(f, g)
-		VADDSS(g, f, f)
-		VMOVSS(f, yq(q))
+		VMOVSS(sumZMM(acc[0]), yq(q))
 	}
 	ADDQ(U32(4), y)
 	ADDQ(stride, w)
@@ -892,4 +881,27 @@ func (e expf) exp(x VecVirtual) VecVirtual {
 	VADDPS(e.one, p, p)
 	VSCALEFPS(kf, p, p)
 	return p
+}
+
+// sumZMM returns an xmm whose low float is the sum of a's 16 floats: the
+// halves added, then sumYMM.
+func sumZMM(a VecVirtual) VecVirtual {
+	r := YMM()
+	VEXTRACTF64X4(U8(1), a, r)
+	VADDPS(a.AsY(), r, r)
+	return sumYMM(r)
+}
+
+// sumYMM returns an xmm whose low float is the sum of r's 8 floats
+// (halves, then pairs, then the last two).
+func sumYMM(r VecVirtual) VecVirtual {
+	f := XMM()
+	VEXTRACTF32X4(U8(1), r, f)
+	VADDPS(r.AsX(), f, f)
+	g := XMM()
+	VMOVHLPS(f, f, g)
+	VADDPS(g, f, f)
+	VMOVSHDUP(f, g)
+	VADDSS(g, f, f)
+	return f
 }

@@ -306,22 +306,12 @@ func matVecSparse(name string, is24, q4 bool) {
 	Label(name + "_reduce")
 	VADDPS(acc[1], acc[0], acc[0])
 	sum := func(a VecVirtual) VecVirtual {
-		r := YMM()
 		if is24 {
+			r := YMM()
 			VMOVAPS(a, r)
-		} else {
-			VEXTRACTF64X4(U8(1), a, r)
-			VADDPS(a.AsY(), r, r)
+			return sumYMM(r)
 		}
-		f := XMM()
-		VEXTRACTF32X4(U8(1), r, f)
-		VADDPS(r.AsX(), f, f)
-		g := XMM()
-		VMOVHLPS(f, f, g)
-		VADDPS(g, f, f)
-		VMOVSHDUP(f, g)
-		VADDSS(g, f, f)
-		return f
+		return sumZMM(a)
 	}
 	f := sum(acc[0])
 	g := sum(accT)
