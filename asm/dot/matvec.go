@@ -205,17 +205,7 @@ func quantQ8(name string, prep bool) {
 	VANDPS(absMask, v[0], a0)
 	VANDPS(absMask, v[1], a1)
 	VMAXPS(a1, a0, a0)
-	m := YMM()
-	VEXTRACTF64X4(U8(1), a0, m)
-	VMAXPS(a0.AsY(), m, m)
-	mx := XMM()
-	VEXTRACTF32X4(U8(1), m, mx)
-	VMAXPS(m.AsX(), mx, mx)
-	t := XMM()
-	VMOVHLPS(mx, mx, t)
-	VMAXPS(t, mx, mx)
-	VMOVSHDUP(mx, t)
-	VMAXSS(t, mx, mx)
+	mx := reduceZMM(a0, true)
 	d := XMM()
 	VDIVSS(c127, mx, d) // d = amax/127
 	nz := K()
@@ -883,25 +873,39 @@ func (e expf) exp(x VecVirtual) VecVirtual {
 	return p
 }
 
-// sumZMM returns an xmm whose low float is the sum of a's 16 floats: the
-// halves added, then sumYMM.
-func sumZMM(a VecVirtual) VecVirtual {
+// sumZMM returns an xmm whose low float is the sum of a's 16 floats.
+func sumZMM(a VecVirtual) VecVirtual { return reduceZMM(a, false) }
+
+// sumYMM returns an xmm whose low float is the sum of r's 8 floats.
+func sumYMM(r VecVirtual) VecVirtual { return reduceYMM(r, false) }
+
+// reduceZMM returns an xmm whose low float is the sum (or, with useMax, the
+// largest) of a's 16 floats: the halves combined, then reduceYMM.
+func reduceZMM(a VecVirtual, useMax bool) VecVirtual {
 	r := YMM()
 	VEXTRACTF64X4(U8(1), a, r)
-	VADDPS(a.AsY(), r, r)
-	return sumYMM(r)
+	if useMax {
+		VMAXPS(a.AsY(), r, r)
+	} else {
+		VADDPS(a.AsY(), r, r)
+	}
+	return reduceYMM(r, useMax)
 }
 
-// sumYMM returns an xmm whose low float is the sum of r's 8 floats
-// (halves, then pairs, then the last two).
-func sumYMM(r VecVirtual) VecVirtual {
+// reduceYMM combines r's 8 floats by halves, then pairs, then the last
+// two (sum, or with useMax the largest) into the low float of a new xmm.
+func reduceYMM(r VecVirtual, useMax bool) VecVirtual {
+	ps, ss := VADDPS, VADDSS
+	if useMax {
+		ps, ss = VMAXPS, VMAXSS
+	}
 	f := XMM()
 	VEXTRACTF32X4(U8(1), r, f)
-	VADDPS(r.AsX(), f, f)
+	ps(r.AsX(), f, f)
 	g := XMM()
 	VMOVHLPS(f, f, g)
-	VADDPS(g, f, f)
+	ps(g, f, f)
 	VMOVSHDUP(f, g)
-	VADDSS(g, f, f)
+	ss(g, f, f)
 	return f
 }
