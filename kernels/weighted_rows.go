@@ -1,6 +1,10 @@
 package kernels
 
-import "fmt"
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
 
 // WeightedRowsF32 sets out[d] = Σ_t p[t]·v[t*stride+d] for d < len(out),
 // t < len(p): the probability-weighted sum of len(p) rows of a strided
@@ -62,14 +66,7 @@ func (c *Context) WeightedRowsF16Group(nq, rows, n int, out []float32, os int, v
 		return
 	}
 	for q := range nq {
-		o := out[q*os : q*os+n]
-		clear(o)
-		for t, pt := range p[q*ps : q*ps+rows] {
-			row := v[t*stride : t*stride+2*n]
-			for d := range o {
-				o[d] += pt * f16At(row[2*d:])
-			}
-		}
+		weightedTail(out[q*os:q*os+n], 0, v, stride, p[q*ps:q*ps+rows], true)
 	}
 }
 
@@ -91,5 +88,27 @@ func weightedArgs(op string, nq, rows, n, lo, os, lv, stride, rowLen, lp, ps int
 func clearOutputs(out []float32, nq, n, os int) {
 	for q := range nq {
 		clear(out[q*os : q*os+n])
+	}
+}
+
+// weightedFn runs a checked, non-empty WeightedRows group (stride in
+// bytes, v as bytes).
+type weightedFn func(nq, rows, n int, out []float32, os int, v []byte, stride int, p []float32, ps int)
+
+// weightedTail sets out[d] for d >= d0 (< len(out)) to Σ_t p[t]·row_t[d],
+// rows stride bytes apart in v (little-endian float32, or halves when
+// f16), summed in t order: the Go loop, and the columns a SIMD kernel
+// leaves over.
+func weightedTail(out []float32, d0 int, v []byte, stride int, p []float32, f16 bool) {
+	for d := d0; d < len(out); d++ {
+		var s float32
+		for t, pt := range p {
+			if f16 {
+				s += pt * f16At(v[t*stride+2*d:])
+			} else {
+				s += pt * math.Float32frombits(binary.LittleEndian.Uint32(v[t*stride+4*d:]))
+			}
+		}
+		out[d] = s
 	}
 }
