@@ -3,7 +3,6 @@ package kbench
 import (
 	"context"
 	"errors"
-	"github.com/edgebench/edgebench/transformer"
 	"strings"
 	"testing"
 	"time"
@@ -102,10 +101,13 @@ func TestRunReadSample(t *testing.T) {
 }
 
 // Attention cases: one per shape, KV type (weight types and, for head
-// dims not a multiple of 32, q8_0 left out), backend and depth; a run
-// times the runtime's attention on the backend asked for, counts the cache
-// it reads, takes no paired samples, and skips a backend that would fall
-// back.
+// dims not a multiple of 32, q8_0 left out), backend and depth. A run
+// builds each case's runner over the footprint's worth of cache copies,
+// times it on the backend asked for, takes no paired samples, closes it,
+// and skips (with the reason) a case whose runner would fall back to
+// another backend or cannot be built, or when there is no runner at all.
+// (The runtime's runner, transformer.AttentionBench, is tested there and
+// through edgebench kernels --ops attention.)
 func TestAttentionCases(t *testing.T) {
 	cs := AttentionCases([]kernels.Type{kernels.Q4_0, kernels.F16, kernels.Q8_0}, []string{"go"}, []int{16, 64})
 	if want := 2 * len(AttentionShapes) * 2; len(cs) != want {
@@ -118,27 +120,56 @@ func TestAttentionCases(t *testing.T) {
 	if c.WeightBytes() != 2*17*3*64*2 || c.Flops() != 4*17*9*64 {
 		t.Errorf("bytes %d flops %d", c.WeightBytes(), c.Flops())
 	}
+	var built []*fakeAttention
+	newAttention := func(c Case, layers, threads int, seed uint64) (AttentionRunner, error) {
+		if c.Backend == "nope" {
+			return nil, errors.New("unknown kernel backend \"nope\"")
+		}
+		a := &fakeAttention{backend: c.Backend, threads: threads, layers: layers}
+		if c.Backend == "avx2" {
+			a.backend = "go" // as if it had no kernel for the cache type
+		}
+		built = append(built, a)
+		return a, nil
+	}
 	var sampled int
 	sample := func() (float64, error) { sampled++; return 10, nil }
-	res, err := Run(context.Background(), []Case{c, {Op: OpAttention, Type: kernels.F16, Backend: "nope", Shape: c.Shape, N: 16, KVHeads: 3}},
-		Options{Threads: 2, Reps: 2, MinTime: time.Millisecond, Footprint: 1, ReadSample: sample, NewAttention: newAttention}, nil)
+	footprint := 10 * int(c.WeightBytes())
+	fall := c
+	fall.Backend = "avx2"
+	bad := c
+	bad.Backend = "nope"
+	res, err := Run(context.Background(), []Case{c, fall, bad},
+		Options{Threads: 2, Reps: 2, MinTime: time.Millisecond, Footprint: footprint, ReadSample: sample, NewAttention: newAttention}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if r := res[0]; r.Skipped != "" || r.Ran != "go" || len(r.NsPerOp) != 2 || !(r.MedianNs() > 0) || r.Threads != 2 || sampled != 0 {
 		t.Fatalf("%+v (%d samples)", r, sampled)
 	}
-	if !strings.Contains(res[1].Skipped, "unknown kernel backend") {
-		t.Fatalf("bad backend: %+v", res[1])
+	if len(built) != 2 || built[0].layers != 10 || built[0].runs == 0 || !built[0].closed || !built[1].closed {
+		t.Fatalf("runners %+v %+v: want 10 cache copies, runs, and both closed", built[0], built[1])
+	}
+	if !strings.Contains(res[1].Skipped, "fall back to go") || res[1].NsPerOp != nil {
+		t.Errorf("falling back: %+v", res[1])
+	}
+	if !strings.Contains(res[2].Skipped, "unknown kernel backend") {
+		t.Errorf("bad backend: %+v", res[2])
+	}
+	res, err = Run(context.Background(), []Case{c}, Options{Reps: 1, MinTime: time.Millisecond}, nil)
+	if err != nil || !strings.Contains(res[0].Skipped, "no attention runner") {
+		t.Errorf("without a runner: %v %+v", err, res)
 	}
 }
 
-// newAttention is edgebench kernels' Options.NewAttention.
-func newAttention(c Case, layers, threads int, seed uint64) (AttentionRunner, error) {
-	a, err := transformer.NewAttentionBench(transformer.AttentionShape{Heads: c.Shape.Rows, KVHeads: c.KVHeads, HeadDim: c.Shape.Cols},
-		c.Type, c.N, layers, c.Backend, threads, seed)
-	if err != nil {
-		return nil, err
-	}
-	return a, nil
+// fakeAttention stands in for the runtime's attention runner.
+type fakeAttention struct {
+	backend               string
+	threads, layers, runs int
+	closed                bool
 }
+
+func (a *fakeAttention) Run()            { a.runs++; time.Sleep(10 * time.Microsecond) }
+func (a *fakeAttention) Backend() string { return a.backend }
+func (a *fakeAttention) Threads() int    { return a.threads }
+func (a *fakeAttention) Close()          { a.closed = true }
