@@ -2,9 +2,11 @@ package kernels
 
 import (
 	"math"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func TestPoolCoversRange(t *testing.T) {
@@ -37,6 +39,38 @@ func TestPoolCoversRange(t *testing.T) {
 	}
 	if NewPool(0).Threads() < 1 {
 		t.Fatal("NewPool(0) has no threads")
+	}
+}
+
+// TestPoolFirstLoopUsesWorkers: a pool's workers take part in the first
+// loop issued right after NewPool, before their goroutines have run. Unit
+// 0 (the caller's range) waits for unit 1 (the worker's range) to run on
+// another goroutine; a worker that took that loop for one it had already
+// seen would leave it to the caller, which is waiting, and the wait would
+// time out.
+func TestPoolFirstLoopUsesWorkers(t *testing.T) {
+	for trial := 0; trial < 100; trial++ {
+		p := NewPool(2)
+		var ran atomic.Bool
+		timedOut := false
+		p.For(2, func(lo, hi int) {
+			if lo == 0 && hi == 1 {
+				deadline := time.Now().Add(5 * time.Second)
+				for !ran.Load() {
+					if time.Now().After(deadline) {
+						timedOut = true
+						return
+					}
+					runtime.Gosched()
+				}
+				return
+			}
+			ran.Store(true)
+		})
+		p.Close()
+		if timedOut {
+			t.Fatalf("trial %d: the worker never ran its range of the first loop", trial)
+		}
 	}
 }
 

@@ -113,7 +113,7 @@ func NewPool(threads int) *Pool {
 	for i := 1; i < threads; i++ {
 		w := &poolWorker{wake: make(chan struct{}, 1)}
 		p.workers = append(p.workers, w)
-		go p.worker(i, w)
+		go p.worker(i, w, p.gen.Load())
 	}
 	return p
 }
@@ -121,8 +121,11 @@ func NewPool(threads int) *Pool {
 // Threads is the number of goroutines a For may use.
 func (p *Pool) Threads() int { return p.threads }
 
-func (p *Pool) worker(self int, w *poolWorker) {
-	seen := p.gen.Load()
+// worker runs thread self's share of every loop after generation seen.
+// seen is read before the goroutine starts: a worker that read it itself
+// could see a loop that was published before it ran as already seen, and
+// leave that loop's range to the other threads' stealing.
+func (p *Pool) worker(self int, w *poolWorker, seen uint64) {
 	for {
 		gen := p.gen.Load()
 		if gen == seen {
