@@ -66,11 +66,14 @@ type Context struct {
 	scale           func(x []float32, s float32)                        // nil: the scalar loop
 	dotRows         func(y, w []float32, stride int, x []float32)
 	rmsNorm         func(out, x, weight []float32, eps float32) // nil: RMSNorm
-	dotRowsG32      dotRowsGroupFn                              // nil: DotRowsF32 per vector
-	dotRowsG16      dotRowsGroupFn
-	dotRows16       func(y []float32, w []byte, stride int, x []float32) // nil: the F16 kernel per row
-	weighted32      weightedFn                                           // nil: the Go loops
-	weighted16      weightedFn
+	// rope rotates the first pairs of one head (2*len(cos) values, len(cos)
+	// > 0) and returns how many it did (ropeHead does the rest); nil: none.
+	rope       func(v, cos, sin []float32, neox bool) int
+	dotRowsG32 dotRowsGroupFn // nil: DotRowsF32 per vector
+	dotRowsG16 dotRowsGroupFn
+	dotRows16  func(y []float32, w []byte, stride int, x []float32) // nil: the F16 kernel per row
+	weighted32 weightedFn                                           // nil: the Go loops
+	weighted16 weightedFn
 
 	// MatVec/MatVecs state: the matrices of the loop in flight, and
 	// one-element argument arrays so MatVec can call MatVecs without
@@ -115,6 +118,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 		c.dotRows = f
 	}
 	c.rmsNorm = rmsNormFor(b.Name)
+	c.rope = ropeFor(b.Name)
 	c.dotRowsG32, c.dotRowsG16 = dotRowsGroupFor(b.Name)
 	c.dotRows16 = dotRowsF16For(b.Name)
 	c.weighted32, c.weighted16 = weightedRowsFor(b.Name)

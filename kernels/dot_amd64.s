@@ -16267,3 +16267,197 @@ scaleF32AVX512_tail:
 scaleF32AVX512_end:
 	VZEROUPPER
 	RET
+
+// func ropeNormAVX512(x *float32, cos *float32, sin *float32, half int, steps int)
+// Requires: AVX, AVX512F
+TEXT ·ropeNormAVX512(SB), NOSPLIT, $0-40
+	MOVQ      x+0(FP), AX
+	MOVQ      cos+8(FP), CX
+	MOVQ      sin+16(FP), DX
+	MOVQ      half+24(FP), BX
+	MOVQ      steps+32(FP), BX
+	VMOVDQU32 ropeNormAVX512_idx<>+0(SB), Z0
+	VMOVDQU32 ropeNormAVX512_sign<>+0(SB), Z1
+
+ropeNormAVX512_loop:
+	TESTQ     BX, BX
+	JLE       ropeNormAVX512_done
+	VMOVUPS   (CX), Y2
+	VMOVUPS   (DX), Y3
+	VPERMPS   Z2, Z0, Z2
+	VPERMPS   Z3, Z0, Z3
+	VPXORD    Z1, Z3, Z3
+	VMOVUPS   (AX), Z4
+	VPERMILPS $0xb1, Z4, Z5
+	VMULPS    Z2, Z4, Z4
+	VMULPS    Z3, Z5, Z5
+	VADDPS    Z5, Z4, Z4
+	VMOVUPS   Z4, (AX)
+	ADDQ      $0x00000020, CX
+	ADDQ      $0x00000020, DX
+	ADDQ      $0x00000040, AX
+	DECQ      BX
+	JMP       ropeNormAVX512_loop
+
+ropeNormAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA ropeNormAVX512_idx<>+0(SB)/4, $0x00000000
+DATA ropeNormAVX512_idx<>+4(SB)/4, $0x00000000
+DATA ropeNormAVX512_idx<>+8(SB)/4, $0x00000001
+DATA ropeNormAVX512_idx<>+12(SB)/4, $0x00000001
+DATA ropeNormAVX512_idx<>+16(SB)/4, $0x00000002
+DATA ropeNormAVX512_idx<>+20(SB)/4, $0x00000002
+DATA ropeNormAVX512_idx<>+24(SB)/4, $0x00000003
+DATA ropeNormAVX512_idx<>+28(SB)/4, $0x00000003
+DATA ropeNormAVX512_idx<>+32(SB)/4, $0x00000004
+DATA ropeNormAVX512_idx<>+36(SB)/4, $0x00000004
+DATA ropeNormAVX512_idx<>+40(SB)/4, $0x00000005
+DATA ropeNormAVX512_idx<>+44(SB)/4, $0x00000005
+DATA ropeNormAVX512_idx<>+48(SB)/4, $0x00000006
+DATA ropeNormAVX512_idx<>+52(SB)/4, $0x00000006
+DATA ropeNormAVX512_idx<>+56(SB)/4, $0x00000007
+DATA ropeNormAVX512_idx<>+60(SB)/4, $0x00000007
+GLOBL ropeNormAVX512_idx<>(SB), RODATA|NOPTR, $64
+
+DATA ropeNormAVX512_sign<>+0(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+4(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+8(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+12(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+16(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+20(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+24(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+28(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+32(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+36(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+40(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+44(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+48(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+52(SB)/4, $0x00000000
+DATA ropeNormAVX512_sign<>+56(SB)/4, $0x80000000
+DATA ropeNormAVX512_sign<>+60(SB)/4, $0x00000000
+GLOBL ropeNormAVX512_sign<>(SB), RODATA|NOPTR, $64
+
+// func ropeNeoxAVX512(x *float32, cos *float32, sin *float32, half int, steps int)
+// Requires: AVX, AVX512F
+TEXT ·ropeNeoxAVX512(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), AX
+	MOVQ cos+8(FP), CX
+	MOVQ sin+16(FP), DX
+	MOVQ half+24(FP), BX
+	MOVQ steps+32(FP), SI
+
+ropeNeoxAVX512_loop:
+	TESTQ   SI, SI
+	JLE     ropeNeoxAVX512_done
+	VMOVUPS (AX), Z0
+	VMOVUPS (AX)(BX*4), Z1
+	VMOVUPS (CX), Z2
+	VMOVUPS (DX), Z3
+	VMULPS  Z2, Z0, Z4
+	VMULPS  Z3, Z1, Z5
+	VSUBPS  Z5, Z4, Z4
+	VMULPS  Z3, Z0, Z0
+	VMULPS  Z2, Z1, Z1
+	VADDPS  Z1, Z0, Z0
+	VMOVUPS Z4, (AX)
+	VMOVUPS Z0, (AX)(BX*4)
+	ADDQ    $0x00000040, CX
+	ADDQ    $0x00000040, DX
+	ADDQ    $0x00000040, AX
+	DECQ    SI
+	JMP     ropeNeoxAVX512_loop
+
+ropeNeoxAVX512_done:
+	VZEROUPPER
+	RET
+
+// func ropeNormAVX2(x *float32, cos *float32, sin *float32, half int, steps int)
+// Requires: AVX, AVX2
+TEXT ·ropeNormAVX2(SB), NOSPLIT, $0-40
+	MOVQ    x+0(FP), AX
+	MOVQ    cos+8(FP), CX
+	MOVQ    sin+16(FP), DX
+	MOVQ    half+24(FP), BX
+	MOVQ    steps+32(FP), BX
+	VMOVDQU ropeNormAVX2_idx<>+0(SB), Y0
+	VMOVDQU ropeNormAVX2_sign<>+0(SB), Y1
+
+ropeNormAVX2_loop:
+	TESTQ     BX, BX
+	JLE       ropeNormAVX2_done
+	VMOVUPS   (CX), X2
+	VMOVUPS   (DX), X3
+	VPERMPS   Y2, Y0, Y2
+	VPERMPS   Y3, Y0, Y3
+	VXORPS    Y1, Y3, Y3
+	VMOVUPS   (AX), Y4
+	VPERMILPS $0xb1, Y4, Y5
+	VMULPS    Y2, Y4, Y4
+	VMULPS    Y3, Y5, Y5
+	VADDPS    Y5, Y4, Y4
+	VMOVUPS   Y4, (AX)
+	ADDQ      $0x00000010, CX
+	ADDQ      $0x00000010, DX
+	ADDQ      $0x00000020, AX
+	DECQ      BX
+	JMP       ropeNormAVX2_loop
+
+ropeNormAVX2_done:
+	VZEROUPPER
+	RET
+
+DATA ropeNormAVX2_idx<>+0(SB)/4, $0x00000000
+DATA ropeNormAVX2_idx<>+4(SB)/4, $0x00000000
+DATA ropeNormAVX2_idx<>+8(SB)/4, $0x00000001
+DATA ropeNormAVX2_idx<>+12(SB)/4, $0x00000001
+DATA ropeNormAVX2_idx<>+16(SB)/4, $0x00000002
+DATA ropeNormAVX2_idx<>+20(SB)/4, $0x00000002
+DATA ropeNormAVX2_idx<>+24(SB)/4, $0x00000003
+DATA ropeNormAVX2_idx<>+28(SB)/4, $0x00000003
+GLOBL ropeNormAVX2_idx<>(SB), RODATA|NOPTR, $32
+
+DATA ropeNormAVX2_sign<>+0(SB)/4, $0x80000000
+DATA ropeNormAVX2_sign<>+4(SB)/4, $0x00000000
+DATA ropeNormAVX2_sign<>+8(SB)/4, $0x80000000
+DATA ropeNormAVX2_sign<>+12(SB)/4, $0x00000000
+DATA ropeNormAVX2_sign<>+16(SB)/4, $0x80000000
+DATA ropeNormAVX2_sign<>+20(SB)/4, $0x00000000
+DATA ropeNormAVX2_sign<>+24(SB)/4, $0x80000000
+DATA ropeNormAVX2_sign<>+28(SB)/4, $0x00000000
+GLOBL ropeNormAVX2_sign<>(SB), RODATA|NOPTR, $32
+
+// func ropeNeoxAVX2(x *float32, cos *float32, sin *float32, half int, steps int)
+// Requires: AVX
+TEXT ·ropeNeoxAVX2(SB), NOSPLIT, $0-40
+	MOVQ x+0(FP), AX
+	MOVQ cos+8(FP), CX
+	MOVQ sin+16(FP), DX
+	MOVQ half+24(FP), BX
+	MOVQ steps+32(FP), SI
+
+ropeNeoxAVX2_loop:
+	TESTQ   SI, SI
+	JLE     ropeNeoxAVX2_done
+	VMOVUPS (AX), Y0
+	VMOVUPS (AX)(BX*4), Y1
+	VMOVUPS (CX), Y2
+	VMOVUPS (DX), Y3
+	VMULPS  Y2, Y0, Y4
+	VMULPS  Y3, Y1, Y5
+	VSUBPS  Y5, Y4, Y4
+	VMULPS  Y3, Y0, Y0
+	VMULPS  Y2, Y1, Y1
+	VADDPS  Y1, Y0, Y0
+	VMOVUPS Y4, (AX)
+	VMOVUPS Y0, (AX)(BX*4)
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	ADDQ    $0x00000020, AX
+	DECQ    SI
+	JMP     ropeNeoxAVX2_loop
+
+ropeNeoxAVX2_done:
+	VZEROUPPER
+	RET

@@ -428,3 +428,27 @@ func scaleMaxF32AVX512(x *float32, n int, s float32) float32
 //
 //go:noescape
 func scaleF32AVX512(x *float32, n int, s float32)
+
+// ropeNormAVX512 rotates the first steps vectors' worth of pairs of the head at x (2*half values)
+// by the angles with cosines cos and sines sin.
+//
+//go:noescape
+func ropeNormAVX512(x *float32, cos *float32, sin *float32, half int, steps int)
+
+// ropeNeoxAVX512 rotates the first steps vectors' worth of pairs of the head at x (2*half values)
+// by the angles with cosines cos and sines sin.
+//
+//go:noescape
+func ropeNeoxAVX512(x *float32, cos *float32, sin *float32, half int, steps int)
+
+// ropeNormAVX2 rotates the first steps vectors' worth of pairs of the head at x (2*half values)
+// by the angles with cosines cos and sines sin.
+//
+//go:noescape
+func ropeNormAVX2(x *float32, cos *float32, sin *float32, half int, steps int)
+
+// ropeNeoxAVX2 rotates the first steps vectors' worth of pairs of the head at x (2*half values)
+// by the angles with cosines cos and sines sin.
+//
+//go:noescape
+func ropeNeoxAVX2(x *float32, cos *float32, sin *float32, half int, steps int)

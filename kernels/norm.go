@@ -15,7 +15,7 @@ func (c *Context) RMSNorm(out, x, weight []float32, eps float32) {
 }
 
 // ElementwiseKernel names what runs the elementwise op ("rmsnorm",
-// "softmax" as ScaledSoftmax, "silumul") on this context: the backend's
+// "softmax" as ScaledSoftmax, "silumul", "rope") on this context: the backend's
 // name where it has a kernel of its own, else "go" (the package's
 // function, which every other backend runs).
 func (c *Context) ElementwiseKernel(op string) string {
@@ -27,6 +27,8 @@ func (c *Context) ElementwiseKernel(op string) string {
 		own = c.scaledExp != nil
 	case "silumul":
 		own = siluMulFor(c.b.Name) != nil
+	case "rope":
+		own = c.rope != nil
 	}
 	if own {
 		return c.b.Name

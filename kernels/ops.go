@@ -127,29 +127,59 @@ func axpyScalar(y []float32, a float32, x []float32) {
 // RoPE rotates nHeads heads of headDim values in x for one position, given
 // that position's cos/sin tables (headDim/2 entries each). neox=false rotates
 // the pairs (2i, 2i+1) (llama's "normal" mode); neox=true rotates the pairs
-// (i, i+headDim/2) (qwen2, gpt-neox).
+// (i, i+headDim/2) (qwen2, gpt-neox). Context.RoPE runs the backend's
+// kernel where it has one, with the same bits.
 func RoPE(x []float32, nHeads, headDim int, cos, sin []float32, neox bool) {
+	checkRoPE(x, nHeads, headDim, cos, sin)
 	half := headDim / 2
-	if headDim%2 != 0 || len(x) < nHeads*headDim || len(cos) < half || len(sin) < half {
+	for h := 0; h < nHeads; h++ {
+		ropeHead(x[h*headDim:(h+1)*headDim], cos[:half], sin[:half], neox, 0)
+	}
+}
+
+// checkRoPE panics unless x holds nHeads heads of an even headDim and the
+// tables headDim/2 angles.
+func checkRoPE(x []float32, nHeads, headDim int, cos, sin []float32) {
+	half := headDim / 2
+	if headDim%2 != 0 || nHeads < 0 || len(x) < nHeads*headDim || len(cos) < half || len(sin) < half {
 		panic(fmt.Sprintf("kernels: RoPE shape mismatch: len(x)=%d, %d heads of %d, len(cos)=%d, len(sin)=%d", len(x), nHeads, headDim, len(cos), len(sin)))
 	}
-	cos = cos[:half]
-	sin = sin[:half]
+}
+
+// ropeHead rotates pairs from.. of one head v (2*len(cos) values). Each
+// product is converted to float32 before the sum, so no compiler fuses it
+// into a multiply-add (Go may fuse x*y+z, and does on arm64): every
+// platform and the SIMD kernels, which round each product too, get these
+// bits.
+func ropeHead(v, cos, sin []float32, neox bool, from int) {
+	half := len(cos)
+	if neox {
+		lo, hi := v[:half], v[half:half+half]
+		for i := from; i < half; i++ {
+			x0, x1 := lo[i], hi[i]
+			lo[i] = float32(x0*cos[i]) - float32(x1*sin[i])
+			hi[i] = float32(x0*sin[i]) + float32(x1*cos[i])
+		}
+		return
+	}
+	for i := from; i < half; i++ {
+		x0, x1 := v[2*i], v[2*i+1]
+		v[2*i] = float32(x0*cos[i]) - float32(x1*sin[i])
+		v[2*i+1] = float32(x0*sin[i]) + float32(x1*cos[i])
+	}
+}
+
+// RoPE is the package's RoPE on the backend's kernel where it has one
+// (ElementwiseKernel("rope")), bit for bit the same.
+func (c *Context) RoPE(x []float32, nHeads, headDim int, cos, sin []float32, neox bool) {
+	checkRoPE(x, nHeads, headDim, cos, sin)
+	half := headDim / 2
 	for h := 0; h < nHeads; h++ {
 		v := x[h*headDim : (h+1)*headDim]
-		if neox {
-			lo, hi := v[:half], v[half:half+half]
-			for i := range cos {
-				x0, x1 := lo[i], hi[i]
-				lo[i] = x0*cos[i] - x1*sin[i]
-				hi[i] = x0*sin[i] + x1*cos[i]
-			}
-		} else {
-			for i := range cos {
-				x0, x1 := v[2*i], v[2*i+1]
-				v[2*i] = x0*cos[i] - x1*sin[i]
-				v[2*i+1] = x0*sin[i] + x1*cos[i]
-			}
+		from := 0
+		if c.rope != nil && half > 0 {
+			from = c.rope(v, cos[:half], sin[:half], neox)
 		}
+		ropeHead(v, cos[:half], sin[:half], neox, from)
 	}
 }

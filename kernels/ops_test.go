@@ -124,3 +124,38 @@ func TestRoPE(t *testing.T) {
 	}
 	mustPanic(t, "odd headDim", func() { RoPE(x, 1, 7, cos, sin, false) })
 }
+
+// TestContextRoPE: every backend's Context.RoPE equals the package's RoPE
+// bit for bit, in both modes, for head dims 2..132 (every tail of the
+// 16-, 8- and 4-pair vectors) and 1 to 3 heads, touching nothing around
+// the heads; the avx512 and avx2 backends name their own kernel.
+func TestContextRoPE(t *testing.T) {
+	r := newRand(41)
+	for _, b := range Backends() {
+		if !b.usable() {
+			continue
+		}
+		c := NewContext(b, nil)
+		if (b.Name == "avx512" || b.Name == "avx2") && c.ElementwiseKernel("rope") != b.Name {
+			t.Fatalf("%s: rope runs %q, want its own kernel", b.Name, c.ElementwiseKernel("rope"))
+		}
+		for dim := 2; dim <= 132; dim += 2 {
+			for heads := 1; heads <= 3; heads++ {
+				for _, neox := range []bool{false, true} {
+					x := randRow(r, heads*dim+2)
+					cos, sin := randRow(r, dim/2), randRow(r, dim/2)
+					want := append([]float32(nil), x...)
+					RoPE(want[1:1+heads*dim], heads, dim, cos, sin, neox)
+					got := append([]float32(nil), x...)
+					c.RoPE(got[1:1+heads*dim], heads, dim, cos, sin, neox)
+					for i := range got {
+						if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s dim %d heads %d neox %v: x[%d] = %g, RoPE gives %g", b.Name, dim, heads, neox, i-1, got[i], want[i])
+						}
+					}
+				}
+			}
+		}
+		mustPanic(t, "odd headDim", func() { c.RoPE(make([]float32, 7), 1, 7, make([]float32, 3), make([]float32, 3), false) })
+	}
+}

@@ -119,7 +119,7 @@ func streamLen(tokens int, mc model.Config) int {
 
 // qualityVersion is part of the cached reference logits' name; bump it
 // when the stream or the way the reference is run changes.
-const qualityVersion = 4 // 2: attention's softmax became the AVX-512 exponential (within 4 ulp); 3: its f32 score dots run four rows at a time and q8_0-cache products through the q8_0 range kernel (other summation orders); 4: values cached row-major and weighted-summed (WeightedRowsF32), RMSNorm's squares summed in SIMD lanes
+const qualityVersion = 5 // 2: attention's softmax became the AVX-512 exponential (within 4 ulp); 3: its f32 score dots run four rows at a time and q8_0-cache products through the q8_0 range kernel (other summation orders); 4: values cached row-major and weighted-summed (WeightedRowsF32), RMSNorm's squares summed in SIMD lanes; 5: RoPE rounds each product (arm64 had fused them)
 
 // referenceLogits returns the reference's next-token logits at every
 // position of the stream (n × vocab) and the stream. The logits are computed once and cached as a

@@ -919,7 +919,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 				if L.bv != nil {
 					kernels.Axpy(vi, 1, L.bv)
 				}
-				kernels.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
+				m.ctx.RoPE(ki, m.kvHeads, m.headDim, cos, sin, m.neox)
 			}
 			m.storeKV(l, p0, kc, vc, 0, KV)
 		}
@@ -1025,7 +1025,7 @@ func (m *Model) finishKVHead(g int) {
 	if L.bv != nil {
 		kernels.Axpy(vi, 1, L.bv[c0:c1])
 	}
-	kernels.RoPE(ki, 1, hd, m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half], m.neox)
+	m.ctx.RoPE(ki, 1, hd, m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half], m.neox)
 	m.storeKV(m.curLayer, p, m.kStage[:m.kvDim], m.vStage[:m.kvDim], c0, c1)
 }
 
@@ -1107,7 +1107,7 @@ func (m *Model) prepQuery(h, j int) []float32 {
 	if bq := m.layers[m.curLayer].bq; bq != nil {
 		kernels.Axpy(qh, 1, bq[h*hd:(h+1)*hd])
 	}
-	kernels.RoPE(qh, 1, hd, m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half], m.neox)
+	m.ctx.RoPE(qh, 1, hd, m.ropeCos[p*half:(p+1)*half], m.ropeSin[p*half:(p+1)*half], m.neox)
 	return qh
 }
 

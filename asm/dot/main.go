@@ -111,6 +111,10 @@ func main() {
 	softmaxExp("softmaxExpAVX512")
 	scaleF32("scaleMaxF32AVX512", true)
 	scaleF32("scaleF32AVX512", false)
+	rope("ropeNormAVX512", false, true)
+	rope("ropeNeoxAVX512", true, true)
+	rope("ropeNormAVX2", false, false)
+	rope("ropeNeoxAVX2", true, false)
 	Generate()
 }
 

@@ -131,12 +131,12 @@ func TestKernelsElementwiseOps(t *testing.T) {
 	}
 	// One case per op on the go kernel, plus one per op on each default
 	// backend with a kernel of its own for it (here avx512's rmsnorm,
-	// softmax and silumul), each run by that kernel.
+	// softmax, silumul and rope, avx2's rope), each run by that kernel.
 	want := map[string]bool{}
 	for _, op := range []string{"rmsnorm", "softmax", "silumul", "rope"} {
 		want[op+"/go"] = true
 		for _, kb := range kernels.Backends() {
-			if b, err := kernels.SelectBackend(kb.Name); err == nil && op != "rope" {
+			if b, err := kernels.SelectBackend(kb.Name); err == nil {
 				if k := kernels.NewContext(b, nil).ElementwiseKernel(op); k != "go" {
 					want[op+"/"+k] = true
 				}

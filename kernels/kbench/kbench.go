@@ -115,7 +115,7 @@ func (c Case) Flops() int64 {
 // OpCases makes one case per elementwise op, vector size and kernel: "go"
 // (the package's function, which the ref and go backends run) and each of
 // backends that has a kernel of its own for the op
-// (kernels.Context.ElementwiseKernel; rope has none).
+// (kernels.Context.ElementwiseKernel).
 func OpCases(ops []string, sizes []int, backends []string) ([]Case, error) {
 	var cs []Case
 	for _, op := range ops {
@@ -124,7 +124,7 @@ func OpCases(ops []string, sizes []int, backends []string) ([]Case, error) {
 		}
 		runs := []string{"go"}
 		for _, name := range backends {
-			if b, err := kernels.SelectBackend(name); err == nil && op != "rope" {
+			if b, err := kernels.SelectBackend(name); err == nil {
 				if k := kernels.NewContext(b, nil).ElementwiseKernel(op); !slices.Contains(runs, k) {
 					runs = append(runs, k)
 				}
@@ -461,12 +461,9 @@ func measureOp(ctx context.Context, r *Result, opt Options) (string, error) {
 	case "silumul":
 		op = func() { kc.SiLUMul(out, a, b) }
 	case "rope":
-		op = func() { kernels.RoPE(a, n/128, 128, cos, sin, false) }
+		op = func() { kc.RoPE(a, n/128, 128, cos, sin, false) }
 	}
-	r.Ran = "go"
-	if r.Op != "rope" {
-		r.Ran = kc.ElementwiseKernel(r.Op)
-	}
+	r.Ran = kc.ElementwiseKernel(r.Op)
 	if r.Ran != r.Backend {
 		return fmt.Sprintf("%s has no %s kernel (it would run the go one)", r.Backend, r.Op), nil
 	}
