@@ -235,6 +235,57 @@ weightedRowsF16NEON_store:
 weightedRowsF16NEON_done:
 	RET
 
+// func ropeNormNEON(x *float32, cos *float32, sin *float32, half int, steps int)
+TEXT ·ropeNormNEON(SB), NOSPLIT, $0-40
+	MOVD x+0(FP), R0
+	MOVD cos+8(FP), R1
+	MOVD sin+16(FP), R2
+	MOVD half+24(FP), R3
+	MOVD steps+32(FP), R4
+ropeNormNEON_loop:
+	CBZ R4, ropeNormNEON_done
+	VLD2 (R0), [V0.S4, V1.S4]
+	VLD1.P 16(R1), [V2.S4]
+	VLD1.P 16(R2), [V3.S4]
+	WORD $0x6e22dc04 // FMUL V4.4S, V0.4S, V2.4S
+	WORD $0x6e23dc25 // FMUL V5.4S, V1.4S, V3.4S
+	WORD $0x4ea5d484 // FSUB V4.4S, V4.4S, V5.4S
+	WORD $0x6e23dc06 // FMUL V6.4S, V0.4S, V3.4S
+	WORD $0x6e22dc27 // FMUL V7.4S, V1.4S, V2.4S
+	WORD $0x4e27d4c5 // FADD V5.4S, V6.4S, V7.4S
+	VST2.P [V4.S4, V5.S4], 32(R0)
+	SUB $1, R4, R4
+	B ropeNormNEON_loop
+ropeNormNEON_done:
+	RET
+
+// func ropeNeoxNEON(x *float32, cos *float32, sin *float32, half int, steps int)
+TEXT ·ropeNeoxNEON(SB), NOSPLIT, $0-40
+	MOVD x+0(FP), R0
+	MOVD cos+8(FP), R1
+	MOVD sin+16(FP), R2
+	MOVD half+24(FP), R3
+	MOVD steps+32(FP), R4
+	ADD R3<<2, R0, R5
+ropeNeoxNEON_loop:
+	CBZ R4, ropeNeoxNEON_done
+	VLD1 (R0), [V0.S4]
+	VLD1 (R5), [V1.S4]
+	VLD1.P 16(R1), [V2.S4]
+	VLD1.P 16(R2), [V3.S4]
+	WORD $0x6e22dc04 // FMUL V4.4S, V0.4S, V2.4S
+	WORD $0x6e23dc25 // FMUL V5.4S, V1.4S, V3.4S
+	WORD $0x4ea5d484 // FSUB V4.4S, V4.4S, V5.4S
+	WORD $0x6e23dc06 // FMUL V6.4S, V0.4S, V3.4S
+	WORD $0x6e22dc27 // FMUL V7.4S, V1.4S, V2.4S
+	WORD $0x4e27d4c5 // FADD V5.4S, V6.4S, V7.4S
+	VST1.P [V4.S4], 16(R0)
+	VST1.P [V5.S4], 16(R5)
+	SUB $1, R4, R4
+	B ropeNeoxNEON_loop
+ropeNeoxNEON_done:
+	RET
+
 // func dotQ8_0NEON(w, x *byte, nb int) float32
 TEXT ·dotQ8_0NEON(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0

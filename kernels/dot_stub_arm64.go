@@ -26,6 +26,18 @@ func weightedRowsF32NEON(v *byte, stride int, p *float32, rows int, n int, out *
 //go:noescape
 func weightedRowsF16NEON(v *byte, stride int, p *float32, rows int, n int, out *float32)
 
+// ropeNormNEON rotates steps times 4 pairs (x[2i], x[2i+1]) of the head at
+// x by the angles with cosines cos and sines sin (kernels.ropeHead's
+// arithmetic).
+//
+//go:noescape
+func ropeNormNEON(x *float32, cos *float32, sin *float32, half int, steps int)
+
+// ropeNeoxNEON is ropeNormNEON for the pairs (x[i], x[half+i]).
+//
+//go:noescape
+func ropeNeoxNEON(x *float32, cos *float32, sin *float32, half int, steps int)
+
 // dotBF16NEON is dotF32NEON for bf16 weights.
 //
 //go:noescape

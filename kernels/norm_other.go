@@ -4,6 +4,3 @@ package kernels
 
 // rmsNormFor: RMSNorm everywhere else.
 func rmsNormFor(string) func(out, x, weight []float32, eps float32) { return nil }
-
-// ropeFor: ropeHead everywhere else.
-func ropeFor(string) func(v, cos, sin []float32, neox bool) int { return nil }

@@ -128,7 +128,7 @@ func TestRoPE(t *testing.T) {
 // TestContextRoPE: every backend's Context.RoPE equals the package's RoPE
 // bit for bit, in both modes, for head dims 2..132 (every tail of the
 // 16-, 8- and 4-pair vectors) and 1 to 3 heads, touching nothing around
-// the heads; the avx512 and avx2 backends name their own kernel.
+// the heads; the avx512, avx2 and neon backends name their own kernel.
 func TestContextRoPE(t *testing.T) {
 	r := newRand(41)
 	for _, b := range Backends() {
@@ -136,7 +136,7 @@ func TestContextRoPE(t *testing.T) {
 			continue
 		}
 		c := NewContext(b, nil)
-		if (b.Name == "avx512" || b.Name == "avx2") && c.ElementwiseKernel("rope") != b.Name {
+		if (b.Name == "avx512" || b.Name == "avx2" || b.Name == "neon") && c.ElementwiseKernel("rope") != b.Name {
 			t.Fatalf("%s: rope runs %q, want its own kernel", b.Name, c.ElementwiseKernel("rope"))
 		}
 		for dim := 2; dim <= 132; dim += 2 {

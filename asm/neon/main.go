@@ -58,6 +58,9 @@ func fcvtSH(d, n int) { // FCVT Sd, Hn
 func fadd4(d, n, m int) { // FADD Vd.4S, Vn.4S, Vm.4S
 	word(0x4E20D400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FADD V%d.4S, V%d.4S, V%d.4S", d, n, m))
 }
+func fsub4(d, n, m int) { // FSUB Vd.4S, Vn.4S, Vm.4S
+	word(0x4EA0D400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FSUB V%d.4S, V%d.4S, V%d.4S", d, n, m))
+}
 func faddp4(d, n, m int) { // FADDP Vd.4S, Vn.4S, Vm.4S
 	word(0x6E20D400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FADDP V%d.4S, V%d.4S, V%d.4S", d, n, m))
 }
@@ -246,6 +249,51 @@ func weightedRows(name string, f16 bool) {
 	}
 	emit("SUB $16, R4, R4")
 	emit("B %s_cols", name)
+	label(name + "_done")
+	emit("RET")
+}
+
+// rope: the rotary position embedding of one head in place, steps times 4
+// pairs: (x[2i], x[2i+1]) (normal mode; LD2 splits the pairs' halves into
+// V0 and V1, ST2 interleaves them back) or (x[i], x[half+i]) (neox), each
+// rotated by cos[i], sin[i]. Each product is rounded (FMUL) before the
+// difference or sum, in kernels.ropeHead's order, so the result is that
+// loop's bit for bit (no FMLA).
+func rope(name string, neox bool) {
+	fmt.Fprintf(&out, "\n// func %s(x *float32, cos *float32, sin *float32, half int, steps int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-40\n", name)
+	emit("MOVD x+0(FP), R0")
+	emit("MOVD cos+8(FP), R1")
+	emit("MOVD sin+16(FP), R2")
+	emit("MOVD half+24(FP), R3")
+	emit("MOVD steps+32(FP), R4")
+	if neox {
+		emit("ADD R3<<2, R0, R5") // the second halves
+	}
+	label(name + "_loop")
+	emit("CBZ R4, %s_done", name)
+	if neox {
+		emit("VLD1 (R0), [V0.S4]")
+		emit("VLD1 (R5), [V1.S4]")
+	} else {
+		emit("VLD2 (R0), [V0.S4, V1.S4]")
+	}
+	emit("VLD1.P 16(R1), [V2.S4]")
+	emit("VLD1.P 16(R2), [V3.S4]")
+	fmul4(4, 0, 2) // x0*c
+	fmul4(5, 1, 3) // x1*s
+	fsub4(4, 4, 5) // x0*c - x1*s
+	fmul4(6, 0, 3) // x0*s
+	fmul4(7, 1, 2) // x1*c
+	fadd4(5, 6, 7) // x0*s + x1*c
+	if neox {
+		emit("VST1.P [V4.S4], 16(R0)")
+		emit("VST1.P [V5.S4], 16(R5)")
+	} else {
+		emit("VST2.P [V4.S4, V5.S4], 32(R0)")
+	}
+	emit("SUB $1, R4, R4")
+	emit("B %s_loop", name)
 	label(name + "_done")
 	emit("RET")
 }
@@ -1026,6 +1074,8 @@ func main() {
 	dotFloat("dotBF16NEON", bf16)
 	weightedRows("weightedRowsF32NEON", false)
 	weightedRows("weightedRowsF16NEON", true)
+	rope("ropeNormNEON", false)
+	rope("ropeNeoxNEON", true)
 	// The integer kernels twice: with SDOT ("NEON") and without ("NEONv80").
 	for _, dp := range []bool{true, false} {
 		dotprod = dp
