@@ -16461,3 +16461,20 @@ ropeNeoxAVX2_loop:
 ropeNeoxAVX2_done:
 	VZEROUPPER
 	RET
+
+// func prefetchLines(p *byte, n int)
+// Requires: MMX+
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVQ p+0(FP), AX
+	MOVQ n+8(FP), CX
+
+prefetchLines_loop:
+	TESTQ      CX, CX
+	JLE        prefetchLines_done
+	PREFETCHT0 (AX)
+	ADDQ       $0x00000040, AX
+	SUBQ       $0x00000040, CX
+	JMP        prefetchLines_loop
+
+prefetchLines_done:
+	RET

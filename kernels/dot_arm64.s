@@ -286,6 +286,20 @@ ropeNeoxNEON_loop:
 ropeNeoxNEON_done:
 	RET
 
+// func prefetchLines(p *byte, n int)
+TEXT ·prefetchLines(SB), NOSPLIT, $0-16
+	MOVD p+0(FP), R0
+	MOVD n+8(FP), R1
+prefetchLines_loop:
+	CMP $0, R1
+	BLE prefetchLines_done
+	PRFM (R0), PLDL1KEEP
+	ADD $64, R0, R0
+	SUB $64, R1, R1
+	B prefetchLines_loop
+prefetchLines_done:
+	RET
+
 // func dotQ8_0NEON(w, x *byte, nb int) float32
 TEXT ·dotQ8_0NEON(SB), NOSPLIT, $0-28
 	MOVD w+0(FP), R0

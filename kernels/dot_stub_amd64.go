@@ -452,3 +452,8 @@ func ropeNormAVX2(x *float32, cos *float32, sin *float32, half int, steps int)
 //
 //go:noescape
 func ropeNeoxAVX2(x *float32, cos *float32, sin *float32, half int, steps int)
+
+// prefetchLines prefetches the cache lines of [p, p+n) into L1.
+//
+//go:noescape
+func prefetchLines(p *byte, n int)

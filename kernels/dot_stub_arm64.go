@@ -191,3 +191,9 @@ func dotQ4_0_BMNEONv80(w, x *byte, nb int, buf *byte) float32
 
 //go:noescape
 func dotQ8_0_BMNEONv80(w, x *byte, nb int, buf *byte) float32
+
+// prefetchLines prefetches the cache lines of [p, p+n) into L1 (PRFM
+// PLDL1KEEP).
+//
+//go:noescape
+func prefetchLines(p *byte, n int)

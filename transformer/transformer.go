@@ -862,6 +862,10 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 	H, Q, KV, half := m.hidden, m.qDim, m.kvDim, m.headDim/2
 	x, xb := m.x[:n*H], m.xb[:n*H]
 
+	// The norm weights are small and read once a token: the weight stream
+	// evicts them from every cache level in between. Each is prefetched
+	// while the phase before its norm runs (kernels.Prefetch).
+	kernels.Prefetch(m.layers[0].attnNorm)
 	for i, t := range tokens {
 		row := m.tokEmbd.Data[t*m.embRowBytes : (t+1)*m.embRowBytes]
 		// Cannot fail: the type and row size were checked at load.
@@ -938,6 +942,7 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 
 		xq, xbq, xb2 := x[qs*H:], xb[:nq*H], m.xb2[:nq*H]
 		hb, hb2 := m.hb[:nq*m.ffn], m.hb2[:nq*m.ffn]
+		kernels.Prefetch(L.ffnNorm)
 		m.mul(xb2, L.wo, att, nq)
 		m.mark(phWo)
 		kernels.Axpy(xq, 1, xb2)
@@ -955,6 +960,11 @@ func (m *Model) forward(tokens []int, wantLogits bool) {
 			m.ctx.SiLUMul(hb, hb, hb2) // as MatVecSwiGLU computes it
 		}
 		m.mark(phMLP)
+		if l < last {
+			kernels.Prefetch(m.layers[l+1].attnNorm)
+		} else if wantLogits {
+			kernels.Prefetch(m.outNorm)
+		}
 		m.mul(xb2, L.down, hb, nq)
 		m.mark(phDown)
 		kernels.Axpy(xq, 1, xb2)

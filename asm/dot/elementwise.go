@@ -117,3 +117,25 @@ func f32ToF16(name string) {
 	VZEROUPPER()
 	RET()
 }
+
+// prefetch emits a PREFETCHT0 of every 64-byte line of [p, p+n) (plain
+// amd64: no ISA beyond SSE): kernels.Prefetch, which pulls a few KB the
+// next phase will read (a layer's norm weights, evicted from every cache
+// by the weight stream since the last token) into L1 while a matrix
+// streams. A prefetch never faults, so the last line may run past p+n.
+func prefetch(name string) {
+	TEXT(name, NOSPLIT, "func(p *byte, n int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " prefetches the cache lines of [p, p+n) into L1.")
+	p := Load(Param("p"), GP64())
+	n := Load(Param("n"), GP64())
+	Label(name + "_loop")
+	TESTQ(n, n)
+	JLE(LabelRef(name + "_done"))
+	PREFETCHT0(Mem{Base: p})
+	ADDQ(U32(64), p)
+	SUBQ(U32(64), n)
+	JMP(LabelRef(name + "_loop"))
+	Label(name + "_done")
+	RET()
+}

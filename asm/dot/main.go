@@ -115,6 +115,7 @@ func main() {
 	rope("ropeNeoxAVX512", true, true)
 	rope("ropeNormAVX2", false, false)
 	rope("ropeNeoxAVX2", true, false)
+	prefetch("prefetchLines")
 	Generate()
 }
 

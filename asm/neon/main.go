@@ -253,6 +253,24 @@ func weightedRows(name string, f16 bool) {
 	emit("RET")
 }
 
+// prefetch: PRFM PLDL1KEEP of every 64-byte line of [p, p+n) (see the
+// amd64 generator's prefetch). A prefetch never faults.
+func prefetch(name string) {
+	fmt.Fprintf(&out, "\n// func %s(p *byte, n int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-16\n", name)
+	emit("MOVD p+0(FP), R0")
+	emit("MOVD n+8(FP), R1")
+	label(name + "_loop")
+	emit("CMP $0, R1")
+	emit("BLE %s_done", name)
+	emit("PRFM (R0), PLDL1KEEP")
+	emit("ADD $64, R0, R0")
+	emit("SUB $64, R1, R1")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 // rope: the rotary position embedding of one head in place, steps times 4
 // pairs: (x[2i], x[2i+1]) (normal mode; LD2 splits the pairs' halves into
 // V0 and V1, ST2 interleaves them back) or (x[i], x[half+i]) (neox), each
@@ -1076,6 +1094,7 @@ func main() {
 	weightedRows("weightedRowsF16NEON", true)
 	rope("ropeNormNEON", false)
 	rope("ropeNeoxNEON", true)
+	prefetch("prefetchLines")
 	// The integer kernels twice: with SDOT ("NEON") and without ("NEONv80").
 	for _, dp := range []bool{true, false} {
 		dotprod = dp
