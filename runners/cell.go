@@ -181,6 +181,9 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 
 	mark("other")
 	cell.Metrics = append(cell.Metrics, paired.metrics(bytesPerTok, decode, conf)...)
+	if w := paired.warning(); w != "" {
+		cell.Warnings = append(cell.Warnings, w)
+	}
 	if rpt := stopProbes(); rpt != nil {
 		cell.Probes = rpt
 		for _, m := range probeMetrics(rpt, cfg, len(decode)) {

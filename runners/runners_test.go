@@ -238,6 +238,19 @@ func TestRunCellPairedRead(t *testing.T) {
 			t.Fatalf("paired %% %v for %v GB/s, want over the median read", pct.Samples[i], bw.Samples[i])
 		}
 	}
+	// The samples went from 10 to 22 GB/s: the bandwidth moved, and the
+	// cell says so with the range.
+	if n := countContaining(cell.Warnings, "read bandwidth moved while this cell ran (paired samples 10.0-22.0 GB/s)"); n != 1 {
+		t.Fatalf("warnings %q, want one about the moving bandwidth", cell.Warnings)
+	}
+	// Samples within 20% of each other are one state: no warning.
+	calls, batches = nil, [][]float64{{30, 31, 32}, {33, 34, 35}}
+	if cell, err = RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy, PairedRead: sample}); err != nil {
+		t.Fatal(err)
+	}
+	if n := countContaining(cell.Warnings, "read bandwidth moved"); n != 0 {
+		t.Fatalf("warnings %q for steady samples 30-35 GB/s", cell.Warnings)
+	}
 
 	fail := func(int) ([]float64, error) { return nil, errors.New("no memory for the buffer") }
 	cell, err = RunCell(context.Background(), cfg, CellOptions{Policy: testPolicy, PairedRead: fail})
@@ -254,4 +267,15 @@ func TestRunCellPairedRead(t *testing.T) {
 	if _, ok := cell.Metric(results.MetricPairedRead); ok {
 		t.Error("paired figures without a sampler")
 	}
+}
+
+// countContaining counts the strings of ws that contain sub.
+func countContaining(ws []string, sub string) int {
+	n := 0
+	for _, w := range ws {
+		if strings.Contains(w, sub) {
+			n++
+		}
+	}
+	return n
 }

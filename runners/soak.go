@@ -213,6 +213,9 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	for _, pm := range paired.metrics(bytesPerTok, overall, conf) {
 		add(pm)
 	}
+	if w := paired.warning(); w != "" {
+		cell.Warnings = append(cell.Warnings, w)
+	}
 
 	if rpt := stopProbes(); rpt != nil {
 		cell.Probes = rpt

@@ -15,7 +15,8 @@ import (
 // TestSoakPairedRead: a soak samples read bandwidth before it loads and
 // after it decodes, at its own thread count, like a run cell, and reports
 // the soak's overall decode bandwidth (all its tokens over all its time)
-// over the median of those samples; a failing sampler makes both figures
+// over the median of those samples, and warns that the bandwidth moved
+// when they disagree (10 then 22 GB/s here); a failing sampler makes both figures
 // unavailable with its error, and the soak still succeeds.
 func TestSoakPairedRead(t *testing.T) {
 	path := tinyModel(t, kernels.Q8_0)
@@ -56,6 +57,9 @@ func TestSoakPairedRead(t *testing.T) {
 	}
 	if len(dec.Samples) == 1 && math.Abs(rate-dec.Samples[0]) > 1e-9*rate {
 		t.Errorf("one window at %v tok/s, overall rate %v", dec.Samples[0], rate)
+	}
+	if n := countContaining(cell.Warnings, "read bandwidth moved while this cell ran (paired samples 10.0-22.0 GB/s)"); n != 1 {
+		t.Errorf("warnings %q, want one about the moving bandwidth (10 before, 22 after)", cell.Warnings)
 	}
 
 	fail := func(int) ([]float64, error) { return nil, errors.New("no memory for the buffer") }
