@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
-	"slices"
 
 	"github.com/edgebench/edgebench/results"
 	"github.com/edgebench/edgebench/stats"
@@ -63,23 +62,16 @@ func (p *pairedRead) metrics(bytesPerTok float64, decode []float64, conf float64
 	return []results.Metric{read, share[1]}
 }
 
-// pairedSpread is the largest/smallest paired sample ratio above which a
-// cell is warned that the bandwidth moved while it ran. Samples of one
-// steady state lie within a few percent of each other; a shared or virtual
-// machine that switches between bandwidth states (this project's 2-vCPU
-// VM: about 34 and about 60 GB/s) gives ratios near 2.
-const pairedSpread = 1.2
-
 // warning is the cell's warning when its paired samples (taken by
-// metrics) disagree by more than pairedSpread: the median then stands
-// for neither state, and the share computed from it can be far off in
-// either direction. "" when they agree or there are none.
+// metrics) disagree by more than results.PairedSpreadMax: the median then
+// stands for neither state, and the share computed from it can be far off
+// in either direction. "" when they agree or there are none.
 func (p *pairedRead) warning() string {
-	if p == nil || p.err != nil || len(p.gbps) == 0 {
+	if p == nil || p.err != nil {
 		return ""
 	}
-	lo, hi := slices.Min(p.gbps), slices.Max(p.gbps)
-	if lo <= 0 || hi/lo <= pairedSpread {
+	lo, hi, moved := results.PairedMoved(p.gbps)
+	if !moved {
 		return ""
 	}
 	return fmt.Sprintf("the read bandwidth moved while this cell ran (paired samples %.1f-%.1f GB/s): %% paired is over their median and unreliable; rerun the cell to compare it", lo, hi)

@@ -17,6 +17,7 @@ import (
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/kernels/kbench"
 	"github.com/edgebench/edgebench/reports"
+	"github.com/edgebench/edgebench/results"
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
 	"github.com/spf13/cobra"
@@ -65,8 +66,10 @@ cache: a few ms) before each repetition and one after the last. "% paired"
 is the case's GB/s over the median of those samples (JSON: paired_read_gbps,
 paired_roofline_pct; gobench: %paired). Numerator and denominator come from
 the same seconds, so the ratio holds up when absolute speeds do not; the
-cached figure stays beside it as "% roofline (cached)". --no-paired skips
-the samples.
+cached figure stays beside it as "% roofline (cached)". A case whose samples
+lie more than 20% apart saw the bandwidth change state during its
+repetitions; its "% paired" is marked * and the table says so. --no-paired
+skips the samples.
 Paired samples correct for memory traffic, not for lost CPU time: "cpu share"
 is the CPU time the process used over wall time x threads per repetition
 (median), and under 90% the table warns that other processes took the
@@ -488,6 +491,7 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 	t.Header(header...)
 	var starved []string
 	var skipped []string
+	moved := 0 // cases whose paired samples straddle a bandwidth change
 	for _, r := range recs {
 		if r.Skipped != "" {
 			skipped = append(skipped, r.Name+": "+r.Skipped)
@@ -512,6 +516,10 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 			p := "n/a"
 			if r.PairedPct != nil {
 				p = fmt.Sprintf("%.1f%% of %.1f", *r.PairedPct, *r.PairedReadGBps)
+				if _, _, m := results.PairedMoved(r.PairedReadSamples); m {
+					p += "*"
+					moved++
+				}
 			}
 			row = append(row, p)
 		}
@@ -543,6 +551,10 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 	if paired != nil {
 		fmt.Fprintf(w, "paired read: GB/s over the median read bandwidth sampled before each repetition and after the last (%d threads x %d streams, %d MiB pass)\n",
 			paired.Threads, paired.Streams, paired.BufferBytes>>20)
+	}
+	if moved > 0 {
+		fmt.Fprintf(w, "warning: %d case(s) marked * saw the read bandwidth change state during their repetitions (paired samples more than %.0f%% apart): their %% paired is over a median that stands for neither state\n",
+			moved, 100*(results.PairedSpreadMax-1))
 	}
 	if len(starved) > 0 {
 		fmt.Fprintf(w, "warning: %d case(s) got under %.0f%% of their threads' CPU time (other processes ran on these cores): their time/op and %% figures understate the kernels, the paired one too\n",
