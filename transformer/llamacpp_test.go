@@ -14,6 +14,7 @@ import (
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
+	"github.com/edgebench/edgebench/model/tokenizer"
 )
 
 // LlamaCppEnv names a directory whose node_modules holds the npm package
@@ -67,28 +68,36 @@ console.log(JSON.stringify(out));
 // after loading and aborts on a file whose tokenizer is "none".
 func withByteVocab(t testing.TB, src *gguf.File, dst string) {
 	t.Helper()
-	w, err := gguf.Create(dst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer w.Abort()
-	for _, kv := range src.KV {
-		w.SetKV(kv.Key, kv.Value)
-	}
 	toks := []string{"<unk>", "<s>", "</s>"}
 	types := []int32{2, 3, 3} // unknown, control, control
 	for b := 0; b < 256; b++ {
 		toks = append(toks, fmt.Sprintf("<0x%02X>", b))
 		types = append(types, 6) // byte
 	}
-	w.SetKV("tokenizer.ggml.model", gguf.String("llama"))
-	w.SetKV("tokenizer.ggml.tokens", gguf.Array(toks))
-	w.SetKV("tokenizer.ggml.scores", gguf.Array(make([]float32, len(toks))))
-	w.SetKV("tokenizer.ggml.token_type", gguf.Array(types))
-	w.SetKV("tokenizer.ggml.unknown_token_id", gguf.Uint32(0))
-	w.SetKV("tokenizer.ggml.bos_token_id", gguf.Uint32(1))
-	w.SetKV("tokenizer.ggml.eos_token_id", gguf.Uint32(2))
-	w.SetKV("tokenizer.ggml.add_bos_token", gguf.Bool(false))
+	copyWithKV(t, src, dst, []gguf.KV{
+		{Key: "tokenizer.ggml.model", Value: gguf.String("llama")},
+		{Key: "tokenizer.ggml.tokens", Value: gguf.Array(toks)},
+		{Key: "tokenizer.ggml.scores", Value: gguf.Array(make([]float32, len(toks)))},
+		{Key: "tokenizer.ggml.token_type", Value: gguf.Array(types)},
+		{Key: "tokenizer.ggml.unknown_token_id", Value: gguf.Uint32(0)},
+		{Key: "tokenizer.ggml.bos_token_id", Value: gguf.Uint32(1)},
+		{Key: "tokenizer.ggml.eos_token_id", Value: gguf.Uint32(2)},
+		{Key: "tokenizer.ggml.add_bos_token", Value: gguf.Bool(false)},
+	})
+}
+
+// copyWithKV writes src's metadata, with every tokenizer.ggml.* entry
+// replaced by tok, and its tensors to dst.
+func copyWithKV(t testing.TB, src *gguf.File, dst string, tok []gguf.KV) {
+	t.Helper()
+	w, err := gguf.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Abort()
+	for _, kv := range tokenizer.ReplaceKV(src.KV, tok) {
+		w.SetKV(kv.Key, kv.Value)
+	}
 	for _, ti := range src.Tensors {
 		if err := w.AddTensor(ti.Name, ti.Type, ti.Dims...); err != nil {
 			t.Fatal(err)
