@@ -34,11 +34,12 @@ type Context struct {
 	b *Backend
 	p *Pool
 
-	kern     [kernelSlots]DotFunc
-	kernName [kernelSlots]string
-	kernRows [kernelSlots]RowsFunc // fused multi-row kernel of that backend, if any
-	kernGo4  [kernelSlots]bool     // served by go, which has a multi-token kernel
-	kernMV   [kernelSlots]mvKind   // decode range kernel of that backend, if any
+	kern      [kernelSlots]DotFunc
+	kernName  [kernelSlots]string
+	kernRows  [kernelSlots]RowsFunc  // fused multi-row kernel of that backend, if any
+	kernRows4 [kernelSlots]rows4Func // its four-token tile kernel, if any
+	kernGo4   [kernelSlots]bool      // served by go, which has a multi-token kernel
+	kernMV    [kernelSlots]mvKind    // decode range kernel of that backend, if any
 
 	scratch []byte // quantized activations
 	mvx     mvPrep // the activation of a MatVec in the range kernels' layout
@@ -54,8 +55,9 @@ type Context struct {
 	xRow     int // bytes of one activation row in xb
 	n        int // tokens in a MatMul
 	dot      DotFunc
-	rows     RowsFunc // MatMul only; nil means loop over dot
-	go4      bool     // MatMul only: use goDot4 for groups of four tokens
+	rows     RowsFunc  // MatMul only; nil means loop over dot
+	rows4    rows4Func // MatMul only: the four-token tile kernel, or nil
+	go4      bool      // MatMul only: use goDot4 for groups of four tokens
 	act      Type
 	tileRows int
 	tileToks int
@@ -188,6 +190,7 @@ func (c *Context) kernel(t Type) (DotFunc, string, error) {
 	}
 	c.kern[slot], c.kernName[slot] = f, name
 	c.kernRows[slot] = RowsKernel(name, t)
+	c.kernRows4[slot] = rows4Kernel(name, t)
 	c.kernGo4[slot] = name == goBackend.Name && hasGoDot4(t)
 	c.kernMV[slot] = mvRowsKind(name, t)
 	return f, name, nil
@@ -559,6 +562,7 @@ func (c *Context) MatMul(y []float32, w Matrix, x []float32, n int) {
 	}
 	c.dot = c.mustKernel(w.Type)
 	c.rows = c.kernRows[kernelSlot(w.Type)]
+	c.rows4 = c.kernRows4[kernelSlot(w.Type)]
 	c.go4 = c.kernGo4[kernelSlot(w.Type)]
 	c.prepare(w, x, n)
 	c.y, c.w, c.n = y, w, n
@@ -583,8 +587,15 @@ func (c *Context) matMulRange(lo, hi int) {
 		r1 := min(r0+c.tileRows, rows)
 		if c.rows != nil {
 			// A fused multi-row kernel reuses each activation block across
-			// several rows of the tile, which stays in L2 across tokens.
-			for i := 0; i < n; i++ {
+			// several rows of the tile, which stays in L2 across tokens;
+			// a four-token one also each weight block across four tokens.
+			i := 0
+			if c.rows4 != nil {
+				for ; i+4 <= n; i += 4 {
+					c.rows4(cols, data[r0*rb:r1*rb], r1-r0, xb[i*xr:(i+4)*xr], xr, y[i*rows+r0:(i+3)*rows+r1], rows)
+				}
+			}
+			for ; i < n; i++ {
 				c.rows(cols, data[r0*rb:r1*rb], r1-r0, xb[i*xr:(i+1)*xr], y[i*rows+r0:i*rows+r1])
 			}
 			continue

@@ -221,6 +221,12 @@ func dotQ8_0_BMG8AVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ4_0x4G8AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 
+// dotQ4_0x4x4G8AVX512 writes to y[t*ystride+r], r, t < 4, the dot products of the 4 weight rows at w + r*stride
+// (nb blocks each, a multiple of 8) with the 4 q8_0 activation rows at x + t*xstride.
+//
+//go:noescape
+func dotQ4_0x4x4G8AVX512(w *byte, stride int, x *byte, xstride int, nb int, y *float32, ystride int)
+
 // dotQ8_0x4AVX2 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.
 //

@@ -112,3 +112,57 @@ func rowsQ(n int, w []byte, rows int, x []byte, y []float32, wsz int, kind rowsK
 		y[r] = one(n, w[r*rb:(r+1)*rb], x)
 	}
 }
+
+// rows4Kernel returns backend's kernel for four activation rows (a
+// prefill's tokens) at once over weight type t, or nil: the avx512 q4_0
+// tile kernel (dotQ4_0x4x4G8AVX512), which unpacks each weight block once
+// for four tokens. Its results are RowsKernel's for each token bit for bit.
+func rows4Kernel(backend string, t Type) rows4Func {
+	if backend == avx512Backend.Name && haveAVX512VNNI && haveGFNI && t == Q4_0 {
+		return rowsQ4_0x4AVX512
+	}
+	return nil
+}
+
+// rowsQ4_0x4AVX512 is rowsQ4_0AVX512 for the four activation rows at x,
+// x[xs:], x[2*xs:], x[3*xs:], writing token t's results to y[t*ys:]: four
+// rows by four tokens per call of the 8-block-group kernel, then each
+// token's remaining blocks through the block-at-a-time four-row kernel
+// and its remaining rows through the row dot, added as rowsQ adds them.
+func rowsQ4_0x4AVX512(n int, w []byte, rows int, x []byte, xs int, y []float32, ys int) {
+	if rows <= 0 {
+		return
+	}
+	nb := n / 32
+	m := nb &^ 7
+	if m == 0 {
+		for t := range 4 {
+			rowsQ4_0AVX512(n, w, rows, x[t*xs:], y[t*ys:])
+		}
+		return
+	}
+	rb := nb * 18
+	w = need(w, rows*rb)
+	x = need(x, 3*xs+nb*34)
+	y = need(y, 3*ys+rows)
+	one := avx512Backend.Dot[Q4_0]
+	r := 0
+	for ; r+4 <= rows; r += 4 {
+		var a [16]float32
+		dotQ4_0x4x4G8AVX512(&w[r*rb], rb, &x[0], xs, m, &a[0], 4)
+		for t := range 4 {
+			var b [4]float32
+			if m < nb {
+				dotQ4_0x4AVX512(&w[r*rb+m*18], rb, &x[t*xs+m*34], nb-m, &b[0])
+			}
+			for i := range b {
+				y[t*ys+r+i] = a[4*t+i] + b[i]
+			}
+		}
+	}
+	for ; r < rows; r++ {
+		for t := range 4 {
+			y[t*ys+r] = one(n, w[r*rb:(r+1)*rb], x[t*xs:t*xs+nb*34])
+		}
+	}
+}

@@ -68,3 +68,6 @@ func rowsNEON(n int, w []byte, rows int, x []byte, y []float32, wsz int, one Dot
 		y[r] = one(n, w[r*rb:(r+1)*rb], x)
 	}
 }
+
+// rows4Kernel: the neon backend has no four-token tile kernel.
+func rows4Kernel(string, Type) rows4Func { return nil }

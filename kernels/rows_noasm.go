@@ -10,3 +10,6 @@ type RowsFunc func(n int, w []byte, rows int, x []byte, y []float32)
 // RowsKernel returns backend's fused multi-row kernel for weight type t, or
 // nil when it has none: this build has no SIMD backends.
 func RowsKernel(backend string, t Type) RowsFunc { return nil }
+
+// rows4Kernel: no SIMD backends here.
+func rows4Kernel(string, Type) rows4Func { return nil }

@@ -86,6 +86,63 @@ func testRowsKernel(t *testing.T) {
 	}
 }
 
+// TestRows4Kernel checks the avx512 q4_0 four-token tile kernel against
+// the rows kernel run token by token: bit for bit, for rows 0..11 (whole
+// groups of four and leftovers) and block counts 0..40 (no 8-block group,
+// whole groups, groups plus a tail), random and unit-scale rows, activation
+// rows at a stride wider than a row, weights and activations between guard
+// bytes, and output rows at a stride with sentinels between them. Where the
+// CPU lacks it, only that it is not offered.
+func TestRows4Kernel(t *testing.T) {
+	if rows4Kernel("go", Q4_0) != nil || rows4Kernel("avx512", Q8_0) != nil {
+		t.Fatal("rows4Kernel offered a kernel that does not exist")
+	}
+	k4 := rows4Kernel("avx512", Q4_0)
+	if k4 == nil {
+		if haveAVX512VNNI && haveGFNI {
+			t.Fatal("no q4_0 tile kernel on an AVX-512 VNNI + GFNI CPU")
+		}
+		t.Skip("no AVX-512 VNNI + GFNI")
+	}
+	rk := RowsKernel("avx512", Q4_0)
+	rng := rand.New(rand.NewPCG(4, 44))
+	for _, rows := range []int{0, 1, 3, 4, 5, 8, 11} {
+		for nb := 0; nb <= 40; nb++ {
+			n, rb := 32*nb, nb*18
+			xs, ys := nb*34+rng.IntN(3)*7, rows+3
+			for _, unit := range []bool{true, false} {
+				w := simdGuarded(rows*rb, rng.IntN(4), 0xff)
+				x := simdGuarded(3*xs+nb*34, rng.IntN(4), 0xff)
+				for r := 0; r < rows; r++ {
+					simdRandomRow(rng, Q4_0, n, w[r*rb:], unit)
+				}
+				for tk := 0; tk < 4; tk++ {
+					simdRandomRow(rng, Q8_0, n, x[tk*xs:], unit)
+				}
+				y := make([]float32, 4*ys)
+				for i := range y {
+					y[i] = 42 // the 3 entries after each token's rows must stay
+				}
+				k4(n, w, rows, x, xs, y[:3*ys+rows], ys)
+				for tk := 0; tk < 4; tk++ {
+					want := make([]float32, rows)
+					rk(n, w, rows, x[tk*xs:tk*xs+nb*34], want)
+					for r := 0; r < rows; r++ {
+						if math.Float32bits(y[tk*ys+r]) != math.Float32bits(want[r]) {
+							t.Fatalf("rows=%d nb=%d unit=%v token %d row %d: %v, the rows kernel gives %v", rows, nb, unit, tk, r, y[tk*ys+r], want[r])
+						}
+					}
+					for i := rows; i < ys; i++ {
+						if y[tk*ys+i] != 42 {
+							t.Fatalf("rows=%d nb=%d: token %d wrote past its rows (y[%d])", rows, nb, tk, tk*ys+i)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestSIMDBackendTypes pins which weight types each amd64 SIMD backend
 // serves on this CPU, so a kernel cannot silently drop out of a map.
 func TestSIMDBackendTypes(t *testing.T) {

@@ -1,0 +1,150 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// dotQx4x4Group is dotQx4Group for four activation rows at once (a
+// prefill's tokens): the dot products of 4 weight rows with 4 q8_0
+// activation rows, xstride bytes apart, over nb blocks (a multiple of 8),
+// written to y[t*ystride+r] (ystride in floats). Each weight block is
+// loaded and its nibbles unpacked once for the four tokens instead of once
+// per token, and each activation block's bias correction is formed once
+// for the four rows. Every (row, token) product repeats dotQx4Group's
+// operations for that row in the same order (the scale dw*dx, the
+// corrected integer sum, its conversion and one fused multiply-add per
+// block, the same final reduction), so each result is that kernel's bit
+// for bit.
+func dotQx4x4Group(name string, wsz int) {
+	q4 := wsz == 18
+	TEXT(name, NOSPLIT, "func(w *byte, stride int, x *byte, xstride int, nb int, y *float32, ystride int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" writes to y[t*ystride+r], r, t < 4, the dot products of the 4 weight rows at w + r*stride",
+		"(nb blocks each, a multiple of 8) with the 4 q8_0 activation rows at x + t*xstride.")
+	w := Load(Param("w"), GP64())
+	stride := Load(Param("stride"), GP64())
+	x := Load(Param("x"), GP64())
+	xstride := Load(Param("xstride"), GP64())
+	nb := Load(Param("nb"), GP64())
+	w2, x2 := GP64(), GP64()
+	LEAQ(Mem{Base: w, Index: stride, Scale: 2}, w2)
+	LEAQ(Mem{Base: x, Index: xstride, Scale: 2}, x2)
+	var idxW, idxX [2]Mem
+	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
+	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
+	if q4 {
+		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
+	} else {
+		idxW = idxX
+	}
+	bias, nibbles := biasAndNibbles(name, q4, false)
+	zero := YMM()
+	VPXORD(zero, zero, zero)
+	var acc [4][4]VecVirtual // [row][token]
+	for r := range acc {
+		for t := range acc[r] {
+			acc[r][t] = YMM()
+			VPXORD(acc[r][t], acc[r][t], acc[r][t])
+		}
+	}
+	// scales[r][t][b]: dw(r, b) * dx(t, b) of the group's 8 blocks.
+	scales := AllocLocal(16 * 32)
+	row := func(r, off int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: w, Disp: off}
+		case 1:
+			return Mem{Base: w, Index: stride, Scale: 1, Disp: off}
+		case 2:
+			return Mem{Base: w2, Disp: off}
+		}
+		return Mem{Base: w2, Index: stride, Scale: 1, Disp: off}
+	}
+	tok := func(t, off int) Mem {
+		switch t {
+		case 0:
+			return Mem{Base: x, Disp: off}
+		case 1:
+			return Mem{Base: x, Index: xstride, Scale: 1, Disp: off}
+		case 2:
+			return Mem{Base: x2, Disp: off}
+		}
+		return Mem{Base: x2, Index: xstride, Scale: 1, Disp: off}
+	}
+	base := GP64()
+
+	Label(name + "_loop")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_done"))
+	for r := 0; r < 4; r++ {
+		LEAQ(row(r, 0), base)
+		dw := gatherScales(base, wsz, idxW)
+		for t := 0; t < 4; t++ {
+			LEAQ(tok(t, 0), base)
+			dx := gatherScales(base, 34, idxX)
+			VMULPS(dx, dw, dx)
+			VMOVUPS(dx, scales.Offset(32*(4*r+t)))
+		}
+	}
+	for b := 0; b < 8; b++ {
+		var u [4]VecVirtual
+		for r := range u {
+			u[r] = YMM()
+			if q4 {
+				v := YMM()
+				VBROADCASTI32X4(row(r, wsz*b+2), v)
+				vgf2p8affineqb(U8(0), nibbles, v, u[r])
+			} else {
+				VPXORD(row(r, wsz*b+2), bias, u[r])
+			}
+		}
+		for t := 0; t < 4; t++ {
+			xq := YMM()
+			VMOVDQU32(tok(t, 34*b+2), xq)
+			// negc = 0 - Σ bias·x. Zeroed by a copy of zero: xor-zeroing
+			// reads the register, which makes avo's liveness keep every
+			// unrolled negc alive from the function's entry.
+			negc := YMM()
+			VMOVDQA32(zero, negc)
+			vpdpbusd(xq, bias, negc)
+			VPSUBD(negc, zero, negc)
+			for r := 0; r < 4; r++ {
+				sv := YMM()
+				VMOVDQA32(negc, sv)
+				vpdpbusd(xq, u[r], sv)
+				VCVTDQ2PS(sv, sv)
+				VFMADD231PS_BCST(scales.Offset(32*(4*r+t)+4*b), sv, acc[r][t])
+			}
+		}
+	}
+	ADDQ(U32(8*wsz), w)
+	ADDQ(U32(8*wsz), w2)
+	ADDQ(U32(8*34), x)
+	ADDQ(U32(8*34), x2)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_loop"))
+
+	Label(name + "_done")
+	y := Load(Param("y"), GP64())
+	ys := Load(Param("ystride"), GP64())
+	SHLQ(U8(2), ys)
+	for t := 0; t < 4; t++ {
+		for r := 0; r < 4; r++ {
+			a := acc[r][t]
+			s := XMM()
+			VEXTRACTF32X4(U8(1), a, s) // EVEX: the 16 accumulators need Y16-Y31 too
+			VADDPS(s, a.AsX(), s)
+			s2 := XMM()
+			VMOVHLPS(s, s, s2)
+			VADDPS(s2, s, s)
+			VMOVSHDUP(s, s2)
+			VADDSS(s2, s, s)
+			VMOVSS(s, Mem{Base: y, Disp: 4 * r})
+		}
+		ADDQ(ys, y)
+	}
+	VZEROUPPER()
+	RET()
+}
