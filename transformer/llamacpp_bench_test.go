@@ -17,9 +17,9 @@ import (
 	"github.com/edgebench/edgebench/stats"
 )
 
-// llamaCppSpeedScript times llama.cpp's decode of a token stream: it
-// evaluates the prompt in one batch, then each further token on its own,
-// and prints the milliseconds of each single-token step. One thread, as
+// llamaCppSpeedScript times llama.cpp on a token stream: it evaluates the
+// prompt in one batch, then each further token on its own, and prints the
+// milliseconds of the prompt and of each single-token step. One thread, as
 // node-llama-cpp's thread use distorts 2-thread timings on a 2-vCPU VM.
 const llamaCppSpeedScript = `
 import path from "node:path";
@@ -32,14 +32,16 @@ const model = await llama.loadModel({modelPath, useMmap: mmap === "1"});
 const prompt = JSON.parse(promptJSON), decode = JSON.parse(decodeJSON);
 const ctx = await model.createContext({contextSize: 512, threads: 1, batchSize: 512, flashAttention: false});
 const seq = ctx.getSequence();
+const p0 = performance.now();
 await seq.controlledEvaluate(prompt.map(t => [t, {}]));
+const prefill = performance.now() - p0;
 const ms = [];
 for (const t of decode) {
   const t0 = performance.now();
   await seq.controlledEvaluate([[t, {}]]);
   ms.push(performance.now() - t0);
 }
-console.log(JSON.stringify(ms));
+console.log(JSON.stringify({prefill, ms}));
 await ctx.dispose(); await model.dispose();
 `
 
@@ -53,8 +55,9 @@ await ctx.dispose(); await model.dispose();
 // ($EDGEBENCH_BENCH_MEM=nommap: both read the weights into memory instead);
 // the two alternate over $EDGEBENCH_BENCH_ROUNDS rounds (default 3) so a
 // shared machine's drift hits both. It reports the median milliseconds
-// per token of each and their ratio (llama.cpp over edgebench: above 1
-// means this runtime is faster). node-llama-cpp's per-call overhead (a
+// per decoded token of each and their ratio (llama.cpp over edgebench:
+// above 1 means this runtime is faster), and logs the same for the
+// prompt's prefill (median over the rounds). node-llama-cpp's per-call overhead (a
 // JavaScript promise per token, tens of µs) counts against llama.cpp.
 //
 //	EDGEBENCH_NODE_LLAMA_CPP=/path/with/node_modules \
@@ -109,7 +112,7 @@ func BenchmarkLlamaCppDecode(b *testing.B) {
 		if nommap {
 			mm = "0"
 		}
-		var theirs, ours []float64
+		var theirs, ours, theirPrefill, ourPrefill []float64
 		for range rounds {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			out, err := exec.CommandContext(ctx, node, script, dir, path, string(pj), string(dj), mm).Output()
@@ -118,17 +121,23 @@ func BenchmarkLlamaCppDecode(b *testing.B) {
 				b.Fatalf("node-llama-cpp on %s: %v", path, err)
 			}
 			lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-			var ms []float64
-			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &ms); err != nil {
+			var res struct {
+				Prefill float64
+				MS      []float64
+			}
+			if err := json.Unmarshal([]byte(lines[len(lines)-1]), &res); err != nil {
 				b.Fatalf("node output %q: %v", out, err)
 			}
-			theirs = append(theirs, ms...)
+			theirs = append(theirs, res.MS...)
+			theirPrefill = append(theirPrefill, res.Prefill)
 
 			g := openModel(b, path)
 			m := mustLoad(b, g, Options{Threads: 1, KVType: kernels.F16, MaxContext: 512, NoMmap: nommap})
+			t0 := time.Now()
 			if _, err := m.Prefill(prompt); err != nil {
 				b.Fatal(err)
 			}
+			ourPrefill = append(ourPrefill, float64(time.Since(t0).Nanoseconds())/1e6)
 			for _, t := range decode {
 				t0 := time.Now()
 				if _, err := m.Decode(t); err != nil {
@@ -139,7 +148,9 @@ func BenchmarkLlamaCppDecode(b *testing.B) {
 			m.Close()
 		}
 		lt, et := stats.Median(theirs), stats.Median(ours)
-		b.Logf("%s: llama.cpp %.3f ms/token (%d tokens), edgebench %.3f ms/token: llama.cpp/edgebench %.3f", filepath.Base(src), lt, len(theirs), et, lt/et)
+		lp, ep := stats.Median(theirPrefill), stats.Median(ourPrefill)
+		b.Logf("%s: decode llama.cpp %.3f ms/token (%d tokens), edgebench %.3f: llama.cpp/edgebench %.3f; %d-token prefill llama.cpp %.1f ms, edgebench %.1f: %.3f",
+			filepath.Base(src), lt, len(theirs), et, lt/et, len(prompt), lp, ep, lp/ep)
 		if len(strings.Split(list, ",")) == 1 {
 			b.ReportMetric(lt, "llamacpp-ms/tok")
 			b.ReportMetric(et, "edgebench-ms/tok")
