@@ -522,14 +522,8 @@ func dotQx4(name string, wsz int) {
 		acc[i] = YMM()
 		VXORPS(acc[i], acc[i], acc[i])
 	}
-	rows := func(off int) [4]Mem {
-		return [4]Mem{
-			{Base: w, Disp: off},
-			{Base: w, Index: stride, Scale: 1, Disp: off},
-			{Base: w2, Disp: off},
-			{Base: w2, Index: stride, Scale: 1, Disp: off},
-		}
-	}
+	row := fourRows(w, w2, stride)
+	rows := func(off int) [4]Mem { return [4]Mem{row(0, off), row(1, off), row(2, off), row(3, off)} }
 	block := func(b int) {
 		xo, wo := 34*b, wsz*b
 		xq := YMM()
@@ -585,16 +579,7 @@ func dotQx4(name string, wsz int) {
 	Label(name + "_done")
 	y := Load(Param("y"), GP64())
 	for r := 0; r < 4; r++ {
-		a := acc[r]
-		t := XMM()
-		VEXTRACTF128(U8(1), a, t)
-		VADDPS(t, a.AsX(), t)
-		t2 := XMM()
-		VMOVHLPS(t, t, t2)
-		VADDPS(t2, t, t)
-		VMOVSHDUP(t, t2)
-		VADDSS(t2, t, t)
-		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
+		storeSumY(acc[r], Mem{Base: y, Disp: 4 * r}, false)
 	}
 	VZEROUPPER()
 	RET()
@@ -1460,17 +1445,7 @@ func dotQx4Group(name string, wsz int) {
 		VXORPS(acc[i], acc[i], acc[i])
 	}
 	scales := AllocLocal(4 * 32)
-	row := func(r, off int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: w, Disp: off}
-		case 1:
-			return Mem{Base: w, Index: stride, Scale: 1, Disp: off}
-		case 2:
-			return Mem{Base: w2, Disp: off}
-		}
-		return Mem{Base: w2, Index: stride, Scale: 1, Disp: off}
-	}
+	row := fourRows(w, w2, stride)
 	rowBase := GP64()
 
 	Label(name + "_loop")
@@ -1516,16 +1491,7 @@ func dotQx4Group(name string, wsz int) {
 	Label(name + "_done")
 	y := Load(Param("y"), GP64())
 	for r := 0; r < 4; r++ {
-		a := acc[r]
-		t := XMM()
-		VEXTRACTF128(U8(1), a, t)
-		VADDPS(t, a.AsX(), t)
-		t2 := XMM()
-		VMOVHLPS(t, t, t2)
-		VADDPS(t2, t, t)
-		VMOVSHDUP(t, t2)
-		VADDSS(t2, t, t)
-		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
+		storeSumY(acc[r], Mem{Base: y, Disp: 4 * r}, false)
 	}
 	VZEROUPPER()
 	RET()
@@ -1926,17 +1892,7 @@ func dotQx4AVX2(name string, wsz int) {
 		acc[i] = YMM()
 		VXORPS(acc[i], acc[i], acc[i])
 	}
-	row := func(r, off int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: w, Disp: off}
-		case 1:
-			return Mem{Base: w, Index: stride, Scale: 1, Disp: off}
-		case 2:
-			return Mem{Base: w2, Disp: off}
-		}
-		return Mem{Base: w2, Index: stride, Scale: 1, Disp: off}
-	}
+	row := fourRows(w, w2, stride)
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JLE(LabelRef(name + "_done"))
@@ -1988,16 +1944,7 @@ func dotQx4AVX2(name string, wsz int) {
 	Label(name + "_done")
 	y := Load(Param("y"), GP64())
 	for r := 0; r < 4; r++ {
-		a := acc[r]
-		t := XMM()
-		VEXTRACTF128(U8(1), a, t)
-		VADDPS(t, a.AsX(), t)
-		t2 := XMM()
-		VMOVHLPS(t, t, t2)
-		VADDPS(t2, t, t)
-		VMOVSHDUP(t, t2)
-		VADDSS(t2, t, t)
-		VMOVSS(t, Mem{Base: y, Disp: 4 * r})
+		storeSumY(acc[r], Mem{Base: y, Disp: 4 * r}, false)
 	}
 	VZEROUPPER()
 	RET()
@@ -3262,4 +3209,41 @@ func biasAndNibbles(name string, q4, wide bool) (bias, nibbles VecVirtual) {
 		VMOVDQU32(m, nibbles)
 	}
 	return bias, nibbles
+}
+
+// fourRows addresses four rows stride bytes apart, base and base2 =
+// base+2*stride: row r at byte off is base+off, base+stride+off,
+// base2+off or base2+stride+off (no register per row).
+func fourRows(base, base2, stride Register) func(r, off int) Mem {
+	return func(r, off int) Mem {
+		switch r {
+		case 0:
+			return Mem{Base: base, Disp: off}
+		case 1:
+			return Mem{Base: base, Index: stride, Scale: 1, Disp: off}
+		case 2:
+			return Mem{Base: base2, Disp: off}
+		}
+		return Mem{Base: base2, Index: stride, Scale: 1, Disp: off}
+	}
+}
+
+// storeSumY stores the sum of the 8 floats of a (a ymm) at m: the upper
+// half onto the lower, then the pairs, then the last two. evex extracts
+// the upper half with VEXTRACTF32X4 (AVX-512), which reaches Y16-Y31;
+// VEXTRACTF128 keeps the AVX2 kernels AVX2.
+func storeSumY(a VecVirtual, m Mem, evex bool) {
+	t := XMM()
+	if evex {
+		VEXTRACTF32X4(U8(1), a, t)
+	} else {
+		VEXTRACTF128(U8(1), a, t)
+	}
+	VADDPS(t, a.AsX(), t)
+	t2 := XMM()
+	VMOVHLPS(t, t, t2)
+	VADDPS(t2, t, t)
+	VMOVSHDUP(t, t2)
+	VADDSS(t2, t, t)
+	VMOVSS(t, m)
 }

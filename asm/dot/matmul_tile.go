@@ -51,28 +51,7 @@ func dotQx4x4Group(name string, wsz int) {
 	}
 	// scales[r][t][b]: dw(r, b) * dx(t, b) of the group's 8 blocks.
 	scales := AllocLocal(16 * 32)
-	row := func(r, off int) Mem {
-		switch r {
-		case 0:
-			return Mem{Base: w, Disp: off}
-		case 1:
-			return Mem{Base: w, Index: stride, Scale: 1, Disp: off}
-		case 2:
-			return Mem{Base: w2, Disp: off}
-		}
-		return Mem{Base: w2, Index: stride, Scale: 1, Disp: off}
-	}
-	tok := func(t, off int) Mem {
-		switch t {
-		case 0:
-			return Mem{Base: x, Disp: off}
-		case 1:
-			return Mem{Base: x, Index: xstride, Scale: 1, Disp: off}
-		case 2:
-			return Mem{Base: x2, Disp: off}
-		}
-		return Mem{Base: x2, Index: xstride, Scale: 1, Disp: off}
-	}
+	row, tok := fourRows(w, w2, stride), fourRows(x, x2, xstride)
 	base := GP64()
 
 	Label(name + "_loop")
@@ -132,16 +111,7 @@ func dotQx4x4Group(name string, wsz int) {
 	SHLQ(U8(2), ys)
 	for t := 0; t < 4; t++ {
 		for r := 0; r < 4; r++ {
-			a := acc[r][t]
-			s := XMM()
-			VEXTRACTF32X4(U8(1), a, s) // EVEX: the 16 accumulators need Y16-Y31 too
-			VADDPS(s, a.AsX(), s)
-			s2 := XMM()
-			VMOVHLPS(s, s, s2)
-			VADDPS(s2, s, s)
-			VMOVSHDUP(s, s2)
-			VADDSS(s2, s, s)
-			VMOVSS(s, Mem{Base: y, Disp: 4 * r})
+			storeSumY(acc[r][t], Mem{Base: y, Disp: 4 * r}, true) // the accumulators may sit in Y16-Y31
 		}
 		ADDQ(ys, y)
 	}
