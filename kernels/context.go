@@ -131,9 +131,9 @@ func NewContext(b *Backend, p *Pool) *Context {
 // len(x): float dot products of rows of a strided float32 matrix with one
 // vector, such as attention's scores (cached key rows · query) and outputs
 // (transposed value rows · probabilities). It runs on the caller's
-// goroutine (attention is already split across heads); the avx512 backend
-// has a SIMD kernel, the others use DotF32 per row, so the sums may round
-// differently across backends. It panics when a row would end past w.
+// goroutine (attention is already split across heads); the avx512 and
+// avx2 backends have multi-row SIMD kernels, the others use DotF32 per
+// row, so the sums may round differently across backends. It panics when a row would end past w.
 func (c *Context) DotRowsF32(y, w []float32, stride int, x []float32) {
 	if len(y) == 0 {
 		return

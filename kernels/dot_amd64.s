@@ -16984,6 +16984,184 @@ weightedRowsF32AVX2_done:
 	VZEROUPPER
 	RET
 
+// func dotRowsF32AVX2(w *float32, stride int, x *float32, n int, rows int, y *float32)
+// Requires: AVX, FMA3
+TEXT ·dotRowsF32AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ y+40(FP), DI
+	LEAQ (CX)(CX*1), R12
+
+dotRowsF32AVX2_quad:
+	CMPQ   SI, $0x00000004
+	JL     dotRowsF32AVX2_row
+	MOVQ   AX, R8
+	LEAQ   (AX)(R12*1), R9
+	MOVQ   DX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotRowsF32AVX2_q8:
+	CMPQ        R11, $0x00000008
+	JL          dotRowsF32AVX2_qsum
+	VMOVUPS     (R10), Y4
+	VMOVUPS     (R8), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VMOVUPS     (R8)(CX*1), Y5
+	VFMADD231PS Y5, Y4, Y1
+	VMOVUPS     (R9), Y5
+	VFMADD231PS Y5, Y4, Y2
+	VMOVUPS     (R9)(CX*1), Y5
+	VFMADD231PS Y5, Y4, Y3
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R9
+	ADDQ        $0x00000020, R10
+	SUBQ        $0x00000008, R11
+	JMP         dotRowsF32AVX2_q8
+
+dotRowsF32AVX2_qsum:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (DI)
+	ADDQ         $0x00000010, DI
+	LEAQ         (AX)(R12*2), AX
+	SUBQ         $0x00000004, SI
+	JMP          dotRowsF32AVX2_quad
+
+dotRowsF32AVX2_row:
+	TESTQ  SI, SI
+	JLE    dotRowsF32AVX2_done
+	MOVQ   AX, R8
+	MOVQ   DX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+
+dotRowsF32AVX2_r8:
+	CMPQ        R11, $0x00000008
+	JL          dotRowsF32AVX2_rsum
+	VMOVUPS     (R10), Y1
+	VMOVUPS     (R8), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000020, R8
+	ADDQ        $0x00000020, R10
+	SUBQ        $0x00000008, R11
+	JMP         dotRowsF32AVX2_r8
+
+dotRowsF32AVX2_rsum:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (DI)
+	ADDQ         $0x00000004, DI
+	ADDQ         CX, AX
+	DECQ         SI
+	JMP          dotRowsF32AVX2_row
+
+dotRowsF32AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dotRowsF16AVX2(w *byte, stride int, x *float32, n int, rows int, y *float32)
+// Requires: AVX, F16C, FMA3
+TEXT ·dotRowsF16AVX2(SB), NOSPLIT, $0-48
+	MOVQ w+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ y+40(FP), DI
+	LEAQ (CX)(CX*1), R12
+
+dotRowsF16AVX2_quad:
+	CMPQ   SI, $0x00000004
+	JL     dotRowsF16AVX2_row
+	MOVQ   AX, R8
+	LEAQ   (AX)(R12*1), R9
+	MOVQ   DX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+dotRowsF16AVX2_q8:
+	CMPQ        R11, $0x00000008
+	JL          dotRowsF16AVX2_qsum
+	VMOVUPS     (R10), Y4
+	VCVTPH2PS   (R8), Y5
+	VFMADD231PS Y5, Y4, Y0
+	VCVTPH2PS   (R8)(CX*1), Y5
+	VFMADD231PS Y5, Y4, Y1
+	VCVTPH2PS   (R9), Y5
+	VFMADD231PS Y5, Y4, Y2
+	VCVTPH2PS   (R9)(CX*1), Y5
+	VFMADD231PS Y5, Y4, Y3
+	ADDQ        $0x00000010, R8
+	ADDQ        $0x00000010, R9
+	ADDQ        $0x00000020, R10
+	SUBQ        $0x00000008, R11
+	JMP         dotRowsF16AVX2_q8
+
+dotRowsF16AVX2_qsum:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (DI)
+	ADDQ         $0x00000010, DI
+	LEAQ         (AX)(R12*2), AX
+	SUBQ         $0x00000004, SI
+	JMP          dotRowsF16AVX2_quad
+
+dotRowsF16AVX2_row:
+	TESTQ  SI, SI
+	JLE    dotRowsF16AVX2_done
+	MOVQ   AX, R8
+	MOVQ   DX, R10
+	MOVQ   BX, R11
+	VXORPS Y0, Y0, Y0
+
+dotRowsF16AVX2_r8:
+	CMPQ        R11, $0x00000008
+	JL          dotRowsF16AVX2_rsum
+	VMOVUPS     (R10), Y1
+	VCVTPH2PS   (R8), Y2
+	VFMADD231PS Y2, Y1, Y0
+	ADDQ        $0x00000010, R8
+	ADDQ        $0x00000020, R10
+	SUBQ        $0x00000008, R11
+	JMP         dotRowsF16AVX2_r8
+
+dotRowsF16AVX2_rsum:
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (DI)
+	ADDQ         $0x00000004, DI
+	ADDQ         CX, AX
+	DECQ         SI
+	JMP          dotRowsF16AVX2_row
+
+dotRowsF16AVX2_done:
+	VZEROUPPER
+	RET
+
 // func weightedRowsF16AVX2(v *byte, stride int, p *float32, rows int, n int, out *float32)
 // Requires: AVX, F16C, FMA3
 TEXT ·weightedRowsF16AVX2(SB), NOSPLIT, $0-48

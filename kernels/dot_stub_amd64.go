@@ -395,6 +395,18 @@ func weightedRowsF16x3AVX512(v *byte, stride int, p *float32, ps int, rows int, 
 //go:noescape
 func weightedRowsF32AVX2(v *byte, stride int, p *float32, rows int, n int, out *float32)
 
+// dotRowsF32AVX2 sets y[r] to the dot product of row r (stride bytes apart) with x[:n]
+// for r < rows; n must be a multiple of 8.
+//
+//go:noescape
+func dotRowsF32AVX2(w *float32, stride int, x *float32, n int, rows int, y *float32)
+
+// dotRowsF16AVX2 sets y[r] to the dot product of row r (stride bytes apart, halves) with x[:n]
+// for r < rows; n must be a multiple of 8.
+//
+//go:noescape
+func dotRowsF16AVX2(w *byte, stride int, x *float32, n int, rows int, y *float32)
+
 // weightedRowsF16AVX2 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n, n a multiple of 8 (stride in bytes).
 //
 //go:noescape

@@ -6,8 +6,8 @@ import (
 )
 
 // TestDotRowsF16: for every backend, DotRowsF16 equals the backend's F16
-// DotFunc row by row, bit for bit (the avx512 four-row kernel: within
-// float32 rounding of the float64 sum), for row lengths 0..70 and 257 (every
+// DotFunc row by row, bit for bit (the avx512 and avx2 four-row kernels:
+// within float32 rounding of the float64 sum), for row lengths 0..70 and 257 (every
 // tail of the 16-value steps), strides longer than a row, one row and
 // many; it writes no y past its rows and panics on rows past w or an
 // unresolved kernel.

@@ -241,7 +241,47 @@ func dotRowsFor(backend string) func(y, w []float32, stride int, x []float32) {
 	if backend == avx512Backend.Name && haveAVX512VNNI {
 		return dotRowsFast
 	}
+	if backend == avx2Backend.Name && haveAVX2 {
+		return dotRowsAVX2F32
+	}
 	return nil
+}
+
+// dotRowsAVX2F32 is the avx2 backend's dotRows: dotRowsF32AVX2 over the
+// first len(x)&^7 columns, the rest added per row in Go.
+func dotRowsAVX2F32(y, w []float32, stride int, x []float32) {
+	n := len(x)
+	n8 := n &^ 7
+	w = need(w, (len(y)-1)*stride+n)
+	if n8 > 0 {
+		dotRowsF32AVX2(&w[0], 4*stride, &x[0], n8, len(y), &y[0])
+	} else {
+		clear(y)
+	}
+	for r := range y {
+		row := w[r*stride : r*stride+n]
+		for j := n8; j < n; j++ {
+			y[r] += row[j] * x[j]
+		}
+	}
+}
+
+// dotRowsAVX2F16 is dotRowsAVX2F32 over rows of halves (stride in bytes).
+func dotRowsAVX2F16(y []float32, w []byte, stride int, x []float32) {
+	n := len(x)
+	n8 := n &^ 7
+	w = need(w, (len(y)-1)*stride+2*n)
+	if n8 > 0 {
+		dotRowsF16AVX2(&w[0], stride, &x[0], n8, len(y), &y[0])
+	} else {
+		clear(y)
+	}
+	for r := range y {
+		row := w[r*stride : r*stride+2*n]
+		for j := n8; j < n; j++ {
+			y[r] += f16At(row[2*j:]) * x[j]
+		}
+	}
 }
 
 // dotRowsFast: y[r] = dot(w[r*stride:][:len(x)], x); the caller checked
@@ -296,6 +336,9 @@ func dotRowsGroupFor(backend string) (dotRowsGroupFn, dotRowsGroupFn) {
 
 // dotRowsF16For returns the avx512 backend's DotRowsF16 kernel, or nil.
 func dotRowsF16For(backend string) func(y []float32, w []byte, stride int, x []float32) {
+	if backend == avx2Backend.Name && haveAVX2 {
+		return dotRowsAVX2F16
+	}
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return nil
 	}

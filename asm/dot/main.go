@@ -104,6 +104,8 @@ func main() {
 	weightedRows("weightedRowsF16x2AVX512", true, 2)
 	weightedRows("weightedRowsF16x3AVX512", true, 3)
 	weightedRowsAVX2("weightedRowsF32AVX2", false)
+	dotRowsAVX2("dotRowsF32AVX2", false)
+	dotRowsAVX2("dotRowsF16AVX2", true)
 	weightedRowsAVX2("weightedRowsF16AVX2", true)
 	f32ToF16("f32ToF16AVX512")
 	sumSquares("sumSquaresAVX512")
