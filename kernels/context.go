@@ -48,26 +48,31 @@ type Context struct {
 	// values built once in NewContext and read these fields, so that handing
 	// them to Pool.For allocates nothing (a closure over locals would escape
 	// to the heap on every call).
-	y        []float32
-	w        Matrix
-	x        []float32
-	xb       []byte
-	xRow     int // bytes of one activation row in xb
-	n        int // tokens in a MatMul
-	dot      DotFunc
-	rows     RowsFunc  // MatMul only; nil means loop over dot
-	rows4    rows4Func // MatMul only: the four-token tile kernel, or nil
-	go4      bool      // MatMul only: use goDot4 for groups of four tokens
-	act      Type
-	tileRows int
-	tileToks int
+	y     []float32
+	w     Matrix
+	x     []float32
+	xb    []byte
+	xRow  int // bytes of one activation row in xb
+	n     int // tokens in a MatMul
+	dot   DotFunc
+	rows  RowsFunc  // MatMul only; nil means loop over dot
+	rows4 rows4Func // MatMul only: the four-token tile kernel, or nil
+	// MatMul's token-lane groups (lanesSetup): how many 16-token groups
+	// the token-lane kernel runs, their laid-out activations, blocks a row.
+	lanesGroups int
+	lanesBuf    []byte
+	lanesNB     int
+	go4         bool // MatMul only: use goDot4 for groups of four tokens
+	act         Type
+	tileRows    int
+	tileToks    int
 
-	mvFn, mmFn, qFn func(lo, hi int)
-	silu            func(out, gate, up []float32)                       // SiLUMul, or the backend's faster one
-	scaledExp       func(x []float32, scale float32) (float32, float64) // nil: scaledExpGo
-	scale           func(x []float32, s float32)                        // nil: the scalar loop
-	dotRows         func(y, w []float32, stride int, x []float32)
-	rmsNorm         func(out, x, weight []float32, eps float32) // nil: RMSNorm
+	mvFn, mmFn, qFn, lanesPrepFn func(lo, hi int)
+	silu                         func(out, gate, up []float32)                       // SiLUMul, or the backend's faster one
+	scaledExp                    func(x []float32, scale float32) (float32, float64) // nil: scaledExpGo
+	scale                        func(x []float32, s float32)                        // nil: the scalar loop
+	dotRows                      func(y, w []float32, stride int, x []float32)
+	rmsNorm                      func(out, x, weight []float32, eps float32) // nil: RMSNorm
 	// rope rotates the first pairs of one head (2*len(cos) values, len(cos)
 	// > 0) and returns how many it did (ropeHead does the rest); nil: none.
 	rope       func(v, cos, sin []float32, neox bool) int
@@ -110,6 +115,7 @@ func NewContext(b *Backend, p *Pool) *Context {
 	c.mvFn = c.matVecRange
 	c.mmFn = c.matMulRange
 	c.qFn = c.quantRange
+	c.initLanes()
 	c.silu = SiLUMul
 	if f := siluMulFor(b.Name); f != nil {
 		c.silu = f
@@ -566,6 +572,7 @@ func (c *Context) MatMul(y []float32, w Matrix, x []float32, n int) {
 	c.go4 = c.kernGo4[kernelSlot(w.Type)]
 	c.prepare(w, x, n)
 	c.y, c.w, c.n = y, w, n
+	c.lanesGroups = c.lanesSetup(w, n)
 	rb := w.RowBytes()
 	c.tileToks = max(1, min(n, tileActBytes/max(1, c.xRow)))
 	c.tileRows = max(1, min(tileWeightBytes/max(1, rb), (w.Rows+c.p.Threads()*tilesPerThread-1)/(c.p.Threads()*tilesPerThread)))
@@ -590,6 +597,10 @@ func (c *Context) matMulRange(lo, hi int) {
 			// several rows of the tile, which stays in L2 across tokens;
 			// a four-token one also each weight block across four tokens.
 			i := 0
+			for g := range c.lanesGroups {
+				c.lanesRun(g, r0, r1)
+				i += lanesTokens
+			}
 			if c.rows4 != nil {
 				for ; i+4 <= n; i += 4 {
 					c.rows4(cols, data[r0*rb:r1*rb], r1-r0, xb[i*xr:(i+4)*xr], xr, y[i*rows+r0:(i+3)*rows+r1], rows)

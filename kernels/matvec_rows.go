@@ -99,3 +99,7 @@ func (p *mvPrep) set(xq []byte, nb int) {
 // rows4Func is a RowsFunc for four activation rows (tokens) at once, xs
 // bytes apart in x: y[t*ys+r] = Dot(n, row r, x[t*xs:]) for r < rows, t < 4.
 type rows4Func func(n int, w []byte, rows int, x []byte, xs int, y []float32, ys int)
+
+// lanesTokens is how many tokens a group of the token-lane prefill kernel
+// holds (a zmm of int32; see matmul_lanes_amd64.go).
+const lanesTokens = 16

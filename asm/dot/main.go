@@ -75,6 +75,7 @@ func main() {
 	dotSparseBMG("dotQ8_0_BMG8AVX512", false)
 	dotQx4Group("dotQ4_0x4G8AVX512", 18)
 	dotQx4x4Group("dotQ4_0x4x4G8AVX512", 18)
+	matMulQ4Lanes("matMulQ4_0LanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)
 	dotQx4AVX2("dotQ4_0x4AVX2", 18)
 	dotQx4("dotQ8_0x4AVX512", 34)

@@ -118,3 +118,86 @@ func dotQx4x4Group(name string, wsz int) {
 	VZEROUPPER()
 	RET()
 }
+
+// matMulQ4Lanes emits the avx512 q4_0 prefill kernel whose vector lanes are
+// 16 tokens (kernels.lanesPrep lays the activations out for it): for each
+// of rows consecutive weight rows (rb bytes apart, nb blocks each) it
+// writes the row's dot products with the group's 16 activation rows to
+// out[16*r:16*r+16]. Per weight block the 32 nibbles are unpacked once
+// (GF2P8AFFINE, as dotQx4Group) to a stack slot, each 4-byte group of
+// them is broadcast to all lanes and VPDPBUSD multiplies it with the 16
+// tokens' 4 activation bytes of that group (xt, 64 bytes per group, 8
+// groups a block): 8 instructions make a block's 512 products, where the
+// row-by-token kernels spend a VPDPBUSD, a copy, a conversion and a
+// multiply-add per row and token. The integer sums start from -8 Σx (nb),
+// which turns the unsigned nibbles into q4_0's values, and are scaled by
+// dw*dx (dx: the 16 tokens' scales of the block) into one float
+// accumulator per row. Float order: per token, block by block, one fused
+// multiply-add each: another order than the row dots, within the float
+// bound (kernels.TestMatMulQ4Lanes).
+func matMulQ4Lanes(name string) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" sets out[16*r+t] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of",
+		"the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	xt0 := Load(Param("xt"), GP64())
+	nb0 := Load(Param("negb"), GP64())
+	dx0 := Load(Param("dx"), GP64())
+	out := Load(Param("out"), GP64())
+	_, nibbles := biasAndNibbles(name, true, false)
+	slot := AllocLocal(32)
+	wp, xt, ng, dx, left := GP64(), GP64(), GP64(), GP64(), GP64()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(xt0, xt)
+	MOVQ(nb0, ng)
+	MOVQ(dx0, dx)
+	MOVQ(nb, left)
+	acc := ZMM()
+	VPXORD(acc, acc, acc)
+
+	Label(name + "_block")
+	TESTQ(left, left)
+	JLE(LabelRef(name + "_store"))
+	v, u := YMM(), YMM()
+	VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, v)
+	vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 weights, 0..15, in k order
+	VMOVDQU(u, slot)
+	s := ZMM()
+	VMOVDQU32(Mem{Base: ng}, s) // -8 Σx of each token
+	for g := 0; g < 8; g++ {
+		wb := ZMM()
+		VPBROADCASTD(slot.Offset(4*g), wb)
+		vpdpbusd(Mem{Base: xt, Disp: 64 * g}, wb, s)
+	}
+	VCVTDQ2PS(s, s)
+	hw, dw := XMM(), ZMM()
+	VPBROADCASTW(Mem{Base: wp}, hw.AsY())
+	VCVTPH2PS(hw.AsY(), dw)
+	VMULPS(Mem{Base: dx}, dw, dw)
+	VFMADD231PS(dw, s, acc)
+	ADDQ(U32(18), wp)
+	ADDQ(U32(512), xt)
+	ADDQ(U32(64), ng)
+	ADDQ(U32(64), dx)
+	DECQ(left)
+	JMP(LabelRef(name + "_block"))
+
+	Label(name + "_store")
+	VMOVUPS(acc, Mem{Base: out})
+	ADDQ(U32(64), out)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

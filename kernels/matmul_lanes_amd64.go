@@ -1,0 +1,118 @@
+//go:build !purego
+
+package kernels
+
+import (
+	"encoding/binary"
+	"math"
+	"unsafe"
+)
+
+// Token-lane prefill for q4_0 weights on the avx512 backend
+// (matMulQ4_0LanesAVX512): the vector lanes are 16 tokens, so each
+// VPDPBUSD multiplies one weight row's 4 nibbles, broadcast, with 16
+// tokens' 4 activation bytes. The activations of each group of 16 tokens
+// are laid out once per MatMul (lanesPrep); a group that is not full is
+// left to the four-token kernels.
+
+// lanesGroupBytes is the laid-out size of one group over nb blocks: per
+// block 8 groups of 4 bytes x 16 tokens, 16 int32 -8Σx and 16 float32 dx.
+func lanesGroupBytes(nb int) int { return nb * (512 + 64 + 64) }
+
+// lanesOK tells whether MatMul of weight type t on backend runs the
+// token-lane kernel for its whole groups of 16 tokens.
+func lanesOK(backend string, t Type) bool {
+	return t == Q4_0 && backend == avx512Backend.Name && haveAVX512VNNI && haveGFNI
+}
+
+// lanesPrep lays out tokens [16g, 16g+16) of the q8_0 activation rows in
+// xb (xr bytes each, nb blocks) for matMulQ4_0LanesAVX512 into dst
+// (lanesGroupBytes(nb)): xt (nb*512 bytes: block b's 4-byte group k of
+// token t at 512b + 64k + 4t), then -8 Σx per block and token (int32, for
+// the q4_0 values' offset), then each block's scale per token (float32).
+func lanesPrep(dst, xb []byte, xr, nb, g int) {
+	xt := dst[:nb*512]
+	negb := dst[nb*512 : nb*576]
+	dx := dst[nb*576 : nb*640]
+	for t := range lanesTokens {
+		row := xb[(lanesTokens*g+t)*xr:]
+		for b := range nb {
+			blk := row[34*b : 34*b+34]
+			var sum int32
+			for k := range 8 {
+				copy(xt[512*b+64*k+4*t:512*b+64*k+4*t+4], blk[2+4*k:6+4*k])
+			}
+			for _, q := range blk[2:34] {
+				sum += int32(int8(q))
+			}
+			binary.LittleEndian.PutUint32(negb[64*b+4*t:], uint32(-8*sum))
+			binary.LittleEndian.PutUint32(dx[64*b+4*t:], math.Float32bits(f16Table[uint16(blk[0])|uint16(blk[1])<<8]))
+		}
+	}
+}
+
+// lanesRows computes rows [r0,r1) of y = W·x for token group g (tokens
+// 16g..16g+15, laid out at lx) into y (row-major: y[t*rows+r]).
+func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32) {
+	var buf [64 * lanesTokens]float32
+	xt := lx[:nb*512]
+	negb := lx[nb*512 : nb*576]
+	dx := lx[nb*576 : nb*640]
+	for r := r0; r < r1; r += 64 {
+		m := min(64, r1-r)
+		matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0],
+			(*int32)(unsafe.Pointer(&negb[0])), (*float32)(unsafe.Pointer(&dx[0])), &buf[0])
+		for i := range m {
+			for t := range lanesTokens {
+				y[(lanesTokens*g+t)*rows+r+i] = buf[lanesTokens*i+t]
+			}
+		}
+	}
+}
+
+// initLanes builds the pool loop of lanesPrepRange once (NewContext), so
+// that a MatMul allocates nothing.
+func (c *Context) initLanes() { c.lanesPrepFn = c.lanesPrepRange }
+
+// lanesSetup lays out the whole 16-token groups of MatMul's n quantized
+// activation rows (c.xb) when its weights run the token-lane kernel, and
+// returns how many groups there are (0: the kernel does not apply).
+func (c *Context) lanesSetup(w Matrix, n int) int {
+	if n < lanesTokens || !lanesOK(c.kernName[kernelSlot(w.Type)], w.Type) {
+		return 0
+	}
+	groups, nb := n/lanesTokens, w.Cols/32
+	gb := lanesGroupBytes(nb)
+	if cap(c.lanesBuf) < groups*gb {
+		c.lanesBuf = make([]byte, groups*gb)
+	}
+	c.lanesBuf = c.lanesBuf[:groups*gb]
+	c.lanesNB = nb
+	if groups == 1 || len(c.lanesBuf) < smallWork {
+		c.lanesPrepRange(0, groups)
+	} else {
+		c.p.For(groups, c.lanesPrepFn)
+	}
+	return groups
+}
+
+// lanesPrepRange lays out token groups [lo,hi) (lanesPrep).
+func (c *Context) lanesPrepRange(lo, hi int) {
+	gb := lanesGroupBytes(c.lanesNB)
+	for g := lo; g < hi; g++ {
+		lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g)
+	}
+}
+
+// lanesRun computes weight rows [r0,r1) for token group g of the MatMul in
+// flight.
+func (c *Context) lanesRun(g, r0, r1 int) {
+	rows := c.w.Rows
+	rb := len(c.w.Data) / rows
+	gb := lanesGroupBytes(c.lanesNB)
+	w := need(c.w.Data, rows*rb)
+	// A slice expression, not need: need reads the last element, which
+	// another thread's tile may be writing.
+	y := c.y[:(lanesTokens*(g+1))*rows]
+	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y)
+}

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package kernels
+
+// initLanes: nothing to set up without the token-lane kernel.
+func (c *Context) initLanes() {}
+
+// lanesSetup: the token-lane prefill kernel is amd64 (avx512) only.
+func (c *Context) lanesSetup(Matrix, int) int { return 0 }
+
+// lanesRun is never reached where lanesSetup returns 0.
+func (c *Context) lanesRun(g, r0, r1 int) {
+	panic("kernels: token-lane kernel called on a platform without it")
+}
