@@ -10699,6 +10699,76 @@ DATA matMulQ4_0LanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
 DATA matMulQ4_0LanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
 GLOBL matMulQ4_0LanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
 
+// func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
+// Requires: AVX, AVX2, AVX512F, AVX512VL
+TEXT ·matMulQ8_0LanesAVX512(SB), NOSPLIT, $32-64
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         xt+32(FP), SI
+	MOVQ         negb+40(FP), DI
+	MOVQ         dx+48(FP), R8
+	MOVQ         out+56(FP), R9
+	MOVL         $0x80808080, R10
+	VMOVD        R10, X0
+	VPBROADCASTD X0, Y0
+
+matMulQ8_0LanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ8_0LanesAVX512_done
+	MOVQ   AX, R10
+	MOVQ   SI, R11
+	MOVQ   DI, R12
+	MOVQ   R8, R13
+	MOVQ   DX, R14
+	VPXORD Z1, Z1, Z1
+
+matMulQ8_0LanesAVX512_block:
+	TESTQ        R14, R14
+	JLE          matMulQ8_0LanesAVX512_store
+	VPXORD       2(R10), Y0, Y2
+	VMOVDQU      Y2, (SP)
+	VMOVDQU32    (R12), Z2
+	VPBROADCASTD (SP), Z3
+	VPDPBUSD     (R11), Z3, Z2
+	VPBROADCASTD 4(SP), Z3
+	VPDPBUSD     64(R11), Z3, Z2
+	VPBROADCASTD 8(SP), Z3
+	VPDPBUSD     128(R11), Z3, Z2
+	VPBROADCASTD 12(SP), Z3
+	VPDPBUSD     192(R11), Z3, Z2
+	VPBROADCASTD 16(SP), Z3
+	VPDPBUSD     256(R11), Z3, Z2
+	VPBROADCASTD 20(SP), Z3
+	VPDPBUSD     320(R11), Z3, Z2
+	VPBROADCASTD 24(SP), Z3
+	VPDPBUSD     384(R11), Z3, Z2
+	VPBROADCASTD 28(SP), Z3
+	VPDPBUSD     448(R11), Z3, Z2
+	VCVTDQ2PS    Z2, Z2
+	VPBROADCASTW (R10), Y3
+	VCVTPH2PS    Y3, Z3
+	VMULPS       (R13), Z3, Z3
+	VFMADD231PS  Z3, Z2, Z1
+	ADDQ         $0x00000022, R10
+	ADDQ         $0x00000200, R11
+	ADDQ         $0x00000040, R12
+	ADDQ         $0x00000040, R13
+	DECQ         R14
+	JMP          matMulQ8_0LanesAVX512_block
+
+matMulQ8_0LanesAVX512_store:
+	VMOVUPS Z1, (R9)
+	ADDQ    $0x00000040, R9
+	ADDQ    CX, AX
+	DECQ    BX
+	JMP     matMulQ8_0LanesAVX512_row
+
+matMulQ8_0LanesAVX512_done:
+	VZEROUPPER
+	RET
+
 // func dotQ8_0x4AVX2(w *byte, stride int, x *byte, nb int, y *float32)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·dotQ8_0x4AVX2(SB), NOSPLIT, $0-40

@@ -227,11 +227,17 @@ func dotQ4_0x4G8AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 //go:noescape
 func dotQ4_0x4x4G8AVX512(w *byte, stride int, x *byte, xstride int, nb int, y *float32, ystride int)
 
-// matMulQ4_0LanesAVX512 sets out[16*r+t] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of
+// matMulQ4_0LanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.
 //
 //go:noescape
 func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
+
+// matMulQ8_0LanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.
+//
+//go:noescape
+func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
 
 // dotQ8_0x4AVX2 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.

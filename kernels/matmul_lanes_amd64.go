@@ -8,10 +8,10 @@ import (
 	"unsafe"
 )
 
-// Token-lane prefill for q4_0 weights on the avx512 backend
-// (matMulQ4_0LanesAVX512): the vector lanes are 16 tokens, so each
-// VPDPBUSD multiplies one weight row's 4 nibbles, broadcast, with 16
-// tokens' 4 activation bytes. The activations of each group of 16 tokens
+// Token-lane prefill for q4_0 and q8_0 weights on the avx512 backend
+// (matMulQ4_0LanesAVX512, matMulQ8_0LanesAVX512): the vector lanes are 16
+// tokens, so each VPDPBUSD multiplies 4 bytes of one weight row,
+// broadcast, with 16 tokens' 4 activation bytes. The activations of each group of 16 tokens
 // are laid out once per MatMul (lanesPrep); a group that is not full is
 // left to the four-token kernels.
 
@@ -22,15 +22,29 @@ func lanesGroupBytes(nb int) int { return nb * (512 + 64 + 64) }
 // lanesOK tells whether MatMul of weight type t on backend runs the
 // token-lane kernel for its whole groups of 16 tokens.
 func lanesOK(backend string, t Type) bool {
-	return t == Q4_0 && backend == avx512Backend.Name && haveAVX512VNNI && haveGFNI
+	if backend != avx512Backend.Name || !haveAVX512VNNI {
+		return false
+	}
+	return t == Q8_0 || (t == Q4_0 && haveGFNI)
+}
+
+// lanesBias is the offset the token-lane kernel adds to type t's weights
+// to make them unsigned (VPDPBUSD's first operand): q4_0's nibbles are its
+// values + 8, q8_0's bytes get + 128.
+func lanesBias(t Type) int32 {
+	if t == Q4_0 {
+		return 8
+	}
+	return 128
 }
 
 // lanesPrep lays out tokens [16g, 16g+16) of the q8_0 activation rows in
 // xb (xr bytes each, nb blocks) for matMulQ4_0LanesAVX512 into dst
 // (lanesGroupBytes(nb)): xt (nb*512 bytes: block b's 4-byte group k of
-// token t at 512b + 64k + 4t), then -8 Σx per block and token (int32, for
-// the q4_0 values' offset), then each block's scale per token (float32).
-func lanesPrep(dst, xb []byte, xr, nb, g int) {
+// token t at 512b + 64k + 4t), then -bias Σx per block and token (int32,
+// undoing the weights' offset, lanesBias), then each block's scale per
+// token (float32).
+func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 	xt := dst[:nb*512]
 	negb := dst[nb*512 : nb*576]
 	dx := dst[nb*576 : nb*640]
@@ -45,23 +59,28 @@ func lanesPrep(dst, xb []byte, xr, nb, g int) {
 			for _, q := range blk[2:34] {
 				sum += int32(int8(q))
 			}
-			binary.LittleEndian.PutUint32(negb[64*b+4*t:], uint32(-8*sum))
+			binary.LittleEndian.PutUint32(negb[64*b+4*t:], uint32(-bias*sum))
 			binary.LittleEndian.PutUint32(dx[64*b+4*t:], math.Float32bits(f16Table[uint16(blk[0])|uint16(blk[1])<<8]))
 		}
 	}
 }
 
-// lanesRows computes rows [r0,r1) of y = W·x for token group g (tokens
-// 16g..16g+15, laid out at lx) into y (row-major: y[t*rows+r]).
-func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32) {
+// lanesRows computes rows [r0,r1) of y = W·x (q4_0 weights, or q8_0 when
+// q8) for token group g (tokens 16g..16g+15, laid out at lx) into y
+// (row-major: y[t*rows+r]).
+func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, q8 bool) {
 	var buf [64 * lanesTokens]float32
 	xt := lx[:nb*512]
 	negb := lx[nb*512 : nb*576]
 	dx := lx[nb*576 : nb*640]
 	for r := r0; r < r1; r += 64 {
 		m := min(64, r1-r)
-		matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0],
-			(*int32)(unsafe.Pointer(&negb[0])), (*float32)(unsafe.Pointer(&dx[0])), &buf[0])
+		nbp, dxp := (*int32)(unsafe.Pointer(&negb[0])), (*float32)(unsafe.Pointer(&dx[0]))
+		if q8 {
+			matMulQ8_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], nbp, dxp, &buf[0])
+		} else {
+			matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], nbp, dxp, &buf[0])
+		}
 		for i := range m {
 			for t := range lanesTokens {
 				y[(lanesTokens*g+t)*rows+r+i] = buf[lanesTokens*i+t]
@@ -100,7 +119,7 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 func (c *Context) lanesPrepRange(lo, hi int) {
 	gb := lanesGroupBytes(c.lanesNB)
 	for g := lo; g < hi; g++ {
-		lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g)
+		lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, lanesBias(c.w.Type))
 	}
 }
 
@@ -114,5 +133,5 @@ func (c *Context) lanesRun(g, r0, r1 int) {
 	// A slice expression, not need: need reads the last element, which
 	// another thread's tile may be writing.
 	y := c.y[:(lanesTokens*(g+1))*rows]
-	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y)
+	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y, c.w.Type == Q8_0)
 }

@@ -219,26 +219,33 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 	}
 }
 
-// TestMatMulQ4Lanes: MatMul of q4_0 weights on the avx512 backend with at
+// TestMatMulQLanes: MatMul of q8_0 and q4_0 weights on the avx512 backend with at
 // least 16 tokens runs the token-lane kernel for the whole groups of 16
 // (and the four-token and one-token kernels for the rest); every result is
 // within the float bound of the naive product, for row counts around its
 // 64-row chunks, several widths, token counts with and without a partial
 // group, on 1 and 3 threads. Where the CPU lacks the kernel, only that it
 // is not used.
-func TestMatMulQ4Lanes(t *testing.T) {
-	if !lanesOK("avx512", Q4_0) {
-		if haveAVX512VNNI && haveGFNI {
-			t.Fatal("token-lane kernel not offered on an AVX-512 VNNI + GFNI CPU")
-		}
-		t.Skip("no AVX-512 VNNI + GFNI")
-	}
-	if lanesOK("avx2", Q4_0) || lanesOK("avx512", Q8_0) {
+func TestMatMulQLanes(t *testing.T) {
+	if lanesOK("avx2", Q4_0) || lanesOK("avx512", F16) || lanesOK("go", Q8_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
+	for _, ty := range []Type{Q8_0, Q4_0} {
+		if !lanesOK("avx512", ty) {
+			if haveAVX512VNNI && (ty == Q8_0 || haveGFNI) {
+				t.Fatalf("%s: token-lane kernel not offered on this AVX-512 VNNI CPU", ty)
+			}
+			t.Logf("%s: no token-lane kernel on this CPU", ty)
+			continue
+		}
+		testMatMulQLanes(t, ty)
+	}
+}
+
+func testMatMulQLanes(t *testing.T, ty Type) {
 	for _, sh := range [][2]int{{1, 32}, {5, 256}, {64, 512}, {70, 96}, {130, 1024}} {
 		rows, cols := sh[0], sh[1]
-		w := randMatrix(t, uint64(rows*cols), Q4_0, rows, cols)
+		w := randMatrix(t, uint64(rows*cols), ty, rows, cols)
 		for _, n := range []int{16, 17, 35, 48} {
 			x := randRow(newRand(uint64(n+rows)), n*cols)
 			for _, threads := range []int{1, 3} {
@@ -247,7 +254,7 @@ func TestMatMulQ4Lanes(t *testing.T) {
 				y[n*rows], y[n*rows+1] = 42, 43
 				c.MatMul(y[:n*rows], w, x, n)
 				if groups := c.lanesGroups; groups != n/16 {
-					t.Fatalf("%dx%d n=%d: %d token-lane groups, want %d", rows, cols, n, groups, n/16)
+					t.Fatalf("%s %dx%d n=%d: %d token-lane groups, want %d", ty, rows, cols, n, groups, n/16)
 				}
 				if y[n*rows] != 42 || y[n*rows+1] != 43 {
 					t.Fatalf("%dx%d n=%d: wrote past y", rows, cols, n)
@@ -256,7 +263,7 @@ func TestMatMulQ4Lanes(t *testing.T) {
 					want, bound := naiveMatVec(t, w, x[i*cols:(i+1)*cols])
 					for r := range want {
 						if d := math.Abs(float64(y[i*rows+r]) - want[r]); !(d <= bound[r]) {
-							t.Fatalf("%dx%d n=%d threads=%d token %d row %d: %g, naive %g (diff %g > %g)", rows, cols, n, threads, i, r, y[i*rows+r], want[r], d, bound[r])
+							t.Fatalf("%s %dx%d n=%d threads=%d token %d row %d: %g, naive %g (diff %g > %g)", ty, rows, cols, n, threads, i, r, y[i*rows+r], want[r], d, bound[r])
 						}
 					}
 				}

@@ -119,26 +119,29 @@ func dotQx4x4Group(name string, wsz int) {
 	RET()
 }
 
-// matMulQ4Lanes emits the avx512 q4_0 prefill kernel whose vector lanes are
-// 16 tokens (kernels.lanesPrep lays the activations out for it): for each
+// matMulQLanes emits the avx512 q4_0 (wsz 18) or q8_0 (wsz 34) prefill
+// kernel whose vector lanes are 16 tokens (kernels.lanesPrep lays the activations out for it): for each
 // of rows consecutive weight rows (rb bytes apart, nb blocks each) it
 // writes the row's dot products with the group's 16 activation rows to
-// out[16*r:16*r+16]. Per weight block the 32 nibbles are unpacked once
-// (GF2P8AFFINE, as dotQx4Group) to a stack slot, each 4-byte group of
+// out[16*r:16*r+16]. Per weight block the 32 weights are made unsigned
+// once (q4_0: nibbles unpacked by GF2P8AFFINE, as dotQx4Group; q8_0: +128
+// by flipping the sign bit) into a stack slot, each 4-byte group of
 // them is broadcast to all lanes and VPDPBUSD multiplies it with the 16
 // tokens' 4 activation bytes of that group (xt, 64 bytes per group, 8
 // groups a block): 8 instructions make a block's 512 products, where the
 // row-by-token kernels spend a VPDPBUSD, a copy, a conversion and a
-// multiply-add per row and token. The integer sums start from -8 Σx (nb),
-// which turns the unsigned nibbles into q4_0's values, and are scaled by
+// multiply-add per row and token. The integer sums start from -8 Σx
+// (q4_0) or -128 Σx (q8_0), per token (negb), which turns the unsigned
+// bytes back into the weights' values, and are scaled by
 // dw*dx (dx: the 16 tokens' scales of the block) into one float
 // accumulator per row. Float order: per token, block by block, one fused
 // multiply-add each: another order than the row dots, within the float
 // bound (kernels.TestMatMulQ4Lanes).
-func matMulQ4Lanes(name string) {
+func matMulQLanes(name string, wsz int) {
+	q4 := wsz == 18
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets out[16*r+t] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of",
+	Doc(name+" sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb blocks) with token t of",
 		"the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
@@ -148,7 +151,7 @@ func matMulQ4Lanes(name string) {
 	nb0 := Load(Param("negb"), GP64())
 	dx0 := Load(Param("dx"), GP64())
 	out := Load(Param("out"), GP64())
-	_, nibbles := biasAndNibbles(name, true, false)
+	bias, nibbles := biasAndNibbles(name, q4, false)
 	slot := AllocLocal(32)
 	wp, xt, ng, dx, left := GP64(), GP64(), GP64(), GP64(), GP64()
 
@@ -166,12 +169,17 @@ func matMulQ4Lanes(name string) {
 	Label(name + "_block")
 	TESTQ(left, left)
 	JLE(LabelRef(name + "_store"))
-	v, u := YMM(), YMM()
-	VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, v)
-	vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 weights, 0..15, in k order
+	u := YMM()
+	if q4 {
+		v := YMM()
+		VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, v)
+		vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 weights, 0..15, in k order
+	} else {
+		VPXORD(Mem{Base: wp, Disp: 2}, bias, u) // w + 128
+	}
 	VMOVDQU(u, slot)
 	s := ZMM()
-	VMOVDQU32(Mem{Base: ng}, s) // -8 Σx of each token
+	VMOVDQU32(Mem{Base: ng}, s) // -8 or -128 Σx of each token
 	for g := 0; g < 8; g++ {
 		wb := ZMM()
 		VPBROADCASTD(slot.Offset(4*g), wb)
@@ -183,7 +191,7 @@ func matMulQ4Lanes(name string) {
 	VCVTPH2PS(hw.AsY(), dw)
 	VMULPS(Mem{Base: dx}, dw, dw)
 	VFMADD231PS(dw, s, acc)
-	ADDQ(U32(18), wp)
+	ADDQ(U32(wsz), wp)
 	ADDQ(U32(512), xt)
 	ADDQ(U32(64), ng)
 	ADDQ(U32(64), dx)
