@@ -9,6 +9,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"sort"
 	"strconv"
@@ -531,6 +532,12 @@ func timeLoop(ctx context.Context, r *Result, op func(), opt Options, threads in
 		}
 		iters = max(1, int(opt.MinTime*time.Duration(k)/max(time.Since(start), time.Microsecond)))
 	}
+	// Collect the garbage of the case's setup now, as testing.B does before
+	// it times: a collection during the repetitions runs its mark workers
+	// on idle cores, which slows the op and counts in its CPU share (the
+	// likely cause of a one-thread matmul's share of 1.44-1.66 in one CI
+	// run on 2 vCPUs, which TestRunReadSample's bound of 1.5 caught).
+	runtime.GC()
 	sample := func() error {
 		if opt.ReadSample == nil {
 			return nil
