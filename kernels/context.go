@@ -592,15 +592,17 @@ func (c *Context) matMulRange(lo, hi int) {
 	for t := lo; t < hi; t++ {
 		r0 := t * c.tileRows
 		r1 := min(r0+c.tileRows, rows)
+		// The token-lane kernel takes the whole groups of 16 tokens; the
+		// kernels below the rest.
+		first := lanesTokens * c.lanesGroups
+		for g := range c.lanesGroups {
+			c.lanesRun(g, r0, r1)
+		}
 		if c.rows != nil {
 			// A fused multi-row kernel reuses each activation block across
 			// several rows of the tile, which stays in L2 across tokens;
 			// a four-token one also each weight block across four tokens.
-			i := 0
-			for g := range c.lanesGroups {
-				c.lanesRun(g, r0, r1)
-				i += lanesTokens
-			}
+			i := first
 			if c.rows4 != nil {
 				for ; i+4 <= n; i += 4 {
 					c.rows4(cols, data[r0*rb:r1*rb], r1-r0, xb[i*xr:(i+4)*xr], xr, y[i*rows+r0:(i+3)*rows+r1], rows)
@@ -611,7 +613,7 @@ func (c *Context) matMulRange(lo, hi int) {
 			}
 			continue
 		}
-		for i0 := 0; i0 < n; i0 += c.tileToks {
+		for i0 := first; i0 < n; i0 += c.tileToks {
 			i1 := min(i0+c.tileToks, n)
 			for r := r0; r < r1; r++ {
 				wr := data[r*rb : (r+1)*rb]

@@ -15,9 +15,25 @@ import (
 // are laid out once per MatMul (lanesPrep); a group that is not full is
 // left to the four-token kernels.
 
-// lanesGroupBytes is the laid-out size of one group over nb blocks: per
-// block 8 groups of 4 bytes x 16 tokens, 16 int32 -8Σx and 16 float32 dx.
-func lanesGroupBytes(nb int) int { return nb * (512 + 64 + 64) }
+// lanesGroupBytes is the laid-out size of one group over nb blocks of
+// weight type t: per q8_0/q4_0 block 8 groups of 4 bytes x 16 tokens, 16
+// int32 -bias Σx and 16 float32 dx; per q4_K super-block 8 sub-blocks of
+// those groups, 8 x 16 int32 sub-block sums and 16 float32 dx.
+func lanesGroupBytes(t Type, nb int) int {
+	if t == Q4_K {
+		return nb * (4096 + 512 + 64)
+	}
+	return nb * (512 + 64 + 64)
+}
+
+// lanesBlocks is how many blocks (q4_K: super-blocks) a row of cols values
+// has.
+func lanesBlocks(t Type, cols int) int {
+	if t == Q4_K {
+		return cols / 256
+	}
+	return cols / 32
+}
 
 // lanesOK tells whether MatMul of weight type t on backend runs the
 // token-lane kernel for its whole groups of 16 tokens.
@@ -25,7 +41,7 @@ func lanesOK(backend string, t Type) bool {
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return false
 	}
-	return t == Q8_0 || (t == Q4_0 && haveGFNI)
+	return t == Q8_0 || t == Q4_K || (t == Q4_0 && haveGFNI)
 }
 
 // lanesBias is the offset the token-lane kernel adds to type t's weights
@@ -65,25 +81,58 @@ func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 	}
 }
 
-// lanesRows computes rows [r0,r1) of y = W·x (q4_0 weights, or q8_0 when
-// q8) for token group g (tokens 16g..16g+15, laid out at lx) into y
-// (row-major: y[t*rows+r]).
-func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, q8 bool) {
+// lanesPrepK is lanesPrep for q8_K activation rows (292-byte blocks of
+// 256: d float32, 256 int8, 16 int16 sums of 16) and the q4_K kernel: xt
+// (block b's sub-block s, 4-byte group k, token t at 4096b + 512s + 64k +
+// 4t), then each sub-block's sum per token (int32: the two 16-value sums
+// of q8_K, 512 bytes a block), then the block scale per token (float32).
+func lanesPrepK(dst, xb []byte, xr, nb, g int) {
+	xt := dst[:nb*4096]
+	sums := dst[nb*4096 : nb*4608]
+	dx := dst[nb*4608 : nb*4672]
+	for t := range lanesTokens {
+		row := xb[(lanesTokens*g+t)*xr:]
+		for b := range nb {
+			blk := row[292*b : 292*b+292]
+			for s := range 8 {
+				for k := range 8 {
+					o := 4096*b + 512*s + 64*k + 4*t
+					copy(xt[o:o+4], blk[4+32*s+4*k:8+32*s+4*k])
+				}
+				sum := int32(int16(binary.LittleEndian.Uint16(blk[260+4*s:]))) + int32(int16(binary.LittleEndian.Uint16(blk[262+4*s:])))
+				binary.LittleEndian.PutUint32(sums[512*b+64*s+4*t:], uint32(sum))
+			}
+			copy(dx[64*b+4*t:64*b+4*t+4], blk[0:4])
+		}
+	}
+}
+
+// lanesRows computes rows [r0,r1) of y = W·x (weights of type t) for token
+// group g (tokens 16g..16g+15, laid out at lx) into y (row-major:
+// y[t*rows+r]).
+func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, t Type) {
 	var buf [64 * lanesTokens]float32
-	xt := lx[:nb*512]
-	negb := lx[nb*512 : nb*576]
-	dx := lx[nb*576 : nb*640]
+	xb := 512 // activation bytes a block, then its sums and scales
+	if t == Q4_K {
+		xb = 4096
+	}
+	xt := lx[:nb*xb]
+	sums := lx[nb*xb : nb*(xb+64*(xb/512))]
+	dx := lx[nb*(xb+64*(xb/512)) : nb*(xb+64*(xb/512)+64)]
 	for r := r0; r < r1; r += 64 {
 		m := min(64, r1-r)
-		nbp, dxp := (*int32)(unsafe.Pointer(&negb[0])), (*float32)(unsafe.Pointer(&dx[0]))
-		if q8 {
-			matMulQ8_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], nbp, dxp, &buf[0])
-		} else {
-			matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], nbp, dxp, &buf[0])
+		sp, dxp := (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0]))
+		switch t {
+		case Q8_0:
+			matMulQ8_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
+		case Q4_K:
+			matMulQ4_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
+		default:
+			matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		}
 		for i := range m {
-			for t := range lanesTokens {
-				y[(lanesTokens*g+t)*rows+r+i] = buf[lanesTokens*i+t]
+			for k := range lanesTokens {
+				y[(lanesTokens*g+k)*rows+r+i] = buf[lanesTokens*i+k]
 			}
 		}
 	}
@@ -100,8 +149,8 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 	if n < lanesTokens || !lanesOK(c.kernName[kernelSlot(w.Type)], w.Type) {
 		return 0
 	}
-	groups, nb := n/lanesTokens, w.Cols/32
-	gb := lanesGroupBytes(nb)
+	groups, nb := n/lanesTokens, lanesBlocks(w.Type, w.Cols)
+	gb := lanesGroupBytes(w.Type, nb)
 	if cap(c.lanesBuf) < groups*gb {
 		c.lanesBuf = make([]byte, groups*gb)
 	}
@@ -117,9 +166,13 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 
 // lanesPrepRange lays out token groups [lo,hi) (lanesPrep).
 func (c *Context) lanesPrepRange(lo, hi int) {
-	gb := lanesGroupBytes(c.lanesNB)
+	gb := lanesGroupBytes(c.w.Type, c.lanesNB)
 	for g := lo; g < hi; g++ {
-		lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, lanesBias(c.w.Type))
+		if c.w.Type == Q4_K {
+			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g)
+		} else {
+			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, lanesBias(c.w.Type))
+		}
 	}
 }
 
@@ -128,10 +181,10 @@ func (c *Context) lanesPrepRange(lo, hi int) {
 func (c *Context) lanesRun(g, r0, r1 int) {
 	rows := c.w.Rows
 	rb := len(c.w.Data) / rows
-	gb := lanesGroupBytes(c.lanesNB)
+	gb := lanesGroupBytes(c.w.Type, c.lanesNB)
 	w := need(c.w.Data, rows*rb)
 	// A slice expression, not need: need reads the last element, which
 	// another thread's tile may be writing.
 	y := c.y[:(lanesTokens*(g+1))*rows]
-	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y, c.w.Type == Q8_0)
+	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y, c.w.Type)
 }

@@ -209,3 +209,143 @@ func matMulQLanes(name string, wsz int) {
 	VZEROUPPER()
 	RET()
 }
+
+// matMulQ4KLanes is matMulQLanes for q4_K weights (144-byte super-blocks
+// of 256: d, dmin, 12 bytes of 6-bit sub-block scales and minima, 128
+// bytes of nibbles) against q8_K activations laid out by kernels.lanesPrepK:
+// xt (4096 bytes a super-block: sub-block s, 4-byte group g, token t at
+// 512s + 64g + 4t), xs (the tokens' sums of each sub-block's 32 values,
+// int32, 512 bytes a super-block) and dx (the tokens' block scales,
+// float32, 64 bytes). Per super-block and row the nibbles are unpacked to
+// a stack slot and the scales and minima decoded (scalar, as ggml's
+// get_scale_min_k4) once for the 16 tokens; each sub-block's sum is 8
+// VPDPBUSD of broadcast weight groups with the tokens' activation groups,
+// times its scale (VPMULLD), and the minima times the tokens' sub-block
+// sums make the offset term: both exact in int32, as the ref backend's.
+// The float work then repeats the ref backend's kBlockSum per token
+// without fusing (dx*d*sumi - dx*dmin*summ, added to the sum), so every
+// result is the ref dot's, and the avx512 backend's, bit for bit.
+func matMulQ4KLanes(name string) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" sets out[16*r+t] to the dot product of q4_K weight row r (rb bytes apart, nb super-blocks) with token t",
+		"of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	out := Load(Param("out"), GP64())
+	low4 := YMM()
+	broadcastConst(0x0f0f0f0f, low4, false)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	slot := AllocLocal(256)   // the super-block's 256 weights, 0..15, in k order
+	scm := AllocLocal(16 * 4) // its 8 scales, then its 8 minima, as int32
+	wp, xt, xsp, dxp, left := GP64(), GP64(), GP64(), GP64(), GP64()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	Load(Param("xt"), xt)
+	Load(Param("xs"), xsp)
+	Load(Param("dx"), dxp)
+	MOVQ(nb, left)
+	acc := ZMM()
+	VPXORD(acc, acc, acc)
+
+	Label(name + "_block")
+	TESTQ(left, left)
+	JLE(LabelRef(name + "_store"))
+	// Nibbles: bytes 32j..32j+31 hold sub-block 2j in their low nibbles
+	// and sub-block 2j+1 in their high ones.
+	for j := 0; j < 4; j++ {
+		v, lo, hi := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: 16 + 32*j}, v)
+		VPANDD(low4, v, lo)
+		VPSRLW(U8(4), v, hi)
+		VPANDD(low4, hi, hi)
+		VMOVDQU(lo, slot.Offset(64*j))
+		VMOVDQU(hi, slot.Offset(64*j+32))
+	}
+	// Scales and minima (get_scale_min_k4): q = the 12 bytes at wp+4.
+	q := func(i int) Mem { return Mem{Base: wp, Disp: 4 + i} }
+	a, b := GP32(), GP32()
+	for j := 0; j < 8; j++ {
+		if j < 4 {
+			MOVBLZX(q(j), a)
+			ANDL(U32(63), a)
+			MOVBLZX(q(j+4), b)
+			ANDL(U32(63), b)
+		} else {
+			t := GP32()
+			MOVBLZX(q(j+4), a)
+			ANDL(U32(15), a)
+			MOVBLZX(q(j-4), t)
+			SHRL(U8(6), t)
+			SHLL(U8(4), t)
+			ORL(t, a)
+			MOVBLZX(q(j+4), b)
+			SHRL(U8(4), b)
+			MOVBLZX(q(j), t)
+			SHRL(U8(6), t)
+			SHLL(U8(4), t)
+			ORL(t, b)
+		}
+		MOVL(a, scm.Offset(4*j))
+		MOVL(b, scm.Offset(32+4*j))
+	}
+	sumi, summ := ZMM(), ZMM()
+	VMOVDQA32(zero, sumi)
+	VMOVDQA32(zero, summ)
+	for s := 0; s < 8; s++ {
+		is := ZMM()
+		VMOVDQA32(zero, is)
+		for g := 0; g < 8; g++ {
+			wb := ZMM()
+			VPBROADCASTD(slot.Offset(32*s+4*g), wb)
+			vpdpbusd(Mem{Base: xt, Disp: 512*s + 64*g}, wb, is)
+		}
+		sc, m := ZMM(), ZMM()
+		VPBROADCASTD(scm.Offset(4*s), sc)
+		VPMULLD(sc, is, is)
+		VPADDD(is, sumi, sumi)
+		VPBROADCASTD(scm.Offset(32+4*s), m)
+		VPMULLD(Mem{Base: xsp, Disp: 64 * s}, m, m)
+		VPADDD(m, summ, summ)
+	}
+	// kBlockSum per token, unfused: a = (dx*d)*sumi, c = (dx*dmin)*summ,
+	// acc += a - c.
+	fi, fm := ZMM(), ZMM()
+	VCVTDQ2PS(sumi, fi)
+	VCVTDQ2PS(summ, fm)
+	hd, hm := YMM(), YMM()
+	VPBROADCASTW(Mem{Base: wp}, hd)
+	VPBROADCASTW(Mem{Base: wp, Disp: 2}, hm)
+	dw, dm := ZMM(), ZMM()
+	VCVTPH2PS(hd, dw)
+	VCVTPH2PS(hm, dm)
+	VMULPS(Mem{Base: dxp}, dw, dw)
+	VMULPS(fi, dw, dw)
+	VMULPS(Mem{Base: dxp}, dm, dm)
+	VMULPS(fm, dm, dm)
+	VSUBPS(dm, dw, dw)
+	VADDPS(dw, acc, acc)
+	ADDQ(U32(144), wp)
+	ADDQ(U32(4096), xt)
+	ADDQ(U32(512), xsp)
+	ADDQ(U32(64), dxp)
+	DECQ(left)
+	JMP(LabelRef(name + "_block"))
+
+	Label(name + "_store")
+	VMOVUPS(acc, Mem{Base: out})
+	ADDQ(U32(64), out)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
