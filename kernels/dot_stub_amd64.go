@@ -245,6 +245,12 @@ func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *in
 //go:noescape
 func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 
+// matMulQ6_KLanesAVX512 sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb super-blocks) with token t
+// of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.
+//
+//go:noescape
+func matMulQ6_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+
 // dotQ8_0x4AVX2 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.
 //

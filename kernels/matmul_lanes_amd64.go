@@ -16,20 +16,32 @@ import (
 // left to the four-token kernels.
 
 // lanesGroupBytes is the laid-out size of one group over nb blocks of
-// weight type t: per q8_0/q4_0 block 8 groups of 4 bytes x 16 tokens, 16
-// int32 -bias Σx and 16 float32 dx; per q4_K super-block 8 sub-blocks of
-// those groups, 8 x 16 int32 sub-block sums and 16 float32 dx.
+// weight type t (lanesLayout): per q8_0/q4_0 block 8 groups of 4 bytes x
+// 16 tokens, 16 int32 -bias Σx and 16 float32 dx; per q4_K/q6_K
+// super-block 64 such groups, the sub-block sums and 16 float32 dx.
 func lanesGroupBytes(t Type, nb int) int {
-	if t == Q4_K {
-		return nb * (4096 + 512 + 64)
+	x, sums := lanesLayout(t)
+	return nb * (x + sums + 64)
+}
+
+// lanesLayout is the bytes a block takes in a group's layout: its
+// activation groups, then its sums (int32 per token: q8_0/q4_0 one a
+// block, q4_K one a 32-value sub-block, q6_K one a 16-value sub-block);
+// its 16 float32 scales follow.
+func lanesLayout(t Type) (x, sums int) {
+	switch t {
+	case Q4_K:
+		return 4096, 512
+	case Q6_K:
+		return 4096, 1024
 	}
-	return nb * (512 + 64 + 64)
+	return 512, 64
 }
 
 // lanesBlocks is how many blocks (q4_K: super-blocks) a row of cols values
 // has.
 func lanesBlocks(t Type, cols int) int {
-	if t == Q4_K {
+	if t == Q4_K || t == Q6_K {
 		return cols / 256
 	}
 	return cols / 32
@@ -41,7 +53,7 @@ func lanesOK(backend string, t Type) bool {
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return false
 	}
-	return t == Q8_0 || t == Q4_K || (t == Q4_0 && haveGFNI)
+	return t == Q8_0 || t == Q4_K || t == Q6_K || (t == Q4_0 && haveGFNI)
 }
 
 // lanesBias is the offset the token-lane kernel adds to type t's weights
@@ -82,25 +94,40 @@ func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 }
 
 // lanesPrepK is lanesPrep for q8_K activation rows (292-byte blocks of
-// 256: d float32, 256 int8, 16 int16 sums of 16) and the q4_K kernel: xt
-// (block b's sub-block s, 4-byte group k, token t at 4096b + 512s + 64k +
-// 4t), then each sub-block's sum per token (int32: the two 16-value sums
-// of q8_K, 512 bytes a block), then the block scale per token (float32).
-func lanesPrepK(dst, xb []byte, xr, nb, g int) {
+// 256: d float32, 256 int8, 16 int16 sums of 16) and the q4_K and q6_K
+// kernels: xt (block b's 4-byte group k of token t at 4096b + 64k + 4t),
+// then the sub-block sums per token (int32: q4_K's 32-value sub-blocks,
+// two q8_K sums each, 512 bytes a block; with per16, q6_K's 16-value ones,
+// q8_K's sums as they are, 1024 bytes), then the block scale per token
+// (float32).
+func lanesPrepK(dst, xb []byte, xr, nb, g int, per16 bool) {
+	_, sb := lanesLayout(Q4_K)
+	if per16 {
+		_, sb = lanesLayout(Q6_K)
+	}
 	xt := dst[:nb*4096]
-	sums := dst[nb*4096 : nb*4608]
-	dx := dst[nb*4608 : nb*4672]
+	sums := dst[nb*4096 : nb*(4096+sb)]
+	dx := dst[nb*(4096+sb) : nb*(4096+sb+64)]
 	for t := range lanesTokens {
 		row := xb[(lanesTokens*g+t)*xr:]
 		for b := range nb {
 			blk := row[292*b : 292*b+292]
-			for s := range 8 {
-				for k := range 8 {
-					o := 4096*b + 512*s + 64*k + 4*t
-					copy(xt[o:o+4], blk[4+32*s+4*k:8+32*s+4*k])
+			for k := range 64 {
+				o := 4096*b + 64*k + 4*t
+				copy(xt[o:o+4], blk[4+4*k:8+4*k])
+			}
+			for j := range 16 {
+				sum := int32(int16(binary.LittleEndian.Uint16(blk[260+2*j:])))
+				if per16 {
+					binary.LittleEndian.PutUint32(sums[sb*b+64*j+4*t:], uint32(sum))
+					continue
 				}
-				sum := int32(int16(binary.LittleEndian.Uint16(blk[260+4*s:]))) + int32(int16(binary.LittleEndian.Uint16(blk[262+4*s:])))
-				binary.LittleEndian.PutUint32(sums[512*b+64*s+4*t:], uint32(sum))
+				o := sb*b + 64*(j/2) + 4*t
+				prev := int32(0)
+				if j%2 == 1 {
+					prev = int32(binary.LittleEndian.Uint32(sums[o:]))
+				}
+				binary.LittleEndian.PutUint32(sums[o:], uint32(prev+sum))
 			}
 			copy(dx[64*b+4*t:64*b+4*t+4], blk[0:4])
 		}
@@ -112,13 +139,10 @@ func lanesPrepK(dst, xb []byte, xr, nb, g int) {
 // y[t*rows+r]).
 func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, t Type) {
 	var buf [64 * lanesTokens]float32
-	xb := 512 // activation bytes a block, then its sums and scales
-	if t == Q4_K {
-		xb = 4096
-	}
+	xb, sb := lanesLayout(t)
 	xt := lx[:nb*xb]
-	sums := lx[nb*xb : nb*(xb+64*(xb/512))]
-	dx := lx[nb*(xb+64*(xb/512)) : nb*(xb+64*(xb/512)+64)]
+	sums := lx[nb*xb : nb*(xb+sb)]
+	dx := lx[nb*(xb+sb) : nb*(xb+sb+64)]
 	for r := r0; r < r1; r += 64 {
 		m := min(64, r1-r)
 		sp, dxp := (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0]))
@@ -127,6 +151,8 @@ func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32
 			matMulQ8_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		case Q4_K:
 			matMulQ4_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
+		case Q6_K:
+			matMulQ6_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		default:
 			matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		}
@@ -146,7 +172,7 @@ func (c *Context) initLanes() { c.lanesPrepFn = c.lanesPrepRange }
 // activation rows (c.xb) when its weights run the token-lane kernel, and
 // returns how many groups there are (0: the kernel does not apply).
 func (c *Context) lanesSetup(w Matrix, n int) int {
-	if n < lanesTokens || !lanesOK(c.kernName[kernelSlot(w.Type)], w.Type) {
+	if n < lanesTokens || !lanesOK(c.b.Name, w.Type) {
 		return 0
 	}
 	groups, nb := n/lanesTokens, lanesBlocks(w.Type, w.Cols)
@@ -168,8 +194,8 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 func (c *Context) lanesPrepRange(lo, hi int) {
 	gb := lanesGroupBytes(c.w.Type, c.lanesNB)
 	for g := lo; g < hi; g++ {
-		if c.w.Type == Q4_K {
-			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g)
+		if t := c.w.Type; t == Q4_K || t == Q6_K {
+			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, t == Q6_K)
 		} else {
 			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, lanesBias(c.w.Type))
 		}

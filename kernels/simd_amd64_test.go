@@ -219,11 +219,11 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 	}
 }
 
-// TestMatMulQLanes: MatMul of q8_0, q4_0 and q4_K weights on the avx512
-// backend with at least 16 tokens runs the token-lane kernel for the whole
-// groups of 16 (and the four-token and one-token kernels for the rest);
-// every result is within the float bound of the naive product (q4_K: equal
-// to MatVec's bit for bit), for row counts around its
+// TestMatMulQLanes: MatMul of q8_0, q4_0, q4_K and q6_K weights on the
+// avx512 backend with at least 16 tokens runs the token-lane kernel for the
+// whole groups of 16 (and the four-token and one-token kernels for the
+// rest); every result is within the float bound of the naive product (the
+// k-quants: equal to MatVec's bit for bit), for row counts around its
 // 64-row chunks, several widths, token counts with and without a partial
 // group, on 1 and 3 threads. Where the CPU lacks the kernel, only that it
 // is not used.
@@ -231,7 +231,7 @@ func TestMatMulQLanes(t *testing.T) {
 	if lanesOK("avx2", Q4_0) || lanesOK("avx512", F16) || lanesOK("go", Q8_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q6_K} {
 		if !lanesOK("avx512", ty) {
 			if haveAVX512VNNI && (ty != Q4_0 || haveGFNI) {
 				t.Fatalf("%s: token-lane kernel not offered on this AVX-512 VNNI CPU", ty)
@@ -245,7 +245,7 @@ func TestMatMulQLanes(t *testing.T) {
 
 func testMatMulQLanes(t *testing.T, ty Type) {
 	shapes := [][2]int{{1, 32}, {5, 256}, {64, 512}, {70, 96}, {130, 1024}}
-	if ty == Q4_K {
+	if ty == Q4_K || ty == Q6_K {
 		shapes = [][2]int{{1, 256}, {5, 512}, {64, 256}, {70, 768}, {130, 1024}}
 	}
 	for _, sh := range shapes {
@@ -266,14 +266,14 @@ func testMatMulQLanes(t *testing.T, ty Type) {
 				}
 				for i := 0; i < n; i++ {
 					want, bound := naiveMatVec(t, w, x[i*cols:(i+1)*cols])
-					if ty == Q4_K {
-						// The q4_K kernel repeats the ref dot's float
+					if ty == Q4_K || ty == Q6_K {
+						// The k-quant kernels repeat the ref dot's float
 						// operations: MatVec's results bit for bit.
 						yv := make([]float32, rows)
 						c.MatVec(yv, w, x[i*cols:(i+1)*cols])
 						for r := range yv {
 							if math.Float32bits(yv[r]) != math.Float32bits(y[i*rows+r]) {
-								t.Fatalf("q4_K %dx%d n=%d threads=%d token %d row %d: %g, MatVec %g", rows, cols, n, threads, i, r, y[i*rows+r], yv[r])
+								t.Fatalf("%s %dx%d n=%d threads=%d token %d row %d: %g, MatVec %g", ty, rows, cols, n, threads, i, r, y[i*rows+r], yv[r])
 							}
 						}
 					}

@@ -78,6 +78,7 @@ func main() {
 	matMulQLanes("matMulQ4_0LanesAVX512", 18)
 	matMulQLanes("matMulQ8_0LanesAVX512", 34)
 	matMulQ4KLanes("matMulQ4_KLanesAVX512")
+	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)
 	dotQx4AVX2("dotQ4_0x4AVX2", 18)
 	dotQx4("dotQ8_0x4AVX512", 34)

@@ -349,3 +349,136 @@ func matMulQ4KLanes(name string) {
 	VZEROUPPER()
 	RET()
 }
+
+// matMulQ6KLanes is matMulQ4KLanes for q6_K weights (210-byte super-blocks
+// of 256: 128 bytes of low nibbles ql, 64 bytes of high 2-bit pairs qh, 16
+// int8 sub-block scales, d): per super-block and row the 6-bit codes
+// (0..63) are assembled in k order into a stack slot (ql's nibbles with
+// qh's pairs, 32 bytes per instruction) and the scales sign-extended once
+// for the 16 tokens. Each 16-weight sub-block's sum is 4 VPDPBUSD of
+// broadcast weight groups with the tokens' activation groups, times its
+// scale; the codes' offset of 32 is taken off through the tokens' q8_K
+// sums of 16 (xs: 16 int32 per sub-block, 1024 bytes a super-block):
+// sumi = Σ sc·Σ q·x − 32·Σ sc·Σ x, exact in int32 as the ref backend's
+// Σ sc·Σ (q−32)·x. The float work is the ref backend's kBlockSum with no
+// minima (its zero term computed as it does), so every result is the ref
+// dot's bit for bit.
+func matMulQ6KLanes(name string) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb super-blocks) with token t",
+		"of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	out := Load(Param("out"), GP64())
+	m0f, m30 := YMM(), YMM()
+	broadcastConst(0x0f0f0f0f, m0f, false)
+	broadcastConst(0x30303030, m30, false)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
+	slot := AllocLocal(256) // the super-block's 256 codes, 0..63, in k order
+	scs := AllocLocal(64)   // its 16 scales as int32
+	wp, xt, xsp, dxp, left := GP64(), GP64(), GP64(), GP64(), GP64()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	Load(Param("xt"), xt)
+	Load(Param("xs"), xsp)
+	Load(Param("dx"), dxp)
+	MOVQ(nb, left)
+	acc := ZMM()
+	VPXORD(acc, acc, acc)
+
+	Label(name + "_block")
+	TESTQ(left, left)
+	JLE(LabelRef(name + "_store"))
+	// Codes 128h + 32k + l: ql[64h + l + 32(k&1)]'s low (k < 2) or high
+	// nibble, with bits 2k, 2k+1 of qh[32h + l] on top.
+	for h := 0; h < 2; h++ {
+		a, b, q := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
+		VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
+		VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
+		for k := 0; k < 4; k++ {
+			lo, hi := YMM(), YMM()
+			src := a
+			if k&1 == 1 {
+				src = b
+			}
+			if k < 2 {
+				VPANDD(m0f, src, lo)
+			} else {
+				VPSRLW(U8(4), src, lo)
+				VPANDD(m0f, lo, lo)
+			}
+			switch k { // bits 2k, 2k+1 of q to bits 4, 5
+			case 0:
+				VPSLLW(U8(4), q, hi)
+			case 1:
+				VPSLLW(U8(2), q, hi)
+			case 2:
+				VMOVDQA32(q, hi)
+			case 3:
+				VPSRLW(U8(2), q, hi)
+			}
+			VPANDD(m30, hi, hi)
+			VPORD(hi, lo, lo)
+			VMOVDQU(lo, slot.Offset(128*h+32*k))
+		}
+	}
+	sc := ZMM()
+	VPMOVSXBD(Mem{Base: wp, Disp: 192}, sc)
+	VMOVDQU32(sc, scs)
+	sumi, corr := ZMM(), ZMM()
+	VMOVDQA32(zero, sumi)
+	VMOVDQA32(zero, corr)
+	for s := 0; s < 16; s++ {
+		is := ZMM()
+		VMOVDQA32(zero, is)
+		for g := 0; g < 4; g++ {
+			wb := ZMM()
+			VPBROADCASTD(slot.Offset(16*s+4*g), wb)
+			vpdpbusd(Mem{Base: xt, Disp: 256*s + 64*g}, wb, is)
+		}
+		f, x := ZMM(), ZMM()
+		VPBROADCASTD(scs.Offset(4*s), f)
+		VPMULLD(f, is, is)
+		VPADDD(is, sumi, sumi)
+		VPMULLD(Mem{Base: xsp, Disp: 64 * s}, f, x)
+		VPADDD(x, corr, corr)
+	}
+	VPSLLD(U8(5), corr, corr)
+	VPSUBD(corr, sumi, sumi)
+	// kBlockSum(sumf, dx, d, sumi, 0, 0) per token, unfused.
+	fi, hd, dw, c := ZMM(), YMM(), ZMM(), ZMM()
+	VCVTDQ2PS(sumi, fi)
+	VPBROADCASTW(Mem{Base: wp, Disp: 208}, hd)
+	VCVTPH2PS(hd, dw)
+	VMULPS(Mem{Base: dxp}, dw, dw)
+	VMULPS(fi, dw, dw)
+	VMULPS(Mem{Base: dxp}, zero, c)
+	VMULPS(zero, c, c)
+	VSUBPS(c, dw, dw)
+	VADDPS(dw, acc, acc)
+	ADDQ(U32(210), wp)
+	ADDQ(U32(4096), xt)
+	ADDQ(U32(1024), xsp)
+	ADDQ(U32(64), dxp)
+	DECQ(left)
+	JMP(LabelRef(name + "_block"))
+
+	Label(name + "_store")
+	VMOVUPS(acc, Mem{Base: out})
+	ADDQ(U32(64), out)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
