@@ -239,11 +239,17 @@ func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *in
 //go:noescape
 func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
 
-// matMulQ4_KLanesAVX512 sets out[16*r+t] to the dot product of q4_K weight row r (rb bytes apart, nb super-blocks) with token t
+// matMulQ4_KLanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb super-blocks) with token t
 // of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.
 //
 //go:noescape
 func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+
+// matMulQ5_KLanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb super-blocks) with token t
+// of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.
+//
+//go:noescape
+func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 
 // matMulQ6_KLanesAVX512 sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb super-blocks) with token t
 // of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.

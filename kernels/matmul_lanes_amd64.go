@@ -30,7 +30,7 @@ func lanesGroupBytes(t Type, nb int) int {
 // its 16 float32 scales follow.
 func lanesLayout(t Type) (x, sums int) {
 	switch t {
-	case Q4_K:
+	case Q4_K, Q5_K:
 		return 4096, 512
 	case Q6_K:
 		return 4096, 1024
@@ -41,7 +41,7 @@ func lanesLayout(t Type) (x, sums int) {
 // lanesBlocks is how many blocks (q4_K: super-blocks) a row of cols values
 // has.
 func lanesBlocks(t Type, cols int) int {
-	if t == Q4_K || t == Q6_K {
+	if t == Q4_K || t == Q5_K || t == Q6_K {
 		return cols / 256
 	}
 	return cols / 32
@@ -53,7 +53,11 @@ func lanesOK(backend string, t Type) bool {
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return false
 	}
-	return t == Q8_0 || t == Q4_K || t == Q6_K || (t == Q4_0 && haveGFNI)
+	switch t {
+	case Q8_0, Q4_K, Q5_K, Q6_K:
+		return true
+	}
+	return t == Q4_0 && haveGFNI
 }
 
 // lanesBias is the offset the token-lane kernel adds to type t's weights
@@ -94,9 +98,9 @@ func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 }
 
 // lanesPrepK is lanesPrep for q8_K activation rows (292-byte blocks of
-// 256: d float32, 256 int8, 16 int16 sums of 16) and the q4_K and q6_K
-// kernels: xt (block b's 4-byte group k of token t at 4096b + 64k + 4t),
-// then the sub-block sums per token (int32: q4_K's 32-value sub-blocks,
+// 256: d float32, 256 int8, 16 int16 sums of 16) and the q4_K, q5_K and
+// q6_K kernels: xt (block b's 4-byte group k of token t at 4096b + 64k + 4t),
+// then the sub-block sums per token (int32: q4_K/q5_K's 32-value sub-blocks,
 // two q8_K sums each, 512 bytes a block; with per16, q6_K's 16-value ones,
 // q8_K's sums as they are, 1024 bytes), then the block scale per token
 // (float32).
@@ -151,6 +155,8 @@ func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32
 			matMulQ8_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		case Q4_K:
 			matMulQ4_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
+		case Q5_K:
+			matMulQ5_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		case Q6_K:
 			matMulQ6_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
 		default:
@@ -194,7 +200,7 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 func (c *Context) lanesPrepRange(lo, hi int) {
 	gb := lanesGroupBytes(c.w.Type, c.lanesNB)
 	for g := lo; g < hi; g++ {
-		if t := c.w.Type; t == Q4_K || t == Q6_K {
+		if t := c.w.Type; t == Q4_K || t == Q5_K || t == Q6_K {
 			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, t == Q6_K)
 		} else {
 			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, lanesBias(c.w.Type))

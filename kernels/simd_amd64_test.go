@@ -219,7 +219,7 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 	}
 }
 
-// TestMatMulQLanes: MatMul of q8_0, q4_0, q4_K and q6_K weights on the
+// TestMatMulQLanes: MatMul of q8_0, q4_0, q4_K, q5_K and q6_K weights on the
 // avx512 backend with at least 16 tokens runs the token-lane kernel for the
 // whole groups of 16 (and the four-token and one-token kernels for the
 // rest); every result is within the float bound of the naive product (the
@@ -231,7 +231,7 @@ func TestMatMulQLanes(t *testing.T) {
 	if lanesOK("avx2", Q4_0) || lanesOK("avx512", F16) || lanesOK("go", Q8_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q6_K} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
 		if !lanesOK("avx512", ty) {
 			if haveAVX512VNNI && (ty != Q4_0 || haveGFNI) {
 				t.Fatalf("%s: token-lane kernel not offered on this AVX-512 VNNI CPU", ty)
@@ -245,7 +245,8 @@ func TestMatMulQLanes(t *testing.T) {
 
 func testMatMulQLanes(t *testing.T, ty Type) {
 	shapes := [][2]int{{1, 32}, {5, 256}, {64, 512}, {70, 96}, {130, 1024}}
-	if ty == Q4_K || ty == Q6_K {
+	kquant := ty == Q4_K || ty == Q5_K || ty == Q6_K
+	if kquant {
 		shapes = [][2]int{{1, 256}, {5, 512}, {64, 256}, {70, 768}, {130, 1024}}
 	}
 	for _, sh := range shapes {
@@ -266,7 +267,7 @@ func testMatMulQLanes(t *testing.T, ty Type) {
 				}
 				for i := 0; i < n; i++ {
 					want, bound := naiveMatVec(t, w, x[i*cols:(i+1)*cols])
-					if ty == Q4_K || ty == Q6_K {
+					if kquant {
 						// The k-quant kernels repeat the ref dot's float
 						// operations: MatVec's results bit for bit.
 						yv := make([]float32, rows)

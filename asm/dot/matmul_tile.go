@@ -212,7 +212,9 @@ func matMulQLanes(name string, wsz int) {
 
 // matMulQ4KLanes is matMulQLanes for q4_K weights (144-byte super-blocks
 // of 256: d, dmin, 12 bytes of 6-bit sub-block scales and minima, 128
-// bytes of nibbles) against q8_K activations laid out by kernels.lanesPrepK:
+// bytes of nibbles), or with q5 for q5_K (176 bytes: the same, then 32
+// bytes qh before the nibbles whose bit s of byte l is the fifth bit of
+// sub-block s's value l), against q8_K activations laid out by kernels.lanesPrepK:
 // xt (4096 bytes a super-block: sub-block s, 4-byte group g, token t at
 // 512s + 64g + 4t), xs (the tokens' sums of each sub-block's 32 values,
 // int32, 512 bytes a super-block) and dx (the tokens' block scales,
@@ -225,10 +227,14 @@ func matMulQLanes(name string, wsz int) {
 // The float work then repeats the ref backend's kBlockSum per token
 // without fusing (dx*d*sumi - dx*dmin*summ, added to the sum), so every
 // result is the ref dot's, and the avx512 backend's, bit for bit.
-func matMulQ4KLanes(name string) {
+func matMulQ4KLanes(name string, q5 bool) {
+	bsz, qoff := 144, 16
+	if q5 {
+		bsz, qoff = 176, 48
+	}
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets out[16*r+t] to the dot product of q4_K weight row r (rb bytes apart, nb super-blocks) with token t",
+	Doc(name+" sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb super-blocks) with token t",
 		"of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
@@ -237,6 +243,11 @@ func matMulQ4KLanes(name string) {
 	out := Load(Param("out"), GP64())
 	low4 := YMM()
 	broadcastConst(0x0f0f0f0f, low4, false)
+	var bit4 VecVirtual
+	if q5 {
+		bit4 = YMM()
+		broadcastConst(0x10101010, bit4, false)
+	}
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
 	slot := AllocLocal(256)   // the super-block's 256 weights, 0..15, in k order
@@ -259,12 +270,36 @@ func matMulQ4KLanes(name string) {
 	JLE(LabelRef(name + "_store"))
 	// Nibbles: bytes 32j..32j+31 hold sub-block 2j in their low nibbles
 	// and sub-block 2j+1 in their high ones.
+	var qh VecVirtual
+	if q5 {
+		qh = YMM()
+		VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
+	}
+	// five moves bit s of each qh byte to bit 4 and adds it to sub-block
+	// s's nibbles (q5_K).
+	five := func(s int, v VecVirtual) {
+		t := YMM()
+		switch {
+		case s < 4:
+			VPSLLW(U8(4-s), qh, t)
+		case s == 4:
+			VMOVDQA32(qh, t)
+		default:
+			VPSRLW(U8(s-4), qh, t)
+		}
+		VPANDD(bit4, t, t)
+		VPORD(t, v, v)
+	}
 	for j := 0; j < 4; j++ {
 		v, lo, hi := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: 16 + 32*j}, v)
+		VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
 		VPANDD(low4, v, lo)
 		VPSRLW(U8(4), v, hi)
 		VPANDD(low4, hi, hi)
+		if q5 {
+			five(2*j, lo)
+			five(2*j+1, hi)
+		}
 		VMOVDQU(lo, slot.Offset(64*j))
 		VMOVDQU(hi, slot.Offset(64*j+32))
 	}
@@ -331,7 +366,7 @@ func matMulQ4KLanes(name string) {
 	VMULPS(fm, dm, dm)
 	VSUBPS(dm, dw, dw)
 	VADDPS(dw, acc, acc)
-	ADDQ(U32(144), wp)
+	ADDQ(U32(bsz), wp)
 	ADDQ(U32(4096), xt)
 	ADDQ(U32(512), xsp)
 	ADDQ(U32(64), dxp)
