@@ -10621,70 +10621,67 @@ DATA dotQ4_0x4x4G8AVX512_nibbles<>+16(SB)/8, $0x1020408000000000
 DATA dotQ4_0x4x4G8AVX512_nibbles<>+24(SB)/8, $0x1020408000000000
 GLOBL dotQ4_0x4x4G8AVX512_nibbles<>(SB), RODATA|NOPTR, $32
 
-// func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
+// func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ4_0LanesAVX512(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         rb+8(FP), CX
 	MOVQ         nb+16(FP), DX
 	MOVQ         rows+24(FP), BX
-	MOVQ         xt+32(FP), SI
-	MOVQ         negb+40(FP), DI
-	MOVQ         dx+48(FP), R8
-	MOVQ         out+56(FP), R9
-	MOVL         $0x08080808, R10
-	VMOVD        R10, X0
+	MOVQ         out+56(FP), SI
+	MOVL         $0x08080808, DI
+	VMOVD        DI, X0
 	VPBROADCASTD X0, Y0
 	VMOVDQU32    matMulQ4_0LanesAVX512_nibbles<>+0(SB), Y0
 
 matMulQ4_0LanesAVX512_row:
 	TESTQ  BX, BX
 	JLE    matMulQ4_0LanesAVX512_done
-	MOVQ   AX, R10
-	MOVQ   SI, R11
-	MOVQ   DI, R12
-	MOVQ   R8, R13
-	MOVQ   DX, R14
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
 	VPXORD Z1, Z1, Z1
 
 matMulQ4_0LanesAVX512_block:
-	TESTQ           R14, R14
+	TESTQ           R11, R11
 	JLE             matMulQ4_0LanesAVX512_store
-	VBROADCASTI32X4 2(R10), Y2
+	VBROADCASTI32X4 2(DI), Y2
 	VGF2P8AFFINEQB  $0x00, Y0, Y2, Y2
 	VMOVDQU         Y2, (SP)
-	VMOVDQU32       (R12), Z2
+	VMOVDQU32       (R9), Z2
 	VPBROADCASTD    (SP), Z3
-	VPDPBUSD        (R11), Z3, Z2
+	VPDPBUSD        (R8), Z3, Z2
 	VPBROADCASTD    4(SP), Z3
-	VPDPBUSD        64(R11), Z3, Z2
+	VPDPBUSD        64(R8), Z3, Z2
 	VPBROADCASTD    8(SP), Z3
-	VPDPBUSD        128(R11), Z3, Z2
+	VPDPBUSD        128(R8), Z3, Z2
 	VPBROADCASTD    12(SP), Z3
-	VPDPBUSD        192(R11), Z3, Z2
+	VPDPBUSD        192(R8), Z3, Z2
 	VPBROADCASTD    16(SP), Z3
-	VPDPBUSD        256(R11), Z3, Z2
+	VPDPBUSD        256(R8), Z3, Z2
 	VPBROADCASTD    20(SP), Z3
-	VPDPBUSD        320(R11), Z3, Z2
+	VPDPBUSD        320(R8), Z3, Z2
 	VPBROADCASTD    24(SP), Z3
-	VPDPBUSD        384(R11), Z3, Z2
+	VPDPBUSD        384(R8), Z3, Z2
 	VPBROADCASTD    28(SP), Z3
-	VPDPBUSD        448(R11), Z3, Z2
+	VPDPBUSD        448(R8), Z3, Z2
 	VCVTDQ2PS       Z2, Z2
-	VPBROADCASTW    (R10), Y3
+	VPBROADCASTW    (DI), Y3
 	VCVTPH2PS       Y3, Z3
-	VMULPS          (R13), Z3, Z3
+	VMULPS          (R10), Z3, Z3
 	VFMADD231PS     Z3, Z2, Z1
-	ADDQ            $0x00000012, R10
-	ADDQ            $0x00000200, R11
-	ADDQ            $0x00000040, R12
-	ADDQ            $0x00000040, R13
-	DECQ            R14
+	ADDQ            $0x00000012, DI
+	ADDQ            $0x00000200, R8
+	ADDQ            $0x00000040, R9
+	ADDQ            $0x00000040, R10
+	DECQ            R11
 	JMP             matMulQ4_0LanesAVX512_block
 
 matMulQ4_0LanesAVX512_store:
-	VMOVUPS Z1, (R9)
-	ADDQ    $0x00000040, R9
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, SI
 	ADDQ    CX, AX
 	DECQ    BX
 	JMP     matMulQ4_0LanesAVX512_row
@@ -10699,68 +10696,65 @@ DATA matMulQ4_0LanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
 DATA matMulQ4_0LanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
 GLOBL matMulQ4_0LanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
 
-// func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
+// func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ8_0LanesAVX512(SB), NOSPLIT, $32-64
 	MOVQ         w+0(FP), AX
 	MOVQ         rb+8(FP), CX
 	MOVQ         nb+16(FP), DX
 	MOVQ         rows+24(FP), BX
-	MOVQ         xt+32(FP), SI
-	MOVQ         negb+40(FP), DI
-	MOVQ         dx+48(FP), R8
-	MOVQ         out+56(FP), R9
-	MOVL         $0x80808080, R10
-	VMOVD        R10, X0
+	MOVQ         out+56(FP), SI
+	MOVL         $0x80808080, DI
+	VMOVD        DI, X0
 	VPBROADCASTD X0, Y0
 
 matMulQ8_0LanesAVX512_row:
 	TESTQ  BX, BX
 	JLE    matMulQ8_0LanesAVX512_done
-	MOVQ   AX, R10
-	MOVQ   SI, R11
-	MOVQ   DI, R12
-	MOVQ   R8, R13
-	MOVQ   DX, R14
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
 	VPXORD Z1, Z1, Z1
 
 matMulQ8_0LanesAVX512_block:
-	TESTQ        R14, R14
+	TESTQ        R11, R11
 	JLE          matMulQ8_0LanesAVX512_store
-	VPXORD       2(R10), Y0, Y2
+	VPXORD       2(DI), Y0, Y2
 	VMOVDQU      Y2, (SP)
-	VMOVDQU32    (R12), Z2
+	VMOVDQU32    (R9), Z2
 	VPBROADCASTD (SP), Z3
-	VPDPBUSD     (R11), Z3, Z2
+	VPDPBUSD     (R8), Z3, Z2
 	VPBROADCASTD 4(SP), Z3
-	VPDPBUSD     64(R11), Z3, Z2
+	VPDPBUSD     64(R8), Z3, Z2
 	VPBROADCASTD 8(SP), Z3
-	VPDPBUSD     128(R11), Z3, Z2
+	VPDPBUSD     128(R8), Z3, Z2
 	VPBROADCASTD 12(SP), Z3
-	VPDPBUSD     192(R11), Z3, Z2
+	VPDPBUSD     192(R8), Z3, Z2
 	VPBROADCASTD 16(SP), Z3
-	VPDPBUSD     256(R11), Z3, Z2
+	VPDPBUSD     256(R8), Z3, Z2
 	VPBROADCASTD 20(SP), Z3
-	VPDPBUSD     320(R11), Z3, Z2
+	VPDPBUSD     320(R8), Z3, Z2
 	VPBROADCASTD 24(SP), Z3
-	VPDPBUSD     384(R11), Z3, Z2
+	VPDPBUSD     384(R8), Z3, Z2
 	VPBROADCASTD 28(SP), Z3
-	VPDPBUSD     448(R11), Z3, Z2
+	VPDPBUSD     448(R8), Z3, Z2
 	VCVTDQ2PS    Z2, Z2
-	VPBROADCASTW (R10), Y3
+	VPBROADCASTW (DI), Y3
 	VCVTPH2PS    Y3, Z3
-	VMULPS       (R13), Z3, Z3
+	VMULPS       (R10), Z3, Z3
 	VFMADD231PS  Z3, Z2, Z1
-	ADDQ         $0x00000022, R10
-	ADDQ         $0x00000200, R11
-	ADDQ         $0x00000040, R12
-	ADDQ         $0x00000040, R13
-	DECQ         R14
+	ADDQ         $0x00000022, DI
+	ADDQ         $0x00000200, R8
+	ADDQ         $0x00000040, R9
+	ADDQ         $0x00000040, R10
+	DECQ         R11
 	JMP          matMulQ8_0LanesAVX512_block
 
 matMulQ8_0LanesAVX512_store:
-	VMOVUPS Z1, (R9)
-	ADDQ    $0x00000040, R9
+	VMOVUPS Z1, (SI)
+	ADDQ    $0x00000040, SI
 	ADDQ    CX, AX
 	DECQ    BX
 	JMP     matMulQ8_0LanesAVX512_row
@@ -11088,14 +11082,14 @@ matMulQ4_KLanesAVX512_block:
 	VCVTDQ2PS    Z3, Z3
 	VCVTDQ2PS    Z4, Z4
 	VPBROADCASTW (DI), Y5
-	VPBROADCASTW 2(DI), Y6
 	VCVTPH2PS    Y5, Z5
+	VPBROADCASTW 2(DI), Y6
 	VCVTPH2PS    Y6, Z6
 	VMULPS       (R10), Z5, Z5
 	VMULPS       Z3, Z5, Z5
-	VMULPS       (R10), Z6, Z6
-	VMULPS       Z4, Z6, Z6
-	VSUBPS       Z6, Z5, Z5
+	VMULPS       (R10), Z6, Z3
+	VMULPS       Z4, Z3, Z3
+	VSUBPS       Z3, Z5, Z5
 	VADDPS       Z5, Z2, Z2
 	ADDQ         $0x00000090, DI
 	ADDQ         $0x00001000, R8
@@ -11462,14 +11456,14 @@ matMulQ5_KLanesAVX512_block:
 	VCVTDQ2PS    Z4, Z4
 	VCVTDQ2PS    Z5, Z5
 	VPBROADCASTW (DI), Y6
-	VPBROADCASTW 2(DI), Y7
 	VCVTPH2PS    Y6, Z6
+	VPBROADCASTW 2(DI), Y7
 	VCVTPH2PS    Y7, Z7
 	VMULPS       (R10), Z6, Z6
 	VMULPS       Z4, Z6, Z6
-	VMULPS       (R10), Z7, Z7
-	VMULPS       Z5, Z7, Z7
-	VSUBPS       Z7, Z6, Z6
+	VMULPS       (R10), Z7, Z4
+	VMULPS       Z5, Z4, Z4
+	VSUBPS       Z4, Z6, Z6
 	VADDPS       Z6, Z3, Z3
 	ADDQ         $0x000000b0, DI
 	ADDQ         $0x00001000, R8
@@ -11799,14 +11793,15 @@ matMulQ6_KLanesAVX512_block:
 	VPSLLD       $0x05, Z5, Z5
 	VPSUBD       Z5, Z4, Z4
 	VCVTDQ2PS    Z4, Z4
-	VPBROADCASTW 208(DI), Y5
-	VCVTPH2PS    Y5, Z5
-	VMULPS       (R10), Z5, Z5
-	VMULPS       Z4, Z5, Z5
+	VCVTDQ2PS    Z2, Z5
+	VPBROADCASTW 208(DI), Y6
+	VCVTPH2PS    Y6, Z6
+	VMULPS       (R10), Z6, Z6
+	VMULPS       Z4, Z6, Z6
 	VMULPS       (R10), Z2, Z4
-	VMULPS       Z2, Z4, Z4
-	VSUBPS       Z4, Z5, Z5
-	VADDPS       Z5, Z3, Z3
+	VMULPS       Z5, Z4, Z4
+	VSUBPS       Z4, Z6, Z6
+	VADDPS       Z6, Z3, Z3
 	ADDQ         $0x000000d2, DI
 	ADDQ         $0x00001000, R8
 	ADDQ         $0x00000400, R9

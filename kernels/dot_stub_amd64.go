@@ -227,32 +227,32 @@ func dotQ4_0x4G8AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 //go:noescape
 func dotQ4_0x4x4G8AVX512(w *byte, stride int, x *byte, xstride int, nb int, y *float32, ystride int)
 
-// matMulQ4_0LanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb blocks) with token t of
-// the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.
+// matMulQ4_0LanesAVX512 sets out[16*r+t] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
+func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 
-// matMulQ8_0LanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb blocks) with token t of
-// the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.
+// matMulQ8_0LanesAVX512 sets out[16*r+t] to the dot product of q8_0 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)
+func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 
-// matMulQ4_KLanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb super-blocks) with token t
-// of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.
+// matMulQ4_KLanesAVX512 sets out[16*r+t] to the dot product of q4_K weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
 func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 
-// matMulQ5_KLanesAVX512 sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb super-blocks) with token t
-// of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.
+// matMulQ5_KLanesAVX512 sets out[16*r+t] to the dot product of q5_K weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
 func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
 
-// matMulQ6_KLanesAVX512 sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb super-blocks) with token t
-// of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.
+// matMulQ6_KLanesAVX512 sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
 func matMulQ6_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)

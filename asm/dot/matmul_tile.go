@@ -139,75 +139,36 @@ func dotQx4x4Group(name string, wsz int) {
 // bound (kernels.TestMatMulQ4Lanes).
 func matMulQLanes(name string, wsz int) {
 	q4 := wsz == 18
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, negb *int32, dx *float32, out *float32)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb blocks) with token t of",
-		"the 16-token activation group laid out at xt, negb, dx (kernels.lanesPrep), for r < rows.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	xt0 := Load(Param("xt"), GP64())
-	nb0 := Load(Param("negb"), GP64())
-	dx0 := Load(Param("dx"), GP64())
-	out := Load(Param("out"), GP64())
-	bias, nibbles := biasAndNibbles(name, q4, false)
-	slot := AllocLocal(32)
-	wp, xt, ng, dx, left := GP64(), GP64(), GP64(), GP64(), GP64()
-
-	Label(name + "_row")
-	TESTQ(rows, rows)
-	JLE(LabelRef(name + "_done"))
-	MOVQ(w, wp)
-	MOVQ(xt0, xt)
-	MOVQ(nb0, ng)
-	MOVQ(dx0, dx)
-	MOVQ(nb, left)
-	acc := ZMM()
-	VPXORD(acc, acc, acc)
-
-	Label(name + "_block")
-	TESTQ(left, left)
-	JLE(LabelRef(name + "_store"))
-	u := YMM()
-	if q4 {
-		v := YMM()
-		VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, v)
-		vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 weights, 0..15, in k order
-	} else {
-		VPXORD(Mem{Base: wp, Disp: 2}, bias, u) // w + 128
+	var bias, nibbles VecVirtual
+	var slot Mem
+	setup := func() {
+		bias, nibbles = biasAndNibbles(name, q4, false)
+		slot = AllocLocal(32)
 	}
-	VMOVDQU(u, slot)
-	s := ZMM()
-	VMOVDQU32(Mem{Base: ng}, s) // -8 or -128 Σx of each token
-	for g := 0; g < 8; g++ {
-		wb := ZMM()
-		VPBROADCASTD(slot.Offset(4*g), wb)
-		vpdpbusd(Mem{Base: xt, Disp: 64 * g}, wb, s)
-	}
-	VCVTDQ2PS(s, s)
-	hw, dw := XMM(), ZMM()
-	VPBROADCASTW(Mem{Base: wp}, hw.AsY())
-	VCVTPH2PS(hw.AsY(), dw)
-	VMULPS(Mem{Base: dx}, dw, dw)
-	VFMADD231PS(dw, s, acc)
-	ADDQ(U32(wsz), wp)
-	ADDQ(U32(512), xt)
-	ADDQ(U32(64), ng)
-	ADDQ(U32(64), dx)
-	DECQ(left)
-	JMP(LabelRef(name + "_block"))
-
-	Label(name + "_store")
-	VMOVUPS(acc, Mem{Base: out})
-	ADDQ(U32(64), out)
-	ADDQ(rb, w)
-	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
-
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+	lanesKernel(name, map[bool]string{true: "q4_0", false: "q8_0"}[q4], wsz, 512, 64, setup, func(r laneRegs) {
+		u := YMM()
+		if q4 {
+			v := YMM()
+			VBROADCASTI32X4(Mem{Base: r.wp, Disp: 2}, v)
+			vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 weights, 0..15, in k order
+		} else {
+			VPXORD(Mem{Base: r.wp, Disp: 2}, bias, u) // w + 128
+		}
+		VMOVDQU(u, slot)
+		s := ZMM()
+		VMOVDQU32(Mem{Base: r.xs}, s) // -8 or -128 Σx of each token
+		for g := 0; g < 8; g++ {
+			wb := ZMM()
+			VPBROADCASTD(slot.Offset(4*g), wb)
+			vpdpbusd(Mem{Base: r.xt, Disp: 64 * g}, wb, s)
+		}
+		VCVTDQ2PS(s, s)
+		hw, dw := XMM(), ZMM()
+		VPBROADCASTW(Mem{Base: r.wp}, hw.AsY())
+		VCVTPH2PS(hw.AsY(), dw)
+		VMULPS(Mem{Base: r.dx}, dw, dw)
+		VFMADD231PS(dw, s, r.acc)
+	})
 }
 
 // matMulQ4KLanes is matMulQLanes for q4_K weights (144-byte super-blocks
@@ -228,161 +189,109 @@ func matMulQLanes(name string, wsz int) {
 // without fusing (dx*d*sumi - dx*dmin*summ, added to the sum), so every
 // result is the ref dot's, and the avx512 backend's, bit for bit.
 func matMulQ4KLanes(name string, q5 bool) {
-	bsz, qoff := 144, 16
+	bsz, qoff, what := 144, 16, "q4_K"
 	if q5 {
-		bsz, qoff = 176, 48
+		bsz, qoff, what = 176, 48, "q5_K"
 	}
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets out[16*r+t] to the dot product of weight row r (rb bytes apart, nb super-blocks) with token t",
-		"of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	out := Load(Param("out"), GP64())
-	low4 := YMM()
-	broadcastConst(0x0f0f0f0f, low4, false)
-	var bit4 VecVirtual
-	if q5 {
-		bit4 = YMM()
-		broadcastConst(0x10101010, bit4, false)
-	}
-	zero := ZMM()
-	VPXORD(zero, zero, zero)
-	slot := AllocLocal(256)   // the super-block's 256 weights, 0..15, in k order
-	scm := AllocLocal(16 * 4) // its 8 scales, then its 8 minima, as int32
-	wp, xt, xsp, dxp, left := GP64(), GP64(), GP64(), GP64(), GP64()
-
-	Label(name + "_row")
-	TESTQ(rows, rows)
-	JLE(LabelRef(name + "_done"))
-	MOVQ(w, wp)
-	Load(Param("xt"), xt)
-	Load(Param("xs"), xsp)
-	Load(Param("dx"), dxp)
-	MOVQ(nb, left)
-	acc := ZMM()
-	VPXORD(acc, acc, acc)
-
-	Label(name + "_block")
-	TESTQ(left, left)
-	JLE(LabelRef(name + "_store"))
-	// Nibbles: bytes 32j..32j+31 hold sub-block 2j in their low nibbles
-	// and sub-block 2j+1 in their high ones.
-	var qh VecVirtual
-	if q5 {
-		qh = YMM()
-		VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
-	}
-	// five moves bit s of each qh byte to bit 4 and adds it to sub-block
-	// s's nibbles (q5_K).
-	five := func(s int, v VecVirtual) {
-		t := YMM()
-		switch {
-		case s < 4:
-			VPSLLW(U8(4-s), qh, t)
-		case s == 4:
-			VMOVDQA32(qh, t)
-		default:
-			VPSRLW(U8(s-4), qh, t)
-		}
-		VPANDD(bit4, t, t)
-		VPORD(t, v, v)
-	}
-	for j := 0; j < 4; j++ {
-		v, lo, hi := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
-		VPANDD(low4, v, lo)
-		VPSRLW(U8(4), v, hi)
-		VPANDD(low4, hi, hi)
+	var low4, bit4, zero VecVirtual
+	var slot, scm Mem
+	setup := func() {
+		low4 = YMM()
+		broadcastConst(0x0f0f0f0f, low4, false)
 		if q5 {
-			five(2*j, lo)
-			five(2*j+1, hi)
+			bit4 = YMM()
+			broadcastConst(0x10101010, bit4, false)
 		}
-		VMOVDQU(lo, slot.Offset(64*j))
-		VMOVDQU(hi, slot.Offset(64*j+32))
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		slot = AllocLocal(256)   // the super-block's 256 weights, 0..15 (q5_K: 0..31), in k order
+		scm = AllocLocal(16 * 4) // its 8 scales, then its 8 minima, as int32
 	}
-	// Scales and minima (get_scale_min_k4): q = the 12 bytes at wp+4.
-	q := func(i int) Mem { return Mem{Base: wp, Disp: 4 + i} }
-	a, b := GP32(), GP32()
-	for j := 0; j < 8; j++ {
-		if j < 4 {
-			MOVBLZX(q(j), a)
-			ANDL(U32(63), a)
-			MOVBLZX(q(j+4), b)
-			ANDL(U32(63), b)
-		} else {
-			t := GP32()
-			MOVBLZX(q(j+4), a)
-			ANDL(U32(15), a)
-			MOVBLZX(q(j-4), t)
-			SHRL(U8(6), t)
-			SHLL(U8(4), t)
-			ORL(t, a)
-			MOVBLZX(q(j+4), b)
-			SHRL(U8(4), b)
-			MOVBLZX(q(j), t)
-			SHRL(U8(6), t)
-			SHLL(U8(4), t)
-			ORL(t, b)
+	lanesKernel(name, what, bsz, 4096, 512, setup, func(r laneRegs) {
+		wp := r.wp
+		var qh VecVirtual
+		if q5 {
+			qh = YMM()
+			VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
 		}
-		MOVL(a, scm.Offset(4*j))
-		MOVL(b, scm.Offset(32+4*j))
-	}
-	sumi, summ := ZMM(), ZMM()
-	VMOVDQA32(zero, sumi)
-	VMOVDQA32(zero, summ)
-	for s := 0; s < 8; s++ {
-		is := ZMM()
-		VMOVDQA32(zero, is)
-		for g := 0; g < 8; g++ {
-			wb := ZMM()
-			VPBROADCASTD(slot.Offset(32*s+4*g), wb)
-			vpdpbusd(Mem{Base: xt, Disp: 512*s + 64*g}, wb, is)
+		// five moves bit s of each qh byte to bit 4 and adds it to
+		// sub-block s's nibbles (q5_K).
+		five := func(s int, v VecVirtual) {
+			t := YMM()
+			switch {
+			case s < 4:
+				VPSLLW(U8(4-s), qh, t)
+			case s == 4:
+				VMOVDQA32(qh, t)
+			default:
+				VPSRLW(U8(s-4), qh, t)
+			}
+			VPANDD(bit4, t, t)
+			VPORD(t, v, v)
 		}
-		sc, m := ZMM(), ZMM()
-		VPBROADCASTD(scm.Offset(4*s), sc)
-		VPMULLD(sc, is, is)
-		VPADDD(is, sumi, sumi)
-		VPBROADCASTD(scm.Offset(32+4*s), m)
-		VPMULLD(Mem{Base: xsp, Disp: 64 * s}, m, m)
-		VPADDD(m, summ, summ)
-	}
-	// kBlockSum per token, unfused: a = (dx*d)*sumi, c = (dx*dmin)*summ,
-	// acc += a - c.
-	fi, fm := ZMM(), ZMM()
-	VCVTDQ2PS(sumi, fi)
-	VCVTDQ2PS(summ, fm)
-	hd, hm := YMM(), YMM()
-	VPBROADCASTW(Mem{Base: wp}, hd)
-	VPBROADCASTW(Mem{Base: wp, Disp: 2}, hm)
-	dw, dm := ZMM(), ZMM()
-	VCVTPH2PS(hd, dw)
-	VCVTPH2PS(hm, dm)
-	VMULPS(Mem{Base: dxp}, dw, dw)
-	VMULPS(fi, dw, dw)
-	VMULPS(Mem{Base: dxp}, dm, dm)
-	VMULPS(fm, dm, dm)
-	VSUBPS(dm, dw, dw)
-	VADDPS(dw, acc, acc)
-	ADDQ(U32(bsz), wp)
-	ADDQ(U32(4096), xt)
-	ADDQ(U32(512), xsp)
-	ADDQ(U32(64), dxp)
-	DECQ(left)
-	JMP(LabelRef(name + "_block"))
-
-	Label(name + "_store")
-	VMOVUPS(acc, Mem{Base: out})
-	ADDQ(U32(64), out)
-	ADDQ(rb, w)
-	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
-
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
+		// Nibbles: bytes 32j..32j+31 hold sub-block 2j in their low
+		// nibbles and sub-block 2j+1 in their high ones.
+		for j := 0; j < 4; j++ {
+			v, lo, hi := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
+			VPANDD(low4, v, lo)
+			VPSRLW(U8(4), v, hi)
+			VPANDD(low4, hi, hi)
+			if q5 {
+				five(2*j, lo)
+				five(2*j+1, hi)
+			}
+			VMOVDQU(lo, slot.Offset(64*j))
+			VMOVDQU(hi, slot.Offset(64*j+32))
+		}
+		// Scales and minima (get_scale_min_k4): q = the 12 bytes at wp+4.
+		q := func(i int) Mem { return Mem{Base: wp, Disp: 4 + i} }
+		a, b := GP32(), GP32()
+		for j := 0; j < 8; j++ {
+			if j < 4 {
+				MOVBLZX(q(j), a)
+				ANDL(U32(63), a)
+				MOVBLZX(q(j+4), b)
+				ANDL(U32(63), b)
+			} else {
+				t := GP32()
+				MOVBLZX(q(j+4), a)
+				ANDL(U32(15), a)
+				MOVBLZX(q(j-4), t)
+				SHRL(U8(6), t)
+				SHLL(U8(4), t)
+				ORL(t, a)
+				MOVBLZX(q(j+4), b)
+				SHRL(U8(4), b)
+				MOVBLZX(q(j), t)
+				SHRL(U8(6), t)
+				SHLL(U8(4), t)
+				ORL(t, b)
+			}
+			MOVL(a, scm.Offset(4*j))
+			MOVL(b, scm.Offset(32+4*j))
+		}
+		sumi, summ := ZMM(), ZMM()
+		VMOVDQA32(zero, sumi)
+		VMOVDQA32(zero, summ)
+		for s := 0; s < 8; s++ {
+			is := ZMM()
+			VMOVDQA32(zero, is)
+			for g := 0; g < 8; g++ {
+				wb := ZMM()
+				VPBROADCASTD(slot.Offset(32*s+4*g), wb)
+				vpdpbusd(Mem{Base: r.xt, Disp: 512*s + 64*g}, wb, is)
+			}
+			sc, m := ZMM(), ZMM()
+			VPBROADCASTD(scm.Offset(4*s), sc)
+			VPMULLD(sc, is, is)
+			VPADDD(is, sumi, sumi)
+			VPBROADCASTD(scm.Offset(32+4*s), m)
+			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, m, m)
+			VPADDD(m, summ, summ)
+		}
+		kBlockSumLanes(r, sumi, 0, summ, 2, zero)
+	})
 }
 
 // matMulQ6KLanes is matMulQ4KLanes for q6_K weights (210-byte super-blocks
@@ -399,115 +308,133 @@ func matMulQ4KLanes(name string, q5 bool) {
 // minima (its zero term computed as it does), so every result is the ref
 // dot's bit for bit.
 func matMulQ6KLanes(name string) {
+	var m0f, m30, zero VecVirtual
+	var slot, scs Mem
+	setup := func() {
+		m0f, m30 = YMM(), YMM()
+		broadcastConst(0x0f0f0f0f, m0f, false)
+		broadcastConst(0x30303030, m30, false)
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		slot = AllocLocal(256) // the super-block's 256 codes, 0..63, in k order
+		scs = AllocLocal(64)   // its 16 scales as int32
+	}
+	lanesKernel(name, "q6_K", 210, 4096, 1024, setup, func(r laneRegs) {
+		wp := r.wp
+		// Codes 128h + 32k + l: ql[64h + l + 32(k&1)]'s low (k < 2) or
+		// high nibble, with bits 2k, 2k+1 of qh[32h + l] on top.
+		for h := 0; h < 2; h++ {
+			a, b, q := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
+			VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
+			VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
+			for k := 0; k < 4; k++ {
+				lo, hi := YMM(), YMM()
+				src := a
+				if k&1 == 1 {
+					src = b
+				}
+				if k < 2 {
+					VPANDD(m0f, src, lo)
+				} else {
+					VPSRLW(U8(4), src, lo)
+					VPANDD(m0f, lo, lo)
+				}
+				switch k { // bits 2k, 2k+1 of q to bits 4, 5
+				case 0:
+					VPSLLW(U8(4), q, hi)
+				case 1:
+					VPSLLW(U8(2), q, hi)
+				case 2:
+					VMOVDQA32(q, hi)
+				case 3:
+					VPSRLW(U8(2), q, hi)
+				}
+				VPANDD(m30, hi, hi)
+				VPORD(hi, lo, lo)
+				VMOVDQU(lo, slot.Offset(128*h+32*k))
+			}
+		}
+		sc := ZMM()
+		VPMOVSXBD(Mem{Base: wp, Disp: 192}, sc)
+		VMOVDQU32(sc, scs)
+		sumi, corr := ZMM(), ZMM()
+		VMOVDQA32(zero, sumi)
+		VMOVDQA32(zero, corr)
+		for s := 0; s < 16; s++ {
+			is := ZMM()
+			VMOVDQA32(zero, is)
+			for g := 0; g < 4; g++ {
+				wb := ZMM()
+				VPBROADCASTD(slot.Offset(16*s+4*g), wb)
+				vpdpbusd(Mem{Base: r.xt, Disp: 256*s + 64*g}, wb, is)
+			}
+			f, x := ZMM(), ZMM()
+			VPBROADCASTD(scs.Offset(4*s), f)
+			VPMULLD(f, is, is)
+			VPADDD(is, sumi, sumi)
+			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, f, x)
+			VPADDD(x, corr, corr)
+		}
+		VPSLLD(U8(5), corr, corr)
+		VPSUBD(corr, sumi, sumi)
+		kBlockSumLanes(r, sumi, 208, zero, -1, zero) // no minima: the ref's zero term, computed as it does
+	})
+}
+
+// laneRegs are a token-lane kernel's pointers at the current super-block
+// or block: the weight row (wp), the group's activation groups (xt), sums
+// (xs) and scales (dx); acc sums the row's 16 results.
+type laneRegs struct {
+	wp, xt, xs, dx Register
+	acc            VecVirtual
+}
+
+// lanesKernel emits the loops every token-lane kernel shares: for each of
+// rows weight rows (rb bytes apart) a float accumulator of the 16 tokens,
+// block(r) per block of the row (which must add the block's results to
+// r.acc), the pointers then advanced by the block's sizes (weights bsz,
+// activation groups xtStride, sums xsStride, scales 64), and the 16
+// results stored at out[16*row:]. setup runs once before the loops
+// (constants).
+func lanesKernel(name, what string, bsz, xtStride, xsStride int, setup func(), block func(r laneRegs)) {
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb super-blocks) with token t",
-		"of the 16-token q8_K activation group laid out at xt, xs, dx (kernels.lanesPrepK), for r < rows.")
+	Doc(name+" sets out[16*r+t] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
+		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
 	nb := Load(Param("nb"), GP64())
 	rows := Load(Param("rows"), GP64())
 	out := Load(Param("out"), GP64())
-	m0f, m30 := YMM(), YMM()
-	broadcastConst(0x0f0f0f0f, m0f, false)
-	broadcastConst(0x30303030, m30, false)
-	zero := ZMM()
-	VPXORD(zero, zero, zero)
-	slot := AllocLocal(256) // the super-block's 256 codes, 0..63, in k order
-	scs := AllocLocal(64)   // its 16 scales as int32
-	wp, xt, xsp, dxp, left := GP64(), GP64(), GP64(), GP64(), GP64()
+	setup()
+	r := laneRegs{wp: GP64(), xt: GP64(), xs: GP64(), dx: GP64()}
+	left := GP64()
 
 	Label(name + "_row")
 	TESTQ(rows, rows)
 	JLE(LabelRef(name + "_done"))
-	MOVQ(w, wp)
-	Load(Param("xt"), xt)
-	Load(Param("xs"), xsp)
-	Load(Param("dx"), dxp)
+	MOVQ(w, r.wp)
+	Load(Param("xt"), r.xt)
+	Load(Param("xs"), r.xs)
+	Load(Param("dx"), r.dx)
 	MOVQ(nb, left)
-	acc := ZMM()
-	VPXORD(acc, acc, acc)
+	r.acc = ZMM()
+	VPXORD(r.acc, r.acc, r.acc)
 
 	Label(name + "_block")
 	TESTQ(left, left)
 	JLE(LabelRef(name + "_store"))
-	// Codes 128h + 32k + l: ql[64h + l + 32(k&1)]'s low (k < 2) or high
-	// nibble, with bits 2k, 2k+1 of qh[32h + l] on top.
-	for h := 0; h < 2; h++ {
-		a, b, q := YMM(), YMM(), YMM()
-		VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
-		VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
-		VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
-		for k := 0; k < 4; k++ {
-			lo, hi := YMM(), YMM()
-			src := a
-			if k&1 == 1 {
-				src = b
-			}
-			if k < 2 {
-				VPANDD(m0f, src, lo)
-			} else {
-				VPSRLW(U8(4), src, lo)
-				VPANDD(m0f, lo, lo)
-			}
-			switch k { // bits 2k, 2k+1 of q to bits 4, 5
-			case 0:
-				VPSLLW(U8(4), q, hi)
-			case 1:
-				VPSLLW(U8(2), q, hi)
-			case 2:
-				VMOVDQA32(q, hi)
-			case 3:
-				VPSRLW(U8(2), q, hi)
-			}
-			VPANDD(m30, hi, hi)
-			VPORD(hi, lo, lo)
-			VMOVDQU(lo, slot.Offset(128*h+32*k))
-		}
-	}
-	sc := ZMM()
-	VPMOVSXBD(Mem{Base: wp, Disp: 192}, sc)
-	VMOVDQU32(sc, scs)
-	sumi, corr := ZMM(), ZMM()
-	VMOVDQA32(zero, sumi)
-	VMOVDQA32(zero, corr)
-	for s := 0; s < 16; s++ {
-		is := ZMM()
-		VMOVDQA32(zero, is)
-		for g := 0; g < 4; g++ {
-			wb := ZMM()
-			VPBROADCASTD(slot.Offset(16*s+4*g), wb)
-			vpdpbusd(Mem{Base: xt, Disp: 256*s + 64*g}, wb, is)
-		}
-		f, x := ZMM(), ZMM()
-		VPBROADCASTD(scs.Offset(4*s), f)
-		VPMULLD(f, is, is)
-		VPADDD(is, sumi, sumi)
-		VPMULLD(Mem{Base: xsp, Disp: 64 * s}, f, x)
-		VPADDD(x, corr, corr)
-	}
-	VPSLLD(U8(5), corr, corr)
-	VPSUBD(corr, sumi, sumi)
-	// kBlockSum(sumf, dx, d, sumi, 0, 0) per token, unfused.
-	fi, hd, dw, c := ZMM(), YMM(), ZMM(), ZMM()
-	VCVTDQ2PS(sumi, fi)
-	VPBROADCASTW(Mem{Base: wp, Disp: 208}, hd)
-	VCVTPH2PS(hd, dw)
-	VMULPS(Mem{Base: dxp}, dw, dw)
-	VMULPS(fi, dw, dw)
-	VMULPS(Mem{Base: dxp}, zero, c)
-	VMULPS(zero, c, c)
-	VSUBPS(c, dw, dw)
-	VADDPS(dw, acc, acc)
-	ADDQ(U32(210), wp)
-	ADDQ(U32(4096), xt)
-	ADDQ(U32(1024), xsp)
-	ADDQ(U32(64), dxp)
+	block(r)
+	ADDQ(U32(bsz), r.wp)
+	ADDQ(U32(xtStride), r.xt)
+	ADDQ(U32(xsStride), r.xs)
+	ADDQ(U32(64), r.dx)
 	DECQ(left)
 	JMP(LabelRef(name + "_block"))
 
 	Label(name + "_store")
-	VMOVUPS(acc, Mem{Base: out})
+	VMOVUPS(r.acc, Mem{Base: out})
 	ADDQ(U32(64), out)
 	ADDQ(rb, w)
 	DECQ(rows)
@@ -516,4 +443,33 @@ func matMulQ6KLanes(name string) {
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// kBlockSumLanes adds a k-quant super-block's results to r.acc per token
+// as the ref backend's kBlockSum does, unfused: a = (dx*d)*sumi,
+// c = (dx*dmin)*summ, acc += a - c. d is the fp16 at r.wp+dOff; dmin the
+// one at r.wp+dminOff, or, with dminOff < 0 (q6_K: no minima), zero, as
+// the ref backend passes it (summ is then zero too).
+func kBlockSumLanes(r laneRegs, sumi VecVirtual, dOff int, summ VecVirtual, dminOff int, zero VecVirtual) {
+	fi, fm := ZMM(), ZMM()
+	VCVTDQ2PS(sumi, fi)
+	VCVTDQ2PS(summ, fm)
+	half := func(off int) VecVirtual {
+		h, f := YMM(), ZMM()
+		VPBROADCASTW(Mem{Base: r.wp, Disp: off}, h)
+		VCVTPH2PS(h, f)
+		return f
+	}
+	dw := half(dOff)
+	dm := zero
+	if dminOff >= 0 {
+		dm = half(dminOff)
+	}
+	a, c := ZMM(), ZMM()
+	VMULPS(Mem{Base: r.dx}, dw, a)
+	VMULPS(fi, a, a)
+	VMULPS(Mem{Base: r.dx}, dm, c)
+	VMULPS(fm, c, c)
+	VSUBPS(c, a, a)
+	VADDPS(a, r.acc, r.acc)
 }
