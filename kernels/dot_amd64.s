@@ -11527,8 +11527,7 @@ matMulQ6_KLanesAVX512_block:
 	VMOVDQU      Y7, 32(SP)
 	VPSRLW       $0x04, Y4, Y4
 	VPANDD       Y0, Y4, Y4
-	VMOVDQA32    Y6, Y7
-	VPANDD       Y1, Y7, Y7
+	VPANDD       Y1, Y6, Y7
 	VPORD        Y7, Y4, Y4
 	VMOVDQU      Y4, 64(SP)
 	VPSRLW       $0x04, Y5, Y4
@@ -11552,8 +11551,7 @@ matMulQ6_KLanesAVX512_block:
 	VMOVDQU      Y7, 160(SP)
 	VPSRLW       $0x04, Y4, Y4
 	VPANDD       Y0, Y4, Y4
-	VMOVDQA32    Y6, Y7
-	VPANDD       Y1, Y7, Y7
+	VPANDD       Y1, Y6, Y7
 	VPORD        Y7, Y4, Y4
 	VMOVDQU      Y4, 192(SP)
 	VPSRLW       $0x04, Y5, Y4

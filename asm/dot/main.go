@@ -1188,29 +1188,7 @@ func dotQ6KAVX2() {
 		VMOVDQU(Mem{Base: w, Disp: 64*h + 32}, ql1)
 		VMOVDQU(Mem{Base: w, Disp: 128 + 32*h}, qh)
 		for k := 0; k < 4; k++ {
-			lo, hb := YMM(), YMM()
-			src := ql0
-			if k&1 == 1 {
-				src = ql1
-			}
-			if k < 2 {
-				VPAND(low4, src, lo)
-			} else {
-				VPSRLW(U8(4), src, lo)
-				VPAND(low4, lo, lo)
-			}
-			// (qh >> 2k) & 3, moved to bits 4-5.
-			switch {
-			case k < 2:
-				VPSLLW(U8(4-2*k), qh, hb)
-				VPAND(hi2, hb, hb)
-			case k == 2:
-				VPAND(hi2, qh, hb)
-			default:
-				VPSRLW(U8(2), qh, hb)
-				VPAND(hi2, hb, hb)
-			}
-			VPOR(hb, lo, lo) // code, 0..63
+			lo := q6Code(k, ql0, ql1, qh, low4, hi2, false) // code, 0..63
 			xm := Mem{Base: x, Disp: 4 + 128*h + 32*k}
 			p, c := YMM(), YMM()
 			VPMADDUBSW(xm, lo, p)  // |pair| <= 2*63*128
@@ -3253,4 +3231,41 @@ func storeSumY(a VecVirtual, m Mem, evex bool) {
 	VMOVSHDUP(t, t2)
 	VADDSS(t2, t, t)
 	VMOVSS(t, m)
+}
+
+// q6Code emits the q6_K codes (0..63) of chunk k (32 values) of a
+// 128-value half: the low (k < 2) or high nibbles of its ql bytes (ql0
+// for even k, ql1 for odd), with bits 2k, 2k+1 of its qh bytes moved to
+// bits 4, 5 (low4 = 0x0f, hi2 = 0x30 in every byte). evex ANDs and ORs
+// with VPANDD/VPORD, which reach Y16-Y31; VPAND/VPOR keep AVX2 kernels
+// AVX2.
+func q6Code(k int, ql0, ql1, qh, low4, hi2 VecVirtual, evex bool) VecVirtual {
+	and, or := func(a, b, d Op) { VPAND(a, b, d) }, func(a, b, d Op) { VPOR(a, b, d) }
+	if evex {
+		and, or = func(a, b, d Op) { VPANDD(a, b, d) }, func(a, b, d Op) { VPORD(a, b, d) }
+	}
+	lo, hb := YMM(), YMM()
+	src := ql0
+	if k&1 == 1 {
+		src = ql1
+	}
+	if k < 2 {
+		and(low4, src, lo)
+	} else {
+		VPSRLW(U8(4), src, lo)
+		and(low4, lo, lo)
+	}
+	// (qh >> 2k) & 3, moved to bits 4-5.
+	switch {
+	case k < 2:
+		VPSLLW(U8(4-2*k), qh, hb)
+		and(hi2, hb, hb)
+	case k == 2:
+		and(hi2, qh, hb)
+	default:
+		VPSRLW(U8(2), qh, hb)
+		and(hi2, hb, hb)
+	}
+	or(hb, lo, lo)
+	return lo
 }

@@ -322,36 +322,14 @@ func matMulQ6KLanes(name string) {
 	lanesKernel(name, "q6_K", 210, 4096, 1024, setup, func(r laneRegs) {
 		wp := r.wp
 		// Codes 128h + 32k + l: ql[64h + l + 32(k&1)]'s low (k < 2) or
-		// high nibble, with bits 2k, 2k+1 of qh[32h + l] on top.
+		// high nibble, with bits 2k, 2k+1 of qh[32h + l] on top (q6Code).
 		for h := 0; h < 2; h++ {
 			a, b, q := YMM(), YMM(), YMM()
 			VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
 			VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
 			VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
 			for k := 0; k < 4; k++ {
-				lo, hi := YMM(), YMM()
-				src := a
-				if k&1 == 1 {
-					src = b
-				}
-				if k < 2 {
-					VPANDD(m0f, src, lo)
-				} else {
-					VPSRLW(U8(4), src, lo)
-					VPANDD(m0f, lo, lo)
-				}
-				switch k { // bits 2k, 2k+1 of q to bits 4, 5
-				case 0:
-					VPSLLW(U8(4), q, hi)
-				case 1:
-					VPSLLW(U8(2), q, hi)
-				case 2:
-					VMOVDQA32(q, hi)
-				case 3:
-					VPSRLW(U8(2), q, hi)
-				}
-				VPANDD(m30, hi, hi)
-				VPORD(hi, lo, lo)
+				lo := q6Code(k, a, b, q, m0f, m30, true)
 				VMOVDQU(lo, slot.Offset(128*h+32*k))
 			}
 		}
