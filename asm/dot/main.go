@@ -653,14 +653,7 @@ func dotQZGroup(name string, wsz int) {
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
-	var idxW, idxX [2]Mem
-	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
-	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
-	if q4 {
-		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
-	} else {
-		idxW = idxX
-	}
+	idxW, idxX := groupScaleIndexes(name, q4)
 	bias, nibbles := ZMM(), ZMM()
 	khi := K()
 	t32 := GP32()
@@ -1413,14 +1406,7 @@ func dotQx4Group(name string, wsz int) {
 	nb := Load(Param("nb"), GP64())
 	w2 := GP64()
 	LEAQ(Mem{Base: w, Index: stride, Scale: 2}, w2)
-	var idxW, idxX [2]Mem
-	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
-	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
-	if q4 {
-		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
-	} else {
-		idxW = idxX
-	}
+	idxW, idxX := groupScaleIndexes(name, q4)
 	bias, nibbles := biasAndNibbles(name, q4, false)
 	zero := YMM()
 	VPXORD(zero, zero, zero)
@@ -3268,4 +3254,18 @@ func q6Code(k int, ql0, ql1, qh, low4, hi2 VecVirtual, evex bool) VecVirtual {
 	}
 	or(hb, lo, lo)
 	return lo
+}
+
+// groupScaleIndexes makes the VPERMI2W tables (gatherScales) that pick an
+// 8-block group's fp16 scales: the weights' (q4_0's 18-byte blocks when
+// q4, else q8_0's 34) and the q8_0 activations'.
+func groupScaleIndexes(name string, q4 bool) (idxW, idxX [2]Mem) {
+	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
+	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
+	if q4 {
+		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
+	} else {
+		idxW = idxX
+	}
+	return idxW, idxX
 }

@@ -31,14 +31,7 @@ func dotQx4x4Group(name string, wsz int) {
 	w2, x2 := GP64(), GP64()
 	LEAQ(Mem{Base: w, Index: stride, Scale: 2}, w2)
 	LEAQ(Mem{Base: x, Index: xstride, Scale: 2}, x2)
-	var idxW, idxX [2]Mem
-	idxX[0] = wordIndex(name+"_idx34a", 0, 17, 34, 51)
-	idxX[1] = wordIndex(name+"_idx34b", 68-64, 85-64, 102-64, 119-64)
-	if q4 {
-		idxW[0] = wordIndex(name+"_idx18", 0, 9, 18, 27, 36, 45, 54, 63)
-	} else {
-		idxW = idxX
-	}
+	idxW, idxX := groupScaleIndexes(name, q4)
 	bias, nibbles := biasAndNibbles(name, q4, false)
 	zero := YMM()
 	VPXORD(zero, zero, zero)
