@@ -227,35 +227,35 @@ func dotQ4_0x4G8AVX512(w *byte, stride int, x *byte, nb int, y *float32)
 //go:noescape
 func dotQ4_0x4x4G8AVX512(w *byte, stride int, x *byte, xstride int, nb int, y *float32, ystride int)
 
-// matMulQ4_0LanesAVX512 sets out[16*r+t] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of
+// matMulQ4_0LanesAVX512 sets y[t*ys+r] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+func matMulQ4_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
-// matMulQ8_0LanesAVX512 sets out[16*r+t] to the dot product of q8_0 weight row r (rb bytes apart, nb blocks) with token t of
+// matMulQ8_0LanesAVX512 sets y[t*ys+r] to the dot product of q8_0 weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+func matMulQ8_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
-// matMulQ4_KLanesAVX512 sets out[16*r+t] to the dot product of q4_K weight row r (rb bytes apart, nb blocks) with token t of
+// matMulQ4_KLanesAVX512 sets y[t*ys+r] to the dot product of q4_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
-// matMulQ5_KLanesAVX512 sets out[16*r+t] to the dot product of q5_K weight row r (rb bytes apart, nb blocks) with token t of
+// matMulQ5_KLanesAVX512 sets y[t*ys+r] to the dot product of q5_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
-// matMulQ6_KLanesAVX512 sets out[16*r+t] to the dot product of q6_K weight row r (rb bytes apart, nb blocks) with token t of
+// matMulQ6_KLanesAVX512 sets y[t*ys+r] to the dot product of q6_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //
 //go:noescape
-func matMulQ6_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)
+func matMulQ6_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
 // dotQ8_0x4AVX2 writes to y[0:4] the dot products of the 4 weight rows at w, w+stride, w+2*stride, w+3*stride
 // (nb blocks each) with the nb q8_0 activation blocks at x.

@@ -142,33 +142,31 @@ func lanesPrepK(dst, xb []byte, xr, nb, g int, per16 bool) {
 
 // lanesRows computes rows [r0,r1) of y = W·x (weights of type t) for token
 // group g (tokens 16g..16g+15, laid out at lx) into y (row-major:
-// y[t*rows+r]).
+// y[t*rows+r]; the kernel scatters each row's 16 results there).
 func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, t Type) {
-	var buf [64 * lanesTokens]float32
+	if r1 <= r0 {
+		return
+	}
 	xb, sb := lanesLayout(t)
 	xt := lx[:nb*xb]
 	sums := lx[nb*xb : nb*(xb+sb)]
 	dx := lx[nb*(xb+sb) : nb*(xb+sb+64)]
-	for r := r0; r < r1; r += 64 {
-		m := min(64, r1-r)
-		sp, dxp := (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0]))
-		switch t {
-		case Q8_0:
-			matMulQ8_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
-		case Q4_K:
-			matMulQ4_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
-		case Q5_K:
-			matMulQ5_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
-		case Q6_K:
-			matMulQ6_KLanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
-		default:
-			matMulQ4_0LanesAVX512(&w[r*rb], rb, nb, m, &xt[0], sp, dxp, &buf[0])
-		}
-		for i := range m {
-			for k := range lanesTokens {
-				y[(lanesTokens*g+k)*rows+r+i] = buf[lanesTokens*i+k]
-			}
-		}
+	w = w[r0*rb : r1*rb]
+	// The kernel writes y[(16g+k)*rows + r] for k < 16, r in [r0,r1).
+	y = y[lanesTokens*g*rows+r0 : (lanesTokens*g+lanesTokens-1)*rows+r1]
+	wp, xp := &w[0], &xt[0]
+	sp, dxp, yp := (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0])), &y[0]
+	switch t {
+	case Q8_0:
+		matMulQ8_0LanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
+	case Q4_K:
+		matMulQ4_KLanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
+	case Q5_K:
+		matMulQ5_KLanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
+	case Q6_K:
+		matMulQ6_KLanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
+	default:
+		matMulQ4_0LanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
 	}
 }
 

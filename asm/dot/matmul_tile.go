@@ -366,18 +366,28 @@ type laneRegs struct {
 // block(r) per block of the row (which must add the block's results to
 // r.acc), the pointers then advanced by the block's sizes (weights bsz,
 // activation groups xtStride, sums xsStride, scales 64), and the 16
-// results stored at out[16*row:]. setup runs once before the loops
-// (constants).
+// results scattered to y[t*ys+row] (VSCATTERDPS: the MatMul's output
+// layout, one token's row after another, with no pass over a staging
+// buffer). setup runs once before the loops (constants).
 func lanesKernel(name, what string, bsz, xtStride, xsStride int, setup func(), block func(r laneRegs)) {
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, out *float32)")
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets out[16*r+t] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
+	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
 		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
 	nb := Load(Param("nb"), GP64())
 	rows := Load(Param("rows"), GP64())
-	out := Load(Param("out"), GP64())
+	y := Load(Param("y"), GP64())
+	ys := Load(Param("ys"), GP64())
+	// idx: token t's offset in y, t*ys floats (VSCATTERDPS scales by 4).
+	iota := GLOBL(name+"_iota", RODATA|NOPTR)
+	for t := 0; t < 16; t++ {
+		DATA(4*t, U32(t))
+	}
+	idx, step := ZMM(), ZMM()
+	VPBROADCASTD(ys.(GPVirtual).As32(), step)
+	VPMULLD(iota, step, idx)
 	setup()
 	r := laneRegs{wp: GP64(), xt: GP64(), xs: GP64(), dx: GP64()}
 	left := GP64()
@@ -405,8 +415,10 @@ func lanesKernel(name, what string, bsz, xtStride, xsStride int, setup func(), b
 	JMP(LabelRef(name + "_block"))
 
 	Label(name + "_store")
-	VMOVUPS(r.acc, Mem{Base: out})
-	ADDQ(U32(64), out)
+	k := K()
+	KXNORW(k, k, k) // all 16 lanes (the scatter clears the mask)
+	VSCATTERDPS(r.acc, k, Mem{Base: y, Index: idx, Scale: 4})
+	ADDQ(U32(4), y)
 	ADDQ(rb, w)
 	DECQ(rows)
 	JMP(LabelRef(name + "_row"))
