@@ -30,15 +30,7 @@ func dotRowsAVX2(name string, f16 bool) {
 	n := Load(Param("n"), GP64())
 	rows := Load(Param("rows"), GP64())
 	y := Load(Param("y"), GP64())
-	load := func(m Mem) VecVirtual {
-		v := YMM()
-		if f16 {
-			VCVTPH2PS(m, v)
-		} else {
-			VMOVUPS(m, v)
-		}
-		return v
-	}
+	load := func(m Mem) VecVirtual { return loadRow8(m, f16) }
 	wp, wp2, xp, rem, st2 := GP64(), GP64(), GP64(), GP64(), GP64()
 	LEAQ(Mem{Base: stride, Index: stride, Scale: 1}, st2)
 	row := fourRows(wp, wp2, stride)

@@ -153,6 +153,18 @@ func weightedRows(name string, f16 bool, nq int) {
 	RET()
 }
 
+// loadRow8 loads 8 values of a row at m as float32 into a new ymm (the
+// AVX2 kernels): IEEE halves widened by VCVTPH2PS when f16, else float32s.
+func loadRow8(m Mem, f16 bool) VecVirtual {
+	r := YMM()
+	if f16 {
+		VCVTPH2PS(m, r)
+	} else {
+		VMOVUPS(m, r)
+	}
+	return r
+}
+
 // loadRow16 loads 16 values of a row at m as float32 into a new zmm: IEEE
 // halves widened by VCVTPH2PS when f16, else float32s; masked (zeroing) by
 // mask when not nil, which suppresses faults on the lanes left out, so a
@@ -210,13 +222,7 @@ func weightedRowsAVX2(name string, f16 bool) {
 			for i, a := range acc {
 				m := row
 				m.Disp += 8 * elem * i
-				r := YMM()
-				if f16 {
-					VCVTPH2PS(m, r)
-				} else {
-					VMOVUPS(m, r)
-				}
-				VFMADD231PS(r, w, a)
+				VFMADD231PS(loadRow8(m, f16), w, a)
 			}
 		}
 		rowPairs(label, vp, pp, t, stride, func(isOdd bool, row Mem, disp int) {
