@@ -16,68 +16,47 @@ import (
 // (lanesPrep, lanesPrepK); a group that is not full is left to the
 // four-token and row kernels.
 
-// lanesGroupBytes is the laid-out size of one group over nb blocks of
-// weight type t (lanesLayout): per q8_0/q4_0 block 8 groups of 4 bytes x
-// 16 tokens, 16 int32 -bias Σx and 16 float32 dx; per k-quant super-block
-// 64 such groups, the sub-block sums and 16 float32 dx.
-func lanesGroupBytes(t Type, nb int) int {
-	x, sums := lanesLayout(t)
-	return nb * (x + sums + 64)
+// lanesFormat is what the token-lane path needs to know of a weight type.
+type lanesFormat struct {
+	blockValues int // values a block (k-quants: a super-block) holds
+	// A block's share of a group's layout: its activation groups (4 bytes
+	// x 16 tokens each) and its sums (int32 per token: q8_0/q4_0 one a
+	// block, q4_K/q5_K one a 32-value sub-block, q6_K one a 16-value
+	// sub-block); its 16 float32 scales follow.
+	xBytes, sumBytes int
+	kquant           bool  // q8_K activations, laid out by lanesPrepK
+	bias             int32 // q8_0/q4_0: the weights' unsigned offset (lanesPrep)
+	gfni             bool  // the kernel needs GFNI
+	kernel           func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 }
 
-// lanesLayout is the bytes a block takes in a group's layout: its
-// activation groups, then its sums (int32 per token: q8_0/q4_0 one a
-// block, q4_K/q5_K one a 32-value sub-block, q6_K one a 16-value
-// sub-block);
-// its 16 float32 scales follow.
-func lanesLayout(t Type) (x, sums int) {
-	switch t {
-	case Q4_K, Q5_K:
-		return 4096, 512
-	case Q6_K:
-		return 4096, 1024
-	}
-	return 512, 64
+// lanesFormats are the weight types with a token-lane kernel. The bias is
+// what the kernel adds to a type's weights to make them unsigned
+// (VPDPBUSD's first operand): q4_0's nibbles are its values + 8, q8_0's
+// bytes get + 128.
+var lanesFormats = map[Type]lanesFormat{
+	Q8_0: {blockValues: 32, xBytes: 512, sumBytes: 64, bias: 128, kernel: matMulQ8_0LanesAVX512},
+	Q4_0: {blockValues: 32, xBytes: 512, sumBytes: 64, bias: 8, gfni: true, kernel: matMulQ4_0LanesAVX512},
+	Q4_K: {blockValues: 256, xBytes: 4096, sumBytes: 512, kquant: true, kernel: matMulQ4_KLanesAVX512},
+	Q5_K: {blockValues: 256, xBytes: 4096, sumBytes: 512, kquant: true, kernel: matMulQ5_KLanesAVX512},
+	Q6_K: {blockValues: 256, xBytes: 4096, sumBytes: 1024, kquant: true, kernel: matMulQ6_KLanesAVX512},
 }
 
-// lanesBlocks is how many blocks (k-quants: super-blocks) a row of cols
-// values has.
-func lanesBlocks(t Type, cols int) int {
-	if t == Q4_K || t == Q5_K || t == Q6_K {
-		return cols / 256
-	}
-	return cols / 32
-}
+// groupBytes is the laid-out size of one 16-token group over nb blocks.
+func (f lanesFormat) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes + 64) }
 
 // lanesOK tells whether MatMul of weight type t on backend runs the
 // token-lane kernel for its whole groups of 16 tokens.
 func lanesOK(backend string, t Type) bool {
-	if backend != avx512Backend.Name || !haveAVX512VNNI {
-		return false
-	}
-	switch t {
-	case Q8_0, Q4_K, Q5_K, Q6_K:
-		return true
-	}
-	return t == Q4_0 && haveGFNI
-}
-
-// lanesBias is the offset the token-lane kernel adds to type t's weights
-// to make them unsigned (VPDPBUSD's first operand): q4_0's nibbles are its
-// values + 8, q8_0's bytes get + 128.
-func lanesBias(t Type) int32 {
-	if t == Q4_0 {
-		return 8
-	}
-	return 128
+	f, ok := lanesFormats[t]
+	return ok && backend == avx512Backend.Name && haveAVX512VNNI && (!f.gfni || haveGFNI)
 }
 
 // lanesPrep lays out tokens [16g, 16g+16) of the q8_0 activation rows in
 // xb (xr bytes each, nb blocks) for the q8_0 and q4_0 kernels into dst
-// (lanesGroupBytes(t, nb)): xt (nb*512 bytes: block b's 4-byte group k of
-// token t at 512b + 64k + 4t), then -bias Σx per block and token (int32,
-// undoing the weights' offset, lanesBias), then each block's scale per
-// token (float32).
+// (groupBytes(nb)): xt (nb*512 bytes: block b's 4-byte group k of token t
+// at 512b + 64k + 4t), then -bias Σx per block and token (int32, undoing
+// the weights' offset), then each block's scale per token (float32).
 func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 	xt := dst[:nb*512]
 	negb := dst[nb*512 : nb*576]
@@ -107,9 +86,9 @@ func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 // q8_K's sums as they are, 1024 bytes), then the block scale per token
 // (float32).
 func lanesPrepK(dst, xb []byte, xr, nb, g int, per16 bool) {
-	_, sb := lanesLayout(Q4_K)
+	sb := lanesFormats[Q4_K].sumBytes
 	if per16 {
-		_, sb = lanesLayout(Q6_K)
+		sb = lanesFormats[Q6_K].sumBytes
 	}
 	xt := dst[:nb*4096]
 	sums := dst[nb*4096 : nb*(4096+sb)]
@@ -140,34 +119,20 @@ func lanesPrepK(dst, xb []byte, xr, nb, g int, per16 bool) {
 	}
 }
 
-// lanesRows computes rows [r0,r1) of y = W·x (weights of type t) for token
-// group g (tokens 16g..16g+15, laid out at lx) into y (row-major:
+// lanesRows computes rows [r0,r1) of y = W·x (weights of format f) for
+// token group g (tokens 16g..16g+15, laid out at lx) into y (row-major:
 // y[t*rows+r]; the kernel scatters each row's 16 results there).
-func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, t Type) {
+func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32, f lanesFormat) {
 	if r1 <= r0 {
 		return
 	}
-	xb, sb := lanesLayout(t)
-	xt := lx[:nb*xb]
-	sums := lx[nb*xb : nb*(xb+sb)]
-	dx := lx[nb*(xb+sb) : nb*(xb+sb+64)]
+	xt := lx[:nb*f.xBytes]
+	sums := lx[nb*f.xBytes : nb*(f.xBytes+f.sumBytes)]
+	dx := lx[nb*(f.xBytes+f.sumBytes) : nb*(f.xBytes+f.sumBytes+64)]
 	w = w[r0*rb : r1*rb]
 	// The kernel writes y[(16g+k)*rows + r] for k < 16, r in [r0,r1).
 	y = y[lanesTokens*g*rows+r0 : (lanesTokens*g+lanesTokens-1)*rows+r1]
-	wp, xp := &w[0], &xt[0]
-	sp, dxp, yp := (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0])), &y[0]
-	switch t {
-	case Q8_0:
-		matMulQ8_0LanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
-	case Q4_K:
-		matMulQ4_KLanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
-	case Q5_K:
-		matMulQ5_KLanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
-	case Q6_K:
-		matMulQ6_KLanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
-	default:
-		matMulQ4_0LanesAVX512(wp, rb, nb, r1-r0, xp, sp, dxp, yp, rows)
-	}
+	f.kernel(&w[0], rb, nb, r1-r0, &xt[0], (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0])), &y[0], rows)
 }
 
 // initLanes builds the pool loop of lanesPrepRange once (NewContext), so
@@ -181,8 +146,9 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 	if n < lanesTokens || !lanesOK(c.b.Name, w.Type) {
 		return 0
 	}
-	groups, nb := n/lanesTokens, lanesBlocks(w.Type, w.Cols)
-	gb := lanesGroupBytes(w.Type, nb)
+	f := lanesFormats[w.Type]
+	groups, nb := n/lanesTokens, w.Cols/f.blockValues
+	gb := f.groupBytes(nb)
 	if cap(c.lanesBuf) < groups*gb {
 		c.lanesBuf = make([]byte, groups*gb)
 	}
@@ -198,12 +164,13 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 
 // lanesPrepRange lays out token groups [lo,hi) (lanesPrep).
 func (c *Context) lanesPrepRange(lo, hi int) {
-	gb := lanesGroupBytes(c.w.Type, c.lanesNB)
+	f := lanesFormats[c.w.Type]
+	gb := f.groupBytes(c.lanesNB)
 	for g := lo; g < hi; g++ {
-		if t := c.w.Type; t == Q4_K || t == Q5_K || t == Q6_K {
-			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, t == Q6_K)
+		if f.kquant {
+			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, c.w.Type == Q6_K)
 		} else {
-			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, lanesBias(c.w.Type))
+			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, f.bias)
 		}
 	}
 }
@@ -213,10 +180,11 @@ func (c *Context) lanesPrepRange(lo, hi int) {
 func (c *Context) lanesRun(g, r0, r1 int) {
 	rows := c.w.Rows
 	rb := len(c.w.Data) / rows
-	gb := lanesGroupBytes(c.w.Type, c.lanesNB)
+	f := lanesFormats[c.w.Type]
+	gb := f.groupBytes(c.lanesNB)
 	w := need(c.w.Data, rows*rb)
 	// A slice expression, not need: need reads the last element, which
 	// another thread's tile may be writing.
 	y := c.y[:(lanesTokens*(g+1))*rows]
-	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y, c.w.Type)
+	lanesRows(w, rb, c.lanesNB, rows, r0, r1, c.lanesBuf[g*gb:(g+1)*gb], g, y, f)
 }
