@@ -10807,6 +10807,144 @@ DATA matMulQ8_0LanesAVX512_iota<>+56(SB)/4, $0x0000000e
 DATA matMulQ8_0LanesAVX512_iota<>+60(SB)/4, $0x0000000f
 GLOBL matMulQ8_0LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
 
+// func matMulQ4_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·matMulQ4_0LanesAVX2(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+
+matMulQ4_0LanesAVX2_row:
+	TESTQ  BX, BX
+	JLE    matMulQ4_0LanesAVX2_done
+	MOVQ   AX, R8
+	MOVQ   xt+32(FP), R9
+	MOVQ   xs+40(FP), R10
+	MOVQ   dx+48(FP), R11
+	MOVQ   DX, R12
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+matMulQ4_0LanesAVX2_block:
+	TESTQ        R12, R12
+	JLE          matMulQ4_0LanesAVX2_store
+	VMOVDQU      2(R8), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VPAND        Y0, Y4, Y4
+	VMOVDQU      Y4, (SP)
+	VPBROADCASTD (SP), Y5
+	VPMADDUBSW   (R9), Y5, Y6
+	VPMADDUBSW   32(R9), Y5, Y5
+	VPBROADCASTD 4(SP), Y7
+	VPMADDUBSW   64(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   96(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 8(SP), Y7
+	VPMADDUBSW   128(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   160(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 12(SP), Y7
+	VPMADDUBSW   192(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   224(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 16(SP), Y7
+	VPMADDUBSW   256(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   288(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 20(SP), Y7
+	VPMADDUBSW   320(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   352(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 24(SP), Y7
+	VPMADDUBSW   384(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   416(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 28(SP), Y7
+	VPMADDUBSW   448(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   480(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTW (R8), X4
+	VCVTPH2PS    X4, Y7
+	VPMADDWD     Y1, Y6, Y6
+	VPADDD       (R10), Y6, Y6
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       (R11), Y7, Y8
+	VFMADD231PS  Y8, Y6, Y2
+	VPMADDWD     Y1, Y5, Y5
+	VPADDD       32(R10), Y5, Y5
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       32(R11), Y7, Y6
+	VFMADD231PS  Y6, Y5, Y3
+	ADDQ         $0x00000012, R8
+	ADDQ         $0x00000200, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         R12
+	JMP          matMulQ4_0LanesAVX2_block
+
+matMulQ4_0LanesAVX2_store:
+	MOVQ         SI, R8
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	VMOVSS       X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y3, X2
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	ADDQ         $0x00000004, SI
+	ADDQ         CX, AX
+	DECQ         BX
+	JMP          matMulQ4_0LanesAVX2_row
+
+matMulQ4_0LanesAVX2_done:
+	VZEROUPPER
+	RET
+
 // func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ4_KLanesAVX512(SB), NOSPLIT, $320-72

@@ -220,30 +220,61 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 }
 
 // TestMatMulQLanes: MatMul of q8_0, q4_0, q4_K, q5_K and q6_K weights on the
-// avx512 backend with at least 16 tokens runs the token-lane kernel for the
-// whole groups of 16 (and the four-token and one-token kernels for the
-// rest); every result is within the float bound of the naive product (the
-// k-quants: equal to MatVec's bit for bit), for row counts around its
-// 64-row chunks, several widths, token counts with and without a partial
-// group, on 1 and 3 threads. Where the CPU lacks the kernel, only that it
-// is not used.
+// avx512 backend, and of q4_0 on the avx2 backend, with at least 16 tokens
+// runs the token-lane kernel for the whole groups of 16 (and the
+// four-token and one-token kernels for the rest); every result is within
+// the float bound of the naive product (the k-quants: equal to MatVec's
+// bit for bit), for row counts around its 64-row chunks, several widths,
+// token counts with and without a partial group, on 1 and 3 threads. The
+// avx2 q4_0 kernel's results equal the avx512 one's bit for bit where both
+// run. Where the CPU lacks a kernel, only that it is not used.
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q4_0) || lanesOK("avx512", F16) || lanesOK("go", Q8_0) {
+	if lanesOK("avx2", Q8_0) || lanesOK("avx512", F16) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
-		if !lanesOK("avx512", ty) {
-			if haveAVX512VNNI && (ty != Q4_0 || haveGFNI) {
-				t.Fatalf("%s: token-lane kernel not offered on this AVX-512 VNNI CPU", ty)
+	for _, bt := range []struct {
+		b     *Backend
+		types []Type
+		have  func(Type) bool
+	}{
+		{avx512Backend, []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K}, func(ty Type) bool { return haveAVX512VNNI && (ty != Q4_0 || haveGFNI) }},
+		{avx2Backend, []Type{Q4_0}, func(Type) bool { return haveAVX2 }},
+	} {
+		for _, ty := range bt.types {
+			if !lanesOK(bt.b.Name, ty) {
+				if bt.have(ty) {
+					t.Fatalf("%s %s: token-lane kernel not offered on this CPU", bt.b.Name, ty)
+				}
+				t.Logf("%s %s: no token-lane kernel on this CPU", bt.b.Name, ty)
+				continue
 			}
-			t.Logf("%s: no token-lane kernel on this CPU", ty)
-			continue
+			testMatMulQLanes(t, bt.b, ty)
 		}
-		testMatMulQLanes(t, ty)
+	}
+	if !lanesOK("avx2", Q4_0) || !lanesOK("avx512", Q4_0) {
+		t.Skip("avx2 against avx512: needs both q4_0 token-lane kernels")
+	}
+	for _, sh := range [][2]int{{5, 256}, {70, 96}, {130, 1024}} {
+		rows, cols, n := sh[0], sh[1], 35
+		w := randMatrix(t, uint64(rows+cols), Q4_0, rows, cols)
+		x := randRow(newRand(uint64(rows)), n*cols)
+		var ys [2][]float32
+		for i, b := range []*Backend{avx512Backend, avx2Backend} {
+			ys[i] = make([]float32, n*rows)
+			p := NewPool(2)
+			NewContext(b, p).MatMul(ys[i], w, x, n)
+			p.Close()
+		}
+		// Tokens 0-31 ran the token-lane kernels.
+		for i := 0; i < 32*rows; i++ {
+			if math.Float32bits(ys[0][i]) != math.Float32bits(ys[1][i]) {
+				t.Fatalf("q4_0 %dx%d token %d row %d: avx2 %g, avx512 %g", rows, cols, i/rows, i%rows, ys[1][i], ys[0][i])
+			}
+		}
 	}
 }
 
-func testMatMulQLanes(t *testing.T, ty Type) {
+func testMatMulQLanes(t *testing.T, b *Backend, ty Type) {
 	shapes := [][2]int{{1, 32}, {5, 256}, {64, 512}, {70, 96}, {130, 1024}}
 	kquant := ty == Q4_K || ty == Q5_K || ty == Q6_K
 	if kquant {
@@ -255,12 +286,12 @@ func testMatMulQLanes(t *testing.T, ty Type) {
 		for _, n := range []int{16, 17, 35, 48} {
 			x := randRow(newRand(uint64(n+rows)), n*cols)
 			for _, threads := range []int{1, 3} {
-				c := NewContext(avx512Backend, NewPool(threads))
+				c := NewContext(b, NewPool(threads))
 				y := make([]float32, n*rows+2)
 				y[n*rows], y[n*rows+1] = 42, 43
 				c.MatMul(y[:n*rows], w, x, n)
 				if groups := c.lanesGroups; groups != n/16 {
-					t.Fatalf("%s %dx%d n=%d: %d token-lane groups, want %d", ty, rows, cols, n, groups, n/16)
+					t.Fatalf("%s %s %dx%d n=%d: %d token-lane groups, want %d", b.Name, ty, rows, cols, n, groups, n/16)
 				}
 				if y[n*rows] != 42 || y[n*rows+1] != 43 {
 					t.Fatalf("%dx%d n=%d: wrote past y", rows, cols, n)

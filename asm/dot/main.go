@@ -77,6 +77,7 @@ func main() {
 	dotQx4x4Group("dotQ4_0x4x4G8AVX512", 18)
 	matMulQLanes("matMulQ4_0LanesAVX512", 18)
 	matMulQLanes("matMulQ8_0LanesAVX512", 34)
+	matMulQ4LanesAVX2("matMulQ4_0LanesAVX2")
 	matMulQ4KLanes("matMulQ4_KLanesAVX512", false)
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")

@@ -456,3 +456,120 @@ func kBlockSumLanes(r laneRegs, sumi VecVirtual, dOff int, summ VecVirtual, dmin
 	VSUBPS(c, a, a)
 	VADDPS(a, r.acc, r.acc)
 }
+
+// matMulQ4LanesAVX2 is matMulQLanes's q4_0 kernel for the avx2 backend (no
+// VNNI, no GFNI, 16 ymm registers), over the same activation layout
+// (kernels.lanesPrep): the 16 tokens are two ymm halves of 8. Per block the
+// nibbles are unpacked once (shift, insert, mask) into a stack slot, and
+// for each 4-byte weight group, broadcast, VPMADDUBSW multiplies it with
+// each half's 8 tokens' 4 activation bytes into int16 pair sums. A pair is
+// at most 2*15*128 = 3840 in magnitude, so the eight groups of a block add
+// up in int16 without saturating (at most 30720); one VPMADDWD by ones per
+// half then makes each token's Σ u·x in int32, exactly VPDPBUSD's sum. From
+// there the block is matMulQLanes's: + (-8 Σx), conversion, times dw*dx,
+// one fused multiply-add per token, so every result equals the avx512
+// kernel's bit for bit. Without a scatter, each row's 16 results are
+// stored one by one (VMOVSS/VEXTRACTPS at token strides): about 30
+// instructions a row against about 50 a block.
+func matMulQ4LanesAVX2(name string) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" sets y[t*ys+r] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of",
+		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+	ys := Load(Param("ys"), GP64())
+	SHLQ(U8(2), ys) // token stride in bytes
+	mask, ones := YMM(), YMM()
+	broadcastConst(0x0f0f0f0f, mask, false)
+	broadcastConst(0x00010001, ones, false)
+	slot := AllocLocal(32) // the block's 32 weights, 0..15, in k order
+	wp, xt, xs, dx, left, p := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	Load(Param("xt"), xt)
+	Load(Param("xs"), xs)
+	Load(Param("dx"), dx)
+	MOVQ(nb, left)
+	acc := [2]VecVirtual{YMM(), YMM()} // tokens 0-7, 8-15
+	for _, a := range acc {
+		VXORPS(a, a, a)
+	}
+
+	Label(name + "_block")
+	TESTQ(left, left)
+	JLE(LabelRef(name + "_store"))
+	u, hi := YMM(), XMM()
+	VMOVDQU(Mem{Base: wp, Disp: 2}, u.AsX())
+	VPSRLW(U8(4), u.AsX(), hi)
+	VINSERTI128(U8(1), hi, u, u)
+	VPAND(mask, u, u)
+	VMOVDQU(u, slot)
+	var s [2]VecVirtual
+	for g := 0; g < 8; g++ {
+		wb := YMM()
+		VPBROADCASTD(slot.Offset(4*g), wb)
+		for h := range s {
+			m := Mem{Base: xt, Disp: 64*g + 32*h}
+			if g == 0 {
+				s[h] = YMM()
+				VPMADDUBSW(m, wb, s[h])
+				continue
+			}
+			t := YMM()
+			VPMADDUBSW(m, wb, t)
+			VPADDW(t, s[h], s[h])
+		}
+	}
+	hw, dw := XMM(), YMM()
+	VPBROADCASTW(Mem{Base: wp}, hw)
+	VCVTPH2PS(hw, dw)
+	for h := range s {
+		VPMADDWD(ones, s[h], s[h])
+		VPADDD(Mem{Base: xs, Disp: 32 * h}, s[h], s[h]) // -8 Σx of each token
+		VCVTDQ2PS(s[h], s[h])
+		e := YMM()
+		VMULPS(Mem{Base: dx, Disp: 32 * h}, dw, e)
+		VFMADD231PS(e, s[h], acc[h])
+	}
+	ADDQ(U32(18), wp)
+	ADDQ(U32(512), xt)
+	ADDQ(U32(64), xs)
+	ADDQ(U32(64), dx)
+	DECQ(left)
+	JMP(LabelRef(name + "_block"))
+
+	Label(name + "_store")
+	MOVQ(y, p)
+	for h := range acc {
+		for q := 0; q < 2; q++ {
+			x := acc[h].AsX()
+			if q == 1 {
+				x = XMM()
+				VEXTRACTF128(U8(1), acc[h], x)
+			}
+			for l := 0; l < 4; l++ {
+				if l == 0 {
+					VMOVSS(x, Mem{Base: p})
+				} else {
+					VEXTRACTPS(U8(l), x, Mem{Base: p})
+				}
+				ADDQ(ys, p)
+			}
+		}
+	}
+	ADDQ(U32(4), y)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
