@@ -10945,6 +10945,190 @@ matMulQ4_0LanesAVX2_done:
 	VZEROUPPER
 	RET
 
+// func matMulQ8_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, F16C, FMA3
+TEXT ·matMulQ8_0LanesAVX2(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+
+matMulQ8_0LanesAVX2_row:
+	TESTQ  BX, BX
+	JLE    matMulQ8_0LanesAVX2_done
+	MOVQ   AX, R8
+	MOVQ   xt+32(FP), R9
+	MOVQ   xs+40(FP), R10
+	MOVQ   dx+48(FP), R11
+	MOVQ   DX, R12
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+
+matMulQ8_0LanesAVX2_block:
+	TESTQ        R12, R12
+	JLE          matMulQ8_0LanesAVX2_store
+	VPABSB       2(R8), Y3
+	VMOVDQU      Y3, (SP)
+	VPBROADCASTD (SP), Y3
+	VPBROADCASTD 2(R8), Y4
+	VMOVDQU      (R9), Y5
+	VPSIGNB      Y4, Y5, Y5
+	VPMADDUBSW   Y5, Y3, Y5
+	VPMADDWD     Y0, Y5, Y5
+	VMOVDQU      32(R9), Y6
+	VPSIGNB      Y4, Y6, Y6
+	VPMADDUBSW   Y6, Y3, Y6
+	VPMADDWD     Y0, Y6, Y6
+	VPBROADCASTD 4(SP), Y3
+	VPBROADCASTD 6(R8), Y4
+	VMOVDQU      64(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      96(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTD 8(SP), Y3
+	VPBROADCASTD 10(R8), Y4
+	VMOVDQU      128(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      160(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTD 12(SP), Y3
+	VPBROADCASTD 14(R8), Y4
+	VMOVDQU      192(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      224(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTD 16(SP), Y3
+	VPBROADCASTD 18(R8), Y4
+	VMOVDQU      256(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      288(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTD 20(SP), Y3
+	VPBROADCASTD 22(R8), Y4
+	VMOVDQU      320(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      352(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTD 24(SP), Y3
+	VPBROADCASTD 26(R8), Y4
+	VMOVDQU      384(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      416(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTD 28(SP), Y3
+	VPBROADCASTD 30(R8), Y4
+	VMOVDQU      448(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      480(R9), Y7
+	VPSIGNB      Y4, Y7, Y7
+	VPMADDUBSW   Y7, Y3, Y7
+	VPMADDWD     Y0, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPBROADCASTW (R8), X3
+	VCVTPH2PS    X3, Y3
+	VCVTDQ2PS    Y5, Y5
+	VMULPS       (R11), Y3, Y4
+	VFMADD231PS  Y4, Y5, Y1
+	VCVTDQ2PS    Y6, Y6
+	VMULPS       32(R11), Y3, Y3
+	VFMADD231PS  Y3, Y6, Y2
+	ADDQ         $0x00000022, R8
+	ADDQ         $0x00000200, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         R12
+	JMP          matMulQ8_0LanesAVX2_block
+
+matMulQ8_0LanesAVX2_store:
+	MOVQ         SI, R8
+	VMOVSS       X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y1, X1
+	VMOVSS       X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X1, (R8)
+	ADDQ         DI, R8
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y2, X1
+	VMOVSS       X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X1, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X1, (R8)
+	ADDQ         DI, R8
+	ADDQ         $0x00000004, SI
+	ADDQ         CX, AX
+	DECQ         BX
+	JMP          matMulQ8_0LanesAVX2_row
+
+matMulQ8_0LanesAVX2_done:
+	VZEROUPPER
+	RET
+
 // func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ4_KLanesAVX512(SB), NOSPLIT, $320-72

@@ -220,16 +220,15 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 }
 
 // TestMatMulQLanes: MatMul of q8_0, q4_0, q4_K, q5_K and q6_K weights on the
-// avx512 backend, and of q4_0 on the avx2 backend, with at least 16 tokens
+// avx512 backend, and of q8_0 and q4_0 on the avx2 backend, with at least 16 tokens
 // runs the token-lane kernel for the whole groups of 16 (and the
 // four-token and one-token kernels for the rest); every result is within
 // the float bound of the naive product (the k-quants: equal to MatVec's
 // bit for bit), for row counts around its 64-row chunks, several widths,
 // token counts with and without a partial group, on 1 and 3 threads. The
-// avx2 q4_0 kernel's results equal the avx512 one's bit for bit where both
-// run. Where the CPU lacks a kernel, only that it is not used.
+// avx2 kernels' results equal the avx512 ones' bit for bit where both run. Where the CPU lacks a kernel, only that it is not used.
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q8_0) || lanesOK("avx512", F16) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q4_K) || lanesOK("avx512", F16) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
 	for _, bt := range []struct {
@@ -238,7 +237,7 @@ func TestMatMulQLanes(t *testing.T) {
 		have  func(Type) bool
 	}{
 		{avx512Backend, []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K}, func(ty Type) bool { return haveAVX512VNNI && (ty != Q4_0 || haveGFNI) }},
-		{avx2Backend, []Type{Q4_0}, func(Type) bool { return haveAVX2 }},
+		{avx2Backend, []Type{Q8_0, Q4_0}, func(Type) bool { return haveAVX2 }},
 	} {
 		for _, ty := range bt.types {
 			if !lanesOK(bt.b.Name, ty) {
@@ -251,24 +250,27 @@ func TestMatMulQLanes(t *testing.T) {
 			testMatMulQLanes(t, bt.b, ty)
 		}
 	}
-	if !lanesOK("avx2", Q4_0) || !lanesOK("avx512", Q4_0) {
-		t.Skip("avx2 against avx512: needs both q4_0 token-lane kernels")
-	}
-	for _, sh := range [][2]int{{5, 256}, {70, 96}, {130, 1024}} {
-		rows, cols, n := sh[0], sh[1], 35
-		w := randMatrix(t, uint64(rows+cols), Q4_0, rows, cols)
-		x := randRow(newRand(uint64(rows)), n*cols)
-		var ys [2][]float32
-		for i, b := range []*Backend{avx512Backend, avx2Backend} {
-			ys[i] = make([]float32, n*rows)
-			p := NewPool(2)
-			NewContext(b, p).MatMul(ys[i], w, x, n)
-			p.Close()
+	for _, ty := range []Type{Q8_0, Q4_0} {
+		if !lanesOK("avx2", ty) || !lanesOK("avx512", ty) {
+			t.Logf("%s avx2 against avx512: needs both token-lane kernels", ty)
+			continue
 		}
-		// Tokens 0-31 ran the token-lane kernels.
-		for i := 0; i < 32*rows; i++ {
-			if math.Float32bits(ys[0][i]) != math.Float32bits(ys[1][i]) {
-				t.Fatalf("q4_0 %dx%d token %d row %d: avx2 %g, avx512 %g", rows, cols, i/rows, i%rows, ys[1][i], ys[0][i])
+		for _, sh := range [][2]int{{5, 256}, {70, 96}, {130, 1024}} {
+			rows, cols, n := sh[0], sh[1], 35
+			w := randMatrix(t, uint64(rows+cols), ty, rows, cols)
+			x := randRow(newRand(uint64(rows)), n*cols)
+			var ys [2][]float32
+			for i, b := range []*Backend{avx512Backend, avx2Backend} {
+				ys[i] = make([]float32, n*rows)
+				p := NewPool(2)
+				NewContext(b, p).MatMul(ys[i], w, x, n)
+				p.Close()
+			}
+			// Tokens 0-31 ran the token-lane kernels.
+			for i := 0; i < 32*rows; i++ {
+				if math.Float32bits(ys[0][i]) != math.Float32bits(ys[1][i]) {
+					t.Fatalf("%s %dx%d token %d row %d: avx2 %g, avx512 %g", ty, rows, cols, i/rows, i%rows, ys[1][i], ys[0][i])
+				}
 			}
 		}
 	}

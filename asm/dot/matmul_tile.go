@@ -457,24 +457,36 @@ func kBlockSumLanes(r laneRegs, sumi VecVirtual, dOff int, summ VecVirtual, dmin
 	VADDPS(a, r.acc, r.acc)
 }
 
-// matMulQ4LanesAVX2 is matMulQLanes's q4_0 kernel for the avx2 backend (no
-// VNNI, no GFNI, 16 ymm registers), over the same activation layout
-// (kernels.lanesPrep): the 16 tokens are two ymm halves of 8. Per block the
-// nibbles are unpacked once (shift, insert, mask) into a stack slot, and
-// for each 4-byte weight group, broadcast, VPMADDUBSW multiplies it with
-// each half's 8 tokens' 4 activation bytes into int16 pair sums. A pair is
-// at most 2*15*128 = 3840 in magnitude, so the eight groups of a block add
-// up in int16 without saturating (at most 30720); one VPMADDWD by ones per
-// half then makes each token's Σ u·x in int32, exactly VPDPBUSD's sum. From
-// there the block is matMulQLanes's: + (-8 Σx), conversion, times dw*dx,
-// one fused multiply-add per token, so every result equals the avx512
+// matMulQLanesAVX2 is matMulQLanes for the avx2 backend (no VNNI, 16 ymm
+// registers), q4_0 (wsz 18) or q8_0 (wsz 34) weights, over the same
+// activation layout (kernels.lanesPrep): the 16 tokens are two ymm halves
+// of 8, and VPMADDUBSW, which multiplies unsigned by signed bytes into
+// saturating int16 pair sums, stands in for VPDPBUSD.
+//
+//   - q4_0: the nibbles are unpacked once a block (shift, insert, mask)
+//     into a stack slot; each 4-byte group, broadcast, times each half's 8
+//     tokens' 4 activation bytes. A pair is at most 2*15*128 = 3840 in
+//     magnitude, so the block's eight groups add up in int16 without
+//     saturating (at most 30720), and one VPMADDWD by ones per half makes
+//     each token's Σ u·x in int32; then + (-8 Σx) from the layout.
+//   - q8_0: VPMADDUBSW of w+128 could saturate, so the sign moves to the
+//     activations as in ggml's AVX2 dot: |w| (VPABSB once a block, to the
+//     slot) times VPSIGNB(x, w). A pair is at most 2*128*127 = 32512, so
+//     each group's pairs widen to int32 (VPMADDWD) before they add up; the
+//     sum is Σ w·x itself and the layout's -128 Σx is not used.
+//
+// Either way each token's integer sum is exactly the avx512 kernel's, and
+// the float work is its too (conversion, times dw*dx, one fused
+// multiply-add per token and block), so every result equals the avx512
 // kernel's bit for bit. Without a scatter, each row's 16 results are
 // stored one by one (VMOVSS/VEXTRACTPS at token strides): about 30
-// instructions a row against about 50 a block.
-func matMulQ4LanesAVX2(name string) {
+// instructions a row, against about 50 (q4_0) or 80 (q8_0) a block.
+func matMulQLanesAVX2(name string, wsz int) {
+	q4 := wsz == 18
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets y[t*ys+r] to the dot product of q4_0 weight row r (rb bytes apart, nb blocks) with token t of",
+	what := map[bool]string{true: "q4_0", false: "q8_0"}[q4]
+	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
 		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
@@ -483,10 +495,14 @@ func matMulQ4LanesAVX2(name string) {
 	y := Load(Param("y"), GP64())
 	ys := Load(Param("ys"), GP64())
 	SHLQ(U8(2), ys) // token stride in bytes
-	mask, ones := YMM(), YMM()
-	broadcastConst(0x0f0f0f0f, mask, false)
+	var mask VecVirtual
+	if q4 {
+		mask = YMM()
+		broadcastConst(0x0f0f0f0f, mask, false)
+	}
+	ones := YMM()
 	broadcastConst(0x00010001, ones, false)
-	slot := AllocLocal(32) // the block's 32 weights, 0..15, in k order
+	slot := AllocLocal(32) // q4_0: the block's 32 weights, 0..15, in k order; q8_0: |w|
 	wp, xt, xs, dx, left, p := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
 
 	Label(name + "_row")
@@ -505,40 +521,60 @@ func matMulQ4LanesAVX2(name string) {
 	Label(name + "_block")
 	TESTQ(left, left)
 	JLE(LabelRef(name + "_store"))
-	u, hi := YMM(), XMM()
-	VMOVDQU(Mem{Base: wp, Disp: 2}, u.AsX())
-	VPSRLW(U8(4), u.AsX(), hi)
-	VINSERTI128(U8(1), hi, u, u)
-	VPAND(mask, u, u)
+	u := YMM()
+	if q4 {
+		hi := XMM()
+		VMOVDQU(Mem{Base: wp, Disp: 2}, u.AsX())
+		VPSRLW(U8(4), u.AsX(), hi)
+		VINSERTI128(U8(1), hi, u, u)
+		VPAND(mask, u, u)
+	} else {
+		VPABSB(Mem{Base: wp, Disp: 2}, u)
+	}
 	VMOVDQU(u, slot)
 	var s [2]VecVirtual
 	for g := 0; g < 8; g++ {
 		wb := YMM()
 		VPBROADCASTD(slot.Offset(4*g), wb)
+		var sg VecVirtual
+		if !q4 {
+			sg = YMM()
+			VPBROADCASTD(Mem{Base: wp, Disp: 2 + 4*g}, sg) // the signs
+		}
 		for h := range s {
 			m := Mem{Base: xt, Disp: 64*g + 32*h}
-			if g == 0 {
-				s[h] = YMM()
-				VPMADDUBSW(m, wb, s[h])
-				continue
-			}
 			t := YMM()
-			VPMADDUBSW(m, wb, t)
-			VPADDW(t, s[h], s[h])
+			if q4 {
+				VPMADDUBSW(m, wb, t)
+			} else {
+				VMOVDQU(m, t)
+				VPSIGNB(sg, t, t)
+				VPMADDUBSW(t, wb, t)
+				VPMADDWD(ones, t, t)
+			}
+			if g == 0 {
+				s[h] = t
+			} else if q4 {
+				VPADDW(t, s[h], s[h])
+			} else {
+				VPADDD(t, s[h], s[h])
+			}
 		}
 	}
 	hw, dw := XMM(), YMM()
 	VPBROADCASTW(Mem{Base: wp}, hw)
 	VCVTPH2PS(hw, dw)
 	for h := range s {
-		VPMADDWD(ones, s[h], s[h])
-		VPADDD(Mem{Base: xs, Disp: 32 * h}, s[h], s[h]) // -8 Σx of each token
+		if q4 {
+			VPMADDWD(ones, s[h], s[h])
+			VPADDD(Mem{Base: xs, Disp: 32 * h}, s[h], s[h]) // -8 Σx of each token
+		}
 		VCVTDQ2PS(s[h], s[h])
 		e := YMM()
 		VMULPS(Mem{Base: dx, Disp: 32 * h}, dw, e)
 		VFMADD231PS(e, s[h], acc[h])
 	}
-	ADDQ(U32(18), wp)
+	ADDQ(U32(wsz), wp)
 	ADDQ(U32(512), xt)
 	ADDQ(U32(64), xs)
 	ADDQ(U32(64), dx)
