@@ -3,6 +3,7 @@
 package kernels
 
 import (
+	"bytes"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -220,7 +221,7 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 }
 
 // TestMatMulQLanes: MatMul of q8_0, q4_0, q4_K, q5_K and q6_K weights on the
-// avx512 backend, and of q8_0 and q4_0 on the avx2 backend, with at least 16 tokens
+// avx512 and avx2 backends with at least 16 tokens
 // runs the token-lane kernel for the whole groups of 16 (and the
 // four-token and one-token kernels for the rest); every result is within
 // the float bound of the naive product (the k-quants: equal to MatVec's
@@ -228,7 +229,7 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 // token counts with and without a partial group, on 1 and 3 threads. The
 // avx2 kernels' results equal the avx512 ones' bit for bit where both run. Where the CPU lacks a kernel, only that it is not used.
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q4_K) || lanesOK("avx512", F16) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q3_K) || lanesOK("avx512", F16) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
 	for _, bt := range []struct {
@@ -237,7 +238,7 @@ func TestMatMulQLanes(t *testing.T) {
 		have  func(Type) bool
 	}{
 		{avx512Backend, []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K}, func(ty Type) bool { return haveAVX512VNNI && (ty != Q4_0 || haveGFNI) }},
-		{avx2Backend, []Type{Q8_0, Q4_0}, func(Type) bool { return haveAVX2 }},
+		{avx2Backend, []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K}, func(Type) bool { return haveAVX2 }},
 	} {
 		for _, ty := range bt.types {
 			if !lanesOK(bt.b.Name, ty) {
@@ -250,12 +251,12 @@ func TestMatMulQLanes(t *testing.T) {
 			testMatMulQLanes(t, bt.b, ty)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
 		if !lanesOK("avx2", ty) || !lanesOK("avx512", ty) {
 			t.Logf("%s avx2 against avx512: needs both token-lane kernels", ty)
 			continue
 		}
-		for _, sh := range [][2]int{{5, 256}, {70, 96}, {130, 1024}} {
+		for _, sh := range [][2]int{{5, 256}, {70, 768}, {130, 1024}} {
 			rows, cols, n := sh[0], sh[1], 35
 			w := randMatrix(t, uint64(rows+cols), ty, rows, cols)
 			x := randRow(newRand(uint64(rows)), n*cols)
@@ -318,6 +319,76 @@ func testMatMulQLanes(t *testing.T, b *Backend, ty Type) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestMatMulLanesExtremes: the token-lane kernels' integer sums at their
+// bounds. Every weight is its format's largest code (q8_0: -128, |w| 128;
+// q4_0 15; q4_K/q5_K 15/31 with scales and minima 63; q6_K 63 with scale
+// 127) and every activation quantizes to ±127, where the avx2 kernels'
+// int16 pair sums come closest to saturating (a chunk more in int16 and
+// they would). k-quants: MatMul equals MatVec bit for bit; q8_0, q4_0:
+// within the float bound of the naive product.
+func TestMatMulLanesExtremes(t *testing.T) {
+	const rows, cols, n = 3, 512, 16
+	block := map[Type][]byte{}
+	one := []byte{0x00, 0x3c} // fp16 1.0
+	fill := func(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
+	block[Q8_0] = append(append([]byte{}, one...), fill(32, 0x80)...)
+	block[Q4_0] = append(append([]byte{}, one...), fill(16, 0xff)...)
+	kq := func(qh int) []byte {
+		b := append(append([]byte{}, one...), one...) // d, dmin
+		b = append(b, fill(12, 0xff)...)              // scales and minima 63
+		b = append(b, fill(qh, 0xff)...)
+		return append(b, fill(128, 0xff)...)
+	}
+	block[Q4_K], block[Q5_K] = kq(0), kq(32)
+	block[Q6_K] = append(append(fill(192, 0xff), fill(16, 0x7f)...), one...)
+	for _, b := range []*Backend{avx512Backend, avx2Backend} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
+			if !lanesOK(b.Name, ty) {
+				continue
+			}
+			per := cols / lanesFormats[ty].blockValues
+			if len(block[ty])*per != mustRowBytes(t, ty, cols) {
+				t.Fatalf("%s: test block is %d bytes", ty, len(block[ty]))
+			}
+			w := Matrix{Type: ty, Rows: rows, Cols: cols, Data: bytes.Repeat(block[ty], rows*per)}
+			x := make([]float32, n*cols)
+			for i := range x {
+				x[i] = 1
+				if i/cols%2 == 1 {
+					x[i] = -1 // odd tokens: the other sign
+				}
+			}
+			p := NewPool(2)
+			c := NewContext(b, p)
+			y := make([]float32, n*rows)
+			c.MatMul(y, w, x, n)
+			if c.lanesGroups != 1 {
+				t.Fatalf("%s %s: token-lane kernel not used", b.Name, ty)
+			}
+			for i := 0; i < n; i++ {
+				xi := x[i*cols : (i+1)*cols]
+				if ty == Q4_K || ty == Q5_K || ty == Q6_K {
+					yv := make([]float32, rows)
+					c.MatVec(yv, w, xi)
+					for r := range yv {
+						if math.Float32bits(yv[r]) != math.Float32bits(y[i*rows+r]) {
+							t.Fatalf("%s %s token %d row %d: %g, MatVec %g", b.Name, ty, i, r, y[i*rows+r], yv[r])
+						}
+					}
+					continue
+				}
+				want, bound := naiveMatVec(t, w, xi)
+				for r := range want {
+					if d := math.Abs(float64(y[i*rows+r]) - want[r]); !(d <= bound[r]) {
+						t.Fatalf("%s %s token %d row %d: %g, naive %g", b.Name, ty, i, r, y[i*rows+r], want[r])
+					}
+				}
+			}
+			p.Close()
 		}
 	}
 }

@@ -237,33 +237,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 			VMOVDQU(lo, slot.Offset(64*j))
 			VMOVDQU(hi, slot.Offset(64*j+32))
 		}
-		// Scales and minima (get_scale_min_k4): q = the 12 bytes at wp+4.
-		q := func(i int) Mem { return Mem{Base: wp, Disp: 4 + i} }
-		a, b := GP32(), GP32()
-		for j := 0; j < 8; j++ {
-			if j < 4 {
-				MOVBLZX(q(j), a)
-				ANDL(U32(63), a)
-				MOVBLZX(q(j+4), b)
-				ANDL(U32(63), b)
-			} else {
-				t := GP32()
-				MOVBLZX(q(j+4), a)
-				ANDL(U32(15), a)
-				MOVBLZX(q(j-4), t)
-				SHRL(U8(6), t)
-				SHLL(U8(4), t)
-				ORL(t, a)
-				MOVBLZX(q(j+4), b)
-				SHRL(U8(4), b)
-				MOVBLZX(q(j), t)
-				SHRL(U8(6), t)
-				SHLL(U8(4), t)
-				ORL(t, b)
-			}
-			MOVL(a, scm.Offset(4*j))
-			MOVL(b, scm.Offset(32+4*j))
-		}
+		kScalesMins(wp, scm)
 		sumi, summ := ZMM(), ZMM()
 		VMOVDQA32(zero, sumi)
 		VMOVDQA32(zero, summ)
@@ -457,155 +431,34 @@ func kBlockSumLanes(r laneRegs, sumi VecVirtual, dOff int, summ VecVirtual, dmin
 	VADDPS(a, r.acc, r.acc)
 }
 
-// matMulQLanesAVX2 is matMulQLanes for the avx2 backend (no VNNI, 16 ymm
-// registers), q4_0 (wsz 18) or q8_0 (wsz 34) weights, over the same
-// activation layout (kernels.lanesPrep): the 16 tokens are two ymm halves
-// of 8, and VPMADDUBSW, which multiplies unsigned by signed bytes into
-// saturating int16 pair sums, stands in for VPDPBUSD.
-//
-//   - q4_0: the nibbles are unpacked once a block (shift, insert, mask)
-//     into a stack slot; each 4-byte group, broadcast, times each half's 8
-//     tokens' 4 activation bytes. A pair is at most 2*15*128 = 3840 in
-//     magnitude, so the block's eight groups add up in int16 without
-//     saturating (at most 30720), and one VPMADDWD by ones per half makes
-//     each token's Σ u·x in int32; then + (-8 Σx) from the layout.
-//   - q8_0: VPMADDUBSW of w+128 could saturate, so the sign moves to the
-//     activations as in ggml's AVX2 dot: |w| (VPABSB once a block, to the
-//     slot) times VPSIGNB(x, w). A pair is at most 2*128*127 = 32512, so
-//     each group's pairs widen to int32 (VPMADDWD) before they add up; the
-//     sum is Σ w·x itself and the layout's -128 Σx is not used.
-//
-// Either way each token's integer sum is exactly the avx512 kernel's, and
-// the float work is its too (conversion, times dw*dx, one fused
-// multiply-add per token and block), so every result equals the avx512
-// kernel's bit for bit. Without a scatter, each row's 16 results are
-// stored one by one (VMOVSS/VEXTRACTPS at token strides): about 30
-// instructions a row, against about 50 (q4_0) or 80 (q8_0) a block.
-func matMulQLanesAVX2(name string, wsz int) {
-	q4 := wsz == 18
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
-	Pragma("noescape") // the kernels keep no pointer
-	what := map[bool]string{true: "q4_0", false: "q8_0"}[q4]
-	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
-		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
-	ys := Load(Param("ys"), GP64())
-	SHLQ(U8(2), ys) // token stride in bytes
-	var mask VecVirtual
-	if q4 {
-		mask = YMM()
-		broadcastConst(0x0f0f0f0f, mask, false)
-	}
-	ones := YMM()
-	broadcastConst(0x00010001, ones, false)
-	slot := AllocLocal(32) // q4_0: the block's 32 weights, 0..15, in k order; q8_0: |w|
-	wp, xt, xs, dx, left, p := GP64(), GP64(), GP64(), GP64(), GP64(), GP64()
-
-	Label(name + "_row")
-	TESTQ(rows, rows)
-	JLE(LabelRef(name + "_done"))
-	MOVQ(w, wp)
-	Load(Param("xt"), xt)
-	Load(Param("xs"), xs)
-	Load(Param("dx"), dx)
-	MOVQ(nb, left)
-	acc := [2]VecVirtual{YMM(), YMM()} // tokens 0-7, 8-15
-	for _, a := range acc {
-		VXORPS(a, a, a)
-	}
-
-	Label(name + "_block")
-	TESTQ(left, left)
-	JLE(LabelRef(name + "_store"))
-	u := YMM()
-	if q4 {
-		hi := XMM()
-		VMOVDQU(Mem{Base: wp, Disp: 2}, u.AsX())
-		VPSRLW(U8(4), u.AsX(), hi)
-		VINSERTI128(U8(1), hi, u, u)
-		VPAND(mask, u, u)
-	} else {
-		VPABSB(Mem{Base: wp, Disp: 2}, u)
-	}
-	VMOVDQU(u, slot)
-	var s [2]VecVirtual
-	for g := 0; g < 8; g++ {
-		wb := YMM()
-		VPBROADCASTD(slot.Offset(4*g), wb)
-		var sg VecVirtual
-		if !q4 {
-			sg = YMM()
-			VPBROADCASTD(Mem{Base: wp, Disp: 2 + 4*g}, sg) // the signs
+// kScalesMins decodes the 8 6-bit scales and 8 minima of the q4_K/q5_K
+// super-block at wp (get_scale_min_k4, from the 12 bytes at wp+4) to
+// int32s at scm: the scales, then the minima.
+func kScalesMins(wp Register, scm Mem) {
+	q := func(i int) Mem { return Mem{Base: wp, Disp: 4 + i} }
+	a, b := GP32(), GP32()
+	for j := 0; j < 8; j++ {
+		if j < 4 {
+			MOVBLZX(q(j), a)
+			ANDL(U32(63), a)
+			MOVBLZX(q(j+4), b)
+			ANDL(U32(63), b)
+		} else {
+			t := GP32()
+			MOVBLZX(q(j+4), a)
+			ANDL(U32(15), a)
+			MOVBLZX(q(j-4), t)
+			SHRL(U8(6), t)
+			SHLL(U8(4), t)
+			ORL(t, a)
+			MOVBLZX(q(j+4), b)
+			SHRL(U8(4), b)
+			MOVBLZX(q(j), t)
+			SHRL(U8(6), t)
+			SHLL(U8(4), t)
+			ORL(t, b)
 		}
-		for h := range s {
-			m := Mem{Base: xt, Disp: 64*g + 32*h}
-			t := YMM()
-			if q4 {
-				VPMADDUBSW(m, wb, t)
-			} else {
-				VMOVDQU(m, t)
-				VPSIGNB(sg, t, t)
-				VPMADDUBSW(t, wb, t)
-				VPMADDWD(ones, t, t)
-			}
-			if g == 0 {
-				s[h] = t
-			} else if q4 {
-				VPADDW(t, s[h], s[h])
-			} else {
-				VPADDD(t, s[h], s[h])
-			}
-		}
+		MOVL(a, scm.Offset(4*j))
+		MOVL(b, scm.Offset(32+4*j))
 	}
-	hw, dw := XMM(), YMM()
-	VPBROADCASTW(Mem{Base: wp}, hw)
-	VCVTPH2PS(hw, dw)
-	for h := range s {
-		if q4 {
-			VPMADDWD(ones, s[h], s[h])
-			VPADDD(Mem{Base: xs, Disp: 32 * h}, s[h], s[h]) // -8 Σx of each token
-		}
-		VCVTDQ2PS(s[h], s[h])
-		e := YMM()
-		VMULPS(Mem{Base: dx, Disp: 32 * h}, dw, e)
-		VFMADD231PS(e, s[h], acc[h])
-	}
-	ADDQ(U32(wsz), wp)
-	ADDQ(U32(512), xt)
-	ADDQ(U32(64), xs)
-	ADDQ(U32(64), dx)
-	DECQ(left)
-	JMP(LabelRef(name + "_block"))
-
-	Label(name + "_store")
-	MOVQ(y, p)
-	for h := range acc {
-		for q := 0; q < 2; q++ {
-			x := acc[h].AsX()
-			if q == 1 {
-				x = XMM()
-				VEXTRACTF128(U8(1), acc[h], x)
-			}
-			for l := 0; l < 4; l++ {
-				if l == 0 {
-					VMOVSS(x, Mem{Base: p})
-				} else {
-					VEXTRACTPS(U8(l), x, Mem{Base: p})
-				}
-				ADDQ(ys, p)
-			}
-		}
-	}
-	ADDQ(U32(4), y)
-	ADDQ(rb, w)
-	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
-
-	Label(name + "_done")
-	VZEROUPPER()
-	RET()
 }

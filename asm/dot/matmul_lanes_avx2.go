@@ -1,0 +1,377 @@
+package main
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+	. "github.com/mmcloughlin/avo/operand"
+	. "github.com/mmcloughlin/avo/reg"
+)
+
+// The avx2 backend's token-lane prefill kernels: the avx512 ones
+// (matmul_tile.go) for CPUs with AVX2 but neither AVX-512 nor VNNI, the
+// x86 mini-PCs and laptops of the edge (Intel N100-class, most Intel
+// laptops). Same activation layout (kernels.lanesPrep, lanesPrepK), same
+// integer sums and float operations, so every result is the avx512
+// kernel's bit for bit; the 16 tokens are two ymm halves of 8, and
+// VPMADDUBSW, which multiplies unsigned by signed bytes into saturating
+// int16 pair sums, stands in for VPDPBUSD. Each kernel states the bound
+// that keeps its int16 sums from saturating.
+
+// laneRegsAVX2 are laneRegs with the 16 tokens' float accumulators as two
+// ymm halves (tokens 0-7, 8-15).
+type laneRegsAVX2 struct {
+	wp, xt, xs, dx Register
+	acc            [2]VecVirtual
+}
+
+// lanesKernelAVX2 is lanesKernel for AVX2: the same loops, and instead of
+// the scatter each row's 16 results stored one by one (VMOVSS/VEXTRACTPS
+// at token strides, about 30 instructions a row against 50 or more a
+// block).
+func lanesKernelAVX2(name, what string, bsz, xtStride, xsStride int, setup func(), block func(r laneRegsAVX2)) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
+		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+	ys := Load(Param("ys"), GP64())
+	SHLQ(U8(2), ys) // token stride in bytes
+	setup()
+	r := laneRegsAVX2{wp: GP64(), xt: GP64(), xs: GP64(), dx: GP64()}
+	left, p := GP64(), GP64()
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, r.wp)
+	Load(Param("xt"), r.xt)
+	Load(Param("xs"), r.xs)
+	Load(Param("dx"), r.dx)
+	MOVQ(nb, left)
+	r.acc = [2]VecVirtual{YMM(), YMM()}
+	for _, a := range r.acc {
+		VXORPS(a, a, a)
+	}
+
+	Label(name + "_block")
+	TESTQ(left, left)
+	JLE(LabelRef(name + "_store"))
+	block(r)
+	ADDQ(U32(bsz), r.wp)
+	ADDQ(U32(xtStride), r.xt)
+	ADDQ(U32(xsStride), r.xs)
+	ADDQ(U32(64), r.dx)
+	DECQ(left)
+	JMP(LabelRef(name + "_block"))
+
+	Label(name + "_store")
+	MOVQ(y, p)
+	for _, a := range r.acc {
+		for q := 0; q < 2; q++ {
+			x := a.AsX()
+			if q == 1 {
+				x = XMM()
+				VEXTRACTF128(U8(1), a, x)
+			}
+			for l := 0; l < 4; l++ {
+				if l == 0 {
+					VMOVSS(x, Mem{Base: p})
+				} else {
+					VEXTRACTPS(U8(l), x, Mem{Base: p})
+				}
+				ADDQ(ys, p)
+			}
+		}
+	}
+	ADDQ(U32(4), y)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// laneDots adds to sum[h] (int32 per token of half h) sc times Σ u·x over
+// groups 4-byte weight groups: group g's unsigned weights, broadcast, from
+// slot+woff+4g, the tokens' activation bytes at xt+xoff+64g (+32 for half
+// 1). The VPMADDUBSW pairs add up in int16 chunk groups at a time (the
+// caller's bound: chunk*pair max < 32768), then VPMADDWD by sw, whose
+// words all hold sc, makes each token's int32 sc·Σ exactly. With first
+// the sums start there.
+func laneDots(r laneRegsAVX2, slot Mem, woff, xoff, groups, chunk int, sw VecVirtual, sum *[2]VecVirtual, first bool) {
+	for c0 := 0; c0 < groups; c0 += chunk {
+		var s16 [2]VecVirtual
+		for g := c0; g < c0+chunk; g++ {
+			wb := YMM()
+			VPBROADCASTD(slot.Offset(woff+4*g), wb)
+			for h := range s16 {
+				t := YMM()
+				VPMADDUBSW(Mem{Base: r.xt, Disp: xoff + 64*g + 32*h}, wb, t)
+				if g == c0 {
+					s16[h] = t
+				} else {
+					VPADDW(t, s16[h], s16[h])
+				}
+			}
+		}
+		for h := range s16 {
+			VPMADDWD(sw, s16[h], s16[h])
+			if first && c0 == 0 {
+				sum[h] = s16[h]
+			} else {
+				VPADDD(s16[h], sum[h], sum[h])
+			}
+		}
+	}
+}
+
+// matMulQLanesAVX2 is matMulQLanes for the avx2 backend, q4_0 (wsz 18) or
+// q8_0 (wsz 34) weights:
+//
+//   - q4_0: the nibbles are unpacked once a block (shift, insert, mask)
+//     into a stack slot (laneDots: a pair is at most 2*15*128 = 3840 in
+//     magnitude, so all eight groups add up in int16, at most 30720), then
+//     + (-8 Σx) from the layout.
+//   - q8_0: VPMADDUBSW of w+128 could saturate, so the sign moves to the
+//     activations as in ggml's AVX2 dot: |w| (VPABSB once a block, to the
+//     slot) times VPSIGNB(x, w). A pair is at most 2*128*127 = 32512, so
+//     each group's pairs widen to int32 (VPMADDWD) before they add up; the
+//     sum is Σ w·x itself and the layout's -128 Σx is not used.
+func matMulQLanesAVX2(name string, wsz int) {
+	q4 := wsz == 18
+	var mask, ones VecVirtual
+	var slot Mem
+	setup := func() {
+		if q4 {
+			mask = YMM()
+			broadcastConst(0x0f0f0f0f, mask, false)
+		}
+		ones = YMM()
+		broadcastConst(0x00010001, ones, false)
+		slot = AllocLocal(32) // q4_0: the block's 32 weights, 0..15, in k order; q8_0: |w|
+	}
+	what := map[bool]string{true: "q4_0", false: "q8_0"}[q4]
+	lanesKernelAVX2(name, what, wsz, 512, 64, setup, func(r laneRegsAVX2) {
+		u := YMM()
+		if q4 {
+			hi := XMM()
+			VMOVDQU(Mem{Base: r.wp, Disp: 2}, u.AsX())
+			VPSRLW(U8(4), u.AsX(), hi)
+			VINSERTI128(U8(1), hi, u, u)
+			VPAND(mask, u, u)
+		} else {
+			VPABSB(Mem{Base: r.wp, Disp: 2}, u)
+		}
+		VMOVDQU(u, slot)
+		var s [2]VecVirtual
+		if q4 {
+			laneDots(r, slot, 0, 0, 8, 8, ones, &s, true)
+			for h := range s {
+				VPADDD(Mem{Base: r.xs, Disp: 32 * h}, s[h], s[h]) // -8 Σx of each token
+			}
+		} else {
+			for g := 0; g < 8; g++ {
+				wb, sg := YMM(), YMM()
+				VPBROADCASTD(slot.Offset(4*g), wb)
+				VPBROADCASTD(Mem{Base: r.wp, Disp: 2 + 4*g}, sg) // the signs
+				for h := range s {
+					t := YMM()
+					VMOVDQU(Mem{Base: r.xt, Disp: 64*g + 32*h}, t)
+					VPSIGNB(sg, t, t)
+					VPMADDUBSW(t, wb, t)
+					VPMADDWD(ones, t, t)
+					if g == 0 {
+						s[h] = t
+					} else {
+						VPADDD(t, s[h], s[h])
+					}
+				}
+			}
+		}
+		hw, dw := XMM(), YMM()
+		VPBROADCASTW(Mem{Base: r.wp}, hw)
+		VCVTPH2PS(hw, dw)
+		for h := range s {
+			VCVTDQ2PS(s[h], s[h])
+			e := YMM()
+			VMULPS(Mem{Base: r.dx, Disp: 32 * h}, dw, e)
+			VFMADD231PS(e, s[h], r.acc[h])
+		}
+	})
+}
+
+// kBlockSumLanesAVX2 is kBlockSumLanes for the two token halves: per half
+// a = (dx*d)*sumi, c = (dx*dmin)*summ, acc += a - c, unfused, d the fp16
+// at r.wp+dOff, dmin the one at r.wp+dminOff or, with dminOff < 0, zero
+// (and summ zero too), as the ref backend computes it.
+func kBlockSumLanesAVX2(r laneRegsAVX2, sumi [2]VecVirtual, dOff int, summ [2]VecVirtual, dminOff int, zero VecVirtual) {
+	half := func(off int) VecVirtual {
+		h, f := XMM(), YMM()
+		VPBROADCASTW(Mem{Base: r.wp, Disp: off}, h)
+		VCVTPH2PS(h, f)
+		return f
+	}
+	dw := half(dOff)
+	dm := zero
+	if dminOff >= 0 {
+		dm = half(dminOff)
+	}
+	for h := range sumi {
+		fi, fm := YMM(), YMM()
+		VCVTDQ2PS(sumi[h], fi)
+		VCVTDQ2PS(summ[h], fm)
+		a, c := YMM(), YMM()
+		dx := Mem{Base: r.dx, Disp: 32 * h}
+		VMULPS(dx, dw, a)
+		VMULPS(fi, a, a)
+		VMULPS(dx, dm, c)
+		VMULPS(fm, c, c)
+		VSUBPS(c, a, a)
+		VADDPS(a, r.acc[h], r.acc[h])
+	}
+}
+
+// matMulQ4KLanesAVX2 is matMulQ4KLanes (q4_K, or with q5 q5_K) for the
+// avx2 backend. Each 32-value sub-block's Σ u·x is laneDots's with its
+// scale as the VPMADDWD words (so no VPMULLD for it); the minima times the
+// tokens' sub-block sums as the avx512 kernel. int16 bound: a pair is at
+// most 2*15*128 = 3840 (q4_K: eight groups, 30720) or 2*31*128 = 7936
+// (q5_K: four groups at a time, 31744).
+func matMulQ4KLanesAVX2(name string, q5 bool) {
+	bsz, qoff, what, chunk := 144, 16, "q4_K", 8
+	if q5 {
+		bsz, qoff, what, chunk = 176, 48, "q5_K", 4
+	}
+	var low4, bit4, zero VecVirtual
+	var slot, scm Mem
+	setup := func() {
+		low4 = YMM()
+		broadcastConst(0x0f0f0f0f, low4, false)
+		if q5 {
+			bit4 = YMM()
+			broadcastConst(0x10101010, bit4, false)
+		}
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+		slot = AllocLocal(256)   // the super-block's 256 weights, 0..15 (q5_K: 0..31), in k order
+		scm = AllocLocal(16 * 4) // its 8 scales, then its 8 minima, as int32
+	}
+	lanesKernelAVX2(name, what, bsz, 4096, 512, setup, func(r laneRegsAVX2) {
+		wp := r.wp
+		var qh VecVirtual
+		if q5 {
+			qh = YMM()
+			VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
+		}
+		// five moves bit s of each qh byte to bit 4 and adds it to
+		// sub-block s's nibbles (q5_K).
+		five := func(s int, v VecVirtual) {
+			t := YMM()
+			switch {
+			case s < 4:
+				VPSLLW(U8(4-s), qh, t)
+			case s == 4:
+				VMOVDQA(qh, t)
+			default:
+				VPSRLW(U8(s-4), qh, t)
+			}
+			VPAND(bit4, t, t)
+			VPOR(t, v, v)
+		}
+		for j := 0; j < 4; j++ {
+			v, lo, hi := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
+			VPAND(low4, v, lo)
+			VPSRLW(U8(4), v, hi)
+			VPAND(low4, hi, hi)
+			if q5 {
+				five(2*j, lo)
+				five(2*j+1, hi)
+			}
+			VMOVDQU(lo, slot.Offset(64*j))
+			VMOVDQU(hi, slot.Offset(64*j+32))
+		}
+		kScalesMins(wp, scm)
+		var sumi, summ [2]VecVirtual
+		for s := 0; s < 8; s++ {
+			sw := YMM()
+			VPBROADCASTW(scm.Offset(4*s), sw) // the scale (< 64) in every word
+			laneDots(r, slot, 32*s, 512*s, 8, chunk, sw, &sumi, s == 0)
+			m := YMM()
+			VPBROADCASTD(scm.Offset(32+4*s), m)
+			for h := range summ {
+				t := YMM()
+				VPMULLD(Mem{Base: r.xs, Disp: 64*s + 32*h}, m, t)
+				if s == 0 {
+					summ[h] = t
+				} else {
+					VPADDD(t, summ[h], summ[h])
+				}
+			}
+		}
+		kBlockSumLanesAVX2(r, sumi, 0, summ, 2, zero)
+	})
+}
+
+// matMulQ6KLanesAVX2 is matMulQ6KLanes for the avx2 backend: each
+// 16-value sub-block's Σ q·x is laneDots's with its (signed) scale as the
+// VPMADDWD words. int16 bound: a pair is at most 2*63*128 = 16128, so two
+// groups at a time (32256).
+func matMulQ6KLanesAVX2(name string) {
+	var m0f, m30, zero VecVirtual
+	var slot, scs Mem
+	setup := func() {
+		m0f, m30 = YMM(), YMM()
+		broadcastConst(0x0f0f0f0f, m0f, false)
+		broadcastConst(0x30303030, m30, false)
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+		slot = AllocLocal(256) // the super-block's 256 codes, 0..63, in k order
+		scs = AllocLocal(64)   // its 16 scales as int32
+	}
+	lanesKernelAVX2(name, "q6_K", 210, 4096, 1024, setup, func(r laneRegsAVX2) {
+		wp := r.wp
+		for h := 0; h < 2; h++ {
+			a, b, q := YMM(), YMM(), YMM()
+			VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
+			VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
+			VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
+			for k := 0; k < 4; k++ {
+				lo := q6Code(k, a, b, q, m0f, m30, false)
+				VMOVDQU(lo, slot.Offset(128*h+32*k))
+			}
+		}
+		for i := 0; i < 2; i++ {
+			sc := YMM()
+			VPMOVSXBD(Mem{Base: wp, Disp: 192 + 8*i}, sc)
+			VMOVDQU(sc, scs.Offset(32*i))
+		}
+		var sumi, corr [2]VecVirtual
+		for s := 0; s < 16; s++ {
+			sw := YMM()
+			VPBROADCASTW(scs.Offset(4*s), sw) // the scale, sign-extended, in every word
+			laneDots(r, slot, 16*s, 256*s, 4, 2, sw, &sumi, s == 0)
+			f := YMM()
+			VPBROADCASTD(scs.Offset(4*s), f)
+			for h := range corr {
+				t := YMM()
+				VPMULLD(Mem{Base: r.xs, Disp: 64*s + 32*h}, f, t)
+				if s == 0 {
+					corr[h] = t
+				} else {
+					VPADDD(t, corr[h], corr[h])
+				}
+			}
+		}
+		for h := range sumi {
+			VPSLLD(U8(5), corr[h], corr[h])
+			VPSUBD(corr[h], sumi[h], sumi[h])
+		}
+		kBlockSumLanesAVX2(r, sumi, 208, [2]VecVirtual{zero, zero}, -1, zero) // no minima: the ref's zero term, computed as it does
+	})
+}
