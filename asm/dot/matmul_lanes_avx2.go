@@ -135,8 +135,8 @@ func laneDots(r laneRegsAVX2, slot Mem, woff, xoff, groups, chunk int, sw VecVir
 //
 //   - q4_0: the nibbles are unpacked once a block (shift, insert, mask)
 //     into a stack slot (laneDots: a pair is at most 2*15*128 = 3840 in
-//     magnitude, so all eight groups add up in int16, at most 30720), then
-//   - (-8 Σx) from the layout.
+//     magnitude, so all eight groups add up in int16, at most 30720); the
+//     layout's -8 Σx is added after.
 //   - q8_0: VPMADDUBSW of w+128 could saturate, so the sign moves to the
 //     activations as in ggml's AVX2 dot: |w| (VPABSB once a block, to the
 //     slot) times VPSIGNB(x, w). A pair is at most 2*128*127 = 32512, so
