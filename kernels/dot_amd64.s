@@ -15695,6 +15695,275 @@ DATA matVecQ4_0AVX512_nibbles<>+16(SB)/8, $0x1020408000000000
 DATA matVecQ4_0AVX512_nibbles<>+24(SB)/8, $0x1020408000000000
 GLOBL matVecQ4_0AVX512_nibbles<>(SB), RODATA|NOPTR, $32
 
+// func matVecQ4_0AVX2(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·matVecQ4_0AVX2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         c+24(FP), BX
+	MOVQ         dx+32(FP), SI
+	MOVQ         nb+40(FP), DI
+	MOVQ         rows+48(FP), R8
+	MOVQ         y+56(FP), R9
+	MOVL         $0x0f0f0f0f, R10
+	VMOVD        R10, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R10
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+
+matVecQ4_0AVX2_row:
+	TESTQ  R8, R8
+	JLE    matVecQ4_0AVX2_done
+	MOVQ   AX, R10
+	MOVQ   DX, R11
+	MOVQ   BX, R12
+	MOVQ   SI, R13
+	MOVQ   DI, R14
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+
+matVecQ4_0AVX2_big:
+	CMPQ         R14, $0x00000004
+	JL           matVecQ4_0AVX2_one
+	PREFETCHT0   4096(R10)
+	PREFETCHT0   4160(R10)
+	PREFETCHT0   4167(R10)
+	VMOVDQU      2(R10), X6
+	VPSRLW       $0x04, X6, X7
+	VINSERTI128  $0x01, X7, Y6, Y6
+	VPAND        Y0, Y6, Y6
+	VPMADDUBSW   (R11), Y6, Y7
+	VPMADDWD     Y1, Y7, Y7
+	VPADDD       (R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R10), X6
+	VCVTPH2PS    X6, Y8
+	VBROADCASTSS (R13), Y9
+	VMULPS       Y9, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y2
+	VMOVDQU      20(R10), X10
+	VPSRLW       $0x04, X10, X6
+	VINSERTI128  $0x01, X6, Y10, Y10
+	VPAND        Y0, Y10, Y10
+	VPMADDUBSW   32(R11), Y10, Y7
+	VPMADDWD     Y1, Y7, Y7
+	VPADDD       32(R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW 18(R10), X6
+	VCVTPH2PS    X6, Y8
+	VBROADCASTSS 4(R13), Y9
+	VMULPS       Y9, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y3
+	VMOVDQU      38(R10), X11
+	VPSRLW       $0x04, X11, X6
+	VINSERTI128  $0x01, X6, Y11, Y11
+	VPAND        Y0, Y11, Y11
+	VPMADDUBSW   64(R11), Y11, Y7
+	VPMADDWD     Y1, Y7, Y7
+	VPADDD       64(R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW 36(R10), X6
+	VCVTPH2PS    X6, Y8
+	VBROADCASTSS 8(R13), Y9
+	VMULPS       Y9, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y4
+	VMOVDQU      56(R10), X12
+	VPSRLW       $0x04, X12, X6
+	VINSERTI128  $0x01, X6, Y12, Y12
+	VPAND        Y0, Y12, Y12
+	VPMADDUBSW   96(R11), Y12, Y7
+	VPMADDWD     Y1, Y7, Y7
+	VPADDD       96(R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW 54(R10), X6
+	VCVTPH2PS    X6, Y8
+	VBROADCASTSS 12(R13), Y9
+	VMULPS       Y9, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y5
+	ADDQ         $0x00000048, R10
+	ADDQ         $0x00000080, R11
+	ADDQ         $0x00000080, R12
+	ADDQ         $0x00000010, R13
+	SUBQ         $0x00000004, R14
+	JMP          matVecQ4_0AVX2_big
+
+matVecQ4_0AVX2_one:
+	TESTQ        R14, R14
+	JLE          matVecQ4_0AVX2_reduce
+	VMOVDQU      2(R10), X13
+	VPSRLW       $0x04, X13, X6
+	VINSERTI128  $0x01, X6, Y13, Y13
+	VPAND        Y0, Y13, Y13
+	VPMADDUBSW   (R11), Y13, Y7
+	VPMADDWD     Y1, Y7, Y7
+	VPADDD       (R12), Y7, Y7
+	VCVTDQ2PS    Y7, Y7
+	VPBROADCASTW (R10), X6
+	VCVTPH2PS    X6, Y8
+	VBROADCASTSS (R13), Y9
+	VMULPS       Y9, Y8, Y8
+	VFMADD231PS  Y8, Y7, Y2
+	ADDQ         $0x00000012, R10
+	ADDQ         $0x00000020, R11
+	ADDQ         $0x00000020, R12
+	ADDQ         $0x00000004, R13
+	DECQ         R14
+	JMP          matVecQ4_0AVX2_one
+
+matVecQ4_0AVX2_reduce:
+	VADDPS       Y4, Y2, Y2
+	VADDPS       Y5, Y3, Y3
+	VADDPS       Y3, Y2, Y2
+	VEXTRACTF128 $0x01, Y2, X3
+	VADDPS       X3, X2, X3
+	VMOVHLPS     X3, X3, X2
+	VADDPS       X2, X3, X3
+	VMOVSHDUP    X3, X2
+	VADDSS       X2, X3, X3
+	VMOVSS       X3, (R9)
+	ADDQ         $0x00000004, R9
+	ADDQ         CX, AX
+	DECQ         R8
+	JMP          matVecQ4_0AVX2_row
+
+matVecQ4_0AVX2_done:
+	VZEROUPPER
+	RET
+
+// func matVecQ8_0AVX2(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·matVecQ8_0AVX2(SB), NOSPLIT, $0-56
+	MOVQ w+0(FP), AX
+	MOVQ rb+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ dx+24(FP), BX
+	MOVQ nb+32(FP), SI
+	MOVQ rows+40(FP), DI
+	MOVQ y+48(FP), R8
+
+matVecQ8_0AVX2_row:
+	TESTQ  DI, DI
+	JLE    matVecQ8_0AVX2_done
+	MOVQ   AX, R9
+	MOVQ   DX, R10
+	MOVQ   BX, R11
+	MOVQ   SI, R12
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+matVecQ8_0AVX2_big:
+	CMPQ         R12, $0x00000004
+	JL           matVecQ8_0AVX2_one
+	PREFETCHT0   4096(R9)
+	PREFETCHT0   4160(R9)
+	PREFETCHT0   4224(R9)
+	PREFETCHT0   4231(R9)
+	VPMOVSXBW    2(R9), Y4
+	VPMOVSXBW    18(R9), Y5
+	VPMOVSXBW    (R10), Y6
+	VPMOVSXBW    16(R10), Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y7, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (R9), X5
+	VCVTPH2PS    X5, Y5
+	VBROADCASTSS (R11), Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	VPMOVSXBW    36(R9), Y4
+	VPMOVSXBW    52(R9), Y5
+	VPMOVSXBW    32(R10), Y6
+	VPMOVSXBW    48(R10), Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y7, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW 34(R9), X5
+	VCVTPH2PS    X5, Y5
+	VBROADCASTSS 4(R11), Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y1
+	VPMOVSXBW    70(R9), Y4
+	VPMOVSXBW    86(R9), Y5
+	VPMOVSXBW    64(R10), Y6
+	VPMOVSXBW    80(R10), Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y7, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW 68(R9), X5
+	VCVTPH2PS    X5, Y5
+	VBROADCASTSS 8(R11), Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y2
+	VPMOVSXBW    104(R9), Y4
+	VPMOVSXBW    120(R9), Y5
+	VPMOVSXBW    96(R10), Y6
+	VPMOVSXBW    112(R10), Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y7, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW 102(R9), X5
+	VCVTPH2PS    X5, Y5
+	VBROADCASTSS 12(R11), Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y3
+	ADDQ         $0x00000088, R9
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000010, R11
+	SUBQ         $0x00000004, R12
+	JMP          matVecQ8_0AVX2_big
+
+matVecQ8_0AVX2_one:
+	TESTQ        R12, R12
+	JLE          matVecQ8_0AVX2_reduce
+	VPMOVSXBW    2(R9), Y4
+	VPMOVSXBW    18(R9), Y5
+	VPMOVSXBW    (R10), Y6
+	VPMOVSXBW    16(R10), Y7
+	VPMADDWD     Y6, Y4, Y4
+	VPMADDWD     Y7, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VCVTDQ2PS    Y4, Y4
+	VPBROADCASTW (R9), X5
+	VCVTPH2PS    X5, Y5
+	VBROADCASTSS (R11), Y6
+	VMULPS       Y6, Y5, Y5
+	VFMADD231PS  Y5, Y4, Y0
+	ADDQ         $0x00000022, R9
+	ADDQ         $0x00000020, R10
+	ADDQ         $0x00000004, R11
+	DECQ         R12
+	JMP          matVecQ8_0AVX2_one
+
+matVecQ8_0AVX2_reduce:
+	VADDPS       Y2, Y0, Y0
+	VADDPS       Y3, Y1, Y1
+	VADDPS       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VADDPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VADDSS       X0, X1, X1
+	VMOVSS       X1, (R8)
+	ADDQ         $0x00000004, R8
+	ADDQ         CX, AX
+	DECQ         DI
+	JMP          matVecQ8_0AVX2_row
+
+matVecQ8_0AVX2_done:
+	VZEROUPPER
+	RET
+
 // func matVecQ4_0_24AVX512(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)
 // Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL, F16C, FMA3, MMX+
 TEXT ·matVecQ4_0_24AVX512(SB), NOSPLIT, $0-56
@@ -17723,6 +17992,289 @@ quantQ8_0PrepAVX512_next:
 quantQ8_0PrepAVX512_done:
 	VZEROUPPER
 	RET
+
+// func quantQ8_0AVX2(x *float32, nb int, q *byte)
+// Requires: AVX, AVX2, F16C
+TEXT ·quantQ8_0AVX2(SB), NOSPLIT, $0-24
+	MOVQ         x+0(FP), AX
+	MOVQ         nb+8(FP), CX
+	MOVQ         q+16(FP), DX
+	MOVL         $0x7fffffff, BX
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x80000000, BX
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x3f000000, BX
+	VMOVD        BX, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x3f800000, BX
+	VMOVD        BX, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x42fe0000, BX
+	VMOVD        BX, X4
+	VPBROADCASTD X4, X4
+	VMOVDQU      quantQ8_0AVX2_order<>+0(SB), Y5
+
+quantQ8_0AVX2_loop:
+	TESTQ        CX, CX
+	JLE          quantQ8_0AVX2_done
+	VMOVUPS      (AX), Y6
+	VMOVUPS      32(AX), Y7
+	VMOVUPS      64(AX), Y8
+	VMOVUPS      96(AX), Y9
+	VANDPS       Y0, Y6, Y10
+	VANDPS       Y0, Y7, Y11
+	VMAXPS       Y11, Y10, Y10
+	VANDPS       Y0, Y8, Y11
+	VMAXPS       Y11, Y10, Y10
+	VANDPS       Y0, Y9, Y11
+	VMAXPS       Y11, Y10, Y10
+	VEXTRACTF128 $0x01, Y10, X11
+	VMAXPS       X10, X11, X11
+	VMOVHLPS     X11, X11, X10
+	VMAXPS       X10, X11, X11
+	VMOVSHDUP    X11, X10
+	VMAXSS       X10, X11, X11
+	VDIVSS       X4, X11, X10
+	VDIVSS       X10, X3, X11
+	VCVTPS2PH    $0x00, X10, X12
+	VPEXTRW      $0x00, X12, (DX)
+	VUCOMISS     quantQ8_0AVX2_inf<>+0(SB), X11
+	JAE          quantQ8_0AVX2_zero
+	VUCOMISS     quantQ8_0AVX2_inf<>+0(SB), X10
+	JAE          quantQ8_0AVX2_zero
+	VBROADCASTSS X11, Y10
+	VMULPS       Y10, Y6, Y6
+	VROUNDPS     $0x0b, Y6, Y11
+	VSUBPS       Y11, Y6, Y12
+	VANDPS       Y0, Y12, Y12
+	VCMPPS       $0x1d, Y2, Y12, Y12
+	VANDPS       Y1, Y6, Y6
+	VORPS        Y3, Y6, Y6
+	VANDPS       Y12, Y6, Y6
+	VADDPS       Y6, Y11, Y11
+	VCVTTPS2DQ   Y11, Y11
+	VMULPS       Y10, Y7, Y7
+	VROUNDPS     $0x0b, Y7, Y6
+	VSUBPS       Y6, Y7, Y12
+	VANDPS       Y0, Y12, Y12
+	VCMPPS       $0x1d, Y2, Y12, Y12
+	VANDPS       Y1, Y7, Y7
+	VORPS        Y3, Y7, Y7
+	VANDPS       Y12, Y7, Y7
+	VADDPS       Y7, Y6, Y6
+	VCVTTPS2DQ   Y6, Y6
+	VMULPS       Y10, Y8, Y8
+	VROUNDPS     $0x0b, Y8, Y7
+	VSUBPS       Y7, Y8, Y12
+	VANDPS       Y0, Y12, Y12
+	VCMPPS       $0x1d, Y2, Y12, Y12
+	VANDPS       Y1, Y8, Y8
+	VORPS        Y3, Y8, Y8
+	VANDPS       Y12, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VCVTTPS2DQ   Y7, Y7
+	VMULPS       Y10, Y9, Y9
+	VROUNDPS     $0x0b, Y9, Y8
+	VSUBPS       Y8, Y9, Y10
+	VANDPS       Y0, Y10, Y10
+	VCMPPS       $0x1d, Y2, Y10, Y10
+	VANDPS       Y1, Y9, Y9
+	VORPS        Y3, Y9, Y9
+	VANDPS       Y10, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VPACKSSDW    Y6, Y11, Y11
+	VPACKSSDW    Y8, Y7, Y7
+	VPACKSSWB    Y7, Y11, Y11
+	VPERMD       Y11, Y5, Y11
+	JMP          quantQ8_0AVX2_store
+
+quantQ8_0AVX2_zero:
+	VMOVDQU quantQ8_0AVX2_zeros<>+0(SB), Y11
+
+quantQ8_0AVX2_store:
+	VMOVDQU Y11, 2(DX)
+	ADDQ    $0x00000080, AX
+	ADDQ    $0x00000022, DX
+	DECQ    CX
+	JMP     quantQ8_0AVX2_loop
+
+quantQ8_0AVX2_done:
+	VZEROUPPER
+	RET
+
+DATA quantQ8_0AVX2_order<>+0(SB)/4, $0x00000000
+DATA quantQ8_0AVX2_order<>+4(SB)/4, $0x00000004
+DATA quantQ8_0AVX2_order<>+8(SB)/4, $0x00000001
+DATA quantQ8_0AVX2_order<>+12(SB)/4, $0x00000005
+DATA quantQ8_0AVX2_order<>+16(SB)/4, $0x00000002
+DATA quantQ8_0AVX2_order<>+20(SB)/4, $0x00000006
+DATA quantQ8_0AVX2_order<>+24(SB)/4, $0x00000003
+DATA quantQ8_0AVX2_order<>+28(SB)/4, $0x00000007
+GLOBL quantQ8_0AVX2_order<>(SB), RODATA|NOPTR, $32
+
+DATA quantQ8_0AVX2_inf<>+0(SB)/4, $0x7f800000
+GLOBL quantQ8_0AVX2_inf<>(SB), RODATA|NOPTR, $4
+
+DATA quantQ8_0AVX2_zeros<>+0(SB)/8, $0x0000000000000000
+DATA quantQ8_0AVX2_zeros<>+8(SB)/8, $0x0000000000000000
+DATA quantQ8_0AVX2_zeros<>+16(SB)/8, $0x0000000000000000
+DATA quantQ8_0AVX2_zeros<>+24(SB)/8, $0x0000000000000000
+GLOBL quantQ8_0AVX2_zeros<>(SB), RODATA|NOPTR, $32
+
+// func quantQ8_0PrepAVX2(x *float32, nb int, q *byte, qs *byte, c *int32, dx *float32)
+// Requires: AVX, AVX2, F16C
+TEXT ·quantQ8_0PrepAVX2(SB), NOSPLIT, $0-48
+	MOVQ         x+0(FP), AX
+	MOVQ         nb+8(FP), CX
+	MOVQ         q+16(FP), DX
+	MOVQ         qs+24(FP), BX
+	MOVQ         c+32(FP), SI
+	MOVQ         dx+40(FP), DI
+	MOVL         $0x01010101, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x7fffffff, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+	MOVL         $0x80000000, R8
+	VMOVD        R8, X3
+	VPBROADCASTD X3, Y3
+	MOVL         $0x3f000000, R8
+	VMOVD        R8, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x3f800000, R8
+	VMOVD        R8, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x42fe0000, R8
+	VMOVD        R8, X6
+	VPBROADCASTD X6, X6
+	VMOVDQU      quantQ8_0PrepAVX2_order<>+0(SB), Y7
+
+quantQ8_0PrepAVX2_loop:
+	TESTQ        CX, CX
+	JLE          quantQ8_0PrepAVX2_done
+	VMOVUPS      (AX), Y8
+	VMOVUPS      32(AX), Y9
+	VMOVUPS      64(AX), Y10
+	VMOVUPS      96(AX), Y11
+	VANDPS       Y2, Y8, Y12
+	VANDPS       Y2, Y9, Y13
+	VMAXPS       Y13, Y12, Y12
+	VANDPS       Y2, Y10, Y13
+	VMAXPS       Y13, Y12, Y12
+	VANDPS       Y2, Y11, Y13
+	VMAXPS       Y13, Y12, Y12
+	VEXTRACTF128 $0x01, Y12, X13
+	VMAXPS       X12, X13, X13
+	VMOVHLPS     X13, X13, X12
+	VMAXPS       X12, X13, X13
+	VMOVSHDUP    X13, X12
+	VMAXSS       X12, X13, X13
+	VDIVSS       X6, X13, X12
+	VDIVSS       X12, X5, X13
+	VCVTPS2PH    $0x00, X12, X14
+	VPEXTRW      $0x00, X14, (DX)
+	VUCOMISS     quantQ8_0PrepAVX2_inf<>+0(SB), X13
+	JAE          quantQ8_0PrepAVX2_zero
+	VUCOMISS     quantQ8_0PrepAVX2_inf<>+0(SB), X12
+	JAE          quantQ8_0PrepAVX2_zero
+	VBROADCASTSS X13, Y12
+	VMULPS       Y12, Y8, Y8
+	VROUNDPS     $0x0b, Y8, Y13
+	VSUBPS       Y13, Y8, Y15
+	VANDPS       Y2, Y15, Y15
+	VCMPPS       $0x1d, Y4, Y15, Y15
+	VANDPS       Y3, Y8, Y8
+	VORPS        Y5, Y8, Y8
+	VANDPS       Y15, Y8, Y8
+	VADDPS       Y8, Y13, Y13
+	VCVTTPS2DQ   Y13, Y13
+	VMULPS       Y12, Y9, Y9
+	VROUNDPS     $0x0b, Y9, Y8
+	VSUBPS       Y8, Y9, Y15
+	VANDPS       Y2, Y15, Y15
+	VCMPPS       $0x1d, Y4, Y15, Y15
+	VANDPS       Y3, Y9, Y9
+	VORPS        Y5, Y9, Y9
+	VANDPS       Y15, Y9, Y9
+	VADDPS       Y9, Y8, Y8
+	VCVTTPS2DQ   Y8, Y8
+	VMULPS       Y12, Y10, Y10
+	VROUNDPS     $0x0b, Y10, Y9
+	VSUBPS       Y9, Y10, Y15
+	VANDPS       Y2, Y15, Y15
+	VCMPPS       $0x1d, Y4, Y15, Y15
+	VANDPS       Y3, Y10, Y10
+	VORPS        Y5, Y10, Y10
+	VANDPS       Y15, Y10, Y10
+	VADDPS       Y10, Y9, Y9
+	VCVTTPS2DQ   Y9, Y9
+	VMULPS       Y12, Y11, Y11
+	VROUNDPS     $0x0b, Y11, Y10
+	VSUBPS       Y10, Y11, Y12
+	VANDPS       Y2, Y12, Y12
+	VCMPPS       $0x1d, Y4, Y12, Y12
+	VANDPS       Y3, Y11, Y11
+	VORPS        Y5, Y11, Y11
+	VANDPS       Y12, Y11, Y11
+	VADDPS       Y11, Y10, Y10
+	VCVTTPS2DQ   Y10, Y10
+	VPACKSSDW    Y8, Y13, Y13
+	VPACKSSDW    Y10, Y9, Y9
+	VPACKSSWB    Y9, Y13, Y13
+	VPERMD       Y13, Y7, Y13
+	JMP          quantQ8_0PrepAVX2_store
+
+quantQ8_0PrepAVX2_zero:
+	VMOVDQU quantQ8_0PrepAVX2_zeros<>+0(SB), Y13
+
+quantQ8_0PrepAVX2_store:
+	VMOVDQU    Y13, 2(DX)
+	VMOVDQU    Y13, (BX)
+	VPMADDUBSW Y13, Y0, Y8
+	VPMADDWD   Y1, Y8, Y8
+	VPSLLD     $0x03, Y8, Y8
+	VPXOR      Y9, Y9, Y9
+	VPSUBD     Y8, Y9, Y8
+	VMOVDQU    Y8, (SI)
+	VCVTPH2PS  X14, X8
+	VMOVSS     X8, (DI)
+	ADDQ       $0x00000020, BX
+	ADDQ       $0x00000020, SI
+	ADDQ       $0x00000004, DI
+	ADDQ       $0x00000080, AX
+	ADDQ       $0x00000022, DX
+	DECQ       CX
+	JMP        quantQ8_0PrepAVX2_loop
+
+quantQ8_0PrepAVX2_done:
+	VZEROUPPER
+	RET
+
+DATA quantQ8_0PrepAVX2_order<>+0(SB)/4, $0x00000000
+DATA quantQ8_0PrepAVX2_order<>+4(SB)/4, $0x00000004
+DATA quantQ8_0PrepAVX2_order<>+8(SB)/4, $0x00000001
+DATA quantQ8_0PrepAVX2_order<>+12(SB)/4, $0x00000005
+DATA quantQ8_0PrepAVX2_order<>+16(SB)/4, $0x00000002
+DATA quantQ8_0PrepAVX2_order<>+20(SB)/4, $0x00000006
+DATA quantQ8_0PrepAVX2_order<>+24(SB)/4, $0x00000003
+DATA quantQ8_0PrepAVX2_order<>+28(SB)/4, $0x00000007
+GLOBL quantQ8_0PrepAVX2_order<>(SB), RODATA|NOPTR, $32
+
+DATA quantQ8_0PrepAVX2_inf<>+0(SB)/4, $0x7f800000
+GLOBL quantQ8_0PrepAVX2_inf<>(SB), RODATA|NOPTR, $4
+
+DATA quantQ8_0PrepAVX2_zeros<>+0(SB)/8, $0x0000000000000000
+DATA quantQ8_0PrepAVX2_zeros<>+8(SB)/8, $0x0000000000000000
+DATA quantQ8_0PrepAVX2_zeros<>+16(SB)/8, $0x0000000000000000
+DATA quantQ8_0PrepAVX2_zeros<>+24(SB)/8, $0x0000000000000000
+GLOBL quantQ8_0PrepAVX2_zeros<>(SB), RODATA|NOPTR, $32
 
 // func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 // Requires: AVX, AVX512DQ, AVX512F, BMI2

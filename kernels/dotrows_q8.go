@@ -62,14 +62,14 @@ func (c *Context) DotRowsQ8(y []float32, w []byte, stride int, x []float32, s *Q
 		panic("kernels: DotRowsQ8: the context has not resolved its q8_0 kernel (call BackendFor(Q8_0) first)")
 	}
 	xq := s.xq[:nb*34]
-	if c.kernMV[slot] == mvQ8 && nb > 0 {
+	if kind := c.kernMV[slot]; (kind == mvQ8 || kind == mvQ8A2) && nb > 0 {
 		if qp := actQuantPrep(c.b.Name); qp != nil {
 			qp(xq, &s.p, x)
 		} else {
 			quantQ8_0(xq, x)
 			s.p.set(xq, nb)
 		}
-		mvRows(mvQ8, nb*32, w, stride, len(y), &s.p, y)
+		mvRows(kind, nb*32, w, stride, len(y), &s.p, y)
 		return
 	}
 	q := formats[Q8_0].quant

@@ -21,6 +21,8 @@ const (
 	mvF16          // f16 weights, against the float32 activation itself
 	mvQ2K          // q2_k weights, against the q8_K activation itself
 	mvTQ2          // tq2_0 weights, against the q8_K activation itself
+	mvQ8A2         // q8_0 weights, avx2 backend
+	mvQ4A2         // q4_0 weights, avx2 backend
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep

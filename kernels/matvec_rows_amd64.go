@@ -11,9 +11,18 @@ import (
 // serves them: the avx512 backend's q8_0 (VNNI), q4_0 (VNNI, VBMI and
 // GFNI), 2:4 sparse (VNNI, VBMI; GFNI for q4_0 values) and bitmask sparse
 // (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), f16 (AVX-512 F, as its
-// single-row dot) and q2_k and tq2_0 (GFNI, as their single-row dots),
-// else mvNone.
+// single-row dot) and q2_k and tq2_0 (GFNI, as their single-row dots), and
+// the avx2 backend's q8_0 and q4_0, else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
+	if backend == avx2Backend.Name && haveAVX2 {
+		switch t {
+		case Q8_0:
+			return mvQ8A2
+		case Q4_0:
+			return mvQ4A2
+		}
+		return mvNone
+	}
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return mvNone
 	}
@@ -54,7 +63,7 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	}
 	nb := n / 32
 	wsz := 34
-	if kind == mvQ4 {
+	if kind == mvQ4 || kind == mvQ4A2 {
 		wsz = 18
 	}
 	if nb == 0 || rb < nb*wsz {
@@ -73,6 +82,12 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	case mvQ4:
 		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
 		matVecQ4_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
+	case mvQ8A2:
+		qs := need(p.qs, nb*32)
+		matVecQ8_0AVX2(&w[0], rb, &qs[0], &dx[0], nb, rows, &y[0])
+	case mvQ4A2:
+		qs, c := need(p.qs, nb*32), need(p.c, nb*8)
+		matVecQ4_0AVX2(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
 	}
 }
 
@@ -196,16 +211,30 @@ func mvRowsSparse(kind mvKind, n int, w []byte, rb, rows, wsz int, p *mvPrep, y 
 	}
 }
 
-// actQuant returns the avx512 backend's q8_0 activation quantizer (bit
+// actQuant returns the avx512 or avx2 backend's q8_0 activation quantizer (bit
 // for bit quantQ8_0 on finite input, about 10x faster), or nil for other
 // backends and formats, which use the format's own quantizer. Activations
 // are quantized on the caller between parallel loops, so on two cores
 // every µs here is a µs the other core spins.
 func actQuant(backend string, t Type) func(dst []byte, src []float32) {
-	if backend == avx512Backend.Name && haveAVX512VNNI && t == Q8_0 {
+	switch {
+	case t != Q8_0:
+		return nil
+	case backend == avx512Backend.Name && haveAVX512VNNI:
 		return quantQ8_0Fast
+	case backend == avx2Backend.Name && haveAVX2:
+		return quantQ8_0AVX2Go
 	}
 	return nil
+}
+
+func quantQ8_0AVX2Go(dst []byte, src []float32) {
+	nb := len(src) / 32
+	if nb == 0 {
+		return
+	}
+	dst = need(dst, nb*34)
+	quantQ8_0AVX2(&src[0], nb, &dst[0])
 }
 
 func quantQ8_0Fast(dst []byte, src []float32) {
@@ -352,14 +381,27 @@ func dotRowsF16For(backend string) func(y []float32, w []byte, stride int, x []f
 	}
 }
 
-// actQuantPrep returns the avx512 quantizer that also lays the result out
-// for the range kernels (quantQ8_0 then mvPrep.set in one pass, bit for
-// bit), or nil.
+// actQuantPrep returns the quantizer that also lays the result out for the
+// backend's range kernels (quantQ8_0 then mvPrep.set in one pass, bit for
+// bit; the avx2 one only the qs, c and dx its kernels read), or nil.
 func actQuantPrep(backend string) func(dst []byte, p *mvPrep, src []float32) {
-	if backend == avx512Backend.Name && haveAVX512VNNI {
+	switch {
+	case backend == avx512Backend.Name && haveAVX512VNNI:
 		return quantQ8_0PrepFast
+	case backend == avx2Backend.Name && haveAVX2:
+		return quantQ8_0PrepAVX2Go
 	}
 	return nil
+}
+
+func quantQ8_0PrepAVX2Go(dst []byte, p *mvPrep, src []float32) {
+	nb := len(src) / 32
+	if nb == 0 {
+		return
+	}
+	dst = need(dst, nb*34)
+	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
+	quantQ8_0PrepAVX2(&src[0], nb, &dst[0], &qs[0], &c[0], &dx[0])
 }
 
 func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {

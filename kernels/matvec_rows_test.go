@@ -20,17 +20,27 @@ func avx512(t testing.TB) *Backend {
 // product over every block count 1..24 (every tail length of the 8-block
 // groups, SmolLM2's 18), row counts that do and do not fill a range, and
 // extreme bytes (weights -128 and 127, activation values -127..127 at full
-// scale), with the weight data cut to exactly the rows it holds. Where the
-// CPU has no range kernel it checks that none is offered.
+// scale), with the weight data cut to exactly the rows it holds, for the
+// avx512 and the avx2 backends' kernels; the avx2 ones also against their
+// backend's row dot, bit for bit. Where the CPU has no range kernel it
+// checks that none is offered.
 func TestMatVecRowsKernels(t *testing.T) {
-	for _, ty := range []Type{Q8_0, Q4_0} {
-		kind := mvRowsKind("avx512", ty)
+	for _, bt := range []struct {
+		backend string
+		ty      Type
+	}{{"avx512", Q8_0}, {"avx512", Q4_0}, {"avx2", Q8_0}, {"avx2", Q4_0}} {
+		ty := bt.ty
+		kind := mvRowsKind(bt.backend, ty)
 		if kind == mvNone {
 			if mvRowsKind(goBackend.Name, ty) != mvNone {
 				t.Fatalf("%s: range kernel offered for the go backend", ty)
 			}
-			t.Logf("%s: no range kernel on this CPU", ty)
+			t.Logf("%s %s: no range kernel on this CPU", bt.backend, ty)
 			continue
+		}
+		b, err := SelectBackend(bt.backend)
+		if err != nil {
+			t.Fatal(err)
 		}
 		for nb := 1; nb <= 24; nb++ {
 			cols := nb * 32
@@ -69,10 +79,18 @@ func TestMatVecRowsKernels(t *testing.T) {
 				if y[rows] != 42 {
 					t.Fatalf("%s nb=%d: wrote past the rows", ty, nb)
 				}
+				if bt.backend == "avx2" {
+					rb := len(w.Data) / rows
+					for r := 0; r < rows; r++ {
+						if d := b.Dot[ty](cols, w.Data[r*rb:(r+1)*rb], xq); math.Float32bits(d) != math.Float32bits(y[r]) {
+							t.Fatalf("avx2 %s nb=%d rows=%d: row %d = %g, the row dot %g", ty, nb, rows, r, y[r], d)
+						}
+					}
+				}
 				// Through the context: MatVec on all threads gives the same.
 				for _, threads := range []int{1, 3} {
 					pool := NewPool(threads)
-					c := NewContext(avx512(t), pool)
+					c := NewContext(b, pool)
 					yc := make([]float32, rows)
 					c.MatVec(yc, w, x)
 					pool.Close()
@@ -133,17 +151,24 @@ func BenchmarkMatVecRows(b *testing.B) {
 	}
 }
 
-// TestActQuantExact: the avx512 activation quantizer equals quantQ8_0 bit
-// for bit on random rows, all-zero blocks, exact rounding ties, values
-// just below a tie, huge and tiny (subnormal-scale) blocks.
+// TestActQuantExact: the avx512 and avx2 activation quantizers equal
+// quantQ8_0 bit for bit on random rows, all-zero blocks, exact rounding
+// ties, values just below a tie, huge and tiny (subnormal-scale) blocks.
 func TestActQuantExact(t *testing.T) {
-	q := actQuant("avx512", Q8_0)
-	if q == nil {
-		t.Skip("no avx512 activation quantizer on this CPU")
-	}
-	if actQuant(goBackend.Name, Q8_0) != nil || actQuant("avx512", Q8_K) != nil {
+	if actQuant(goBackend.Name, Q8_0) != nil || actQuant("avx512", Q8_K) != nil || actQuant("avx2", Q4_0) != nil {
 		t.Fatal("fast quantizer offered where it must not be used")
 	}
+	for _, b := range []string{"avx512", "avx2"} {
+		q := actQuant(b, Q8_0)
+		if q == nil {
+			t.Logf("no %s activation quantizer on this CPU", b)
+			continue
+		}
+		testActQuantExact(t, b, q)
+	}
+}
+
+func testActQuantExact(t *testing.T, backend string, q func(dst []byte, src []float32)) {
 	r := newRand(11)
 	var rows [][]float32
 	for n := 0; n < 40; n++ {
@@ -178,11 +203,11 @@ func TestActQuantExact(t *testing.T) {
 		q(got, row)
 		for j := range want {
 			if got[j] != want[j] {
-				t.Fatalf("row %d: byte %d (block %d) = %#x, want %#x", i, j, j/34, got[j], want[j])
+				t.Fatalf("%s row %d: byte %d (block %d) = %#x, want %#x", backend, i, j, j/34, got[j], want[j])
 			}
 		}
 		if got[nb*34] != 0x5a {
-			t.Fatalf("row %d: wrote past the blocks", i)
+			t.Fatalf("%s row %d: wrote past the blocks", backend, i)
 		}
 	}
 }
@@ -286,15 +311,36 @@ func TestDotRowsF32(t *testing.T) {
 
 // TestActQuantPrepExact: the one-pass quantize-and-lay-out equals
 // quantQ8_0 followed by mvPrep.set bit for bit, for every block count
-// 1..20 (partial groups of 8 included).
+// 1..20 (partial groups of 8 included, and blocks that quantize to all
+// zeros): all of the layout for avx512, the qs, c and dx the avx2 range
+// kernels read for avx2.
 func TestActQuantPrepExact(t *testing.T) {
-	qp := actQuantPrep("avx512")
-	if qp == nil {
-		t.Skip("no avx512 quantizer on this CPU")
+	for _, b := range []string{"avx512", "avx2"} {
+		qp := actQuantPrep(b)
+		if qp == nil {
+			t.Logf("no %s quantizer on this CPU", b)
+			continue
+		}
+		testActQuantPrepExact(t, qp, b == "avx512")
 	}
+}
+
+func testActQuantPrepExact(t *testing.T, qp func(dst []byte, p *mvPrep, src []float32), quads bool) {
 	r := newRand(12)
 	for nb := 1; nb <= 20; nb++ {
 		x := randRow(r, nb*32)
+		// Blocks whose codes are all 0: a zero block, a subnormal-scale
+		// one (1/d overflows) and one with an infinite value.
+		switch blk := x[(nb/2)*32 : (nb/2)*32+32]; nb % 4 {
+		case 1:
+			clear(blk)
+		case 2:
+			for j := range blk {
+				blk[j] *= 1e-40
+			}
+		case 3:
+			blk[5] = float32(math.Inf(-1))
+		}
 		want := make([]byte, nb*34)
 		quantQ8_0(want, x)
 		var pw, pg mvPrep
@@ -317,6 +363,14 @@ func TestActQuantPrepExact(t *testing.T) {
 			if pg.c[i] != pw.c[i] {
 				t.Fatalf("nb=%d: c[%d] = %d, want %d", nb, i, pg.c[i], pw.c[i])
 			}
+		}
+		for i := range pw.dx[:nb] {
+			if math.Float32bits(pg.dx[i]) != math.Float32bits(pw.dx[i]) {
+				t.Fatalf("nb=%d: dx[%d] = %g, want %g", nb, i, pg.dx[i], pw.dx[i])
+			}
+		}
+		if !quads {
+			continue
 		}
 		for i := range pw.c4[:nb*4] {
 			if pg.c4[i] != pw.c4[i] {
