@@ -18376,6 +18376,222 @@ siluMulAVX512_done:
 	VZEROUPPER
 	RET
 
+// func siluMulAVX2(out *float32, gate *float32, up *float32, n int)
+// Requires: AVX, AVX2, FMA3
+TEXT ·siluMulAVX2(SB), NOSPLIT, $0-32
+	MOVQ out+0(FP), AX
+	MOVQ gate+8(FP), CX
+	MOVQ up+16(FP), DX
+	MOVQ n+24(FP), BX
+
+siluMulAVX2_loop:
+	CMPQ         BX, $0x00000008
+	JL           siluMulAVX2_tail
+	VMOVUPS      (CX), Y0
+	VMOVUPS      (DX), Y1
+	VXORPS       siluMulAVX2_sign<>+0(SB), Y0, Y2
+	VMAXPS       siluMulAVX2_expf<>+0(SB), Y2, Y2
+	VMINPS       siluMulAVX2_expf<>+32(SB), Y2, Y2
+	VMULPS       siluMulAVX2_expf<>+64(SB), Y2, Y3
+	VROUNDPS     $0x08, Y3, Y3
+	VFNMADD231PS siluMulAVX2_expf<>+96(SB), Y3, Y2
+	VFNMADD231PS siluMulAVX2_expf<>+128(SB), Y3, Y2
+	VMULPS       Y2, Y2, Y4
+	VMOVAPS      siluMulAVX2_expf<>+224(SB), Y5
+	VFMADD213PS  siluMulAVX2_expf<>+256(SB), Y2, Y5
+	VFMADD213PS  siluMulAVX2_expf<>+288(SB), Y2, Y5
+	VFMADD213PS  siluMulAVX2_expf<>+320(SB), Y2, Y5
+	VFMADD213PS  siluMulAVX2_expf<>+352(SB), Y2, Y5
+	VFMADD213PS  siluMulAVX2_expf<>+384(SB), Y2, Y5
+	VFMADD213PS  Y2, Y4, Y5
+	VADDPS       siluMulAVX2_expf<>+160(SB), Y5, Y5
+	VCVTPS2DQ    Y3, Y2
+	VPSRAD       $0x01, Y2, Y3
+	VPSUBD       Y3, Y2, Y2
+	VPADDD       siluMulAVX2_expf<>+192(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y5, Y5
+	VPADDD       siluMulAVX2_expf<>+192(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y2, Y5, Y5
+	VADDPS       siluMulAVX2_expf<>+160(SB), Y5, Y5
+	VDIVPS       Y5, Y0, Y0
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (AX)
+	ADDQ         $0x00000020, AX
+	ADDQ         $0x00000020, CX
+	ADDQ         $0x00000020, DX
+	SUBQ         $0x00000008, BX
+	JMP          siluMulAVX2_loop
+
+siluMulAVX2_tail:
+	TESTQ        BX, BX
+	JLE          siluMulAVX2_done
+	VMOVD        BX, X0
+	VPBROADCASTD X0, Y0
+	VPCMPGTD     siluMulAVX2_iota<>+0(SB), Y0, Y0
+	VMASKMOVPS   (CX), Y0, Y1
+	VMASKMOVPS   (DX), Y0, Y2
+	VXORPS       siluMulAVX2_sign<>+0(SB), Y1, Y3
+	VMAXPS       siluMulAVX2_expf<>+0(SB), Y3, Y3
+	VMINPS       siluMulAVX2_expf<>+32(SB), Y3, Y3
+	VMULPS       siluMulAVX2_expf<>+64(SB), Y3, Y4
+	VROUNDPS     $0x08, Y4, Y4
+	VFNMADD231PS siluMulAVX2_expf<>+96(SB), Y4, Y3
+	VFNMADD231PS siluMulAVX2_expf<>+128(SB), Y4, Y3
+	VMULPS       Y3, Y3, Y5
+	VMOVAPS      siluMulAVX2_expf<>+224(SB), Y6
+	VFMADD213PS  siluMulAVX2_expf<>+256(SB), Y3, Y6
+	VFMADD213PS  siluMulAVX2_expf<>+288(SB), Y3, Y6
+	VFMADD213PS  siluMulAVX2_expf<>+320(SB), Y3, Y6
+	VFMADD213PS  siluMulAVX2_expf<>+352(SB), Y3, Y6
+	VFMADD213PS  siluMulAVX2_expf<>+384(SB), Y3, Y6
+	VFMADD213PS  Y3, Y5, Y6
+	VADDPS       siluMulAVX2_expf<>+160(SB), Y6, Y6
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       siluMulAVX2_expf<>+192(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y6, Y6
+	VPADDD       siluMulAVX2_expf<>+192(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y6, Y6
+	VADDPS       siluMulAVX2_expf<>+160(SB), Y6, Y6
+	VDIVPS       Y6, Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMASKMOVPS   Y1, Y0, (AX)
+
+siluMulAVX2_done:
+	VZEROUPPER
+	RET
+
+DATA siluMulAVX2_expf<>+0(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+4(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+8(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+12(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+16(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+20(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+24(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+28(SB)/4, $0xc2d00000
+DATA siluMulAVX2_expf<>+32(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+36(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+40(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+44(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+48(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+52(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+56(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+60(SB)/4, $0x42b20000
+DATA siluMulAVX2_expf<>+64(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+68(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+72(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+76(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+80(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+84(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+88(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+92(SB)/4, $0x3fb8aa3b
+DATA siluMulAVX2_expf<>+96(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+100(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+104(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+108(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+112(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+116(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+120(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+124(SB)/4, $0x3f318000
+DATA siluMulAVX2_expf<>+128(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+132(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+136(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+140(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+144(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+148(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+152(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+156(SB)/4, $0xb95e8083
+DATA siluMulAVX2_expf<>+160(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+164(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+168(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+172(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+176(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+180(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+184(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+188(SB)/4, $0x3f800000
+DATA siluMulAVX2_expf<>+192(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+196(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+200(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+204(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+208(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+212(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+216(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+220(SB)/4, $0x0000007f
+DATA siluMulAVX2_expf<>+224(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+228(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+232(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+236(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+240(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+244(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+248(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+252(SB)/4, $0x39506967
+DATA siluMulAVX2_expf<>+256(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+260(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+264(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+268(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+272(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+276(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+280(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+284(SB)/4, $0x3ab743ce
+DATA siluMulAVX2_expf<>+288(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+292(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+296(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+300(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+304(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+308(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+312(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+316(SB)/4, $0x3c088908
+DATA siluMulAVX2_expf<>+320(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+324(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+328(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+332(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+336(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+340(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+344(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+348(SB)/4, $0x3d2aa9c1
+DATA siluMulAVX2_expf<>+352(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+356(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+360(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+364(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+368(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+372(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+376(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+380(SB)/4, $0x3e2aaaaa
+DATA siluMulAVX2_expf<>+384(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+388(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+392(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+396(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+400(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+404(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+408(SB)/4, $0x3f000000
+DATA siluMulAVX2_expf<>+412(SB)/4, $0x3f000000
+GLOBL siluMulAVX2_expf<>(SB), RODATA|NOPTR, $416
+
+DATA siluMulAVX2_sign<>+0(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+4(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+8(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+12(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+16(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+20(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+24(SB)/4, $0x80000000
+DATA siluMulAVX2_sign<>+28(SB)/4, $0x80000000
+GLOBL siluMulAVX2_sign<>(SB), RODATA|NOPTR, $32
+
+DATA siluMulAVX2_iota<>+0(SB)/4, $0x00000000
+DATA siluMulAVX2_iota<>+4(SB)/4, $0x00000001
+DATA siluMulAVX2_iota<>+8(SB)/4, $0x00000002
+DATA siluMulAVX2_iota<>+12(SB)/4, $0x00000003
+DATA siluMulAVX2_iota<>+16(SB)/4, $0x00000004
+DATA siluMulAVX2_iota<>+20(SB)/4, $0x00000005
+DATA siluMulAVX2_iota<>+24(SB)/4, $0x00000006
+DATA siluMulAVX2_iota<>+28(SB)/4, $0x00000007
+GLOBL siluMulAVX2_iota<>(SB), RODATA|NOPTR, $32
+
 // func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·dotRowsF32AVX512(SB), NOSPLIT, $0-48
@@ -21647,6 +21863,315 @@ scaleF32AVX512_tail:
 scaleF32AVX512_end:
 	VZEROUPPER
 	RET
+
+// func softmaxExpAVX2(x *float32, n int, mx float32) float64
+// Requires: AVX, AVX2, FMA3, SSE, SSE2
+TEXT ·softmaxExpAVX2(SB), NOSPLIT, $0-32
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        mx+16(FP), X0
+	VBROADCASTSS X0, Y0
+	VXORPD       Y1, Y1, Y1
+	VXORPD       Y2, Y2, Y2
+
+softmaxExpAVX2_loop:
+	CMPQ         CX, $0x00000008
+	JL           softmaxExpAVX2_tail
+	VMOVUPS      (AX), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMAXPS       softmaxExpAVX2_expf<>+0(SB), Y3, Y3
+	VMINPS       softmaxExpAVX2_expf<>+32(SB), Y3, Y3
+	VMULPS       softmaxExpAVX2_expf<>+64(SB), Y3, Y4
+	VROUNDPS     $0x08, Y4, Y4
+	VFNMADD231PS softmaxExpAVX2_expf<>+96(SB), Y4, Y3
+	VFNMADD231PS softmaxExpAVX2_expf<>+128(SB), Y4, Y3
+	VMULPS       Y3, Y3, Y5
+	VMOVAPS      softmaxExpAVX2_expf<>+224(SB), Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+256(SB), Y3, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+288(SB), Y3, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+320(SB), Y3, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+352(SB), Y3, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+384(SB), Y3, Y6
+	VFMADD213PS  Y3, Y5, Y6
+	VADDPS       softmaxExpAVX2_expf<>+160(SB), Y6, Y6
+	VCVTPS2DQ    Y4, Y3
+	VPSRAD       $0x01, Y3, Y4
+	VPSUBD       Y4, Y3, Y3
+	VPADDD       softmaxExpAVX2_expf<>+192(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y6, Y6
+	VPADDD       softmaxExpAVX2_expf<>+192(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y3, Y6, Y6
+	VMOVUPS      Y6, (AX)
+	VEXTRACTF128 $0x01, Y6, X3
+	VCVTPS2PD    X6, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y3, Y2, Y2
+	ADDQ         $0x00000020, AX
+	SUBQ         $0x00000008, CX
+	JMP          softmaxExpAVX2_loop
+
+softmaxExpAVX2_tail:
+	TESTQ        CX, CX
+	JLE          softmaxExpAVX2_sum
+	VMOVD        CX, X3
+	VPBROADCASTD X3, Y3
+	VPCMPGTD     softmaxExpAVX2_iota<>+0(SB), Y3, Y3
+	VMASKMOVPS   (AX), Y3, Y4
+	VSUBPS       Y0, Y4, Y4
+	VMAXPS       softmaxExpAVX2_expf<>+0(SB), Y4, Y4
+	VMINPS       softmaxExpAVX2_expf<>+32(SB), Y4, Y4
+	VMULPS       softmaxExpAVX2_expf<>+64(SB), Y4, Y0
+	VROUNDPS     $0x08, Y0, Y0
+	VFNMADD231PS softmaxExpAVX2_expf<>+96(SB), Y0, Y4
+	VFNMADD231PS softmaxExpAVX2_expf<>+128(SB), Y0, Y4
+	VMULPS       Y4, Y4, Y5
+	VMOVAPS      softmaxExpAVX2_expf<>+224(SB), Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+256(SB), Y4, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+288(SB), Y4, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+320(SB), Y4, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+352(SB), Y4, Y6
+	VFMADD213PS  softmaxExpAVX2_expf<>+384(SB), Y4, Y6
+	VFMADD213PS  Y4, Y5, Y6
+	VADDPS       softmaxExpAVX2_expf<>+160(SB), Y6, Y6
+	VCVTPS2DQ    Y0, Y0
+	VPSRAD       $0x01, Y0, Y4
+	VPSUBD       Y4, Y0, Y0
+	VPADDD       softmaxExpAVX2_expf<>+192(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y4, Y6, Y6
+	VPADDD       softmaxExpAVX2_expf<>+192(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VMULPS       Y0, Y6, Y6
+	VMASKMOVPS   Y6, Y3, (AX)
+	VANDPS       Y3, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X0
+	VCVTPS2PD    X6, Y3
+	VCVTPS2PD    X0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y0, Y2, Y2
+
+softmaxExpAVX2_sum:
+	VADDPD       Y2, Y1, Y1
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPD       X0, X1, X0
+	VUNPCKHPD    X0, X0, X1
+	VADDSD       X1, X0, X0
+	MOVSD        X0, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA softmaxExpAVX2_expf<>+0(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+4(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+8(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+12(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+16(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+20(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+24(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+28(SB)/4, $0xc2d00000
+DATA softmaxExpAVX2_expf<>+32(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+36(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+40(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+44(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+48(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+52(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+56(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+60(SB)/4, $0x42b20000
+DATA softmaxExpAVX2_expf<>+64(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+68(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+72(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+76(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+80(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+84(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+88(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+92(SB)/4, $0x3fb8aa3b
+DATA softmaxExpAVX2_expf<>+96(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+100(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+104(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+108(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+112(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+116(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+120(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+124(SB)/4, $0x3f318000
+DATA softmaxExpAVX2_expf<>+128(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+132(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+136(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+140(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+144(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+148(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+152(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+156(SB)/4, $0xb95e8083
+DATA softmaxExpAVX2_expf<>+160(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+164(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+168(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+172(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+176(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+180(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+184(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+188(SB)/4, $0x3f800000
+DATA softmaxExpAVX2_expf<>+192(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+196(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+200(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+204(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+208(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+212(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+216(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+220(SB)/4, $0x0000007f
+DATA softmaxExpAVX2_expf<>+224(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+228(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+232(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+236(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+240(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+244(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+248(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+252(SB)/4, $0x39506967
+DATA softmaxExpAVX2_expf<>+256(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+260(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+264(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+268(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+272(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+276(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+280(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+284(SB)/4, $0x3ab743ce
+DATA softmaxExpAVX2_expf<>+288(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+292(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+296(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+300(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+304(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+308(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+312(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+316(SB)/4, $0x3c088908
+DATA softmaxExpAVX2_expf<>+320(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+324(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+328(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+332(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+336(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+340(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+344(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+348(SB)/4, $0x3d2aa9c1
+DATA softmaxExpAVX2_expf<>+352(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+356(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+360(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+364(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+368(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+372(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+376(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+380(SB)/4, $0x3e2aaaaa
+DATA softmaxExpAVX2_expf<>+384(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+388(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+392(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+396(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+400(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+404(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+408(SB)/4, $0x3f000000
+DATA softmaxExpAVX2_expf<>+412(SB)/4, $0x3f000000
+GLOBL softmaxExpAVX2_expf<>(SB), RODATA|NOPTR, $416
+
+DATA softmaxExpAVX2_iota<>+0(SB)/4, $0x00000000
+DATA softmaxExpAVX2_iota<>+4(SB)/4, $0x00000001
+DATA softmaxExpAVX2_iota<>+8(SB)/4, $0x00000002
+DATA softmaxExpAVX2_iota<>+12(SB)/4, $0x00000003
+DATA softmaxExpAVX2_iota<>+16(SB)/4, $0x00000004
+DATA softmaxExpAVX2_iota<>+20(SB)/4, $0x00000005
+DATA softmaxExpAVX2_iota<>+24(SB)/4, $0x00000006
+DATA softmaxExpAVX2_iota<>+28(SB)/4, $0x00000007
+GLOBL softmaxExpAVX2_iota<>(SB), RODATA|NOPTR, $32
+
+// func scaleMaxF32AVX2(x *float32, n int, s float32) float32
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleMaxF32AVX2(SB), NOSPLIT, $0-28
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        s+16(FP), X0
+	VBROADCASTSS X0, Y1
+	VMULSS       (AX), X0, X0
+	VBROADCASTSS X0, Y0
+
+scaleMaxF32AVX2_loop:
+	CMPQ    CX, $0x00000008
+	JL      scaleMaxF32AVX2_tail
+	VMULPS  (AX), Y1, Y2
+	VMOVUPS Y2, (AX)
+	VMAXPS  Y2, Y0, Y0
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     scaleMaxF32AVX2_loop
+
+scaleMaxF32AVX2_tail:
+	TESTQ        CX, CX
+	JLE          scaleMaxF32AVX2_end
+	VMOVD        CX, X2
+	VPBROADCASTD X2, Y2
+	VPCMPGTD     scaleMaxF32AVX2_iota<>+0(SB), Y2, Y2
+	VMASKMOVPS   (AX), Y2, Y3
+	VMULPS       Y3, Y1, Y3
+	VMASKMOVPS   Y3, Y2, (AX)
+	VMAXPS       Y3, Y0, Y1
+	VBLENDVPS    Y2, Y1, Y0, Y0
+
+scaleMaxF32AVX2_end:
+	VEXTRACTF128 $0x01, Y0, X1
+	VMAXPS       X1, X0, X1
+	VMOVHLPS     X1, X1, X0
+	VMAXPS       X0, X1, X1
+	VMOVSHDUP    X1, X0
+	VMAXSS       X0, X1, X1
+	MOVSS        X1, ret+24(FP)
+	VZEROUPPER
+	RET
+
+DATA scaleMaxF32AVX2_iota<>+0(SB)/4, $0x00000000
+DATA scaleMaxF32AVX2_iota<>+4(SB)/4, $0x00000001
+DATA scaleMaxF32AVX2_iota<>+8(SB)/4, $0x00000002
+DATA scaleMaxF32AVX2_iota<>+12(SB)/4, $0x00000003
+DATA scaleMaxF32AVX2_iota<>+16(SB)/4, $0x00000004
+DATA scaleMaxF32AVX2_iota<>+20(SB)/4, $0x00000005
+DATA scaleMaxF32AVX2_iota<>+24(SB)/4, $0x00000006
+DATA scaleMaxF32AVX2_iota<>+28(SB)/4, $0x00000007
+GLOBL scaleMaxF32AVX2_iota<>(SB), RODATA|NOPTR, $32
+
+// func scaleF32AVX2(x *float32, n int, s float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleF32AVX2(SB), NOSPLIT, $0-20
+	MOVQ         x+0(FP), AX
+	MOVQ         n+8(FP), CX
+	MOVSS        s+16(FP), X0
+	VBROADCASTSS X0, Y0
+
+scaleF32AVX2_loop:
+	CMPQ    CX, $0x00000008
+	JL      scaleF32AVX2_tail
+	VMULPS  (AX), Y0, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	SUBQ    $0x00000008, CX
+	JMP     scaleF32AVX2_loop
+
+scaleF32AVX2_tail:
+	TESTQ        CX, CX
+	JLE          scaleF32AVX2_end
+	VMOVD        CX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     scaleF32AVX2_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (AX), Y1, Y2
+	VMULPS       Y2, Y0, Y2
+	VMASKMOVPS   Y2, Y1, (AX)
+
+scaleF32AVX2_end:
+	VZEROUPPER
+	RET
+
+DATA scaleF32AVX2_iota<>+0(SB)/4, $0x00000000
+DATA scaleF32AVX2_iota<>+4(SB)/4, $0x00000001
+DATA scaleF32AVX2_iota<>+8(SB)/4, $0x00000002
+DATA scaleF32AVX2_iota<>+12(SB)/4, $0x00000003
+DATA scaleF32AVX2_iota<>+16(SB)/4, $0x00000004
+DATA scaleF32AVX2_iota<>+20(SB)/4, $0x00000005
+DATA scaleF32AVX2_iota<>+24(SB)/4, $0x00000006
+DATA scaleF32AVX2_iota<>+28(SB)/4, $0x00000007
+GLOBL scaleF32AVX2_iota<>(SB), RODATA|NOPTR, $32
 
 // func ropeNormAVX512(x *float32, cos *float32, sin *float32, half int, steps int)
 // Requires: AVX, AVX512F

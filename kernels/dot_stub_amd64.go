@@ -402,6 +402,11 @@ func quantQ8_0PrepAVX2(x *float32, nb int, q *byte, qs *byte, c *int32, dx *floa
 //go:noescape
 func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 
+// siluMulAVX2 sets out[i] = silu(gate[i]) * up[i] for i < n.
+//
+//go:noescape
+func siluMulAVX2(out *float32, gate *float32, up *float32, n int)
+
 // dotRowsF32AVX512 sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.
 //
 //go:noescape
@@ -528,6 +533,21 @@ func scaleMaxF32AVX512(x *float32, n int, s float32) float32
 //
 //go:noescape
 func scaleF32AVX512(x *float32, n int, s float32)
+
+// softmaxExpAVX2 sets x[i] = exp(x[i]-mx) for i < n and returns their sum.
+//
+//go:noescape
+func softmaxExpAVX2(x *float32, n int, mx float32) float64
+
+// scaleMaxF32AVX2 sets x[i] *= s for i < n (n >= 1) and returns the largest x[i].
+//
+//go:noescape
+func scaleMaxF32AVX2(x *float32, n int, s float32) float32
+
+// scaleF32AVX2 sets x[i] *= s for i < n.
+//
+//go:noescape
+func scaleF32AVX2(x *float32, n int, s float32)
 
 // ropeNormAVX512 rotates the first steps vectors' worth of pairs of the head at x (2*half values)
 // by the angles with cosines cos and sines sin.

@@ -246,14 +246,28 @@ func quantQ8_0Fast(dst []byte, src []float32) {
 	quantQ8_0AVX512(&src[0], nb, &dst[0])
 }
 
-// siluMulFor returns the avx512 backend's SwiGLU activation (within about
-// 2 ulp of SiLUMul's float64 exponential, an order of magnitude faster),
-// or nil for the other backends.
+// siluMulFor returns the avx512 or avx2 backend's SwiGLU activation
+// (within about 2 ulp of SiLUMul's float64 exponential, an order of
+// magnitude faster), or nil for the other backends.
 func siluMulFor(backend string) func(out, gate, up []float32) {
-	if backend == avx512Backend.Name && haveAVX512VNNI {
+	switch {
+	case backend == avx512Backend.Name && haveAVX512VNNI:
 		return siluMulFast
+	case backend == avx2Backend.Name && haveAVX2:
+		return siluMulAVX2Go
 	}
 	return nil
+}
+
+// siluMulAVX2Go runs the AVX2 SwiGLU activation, the avx512 one's results
+// bit for bit.
+func siluMulAVX2Go(out, gate, up []float32) {
+	n := len(out)
+	if n == 0 {
+		return
+	}
+	gate, up = need(gate, n), need(up, n)
+	siluMulAVX2(&out[0], &gate[0], &up[0], n)
 }
 
 func siluMulFast(out, gate, up []float32) {

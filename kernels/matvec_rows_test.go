@@ -212,19 +212,37 @@ func testActQuantExact(t *testing.T, backend string, q func(dst []byte, src []fl
 	}
 }
 
-// TestSiLUMulFast: the avx512 SwiGLU activation stays within 4 ulp (plus
-// a tiny absolute slack near zero) of SiLUMul for every length
+// TestSiLUMulFast: the avx512 and avx2 SwiGLU activations stay within 4
+// ulp (plus a tiny absolute slack near zero) of SiLUMul for every length
 // 0..40 (all masked tails), ordinary and extreme gates (±0, ±1e-30, ±20,
-// ±88..±105, ±1e30), agrees with itself whatever sub-range it is called
-// on, and writes nothing past n.
+// ±88..±105, ±1e30), agree with themselves whatever sub-range they are
+// called on, write nothing past n, and agree with each other bit for bit.
 func TestSiLUMulFast(t *testing.T) {
-	f := siluMulFor("avx512")
-	if f == nil {
-		t.Skip("no avx512 SwiGLU activation on this CPU")
-	}
 	if siluMulFor(goBackend.Name) != nil {
 		t.Fatal("fast activation offered for the go backend")
 	}
+	var outs [][]float32
+	for _, b := range []string{"avx512", "avx2"} {
+		f := siluMulFor(b)
+		if f == nil {
+			t.Logf("no %s SwiGLU activation on this CPU", b)
+			continue
+		}
+		outs = append(outs, testSiLUMulFast(t, b, f))
+	}
+	if len(outs) == 2 {
+		for i := range outs[0] {
+			if math.Float32bits(outs[0][i]) != math.Float32bits(outs[1][i]) {
+				t.Fatalf("value %d: avx512 %g, avx2 %g", i, outs[0][i], outs[1][i])
+			}
+		}
+	}
+}
+
+// testSiLUMulFast runs TestSiLUMulFast's checks on f and returns all its
+// results.
+func testSiLUMulFast(t *testing.T, backend string, f func(out, gate, up []float32)) []float32 {
+	var all []float32
 	r := newRand(5)
 	special := []float32{0, float32(math.Copysign(0, -1)), 1e-30, -1e-30, 20, -20, 88, -88, 89.5, -89.5, 104, -104, 105, -105, 1e30, -1e30, 0.5, -0.5}
 	for n := 0; n <= 40; n++ {
@@ -239,14 +257,15 @@ func TestSiLUMulFast(t *testing.T) {
 		out[n] = 42
 		f(out[:n], g, u)
 		if out[n] != 42 {
-			t.Fatalf("n=%d: wrote past n", n)
+			t.Fatalf("%s n=%d: wrote past n", backend, n)
 		}
+		all = append(all, out[:n]...)
 		ref := make([]float32, n)
 		SiLUMul(ref, g, u)
 		for i := range g {
 			want := float64(ref[i])
 			if d := math.Abs(float64(out[i]) - want); d > 4*0x1p-23*math.Abs(want)+1e-37 || math.IsNaN(float64(out[i])) {
-				t.Fatalf("n=%d i=%d: silu(%g)*%g = %g, want %g", n, i, g[i], u[i], out[i], want)
+				t.Fatalf("%s n=%d i=%d: silu(%g)*%g = %g, want %g", backend, n, i, g[i], u[i], out[i], want)
 			}
 		}
 		// Any split gives the same values (the fused loop splits rows).
@@ -256,11 +275,12 @@ func TestSiLUMulFast(t *testing.T) {
 			f(part[5:], g[5:], u[5:])
 			for i := range part {
 				if math.Float32bits(part[i]) != math.Float32bits(out[i]) {
-					t.Fatalf("n=%d i=%d: split result %g, whole %g", n, i, part[i], out[i])
+					t.Fatalf("%s n=%d i=%d: split result %g, whole %g", backend, n, i, part[i], out[i])
 				}
 			}
 		}
 	}
+	return all
 }
 
 // TestDotRowsF32: every backend's DotRowsF32 against float64 sums, for

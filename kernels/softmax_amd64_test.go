@@ -7,14 +7,30 @@ import (
 	"testing"
 )
 
-// TestScaleKernels: scaleMaxF32AVX512 and scaleF32AVX512 give the scalar
-// loops' bits (each product rounded once, the exact maximum) for every
-// length 1..70 and 257, including all-negative scores and a -Inf, and
-// write nothing past n.
+// TestScaleKernels: scaleMaxF32 and scaleF32 (AVX-512 and AVX2) give the
+// scalar loops' bits (each product rounded once, the exact maximum) for
+// every length 1..70 and 257, including all-negative scores and a -Inf,
+// and write nothing past n.
 func TestScaleKernels(t *testing.T) {
-	if !haveAVX512VNNI {
-		t.Skip("no AVX-512 here")
+	type kernels struct {
+		name     string
+		have     bool
+		scaleMax func(x *float32, n int, s float32) float32
+		scale    func(x *float32, n int, s float32)
 	}
+	for _, k := range []kernels{
+		{"avx512", haveAVX512VNNI, scaleMaxF32AVX512, scaleF32AVX512},
+		{"avx2", haveAVX2, scaleMaxF32AVX2, scaleF32AVX2},
+	} {
+		if !k.have {
+			t.Logf("no %s here", k.name)
+			continue
+		}
+		testScaleKernels(t, k.name, k.scaleMax, k.scale)
+	}
+}
+
+func testScaleKernels(t *testing.T, name string, scaleMax func(x *float32, n int, s float32) float32, scale func(x *float32, n int, s float32)) {
 	r := newRand(12)
 	for _, n := range append(seq(1, 70), 257) {
 		for _, shift := range []float32{0, -50} { // all-negative: the maximum is not 0
@@ -33,22 +49,22 @@ func TestScaleKernels(t *testing.T) {
 				wantMax = max(wantMax, want[i])
 			}
 			got := append(append([]float32(nil), x...), 42)
-			if m := scaleMaxF32AVX512(&got[0], n, s); m != wantMax {
-				t.Fatalf("n=%d shift=%g: max %g, want %g", n, shift, m, wantMax)
+			if m := scaleMax(&got[0], n, s); m != wantMax {
+				t.Fatalf("%s n=%d shift=%g: max %g, want %g", name, n, shift, m, wantMax)
 			}
 			for i := range want {
 				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
-					t.Fatalf("n=%d i=%d: scaled %g, want %g", n, i, got[i], want[i])
+					t.Fatalf("%s n=%d i=%d: scaled %g, want %g", name, n, i, got[i], want[i])
 				}
 			}
-			scaleF32AVX512(&got[0], n, 3.3)
+			scale(&got[0], n, 3.3)
 			for i := range want {
 				if w := want[i] * 3.3; math.Float32bits(got[i]) != math.Float32bits(w) {
-					t.Fatalf("n=%d i=%d: %g, want %g", n, i, got[i], w)
+					t.Fatalf("%s n=%d i=%d: %g, want %g", name, n, i, got[i], w)
 				}
 			}
 			if got[n] != 42 {
-				t.Fatalf("n=%d: wrote past n", n)
+				t.Fatalf("%s n=%d: wrote past n", name, n)
 			}
 		}
 	}
