@@ -263,39 +263,7 @@ func matMulQ4KLanesAVX2(name string, q5 bool) {
 	}
 	lanesKernelAVX2(name, what, bsz, 4096, 512, setup, func(r laneRegsAVX2) {
 		wp := r.wp
-		var qh VecVirtual
-		if q5 {
-			qh = YMM()
-			VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
-		}
-		// five moves bit s of each qh byte to bit 4 and adds it to
-		// sub-block s's nibbles (q5_K).
-		five := func(s int, v VecVirtual) {
-			t := YMM()
-			switch {
-			case s < 4:
-				VPSLLW(U8(4-s), qh, t)
-			case s == 4:
-				VMOVDQA(qh, t)
-			default:
-				VPSRLW(U8(s-4), qh, t)
-			}
-			VPAND(bit4, t, t)
-			VPOR(t, v, v)
-		}
-		for j := 0; j < 4; j++ {
-			v, lo, hi := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
-			VPAND(low4, v, lo)
-			VPSRLW(U8(4), v, hi)
-			VPAND(low4, hi, hi)
-			if q5 {
-				five(2*j, lo)
-				five(2*j+1, hi)
-			}
-			VMOVDQU(lo, slot.Offset(64*j))
-			VMOVDQU(hi, slot.Offset(64*j+32))
-		}
+		unpackQ45K(wp, qoff, q5, low4, bit4, slot, false)
 		kScalesMins(wp, scm)
 		var sumi, summ [2]VecVirtual
 		for s := 0; s < 8; s++ {

@@ -202,41 +202,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 	}
 	lanesKernel(name, what, bsz, 4096, 512, setup, func(r laneRegs) {
 		wp := r.wp
-		var qh VecVirtual
-		if q5 {
-			qh = YMM()
-			VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
-		}
-		// five moves bit s of each qh byte to bit 4 and adds it to
-		// sub-block s's nibbles (q5_K).
-		five := func(s int, v VecVirtual) {
-			t := YMM()
-			switch {
-			case s < 4:
-				VPSLLW(U8(4-s), qh, t)
-			case s == 4:
-				VMOVDQA32(qh, t)
-			default:
-				VPSRLW(U8(s-4), qh, t)
-			}
-			VPANDD(bit4, t, t)
-			VPORD(t, v, v)
-		}
-		// Nibbles: bytes 32j..32j+31 hold sub-block 2j in their low
-		// nibbles and sub-block 2j+1 in their high ones.
-		for j := 0; j < 4; j++ {
-			v, lo, hi := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
-			VPANDD(low4, v, lo)
-			VPSRLW(U8(4), v, hi)
-			VPANDD(low4, hi, hi)
-			if q5 {
-				five(2*j, lo)
-				five(2*j+1, hi)
-			}
-			VMOVDQU(lo, slot.Offset(64*j))
-			VMOVDQU(hi, slot.Offset(64*j+32))
-		}
+		unpackQ45K(wp, qoff, q5, low4, bit4, slot, true)
 		kScalesMins(wp, scm)
 		sumi, summ := ZMM(), ZMM()
 		VMOVDQA32(zero, sumi)
@@ -460,5 +426,50 @@ func kScalesMins(wp Register, scm Mem) {
 		}
 		MOVL(a, scm.Offset(4*j))
 		MOVL(b, scm.Offset(32+4*j))
+	}
+}
+
+// unpackQ45K writes the 256 values of the q4_K (or with q5 q5_K) super-
+// block at wp (nibbles at wp+qoff; q5_K's qh at wp+16) to slot in k order:
+// bytes 32j..32j+31 of the nibbles hold sub-block 2j in their low nibbles
+// and sub-block 2j+1 in their high ones, and q5_K adds bit s of each qh
+// byte as bit 4 of sub-block s's values (low4 = 0x0f, bit4 = 0x10 in every
+// byte). evex ANDs, ORs and copies with the EVEX forms, which reach
+// Y16-Y31; the VEX ones keep AVX2 kernels AVX2.
+func unpackQ45K(wp Register, qoff int, q5 bool, low4, bit4 VecVirtual, slot Mem, evex bool) {
+	and, or, mov := func(a, b, d Op) { VPAND(a, b, d) }, func(a, b, d Op) { VPOR(a, b, d) }, func(a, d Op) { VMOVDQA(a, d) }
+	if evex {
+		and, or, mov = func(a, b, d Op) { VPANDD(a, b, d) }, func(a, b, d Op) { VPORD(a, b, d) }, func(a, d Op) { VMOVDQA32(a, d) }
+	}
+	var qh VecVirtual
+	if q5 {
+		qh = YMM()
+		VMOVDQU(Mem{Base: wp, Disp: 16}, qh)
+	}
+	five := func(s int, v VecVirtual) {
+		t := YMM()
+		switch {
+		case s < 4:
+			VPSLLW(U8(4-s), qh, t)
+		case s == 4:
+			mov(qh, t)
+		default:
+			VPSRLW(U8(s-4), qh, t)
+		}
+		and(bit4, t, t)
+		or(t, v, v)
+	}
+	for j := 0; j < 4; j++ {
+		v, lo, hi := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: qoff + 32*j}, v)
+		and(low4, v, lo)
+		VPSRLW(U8(4), v, hi)
+		and(low4, hi, hi)
+		if q5 {
+			five(2*j, lo)
+			five(2*j+1, hi)
+		}
+		VMOVDQU(lo, slot.Offset(64*j))
+		VMOVDQU(hi, slot.Offset(64*j+32))
 	}
 }
