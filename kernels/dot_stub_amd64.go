@@ -342,10 +342,10 @@ func matVecTQ2_0AVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 func matVecQ4_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 
 // matVecQ4_0AVX2 writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)
-// with the prepared activation x, c, dx (see kernels.mvPrep).
+// with the prepared activation x4, c4, dx (see kernels.mvPrep).
 //
 //go:noescape
-func matVecQ4_0AVX2(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)
+func matVecQ4_0AVX2(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 
 // matVecQ8_0AVX2 writes to y[0:rows] the dot products of the rows q8_0 weight rows at w (rb bytes apart, nb blocks each)
 // with the prepared activation x, dx (see kernels.mvPrep).
@@ -392,10 +392,10 @@ func quantQ8_0PrepAVX512(x *float32, nb int, q *byte, qs *byte, c *int32, x4 *by
 //go:noescape
 func quantQ8_0AVX2(x *float32, nb int, q *byte)
 
-// quantQ8_0PrepAVX2 quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, dx.
+// quantQ8_0PrepAVX2 quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, x4, c4, dx.
 //
 //go:noescape
-func quantQ8_0PrepAVX2(x *float32, nb int, q *byte, qs *byte, c *int32, dx *float32)
+func quantQ8_0PrepAVX2(x *float32, nb int, q *byte, qs *byte, c *int32, x4 *byte, c4 *int32, dx *float32)
 
 // siluMulAVX512 sets out[i] = silu(gate[i]) * up[i] for i < n.
 //

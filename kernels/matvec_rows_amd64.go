@@ -86,8 +86,8 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 		qs := need(p.qs, nb*32)
 		matVecQ8_0AVX2(&w[0], rb, &qs[0], &dx[0], nb, rows, &y[0])
 	case mvQ4A2:
-		qs, c := need(p.qs, nb*32), need(p.c, nb*8)
-		matVecQ4_0AVX2(&w[0], rb, &qs[0], &c[0], &dx[0], nb, rows, &y[0])
+		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+		matVecQ4_0AVX2(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
 	}
 }
 
@@ -397,7 +397,7 @@ func dotRowsF16For(backend string) func(y []float32, w []byte, stride int, x []f
 
 // actQuantPrep returns the quantizer that also lays the result out for the
 // backend's range kernels (quantQ8_0 then mvPrep.set in one pass, bit for
-// bit; the avx2 one only the qs, c and dx its kernels read), or nil.
+// bit), or nil.
 func actQuantPrep(backend string) func(dst []byte, p *mvPrep, src []float32) {
 	switch {
 	case backend == avx512Backend.Name && haveAVX512VNNI:
@@ -415,7 +415,8 @@ func quantQ8_0PrepAVX2Go(dst []byte, p *mvPrep, src []float32) {
 	}
 	dst = need(dst, nb*34)
 	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
-	quantQ8_0PrepAVX2(&src[0], nb, &dst[0], &qs[0], &c[0], &dx[0])
+	x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+	quantQ8_0PrepAVX2(&src[0], nb, &dst[0], &qs[0], &c[0], &x4[0], &c4[0], &dx[0])
 }
 
 func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {

@@ -94,8 +94,8 @@ func main() {
 	matVec2Bit("matVecQ2_KAVX512", true)
 	matVec2Bit("matVecTQ2_0AVX512", false)
 	matVecQ4Quad("matVecQ4_0AVX512")
-	matVecQAVX2("matVecQ4_0AVX2", 18)
-	matVecQAVX2("matVecQ8_0AVX2", 34)
+	matVecQ4AVX2("matVecQ4_0AVX2")
+	matVecQ8AVX2("matVecQ8_0AVX2")
 	matVecSparse("matVecQ4_0_24AVX512", true, true)
 	matVecSparse("matVecQ8_0_24AVX512", true, false)
 	matVecSparse("matVecQ4_0_BMAVX512", false, true)
@@ -361,9 +361,10 @@ func blockLoops(name string, w, x, nb Register, wsz, xsz, unroll int, acc []VecV
 	Label(name + "_done")
 }
 
-// dotQ4AVX2: q4_0 x q8_0, one block per step: sum (q-8)*x =
-// sum q*x - 8*sum x with q the unsigned nibble, both by VPMADDUBSW
-// (|pair sum| <= 2*15*128, no saturation).
+// dotQ4AVX2: q4_0 x q8_0, two blocks per step (q4PairAVX2, which the
+// avx2 range kernel runs too, so MatVec equals this dot bit for bit): four
+// steps of two into four accumulators, then pairs into the first, then an
+// odd last block alone, the accumulators summed (0+2, 1+3, then both).
 func dotQ4AVX2() {
 	name := "dotQ4_0AVX2"
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
@@ -372,39 +373,174 @@ func dotQ4AVX2() {
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
-	mask, eight, ones := YMM(), YMM(), YMM()
-	broadcastConst(0x0f0f0f0f, mask, false)
-	broadcastConst(0x08080808, eight, false)
-	broadcastConst(0x00010001, ones, false)
-	const unroll = 4
-	acc := make([]VecVirtual, unroll)
-	for i := range acc {
-		acc[i] = YMM()
-		VXORPS(acc[i], acc[i], acc[i])
+	k := newQ4PairConsts(true)
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, a := range acc {
+		VXORPS(a, a, a)
 	}
-	step := func(b int, acc VecVirtual) {
+	step := func(b int, single bool, a VecVirtual) {
 		wo, xo := 18*b, 34*b
-		q, hi := YMM(), XMM()
-		VMOVDQU(Mem{Base: w, Disp: wo + 2}, q.AsX())
-		VPSRLW(U8(4), q.AsX(), hi)
-		VINSERTI128(U8(1), hi, q, q)
-		VPAND(mask, q, q)
-		xv := YMM()
-		VMOVDQU(Mem{Base: x, Disp: xo + 2}, xv)
-		p, c := YMM(), YMM()
-		VPMADDUBSW(xv, q, p)
-		VPMADDUBSW(xv, eight, c)
-		VPSUBW(c, p, p)
-		VPMADDWD(ones, p, p)
-		VCVTDQ2PS(p, p)
-		d := blockScaleAVX2(Mem{Base: w, Disp: wo}, Mem{Base: x, Disp: xo})
-		VFMADD231PS(d, p, acc)
+		src := q4PairSrc{w: Mem{Base: w, Disp: wo}}
+		for i := 0; i < 2; i++ {
+			xb := Mem{Base: x, Disp: xo + 34*i}
+			src.xlo[i], src.xhi[i], src.dx[i] = xb.Offset(2), xb.Offset(18), xb
+		}
+		q4PairAVX2(src, single, k, a)
 	}
-	blockLoops(name, w, x, nb, 18, 34, unroll, acc, step)
+	q4PairLoops(name, w, x, nb, acc, step)
 	VADDPS(acc[2], acc[0], acc[0])
 	VADDPS(acc[3], acc[1], acc[1])
 	VADDPS(acc[1], acc[0], acc[0])
 	reduceFloat(acc[0], false)
+}
+
+// q4PairConsts are the constants of q4PairAVX2: low-nibble mask, int16
+// ones and, for q8_0 activations (not the prepared layout), 8s.
+type q4PairConsts struct{ mask, ones, eight VecVirtual }
+
+func newQ4PairConsts(withEight bool) q4PairConsts {
+	k := q4PairConsts{mask: YMM(), ones: YMM()}
+	broadcastConst(0x0f0f0f0f, k.mask, false)
+	broadcastConst(0x00010001, k.ones, false)
+	if withEight {
+		k.eight = YMM()
+		broadcastConst(0x08080808, k.eight, false)
+	}
+	return k
+}
+
+// q4PairSrc locates a q4_0 step's operands: w is block A's start (B's 18
+// bytes on). The activation is either the q8_0 blocks (xlo, xhi: values
+// 0-15 and 16-31 of A and B, dx their fp16 scales) or, with xpair set, the
+// range kernels' layout (kernels.mvPrep): xpair and xpair+64 the 32 bytes
+// [A values 0-15, B values 0-15] and those of 16-31 (the quad layout x4),
+// c the 8 lane corrections [A's 4, B's 4] (c4), dx their float32 scales.
+type q4PairSrc struct {
+	w        Mem
+	xlo, xhi [2]Mem
+	xpair    *Mem
+	c        Mem
+	dx       [2]Mem
+}
+
+// q4PairAVX2 adds to acc the q4_0 dot of blocks A and B (or, with single,
+// A alone): both blocks' nibbles in one ymm (A's 16 bytes low, B's high),
+// split by mask and shift, times their activations by two VPMADDUBSW
+// (|pair| <= 2*15*128) added in int16, less 8 times the activation pair
+// sums, widened by VPMADDWD: int32 lane l < 4 holds A's values 4l..4l+3
+// and 16+4l..16+4l+3, lanes 4-7 B's, exactly. One conversion and one fused
+// multiply-add by [dA x4, dB x4] (dw*dx per block) then add both blocks:
+// per block about 7.5 vector instructions where one block per ymm took 10.
+// A single block is computed in both halves (VBROADCASTI128: no load past
+// A's data) with B's weight scale 0, so lanes 4-7 add exactly 0. Every
+// register is written whole (no xmm writes into ymm registers, which avo
+// would keep live from the function's entry and run out of Y0-Y15).
+func q4PairAVX2(src q4PairSrc, single bool, k q4PairConsts, acc VecVirtual) {
+	// half loads the 16 bytes at a into the low half of a new ymm and
+	// those at b (single: a again) into the high one.
+	half := func(a, b Mem) VecVirtual {
+		v := YMM()
+		VBROADCASTI128(a, v)
+		if !single {
+			VINSERTI128(U8(1), b, v, v)
+		}
+		return v
+	}
+	q := half(src.w.Offset(2), src.w.Offset(20))
+	lo, hi := YMM(), YMM()
+	VPAND(k.mask, q, lo)
+	VPSRLW(U8(4), q, hi)
+	VPAND(k.mask, hi, hi)
+	p, t := YMM(), YMM()
+	if src.xpair != nil {
+		xl, xh := Op(*src.xpair), Op(src.xpair.Offset(64))
+		if single {
+			xl, xh = half(*src.xpair, Mem{}), half(src.xpair.Offset(64), Mem{})
+		}
+		VPMADDUBSW(xl, lo, p)
+		VPMADDUBSW(xh, hi, t)
+		VPADDW(t, p, p)
+		VPMADDWD(k.ones, p, p)
+		VPADDD(half(src.c, src.c.Offset(16)), p, p)
+	} else {
+		xl, xh := half(src.xlo[0], src.xlo[1]), half(src.xhi[0], src.xhi[1])
+		c, u := YMM(), YMM()
+		VPMADDUBSW(xl, lo, p)
+		VPMADDUBSW(xh, hi, t)
+		VPADDW(t, p, p)
+		VPMADDUBSW(xl, k.eight, c)
+		VPMADDUBSW(xh, k.eight, u)
+		VPADDW(u, c, c)
+		VPSUBW(c, p, p) // |value| <= 2*2*8*128, exact in int16
+		VPMADDWD(k.ones, p, p)
+	}
+	VCVTDQ2PS(p, p)
+	// halves: the fp16 at a and at b as [a x4, b x4] (single: b's zero).
+	halves := func(a, b Mem) VecVirtual {
+		h := XMM()
+		VPBROADCASTW(a, h)
+		if single {
+			VMOVQ(h, h)
+		} else {
+			g := XMM()
+			VPBROADCASTW(b, g)
+			VPUNPCKLQDQ(g, h, h)
+		}
+		f := YMM()
+		VCVTPH2PS(h, f)
+		return f
+	}
+	dw := halves(src.w, src.w.Offset(18))
+	var dx VecVirtual
+	if src.xpair != nil {
+		dx = YMM()
+		VBROADCASTSS(src.dx[0], dx)
+		if single {
+			VPERM2F128(U8(0x80), dx, dx, dx) // lanes 4-7 zero, as the row dot's
+		} else {
+			b := XMM()
+			VBROADCASTSS(src.dx[1], b)
+			VINSERTF128(U8(1), b, dx, dx)
+		}
+	} else {
+		dx = halves(src.dx[0], src.dx[1])
+	}
+	VMULPS(dx, dw, dw)
+	VFMADD231PS(dw, p, acc)
+}
+
+// q4PairLoops emits dotQ4AVX2's block loops: four pairs per iteration
+// into acc[0..3] (step(2i, false, acc[i])), then pairs into acc[0], then
+// an odd last block alone into acc[0], advancing w 18 and x 34 bytes a
+// block. (The range kernel, whose activation layout is not one stride a
+// block, unrolls the same order.)
+func q4PairLoops(name string, w, x, nb Register, acc []VecVirtual, step func(b int, single bool, a VecVirtual)) {
+	const xsz = 34
+	Label(name + "_big")
+	CMPQ(nb, U32(8))
+	JL(LabelRef(name + "_pair"))
+	for i := 0; i < 4; i++ {
+		step(2*i, false, acc[i])
+	}
+	ADDQ(U32(8*18), w)
+	ADDQ(U32(8*xsz), x)
+	SUBQ(U32(8), nb)
+	JMP(LabelRef(name + "_big"))
+
+	Label(name + "_pair")
+	CMPQ(nb, U32(2))
+	JL(LabelRef(name + "_one"))
+	step(0, false, acc[0])
+	ADDQ(U32(2*18), w)
+	ADDQ(U32(2*xsz), x)
+	SUBQ(U32(2), nb)
+	JMP(LabelRef(name + "_pair"))
+
+	Label(name + "_one")
+	TESTQ(nb, nb)
+	JLE(LabelRef(name + "_done"))
+	step(0, true, acc[0])
+	Label(name + "_done")
 }
 
 // dotQAVX512: q8_0 x q8_0 (wsz 34) or q4_0 x q8_0 (wsz 18) with VNNI, two

@@ -8,87 +8,52 @@ import (
 	. "github.com/mmcloughlin/avo/reg"
 )
 
-// matVecQAVX2 emits the avx2 backend's decode range kernel for q4_0 (wsz
-// 18) or q8_0 (wsz 34) weights: rows consecutive rows of rb bytes, one
-// after the other (a single sequential weight stream, as matVecQ8), against
-// the activation laid out once per input vector (kernels.mvPrep): x its
-// values without scales, 32 bytes per block, c (q4_0) per block 8 int32s,
-// -8 times the sums of values 4i..4i+3, and dx the blocks' scales as
-// float32. Each row repeats its single-row kernel (dotQ4AVX2, dotQ8AVX2)
-// in the same order: four accumulators, block i of each group of four
-// into the i-th, the last nb%4 blocks into the first, the same reduction,
-// and per block the same int32 lane values (q4_0: VPMADDWD of the Σ u·x
-// pairs plus c, where the row kernel subtracts 8·x pairs in int16 first,
-// both exact), conversion, dw*dx and fused multiply-add; so every result
-// is the row kernel's bit for bit. What the range kernel drops per row is
-// what depends on the activation alone (q4_0: the 8·x VPMADDUBSW; both: the
-// activation scale's load and conversion), the Go call and dispatch, and
-// the constant loads; each four-block step prefetches the weights 4 KB
-// ahead as the avx512 range kernels do.
-func matVecQAVX2(name string, wsz int) {
-	const prefetchAhead = 4096
-	q4 := wsz == 18
-	if q4 {
-		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, c *int32, dx *float32, nb int, rows int, y *float32)")
-		Doc(name+" writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)",
-			"with the prepared activation x, c, dx (see kernels.mvPrep).")
-	} else {
-		TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)")
-		Doc(name+" writes to y[0:rows] the dot products of the rows q8_0 weight rows at w (rb bytes apart, nb blocks each)",
-			"with the prepared activation x, dx (see kernels.mvPrep).")
-	}
+// matVecQ8AVX2 emits the avx2 backend's decode range kernel for q8_0
+// weights: rows consecutive rows of rb bytes, one after the other (a
+// single sequential weight stream, as matVecQ8), against the activation
+// laid out once per input vector (kernels.mvPrep): x its values without
+// scales, 32 bytes per block, and dx the blocks' scales as float32. Each
+// row repeats dotQ8AVX2 in its order: four accumulators, block i of each
+// group of four into the i-th, the last nb%4 blocks into the first, the
+// same reduction, and per block the same int32 lanes, conversion, dw*dx
+// and fused multiply-add; so every result is the row kernel's bit for bit.
+// What the range kernel drops per row is the activation scale's load and
+// conversion, the Go call and dispatch, and the constant loads; each
+// four-block step prefetches the weights 4 KB ahead as the avx512 range
+// kernels do.
+func matVecQ8AVX2(name string) {
+	const prefetchAhead, wsz = 4096, 34
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)")
+	Doc(name+" writes to y[0:rows] the dot products of the rows q8_0 weight rows at w (rb bytes apart, nb blocks each)",
+		"with the prepared activation x, dx (see kernels.mvPrep).")
 	Pragma("noescape") // the kernels keep no pointer
 	w := Load(Param("w"), GP64())
 	rb := Load(Param("rb"), GP64())
 	x := Load(Param("x"), GP64())
-	var c Register
-	if q4 {
-		c = Load(Param("c"), GP64())
-	}
 	dx := Load(Param("dx"), GP64())
 	nb := Load(Param("nb"), GP64())
 	rows := Load(Param("rows"), GP64())
 	y := Load(Param("y"), GP64())
-	var mask, ones VecVirtual
-	if q4 {
-		mask, ones = YMM(), YMM()
-		broadcastConst(0x0f0f0f0f, mask, false)
-		broadcastConst(0x00010001, ones, false)
-	}
-	wp, xp, cp, dp, n := GP64(), GP64(), GP64(), GP64(), GP64()
+	wp, xp, dp, n := GP64(), GP64(), GP64(), GP64()
 	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
 
 	step := func(b int, a VecVirtual) {
 		wo := wsz * b
-		var p VecVirtual
-		if q4 {
-			q, hi := YMM(), XMM()
-			VMOVDQU(Mem{Base: wp, Disp: wo + 2}, q.AsX())
-			VPSRLW(U8(4), q.AsX(), hi)
-			VINSERTI128(U8(1), hi, q, q)
-			VPAND(mask, q, q)
-			p = YMM()
-			VPMADDUBSW(Mem{Base: xp, Disp: 32 * b}, q, p) // |pair sum| <= 2*15*128
-			VPMADDWD(ones, p, p)
-			VPADDD(Mem{Base: cp, Disp: 32 * b}, p, p)
-		} else {
-			w0, w1, x0, x1 := YMM(), YMM(), YMM(), YMM()
-			VPMOVSXBW(Mem{Base: wp, Disp: wo + 2}, w0)
-			VPMOVSXBW(Mem{Base: wp, Disp: wo + 18}, w1)
-			VPMOVSXBW(Mem{Base: xp, Disp: 32 * b}, x0)
-			VPMOVSXBW(Mem{Base: xp, Disp: 32*b + 16}, x1)
-			VPMADDWD(x0, w0, w0)
-			VPMADDWD(x1, w1, w1)
-			VPADDD(w1, w0, w0)
-			p = w0
-		}
-		VCVTDQ2PS(p, p)
+		w0, w1, x0, x1 := YMM(), YMM(), YMM(), YMM()
+		VPMOVSXBW(Mem{Base: wp, Disp: wo + 2}, w0)
+		VPMOVSXBW(Mem{Base: wp, Disp: wo + 18}, w1)
+		VPMOVSXBW(Mem{Base: xp, Disp: 32 * b}, x0)
+		VPMOVSXBW(Mem{Base: xp, Disp: 32*b + 16}, x1)
+		VPMADDWD(x0, w0, w0)
+		VPMADDWD(x1, w1, w1)
+		VPADDD(w1, w0, w0)
+		VCVTDQ2PS(w0, w0)
 		hw, dw, dv := XMM(), YMM(), YMM()
 		VPBROADCASTW(Mem{Base: wp, Disp: wo}, hw)
 		VCVTPH2PS(hw, dw)
 		VBROADCASTSS(Mem{Base: dp, Disp: 4 * b}, dv)
 		VMULPS(dv, dw, dw)
-		VFMADD231PS(dw, p, a)
+		VFMADD231PS(dw, w0, a)
 	}
 
 	Label(name + "_row")
@@ -96,9 +61,6 @@ func matVecQAVX2(name string, wsz int) {
 	JLE(LabelRef(name + "_done"))
 	MOVQ(w, wp)
 	MOVQ(x, xp)
-	if q4 {
-		MOVQ(c, cp)
-	}
 	MOVQ(dx, dp)
 	MOVQ(nb, n)
 	for _, a := range acc {
@@ -108,20 +70,12 @@ func matVecQAVX2(name string, wsz int) {
 	Label(name + "_big")
 	CMPQ(n, U32(4))
 	JL(LabelRef(name + "_one"))
-	// The lines of the next 4 KB of the stream this step's 4*wsz bytes
-	// (72 or 136) will reach: two or three.
-	for o := 0; o < 4*wsz; o += 64 {
-		PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead + o})
-	}
-	PREFETCHT0(Mem{Base: wp, Disp: prefetchAhead + 4*wsz - 1})
+	prefetchStep(wp, prefetchAhead, 4*wsz)
 	for i := range acc {
 		step(i, acc[i])
 	}
 	ADDQ(U32(4*wsz), wp)
 	ADDQ(U32(128), xp)
-	if q4 {
-		ADDQ(U32(128), cp)
-	}
 	ADDQ(U32(16), dp)
 	SUBQ(U32(4), n)
 	JMP(LabelRef(name + "_big"))
@@ -132,18 +86,122 @@ func matVecQAVX2(name string, wsz int) {
 	step(0, acc[0])
 	ADDQ(U32(wsz), wp)
 	ADDQ(U32(32), xp)
-	if q4 {
-		ADDQ(U32(32), cp)
-	}
 	ADDQ(U32(4), dp)
 	DECQ(n)
 	JMP(LabelRef(name + "_one"))
 
 	Label(name + "_reduce")
+	storeRowSum4AVX2(name, acc, y, w, rb, rows)
+}
+
+// matVecQ4AVX2 emits the avx2 backend's q4_0 decode range kernel: rows
+// consecutive rows of rb bytes against the activation's quad layout
+// (kernels.mvPrep: x4, c4, dx), each row dotQ4AVX2's q4PairAVX2 steps in
+// its order (four pairs into four accumulators per 8 blocks, then the
+// remaining pairs and an odd last block into the first, unrolled here
+// because a pair's activations sit 32 or 96 bytes after the previous
+// pair's), so every result is dotQ4AVX2's bit for bit. Against the row dot
+// it drops the activation's two inserts, bias sums and scale conversion
+// per pair, the Go call and dispatch per row and the constant loads; each
+// 8-block step prefetches the weights 4 KB ahead.
+func matVecQ4AVX2(name string) {
+	const prefetchAhead = 4096
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
+	Doc(name+" writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)",
+		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
+	Pragma("noescape") // the kernels keep no pointer
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	x := Load(Param("x4"), GP64())
+	c := Load(Param("c4"), GP64())
+	dx := Load(Param("dx"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+	k := newQ4PairConsts(false)
+	wp, xp, cp, dp, n := GP64(), GP64(), GP64(), GP64(), GP64()
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+
+	// step runs the pair (or single block) at block b of the current
+	// pointers.
+	step := func(b int, single bool, a VecVirtual) {
+		xo := 128*(b/4) + 32*((b/2)%2)
+		xm := Mem{Base: xp, Disp: xo}
+		if single {
+			xm = Mem{Base: xp, Disp: 128*(b/4) + 16*(b%4)}
+		}
+		src := q4PairSrc{w: Mem{Base: wp, Disp: 18 * b}, xpair: &xm, c: Mem{Base: cp, Disp: 16 * b}}
+		src.dx = [2]Mem{{Base: dp, Disp: 4 * b}, {Base: dp, Disp: 4*b + 4}}
+		q4PairAVX2(src, single, k, a)
+	}
+
+	Label(name + "_row")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	MOVQ(w, wp)
+	MOVQ(x, xp)
+	MOVQ(c, cp)
+	MOVQ(dx, dp)
+	MOVQ(nb, n)
+	for _, a := range acc {
+		VXORPS(a, a, a)
+	}
+
+	Label(name + "_big")
+	CMPQ(n, U32(8))
+	JL(LabelRef(name + "_tail"))
+	prefetchStep(wp, prefetchAhead, 8*18)
+	for i := range acc {
+		step(2*i, false, acc[i])
+	}
+	ADDQ(U32(8*18), wp)
+	ADDQ(U32(256), xp)
+	ADDQ(U32(128), cp)
+	ADDQ(U32(32), dp)
+	SUBQ(U32(8), n)
+	JMP(LabelRef(name + "_big"))
+
+	// The last nb%8 blocks: pairs 0, 2, 4 while they are whole, then an
+	// odd last block, all into acc[0] (q4PairLoops's order).
+	Label(name + "_tail")
+	for j := 0; j < 3; j++ {
+		CMPQ(n, U32(2*j+2))
+		JL(LabelRef(name + "_single" + string(rune('0'+j))))
+		step(2*j, false, acc[0])
+	}
+	for j := 3; j >= 0; j-- {
+		if j < 3 {
+			Label(name + "_single" + string(rune('0'+j)))
+		}
+		CMPQ(n, U32(2*j+1))
+		JL(LabelRef(name + "_reduce"))
+		step(2*j, true, acc[0])
+		JMP(LabelRef(name + "_reduce"))
+	}
+
+	Label(name + "_reduce")
+	storeRowSum4AVX2(name, acc, y, w, rb, rows)
+}
+
+// prefetchStep prefetches the lines of the bytes [ahead, ahead+size) past
+// p that a step of size bytes will reach ahead bytes on: every 64 bytes
+// and the last byte.
+func prefetchStep(p Register, ahead, size int) {
+	for o := 0; o < size; o += 64 {
+		PREFETCHT0(Mem{Base: p, Disp: ahead + o})
+	}
+	PREFETCHT0(Mem{Base: p, Disp: ahead + size - 1})
+}
+
+// storeRowSum4AVX2 ends an avx2 range kernel's row: the four accumulators
+// summed as the row dots sum them (0+2, 1+3, then both, then
+// reduceFloat's order) and stored to y, then the step to the next row and
+// the label _done that returns.
+func storeRowSum4AVX2(name string, acc []VecVirtual, y, w, rb, rows Register) {
 	VADDPS(acc[2], acc[0], acc[0])
 	VADDPS(acc[3], acc[1], acc[1])
 	VADDPS(acc[1], acc[0], acc[0])
-	storeSumY(acc[0], Mem{Base: y}, false) // reduceFloat's order
+	storeSumY(acc[0], Mem{Base: y}, false)
 	ADDQ(U32(4), y)
 	ADDQ(rb, w)
 	DECQ(rows)
@@ -164,14 +222,13 @@ func matVecQAVX2(name string, wsz int) {
 // truncating VPMOVDB turn into 0 and the saturating packs below would
 // not. The 32 int32 codes pack to bytes with VPACKSSDW,
 // VPACKSSWB (no saturation: |q| <= 127) and a VPERMD that undoes their
-// lane interleave. With prep it also writes the part of the range
-// kernels' layout the avx2 kernels read (kernels.mvPrep: qs, c, dx; not
-// the avx512 q4_0 kernel's quads), the corrections c from VPMADDUBSW and
-// VPMADDWD sums of each 4 values.
+// lane interleave. With prep it also writes the range kernels' layout
+// (kernels.mvPrep: qs, c, the quads x4 and c4, dx), the corrections c from
+// VPMADDUBSW and VPMADDWD sums of each 4 values.
 func quantQ8AVX2(name string, prep bool) {
 	if prep {
-		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, c *int32, dx *float32)")
-		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, dx.")
+		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte, qs *byte, c *int32, x4 *byte, c4 *int32, dx *float32)")
+		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q and lays them out at qs, c, x4, c4, dx.")
 	} else {
 		TEXT(name, NOSPLIT, "func(x *float32, nb int, q *byte)")
 		Doc(name + " quantizes the nb*32 float32s at x to nb q8_0 blocks at q.")
@@ -180,12 +237,16 @@ func quantQ8AVX2(name string, prep bool) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 	q := Load(Param("q"), GP64())
-	var qs, cs, dxs Register
+	var qs, cs, x4, c4, dxs, li Register
 	var ones8, ones16 VecVirtual
 	if prep {
 		qs = Load(Param("qs"), GP64())
 		cs = Load(Param("c"), GP64())
+		x4 = Load(Param("x4"), GP64())
+		c4 = Load(Param("c4"), GP64())
 		dxs = Load(Param("dx"), GP64())
+		li = GP64() // lane of the block in its quad
+		XORQ(li, li)
 		ones8, ones16 = YMM(), YMM()
 		broadcastConst(0x01010101, ones8, false)
 		broadcastConst(0x00010001, ones16, false)
@@ -284,12 +345,30 @@ func quantQ8AVX2(name string, prep bool) {
 		VPXOR(z, z, z)
 		VPSUBD(sum, z, sum)
 		VMOVDQU(sum, Mem{Base: cs})
+		hs := XMM()
+		VEXTRACTI128(U8(1), sum, hs)
+		VPADDD(sum.AsX(), hs, hs)
+		VMOVDQU(hs, Mem{Base: c4})
+		VMOVDQU(v[0].AsX(), Mem{Base: x4})
+		hi := XMM()
+		VEXTRACTI128(U8(1), v[0], hi)
+		VMOVDQU(hi, Mem{Base: x4, Disp: 64})
 		dw := XMM()
 		VCVTPH2PS(h, dw)
 		VMOVSS(dw, Mem{Base: dxs})
 		ADDQ(U32(32), qs)
 		ADDQ(U32(32), cs)
+		ADDQ(U32(16), c4)
 		ADDQ(U32(4), dxs)
+		// x4 moves a lane on, and past the quad's high halves after its
+		// 4th block.
+		ADDQ(U32(16), x4)
+		INCQ(li)
+		CMPQ(li, U32(4))
+		JNE(LabelRef(name + "_next"))
+		XORQ(li, li)
+		ADDQ(U32(64), x4)
+		Label(name + "_next")
 	}
 	ADDQ(U32(128), x)
 	ADDQ(U32(34), q)
