@@ -65,6 +65,13 @@ var lanesFormats = map[Type]lanesFormat{
 // groupBytes is the laid-out size of one 16-token group over nb blocks.
 func (f lanesFormat) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes + 64) }
 
+// TokenLanes reports whether MatMul of weight type t on the backend named
+// runs that backend's token-lane kernel for every whole group of
+// LaneTokens tokens (the avx512 backend has one for q5_K and q6_K though
+// its row dots fall back to avx2's, so a MatMul of a multiple of
+// LaneTokens tokens runs on avx512 alone).
+func TokenLanes(backend string, t Type) bool { return lanesOK(backend, t) }
+
 // lanesOK tells whether MatMul of weight type t on backend runs the
 // token-lane kernel for its whole groups of 16 tokens.
 func lanesOK(backend string, t Type) bool {

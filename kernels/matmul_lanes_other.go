@@ -2,6 +2,9 @@
 
 package kernels
 
+// TokenLanes: no token-lane kernels here.
+func TokenLanes(string, Type) bool { return false }
+
 // initLanes: nothing to set up without the token-lane kernel.
 func (c *Context) initLanes() {}
 

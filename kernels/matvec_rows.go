@@ -105,3 +105,7 @@ type rows4Func func(n int, w []byte, rows int, x []byte, xs int, y []float32, ys
 // lanesTokens is how many tokens a group of the token-lane prefill kernel
 // holds (a zmm of int32; see matmul_lanes_amd64.go).
 const lanesTokens = 16
+
+// LaneTokens is the token group of the token-lane prefill kernels
+// (TokenLanes).
+const LaneTokens = lanesTokens

@@ -482,7 +482,12 @@ func measure(ctx context.Context, r *Result, ws []kernels.Matrix, x, y []float32
 		return err.Error(), nil
 	}
 	if r.Ran != r.Backend {
-		return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran), nil
+		if r.N%kernels.LaneTokens != 0 || !kernels.TokenLanes(r.Backend, r.Type) {
+			return fmt.Sprintf("%s has no %s kernel (it would fall back to %s)", r.Backend, r.Type, r.Ran), nil
+		}
+		// Its token-lane kernel takes every token: the matmul runs on
+		// the backend asked for alone.
+		r.Ran = r.Backend
 	}
 	if r.N > 1 {
 		// Probe with one token first: a matmul of n tokens costs at most
