@@ -304,16 +304,7 @@ func matMulQ6KLanesAVX2(name string) {
 	}
 	lanesKernelAVX2(name, "q6_K", 210, 4096, 1024, setup, func(r laneRegsAVX2) {
 		wp := r.wp
-		for h := 0; h < 2; h++ {
-			a, b, q := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
-			VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
-			VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
-			for k := 0; k < 4; k++ {
-				lo := q6Code(k, a, b, q, m0f, m30, false)
-				VMOVDQU(lo, slot.Offset(128*h+32*k))
-			}
-		}
+		q6Codes(wp, m0f, m30, slot, false)
 		for i := 0; i < 2; i++ {
 			sc := YMM()
 			VPMOVSXBD(Mem{Base: wp, Disp: 192 + 8*i}, sc)

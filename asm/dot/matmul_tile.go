@@ -254,18 +254,7 @@ func matMulQ6KLanes(name string) {
 	}
 	lanesKernel(name, "q6_K", 210, 4096, 1024, setup, func(r laneRegs) {
 		wp := r.wp
-		// Codes 128h + 32k + l: ql[64h + l + 32(k&1)]'s low (k < 2) or
-		// high nibble, with bits 2k, 2k+1 of qh[32h + l] on top (q6Code).
-		for h := 0; h < 2; h++ {
-			a, b, q := YMM(), YMM(), YMM()
-			VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
-			VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
-			VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
-			for k := 0; k < 4; k++ {
-				lo := q6Code(k, a, b, q, m0f, m30, true)
-				VMOVDQU(lo, slot.Offset(128*h+32*k))
-			}
-		}
+		q6Codes(wp, m0f, m30, slot, true)
 		sc := ZMM()
 		VPMOVSXBD(Mem{Base: wp, Disp: 192}, sc)
 		VMOVDQU32(sc, scs)
@@ -471,5 +460,22 @@ func unpackQ45K(wp Register, qoff int, q5 bool, low4, bit4 VecVirtual, slot Mem,
 		}
 		VMOVDQU(lo, slot.Offset(64*j))
 		VMOVDQU(hi, slot.Offset(64*j+32))
+	}
+}
+
+// q6Codes writes the 256 6-bit codes (0..63) of the q6_K super-block at wp
+// to slot in k order: codes 128h + 32k + l are ql[64h + l + 32(k&1)]'s low
+// (k < 2) or high nibble with bits 2k, 2k+1 of qh[32h + l] on top (q6Code;
+// evex as there).
+func q6Codes(wp Register, m0f, m30 VecVirtual, slot Mem, evex bool) {
+	for h := 0; h < 2; h++ {
+		a, b, q := YMM(), YMM(), YMM()
+		VMOVDQU(Mem{Base: wp, Disp: 64 * h}, a)
+		VMOVDQU(Mem{Base: wp, Disp: 64*h + 32}, b)
+		VMOVDQU(Mem{Base: wp, Disp: 128 + 32*h}, q)
+		for k := 0; k < 4; k++ {
+			lo := q6Code(k, a, b, q, m0f, m30, evex)
+			VMOVDQU(lo, slot.Offset(128*h+32*k))
+		}
 	}
 }

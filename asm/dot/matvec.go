@@ -258,19 +258,7 @@ func quantQ8(name string, prep bool) {
 		d := XMM()
 		VCVTPH2PS(h, d)
 		VMOVSS(d, Mem{Base: dxs})
-		ADDQ(U32(32), qs)
-		ADDQ(U32(32), cs)
-		ADDQ(U32(16), c4)
-		ADDQ(U32(4), dxs)
-		// x4 moves a lane on, and past the quad's high halves after its
-		// 4th block.
-		ADDQ(U32(16), x4)
-		INCQ(li)
-		CMPQ(li, U32(4))
-		JNE(LabelRef(name + "_next"))
-		XORQ(li, li)
-		ADDQ(U32(64), x4)
-		Label(name + "_next")
+		prepAdvance(name, qs, cs, c4, dxs, x4, li)
 	}
 	ADDQ(U32(128), x)
 	ADDQ(U32(34), q)
@@ -908,4 +896,21 @@ func reduceYMM(r VecVirtual, useMax bool) VecVirtual {
 	VMOVSHDUP(f, g)
 	ss(g, f, f)
 	return f
+}
+
+// prepAdvance moves the quantizers' layout pointers (kernels.mvPrep) on by
+// one block: qs and c 32 bytes, c4 16, dx 4, and x4 a lane on, and past
+// the quad's high halves after its 4th block (li counts the lanes).
+func prepAdvance(name string, qs, cs, c4, dxs, x4, li Register) {
+	ADDQ(U32(32), qs)
+	ADDQ(U32(32), cs)
+	ADDQ(U32(16), c4)
+	ADDQ(U32(4), dxs)
+	ADDQ(U32(16), x4)
+	INCQ(li)
+	CMPQ(li, U32(4))
+	JNE(LabelRef(name + "_next"))
+	XORQ(li, li)
+	ADDQ(U32(64), x4)
+	Label(name + "_next")
 }

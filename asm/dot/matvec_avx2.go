@@ -356,19 +356,7 @@ func quantQ8AVX2(name string, prep bool) {
 		dw := XMM()
 		VCVTPH2PS(h, dw)
 		VMOVSS(dw, Mem{Base: dxs})
-		ADDQ(U32(32), qs)
-		ADDQ(U32(32), cs)
-		ADDQ(U32(16), c4)
-		ADDQ(U32(4), dxs)
-		// x4 moves a lane on, and past the quad's high halves after its
-		// 4th block.
-		ADDQ(U32(16), x4)
-		INCQ(li)
-		CMPQ(li, U32(4))
-		JNE(LabelRef(name + "_next"))
-		XORQ(li, li)
-		ADDQ(U32(64), x4)
-		Label(name + "_next")
+		prepAdvance(name, qs, cs, c4, dxs, x4, li)
 	}
 	ADDQ(U32(128), x)
 	ADDQ(U32(34), q)
