@@ -21583,9 +21583,9 @@ dotRowsF32AVX2_row:
 dotRowsF32AVX2_r8:
 	CMPQ        R11, $0x00000008
 	JL          dotRowsF32AVX2_rsum
-	VMOVUPS     (R10), Y1
-	VMOVUPS     (R8), Y2
-	VFMADD231PS Y2, Y1, Y0
+	VMOVUPS     (R8), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y1, Y2, Y0
 	ADDQ        $0x00000020, R8
 	ADDQ        $0x00000020, R10
 	SUBQ        $0x00000008, R11
@@ -21672,9 +21672,9 @@ dotRowsF16AVX2_row:
 dotRowsF16AVX2_r8:
 	CMPQ        R11, $0x00000008
 	JL          dotRowsF16AVX2_rsum
-	VMOVUPS     (R10), Y1
-	VCVTPH2PS   (R8), Y2
-	VFMADD231PS Y2, Y1, Y0
+	VCVTPH2PS   (R8), Y1
+	VMOVUPS     (R10), Y2
+	VFMADD231PS Y1, Y2, Y0
 	ADDQ        $0x00000010, R8
 	ADDQ        $0x00000020, R10
 	SUBQ        $0x00000008, R11
@@ -21694,6 +21694,242 @@ dotRowsF16AVX2_rsum:
 	JMP          dotRowsF16AVX2_row
 
 dotRowsF16AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dotRowsF32x2AVX2(w *float32, stride int, x *float32, n int, rows int, y *float32, ys int, xs int)
+// Requires: AVX, FMA3
+TEXT ·dotRowsF32x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ y+40(FP), DI
+	MOVQ ys+48(FP), R8
+	SHLQ $0x02, R8
+	MOVQ xs+56(FP), R9
+	SHLQ $0x02, R9
+	LEAQ (CX)(CX*1), R14
+
+dotRowsF32x2AVX2_quad:
+	CMPQ   SI, $0x00000004
+	JL     dotRowsF32x2AVX2_row
+	MOVQ   AX, R10
+	LEAQ   (AX)(R14*1), R11
+	MOVQ   DX, R12
+	MOVQ   BX, R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dotRowsF32x2AVX2_q8:
+	CMPQ        R13, $0x00000008
+	JL          dotRowsF32x2AVX2_qsum
+	VMOVUPS     (R12), Y8
+	VMOVUPS     (R12)(R9*1), Y9
+	VMOVUPS     (R10), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y4
+	VMOVUPS     (R10)(CX*1), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VFMADD231PS Y10, Y9, Y5
+	VMOVUPS     (R11), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y10, Y9, Y6
+	VMOVUPS     (R11)(CX*1), Y10
+	VFMADD231PS Y10, Y8, Y3
+	VFMADD231PS Y10, Y9, Y7
+	ADDQ        $0x00000020, R10
+	ADDQ        $0x00000020, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	JMP         dotRowsF32x2AVX2_q8
+
+dotRowsF32x2AVX2_qsum:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (DI)
+	VHADDPS      Y5, Y4, Y0
+	VHADDPS      Y7, Y6, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (DI)(R8*1)
+	ADDQ         $0x00000010, DI
+	LEAQ         (AX)(R14*2), AX
+	SUBQ         $0x00000004, SI
+	JMP          dotRowsF32x2AVX2_quad
+
+dotRowsF32x2AVX2_row:
+	TESTQ  SI, SI
+	JLE    dotRowsF32x2AVX2_done
+	MOVQ   AX, R10
+	MOVQ   DX, R12
+	MOVQ   BX, R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dotRowsF32x2AVX2_r8:
+	CMPQ        R13, $0x00000008
+	JL          dotRowsF32x2AVX2_rsum
+	VMOVUPS     (R10), Y2
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12)(R9*1), Y3
+	VFMADD231PS Y2, Y3, Y1
+	ADDQ        $0x00000020, R10
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	JMP         dotRowsF32x2AVX2_r8
+
+dotRowsF32x2AVX2_rsum:
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X2, X0, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (DI)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DI)(R8*1)
+	ADDQ         $0x00000004, DI
+	ADDQ         CX, AX
+	DECQ         SI
+	JMP          dotRowsF32x2AVX2_row
+
+dotRowsF32x2AVX2_done:
+	VZEROUPPER
+	RET
+
+// func dotRowsF16x2AVX2(w *byte, stride int, x *float32, n int, rows int, y *float32, ys int, xs int)
+// Requires: AVX, F16C, FMA3
+TEXT ·dotRowsF16x2AVX2(SB), NOSPLIT, $0-64
+	MOVQ w+0(FP), AX
+	MOVQ stride+8(FP), CX
+	MOVQ x+16(FP), DX
+	MOVQ n+24(FP), BX
+	MOVQ rows+32(FP), SI
+	MOVQ y+40(FP), DI
+	MOVQ ys+48(FP), R8
+	SHLQ $0x02, R8
+	MOVQ xs+56(FP), R9
+	SHLQ $0x02, R9
+	LEAQ (CX)(CX*1), R14
+
+dotRowsF16x2AVX2_quad:
+	CMPQ   SI, $0x00000004
+	JL     dotRowsF16x2AVX2_row
+	MOVQ   AX, R10
+	LEAQ   (AX)(R14*1), R11
+	MOVQ   DX, R12
+	MOVQ   BX, R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	VXORPS Y4, Y4, Y4
+	VXORPS Y5, Y5, Y5
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+dotRowsF16x2AVX2_q8:
+	CMPQ        R13, $0x00000008
+	JL          dotRowsF16x2AVX2_qsum
+	VMOVUPS     (R12), Y8
+	VMOVUPS     (R12)(R9*1), Y9
+	VCVTPH2PS   (R10), Y10
+	VFMADD231PS Y10, Y8, Y0
+	VFMADD231PS Y10, Y9, Y4
+	VCVTPH2PS   (R10)(CX*1), Y10
+	VFMADD231PS Y10, Y8, Y1
+	VFMADD231PS Y10, Y9, Y5
+	VCVTPH2PS   (R11), Y10
+	VFMADD231PS Y10, Y8, Y2
+	VFMADD231PS Y10, Y9, Y6
+	VCVTPH2PS   (R11)(CX*1), Y10
+	VFMADD231PS Y10, Y8, Y3
+	VFMADD231PS Y10, Y9, Y7
+	ADDQ        $0x00000010, R10
+	ADDQ        $0x00000010, R11
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	JMP         dotRowsF16x2AVX2_q8
+
+dotRowsF16x2AVX2_qsum:
+	VHADDPS      Y1, Y0, Y0
+	VHADDPS      Y3, Y2, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (DI)
+	VHADDPS      Y5, Y4, Y0
+	VHADDPS      Y7, Y6, Y1
+	VHADDPS      Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPS       X1, X0, X1
+	VMOVUPS      X1, (DI)(R8*1)
+	ADDQ         $0x00000010, DI
+	LEAQ         (AX)(R14*2), AX
+	SUBQ         $0x00000004, SI
+	JMP          dotRowsF16x2AVX2_quad
+
+dotRowsF16x2AVX2_row:
+	TESTQ  SI, SI
+	JLE    dotRowsF16x2AVX2_done
+	MOVQ   AX, R10
+	MOVQ   DX, R12
+	MOVQ   BX, R13
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+
+dotRowsF16x2AVX2_r8:
+	CMPQ        R13, $0x00000008
+	JL          dotRowsF16x2AVX2_rsum
+	VCVTPH2PS   (R10), Y2
+	VMOVUPS     (R12), Y3
+	VFMADD231PS Y2, Y3, Y0
+	VMOVUPS     (R12)(R9*1), Y3
+	VFMADD231PS Y2, Y3, Y1
+	ADDQ        $0x00000010, R10
+	ADDQ        $0x00000020, R12
+	SUBQ        $0x00000008, R13
+	JMP         dotRowsF16x2AVX2_r8
+
+dotRowsF16x2AVX2_rsum:
+	VEXTRACTF128 $0x01, Y0, X2
+	VADDPS       X2, X0, X2
+	VMOVHLPS     X2, X2, X0
+	VADDPS       X0, X2, X2
+	VMOVSHDUP    X2, X0
+	VADDSS       X0, X2, X2
+	VMOVSS       X2, (DI)
+	VEXTRACTF128 $0x01, Y1, X0
+	VADDPS       X0, X1, X0
+	VMOVHLPS     X0, X0, X1
+	VADDPS       X1, X0, X0
+	VMOVSHDUP    X0, X1
+	VADDSS       X1, X0, X0
+	VMOVSS       X0, (DI)(R8*1)
+	ADDQ         $0x00000004, DI
+	ADDQ         CX, AX
+	DECQ         SI
+	JMP          dotRowsF16x2AVX2_row
+
+dotRowsF16x2AVX2_done:
 	VZEROUPPER
 	RET
 

@@ -494,6 +494,18 @@ func dotRowsF32AVX2(w *float32, stride int, x *float32, n int, rows int, y *floa
 //go:noescape
 func dotRowsF16AVX2(w *byte, stride int, x *float32, n int, rows int, y *float32)
 
+// dotRowsF32x2AVX2 sets y[q*ys+r] to the dot product of row r (stride bytes apart) with x[q*xs:][:n]
+// for r < rows, q < 2; n must be a multiple of 8.
+//
+//go:noescape
+func dotRowsF32x2AVX2(w *float32, stride int, x *float32, n int, rows int, y *float32, ys int, xs int)
+
+// dotRowsF16x2AVX2 sets y[q*ys+r] to the dot product of row r (stride bytes apart, halves) with x[q*xs:][:n]
+// for r < rows, q < 2; n must be a multiple of 8.
+//
+//go:noescape
+func dotRowsF16x2AVX2(w *byte, stride int, x *float32, n int, rows int, y *float32, ys int, xs int)
+
 // weightedRowsF16AVX2 sets out[d] = Σ_{t<rows} p[t]·v[t*stride+d] for d < n, n a multiple of 8 (stride in bytes).
 //
 //go:noescape

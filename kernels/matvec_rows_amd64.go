@@ -4,6 +4,7 @@ package kernels
 
 import (
 	"encoding/binary"
+	"math"
 	"unsafe"
 )
 
@@ -346,6 +347,9 @@ func dotRowsFast(y, w []float32, stride int, x []float32) {
 // dotRowsGroupFor returns the avx512 backend's DotRowsF32Group and
 // DotRowsF16Group kernels (w as bytes, stride in bytes; n > 0), or nils.
 func dotRowsGroupFor(backend string) (dotRowsGroupFn, dotRowsGroupFn) {
+	if backend == avx2Backend.Name && haveAVX2 {
+		return dotRowsGroupAVX2(false), dotRowsGroupAVX2(true)
+	}
 	if backend != avx512Backend.Name || !haveAVX512VNNI {
 		return nil, nil
 	}
@@ -428,4 +432,46 @@ func quantQ8_0PrepFast(dst []byte, p *mvPrep, src []float32) {
 	qs, c, dx := need(p.qs, nb*32), need(p.c, nb*8), need(p.dx, nb)
 	x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
 	quantQ8_0PrepAVX512(&src[0], nb, &dst[0], &qs[0], &c[0], &x4[0], &c4[0], &dx[0])
+}
+
+// dotRowsGroupAVX2 is the avx2 backend's DotRows group (f32 rows, or f16
+// with f16): two vectors at a time on the two-vector kernel, an odd last
+// one on the one-vector kernel, each over the first n&^7 columns with the
+// rest added per row in Go as dotRowsAVX2F32/F16 add it, so every result
+// is that single call's bit for bit.
+func dotRowsGroupAVX2(f16 bool) dotRowsGroupFn {
+	return func(nq, rows, n int, y []float32, ys int, w []byte, stride int, x []float32) {
+		n8 := n &^ 7
+		for q := 0; q < nq; q += 2 {
+			two := nq-q >= 2
+			yq := y[q*ys:]
+			switch {
+			case n8 == 0:
+				clear(yq[:rows])
+				if two {
+					clear(yq[ys : ys+rows])
+				}
+			case two && f16:
+				dotRowsF16x2AVX2(&w[0], stride, &x[q*n], n8, rows, &yq[0], ys, n)
+			case two:
+				dotRowsF32x2AVX2((*float32)(unsafe.Pointer(&w[0])), stride, &x[q*n], n8, rows, &yq[0], ys, n)
+			case f16:
+				dotRowsF16AVX2(&w[0], stride, &x[q*n], n8, rows, &yq[0])
+			default:
+				dotRowsF32AVX2((*float32)(unsafe.Pointer(&w[0])), stride, &x[q*n], n8, rows, &yq[0])
+			}
+			for k := q; k < min(q+2, nq); k++ {
+				xk, yk := x[k*n:(k+1)*n], y[k*ys:k*ys+rows]
+				for r := range yk {
+					for j := n8; j < n; j++ {
+						if f16 {
+							yk[r] += f16At(w[r*stride+2*j:]) * xk[j]
+						} else {
+							yk[r] += math.Float32frombits(binary.LittleEndian.Uint32(w[r*stride+4*j:])) * xk[j]
+						}
+					}
+				}
+			}
+		}
+	}
 }
