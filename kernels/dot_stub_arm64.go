@@ -197,3 +197,16 @@ func dotQ8_0_BMNEONv80(w, x *byte, nb int, buf *byte) float32
 //
 //go:noescape
 func prefetchLines(p *byte, n int)
+
+// matMulQ8_0LanesNEON sets y[t*ys+r] to the dot product of q8_0 weight row
+// r (rb bytes apart, nb blocks) with token t of the 16-token activation
+// group laid out at xt, dx (kernels.lanesPrep; xs is not read), for
+// r < rows. Needs FEAT_DotProd.
+//
+//go:noescape
+func matMulQ8_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulQ4_0LanesNEON is matMulQ8_0LanesNEON for q4_0 weights.
+//
+//go:noescape
+func matMulQ4_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)

@@ -1,4 +1,4 @@
-//go:build !amd64 || purego
+//go:build !(amd64 || arm64) || purego
 
 package kernels
 
@@ -8,7 +8,7 @@ func TokenLanes(string, Type) bool { return false }
 // initLanes: nothing to set up without the token-lane kernel.
 func (c *Context) initLanes() {}
 
-// lanesSetup: the token-lane prefill kernel is amd64 (avx512) only.
+// lanesSetup: no token-lane prefill kernels on this platform.
 func (c *Context) lanesSetup(Matrix, int) int { return 0 }
 
 // lanesRun is never reached where lanesSetup returns 0.

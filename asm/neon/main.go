@@ -1007,6 +1007,106 @@ func dotQx4(name string, wsz int) {
 	emit("RET")
 }
 
+// sdotElem: SDOT Vd.4S, Vn.16B, Vm.4B[idx] (FEAT_DotProd): lane j of Vd
+// += the four products of Vn's bytes 4j..4j+3 with Vm's bytes
+// 4idx..4idx+3.
+func sdotElem(d, n, m, idx int) {
+	word(0x4F80E000|uint32(idx&1)<<21|uint32(m>>4)<<20|uint32(m&15)<<16|uint32(idx>>1)<<11|uint32(n)<<5|uint32(d),
+		fmt.Sprintf("SDOT V%d.4S, V%d.16B, V%d.4B[%d]", d, n, m, idx))
+}
+
+// fmulElem: FMUL Vd.4S, Vn.4S, Vm.S[idx].
+func fmulElem(d, n, m, idx int) {
+	word(0x4F809000|uint32(idx&1)<<21|uint32(m>>4)<<20|uint32(m&15)<<16|uint32(idx>>1)<<11|uint32(n)<<5|uint32(d),
+		fmt.Sprintf("FMUL V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx))
+}
+
+// matMulQLanes is the avx512 token-lane prefill kernel (asm/dot
+// matMulQLanes) for NEON with FEAT_DotProd, q4_0 (wsz 18) or q8_0 (wsz 34)
+// weights, over the same activation layout (kernels.lanesPrep): per
+// 4-byte weight group, SDOT by element multiplies it with four tokens' 4
+// activation bytes, so the group's 16 tokens take four SDOTs from one
+// 64-byte load (V2-V5) and a block's weights (V0, V1: q4_0 nibbles less 8,
+// or q8_0's bytes, both signed, as SDOT wants: the layout's bias sums are
+// not read) serve all 16 tokens. Per block: the four int32 sums
+// (V20-V23) converted, times dw*dx (FMUL by element of the tokens' dx,
+// V24-V27, with dw), fused-added into the float sums (V16-V19): the
+// avx512 kernel's integers and float operations, so its results bit for
+// bit. Each row's 16 results are stored one by one at token strides.
+// Untimed: no arm64 hardware here (tested under qemu-user).
+func matMulQLanes(name string, wsz int) {
+	q4 := wsz == 18
+	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD rb+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("MOVD rows+24(FP), R3")
+	emit("MOVD xt+32(FP), R4")
+	emit("MOVD dx+48(FP), R6")
+	emit("MOVD y+56(FP), R7")
+	emit("MOVD ys+64(FP), R8")
+	emit("LSL $2, R8, R8") // token stride in bytes
+	if q4 {
+		emit("VMOVI $15, V30.B16")
+		emit("VMOVI $8, V31.B16")
+	}
+	label(name + "_row")
+	emit("CMP $0, R3")
+	emit("BLE %s_done", name)
+	emit("MOVD R0, R10")
+	emit("MOVD R4, R11")
+	emit("MOVD R6, R12")
+	emit("MOVD R2, R13")
+	zero(16, 17, 18, 19)
+	label(name + "_block")
+	emit("CBZ R13, %s_store", name)
+	emit("ADD $2, R10, R15")
+	if q4 {
+		emit("VLD1 (R15), [V0.B16]")
+		emit("VUSHR $4, V0.B16, V1.B16")
+		emit("VAND V30.B16, V0.B16, V0.B16")
+		emit("VSUB V31.B16, V0.B16, V0.B16")
+		emit("VSUB V31.B16, V1.B16, V1.B16")
+	} else {
+		emit("VLD1 (R15), [V0.B16, V1.B16]")
+	}
+	zero(20, 21, 22, 23)
+	for g := 0; g < 8; g++ {
+		emit("VLD1.P 64(R11), [V2.B16, V3.B16, V4.B16, V5.B16]")
+		for t := 0; t < 4; t++ {
+			sdotElem(20+t, 2+t, g/4, g%4)
+		}
+	}
+	for t := 0; t < 4; t++ {
+		scvtf(20+t, 20+t)
+	}
+	emit("MOVHU (R10), R14")
+	emit("FMOVS R14, F6")
+	fcvtSH(6, 6) // dw
+	emit("VLD1.P 64(R12), [V24.S4, V25.S4, V26.S4, V27.S4]")
+	for t := 0; t < 4; t++ {
+		fmulElem(24+t, 24+t, 6, 0) // dx*dw
+		emit("VFMLA V%d.S4, V%d.S4, V%d.S4", 20+t, 24+t, 16+t)
+	}
+	emit("ADD $%d, R10, R10", wsz)
+	emit("SUB $1, R13, R13")
+	emit("B %s_block", name)
+	label(name + "_store")
+	emit("MOVD R7, R15")
+	for t := 0; t < 16; t++ {
+		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
+		emit("MOVW R14, (R15)")
+		emit("ADD R8, R15, R15")
+	}
+	emit("ADD $4, R7, R7")
+	emit("ADD R1, R0, R0")
+	emit("SUB $1, R3, R3")
+	emit("B %s_row", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1121,6 +1221,9 @@ func main() {
 		dotQx4("dotQ8_0x4"+sfx, 34)
 		dotQx4("dotQ4_0x4"+sfx, 18)
 	}
+	dotprod = true
+	matMulQLanes("matMulQ8_0LanesNEON", 34)
+	matMulQLanes("matMulQ4_0LanesNEON", 18)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
