@@ -210,3 +210,14 @@ func matMulQ8_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32,
 //
 //go:noescape
 func matMulQ4_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulQ4_KLanesNEON is matMulQ8_0LanesNEON for q4_K weights and the
+// q8_K layout (kernels.lanesPrepK; xs holds the sub-block sums).
+//
+//go:noescape
+func matMulQ4_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulQ5_KLanesNEON is matMulQ4_KLanesNEON for q5_K weights.
+//
+//go:noescape
+func matMulQ5_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)

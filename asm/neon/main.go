@@ -1107,6 +1107,157 @@ func matMulQLanes(name string, wsz int) {
 	emit("RET")
 }
 
+// scalesMinsK4NEON decodes the 8 scales and 8 mins of the q4_K/q5_K
+// super-block at R10 (get_scale_min_k4, all eight at once, as dotQ4K) into
+// V24 (scales 0-3), V25 (4-7), V26 (mins 0-3), V27 (4-7) as int32; R8, R9,
+// R13, R14 and R15 are clobbered.
+func scalesMinsK4NEON() {
+	emit("MOVWU 4(R10), R8")
+	emit("MOVWU 8(R10), R9")
+	emit("MOVWU 12(R10), R15")
+	emit("LSRW $4, R15, R14")
+	emit("ANDW $0x0f0f0f0f, R14, R14")
+	emit("LSRW $6, R9, R13")
+	emit("ANDW $0x03030303, R13, R13")
+	emit("LSLW $4, R13, R13")
+	emit("ORRW R13, R14, R14")       // mins 4-7
+	emit("ANDW $0x3f3f3f3f, R9, R9") // mins 0-3
+	emit("ANDW $0x0f0f0f0f, R15, R15")
+	emit("LSRW $6, R8, R13")
+	emit("ANDW $0x03030303, R13, R13")
+	emit("LSLW $4, R13, R13")
+	emit("ORRW R13, R15, R15")       // scales 4-7
+	emit("ANDW $0x3f3f3f3f, R8, R8") // scales 0-3
+	emit("ORR R15<<32, R8, R13")
+	emit("ORR R14<<32, R9, R14")
+	widen4("R13", 24, 25)
+	widen4("R14", 26, 27)
+}
+
+// matMulQ4KLanes is the avx512 q4_K (or with q5 q5_K) token-lane kernel
+// (asm/dot matMulQ4KLanes) for NEON with FEAT_DotProd, over the same layout
+// (kernels.lanesPrepK: 4096 activation bytes, 512 bytes of sub-block sums
+// and 64 of scales per super-block). Per super-block and row the scales
+// and minima are decoded once (V24-V27) and each 32-byte chunk of nibbles
+// gives two sub-blocks' codes (V0, V1 and V2, V3; q5_K adds the fifth bits
+// from qh); per sub-block 8 groups x 4 SDOT by element (the codes, 0..31,
+// are non-negative, so signed SDOT gives VPDPBUSD's sums) into V8-V11,
+// MLA by the scale element into sumi (V12-V15), and the tokens' sub-block
+// sums times the minimum into summ (V20-V23). The float work is
+// kBlockSumLanes's per token quad: every result is the avx512 kernel's,
+// and the ref dot's, bit for bit. Untimed: no arm64 hardware here.
+func matMulQ4KLanes(name string, q5 bool) {
+	bsz, qoff := 144, 16
+	if q5 {
+		bsz, qoff = 176, 48
+	}
+	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD rb+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("MOVD rows+24(FP), R3")
+	emit("MOVD xt+32(FP), R4")
+	emit("MOVD xs+40(FP), R5")
+	emit("MOVD dx+48(FP), R6")
+	emit("MOVD y+56(FP), R7")
+	emit("MOVD ys+64(FP), R20")
+	emit("LSL $2, R20, R20") // token stride in bytes
+	emit("VMOVI $15, V28.B16")
+	if q5 {
+		emit("VMOVI $16, V29.B16")
+	}
+	label(name + "_row")
+	emit("CMP $0, R3")
+	emit("BLE %s_done", name)
+	emit("MOVD R0, R10")
+	emit("MOVD R4, R11")
+	emit("MOVD R5, R12")
+	emit("MOVD R6, R21")
+	emit("MOVD R2, R22")
+	zero(16, 17, 18, 19)
+	label(name + "_block")
+	emit("CBZ R22, %s_store", name)
+	scalesMinsK4NEON()
+	zero(12, 13, 14, 15, 20, 21, 22, 23)
+	if q5 {
+		emit("ADD $16, R10, R15")
+		emit("VLD1 (R15), [V30.B16, V31.B16]") // qh
+	}
+	emit("ADD $%d, R10, R15", qoff)
+	for j := 0; j < 4; j++ {
+		emit("VLD1.P 32(R15), [V0.B16, V1.B16]")
+		emit("VUSHR $4, V0.B16, V2.B16")
+		emit("VUSHR $4, V1.B16, V3.B16")
+		emit("VAND V28.B16, V0.B16, V0.B16")
+		emit("VAND V28.B16, V1.B16, V1.B16")
+		if q5 {
+			// Bit s of qh[l] to bit 4 of element l of sub-block s.
+			for v := 0; v < 4; v++ { // V0,V1: sub-block 2j; V2,V3: 2j+1
+				sb := 2*j + v/2
+				src := 30 + v%2
+				switch {
+				case sb < 4:
+					emit("VSHL $%d, V%d.B16, V4.B16", 4-sb, src)
+					emit("VAND V29.B16, V4.B16, V4.B16")
+				case sb == 4:
+					emit("VAND V29.B16, V%d.B16, V4.B16", src)
+				default:
+					emit("VUSHR $%d, V%d.B16, V4.B16", sb-4, src)
+					emit("VAND V29.B16, V4.B16, V4.B16")
+				}
+				emit("VORR V4.B16, V%d.B16, V%d.B16", v, v)
+			}
+		}
+		for h := 0; h < 2; h++ { // sub-block s = 2j+h: codes V2h, V2h+1
+			s := 2*j + h
+			zero(8, 9, 10, 11)
+			for g := 0; g < 8; g++ {
+				emit("VLD1.P 64(R11), [V4.B16, V5.B16, V6.B16, V7.B16]")
+				for t := 0; t < 4; t++ {
+					sdotElem(8+t, 4+t, 2*h+g/4, g%4)
+				}
+			}
+			emit("VLD1.P 64(R12), [V4.S4, V5.S4, V6.S4, V7.S4]") // the tokens' sums of sub-block s
+			for t := 0; t < 4; t++ {
+				mlaElem(12+t, 8+t, 24+s/4, s%4) // sumi += scale * Σ q·x
+				mlaElem(20+t, 4+t, 26+s/4, s%4) // summ += min * Σ x
+			}
+		}
+	}
+	// kBlockSumLanes per token quad: a = (dx*d)*sumi, c = (dx*dmin)*summ,
+	// acc += a - c.
+	emit("FMOVS (R10), F0")
+	fcvtl(0, 0) // V0.S[0] = d, S[1] = dmin
+	emit("VLD1.P 64(R21), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for t := 0; t < 4; t++ {
+		scvtf(12+t, 12+t)
+		scvtf(20+t, 20+t)
+		fmulElem(8+t, 4+t, 0, 0) // dx*d
+		fmul4(8+t, 8+t, 12+t)    // *sumi
+		fmulElem(4+t, 4+t, 0, 1) // dx*dmin
+		fmul4(4+t, 4+t, 20+t)    // *summ
+		fsub4(8+t, 8+t, 4+t)     // a - c
+		fadd4(16+t, 16+t, 8+t)   // acc + (a - c)
+	}
+	emit("ADD $%d, R10, R10", bsz)
+	emit("SUB $1, R22, R22")
+	emit("B %s_block", name)
+	label(name + "_store")
+	emit("MOVD R7, R15")
+	for t := 0; t < 16; t++ {
+		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
+		emit("MOVW R14, (R15)")
+		emit("ADD R20, R15, R15")
+	}
+	emit("ADD $4, R7, R7")
+	emit("ADD R1, R0, R0")
+	emit("SUB $1, R3, R3")
+	emit("B %s_row", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1224,6 +1375,8 @@ func main() {
 	dotprod = true
 	matMulQLanes("matMulQ8_0LanesNEON", 34)
 	matMulQLanes("matMulQ4_0LanesNEON", 18)
+	matMulQ4KLanes("matMulQ4_KLanesNEON", false)
+	matMulQ4KLanes("matMulQ5_KLanesNEON", true)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
