@@ -221,3 +221,9 @@ func matMulQ4_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32,
 //
 //go:noescape
 func matMulQ5_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulQ6_KLanesNEON is matMulQ4_KLanesNEON for q6_K weights (xs: the
+// per-16 sums).
+//
+//go:noescape
+func matMulQ6_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)

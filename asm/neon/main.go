@@ -1258,6 +1258,132 @@ func matMulQ4KLanes(name string, q5 bool) {
 	emit("RET")
 }
 
+// matMulQ6KLanes is the avx512 q6_K token-lane kernel (asm/dot
+// matMulQ6KLanes) for NEON with FEAT_DotProd, over kernels.lanesPrepK's
+// layout with per-16 sums (1024 bytes a super-block). Per chunk of 32
+// codes (128h + 32k + l: ql's low or high nibble with two qh bits on top,
+// as q6Code) it assembles the codes of two 16-value sub-blocks (V0, V1);
+// per sub-block 4 groups x 4 SDOT by element into V4-V7, MLA by the
+// sign-extended scale element into sumi (V12-V15) and of the tokens'
+// sub-block sums into corr (V20-V23); then sumi -= 32 corr, the ref's
+// Σ sc·Σ (q-32)·x exactly, and kBlockSumLanes's float work with a zero
+// minimum (its zero term computed as the avx512 kernel computes it):
+// every result is the avx512 kernel's, and the ref dot's, bit for bit.
+// Untimed: no arm64 hardware here.
+func matMulQ6KLanes(name string) {
+	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD rb+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+	emit("MOVD rows+24(FP), R3")
+	emit("MOVD xt+32(FP), R4")
+	emit("MOVD xs+40(FP), R5")
+	emit("MOVD dx+48(FP), R6")
+	emit("MOVD y+56(FP), R7")
+	emit("MOVD ys+64(FP), R20")
+	emit("LSL $2, R20, R20") // token stride in bytes
+	emit("VMOVI $15, V28.B16")
+	emit("VMOVI $48, V29.B16") // 0x30: bits 4-5
+	label(name + "_row")
+	emit("CMP $0, R3")
+	emit("BLE %s_done", name)
+	emit("MOVD R0, R10")
+	emit("MOVD R4, R11")
+	emit("MOVD R5, R12")
+	emit("MOVD R6, R21")
+	emit("MOVD R2, R22")
+	zero(16, 17, 18, 19)
+	label(name + "_block")
+	emit("CBZ R22, %s_store", name)
+	// The 16 int8 scales as int32: V24 (0-3) ... V27 (12-15).
+	emit("ADD $192, R10, R15")
+	emit("VLD1 (R15), [V24.B16]")
+	sxtl2B(26, 24)
+	sxtlB(24, 24)
+	sxtl2H(25, 24)
+	sxtlH(24, 24)
+	sxtl2H(27, 26)
+	sxtlH(26, 26)
+	zero(12, 13, 14, 15, 20, 21, 22, 23)
+	for h := 0; h < 2; h++ {
+		for k := 0; k < 4; k++ {
+			// Codes 128h + 32k + l (sub-blocks 8h+2k and 8h+2k+1).
+			emit("ADD $%d, R10, R15", 64*h+32*(k&1))
+			emit("VLD1 (R15), [V2.B16, V3.B16]")
+			emit("ADD $%d, R10, R15", 128+32*h)
+			emit("VLD1 (R15), [V4.B16, V5.B16]")
+			for i := 0; i < 2; i++ {
+				if k < 2 {
+					emit("VAND V28.B16, V%d.B16, V%d.B16", 2+i, i)
+				} else {
+					emit("VUSHR $4, V%d.B16, V%d.B16", 2+i, i)
+				}
+				switch {
+				case k < 2:
+					emit("VSHL $%d, V%d.B16, V%d.B16", 4-2*k, 4+i, 6+i)
+					emit("VAND V29.B16, V%d.B16, V%d.B16", 6+i, 6+i)
+				case k == 2:
+					emit("VAND V29.B16, V%d.B16, V%d.B16", 4+i, 6+i)
+				default:
+					emit("VUSHR $2, V%d.B16, V%d.B16", 4+i, 6+i)
+					emit("VAND V29.B16, V%d.B16, V%d.B16", 6+i, 6+i)
+				}
+				emit("VORR V%d.B16, V%d.B16, V%d.B16", 6+i, i, i)
+			}
+			for i := 0; i < 2; i++ {
+				s := 8*h + 2*k + i
+				zero(4, 5, 6, 7)
+				for g := 0; g < 4; g++ {
+					emit("VLD1.P 64(R11), [V8.B16, V9.B16, V10.B16, V11.B16]")
+					for t := 0; t < 4; t++ {
+						sdotElem(4+t, 8+t, i, g)
+					}
+				}
+				emit("VLD1.P 64(R12), [V8.S4, V9.S4, V10.S4, V11.S4]") // the tokens' sums of sub-block s
+				for t := 0; t < 4; t++ {
+					mlaElem(12+t, 4+t, 24+s/4, s%4) // sumi += sc * Σ q·x
+					mlaElem(20+t, 8+t, 24+s/4, s%4) // corr += sc * Σ x
+				}
+			}
+		}
+	}
+	// kBlockSumLanes per token quad with dmin and summ zero: a =
+	// (dx*d)*sumi, c = (dx*0)*0, acc += a - c.
+	emit("MOVHU 208(R10), R14")
+	emit("FMOVS R14, F0")
+	fcvtSH(0, 0) // d
+	zero(2)
+	emit("VLD1.P 64(R21), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for t := 0; t < 4; t++ {
+		emit("VSHL $5, V%d.S4, V%d.S4", 20+t, 20+t)
+		emit("VSUB V%d.S4, V%d.S4, V%d.S4", 20+t, 12+t, 12+t) // sumi - 32 corr
+		scvtf(12+t, 12+t)
+		fmulElem(8+t, 4+t, 0, 0) // dx*d
+		fmul4(8+t, 8+t, 12+t)    // *sumi
+		fmul4(4+t, 4+t, 2)       // dx*dmin (0)
+		fmul4(4+t, 4+t, 2)       // *summ (0)
+		fsub4(8+t, 8+t, 4+t)     // a - c
+		fadd4(16+t, 16+t, 8+t)   // acc + (a - c)
+	}
+	emit("ADD $210, R10, R10")
+	emit("SUB $1, R22, R22")
+	emit("B %s_block", name)
+	label(name + "_store")
+	emit("MOVD R7, R15")
+	for t := 0; t < 16; t++ {
+		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
+		emit("MOVW R14, (R15)")
+		emit("ADD R20, R15, R15")
+	}
+	emit("ADD $4, R7, R7")
+	emit("ADD R1, R0, R0")
+	emit("SUB $1, R3, R3")
+	emit("B %s_row", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1377,6 +1503,7 @@ func main() {
 	matMulQLanes("matMulQ4_0LanesNEON", 18)
 	matMulQ4KLanes("matMulQ4_KLanesNEON", false)
 	matMulQ4KLanes("matMulQ5_KLanesNEON", true)
+	matMulQ6KLanes("matMulQ6_KLanesNEON")
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
