@@ -227,3 +227,9 @@ func matMulQ5_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32,
 //
 //go:noescape
 func matMulQ6_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// quantQ8_0NEON quantizes the nb*32 float32s at x to nb q8_0 blocks at q,
+// bit for bit quantQ8_0.
+//
+//go:noescape
+func quantQ8_0NEON(x *float32, nb int, q *byte)

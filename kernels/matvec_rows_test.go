@@ -151,14 +151,15 @@ func BenchmarkMatVecRows(b *testing.B) {
 	}
 }
 
-// TestActQuantExact: the avx512 and avx2 activation quantizers equal
-// quantQ8_0 bit for bit on random rows, all-zero blocks, exact rounding
-// ties, values just below a tie, huge and tiny (subnormal-scale) blocks.
+// TestActQuantExact: the avx512, avx2 and neon activation quantizers
+// equal quantQ8_0 bit for bit on random rows, all-zero blocks, exact
+// rounding ties, values just below a tie, huge and tiny (subnormal-scale)
+// blocks and blocks with an infinite value.
 func TestActQuantExact(t *testing.T) {
-	if actQuant(goBackend.Name, Q8_0) != nil || actQuant("avx512", Q8_K) != nil || actQuant("avx2", Q4_0) != nil {
+	if actQuant(goBackend.Name, Q8_0) != nil || actQuant("avx512", Q8_K) != nil || actQuant("avx2", Q4_0) != nil || actQuant("neon", Q4_K) != nil {
 		t.Fatal("fast quantizer offered where it must not be used")
 	}
-	for _, b := range []string{"avx512", "avx2"} {
+	for _, b := range []string{"avx512", "avx2", "neon"} {
 		q := actQuant(b, Q8_0)
 		if q == nil {
 			t.Logf("no %s activation quantizer on this CPU", b)

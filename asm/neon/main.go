@@ -1384,6 +1384,69 @@ func matMulQ6KLanes(name string) {
 	emit("RET")
 }
 
+// quantQ8 emits the NEON q8_0 activation quantizer, bit for bit
+// kernels.quantQ8_0 on arm64 (where Go converts a float to an integer
+// with FCVTZS's saturation): per 32 values amax by FABS and FMAX (NaN
+// propagating, as Go's max), d = amax/127 (FDIV), id = 1/d cleared where d
+// is 0 (FCMEQ, BIC), the fp16 scale by FCVT (round to nearest even, as
+// kernels.FP32ToFP16), and q = FCVTAS(x*id): round to nearest with ties
+// away from zero, saturating, as int32(math.Round(x*id)) is; XTN narrows
+// by truncation, as int8() does.
+func quantQ8(name string) {
+	fmt.Fprintf(&out, "\n// func %s(x *float32, nb int, q *byte)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-24\n", name)
+	emit("MOVD x+0(FP), R0")
+	emit("MOVD nb+8(FP), R1")
+	emit("MOVD q+16(FP), R2")
+	emit("MOVW $0x42fe0000, R7") // 127.0
+	emit("FMOVS R7, F31")
+	emit("FMOVS $1.0, F30")
+	label(name + "_loop")
+	emit("CBZ R1, %s_done", name)
+	emit("VLD1.P 64(R0), [V0.S4, V1.S4, V2.S4, V3.S4]")
+	emit("VLD1.P 64(R0), [V4.S4, V5.S4, V6.S4, V7.S4]")
+	for i := 0; i < 8; i++ {
+		word(0x4EA0F800|uint32(i)<<5|uint32(8+i), fmt.Sprintf("FABS V%d.4S, V%d.4S", 8+i, i))
+	}
+	fmax := func(d, n, m int) {
+		word(0x4E20F400|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("FMAX V%d.4S, V%d.4S, V%d.4S", d, n, m))
+	}
+	fmax(8, 8, 9)
+	fmax(10, 10, 11)
+	fmax(12, 12, 13)
+	fmax(14, 14, 15)
+	fmax(8, 8, 10)
+	fmax(12, 12, 14)
+	fmax(8, 8, 12)
+	word(0x6E30F800|8<<5|8, "FMAXV S8, V8.4S")
+	emit("FDIVS F31, F8, F9")  // d = amax/127
+	emit("FDIVS F9, F30, F10") // 1/d
+	word(0x5EA0D800|9<<5|11, "FCMEQ S11, S9, #0.0")
+	word(0x4E601C00|11<<16|10<<5|10, "BIC V10.16B, V10.16B, V11.16B") // id = 0 where d is 0
+	word(0x1E23C000|9<<5|12, "FCVT H12, S9")
+	emit("FMOVS F12, R5")
+	emit("MOVH R5, (R2)")
+	for i := 0; i < 8; i++ {
+		fmulElem(i, i, 10, 0)
+		word(0x4E21C800|uint32(i)<<5|uint32(i), fmt.Sprintf("FCVTAS V%d.4S, V%d.4S", i, i))
+	}
+	for i := 0; i < 4; i++ {
+		word(0x0E612800|uint32(2*i)<<5|uint32(16+i), fmt.Sprintf("XTN V%d.4H, V%d.4S", 16+i, 2*i))
+		word(0x4E612800|uint32(2*i+1)<<5|uint32(16+i), fmt.Sprintf("XTN2 V%d.8H, V%d.4S", 16+i, 2*i+1))
+	}
+	for i := 0; i < 2; i++ {
+		word(0x0E212800|uint32(16+2*i)<<5|uint32(20+i), fmt.Sprintf("XTN V%d.8B, V%d.8H", 20+i, 16+2*i))
+		word(0x4E212800|uint32(17+2*i)<<5|uint32(20+i), fmt.Sprintf("XTN2 V%d.16B, V%d.8H", 20+i, 17+2*i))
+	}
+	emit("ADD $2, R2, R6")
+	emit("VST1 [V20.B16, V21.B16], (R6)")
+	emit("ADD $34, R2, R2")
+	emit("SUB $1, R1, R1")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1504,6 +1567,7 @@ func main() {
 	matMulQ4KLanes("matMulQ4_KLanesNEON", false)
 	matMulQ4KLanes("matMulQ5_KLanesNEON", true)
 	matMulQ6KLanes("matMulQ6_KLanesNEON")
+	quantQ8("quantQ8_0NEON")
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
