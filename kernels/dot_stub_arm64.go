@@ -233,3 +233,15 @@ func matMulQ6_KLanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32,
 //
 //go:noescape
 func quantQ8_0NEON(x *float32, nb int, q *byte)
+
+// siluMulNEON sets out[i] = silu(gate[i]) * up[i] for i < n (a multiple
+// of 4).
+//
+//go:noescape
+func siluMulNEON(out, gate, up *float32, n int)
+
+// softmaxExpNEON sets x[i] = exp(x[i]-mx) for i < n (a multiple of 4) and
+// returns their sum.
+//
+//go:noescape
+func softmaxExpNEON(x *float32, n int, mx float32) float64

@@ -2,8 +2,9 @@
 
 package kernels
 
-// The arm64 (neon) side of the decode helpers: an activation quantizer;
-// no range kernels, SwiGLU or multi-row dots of its own yet.
+// The arm64 (neon) side of the decode helpers: an activation quantizer
+// and the SwiGLU activation; no range kernels or multi-row dots of its
+// own yet.
 
 // mvRowsKind: no range kernels on arm64.
 func mvRowsKind(string, Type) mvKind { return mvNone }
@@ -34,8 +35,36 @@ func quantQ8_0NEONGo(dst []byte, src []float32) {
 	quantQ8_0NEON(&src[0], nb, &dst[0])
 }
 
-// siluMulFor: SiLUMul for every backend.
-func siluMulFor(string) func(out, gate, up []float32) { return nil }
+// siluMulFor returns the neon backend's SwiGLU activation (asm/dot's expf,
+// the avx512 kernel's values bit for bit), or nil for other backends.
+func siluMulFor(backend string) func(out, gate, up []float32) {
+	if backend == neonBackend.Name {
+		return siluMulNEONGo
+	}
+	return nil
+}
+
+// siluMulNEONGo runs siluMulNEON on the first len(out)&^3 values and on a
+// padded copy of the rest, so every value is computed the same way
+// whatever range a call covers.
+func siluMulNEONGo(out, gate, up []float32) {
+	n := len(out)
+	if n == 0 {
+		return
+	}
+	gate, up = need(gate, n), need(up, n)
+	n4 := n &^ 3
+	if n4 > 0 {
+		siluMulNEON(&out[0], &gate[0], &up[0], n4)
+	}
+	if r := n - n4; r > 0 {
+		var g, u, o [4]float32
+		copy(g[:], gate[n4:n])
+		copy(u[:], up[n4:n])
+		siluMulNEON(&o[0], &g[0], &u[0], 4)
+		copy(out[n4:n], o[:r])
+	}
+}
 
 // dotRowsFor: DotF32 per row everywhere.
 func dotRowsFor(string) func(y, w []float32, stride int, x []float32) { return nil }

@@ -213,7 +213,7 @@ func testActQuantExact(t *testing.T, backend string, q func(dst []byte, src []fl
 	}
 }
 
-// TestSiLUMulFast: the avx512 and avx2 SwiGLU activations stay within 4
+// TestSiLUMulFast: the avx512, avx2 and neon SwiGLU activations stay within 4
 // ulp (plus a tiny absolute slack near zero) of SiLUMul for every length
 // 0..40 (all masked tails), ordinary and extreme gates (±0, ±1e-30, ±20,
 // ±88..±105, ±1e30), agree with themselves whatever sub-range they are
@@ -223,7 +223,7 @@ func TestSiLUMulFast(t *testing.T) {
 		t.Fatal("fast activation offered for the go backend")
 	}
 	var outs [][]float32
-	for _, b := range []string{"avx512", "avx2"} {
+	for _, b := range []string{"avx512", "avx2", "neon"} {
 		f := siluMulFor(b)
 		if f == nil {
 			t.Logf("no %s SwiGLU activation on this CPU", b)

@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"strings"
 )
@@ -1447,6 +1448,139 @@ func quantQ8(name string) {
 	emit("RET")
 }
 
+// v4 emits a three-register 4S (or 2D) vector instruction from its base
+// encoding.
+func v4(base uint32, text string, d, n, m int) {
+	word(base|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("%s V%d, V%d, V%d", text, d, n, m))
+}
+
+// v2 emits a two-register vector instruction from its base encoding.
+func v2(base uint32, text string, d, n int) {
+	word(base|uint32(n)<<5|uint32(d), fmt.Sprintf("%s V%d, V%d", text, d, n))
+}
+
+// Registers of expfNEON's constants.
+const (
+	eLo, eHi, eLog2e, eC1, eC2, eOne, eBias = 20, 21, 22, 23, 24, 25, 19
+	ePoly                                   = 26 // 6 registers
+)
+
+// expfConsts loads expfNEON's constants (asm/dot's expf: clamp, ln 2 in
+// two parts, the degree-7 polynomial) into V19-V31.
+func expfConsts() {
+	c := func(v int, f float32) {
+		emit("MOVW $0x%08x, R9", math.Float32bits(f))
+		emit("VDUP R9, V%d.S4", v)
+	}
+	c(eLo, -104)
+	c(eHi, 89)
+	c(eLog2e, 1.44269504088896341)
+	c(eC1, 0.693359375)
+	c(eC2, -2.12194440e-4)
+	c(eOne, 1)
+	for i, p := range []float32{1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1} {
+		c(ePoly+i, p)
+	}
+	emit("MOVW $127, R9")
+	emit("VDUP R9, V%d.S4", eBias)
+}
+
+// expfNEON sets V5 = e^V2 per lane (V2..V9 clobbered): asm/dot's expf with
+// its fused steps as FMLS/FMLA, round to nearest even (FRINTN), and
+// VSCALEFPS's exact scaling as two normal powers of two, 2^(k>>1) and
+// 2^(k-(k>>1)), as expf2 does: the avx512 kernels' values bit for bit
+// (for inputs that are not NaN: FMAX/FMIN pass NaN on, where VMAXPS gives
+// the clamp).
+func expfNEON() {
+	v4(0x4E20F400, "FMAX.4S", 2, 2, eLo)
+	v4(0x4EA0F400, "FMIN.4S", 2, 2, eHi)
+	fmul4(3, 2, eLog2e)
+	v2(0x4E218800, "FRINTN.4S", 3, 3)
+	v4(0x4EA0CC00, "FMLS.4S", 2, 3, eC1) // x -= k*c1
+	v4(0x4EA0CC00, "FMLS.4S", 2, 3, eC2) // x -= k*c2
+	fmul4(4, 2, 2)                       // z = x*x
+	// p = poly0, then p = p*x + q: q copied, then FMLA, alternating V5/V6.
+	emit("VORR V%d.B16, V%d.B16, V5.B16", ePoly, ePoly)
+	p, t := 5, 6
+	for i := 1; i < 6; i++ {
+		emit("VORR V%d.B16, V%d.B16, V%d.B16", ePoly+i, ePoly+i, t)
+		emit("VFMLA V2.S4, V%d.S4, V%d.S4", p, t) // t += p*x
+		p, t = t, p
+	}
+	emit("VORR V2.B16, V2.B16, V%d.B16", t)
+	emit("VFMLA V4.S4, V%d.S4, V%d.S4", p, t) // t = x + p*z
+	p = t
+	fadd4(5, p, eOne)                  // p + 1
+	v2(0x4EA1B800, "FCVTZS.4S", 7, 3)  // k (a whole number)
+	v2(0x4F3F0400, "SSHR.4S #1", 8, 7) // k>>1
+	emit("VSUB V8.S4, V7.S4, V7.S4")   // k - (k>>1)
+	for _, f := range []int{8, 7} {
+		emit("VADD V%d.S4, V%d.S4, V%d.S4", eBias, f, f)
+		emit("VSHL $23, V%d.S4, V%d.S4", f, f)
+		fmul4(5, 5, f)
+	}
+}
+
+// siluMulNEON emits out[i] = g/(1+e^-g)*up[i] for n (a multiple of 4)
+// values: siluMul's operations with expfNEON, so the avx512 kernel's
+// results bit for bit.
+func siluMulNEON(name string) {
+	fmt.Fprintf(&out, "\n// func %s(out, gate, up *float32, n int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	emit("MOVD out+0(FP), R0")
+	emit("MOVD gate+8(FP), R1")
+	emit("MOVD up+16(FP), R2")
+	emit("MOVD n+24(FP), R3")
+	expfConsts()
+	label(name + "_loop")
+	emit("CBZ R3, %s_done", name)
+	emit("VLD1.P 16(R1), [V0.S4]")
+	emit("VLD1.P 16(R2), [V1.S4]")
+	v2(0x6EA0F800, "FNEG.4S", 2, 0) // -g
+	expfNEON()
+	fadd4(5, 5, eOne)                  // 1 + e^-g
+	v4(0x6E20FC00, "FDIV.4S", 0, 0, 5) // g / (1 + e^-g)
+	fmul4(0, 0, 1)
+	emit("VST1.P [V0.S4], 16(R0)")
+	emit("SUB $4, R3, R3")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	emit("RET")
+}
+
+// softmaxExpNEON emits x[i] = e^(x[i]-mx) for n (a multiple of 4) values
+// with expfNEON (the avx512 kernel's values bit for bit), returning their
+// sum: each 4 widened to float64 (FCVTL, FCVTL2) and added into two
+// 2-lane accumulators, summed at the end (another order than the avx512
+// kernel's sum, within float64 rounding of it).
+func softmaxExpNEON(name string) {
+	fmt.Fprintf(&out, "\n// func %s(x *float32, n int, mx float32) float64\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-32\n", name)
+	emit("MOVD x+0(FP), R0")
+	emit("MOVD n+8(FP), R1")
+	emit("FMOVS mx+16(FP), F10")
+	emit("VDUP V10.S[0], V10.S4")
+	expfConsts()
+	zero(11, 12)
+	label(name + "_loop")
+	emit("CBZ R1, %s_done", name)
+	emit("VLD1 (R0), [V2.S4]")
+	fsub4(2, 2, 10) // x - mx
+	expfNEON()
+	emit("VST1.P [V5.S4], 16(R0)")
+	v2(0x0E617800, "FCVTL.2D", 13, 5)
+	v2(0x4E617800, "FCVTL2.2D", 14, 5)
+	v4(0x4E60D400, "FADD.2D", 11, 11, 13)
+	v4(0x4E60D400, "FADD.2D", 12, 12, 14)
+	emit("SUB $4, R1, R1")
+	emit("B %s_loop", name)
+	label(name + "_done")
+	v4(0x4E60D400, "FADD.2D", 11, 11, 12)
+	v2(0x7E70D800, "FADDP.D", 11, 11)
+	emit("FMOVD F11, ret+24(FP)")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1568,6 +1702,8 @@ func main() {
 	matMulQ4KLanes("matMulQ5_KLanesNEON", true)
 	matMulQ6KLanes("matMulQ6_KLanesNEON")
 	quantQ8("quantQ8_0NEON")
+	siluMulNEON("siluMulNEON")
+	softmaxExpNEON("softmaxExpNEON")
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
