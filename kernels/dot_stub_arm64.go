@@ -245,3 +245,14 @@ func siluMulNEON(out, gate, up *float32, n int)
 //
 //go:noescape
 func softmaxExpNEON(x *float32, n int, mx float32) float64
+
+// dotRowsF32NEON sets y[r] to the dot product of row r (stride bytes
+// apart) with x[:n] for r < rows; n must be a multiple of 4.
+//
+//go:noescape
+func dotRowsF32NEON(w *float32, stride int, x *float32, n int, rows int, y *float32)
+
+// dotRowsF16NEON is dotRowsF32NEON over rows of halves.
+//
+//go:noescape
+func dotRowsF16NEON(w *byte, stride int, x *float32, n int, rows int, y *float32)

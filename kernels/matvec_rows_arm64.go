@@ -2,9 +2,9 @@
 
 package kernels
 
-// The arm64 (neon) side of the decode helpers: an activation quantizer
-// and the SwiGLU activation; no range kernels or multi-row dots of its
-// own yet.
+// The arm64 (neon) side of the decode helpers: an activation quantizer,
+// the SwiGLU activation and attention's multi-row dots; no range kernels
+// or grouped dots yet.
 
 // mvRowsKind: no range kernels on arm64.
 func mvRowsKind(string, Type) mvKind { return mvNone }
@@ -66,14 +66,61 @@ func siluMulNEONGo(out, gate, up []float32) {
 	}
 }
 
-// dotRowsFor: DotF32 per row everywhere.
-func dotRowsFor(string) func(y, w []float32, stride int, x []float32) { return nil }
+// dotRowsFor returns the neon backend's dotRows, or nil.
+func dotRowsFor(backend string) func(y, w []float32, stride int, x []float32) {
+	if backend == neonBackend.Name {
+		return dotRowsNEONF32
+	}
+	return nil
+}
+
+// dotRowsNEONF32 is the neon backend's dotRows: dotRowsF32NEON over the
+// first len(x)&^3 columns, the rest added per row in Go.
+func dotRowsNEONF32(y, w []float32, stride int, x []float32) {
+	n := len(x)
+	n4 := n &^ 3
+	w = need(w, (len(y)-1)*stride+n)
+	if n4 > 0 {
+		dotRowsF32NEON(&w[0], 4*stride, &x[0], n4, len(y), &y[0])
+	} else {
+		clear(y)
+	}
+	for r := range y {
+		row := w[r*stride : r*stride+n]
+		for j := n4; j < n; j++ {
+			y[r] += row[j] * x[j]
+		}
+	}
+}
 
 // actQuantPrep: quantQ8_0 and mvPrep.set separately everywhere.
 func actQuantPrep(string) func(dst []byte, p *mvPrep, src []float32) { return nil }
 
-// dotRowsF16For: the F16 DotFunc per row everywhere.
-func dotRowsF16For(string) func(y []float32, w []byte, stride int, x []float32) { return nil }
+// dotRowsF16For returns the neon backend's DotRowsF16 kernel, or nil.
+func dotRowsF16For(backend string) func(y []float32, w []byte, stride int, x []float32) {
+	if backend == neonBackend.Name {
+		return dotRowsNEONF16
+	}
+	return nil
+}
+
+// dotRowsNEONF16 is dotRowsNEONF32 over rows of halves (stride in bytes).
+func dotRowsNEONF16(y []float32, w []byte, stride int, x []float32) {
+	n := len(x)
+	n4 := n &^ 3
+	w = need(w, (len(y)-1)*stride+2*n)
+	if n4 > 0 {
+		dotRowsF16NEON(&w[0], stride, &x[0], n4, len(y), &y[0])
+	} else {
+		clear(y)
+	}
+	for r := range y {
+		row := w[r*stride : r*stride+2*n]
+		for j := n4; j < n; j++ {
+			y[r] += f16At(row[2*j:]) * x[j]
+		}
+	}
+}
 
 // dotRowsGroupFor: DotRowsF32/F16 per vector everywhere.
 func dotRowsGroupFor(string) (dotRowsGroupFn, dotRowsGroupFn) { return nil, nil }

@@ -1581,6 +1581,93 @@ func softmaxExpNEON(name string) {
 	emit("RET")
 }
 
+// dotRows emits the neon backend's multi-row float dot (f32 rows, or f16
+// rows widened with FCVTL): y[r] = dot(row r, x[:n]) for r < rows, rows
+// stride bytes apart, n a multiple of 4 (the caller adds the rest).
+// Attention's score rows are short (a head: 64 values), so one Go call
+// per row cost about as much as its work: here four rows share each load
+// of x, each into its own accumulator, and one FADDP pair sums each row.
+// Left-over rows take a one-row loop. Each sum is in another order than
+// the row dot's, within float32 rounding of the exact sum
+// (TestDotRowsF32/F16).
+func dotRows(name string, f16 bool) {
+	wt, elem := "*float32", 4
+	if f16 {
+		wt, elem = "*byte", 2
+	}
+	fmt.Fprintf(&out, "\n// func %s(w %s, stride int, x *float32, n int, rows int, y *float32)\n", name, wt)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD stride+8(FP), R1")
+	emit("MOVD x+16(FP), R2")
+	emit("MOVD n+24(FP), R3")
+	emit("MOVD rows+32(FP), R4")
+	emit("MOVD y+40(FP), R5")
+	// load4 loads 4 values of the row at R into V: floats, or halves
+	// widened.
+	load4 := func(r string, v int) {
+		if f16 {
+			emit("FMOVD.P %d(%s), F%d", 4*elem, r, v)
+			fcvtl(v, v)
+		} else {
+			emit("VLD1.P 16(%s), [V%d.S4]", r, v)
+		}
+	}
+	label(name + "_quad")
+	emit("CMP $4, R4")
+	emit("BLT %s_row", name)
+	emit("MOVD R0, R10")
+	emit("ADD R1, R10, R11")
+	emit("ADD R1, R11, R12")
+	emit("ADD R1, R12, R13")
+	emit("MOVD R2, R6")
+	emit("MOVD R3, R7")
+	zero(16, 17, 18, 19)
+	label(name + "_q4")
+	emit("CBZ R7, %s_qsum", name)
+	emit("VLD1.P 16(R6), [V0.S4]")
+	for r := 0; r < 4; r++ {
+		load4(fmt.Sprintf("R%d", 10+r), 4+r)
+		emit("VFMLA V0.S4, V%d.S4, V%d.S4", 4+r, 16+r)
+	}
+	emit("SUB $4, R7, R7")
+	emit("B %s_q4", name)
+	label(name + "_qsum")
+	for r := 0; r < 4; r++ {
+		faddp4(16+r, 16+r, 16+r)
+		faddpS(16+r, 16+r)
+		emit("FMOVS F%d, %d(R5)", 16+r, 4*r)
+	}
+	emit("ADD $16, R5, R5")
+	emit("ADD R1<<2, R0, R0") // four rows on
+	emit("SUB $4, R4, R4")
+	emit("B %s_quad", name)
+
+	label(name + "_row")
+	emit("CBZ R4, %s_done", name)
+	emit("MOVD R0, R10")
+	emit("MOVD R2, R6")
+	emit("MOVD R3, R7")
+	zero(16)
+	label(name + "_r4")
+	emit("CBZ R7, %s_rsum", name)
+	emit("VLD1.P 16(R6), [V0.S4]")
+	load4("R10", 4)
+	emit("VFMLA V0.S4, V4.S4, V16.S4")
+	emit("SUB $4, R7, R7")
+	emit("B %s_r4", name)
+	label(name + "_rsum")
+	faddp4(16, 16, 16)
+	faddpS(16, 16)
+	emit("FMOVS F16, (R5)")
+	emit("ADD $4, R5, R5")
+	emit("ADD R1, R0, R0")
+	emit("SUB $1, R4, R4")
+	emit("B %s_row", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1704,6 +1791,8 @@ func main() {
 	quantQ8("quantQ8_0NEON")
 	siluMulNEON("siluMulNEON")
 	softmaxExpNEON("softmaxExpNEON")
+	dotRows("dotRowsF32NEON", false)
+	dotRows("dotRowsF16NEON", true)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
 		log.Fatalf("neon: %v", err)
 	}
