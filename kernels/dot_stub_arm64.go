@@ -256,3 +256,27 @@ func dotRowsF32NEON(w *float32, stride int, x *float32, n int, rows int, y *floa
 //
 //go:noescape
 func dotRowsF16NEON(w *byte, stride int, x *float32, n int, rows int, y *float32)
+
+// matVecQ8_0NEON writes to y[0:rows] the dot products of rows q8_0
+// weight rows at w (rb bytes apart, nb blocks each) with the nb q8_0
+// activation blocks at x, each dotQ8_0NEON's result bit for bit.
+//
+//go:noescape
+func matVecQ8_0NEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ4_0NEON is matVecQ8_0NEON for q4_0 weights.
+//
+//go:noescape
+func matVecQ4_0NEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ8_0NEONv80 writes to y[0:rows] the dot products of rows q8_0
+// weight rows at w (rb bytes apart, nb blocks each) with the nb q8_0
+// activation blocks at x, each dotQ8_0NEONv80's result bit for bit.
+//
+//go:noescape
+func matVecQ8_0NEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ4_0NEONv80 is matVecQ8_0NEONv80 for q4_0 weights.
+//
+//go:noescape
+func matVecQ4_0NEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)

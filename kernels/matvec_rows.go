@@ -23,12 +23,16 @@ const (
 	mvTQ2          // tq2_0 weights, against the q8_K activation itself
 	mvQ8A2         // q8_0 weights, avx2 backend
 	mvQ4A2         // q4_0 weights, avx2 backend
+	mvQ8N          // q8_0 weights, neon backend, against the q8_0 activation itself
+	mvQ4N          // q4_0 weights, neon backend, against the q8_0 activation itself
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
 // (mvRows); the others read the activation row as the format's dot does
 // (mvRowsAct).
-func (k mvKind) prepQ8() bool { return k != mvNone && k != mvF16 && k != mvQ2K && k != mvTQ2 }
+func (k mvKind) prepQ8() bool {
+	return k != mvNone && k != mvF16 && k != mvQ2K && k != mvTQ2 && k != mvQ8N && k != mvQ4N
+}
 
 // sparse reports whether kind is a sparse format's range kernel, which
 // reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,

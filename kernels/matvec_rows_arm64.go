@@ -2,19 +2,66 @@
 
 package kernels
 
-// The arm64 (neon) side of the decode helpers: an activation quantizer,
-// the SwiGLU activation and attention's multi-row dots; no range kernels
-// or grouped dots yet.
+// The arm64 (neon) side of the decode helpers: range kernels for q8_0 and
+// q4_0, an activation quantizer, the SwiGLU activation and attention's
+// multi-row dots; no grouped dots yet.
 
-// mvRowsKind: no range kernels on arm64.
-func mvRowsKind(string, Type) mvKind { return mvNone }
-
-func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
-	panic("kernels: no matvec range kernel on this platform")
+// mvRowsKind returns the neon backend's range kernel for q8_0 and q4_0
+// weights (they read the q8_0 activation row itself, as the row dot does),
+// else mvNone.
+func mvRowsKind(backend string, t Type) mvKind {
+	if backend != neonBackend.Name {
+		return mvNone
+	}
+	switch t {
+	case Q8_0:
+		return mvQ8N
+	case Q4_0:
+		return mvQ4N
+	}
+	return mvNone
 }
 
-func mvRowsAct(mvKind, int, []byte, int, int, []byte, []float32) {
-	panic("kernels: no matvec range kernel on this platform")
+func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
+	panic("kernels: no prepared-activation range kernel on arm64")
+}
+
+// mvRowsAct writes y[0:rows] = rows consecutive q8_0 or q4_0 weight rows
+// (rb bytes apart, n values each) dotted with the q8_0 activation row xb,
+// each the row dot's result bit for bit (matVecQ*_0NEON, or the v80
+// variants without FEAT_DotProd).
+func mvRowsAct(kind mvKind, n int, w []byte, rb, rows int, xb []byte, y []float32) {
+	mvRowsNEON(kind, haveDotProd, n, w, rb, rows, xb, y)
+}
+
+// mvRowsNEON is mvRowsAct on the SDOT kernels (dotprod) or the ARMv8.0
+// ones.
+func mvRowsNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []byte, y []float32) {
+	if rows <= 0 {
+		return
+	}
+	y = need(y, rows)
+	nb := n / 32
+	wsz := 34
+	if kind == mvQ4N {
+		wsz = 18
+	}
+	if nb == 0 || rb < nb*wsz {
+		clear(y[:rows])
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*wsz)
+	xb = need(xb, nb*34)
+	switch {
+	case kind == mvQ8N && dotprod:
+		matVecQ8_0NEON(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case kind == mvQ8N:
+		matVecQ8_0NEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case dotprod:
+		matVecQ4_0NEON(&w[0], rb, &xb[0], nb, rows, &y[0])
+	default:
+		matVecQ4_0NEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
+	}
 }
 
 // actQuant returns the neon backend's q8_0 activation quantizer (bit for

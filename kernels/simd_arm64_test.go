@@ -72,3 +72,67 @@ func TestNEONRowsKernel(t *testing.T) {
 		}
 	}
 }
+
+// TestMatVecRowsNEON: the neon range kernels (q8_0, q4_0, with and without
+// FEAT_DotProd) give every row the matching neon row dot's result bit for
+// bit, over
+// block counts 1..24, row counts 1, 3 and 9 and extreme bytes (weights
+// -128 and 127, a full-range activation block), with the weight data cut
+// to exactly the rows it holds; MatVec on 1 and 3 threads gives the same.
+func TestMatVecRowsNEON(t *testing.T) {
+	for _, ty := range []Type{Q8_0, Q4_0} {
+		kind := mvRowsKind(neonBackend.Name, ty)
+		if kind == mvNone {
+			t.Fatalf("%s: no neon range kernel", ty)
+		}
+		for nb := 1; nb <= 24; nb++ {
+			cols := nb * 32
+			for _, rows := range []int{1, 3, 9} {
+				w := randMatrix(t, uint64(nb*100+rows)+uint64(ty), ty, rows, cols)
+				x := randRow(newRand(uint64(nb)), cols)
+				rb := len(w.Data) / rows
+				if nb%5 == 0 {
+					wsz := rb / nb
+					for b := 0; b < nb; b++ {
+						for j := 2; j < wsz; j++ {
+							w.Data[b*wsz+j] = []byte{0x80, 0x7f, 0xff, 0x00}[(b+j)%4]
+						}
+					}
+					for j := 0; j < 32; j++ {
+						x[j] = float32(j*8 - 127)
+					}
+				}
+				xq := make([]byte, nb*34)
+				quantQ8_0(xq, x)
+				y := make([]float32, rows+1)
+				for _, dp := range []bool{false, true} {
+					y[rows] = 42
+					mvRowsNEON(kind, dp, cols, w.Data[:len(w.Data):len(w.Data)], rb, rows, xq, y[:rows])
+					if y[rows] != 42 {
+						t.Fatalf("%s nb=%d: wrote past the rows", ty, nb)
+					}
+					dot := neonDots(dp)[ty]
+					for r := 0; r < rows; r++ {
+						if want := dot(cols, w.Data[r*rb:(r+1)*rb], xq); math.Float32bits(y[r]) != math.Float32bits(want) {
+							t.Fatalf("%s dotprod=%v nb=%d rows=%d: row %d = %g, the row dot %g", ty, dp, nb, rows, r, y[r], want)
+						}
+					}
+				}
+				if !haveDotProd {
+					mvRowsNEON(kind, false, cols, w.Data, rb, rows, xq, y[:rows])
+				}
+				for _, threads := range []int{1, 3} {
+					pool := NewPool(threads)
+					yc := make([]float32, rows)
+					NewContext(neonBackend, pool).MatVec(yc, w, x)
+					pool.Close()
+					for r := range yc {
+						if math.Float32bits(yc[r]) != math.Float32bits(y[r]) {
+							t.Fatalf("%s nb=%d rows=%d threads=%d: MatVec row %d = %g, range kernel %g", ty, nb, rows, threads, r, yc[r], y[r])
+						}
+					}
+				}
+			}
+		}
+	}
+}

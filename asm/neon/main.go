@@ -1668,6 +1668,87 @@ func dotRows(name string, f16 bool) {
 	emit("RET")
 }
 
+// matVecQ emits the neon decode range kernel of q4_0 (wsz 18) or q8_0
+// (wsz 34) weights: rows consecutive rows of rb bytes, one after the
+// other (a single sequential weight stream), each dotted with the same nb
+// q8_0 activation blocks exactly as dotQ does (the same per-block
+// operations, blocks alternating between two accumulators, an odd last
+// one into the first, the same reduction; FMLA by the scale element
+// instead of VDUP and FMLA, the same fused products), so every result is
+// dotQ's bit for bit. What it drops is one Go call, bounds checks and
+// constant setup per row.
+func matVecQ(name string, wsz int) {
+	q4 := wsz == 18
+	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, x *byte, nb int, rows int, y *float32)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+	emit("MOVD w+0(FP), R8")
+	emit("MOVD rb+8(FP), R9")
+	emit("MOVD x+16(FP), R10")
+	emit("MOVD nb+24(FP), R11")
+	emit("MOVD rows+32(FP), R12")
+	emit("MOVD y+40(FP), R13")
+	if q4 {
+		emit("VMOVI $15, V30.B16")
+		emit("VMOVI $8, V31.B16")
+	}
+	block := func(acc int) {
+		emit("MOVHU (R0), R4")
+		emit("MOVHU (R1), R5")
+		emit("ADD $2, R0, R6")
+		emit("ADD $2, R1, R7")
+		if q4 {
+			emit("VLD1 (R6), [V0.B16]")
+			emit("VUSHR $4, V0.B16, V1.B16")
+			emit("VAND V30.B16, V0.B16, V0.B16")
+			emit("VSUB V31.B16, V0.B16, V0.B16")
+			emit("VSUB V31.B16, V1.B16, V1.B16")
+		} else {
+			emit("VLD1 (R6), [V0.B16, V1.B16]")
+		}
+		emit("VLD1 (R7), [V2.B16, V3.B16]")
+		zero(4)
+		sdot(4, 0, 2)
+		sdot(4, 1, 3)
+		scvtf(4, 4)
+		emit("FMOVS R4, F5")
+		emit("FMOVS R5, F6")
+		fcvtSH(5, 5)
+		fcvtSH(6, 6)
+		emit("FMULS F6, F5, F5")
+		word(0x4F801000|uint32(5&15)<<16|uint32(4)<<5|uint32(acc), fmt.Sprintf("FMLA V%d.4S, V4.4S, V5.S[0]", acc))
+		emit("ADD $%d, R0, R0", wsz)
+		emit("ADD $34, R1, R1")
+	}
+	label(name + "_row")
+	emit("CMP $0, R12")
+	emit("BLE %s_end", name)
+	emit("MOVD R8, R0")
+	emit("MOVD R10, R1")
+	emit("MOVD R11, R2")
+	zero(16, 17)
+	label(name + "_two")
+	emit("CMP $2, R2")
+	emit("BLT %s_one", name)
+	block(16)
+	block(17)
+	emit("SUB $2, R2, R2")
+	emit("B %s_two", name)
+	label(name + "_one")
+	emit("CBZ R2, %s_sum", name)
+	block(16)
+	label(name + "_sum")
+	fadd4(16, 16, 17)
+	faddp4(16, 16, 16)
+	faddpS(0, 16)
+	emit("FMOVS F0, (R13)")
+	emit("ADD $4, R13, R13")
+	emit("ADD R9, R8, R8")
+	emit("SUB $1, R12, R12")
+	emit("B %s_row", name)
+	label(name + "_end")
+	emit("RET")
+}
+
 func cmhs(d, n, m int) { // CMHS Vd.16B, Vn.16B, Vm.16B (Vn >= Vm unsigned: all ones)
 	word(0x6E203C00|uint32(m)<<16|uint32(n)<<5|uint32(d), fmt.Sprintf("CMHS V%d.16B, V%d.16B, V%d.16B", d, n, m))
 }
@@ -1781,6 +1862,8 @@ func main() {
 		dotSparseBM("dotQ8_0_BM"+sfx, false)
 		dotQx4("dotQ8_0x4"+sfx, 34)
 		dotQx4("dotQ4_0x4"+sfx, 18)
+		matVecQ("matVecQ8_0"+sfx, 34)
+		matVecQ("matVecQ4_0"+sfx, 18)
 	}
 	dotprod = true
 	matMulQLanes("matMulQ8_0LanesNEON", 34)
