@@ -1022,6 +1022,39 @@ func fmulElem(d, n, m, idx int) {
 		fmt.Sprintf("FMUL V%d.4S, V%d.4S, V%d.S[%d]", d, n, m, idx))
 }
 
+// lanesHeader emits a neon token-lane kernel's TEXT line and loads its
+// arguments: R0 w, R1 rb, R2 nb, R3 rows, R4 xt, R5 xs, R6 dx, R7 y and
+// R20 the token stride ys in bytes.
+func lanesHeader(name string) {
+	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
+	for i, a := range []string{"w", "rb", "nb", "rows", "xt", "xs", "dx", "y"} {
+		emit("MOVD %s+%d(FP), R%d", a, 8*i, i)
+	}
+	emit("MOVD ys+64(FP), R20")
+	emit("LSL $2, R20, R20") // token stride in bytes
+}
+
+// lanesStoreRow emits the end of a neon token-lane kernel's row: the
+// label _store, the row's 16 results (V16-V19) stored one by one at
+// token strides from y (R7), the step to the next row (y, w, rows) back
+// to _row, and the label _done that returns.
+func lanesStoreRow(name string) {
+	label(name + "_store")
+	emit("MOVD R7, R15")
+	for t := 0; t < 16; t++ {
+		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
+		emit("MOVW R14, (R15)")
+		emit("ADD R20, R15, R15")
+	}
+	emit("ADD $4, R7, R7")
+	emit("ADD R1, R0, R0")
+	emit("SUB $1, R3, R3")
+	emit("B %s_row", name)
+	label(name + "_done")
+	emit("RET")
+}
+
 // matMulQLanes is the avx512 token-lane prefill kernel (asm/dot
 // matMulQLanes) for NEON with FEAT_DotProd, q4_0 (wsz 18) or q8_0 (wsz 34)
 // weights, over the same activation layout (kernels.lanesPrep): per
@@ -1037,17 +1070,7 @@ func fmulElem(d, n, m, idx int) {
 // Untimed: no arm64 hardware here (tested under qemu-user).
 func matMulQLanes(name string, wsz int) {
 	q4 := wsz == 18
-	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
-	emit("MOVD w+0(FP), R0")
-	emit("MOVD rb+8(FP), R1")
-	emit("MOVD nb+16(FP), R2")
-	emit("MOVD rows+24(FP), R3")
-	emit("MOVD xt+32(FP), R4")
-	emit("MOVD dx+48(FP), R6")
-	emit("MOVD y+56(FP), R7")
-	emit("MOVD ys+64(FP), R8")
-	emit("LSL $2, R8, R8") // token stride in bytes
+	lanesHeader(name)
 	if q4 {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $8, V31.B16")
@@ -1093,19 +1116,7 @@ func matMulQLanes(name string, wsz int) {
 	emit("ADD $%d, R10, R10", wsz)
 	emit("SUB $1, R13, R13")
 	emit("B %s_block", name)
-	label(name + "_store")
-	emit("MOVD R7, R15")
-	for t := 0; t < 16; t++ {
-		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
-		emit("MOVW R14, (R15)")
-		emit("ADD R8, R15, R15")
-	}
-	emit("ADD $4, R7, R7")
-	emit("ADD R1, R0, R0")
-	emit("SUB $1, R3, R3")
-	emit("B %s_row", name)
-	label(name + "_done")
-	emit("RET")
+	lanesStoreRow(name)
 }
 
 // scalesMinsK4NEON decodes the 8 scales and 8 mins of the q4_K/q5_K
@@ -1152,18 +1163,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 	if q5 {
 		bsz, qoff = 176, 48
 	}
-	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
-	emit("MOVD w+0(FP), R0")
-	emit("MOVD rb+8(FP), R1")
-	emit("MOVD nb+16(FP), R2")
-	emit("MOVD rows+24(FP), R3")
-	emit("MOVD xt+32(FP), R4")
-	emit("MOVD xs+40(FP), R5")
-	emit("MOVD dx+48(FP), R6")
-	emit("MOVD y+56(FP), R7")
-	emit("MOVD ys+64(FP), R20")
-	emit("LSL $2, R20, R20") // token stride in bytes
+	lanesHeader(name)
 	emit("VMOVI $15, V28.B16")
 	if q5 {
 		emit("VMOVI $16, V29.B16")
@@ -1244,19 +1244,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 	emit("ADD $%d, R10, R10", bsz)
 	emit("SUB $1, R22, R22")
 	emit("B %s_block", name)
-	label(name + "_store")
-	emit("MOVD R7, R15")
-	for t := 0; t < 16; t++ {
-		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
-		emit("MOVW R14, (R15)")
-		emit("ADD R20, R15, R15")
-	}
-	emit("ADD $4, R7, R7")
-	emit("ADD R1, R0, R0")
-	emit("SUB $1, R3, R3")
-	emit("B %s_row", name)
-	label(name + "_done")
-	emit("RET")
+	lanesStoreRow(name)
 }
 
 // matMulQ6KLanes is the avx512 q6_K token-lane kernel (asm/dot
@@ -1272,18 +1260,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 // every result is the avx512 kernel's, and the ref dot's, bit for bit.
 // Untimed: no arm64 hardware here.
 func matMulQ6KLanes(name string) {
-	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-72\n", name)
-	emit("MOVD w+0(FP), R0")
-	emit("MOVD rb+8(FP), R1")
-	emit("MOVD nb+16(FP), R2")
-	emit("MOVD rows+24(FP), R3")
-	emit("MOVD xt+32(FP), R4")
-	emit("MOVD xs+40(FP), R5")
-	emit("MOVD dx+48(FP), R6")
-	emit("MOVD y+56(FP), R7")
-	emit("MOVD ys+64(FP), R20")
-	emit("LSL $2, R20, R20") // token stride in bytes
+	lanesHeader(name)
 	emit("VMOVI $15, V28.B16")
 	emit("VMOVI $48, V29.B16") // 0x30: bits 4-5
 	label(name + "_row")
@@ -1370,19 +1347,7 @@ func matMulQ6KLanes(name string) {
 	emit("ADD $210, R10, R10")
 	emit("SUB $1, R22, R22")
 	emit("B %s_block", name)
-	label(name + "_store")
-	emit("MOVD R7, R15")
-	for t := 0; t < 16; t++ {
-		emit("VMOV V%d.S[%d], R14", 16+t/4, t%4)
-		emit("MOVW R14, (R15)")
-		emit("ADD R20, R15, R15")
-	}
-	emit("ADD $4, R7, R7")
-	emit("ADD R1, R0, R0")
-	emit("SUB $1, R3, R3")
-	emit("B %s_row", name)
-	label(name + "_done")
-	emit("RET")
+	lanesStoreRow(name)
 }
 
 // quantQ8 emits the NEON q8_0 activation quantizer, bit for bit
