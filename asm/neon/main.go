@@ -317,6 +317,41 @@ func rope(name string, neox bool) {
 	emit("RET")
 }
 
+// qBlock emits one q4_0 (wsz 18) or q8_0 (wsz 34) weight block at R0
+// against the q8_0 activation block at R1, both pointers then moved on:
+// two SDOTs of the signed values (q4_0: nibbles less 8, with V30 = 0x0f
+// and V31 = 8 in every byte), the integer sum converted, and V(acc) +=
+// sum times dw*dx (FMLA by the scale element; R4-R7, V0-V6 clobbered).
+func qBlock(wsz, acc int) {
+	emit("MOVHU (R0), R4")
+	emit("MOVHU (R1), R5")
+	emit("ADD $2, R0, R6")
+	emit("ADD $2, R1, R7")
+	if wsz == 18 {
+		// Low nibbles are elements 0-15, high nibbles 16-31; value-8.
+		emit("VLD1 (R6), [V0.B16]")
+		emit("VUSHR $4, V0.B16, V1.B16")
+		emit("VAND V30.B16, V0.B16, V0.B16")
+		emit("VSUB V31.B16, V0.B16, V0.B16")
+		emit("VSUB V31.B16, V1.B16, V1.B16")
+	} else {
+		emit("VLD1 (R6), [V0.B16, V1.B16]")
+	}
+	emit("VLD1 (R7), [V2.B16, V3.B16]")
+	zero(4)
+	sdot(4, 0, 2)
+	sdot(4, 1, 3)
+	scvtf(4, 4)
+	emit("FMOVS R4, F5")
+	emit("FMOVS R5, F6")
+	fcvtSH(5, 5)
+	fcvtSH(6, 6)
+	emit("FMULS F6, F5, F5")
+	word(0x4F801000|uint32(5)<<16|uint32(4)<<5|uint32(acc), fmt.Sprintf("FMLA V%d.4S, V4.4S, V5.S[0]", acc))
+	emit("ADD $%d, R0, R0", wsz)
+	emit("ADD $34, R1, R1")
+}
+
 // dotQ: q8_0 (wsz 34) or q4_0 (wsz 18) weights against q8_0 activations,
 // one block per step with SDOT (signed x signed int8, exact for every byte
 // value), two float accumulators (V16, V17) over alternate blocks.
@@ -332,36 +367,8 @@ func dotQ(name string, wsz int) {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $8, V31.B16")
 	}
-	block := func(acc int) {
-		emit("MOVHU (R0), R4")
-		emit("MOVHU (R1), R5")
-		emit("ADD $2, R0, R6")
-		emit("ADD $2, R1, R7")
-		if q4 {
-			// Low nibbles are elements 0-15, high nibbles 16-31; value-8.
-			emit("VLD1 (R6), [V0.B16]")
-			emit("VUSHR $4, V0.B16, V1.B16")
-			emit("VAND V30.B16, V0.B16, V0.B16")
-			emit("VSUB V31.B16, V0.B16, V0.B16")
-			emit("VSUB V31.B16, V1.B16, V1.B16")
-		} else {
-			emit("VLD1 (R6), [V0.B16, V1.B16]")
-		}
-		emit("VLD1 (R7), [V2.B16, V3.B16]")
-		zero(4)
-		sdot(4, 0, 2)
-		sdot(4, 1, 3)
-		scvtf(4, 4)
-		emit("FMOVS R4, F5")
-		emit("FMOVS R5, F6")
-		fcvtSH(5, 5)
-		fcvtSH(6, 6)
-		emit("FMULS F6, F5, F5")
-		emit("VDUP V5.S[0], V5.S4")
-		emit("VFMLA V4.S4, V5.S4, V%d.S4", acc)
-		emit("ADD $%d, R0, R0", wsz)
-		emit("ADD $34, R1, R1")
-	}
+	block := func(acc int) { qBlock(wsz, acc) }
+
 	label(name + "_two")
 	emit("CMP $2, R2")
 	emit("BLT %s_one", name)
@@ -1636,11 +1643,9 @@ func dotRows(name string, f16 bool) {
 // matVecQ emits the neon decode range kernel of q4_0 (wsz 18) or q8_0
 // (wsz 34) weights: rows consecutive rows of rb bytes, one after the
 // other (a single sequential weight stream), each dotted with the same nb
-// q8_0 activation blocks exactly as dotQ does (the same per-block
-// operations, blocks alternating between two accumulators, an odd last
-// one into the first, the same reduction; FMLA by the scale element
-// instead of VDUP and FMLA, the same fused products), so every result is
-// dotQ's bit for bit. What it drops is one Go call, bounds checks and
+// q8_0 activation blocks exactly as dotQ does (qBlock per block, blocks
+// alternating between two accumulators, an odd last one into the first,
+// the same reduction), so every result is dotQ's bit for bit. What it drops is one Go call, bounds checks and
 // constant setup per row.
 func matVecQ(name string, wsz int) {
 	q4 := wsz == 18
@@ -1656,34 +1661,8 @@ func matVecQ(name string, wsz int) {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $8, V31.B16")
 	}
-	block := func(acc int) {
-		emit("MOVHU (R0), R4")
-		emit("MOVHU (R1), R5")
-		emit("ADD $2, R0, R6")
-		emit("ADD $2, R1, R7")
-		if q4 {
-			emit("VLD1 (R6), [V0.B16]")
-			emit("VUSHR $4, V0.B16, V1.B16")
-			emit("VAND V30.B16, V0.B16, V0.B16")
-			emit("VSUB V31.B16, V0.B16, V0.B16")
-			emit("VSUB V31.B16, V1.B16, V1.B16")
-		} else {
-			emit("VLD1 (R6), [V0.B16, V1.B16]")
-		}
-		emit("VLD1 (R7), [V2.B16, V3.B16]")
-		zero(4)
-		sdot(4, 0, 2)
-		sdot(4, 1, 3)
-		scvtf(4, 4)
-		emit("FMOVS R4, F5")
-		emit("FMOVS R5, F6")
-		fcvtSH(5, 5)
-		fcvtSH(6, 6)
-		emit("FMULS F6, F5, F5")
-		word(0x4F801000|uint32(5&15)<<16|uint32(4)<<5|uint32(acc), fmt.Sprintf("FMLA V%d.4S, V4.4S, V5.S[0]", acc))
-		emit("ADD $%d, R0, R0", wsz)
-		emit("ADD $34, R1, R1")
-	}
+	block := func(acc int) { qBlock(wsz, acc) }
+
 	label(name + "_row")
 	emit("CMP $0, R12")
 	emit("BLE %s_end", name)
