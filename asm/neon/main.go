@@ -1645,8 +1645,8 @@ func dotRows(name string, f16 bool) {
 // other (a single sequential weight stream), each dotted with the same nb
 // q8_0 activation blocks exactly as dotQ does (qBlock per block, blocks
 // alternating between two accumulators, an odd last one into the first,
-// the same reduction), so every result is dotQ's bit for bit. What it drops is one Go call, bounds checks and
-// constant setup per row.
+// the same reduction), so every result is dotQ's bit for bit. What it
+// drops is one Go call, bounds checks and constant setup per row.
 func matVecQ(name string, wsz int) {
 	q4 := wsz == 18
 	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, x *byte, nb int, rows int, y *float32)\n", name)
