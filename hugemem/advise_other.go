@@ -2,5 +2,5 @@
 
 package hugemem
 
-// adviseHuge: transparent huge pages are a Linux feature.
-func adviseHuge([]byte) error { return nil }
+// Advise does nothing: transparent huge pages are a Linux feature.
+func Advise([]byte) error { return nil }

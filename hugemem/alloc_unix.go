@@ -22,6 +22,6 @@ func Alloc(size int) (b []byte, free func(), err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("anonymous mapping of %d bytes: %w", size, err)
 	}
-	_ = adviseHuge(b)
+	_ = Advise(b)
 	return b, func() { unix.Munmap(b) }, nil
 }

@@ -1,7 +1,6 @@
 package gguf
 
 import (
-	"bufio"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -24,7 +23,7 @@ import (
 type Writer struct {
 	path string
 	tmp  *os.File
-	bw   *bufio.Writer
+	bw   *chunkWriter
 	err  error // first error; sticky
 
 	kv      []KV
@@ -66,7 +65,7 @@ func Create(path string) (*Writer, error) {
 	return &Writer{
 		path:  path,
 		tmp:   tmp,
-		bw:    bufio.NewWriterSize(tmp, 1<<20),
+		bw:    newChunkWriter(tmp),
 		kvIdx: map[string]int{},
 		tIdx:  map[string]int{},
 	}, nil
@@ -319,7 +318,7 @@ func (w *Writer) Abort() {
 
 // enc writes little-endian fields, counting bytes and keeping the first error.
 type enc struct {
-	w   *bufio.Writer
+	w   *chunkWriter
 	n   uint64
 	err error
 	buf [8]byte
@@ -348,10 +347,7 @@ func (e *enc) u64(x uint64) {
 }
 func (e *enc) str(s string) {
 	e.u64(uint64(len(s)))
-	if e.err == nil {
-		_, e.err = e.w.WriteString(s)
-		e.n += uint64(len(s))
-	}
+	e.raw([]byte(s))
 }
 
 func (e *enc) value(v Value, depth int) error {
