@@ -3,16 +3,20 @@ package results
 // Names of the metrics a runtime cell reports. Readers match on these, so
 // they are part of the schema: never rename one, add a new name instead.
 const (
-	MetricPrefill     = "prefill_tok_s"
-	MetricDecode      = "decode_tok_s"
-	MetricTTFT        = "ttft_ms"
-	MetricTokenP50    = "decode_token_ms_p50"
-	MetricTokenP90    = "decode_token_ms_p90"
-	MetricTokenP99    = "decode_token_ms_p99"
-	MetricLoad        = "load_s"
-	MetricPeakRSS     = "peak_rss_bytes"
-	MetricBandwidth   = "decode_gbps"
-	MetricRooflinePct = "decode_roofline_pct"
+	MetricPrefill  = "prefill_tok_s"
+	MetricDecode   = "decode_tok_s"
+	MetricTTFT     = "ttft_ms"
+	MetricTokenP50 = "decode_token_ms_p50"
+	MetricTokenP90 = "decode_token_ms_p90"
+	MetricTokenP99 = "decode_token_ms_p99"
+	MetricLoad     = "load_s"
+	MetricPeakRSS  = "peak_rss_bytes"
+	// Share of the memory the weights are read from (the file mapping, or
+	// the --no-mmap copy) that is mapped with huge pages, after the
+	// measurements: decode streams it, and on 4 KiB pages reads slower.
+	MetricWeightsHugePct = "weights_huge_page_pct"
+	MetricBandwidth      = "decode_gbps"
+	MetricRooflinePct    = "decode_roofline_pct"
 	// Read bandwidth sampled with the roofline's loop just before the cell
 	// loads and just after its measurements, and the decode bandwidth's
 	// share of it: a denominator of the cell's own minutes, where the

@@ -164,13 +164,7 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	add(single(results.MetricTokenP90, "ms", "lower", stats.Quantile(latencies, 0.90), results.SourceMeasured))
 	add(single(results.MetricTokenP99, "ms", "lower", stats.Quantile(latencies, 0.99), results.SourceMeasured))
 	add(single(results.MetricLoad, "s", "lower", loadTime.Seconds(), results.SourceMeasured))
-	if peak, err := rss.read(); err == nil {
-		add(single(results.MetricPeakRSS, "B", "lower", float64(peak), results.SourceMeasured))
-	} else {
-		add(unavailable(results.MetricPeakRSS, "B", err.Error()))
-	}
-	add(single(results.MetricModelBytes, "B", "", float64(cell.Model.WeightBytes), results.SourceMeasured))
-	add(single(results.MetricBitsPerWgt, "bit", "", cell.Model.BitsPerWeight, results.SourceDerived))
+	cell.Metrics = append(cell.Metrics, memoryMetrics(&rss, m, cell.Model)...)
 
 	// Effective bandwidth: the bytes one decode step must read (weights +
 	// the KV cache at the mean depth of the generated tokens) times tok/s.

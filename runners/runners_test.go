@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -71,6 +72,16 @@ func TestRunCellMetrics(t *testing.T) {
 	}
 	if rss, _ := cell.Metric(results.MetricPeakRSS); rss.Source == results.SourceMeasured && !(rss.Median > 0) {
 		t.Errorf("peak RSS measured as %v", rss.Median)
+	}
+	// Measured where smaps exists, else unavailable with the reason.
+	huge, ok := cell.Metric(results.MetricWeightsHugePct)
+	switch {
+	case !ok:
+		t.Error("no weights_huge_page_pct metric")
+	case runtime.GOOS == "linux" && (huge.Source != results.SourceMeasured || huge.Median < 0 || huge.Median > 100):
+		t.Errorf("weights on huge pages: %+v", huge)
+	case runtime.GOOS != "linux" && (huge.Source != results.SourceUnavailable || huge.Reason == ""):
+		t.Errorf("weights on huge pages without smaps: %+v", huge)
 	}
 }
 

@@ -183,13 +183,7 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		add(unavailable(results.MetricSustainedRatio, "ratio", why))
 	}
 	add(single(results.MetricLoad, "s", "lower", loadTime.Seconds(), results.SourceMeasured))
-	if peak, err := rss.read(); err == nil {
-		add(single(results.MetricPeakRSS, "B", "lower", float64(peak), results.SourceMeasured))
-	} else {
-		add(unavailable(results.MetricPeakRSS, "B", err.Error()))
-	}
-	add(single(results.MetricModelBytes, "B", "", float64(cell.Model.WeightBytes), results.SourceMeasured))
-	add(single(results.MetricBitsPerWgt, "bit", "", cell.Model.BitsPerWeight, results.SourceDerived))
+	cell.Metrics = append(cell.Metrics, memoryMetrics(&rss, m, cell.Model)...)
 	// Bandwidth at the mean depth of a fill of the cache (0 to its length
 	// after the first reset).
 	depth := float64(m.MaxContext()) / 2

@@ -182,6 +182,7 @@ type Model struct {
 	backendInfo map[string]string
 	weightBytes int64
 	weights     *weightCopy // Options.NoMmap's copy of the weights; nil when mapped
+	mapped      []byte      // the file mapping's tensor data, when mapped
 	closed      bool
 }
 
@@ -355,6 +356,8 @@ func load(f *gguf.File, cfg model.Config, opts Options) (*Model, error) {
 	}
 	if m.weights != nil {
 		m.weights.done()
+	} else {
+		m.mapped = f.TensorData()
 	}
 	if err := m.setupKV(f.Path, backend); err != nil {
 		return fail(err)
@@ -751,6 +754,17 @@ func (m *Model) BackendInfo() map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// WeightMemory is the memory the weights are read from: the file
+// mapping's tensor data, or Options.NoMmap's copy (the part filled so far;
+// tensors are copied on first use). It is for measuring how that memory is
+// mapped (hugemem.Measure); it is invalid after Close.
+func (m *Model) WeightMemory() []byte {
+	if m.weights != nil {
+		return m.weights.buf[:m.weights.off]
+	}
+	return m.mapped
 }
 
 // WeightBytesPerToken is the number of weight bytes one decode step reads:

@@ -15,9 +15,11 @@ import (
 // which each tensor is read once, on first use.
 //
 // Why: a decode streams every weight once per token, and with 4 KiB pages
-// (what a file mapping gets; this kernel's page cache is not mapped with
-// huge pages) that stream costs a TLB miss, and on a VM a nested page walk,
-// every 4 KiB, and the hardware prefetchers restart at every page.
+// (what a file mapping gets where the page cache holds the file in small
+// folios: older kernels, filesystems without large folios, or a file
+// written in small pieces, see gguf's chunkWriter) that stream costs a TLB
+// miss, and on a VM a nested page walk, every 4 KiB, and the hardware
+// prefetchers restart at every page.
 // Measured 2026-11 on a 2-vCPU Zen 4 VM (KVM, THP "madvise"), 2 threads,
 // neighbours loading the machine: BenchmarkDecodeMemAB's median per-pair
 // speedup over the mapping was 1.27 (SmolLM2-135M q8_0), 1.10 (q4_0), 1.31

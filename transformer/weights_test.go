@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unsafe"
 
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model/gguf"
@@ -66,6 +67,17 @@ func TestNoMmap(t *testing.T) {
 					}
 				}
 			}
+			// WeightMemory is the memory each model reads its weights from.
+			if w := mapped.WeightMemory(); len(w) != len(f.TensorData()) || &w[0] != &f.TensorData()[0] {
+				t.Fatalf("%s %s: mapped model's WeightMemory is not the file's tensor data", cfg.Name, typ)
+			}
+			for k, m := range []*Model{mapped, fromFile, fromMem} {
+				for _, L := range m.layers {
+					if !within(L.down.Data, m.WeightMemory()) || !within(L.wq.Data, m.WeightMemory()) {
+						t.Fatalf("%s %s model %d: a weight matrix lies outside WeightMemory", cfg.Name, typ, k)
+					}
+				}
+			}
 			tok := 0
 			allocs := testing.AllocsPerRun(20, func() {
 				if fromFile.Pos() == fromFile.MaxContext() {
@@ -88,4 +100,14 @@ func TestNoMmap(t *testing.T) {
 			}
 		}
 	}
+}
+
+// within reports whether b lies inside region.
+func within(b, region []byte) bool {
+	if len(b) == 0 || len(region) == 0 {
+		return false
+	}
+	lo := uintptr(unsafe.Pointer(&region[0]))
+	p := uintptr(unsafe.Pointer(&b[0]))
+	return lo <= p && p+uintptr(len(b)) <= lo+uintptr(len(region))
 }

@@ -145,7 +145,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.Float64Var(&fl.coolStable, "cooldown-stable", 0, "then wait before each cell until the hottest temperature moved less than this many °C over 30 s (overrides cooldown.until_stable; 0 = off)")
 	f.StringVar(&fl.estimate, "estimate", "kernels", "how --dry-run estimates time: kernels (time this machine's kernels first, a few seconds) or roofline (a lower bound from the cached roofline, instant)")
 	f.BoolVar(&fl.noProbes, "no-probes", false, "sample no sensors during the cells (overrides the spec's probes)")
-	f.BoolVar(&fl.noMmap, "no-mmap", false, "read each model's weights into memory (huge pages where the OS has them) instead of mapping the file, like llama.cpp's --no-mmap: faster decode on machines where the mapping's small pages cost TLB misses; load takes longer and the weights count as the process's memory")
+	f.BoolVar(&fl.noMmap, "no-mmap", false, "read each model's weights into memory (huge pages where the OS has them) instead of mapping the file, like llama.cpp's --no-mmap: faster decode where the file's page cache is on small pages (the result's weights_huge_page_pct says how much of the weights sit on 2 MiB pages); load takes longer and the weights count as the process's memory")
 	f.DurationVar(&fl.soak, "soak", 0, "make every cell a soak of this long, e.g. 10m: decode without pause, tok/s per window against time (alone: the soak suite)")
 	f.StringVar(&fl.progress, "progress", "auto", "progress display: auto (a bar on a terminal, lines otherwise), bar, log or none")
 	return cmd

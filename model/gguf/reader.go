@@ -132,6 +132,10 @@ func Parse(name string, b []byte) (*File, error) {
 	return f, nil
 }
 
+// TensorData is the file's tensor data section: the bytes every
+// TensorInfo.Data aliases.
+func (f *File) TensorData() []byte { return f.data[f.DataOffset:] }
+
 // Close releases the mapping. Tensor Data slices are invalid afterwards.
 func (f *File) Close() error {
 	if f.unmap == nil {
