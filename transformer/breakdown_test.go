@@ -1,7 +1,6 @@
 package transformer
 
 import (
-	"bufio"
 	"cmp"
 	"fmt"
 	"io"
@@ -13,7 +12,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/kernels"
@@ -138,37 +136,14 @@ func memOptions(mem string, o Options) Options {
 	return o
 }
 
-// hugeMB is the MB of [p, p+n) that /proc/self/smaps reports as mapped by
-// huge pages (AnonHugePages + FilePmdMapped of the overlapping mappings,
-// counted whole), or -1 when smaps cannot be read.
-func hugeMB(p unsafe.Pointer, n int) float64 {
-	fh, err := os.Open("/proc/self/smaps")
+// hugeMB is the MB of b mapped with huge pages (hugemem.Measure), or -1
+// where that cannot be measured.
+func hugeMB(b []byte) float64 {
+	cov, err := hugemem.Measure(b)
 	if err != nil {
 		return -1
 	}
-	defer fh.Close()
-	lo, hi := uint64(uintptr(p)), uint64(uintptr(p))+uint64(n)
-	var in bool
-	var kb float64
-	sc := bufio.NewScanner(fh)
-	for sc.Scan() {
-		line := sc.Text()
-		fields := strings.Fields(line)
-		if len(fields) == 0 {
-			continue
-		}
-		if a, e, ok := strings.Cut(fields[0], "-"); ok && !strings.HasSuffix(fields[0], ":") {
-			s, err1 := strconv.ParseUint(a, 16, 64)
-			t, err2 := strconv.ParseUint(e, 16, 64)
-			in = err1 == nil && err2 == nil && s < hi && t > lo
-			continue
-		}
-		if in && (fields[0] == "AnonHugePages:" || fields[0] == "FilePmdMapped:") && len(fields) >= 2 {
-			v, _ := strconv.ParseFloat(fields[1], 64)
-			kb += v
-		}
-	}
-	return kb / 1024
+	return float64(cov.Huge) / (1 << 20)
 }
 
 // BenchmarkDecodeBreakdown splits the decode time of the GGUF files in
@@ -282,8 +257,7 @@ func BenchmarkDecodeBreakdown(b *testing.B) {
 					}
 				}
 				b.ReportMetric(100*float64(mat)/float64(total(acc)), "matrix-%")
-				w := m.layers[0].wq.Data
-				b.ReportMetric(hugeMB(unsafe.Pointer(unsafe.SliceData(w)), len(w)), "hugeMB")
+				b.ReportMetric(hugeMB(m.WeightMemory()), "hugeMB")
 			})
 		}
 	}
@@ -415,8 +389,8 @@ func BenchmarkReadBandwidthTHP(b *testing.B) {
 			b.ReportMetric(h[len(h)/2], "heap-med-GB/s")
 			b.ReportMetric(a[len(a)-1], "thp-best-GB/s")
 			b.ReportMetric(a[len(a)/2], "thp-med-GB/s")
-			b.ReportMetric(hugeMB(unsafe.Pointer(&heap[0]), size), "heap-hugeMB")
-			b.ReportMetric(hugeMB(unsafe.Pointer(&anon[0]), size), "thp-hugeMB")
+			b.ReportMetric(hugeMB(heap[:size]), "heap-hugeMB")
+			b.ReportMetric(hugeMB(anon[:size]), "thp-hugeMB")
 		})
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
@@ -183,6 +184,7 @@ type Model struct {
 	weightBytes int64
 	weights     *weightCopy // Options.NoMmap's copy of the weights; nil when mapped
 	mapped      []byte      // the file mapping's tensor data, when mapped
+	kvFree      []func()    // frees the KV cache's hugemem regions
 	closed      bool
 }
 
@@ -702,11 +704,11 @@ func (m *Model) allocate() {
 	m.scores = make([]float32, m.heads*m.maxCtx)
 	m.logits = make([]float32, m.cfg.Vocab)
 	size := int(kvRowBytes(m.kvType, int64(m.cfg.Layers*m.maxCtx*m.kvDim)))
-	m.kCache = make([]byte, size)
+	m.kCache = m.kvAlloc(size)
 	if m.kvType == kernels.Q8_0 {
 		m.headRowBytes = int(kvRowBytes(kernels.Q8_0, int64(m.headDim)))
 		m.vRowBytes = (m.maxCtx + 31) / 32 * 34
-		m.vCache = make([]byte, m.cfg.Layers*m.kvDim*m.vRowBytes)
+		m.vCache = m.kvAlloc(m.cfg.Layers * m.kvDim * m.vRowBytes)
 		m.tailLen = vTailLen(m.chunk)
 		m.vTail = make([]float32, m.cfg.Layers*m.kvDim*m.tailLen)
 		m.q8Rows = make([]*kernels.Q8Rows, m.heads)
@@ -714,7 +716,7 @@ func (m *Model) allocate() {
 			m.q8Rows[h] = kernels.NewQ8Rows(q8RowsLen(m.headDim, m.vRowBytes/34))
 		}
 	} else {
-		m.vCache = make([]byte, size)
+		m.vCache = m.kvAlloc(size)
 		m.kvElem = int(kvRowBytes(m.kvType, 1))
 	}
 	if m.kvType == kernels.F32 && littleEndian() {
@@ -724,6 +726,20 @@ func (m *Model) allocate() {
 	m.kvLeft = make([]atomic.Int32, m.kvHeads)
 	m.kStage = make([]float32, n*m.kvDim)
 	m.vStage = make([]float32, n*m.kvDim)
+}
+
+// kvAlloc allocates n bytes of KV cache in hugemem memory (2 MiB pages
+// where the OS has them), freed by Close. Why: every decode step reads each
+// layer's cached keys and values once, after the weight stream has evicted
+// them from the caches; on 4 KiB pages (the Go heap) those reads also miss
+// the TLB, about one miss per 4 KiB of keys or values.
+func (m *Model) kvAlloc(n int) []byte {
+	b, free, err := hugemem.Alloc(n)
+	if err != nil {
+		return make([]byte, n) // no mapping: ordinary memory still works
+	}
+	m.kvFree = append(m.kvFree, free)
+	return b
 }
 
 // Threads is the number of worker threads of the model's pool.
@@ -786,6 +802,11 @@ func (m *Model) Close() error {
 	if !m.closed {
 		m.closed = true
 		m.pool.Close()
+		for _, free := range m.kvFree {
+			free()
+		}
+		m.kvFree = nil
+		m.kCache, m.vCache, m.kCache32, m.vCache32 = nil, nil, nil, nil
 		if m.weights != nil {
 			m.weights.release()
 			m.weights = nil
