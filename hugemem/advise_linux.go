@@ -2,7 +2,12 @@
 
 package hugemem
 
-import "golang.org/x/sys/unix"
+import (
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
 
 // Advise asks the kernel to back b with transparent huge pages (THP mode
 // "madvise" honours only advised ranges). For anonymous memory, faults then
@@ -12,3 +17,15 @@ import "golang.org/x/sys/unix"
 // keep the folio sizes they have. Errors (THP off, an old kernel) are
 // harmless: the memory keeps ordinary pages.
 func Advise(b []byte) error { return unix.Madvise(b, unix.MADV_HUGEPAGE) }
+
+// THPEnabled reports whether the kernel hands out transparent huge pages
+// to advised memory: THP mode "always" or "madvise", not "never" (or a
+// kernel without THP).
+func THPEnabled() bool {
+	b, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil {
+		return false
+	}
+	s := string(b)
+	return strings.Contains(s, "[always]") || strings.Contains(s, "[madvise]")
+}

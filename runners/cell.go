@@ -164,7 +164,11 @@ func RunCell(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 	add(single(results.MetricTokenP90, "ms", "lower", stats.Quantile(latencies, 0.90), results.SourceMeasured))
 	add(single(results.MetricTokenP99, "ms", "lower", stats.Quantile(latencies, 0.99), results.SourceMeasured))
 	add(single(results.MetricLoad, "s", "lower", loadTime.Seconds(), results.SourceMeasured))
-	cell.Metrics = append(cell.Metrics, memoryMetrics(&rss, m, cell.Model)...)
+	mem, warn := memoryMetrics(&rss, m, cell.Model, opt.NoMmap)
+	cell.Metrics = append(cell.Metrics, mem...)
+	if warn != "" {
+		cell.Warnings = append(cell.Warnings, warn)
+	}
 
 	// Effective bandwidth: the bytes one decode step must read (weights +
 	// the KV cache at the mean depth of the generated tokens) times tok/s.

@@ -66,20 +66,31 @@ func (p *peakRSS) read() (uint64, error) {
 // (decode streams it once per token, and on 4 KiB pages pays a TLB miss
 // every 4 KiB: on a 2-vCPU Zen 4 VM, SmolLM2-135M q4_0 decoded at about 300
 // tok/s from a mapping on 4 KiB pages against about 355 from 2 MiB ones),
-// the weights' bytes and their bits per weight.
-func memoryMetrics(rss *peakRSS, m *transformer.Model, info *results.ModelInfo) []results.Metric {
-	var out []results.Metric
+// the weights' bytes and their bits per weight. warning is set when the
+// weights are mapped from the file (not noMmap) mostly on small pages
+// although the kernel hands out huge pages: the file's page cache holds it
+// in small pieces, and the cell's decode is slower than it need be.
+func memoryMetrics(rss *peakRSS, m *transformer.Model, info *results.ModelInfo, noMmap bool) (out []results.Metric, warning string) {
 	if peak, err := rss.read(); err == nil {
 		out = append(out, single(results.MetricPeakRSS, "B", "lower", float64(peak), results.SourceMeasured))
 	} else {
 		out = append(out, unavailable(results.MetricPeakRSS, "B", err.Error()))
 	}
-	if cov, err := hugemem.Measure(m.WeightMemory()); err == nil {
-		out = append(out, single(results.MetricWeightsHugePct, "%", "", cov.HugePct(), results.SourceMeasured))
+	w := m.WeightMemory()
+	if cov, err := hugemem.Measure(w); err == nil {
+		pct := cov.HugePct()
+		out = append(out, single(results.MetricWeightsHugePct, "%", "", pct, results.SourceMeasured))
+		if !noMmap && pct < 50 && len(w) >= smallPagesMinBytes && hugemem.THPEnabled() {
+			warning = fmt.Sprintf("only %.0f%% of the mapped weights are on huge pages: the page cache holds the file in small pieces (copied with small writes, or a filesystem without large folios), so decode pays TLB misses; --no-mmap copies the weights to huge pages", pct)
+		}
 	} else {
 		out = append(out, unavailable(results.MetricWeightsHugePct, "%", err.Error()))
 	}
 	return append(out,
 		single(results.MetricModelBytes, "B", "", float64(info.WeightBytes), results.SourceMeasured),
-		single(results.MetricBitsPerWgt, "bit", "", info.BitsPerWeight, results.SourceDerived))
+		single(results.MetricBitsPerWgt, "bit", "", info.BitsPerWeight, results.SourceDerived)), warning
 }
+
+// smallPagesMinBytes: below this, weights span a few huge pages at most and
+// their page size does not matter.
+const smallPagesMinBytes = 16 << 20

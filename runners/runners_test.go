@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/edgebench/edgebench/device"
+	"github.com/edgebench/edgebench/hugemem"
 	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/results"
@@ -289,4 +291,69 @@ func countContaining(ws []string, sub string) int {
 		}
 	}
 	return n
+}
+
+// TestSmallPagesWarning: a cell whose mapped weights sit on small pages
+// (the file copied with 64 KiB writes, so its page cache holds small
+// folios) says so, where the kernel hands out huge pages; the same model
+// with NoMmap (weights copied to huge-page memory) does not.
+func TestSmallPagesWarning(t *testing.T) {
+	if runtime.GOOS != "linux" || !hugemem.THPEnabled() {
+		t.Skip("needs Linux with transparent huge pages")
+	}
+	c := model.Config{Name: "mid", Arch: "llama", Hidden: 512, Layers: 2, Heads: 8, KVHeads: 2, HeadDim: 64,
+		FFN: 2048, Vocab: 4096, ContextLength: 64, RopeTheta: 10000, RMSEps: 1e-5}
+	dir := t.TempDir()
+	src := filepath.Join(dir, "mid.gguf")
+	if err := model.Generate(src, c, kernels.F32, 3, nil); err != nil {
+		t.Fatal(err)
+	}
+	small := filepath.Join(dir, "mid-copy.gguf")
+	copySmallWrites(t, src, small)
+	warned := func(cell results.Cell) bool {
+		for _, w := range cell.Warnings {
+			if strings.Contains(w, "on huge pages") {
+				return true
+			}
+		}
+		return false
+	}
+	for _, noMmap := range []bool{false, true} {
+		cfg := results.CellConfig{Model: small, WeightType: "f32", Backend: "auto", Threads: 1, PromptTokens: 4, GenTokens: 2, Seed: 1}
+		cell, err := RunCell(context.Background(), cfg, CellOptions{Policy: Policy{Min: 1, Max: 1, Confidence: 0.95}, NoMmap: noMmap})
+		if err != nil || cell.Status != results.StatusOK {
+			t.Fatalf("%v %s %s", err, cell.Status, cell.Error)
+		}
+		huge, _ := cell.Metric(results.MetricWeightsHugePct)
+		if noMmap == warned(cell) || (!noMmap && huge.Median >= 50) {
+			t.Errorf("noMmap=%v: weights %.0f%% on huge pages, warnings %q", noMmap, huge.Median, cell.Warnings)
+		}
+	}
+}
+
+// copySmallWrites copies src to dst 64 KiB at a time.
+func copySmallWrites(t *testing.T, src, dst string) {
+	t.Helper()
+	in, err := os.Open(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64<<10)
+	for {
+		n, rerr := in.Read(buf)
+		if _, err := out.Write(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+		if rerr != nil {
+			break
+		}
+	}
+	if err := out.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

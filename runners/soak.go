@@ -183,7 +183,11 @@ func runSoak(ctx context.Context, cfg results.CellConfig, opt CellOptions) (resu
 		add(unavailable(results.MetricSustainedRatio, "ratio", why))
 	}
 	add(single(results.MetricLoad, "s", "lower", loadTime.Seconds(), results.SourceMeasured))
-	cell.Metrics = append(cell.Metrics, memoryMetrics(&rss, m, cell.Model)...)
+	mem, warn := memoryMetrics(&rss, m, cell.Model, opt.NoMmap)
+	cell.Metrics = append(cell.Metrics, mem...)
+	if warn != "" {
+		cell.Warnings = append(cell.Warnings, warn)
+	}
 	// Bandwidth at the mean depth of a fill of the cache (0 to its length
 	// after the first reset).
 	depth := float64(m.MaxContext()) / 2
