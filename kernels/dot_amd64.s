@@ -3423,9 +3423,9 @@ TEXT ·dotQ4_KAVX512(SB), NOSPLIT, $0-28
 	VMOVDQU32 dotQ4_KAVX512_idxmin<>+0(SB), Y5
 	VXORPS    X6, X6, X6
 
-dotQ4_KAVX512_loop:
-	TESTQ           DX, DX
-	JLE             dotQ4_KAVX512_done
+dotQ4_KAVX512_two:
+	CMPQ            DX, $0x00000002
+	JL              dotQ4_KAVX512_one
 	MOVL            4(AX), BX
 	MOVL            8(AX), SI
 	MOVL            12(AX), DI
@@ -3452,48 +3452,173 @@ dotQ4_KAVX512_loop:
 	VMOVQ           BX, X7
 	VPINSRQ         $0x01, SI, X7, X7
 	VPMOVZXBW       X7, Y7
-	VPXORD          Z8, Z8, Z8
-	VBROADCASTI64X4 16(AX), Z9
-	VGF2P8AFFINEQB  $0x00, Z0, Z9, Z9
-	VPMADDUBSW      4(CX), Z9, Z9
-	VPERMW          Z7, Z1, Z10
-	VPDPWSSD        Z10, Z9, Z8
+	VBROADCASTI64X4 16(AX), Z8
+	VGF2P8AFFINEQB  $0x00, Z0, Z8, Z8
+	VPMADDUBSW      4(CX), Z8, Z8
+	VPERMW          Z7, Z1, Z9
+	VPMADDWD        Z9, Z8, Z8
 	VBROADCASTI64X4 48(AX), Z9
 	VGF2P8AFFINEQB  $0x00, Z0, Z9, Z9
 	VPMADDUBSW      68(CX), Z9, Z9
 	VPERMW          Z7, Z2, Z10
-	VPDPWSSD        Z10, Z9, Z8
-	VBROADCASTI64X4 80(AX), Z9
-	VGF2P8AFFINEQB  $0x00, Z0, Z9, Z9
-	VPMADDUBSW      132(CX), Z9, Z9
-	VPERMW          Z7, Z3, Z10
-	VPDPWSSD        Z10, Z9, Z8
-	VBROADCASTI64X4 112(AX), Z9
-	VGF2P8AFFINEQB  $0x00, Z0, Z9, Z9
-	VPMADDUBSW      196(CX), Z9, Z9
-	VPERMW          Z7, Z4, Z10
-	VPDPWSSD        Z10, Z9, Z8
+	VPMADDWD        Z10, Z9, Z9
+	VBROADCASTI64X4 80(AX), Z10
+	VGF2P8AFFINEQB  $0x00, Z0, Z10, Z10
+	VPMADDUBSW      132(CX), Z10, Z10
+	VPERMW          Z7, Z3, Z11
+	VPDPWSSD        Z11, Z10, Z8
+	VBROADCASTI64X4 112(AX), Z10
+	VGF2P8AFFINEQB  $0x00, Z0, Z10, Z10
+	VPMADDUBSW      196(CX), Z10, Z10
+	VPERMW          Z7, Z4, Z11
+	VPDPWSSD        Z11, Z10, Z9
+	VPADDD          Z9, Z8, Z8
 	VPERMW          Y7, Y5, Y7
 	VPMADDWD        260(CX), Y7, Y7
 	VEXTRACTI64X4   $0x01, Z8, Y9
 	VPADDD          Y9, Y8, Y9
-	VPHADDD         Y7, Y9, Y7
-	VEXTRACTI128    $0x01, Y7, X9
-	VPADDD          X9, X7, X9
-	VPHADDD         X9, X9, X9
-	VCVTDQ2PS       X9, X7
-	VMOVD           (AX), X9
-	VCVTPH2PS       X9, X9
-	VBROADCASTSS    (CX), X10
-	VMULPS          X10, X9, X9
-	VMULPS          X7, X9, X9
-	VMOVSHDUP       X9, X7
-	VSUBSS          X7, X9, X9
-	VADDSS          X9, X6, X6
-	ADDQ            $0x00000090, AX
-	ADDQ            $0x00000124, CX
-	DECQ            DX
-	JMP             dotQ4_KAVX512_loop
+	VPHADDD         Y7, Y9, Y8
+	MOVL            148(AX), BX
+	MOVL            152(AX), SI
+	MOVL            156(AX), DI
+	MOVL            DI, R9
+	SHRL            $0x04, R9
+	ANDL            $0x0f0f0f0f, R9
+	MOVL            SI, R8
+	SHRL            $0x06, R8
+	ANDL            $0x03030303, R8
+	SHLL            $0x04, R8
+	ORL             R8, R9
+	ANDL            $0x3f3f3f3f, SI
+	ANDL            $0x0f0f0f0f, DI
+	MOVL            BX, R8
+	SHRL            $0x06, R8
+	ANDL            $0x03030303, R8
+	SHLL            $0x04, R8
+	ORL             R8, DI
+	ANDL            $0x3f3f3f3f, BX
+	SHLQ            $0x20, DI
+	ORQ             DI, BX
+	SHLQ            $0x20, R9
+	ORQ             R9, SI
+	VMOVQ           BX, X7
+	VPINSRQ         $0x01, SI, X7, X7
+	VPMOVZXBW       X7, Y7
+	VBROADCASTI64X4 160(AX), Z9
+	VGF2P8AFFINEQB  $0x00, Z0, Z9, Z9
+	VPMADDUBSW      296(CX), Z9, Z9
+	VPERMW          Z7, Z1, Z10
+	VPMADDWD        Z10, Z9, Z9
+	VBROADCASTI64X4 192(AX), Z10
+	VGF2P8AFFINEQB  $0x00, Z0, Z10, Z10
+	VPMADDUBSW      360(CX), Z10, Z10
+	VPERMW          Z7, Z2, Z11
+	VPMADDWD        Z11, Z10, Z10
+	VBROADCASTI64X4 224(AX), Z11
+	VGF2P8AFFINEQB  $0x00, Z0, Z11, Z11
+	VPMADDUBSW      424(CX), Z11, Z11
+	VPERMW          Z7, Z3, Z12
+	VPDPWSSD        Z12, Z11, Z9
+	VBROADCASTI64X4 256(AX), Z11
+	VGF2P8AFFINEQB  $0x00, Z0, Z11, Z11
+	VPMADDUBSW      488(CX), Z11, Z11
+	VPERMW          Z7, Z4, Z12
+	VPDPWSSD        Z12, Z11, Z10
+	VPADDD          Z10, Z9, Z9
+	VPERMW          Y7, Y5, Y7
+	VPMADDWD        552(CX), Y7, Y7
+	VEXTRACTI64X4   $0x01, Z9, Y10
+	VPADDD          Y10, Y9, Y10
+	VPHADDD         Y7, Y10, Y7
+	VPHADDD         Y7, Y8, Y7
+	VEXTRACTI128    $0x01, Y7, X8
+	VPADDD          X7, X8, X8
+	VCVTDQ2PS       X8, X7
+	VMOVD           (AX), X8
+	VPINSRD         $0x01, 144(AX), X8, X8
+	VCVTPH2PS       X8, X8
+	VBROADCASTSS    (CX), X9
+	VBROADCASTSS    292(CX), X10
+	VBLENDPS        $0x0c, X10, X9, X9
+	VMULPS          X9, X8, X8
+	VMULPS          X7, X8, X8
+	VMOVSHDUP       X8, X7
+	VSUBPS          X7, X8, X8
+	VADDSS          X8, X6, X6
+	VMOVHLPS        X8, X8, X7
+	VADDSS          X7, X6, X6
+	ADDQ            $0x00000120, AX
+	ADDQ            $0x00000248, CX
+	SUBQ            $0x00000002, DX
+	JMP             dotQ4_KAVX512_two
+
+dotQ4_KAVX512_one:
+	TESTQ           DX, DX
+	JLE             dotQ4_KAVX512_done
+	MOVL            4(AX), DX
+	MOVL            8(AX), BX
+	MOVL            12(AX), SI
+	MOVL            SI, R8
+	SHRL            $0x04, R8
+	ANDL            $0x0f0f0f0f, R8
+	MOVL            BX, DI
+	SHRL            $0x06, DI
+	ANDL            $0x03030303, DI
+	SHLL            $0x04, DI
+	ORL             DI, R8
+	ANDL            $0x3f3f3f3f, BX
+	ANDL            $0x0f0f0f0f, SI
+	MOVL            DX, DI
+	SHRL            $0x06, DI
+	ANDL            $0x03030303, DI
+	SHLL            $0x04, DI
+	ORL             DI, SI
+	ANDL            $0x3f3f3f3f, DX
+	SHLQ            $0x20, SI
+	ORQ             SI, DX
+	SHLQ            $0x20, R8
+	ORQ             R8, BX
+	VMOVQ           DX, X7
+	VPINSRQ         $0x01, BX, X7, X7
+	VPMOVZXBW       X7, Y7
+	VBROADCASTI64X4 16(AX), Z8
+	VGF2P8AFFINEQB  $0x00, Z0, Z8, Z8
+	VPMADDUBSW      4(CX), Z8, Z8
+	VPERMW          Z7, Z1, Z1
+	VPMADDWD        Z1, Z8, Z1
+	VBROADCASTI64X4 48(AX), Z8
+	VGF2P8AFFINEQB  $0x00, Z0, Z8, Z8
+	VPMADDUBSW      68(CX), Z8, Z8
+	VPERMW          Z7, Z2, Z2
+	VPMADDWD        Z2, Z8, Z2
+	VBROADCASTI64X4 80(AX), Z8
+	VGF2P8AFFINEQB  $0x00, Z0, Z8, Z8
+	VPMADDUBSW      132(CX), Z8, Z8
+	VPERMW          Z7, Z3, Z3
+	VPDPWSSD        Z3, Z8, Z1
+	VBROADCASTI64X4 112(AX), Z3
+	VGF2P8AFFINEQB  $0x00, Z0, Z3, Z0
+	VPMADDUBSW      196(CX), Z0, Z0
+	VPERMW          Z7, Z4, Z3
+	VPDPWSSD        Z3, Z0, Z2
+	VPADDD          Z2, Z1, Z1
+	VPERMW          Y7, Y5, Y0
+	VPMADDWD        260(CX), Y0, Y0
+	VEXTRACTI64X4   $0x01, Z1, Y2
+	VPADDD          Y2, Y1, Y2
+	VPHADDD         Y0, Y2, Y0
+	VEXTRACTI128    $0x01, Y0, X1
+	VPADDD          X1, X0, X1
+	VPHADDD         X1, X1, X1
+	VCVTDQ2PS       X1, X0
+	VMOVD           (AX), X1
+	VCVTPH2PS       X1, X1
+	VBROADCASTSS    (CX), X2
+	VMULPS          X2, X1, X1
+	VMULPS          X0, X1, X1
+	VMOVSHDUP       X1, X0
+	VSUBPS          X0, X1, X1
+	VADDSS          X1, X6, X6
 
 dotQ4_KAVX512_done:
 	MOVSS X6, ret+24(FP)
