@@ -130,6 +130,11 @@ func dotTQ2_0AVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 
+// dotQ6_KAVX512 returns the q6_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
+func dotQ6_KAVX512(w *byte, x *byte, nb int) float32
+
 // dotQ3_KAVX2 returns the q3_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape

@@ -47,9 +47,9 @@ func (f lanesLayout) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes
 
 // TokenLanes reports whether MatMul of weight type t on the backend named
 // runs that backend's token-lane kernel for every whole group of
-// LaneTokens tokens (the avx512 backend has one for q5_K and q6_K though
-// its row dots fall back to avx2's, so a MatMul of a multiple of
-// LaneTokens tokens runs on avx512 alone).
+// LaneTokens tokens (the avx512 backend has one for q5_K though its row
+// dots fall back to avx2's, so a MatMul of a multiple of LaneTokens tokens
+// runs on avx512 alone).
 func TokenLanes(backend string, t Type) bool { return lanesOK(backend, t) }
 
 // lanesOK tells whether MatMul of weight type t on backend runs the

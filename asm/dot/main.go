@@ -4,11 +4,11 @@
 //
 // Kernels: f32, f16, bf16 (both ISAs); q8_0, q4_0 (both; AVX-512 with
 // VNNI, 8-block groups; q4_0 four blocks per zmm with VBMI); q4_1, q5_0,
-// q5_1 (both; AVX-512 with VBMI, q5_x also BITALG); q4_K (both); q5_K,
-// q6_K, q3_K, q2_K, tq2_0, tq1_0 (AVX2, which the avx512 backend falls
-// back to); 2:4
-// sparse (both) and bitmask sparse (AVX-512 VBMI2); fused four-row
-// q8_0/q4_0 kernels for MatMul tiles (both).
+// q5_1 (both; AVX-512 with VBMI, q5_x also BITALG); q4_K, q6_K, q2_K,
+// tq2_0 (both; AVX-512 with GFNI); q5_K, q3_K, tq1_0 (AVX2, which the
+// avx512 backend falls back to); 2:4 sparse (both) and bitmask sparse
+// (AVX-512 VBMI2); fused four-row q8_0/q4_0 kernels for MatMul tiles
+// (both); token-lane prefill kernels (q8_0, q4_0, q4_K, q5_K, q6_K, both).
 //
 // Integer block dots are exact for every input byte (including -128): the
 // AVX2 q8_0 kernel sign-extends to int16 and uses VPMADDWD; the q4_0 kernels
@@ -56,6 +56,7 @@ func main() {
 	dot2BitAVX512("dotQ2_KAVX512", true)
 	dot2BitAVX512("dotTQ2_0AVX512", false)
 	dotQ6KAVX2()
+	dotQ6KAVX512()
 	dotQ3KAVX2()
 	dotTQ1AVX2()
 	dotQ5AVX2("dotQ4_1AVX2", 20, true, -1, 4, 0)

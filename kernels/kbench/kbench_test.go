@@ -64,16 +64,16 @@ func TestRunSkips(t *testing.T) {
 
 // A backend whose row dot for a type falls back to another's still runs
 // a matmul case when its token-lane kernel takes every token (n a whole
-// number of groups; avx512's q6_k), recording itself; the matvec case and
+// number of groups; avx512's q5_k), recording itself; the matvec case and
 // a matmul with a partial group are skipped as falling back.
 func TestRunTokenLaneFallback(t *testing.T) {
-	if !kernels.TokenLanes("avx512", kernels.Q6_K) {
-		t.Skip("no avx512 token-lane q6_k kernel on this CPU")
+	if !kernels.TokenLanes("avx512", kernels.Q5_K) {
+		t.Skip("no avx512 token-lane q5_k kernel on this CPU")
 	}
 	s := Shape{256, 8}
-	cs := []Case{{Op: "matmul", Type: kernels.Q6_K, Backend: "avx512", Shape: s, N: 2 * kernels.LaneTokens},
-		{Op: "matmul", Type: kernels.Q6_K, Backend: "avx512", Shape: s, N: kernels.LaneTokens + 1},
-		{Op: "matvec", Type: kernels.Q6_K, Backend: "avx512", Shape: s, N: 1}}
+	cs := []Case{{Op: "matmul", Type: kernels.Q5_K, Backend: "avx512", Shape: s, N: 2 * kernels.LaneTokens},
+		{Op: "matmul", Type: kernels.Q5_K, Backend: "avx512", Shape: s, N: kernels.LaneTokens + 1},
+		{Op: "matvec", Type: kernels.Q5_K, Backend: "avx512", Shape: s, N: 1}}
 	res, err := Run(context.Background(), cs, Options{Threads: 1, Reps: 1, MinTime: time.Millisecond, Footprint: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
