@@ -42,7 +42,8 @@ func avx512Dots() map[Type]DotFunc {
 	// to the go backend.
 	if haveGFNI {
 		m[Q4_K] = dotQ4_KAVX512Go
-		// q6_K joins its codes' two parts with GFNI too.
+		// q5_K and q6_K join their codes' two parts with GFNI too.
+		m[Q5_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 176, dotQ5_KAVX512) }
 		m[Q6_K] = func(n int, w, x []byte) float32 { return dotK(n, w, x, 210, dotQ6_KAVX512) }
 		// The 2-bit kernels extract the codes with GFNI.
 		m[Q2_K] = func(n int, w, x []byte) float32 { return dotK2(n, w, x, 84, dotQ2_KAVX512, dotQ2_KAVX2) }

@@ -95,6 +95,11 @@ func dotQ5_1Q8AVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ4_KAVX512(w *byte, x *byte, nb int) float32
 
+// dotQ5_KAVX512 returns the q5_K x q8_K dot product of nb super-blocks at w and x.
+//
+//go:noescape
+func dotQ5_KAVX512(w *byte, x *byte, nb int) float32
+
 // dotQ4_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape

@@ -156,7 +156,7 @@ func TestSIMDBackendTypes(t *testing.T) {
 	if haveAVX512VNNI {
 		want["avx512"] = []Type{F32, F16, BF16, Q8_0, Q4_0}
 		if haveGFNI {
-			want["avx512"] = append(want["avx512"], Q4_K, Q6_K, Q2_K, TQ2_0)
+			want["avx512"] = append(want["avx512"], Q4_K, Q5_K, Q6_K, Q2_K, TQ2_0)
 		}
 		if haveVBMI {
 			want["avx512"] = append(want["avx512"], Q4_1, Q8_0_24)

@@ -48,7 +48,8 @@ func main() {
 	dotQ41Quad("dotQ4_1Q8AVX512")
 	dotQ50Quad("dotQ5_0Q8AVX512")
 	dotQ51Quad("dotQ5_1Q8AVX512")
-	dotQ4K()
+	dotQ4K("dotQ4_KAVX512", false)
+	dotQ4K("dotQ5_KAVX512", true)
 	dotQ4KAVX2("dotQ4_KAVX2", false)
 	dotQ4KAVX2("dotQ5_KAVX2", true)
 	dot2BitAVX2("dotQ2_KAVX2", true)
@@ -907,11 +908,21 @@ func dotQZGroup(name string, wsz int) {
 // get_scale_min_k4 packing), qs[128]: 32-byte chunk j holds elements
 // 64j..64j+31 in its low nibbles and 64j+32..64j+63 in its high ones. x (q8_K)
 // = d (float32), qs[256] int8, bsums[16] int16 (sums of 16 qs each).
-func dotQ4K() {
-	name := "dotQ4_KAVX512"
+//
+// With q5 it is the q5_K dot: the same block with qh[32] (the fifth bits)
+// before qs, 176 bytes. Element 64j+l (l < 32) takes bit 2j of qh[l] and
+// element 64j+32+l bit 2j+1 as its bit 4: one more GF2P8AFFINEQB per 64
+// elements moves them (its matrices differ between the zmm halves) and a
+// VPORD joins them to the nibbles (codes <= 31, pairs |p| <= 7936).
+func dotQ4K(name string, q5 bool) {
+	kind := "q4_K"
+	bsz, qsOff := 144, 16
+	if q5 {
+		kind, bsz, qsOff = "q5_K", 176, 48
+	}
 	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
 	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
+	Doc(name + " returns the " + kind + " x q8_K dot product of nb super-blocks at w and x.")
 	w := Load(Param("w"), GP64())
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
@@ -943,6 +954,15 @@ func dotQ4K() {
 	}
 	idxMin := YMM()
 	VMOVDQU32(mi, idxMin)
+	// fifth[j] moves bit 2j (bytes 0-31) or 2j+1 (bytes 32-63) of qh to
+	// bit 4.
+	var fifth [4]VecVirtual
+	if q5 {
+		for j := range fifth {
+			fifth[j] = gf2Halves(name+"_fifth"+string(rune('0'+j)),
+				gf2Matrix(map[int]int{4: 2 * j}), gf2Matrix(map[int]int{4: 2*j + 1}))
+		}
+	}
 	sumf := XMM()
 	VXORPS(sumf, sumf, sumf)
 
@@ -952,13 +972,23 @@ func dotQ4K() {
 	block := func(wo, xo int) VecVirtual {
 		words := scalesMinsK4(w, wo)
 		acc := [2]VecVirtual{ZMM(), ZMM()}
+		var qh VecVirtual
+		if q5 {
+			qh = ZMM()
+			VBROADCASTI64X4(Mem{Base: w, Disp: wo + 16}, qh)
+		}
 		for j := 0; j < 4; j++ {
 			qb := ZMM()
-			VBROADCASTI64X4(Mem{Base: w, Disp: wo + 16 + 32*j}, qb)
+			VBROADCASTI64X4(Mem{Base: w, Disp: wo + qsOff + 32*j}, qb)
 			q := ZMM()
 			vgf2p8affineqb(U8(0), nibbles, qb, q)
+			if q5 {
+				hb := ZMM()
+				vgf2p8affineqb(U8(0), fifth[j], qh, hb)
+				VPORD(hb, q, q)
+			}
 			p := ZMM()
-			VPMADDUBSW(Mem{Base: x, Disp: xo + 4 + 64*j}, q, p) // pairs, |p| <= 3840
+			VPMADDUBSW(Mem{Base: x, Disp: xo + 4 + 64*j}, q, p) // pairs, |p| <= 3840 (q5: 7936)
 			sc := ZMM()
 			VPERMW(words.AsZ(), idx[j], sc)
 			if j < 2 {
@@ -980,13 +1010,13 @@ func dotQ4K() {
 		return h
 	}
 	// tail turns fs = [sumi0, summ0, sumi1, summ1] (float) of the blocks
-	// at w and w+144 (both: two) into dx*dw*sumi - dx*dmin*summ per block
+	// at w and w+bsz (both: two) into dx*dw*sumi - dx*dmin*summ per block
 	// and adds them to sumf in block order.
 	tail := func(fs VecVirtual, two bool) {
 		dd, ddf, dx := XMM(), XMM(), XMM()
 		VMOVD(Mem{Base: w}, dd) // d, dmin
 		if two {
-			VPINSRD(U8(1), Mem{Base: w, Disp: 144}, dd, dd)
+			VPINSRD(U8(1), Mem{Base: w, Disp: bsz}, dd, dd)
 		}
 		VCVTPH2PS(dd, ddf)
 		VBROADCASTSS(Mem{Base: x}, dx)
@@ -1013,7 +1043,7 @@ func dotQ4K() {
 	JL(LabelRef(name + "_one"))
 	{
 		h0 := block(0, 0)
-		h1 := block(144, 292)
+		h1 := block(bsz, 292)
 		g := YMM()
 		VPHADDD(h1, h0, g) // per lane: sumi0, summ0, sumi1, summ1 (partial)
 		gx := XMM()
@@ -1023,7 +1053,7 @@ func dotQ4K() {
 		VCVTDQ2PS(gx, fs)
 		tail(fs, true)
 	}
-	ADDQ(U32(2*144), w)
+	ADDQ(U32(2*bsz), w)
 	ADDQ(U32(2*292), x)
 	SUBQ(U32(2), nb)
 	JMP(LabelRef(name + "_two"))

@@ -64,16 +64,30 @@ func TestRunSkips(t *testing.T) {
 
 // A backend whose row dot for a type falls back to another's still runs
 // a matmul case when its token-lane kernel takes every token (n a whole
-// number of groups; avx512's q5_k), recording itself; the matvec case and
-// a matmul with a partial group are skipped as falling back.
+// number of groups), recording itself; the matvec case and a matmul with a
+// partial group are skipped as falling back. On a CPU where avx512 has a
+// row dot for every token-lane type (with GFNI) there is no such case.
 func TestRunTokenLaneFallback(t *testing.T) {
-	if !kernels.TokenLanes("avx512", kernels.Q5_K) {
-		t.Skip("no avx512 token-lane q5_k kernel on this CPU")
+	b, err := kernels.SelectBackend("avx512")
+	if err != nil {
+		t.Skip("no avx512 backend on this CPU")
+	}
+	var ty kernels.Type
+	var other string
+	for _, c := range []kernels.Type{kernels.Q4_K, kernels.Q5_K, kernels.Q6_K, kernels.Q8_0, kernels.Q4_0} {
+		ran, err := kernels.NewContext(b, kernels.NewPool(1)).BackendFor(c)
+		if err == nil && ran != "avx512" && kernels.TokenLanes("avx512", c) {
+			ty, other = c, ran
+			break
+		}
+	}
+	if other == "" {
+		t.Skip("avx512 has a row dot for every type with a token-lane kernel on this CPU")
 	}
 	s := Shape{256, 8}
-	cs := []Case{{Op: "matmul", Type: kernels.Q5_K, Backend: "avx512", Shape: s, N: 2 * kernels.LaneTokens},
-		{Op: "matmul", Type: kernels.Q5_K, Backend: "avx512", Shape: s, N: kernels.LaneTokens + 1},
-		{Op: "matvec", Type: kernels.Q5_K, Backend: "avx512", Shape: s, N: 1}}
+	cs := []Case{{Op: "matmul", Type: ty, Backend: "avx512", Shape: s, N: 2 * kernels.LaneTokens},
+		{Op: "matmul", Type: ty, Backend: "avx512", Shape: s, N: kernels.LaneTokens + 1},
+		{Op: "matvec", Type: ty, Backend: "avx512", Shape: s, N: 1}}
 	res, err := Run(context.Background(), cs, Options{Threads: 1, Reps: 1, MinTime: time.Millisecond, Footprint: 1}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +96,7 @@ func TestRunTokenLaneFallback(t *testing.T) {
 		t.Fatalf("whole groups: %+v", r)
 	}
 	for _, r := range res[1:] {
-		if !strings.Contains(r.Skipped, "fall back to avx2") {
+		if !strings.Contains(r.Skipped, "fall back to "+other) {
 			t.Fatalf("%s: %+v", r.Name, r)
 		}
 	}
