@@ -224,12 +224,17 @@ func (s TensorSpec) Bytes() (int64, error) {
 // matrices (and token_embd) in t, in the order Generate writes them.
 // Names and shapes are llama.cpp's (llama-arch.cpp LLM_TENSOR_NAMES and the
 // llama/qwen2 cases of llama_model::load_tensors).
-func (c Config) Tensors(t kernels.Type) []TensorSpec {
+func (c Config) Tensors(t kernels.Type) []TensorSpec { return c.QuantTensors(Quant{Type: t}) }
+
+// QuantTensors is Tensors with the matrices quantised as qt (a k-quant
+// mixture gives each its own type).
+func (c Config) QuantTensors(qt Quant) []TensorSpec {
 	h, hd := uint64(c.Hidden), uint64(c.HeadDim)
 	q, kv := uint64(c.Heads)*hd, uint64(c.KVHeads)*hd
 	ff, v := uint64(c.FFN), uint64(c.Vocab)
+	layer := -1
 	mat := func(name string, in, out uint64) TensorSpec {
-		return TensorSpec{Name: name, Type: t, Dims: []uint64{in, out}, Kind: KindMatrix}
+		return TensorSpec{Name: name, Type: qt.matrixType(c, name, layer, in), Dims: []uint64{in, out}, Kind: KindMatrix}
 	}
 	vec := func(name string, n uint64, k TensorKind) TensorSpec {
 		return TensorSpec{Name: name, Type: kernels.F32, Dims: []uint64{n}, Kind: k}
@@ -239,6 +244,7 @@ func (c Config) Tensors(t kernels.Type) []TensorSpec {
 		specs = append(specs, vec("rope_freqs.weight", hd/2, KindRopeFreqs))
 	}
 	for i := 0; i < c.Layers; i++ {
+		layer = i
 		p := fmt.Sprintf("blk.%d.", i)
 		specs = append(specs, vec(p+"attn_norm.weight", h, KindNorm), mat(p+"attn_q.weight", h, q))
 		if c.QKVBias {
@@ -259,6 +265,7 @@ func (c Config) Tensors(t kernels.Type) []TensorSpec {
 			mat(p+"ffn_up.weight", h, ff),
 			mat(p+"ffn_down.weight", ff, h))
 	}
+	layer = -1
 	specs = append(specs, vec("output_norm.weight", h, KindNorm))
 	if !c.TiedEmbeddings {
 		specs = append(specs, mat("output.weight", h, v))
@@ -281,9 +288,12 @@ func (c Config) Params() int64 {
 // WeightBytes is the total tensor data a file generated with type t holds
 // (norms, biases and rope factors in f32), without alignment padding. It is
 // 0 when t cannot store this shape (see CheckType).
-func (c Config) WeightBytes(t kernels.Type) int64 {
+func (c Config) WeightBytes(t kernels.Type) int64 { return c.QuantWeightBytes(Quant{Type: t}) }
+
+// QuantWeightBytes is WeightBytes for a file quantised as q.
+func (c Config) QuantWeightBytes(q Quant) int64 {
 	var n int64
-	for _, s := range c.Tensors(t) {
+	for _, s := range c.QuantTensors(q) {
 		b, err := s.Bytes()
 		if err != nil {
 			return 0

@@ -55,25 +55,39 @@ func Generate(path string, c Config, t kernels.Type, seed uint64, progress func(
 // GenerateContext is Generate that stops (leaving nothing behind) when ctx
 // is cancelled.
 func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type, seed uint64, progress func(done, total int64)) error {
+	return GenerateQuant(ctx, path, c, Quant{Type: t}, seed, progress)
+}
+
+// GenerateQuant is GenerateContext with the matrices quantised as q: one
+// type, or a llama.cpp k-quant mixture (Quant.Mix). The weights before
+// quantisation are the same whatever q is.
+func GenerateQuant(ctx context.Context, path string, c Config, q Quant, seed uint64, progress func(done, total int64)) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := c.CheckType(t); err != nil {
+	if err := q.check(c); err != nil {
 		return err
 	}
-	if _, ok := FileType(t); !ok {
-		return fmt.Errorf("model %s: type %v has no llama.cpp file type", c.Name, t)
+	if _, ok := q.fileType(); !ok {
+		return fmt.Errorf("model %s: type %v has no llama.cpp file type", c.Name, q)
 	}
-	probe := make([]byte, t.BlockBytes())
-	if err := kernels.Quantize(t, probe, make([]float32, t.BlockSize())); err != nil {
-		return fmt.Errorf("model %s: cannot generate %v weights: %v (supported: %v)", c.Name, t, err, kernels.SupportedNames())
+	specs := c.QuantTensors(q)
+	probed := map[kernels.Type]bool{}
+	for _, s := range specs {
+		if probed[s.Type] {
+			continue
+		}
+		probed[s.Type] = true
+		probe := make([]byte, s.Type.BlockBytes())
+		if err := kernels.Quantize(s.Type, probe, make([]float32, s.Type.BlockSize())); err != nil {
+			return fmt.Errorf("model %s: cannot generate %v weights: %v (supported: %v)", c.Name, s.Type, err, kernels.SupportedNames())
+		}
 	}
-	specs := c.Tensors(t)
-	total := c.WeightBytes(t)
+	total := c.QuantWeightBytes(q)
 	// Refuse up front rather than after writing gigabytes: the file needs
 	// its tensor bytes plus a little for the header and padding.
 	if free, ok := diskFree(filepath.Dir(path)); ok && free < total+(1<<20) {
-		return fmt.Errorf("model: %s: needs %d MiB for %s %v but only %d MiB are free there", path, (total>>20)+1, c.Name, t, free>>20)
+		return fmt.Errorf("model: %s: needs %d MiB for %s %v but only %d MiB are free there", path, (total>>20)+1, c.Name, q, free>>20)
 	}
 
 	w, err := gguf.Create(path)
@@ -81,7 +95,7 @@ func GenerateContext(ctx context.Context, path string, c Config, t kernels.Type,
 		return err
 	}
 	defer w.Abort() // no-op after a successful Close
-	for _, kv := range c.Metadata(t, seed) {
+	for _, kv := range c.QuantMetadata(q, seed) {
 		w.SetKV(kv.Key, kv.Value)
 	}
 	for _, s := range specs {

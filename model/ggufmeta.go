@@ -69,8 +69,14 @@ func FileType(t kernels.Type) (ftype uint32, ok bool) {
 // tokenizer with {arch}.vocab_size (which llama.cpp needs to size a
 // vocabulary-less model), and edgebench.* provenance.
 func (c Config) Metadata(t kernels.Type, seed uint64) []gguf.KV {
+	return c.QuantMetadata(Quant{Type: t}, seed)
+}
+
+// QuantMetadata is Metadata for a file quantised as q (its
+// general.file_type names a k-quant mixture as llama.cpp does).
+func (c Config) QuantMetadata(q Quant, seed uint64) []gguf.KV {
 	a := c.Arch
-	ft, _ := FileType(t)
+	ft, _ := q.fileType()
 	kv := []gguf.KV{
 		{Key: KeyGeneralArchitecture, Value: gguf.String(a)},
 		{Key: "general.type", Value: gguf.String("model")},

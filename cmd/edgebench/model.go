@@ -8,7 +8,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
 )
@@ -81,7 +80,8 @@ Presets:
 ` + presetList(),
 		Example: `  edgebench model gen --arch stories15M --type f32 -o s15-f32.gguf
   edgebench model gen --arch SmolLM2-135M --type q4_0 --seed 7 -o smol-q4_0.gguf
-  edgebench model gen --arch Llama-3.2-1B --type q8_0 -o l32-1b-q8_0.gguf`,
+  edgebench model gen --arch Llama-3.2-1B --type q8_0 -o l32-1b-q8_0.gguf
+  edgebench model gen --arch Llama-3.2-1B --type q4_k_m -o l32-1b-q4_k_m.gguf`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if arch == "" {
@@ -94,27 +94,29 @@ Presets:
 			if err != nil {
 				return err
 			}
-			t, err := kernels.ParseType(typeName)
+			q, err := model.ParseQuant(typeName)
 			if err != nil {
 				return err
 			}
-			if err := c.CheckType(t); err != nil {
-				return err
+			if !q.Mix {
+				if err := c.CheckType(q.Type); err != nil {
+					return err
+				}
 			}
-			return runModelGen(cmd, c, t, seed, out, quiet)
+			return runModelGen(cmd, c, q, seed, out, quiet)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&arch, "arch", "", "preset name (case-insensitive), e.g. SmolLM2-135M")
-	f.StringVar(&typeName, "type", "q8_0", "weight type for matrices and token_embd: f32, f16, q8_0, q4_0 (norms stay f32)")
+	f.StringVar(&typeName, "type", "q8_0", "weight type for matrices and token_embd (f32, f16, q8_0, q4_0, q4_k, ...; norms stay f32), or llama.cpp's k-quant mixture q4_k_m or q5_k_m (q6_K for output and some attn_v/ffn_down, llama-quantize's rules)")
 	f.Uint64Var(&seed, "seed", 1, "random seed; the same seed gives the same file")
 	f.StringVarP(&out, "output", "o", "", "output file")
 	f.BoolVarP(&quiet, "quiet", "q", false, "no progress on stderr")
 	return cmd
 }
 
-func runModelGen(cmd *cobra.Command, c model.Config, t kernels.Type, seed uint64, out string, quiet bool) error {
-	total := c.WeightBytes(t)
+func runModelGen(cmd *cobra.Command, c model.Config, t model.Quant, seed uint64, out string, quiet bool) error {
+	total := c.QuantWeightBytes(t)
 	stderr := cmd.ErrOrStderr()
 	// Progress only where it is worth watching: files above 64 MiB, every
 	// 10% of the bytes.
@@ -130,7 +132,7 @@ func runModelGen(cmd *cobra.Command, c model.Config, t kernels.Type, seed uint64
 		}
 	}
 	start := time.Now()
-	if err := model.GenerateContext(cmd.Context(), out, c, t, seed, progress); err != nil {
+	if err := model.GenerateQuant(cmd.Context(), out, c, t, seed, progress); err != nil {
 		return err
 	}
 	el := time.Since(start)
