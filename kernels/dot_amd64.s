@@ -11799,6 +11799,108 @@ DATA matMulQ8_0LanesAVX512_iota<>+56(SB)/4, $0x0000000e
 DATA matMulQ8_0LanesAVX512_iota<>+60(SB)/4, $0x0000000f
 GLOBL matMulQ8_0LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
 
+// func matMulQ5_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL
+TEXT ·matMulQ5_0LanesAVX512(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ5_0LanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x08080808, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU32    matMulQ5_0LanesAVX512_nibbles<>+0(SB), Y1
+	MOVL         $0x10101010, DI
+	VMOVD        DI, X3
+	VPBROADCASTD X3, Y3
+
+matMulQ5_0LanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ5_0LanesAVX512_done
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
+	VPXORD Z2, Z2, Z2
+
+matMulQ5_0LanesAVX512_block:
+	TESTQ           R11, R11
+	JLE             matMulQ5_0LanesAVX512_store
+	VBROADCASTI32X4 6(DI), Y4
+	VGF2P8AFFINEQB  $0x00, Y1, Y4, Y4
+	KMOVD           2(DI), K1
+	VPADDB          Y3, Y4, K1, Y4
+	VMOVDQU         Y4, (SP)
+	VMOVDQU32       (R9), Z4
+	VPBROADCASTD    (SP), Z5
+	VPDPBUSD        (R8), Z5, Z4
+	VPBROADCASTD    4(SP), Z5
+	VPDPBUSD        64(R8), Z5, Z4
+	VPBROADCASTD    8(SP), Z5
+	VPDPBUSD        128(R8), Z5, Z4
+	VPBROADCASTD    12(SP), Z5
+	VPDPBUSD        192(R8), Z5, Z4
+	VPBROADCASTD    16(SP), Z5
+	VPDPBUSD        256(R8), Z5, Z4
+	VPBROADCASTD    20(SP), Z5
+	VPDPBUSD        320(R8), Z5, Z4
+	VPBROADCASTD    24(SP), Z5
+	VPDPBUSD        384(R8), Z5, Z4
+	VPBROADCASTD    28(SP), Z5
+	VPDPBUSD        448(R8), Z5, Z4
+	VCVTDQ2PS       Z4, Z4
+	VPBROADCASTW    (DI), Y5
+	VCVTPH2PS       Y5, Z5
+	VMULPS          (R10), Z5, Z5
+	VFMADD231PS     Z5, Z4, Z2
+	ADDQ            $0x00000016, DI
+	ADDQ            $0x00000200, R8
+	ADDQ            $0x00000040, R9
+	ADDQ            $0x00000040, R10
+	DECQ            R11
+	JMP             matMulQ5_0LanesAVX512_block
+
+matMulQ5_0LanesAVX512_store:
+	KXNORW      K2, K2, K2
+	VSCATTERDPS Z2, K2, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ5_0LanesAVX512_row
+
+matMulQ5_0LanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ5_0LanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ5_0LanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ5_0LanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ5_0LanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ5_0LanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ5_0LanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ5_0LanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ5_0LanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ5_0LanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ5_0LanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ5_0LanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ5_0LanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ5_0LanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ5_0LanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ5_0LanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ5_0LanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ5_0LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ5_0LanesAVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA matMulQ5_0LanesAVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA matMulQ5_0LanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA matMulQ5_0LanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL matMulQ5_0LanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
 // func matMulQ4_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, F16C, FMA3
 TEXT ·matMulQ4_0LanesAVX2(SB), NOSPLIT, $32-72

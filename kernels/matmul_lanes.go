@@ -26,13 +26,14 @@ type lanesLayout struct {
 	// sub-block); its 16 float32 scales follow.
 	xBytes, sumBytes int
 	kquant           bool  // q8_K activations, laid out by lanesPrepK
-	bias             int32 // q8_0/q4_0: the weights' unsigned offset (lanesPrep)
+	bias             int32 // q8_0/q4_0/q5_0: the weights' unsigned offset (lanesPrep)
 }
 
 // The layouts of the types that can have token-lane kernels.
 var (
 	lanesQ8 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 128}
 	lanesQ4 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 8}
+	lanesQ5 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 16}
 	lanesK  = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 512, kquant: true}
 	lanesK6 = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 1024, kquant: true}
 )

@@ -22,7 +22,7 @@ func TestMatMulLanes(t *testing.T) {
 		if !b.usable() {
 			continue
 		}
-		for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K} {
 			if lanesOK(b.Name, ty) {
 				testMatMulQLanes(t, b, ty)
 				ran++
@@ -92,6 +92,7 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	fill := func(n int, b byte) []byte { return bytes.Repeat([]byte{b}, n) }
 	block[Q8_0] = append(append([]byte{}, one...), fill(32, 0x80)...)
 	block[Q4_0] = append(append([]byte{}, one...), fill(16, 0xff)...)
+	block[Q5_0] = append(append([]byte{}, one...), fill(20, 0xff)...) // qh and nibbles: codes 31
 	kq := func(qh int) []byte {
 		b := append(append([]byte{}, one...), one...) // d, dmin
 		b = append(b, fill(12, 0xff)...)              // scales and minima 63
@@ -101,7 +102,7 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	block[Q4_K], block[Q5_K] = kq(0), kq(32)
 	block[Q6_K] = append(append(fill(192, 0xff), fill(16, 0x7f)...), one...)
 	for _, b := range Backends() {
-		for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K} {
 			if !b.usable() || !lanesOK(b.Name, ty) {
 				continue
 			}

@@ -79,6 +79,7 @@ func main() {
 	dotQx4x4Group("dotQ4_0x4x4G8AVX512", 18)
 	matMulQLanes("matMulQ4_0LanesAVX512", 18)
 	matMulQLanes("matMulQ8_0LanesAVX512", 34)
+	matMulQLanes("matMulQ5_0LanesAVX512", 22)
 	matMulQLanesAVX2("matMulQ4_0LanesAVX2", 18)
 	matMulQLanesAVX2("matMulQ8_0LanesAVX2", 34)
 	matMulQ4KLanesAVX2("matMulQ4_KLanesAVX2", false)

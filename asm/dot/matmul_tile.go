@@ -130,20 +130,41 @@ func dotQx4x4Group(name string, wsz int) {
 // accumulator per row. Float order: per token, block by block, one fused
 // multiply-add each: another order than the row dots, within the float
 // bound (kernels.TestMatMulQ4Lanes).
+//
+// With wsz 22 it is the q5_0 kernel (d, 4 bytes qh, 16 bytes of nibbles):
+// the nibbles unpacked as q4_0's, then bit j of qh adds 16 to weight j (one
+// VPADDB under the mask KMOVD loads from qh), and the sums start from
+// -16 Σx. Real Q4_K_M files of models whose rows are not whole 256-value
+// super-blocks (SmolLM2's 576, Qwen2.5-0.5B's 896) hold most of their
+// weights in q5_0, llama-quantize's fallback for q4_K.
 func matMulQLanes(name string, wsz int) {
-	q4 := wsz == 18
-	var bias, nibbles VecVirtual
+	q4, q5 := wsz == 18, wsz == 22
+	var bias, nibbles, bit4 VecVirtual
 	var slot Mem
 	setup := func() {
-		bias, nibbles = biasAndNibbles(name, q4, false)
+		bias, nibbles = biasAndNibbles(name, q4 || q5, false)
+		if q5 {
+			bit4 = YMM()
+			broadcastConst(0x10101010, bit4, false)
+		}
 		slot = AllocLocal(32)
 	}
-	lanesKernel(name, map[bool]string{true: "q4_0", false: "q8_0"}[q4], wsz, 512, 64, setup, func(r laneRegs) {
+	what := map[int]string{18: "q4_0", 22: "q5_0", 34: "q8_0"}[wsz]
+	lanesKernel(name, what, wsz, 512, 64, setup, func(r laneRegs) {
 		u := YMM()
-		if q4 {
+		if q4 || q5 {
+			qs := 2
+			if q5 {
+				qs = 6
+			}
 			v := YMM()
-			VBROADCASTI32X4(Mem{Base: r.wp, Disp: 2}, v)
+			VBROADCASTI32X4(Mem{Base: r.wp, Disp: qs}, v)
 			vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 weights, 0..15, in k order
+			if q5 {
+				k := K()
+				KMOVD(Mem{Base: r.wp, Disp: 2}, k)
+				VPADDB(bit4, u, k, u) // fifth bits, merge-masked: 0..31
+			}
 		} else {
 			VPXORD(Mem{Base: r.wp, Disp: 2}, bias, u) // w + 128
 		}
