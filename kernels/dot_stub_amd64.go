@@ -357,6 +357,12 @@ func matVecTQ2_0AVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 //go:noescape
 func matVecQ4_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 
+// matVecQ5_0AVX512 writes to y[0:rows] the dot products of the rows q5_0 weight rows at w (rb bytes apart, nb blocks each)
+// with the prepared activation x4, c4, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ5_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
+
 // matVecQ4_0AVX2 writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)
 // with the prepared activation x4, c4, dx (see kernels.mvPrep).
 //

@@ -25,6 +25,7 @@ const (
 	mvQ4A2         // q4_0 weights, avx2 backend
 	mvQ8N          // q8_0 weights, neon backend, against the q8_0 activation itself
 	mvQ4N          // q4_0 weights, neon backend, against the q8_0 activation itself
+	mvQ5           // q5_0 weights (the q4_0 kernel's layout)
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep

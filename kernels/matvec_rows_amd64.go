@@ -10,7 +10,7 @@ import (
 
 // mvRowsKind returns the range kernel for weights of type t when backend
 // serves them: the avx512 backend's q8_0 (VNNI), q4_0 (VNNI, VBMI and
-// GFNI), 2:4 sparse (VNNI, VBMI; GFNI for q4_0 values) and bitmask sparse
+// GFNI), q5_0 (the same), 2:4 sparse (VNNI, VBMI; GFNI for q4_0 values) and bitmask sparse
 // (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), f16 (AVX-512 F, as its
 // single-row dot) and q2_k and tq2_0 (GFNI, as their single-row dots), and
 // the avx2 backend's q8_0 and q4_0, else mvNone.
@@ -32,6 +32,8 @@ func mvRowsKind(backend string, t Type) mvKind {
 		return mvQ8
 	case t == Q4_0 && haveVBMI && haveGFNI:
 		return mvQ4
+	case t == Q5_0 && haveVBMI && haveGFNI:
+		return mvQ5
 	case t == Q4_0_24 && haveVBMI && haveGFNI:
 		return mvQ4_24
 	case t == Q8_0_24 && haveVBMI:
@@ -64,8 +66,11 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	}
 	nb := n / 32
 	wsz := 34
-	if kind == mvQ4 || kind == mvQ4A2 {
+	switch kind {
+	case mvQ4, mvQ4A2:
 		wsz = 18
+	case mvQ5:
+		wsz = 22
 	}
 	if nb == 0 || rb < nb*wsz {
 		for r := range y[:rows] {
@@ -83,6 +88,9 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	case mvQ4:
 		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
 		matVecQ4_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
+	case mvQ5:
+		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+		matVecQ5_0AVX512(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
 	case mvQ8A2:
 		qs := need(p.qs, nb*32)
 		matVecQ8_0AVX2(&w[0], rb, &qs[0], &dx[0], nb, rows, &y[0])

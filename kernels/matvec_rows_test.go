@@ -28,7 +28,7 @@ func TestMatVecRowsKernels(t *testing.T) {
 	for _, bt := range []struct {
 		backend string
 		ty      Type
-	}{{"avx512", Q8_0}, {"avx512", Q4_0}, {"avx2", Q8_0}, {"avx2", Q4_0}} {
+	}{{"avx512", Q8_0}, {"avx512", Q4_0}, {"avx512", Q5_0}, {"avx2", Q8_0}, {"avx2", Q4_0}} {
 		ty := bt.ty
 		kind := mvRowsKind(bt.backend, ty)
 		if kind == mvNone {

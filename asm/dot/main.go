@@ -97,6 +97,7 @@ func main() {
 	matVec2Bit("matVecQ2_KAVX512", true)
 	matVec2Bit("matVecTQ2_0AVX512", false)
 	matVecQ4Quad("matVecQ4_0AVX512")
+	matVecQ5Quad("matVecQ5_0AVX512")
 	matVecQ4AVX2("matVecQ4_0AVX2")
 	matVecQ8AVX2("matVecQ8_0AVX2")
 	matVecSparse("matVecQ4_0_24AVX512", true, true)
