@@ -65,10 +65,10 @@ func GenerateQuant(ctx context.Context, path string, c Config, q Quant, seed uin
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	if err := q.check(c); err != nil {
+	if err := c.CheckQuant(q); err != nil {
 		return err
 	}
-	if _, ok := q.fileType(); !ok {
+	if _, ok := q.FileType(); !ok {
 		return fmt.Errorf("model %s: type %v has no llama.cpp file type", c.Name, q)
 	}
 	specs := c.QuantTensors(q)

@@ -76,7 +76,7 @@ func (c Config) Metadata(t kernels.Type, seed uint64) []gguf.KV {
 // general.file_type names a k-quant mixture as llama.cpp does).
 func (c Config) QuantMetadata(q Quant, seed uint64) []gguf.KV {
 	a := c.Arch
-	ft, _ := q.fileType()
+	ft, _ := q.FileType()
 	kv := []gguf.KV{
 		{Key: KeyGeneralArchitecture, Value: gguf.String(a)},
 		{Key: "general.type", Value: gguf.String("model")},

@@ -42,8 +42,9 @@ func (q Quant) String() string {
 	return q.Type.String()
 }
 
-// fileType is general.file_type (llama_ftype) of a file quantised as q.
-func (q Quant) fileType() (uint32, bool) {
+// FileType is general.file_type (llama_ftype) of a file quantised as q;
+// ok is false when llama.cpp has none for it.
+func (q Quant) FileType() (ftype uint32, ok bool) {
 	if !q.Mix {
 		return FileType(q.Type)
 	}
@@ -108,14 +109,14 @@ func useMoreBits(layer, n int) bool {
 	return layer < n/8 || layer >= 7*n/8 || (layer-n/8)%3 == 2
 }
 
-// check reports whether q can be generated for c: a mixture needs a
-// q4_K or q5_K base (its fallbacks fit any shape); a single type must
-// divide every row (Config.CheckType).
-func (q Quant) check(c Config) error {
+// CheckQuant reports whether c can be generated quantised as q: a mixture
+// needs a q4_K or q5_K base (its fallbacks fit any shape); a single type
+// must divide every row (CheckType).
+func (c Config) CheckQuant(q Quant) error {
 	if !q.Mix {
 		return c.CheckType(q.Type)
 	}
-	if _, ok := q.fileType(); !ok {
+	if _, ok := q.FileType(); !ok {
 		return fmt.Errorf("no k-quant mixture is built on %v (q4_k_m, q5_k_m)", q.Type)
 	}
 	return nil

@@ -50,7 +50,7 @@ func ModelFile(cacheDir, name, weightType string, seed uint64, log io.Writer) (s
 	if err != nil {
 		return "", err
 	}
-	t, err := kernels.ParseType(weightType)
+	t, err := model.ParseQuant(weightType)
 	if err != nil {
 		return "", err
 	}
@@ -73,11 +73,11 @@ func ModelFile(cacheDir, name, weightType string, seed uint64, log io.Writer) (s
 		return "", fmt.Errorf("model cache: %w", err)
 	}
 	if log != nil {
-		fmt.Fprintf(log, "generating %s %s (seed %d, %.0f MB) into %s\n", cfg.Name, t, seed, float64(cfg.WeightBytes(t))/1e6, path)
+		fmt.Fprintf(log, "generating %s %s (seed %d, %.0f MB) into %s\n", cfg.Name, t, seed, float64(cfg.QuantWeightBytes(t))/1e6, path)
 	}
 	// Generate writes through a temporary file and renames it, so an
 	// interrupted generation never leaves a file that looks complete.
-	if err := model.Generate(path, cfg, t, seed, nil); err != nil {
+	if err := model.GenerateQuant(context.Background(), path, cfg, t, seed, nil); err != nil {
 		return "", err
 	}
 	return path, nil

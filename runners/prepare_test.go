@@ -141,3 +141,37 @@ func TestRTNIsPlainGeneration(t *testing.T) {
 		}
 	}
 }
+
+// A preset cell of a k-quant mixture runs llama.cpp's mixture, generated
+// once into the cache under the mixture's name (stories15M's 288-value
+// rows take the q5_0 and q8_0 fallbacks, its 768-value ffn_down rows stay
+// q4_K and q6_K), and plain types keep their cache names.
+func TestModelFileMixture(t *testing.T) {
+	cache := t.TempDir()
+	path, err := ModelFile(cache, "stories15M", "q4_k_m", 1, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(filepath.Base(path), "stories15M-q4_k_m-seed1-") {
+		t.Errorf("cache file %s is not named for the mixture", path)
+	}
+	f, err := gguf.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	types := map[kernels.Type]bool{}
+	for _, ti := range f.Tensors {
+		if len(ti.Dims) == 2 {
+			types[ti.Type] = true
+		}
+	}
+	for _, ty := range []kernels.Type{kernels.Q5_0, kernels.Q8_0, kernels.Q4_K, kernels.Q6_K} {
+		if !types[ty] {
+			t.Errorf("matrix types %v lack %v", types, ty)
+		}
+	}
+	if _, err := ModelFile(cache, "stories15M", "q4_k_x", 1, nil); err == nil || !strings.Contains(err.Error(), "q4_k_m") {
+		t.Errorf("unknown type: %v, want an error naming the mixtures", err)
+	}
+}

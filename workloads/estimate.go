@@ -7,7 +7,6 @@ import (
 
 	"github.com/edgebench/edgebench/compress"
 	"github.com/edgebench/edgebench/device"
-	"github.com/edgebench/edgebench/kernels"
 	"github.com/edgebench/edgebench/model"
 	"github.com/edgebench/edgebench/model/gguf"
 	"github.com/edgebench/edgebench/results"
@@ -128,16 +127,16 @@ func shapeOf(name, weightType string, recast bool) shape {
 
 // typedShape is the shape of cfg's tensors written in weightType.
 func typedShape(cfg model.Config, weightType string) shape {
-	t, err := kernels.ParseType(weightType)
+	q, err := model.ParseQuant(weightType)
 	if err != nil {
 		return shape{err: err.Error()}
 	}
 	sh := shape{cfg: cfg}
-	for _, s := range cfg.Tensors(t) {
-		if s.Name == "token_embd.weight" || s.Name == "output.weight" {
+	for _, s := range cfg.QuantTensors(q) {
+		if !q.Mix && (s.Name == "token_embd.weight" || s.Name == "output.weight") {
 			// Never pruned: a sparse type's file holds them in its value
 			// type (q4_0_24 → q4_0), as compress writes them.
-			s.Type = compress.ValueType(t)
+			s.Type = compress.ValueType(q.Type)
 		}
 		b, err := s.Bytes()
 		if err != nil {

@@ -183,8 +183,8 @@ func canonicalModel(m string) string {
 }
 
 func canonicalType(t string) string {
-	if k, err := kernels.ParseType(t); err == nil {
-		return k.String()
+	if q, err := model.ParseQuant(t); err == nil {
+		return q.String()
 	}
 	return t
 }
@@ -879,26 +879,26 @@ func (s Spec) cellProblems(cells []results.CellConfig) []Problem {
 		if err != nil {
 			continue // reported by checkModel
 		}
-		t, _ := kernels.ParseType(c.WeightType)
+		q, _ := model.ParseQuant(c.WeightType)
 		// A compressed cell generates an f32 model and compresses it into
 		// its type, so the type needs no GGUF file type of its own (rtn
 		// without pruning runs the plain generated file, so it does).
 		compressed := c.Prune != "" || (c.Method != "" && c.Method != "rtn")
 		if key := "gen/" + c.WeightType; !compressed && !seen[key] {
 			seen[key] = true
-			if _, ok := model.FileType(t); !ok {
+			if _, ok := q.FileType(); !ok {
 				ps = append(ps, Problem{fmt.Sprintf("axes.types[%d]", typeIndex(c.WeightType)),
 					fmt.Sprintf("synthetic models cannot be generated as %s yet (llama.cpp has no file type for it): run it from a .gguf file, or exclude it for the presets", c.WeightType)})
 			}
 		}
 		if key := "type/" + c.Model + "/" + c.WeightType; !seen[key] {
 			seen[key] = true
-			if err := cfg.CheckType(t); err != nil {
+			if err := cfg.CheckQuant(q); err != nil {
 				ps = append(ps, Problem{fmt.Sprintf("axes.types[%d]", typeIndex(c.WeightType)),
 					fmt.Sprintf("%v; add an exclude rule {models: [%s], types: [%s]}", err, c.Model, c.WeightType)})
 			}
 		}
-		if msg := groupProblem(cfg, c); msg != "" && cfg.CheckType(t) == nil {
+		if msg := groupProblem(cfg, c); msg != "" && cfg.CheckQuant(q) == nil {
 			if key := "group/" + c.Model + "/" + c.Sparsity; !seen[key] {
 				seen[key] = true
 				ps = append(ps, Problem{fmt.Sprintf("axes.sparsity[%d]", sparsityIndex(c.Sparsity)), msg})
@@ -948,6 +948,9 @@ func compressionProblem(c results.CellConfig) string {
 	case c.Prune != "" && c.Method == "gptq" && c.Prune != "sparsegpt":
 		return fmt.Sprintf("pruner %s with method gptq: joint pruning and GPTQ is sparsegpt's", c.Prune) + exclude
 	}
+	if q, err := model.ParseQuant(c.WeightType); err == nil && q.Mix {
+		return fmt.Sprintf("%s is llama.cpp's mixture of types, which compression cannot write (it needs one weight type)", c.WeightType) + exclude
+	}
 	if c.Method == "gptq" && c.WeightType != "" && !slices.Contains(compress.GPTQTypes(), c.WeightType) {
 		return fmt.Sprintf("method gptq cannot write %s (gptq types: %s); add an exclude rule {methods: [gptq], types: [%s]}",
 			c.WeightType, strings.Join(compress.GPTQTypes(), ", "), c.WeightType)
@@ -976,6 +979,9 @@ func checkModel(m string) string {
 }
 
 func checkType(name string) string {
+	if q, err := model.ParseQuant(name); err == nil && q.Mix {
+		name = q.Type.String() // a mixture's kernels are its base type's and q6_K's, q5_0's, q8_0's
+	}
 	t, err := kernels.ParseType(name)
 	if err != nil {
 		return err.Error()

@@ -60,6 +60,7 @@ func TestValidateNamesTheProblem(t *testing.T) {
 		"prompt length must be":                      func(s *Spec) { s.PromptTokens = []int{0} },
 		"generated tokens must":                      func(s *Spec) { s.GenTokens = []int{0} },
 		"max repetitions":                            func(s *Spec) { s.Repeat.Max = 1 },
+		"q4_k_m is llama.cpp's mixture of types":     func(s *Spec) { s.Types = []string{"q4_k_m"}; s.Methods = []string{"gptq"} },
 	}
 	for want, mutate := range cases {
 		s := base
@@ -71,6 +72,30 @@ func TestValidateNamesTheProblem(t *testing.T) {
 	}
 	if _, err := Builtin("nope"); err == nil || !strings.Contains(err.Error(), "quick") {
 		t.Errorf("unknown suite error should list the built-in ones: %v", err)
+	}
+}
+
+// TestMixtureType: a k-quant mixture is a weight type of the types axis,
+// spelled as llama.cpp does whatever the case, on every preset (its
+// fallbacks fit any row length), and its estimate counts its own tensors:
+// more bytes than plain q4_K, fewer than q6_K (Llama-3.2-1B).
+func TestMixtureType(t *testing.T) {
+	s, _ := Builtin("quick")
+	s.Models, s.Types, s.Threads = []string{"stories15M", "SmolLM2-135M"}, []string{"Q4_K_M", "q5_k_m"}, []int{1}
+	if err := s.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	for _, c := range s.Cells() {
+		got[c.WeightType] = true
+	}
+	if len(got) != 2 || !got["q4_k_m"] || !got["q5_k_m"] {
+		t.Errorf("cell types %v, want q4_k_m and q5_k_m", got)
+	}
+	cfg, _ := model.Preset("Llama-3.2-1B")
+	mix, q4k, q6k := typedShape(cfg, "q4_k_m"), typedShape(cfg, "q4_k"), typedShape(cfg, "q6_k")
+	if mix.err != "" || q4k.err != "" || q6k.err != "" || !(mix.weightBytes > q4k.weightBytes) || !(mix.weightBytes < q6k.weightBytes) {
+		t.Errorf("weight bytes: q4_k_m %d (%s), q4_k %d, q6_k %d", mix.weightBytes, mix.err, q4k.weightBytes, q6k.weightBytes)
 	}
 }
 

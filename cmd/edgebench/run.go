@@ -124,7 +124,7 @@ left; otherwise (a pipe, a CI log) each cell is one plain line.`,
 	f.StringVarP(&fl.out, "output", "o", "", "results file to write (JSONL; default edgebench-<time>.jsonl)")
 	f.StringVar(&fl.resume, "resume", "", "results file of an interrupted run: skip its finished cells, append the rest (alone, it reruns the sweep recorded in the file; with -f/--suite/axis flags, those define the sweep)")
 	f.StringSliceVarP(&fl.models, "models", "m", nil, "models: preset names or GGUF paths (comma-separated)")
-	f.StringSliceVar(&fl.types, "types", nil, "weight types for generated models, e.g. f32,q8_0,q4_0")
+	f.StringSliceVar(&fl.types, "types", nil, "weight types for generated models, e.g. f32,q8_0,q4_0, or llama.cpp's k-quant mixtures q4_k_m and q5_k_m (what most published GGUF files are)")
 	f.StringSliceVarP(&fl.backends, "backend", "b", nil, "kernel backends, e.g. auto,go,ref (auto = best for this CPU)")
 	f.IntSliceVarP(&fl.threads, "threads", "t", nil, "thread counts (0 = all logical CPUs)")
 	f.IntSliceVarP(&fl.prompt, "prompt", "p", nil, "prompt lengths in tokens")
