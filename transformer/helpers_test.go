@@ -1,6 +1,7 @@
 package transformer
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
@@ -16,6 +17,17 @@ func writeModel(t testing.TB, cfg model.Config, typ kernels.Type) *gguf.File {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), cfg.Name+"-"+typ.String()+".gguf")
 	if err := model.Generate(path, cfg, typ, 42, nil); err != nil {
+		t.Fatal(err)
+	}
+	return openModel(t, path)
+}
+
+// writeQuantModel is writeModel for a model.Quant (a llama.cpp k-quant
+// mixture as well as a single type).
+func writeQuantModel(t testing.TB, cfg model.Config, q model.Quant) *gguf.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), cfg.Name+"-"+q.String()+".gguf")
+	if err := model.GenerateQuant(context.Background(), path, cfg, q, 42, nil); err != nil {
 		t.Fatal(err)
 	}
 	return openModel(t, path)
