@@ -939,16 +939,30 @@ func dotQ4K(name string, q5 bool) {
 	}
 	nibbles := ZMM()
 	VMOVDQU32(nib, nibbles)
-	// idx[j] spreads scale 2j over words 0-15 and scale 2j+1 over 16-31;
-	// idxMin turns words 8-15 (the mins) into [m0 m0 m1 m1 ... m7 m7].
-	var idx [4]VecVirtual
-	for j := range idx {
-		m := GLOBL(name+"_idx"+string(rune('0'+j)), RODATA|NOPTR)
+	// Chunks j and j+1 (elements 64j..64j+127) are summed by VPDPBUSD into
+	// int32 lanes (each |sum| <= 4*31*128, so exact as int16) and packed
+	// into words by one VPACKSSDW: in 128-bit lane L, words 0-3 are chunk
+	// j's lane L and words 4-7 chunk j+1's, lanes 0-1 of a chunk holding
+	// its low-nibble sub-block and lanes 2-3 its high one. idx[p] spreads
+	// the matching scales over those words for the pair p (chunks 2p and
+	// 2p+1) so that one VPDPWSSD weights a pair: 2 spreads and 2 weighted
+	// sums a block instead of 4 and 4 (VPMADDUBSW pairs, VPERMW, VPDPWSSD
+	// per chunk). idxMin turns words 8-15 (the mins) into [m0 m0 m1 m1 ...
+	// m7 m7].
+	var idx [2]VecVirtual
+	for pr := range idx {
+		m := GLOBL(name+"_idx"+string(rune('0'+pr)), RODATA|NOPTR)
 		for i := 0; i < 32; i++ {
-			DATA(2*i, U16(2*j+i/16))
+			L, w := i/8, i%8
+			chunk := 2*pr + w/4
+			sub := 2 * chunk
+			if L >= 2 {
+				sub++
+			}
+			DATA(2*i, U16(sub))
 		}
-		idx[j] = ZMM()
-		VMOVDQU32(m, idx[j])
+		idx[pr] = ZMM()
+		VMOVDQU32(m, idx[pr])
 	}
 	mi := GLOBL(name+"_idxmin", RODATA|NOPTR)
 	for i := 0; i < 16; i++ {
@@ -956,6 +970,8 @@ func dotQ4K(name string, q5 bool) {
 	}
 	idxMin := YMM()
 	VMOVDQU32(mi, idxMin)
+	zero := ZMM()
+	VPXORD(zero, zero, zero)
 	// fifth[j] moves bit 2j (bytes 0-31) or 2j+1 (bytes 32-63) of qh to
 	// bit 4.
 	var fifth [4]VecVirtual
@@ -979,26 +995,26 @@ func dotQ4K(name string, q5 bool) {
 			qh = ZMM()
 			VBROADCASTI64X4(Mem{Base: w, Disp: wo + 16}, qh)
 		}
-		for j := 0; j < 4; j++ {
-			qb := ZMM()
-			VBROADCASTI64X4(Mem{Base: w, Disp: wo + qsOff + 32*j}, qb)
-			q := ZMM()
-			vgf2p8affineqb(U8(0), nibbles, qb, q)
-			if q5 {
-				hb := ZMM()
-				vgf2p8affineqb(U8(0), fifth[j], qh, hb)
-				VPORD(hb, q, q)
+		var d [4]VecVirtual
+		for pr := 0; pr < 2; pr++ {
+			for j := 2 * pr; j < 2*pr+2; j++ {
+				qb := ZMM()
+				VBROADCASTI64X4(Mem{Base: w, Disp: wo + qsOff + 32*j}, qb)
+				q := ZMM()
+				vgf2p8affineqb(U8(0), nibbles, qb, q)
+				if q5 {
+					hb := ZMM()
+					vgf2p8affineqb(U8(0), fifth[j], qh, hb)
+					VPORD(hb, q, q)
+				}
+				d[j] = ZMM()
+				VMOVDQA32(zero, d[j]) // not a VPXORD of a fresh register: avo would keep it live from the start
+				vpdpbusd(Mem{Base: x, Disp: xo + 4 + 64*j}, q, d[j]) // |lane| <= 4*31*128
 			}
-			p := ZMM()
-			VPMADDUBSW(Mem{Base: x, Disp: xo + 4 + 64*j}, q, p) // pairs, |p| <= 3840 (q5: 7936)
-			sc := ZMM()
-			VPERMW(words.AsZ(), idx[j], sc)
-			if j < 2 {
-				// The first product of each chain starts it: no zeroing.
-				VPMADDWD(sc, p, acc[j])
-			} else {
-				vpdpwssd(sc, p, acc[j%2])
-			}
+			pw, sc := ZMM(), ZMM()
+			VPACKSSDW(d[2*pr+1], d[2*pr], pw) // exact: every lane fits int16
+			VPERMW(words.AsZ(), idx[pr], sc)
+			VPMADDWD(sc, pw, acc[pr])
 		}
 		VPADDD(acc[1], acc[0], acc[0])
 		mins, mp := YMM(), YMM()
