@@ -100,6 +100,18 @@ func dotQ4_KAVX512(w *byte, x *byte, nb int) float32
 //go:noescape
 func dotQ5_KAVX512(w *byte, x *byte, nb int) float32
 
+// matVecQ4_KAVX512 writes to y[0:rows] the q4_K x q8_K dot products of the rows weight rows at w (rb bytes apart,
+// nb super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ4_KAVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ5_KAVX512 writes to y[0:rows] the q5_K x q8_K dot products of the rows weight rows at w (rb bytes apart,
+// nb super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ5_KAVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
 // dotQ4_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape
@@ -139,6 +151,12 @@ func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
 //
 //go:noescape
 func dotQ6_KAVX512(w *byte, x *byte, nb int) float32
+
+// matVecQ6_KAVX512 writes to y[0:rows] the q6_K x q8_K dot products of the rows weight rows at w (rb bytes apart,
+// nb super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ6_KAVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 
 // dotQ3_KAVX2 returns the q3_K x q8_K dot product of nb super-blocks at w and x.
 //

@@ -26,13 +26,20 @@ const (
 	mvQ8N          // q8_0 weights, neon backend, against the q8_0 activation itself
 	mvQ4N          // q4_0 weights, neon backend, against the q8_0 activation itself
 	mvQ5           // q5_0 weights (the q4_0 kernel's layout)
+	mvQ4K          // q4_K weights, against the q8_K activation itself
+	mvQ5K          // q5_K weights, against the q8_K activation itself
+	mvQ6K          // q6_K weights, against the q8_K activation itself
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
 // (mvRows); the others read the activation row as the format's dot does
 // (mvRowsAct).
 func (k mvKind) prepQ8() bool {
-	return k != mvNone && k != mvF16 && k != mvQ2K && k != mvTQ2 && k != mvQ8N && k != mvQ4N
+	switch k {
+	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ4K, mvQ5K, mvQ6K:
+		return false
+	}
+	return true
 }
 
 // sparse reports whether kind is a sparse format's range kernel, which

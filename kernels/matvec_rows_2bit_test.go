@@ -5,7 +5,8 @@ import (
 	"testing"
 )
 
-// TestMatVecRows2Bit checks the q2_k and tq2_0 decode range kernels over
+// TestMatVecRowsSuperBlocks checks the q2_k, tq2_0, q4_K, q5_K and q6_K decode
+// range kernels over
 // every super-block count 1..9 (odd counts end in the tail kernel) and row
 // counts 1, 3, 9, plus one matrix large enough for MatVec to split it over
 // the pool:
@@ -13,20 +14,21 @@ import (
 //   - bit for bit against the avx512 backend's row dot and the ref
 //     backend's (the k-quant kernels repeat ref's exact integer sums and
 //     float order), and within floatBound of the naive product;
-//   - random rows and rows of extreme bytes (every 2-bit code 3, scales
-//     and minima 15), where a wrong integer sum shows;
+//   - random rows and rows of extreme bytes (every byte but the fp16
+//     scales 0xff: every code and scale at its maximum), where a wrong
+//     integer sum shows;
 //   - the weights between guard bytes that no result may depend on, and a
 //     sentinel after the rows in y;
 //   - Context.MatVec on 1 and 3 threads equal to the direct call bit for
 //     bit.
 //
 // Where the CPU has no range kernel it checks that none is offered.
-func TestMatVecRows2Bit(t *testing.T) {
+func TestMatVecRowsSuperBlocks(t *testing.T) {
 	ref, err := SelectBackend("ref")
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, ty := range []Type{Q2_K, TQ2_0} {
+	for _, ty := range []Type{Q2_K, TQ2_0, Q4_K, Q5_K, Q6_K} {
 		kind := mvRowsKind("avx512", ty)
 		if kind == mvNone {
 			if mvRowsKind(goBackend.Name, ty) != mvNone {
@@ -50,13 +52,21 @@ func TestMatVecRows2Bit(t *testing.T) {
 				seed := uint64(rows*1000+sh.nb*10+mode) + uint64(ty)<<20
 				w := randMatrix(t, seed, ty, rows, cols)
 				if mode == 1 {
-					// Keep each block's fp16 scales (the last bytes of
-					// q2_k's 84, tq2_0's 66), saturate everything else.
-					bsz := map[Type]int{Q2_K: 84, TQ2_0: 66}[ty]
+					// Keep each block's fp16 scales (q2_k: its last 4 of
+					// 84 bytes, tq2_0: its last 2 of 66 and the 2 before,
+					// q4_K/q5_K: the first 4, q6_K: the last 2 of 210),
+					// saturate everything else.
+					bsz, lo, hi := map[Type]int{Q2_K: 84, TQ2_0: 66, Q4_K: 144, Q5_K: 176, Q6_K: 210}[ty], 0, -4
+					switch ty {
+					case Q4_K, Q5_K:
+						lo, hi = 4, 0
+					case Q6_K:
+						hi = -2
+					}
 					for b := 0; b < len(w.Data)/bsz; b++ {
 						blk := w.Data[b*bsz : (b+1)*bsz]
-						for j := range blk[:bsz-4] {
-							blk[j] = 0xff
+						for j := range blk[lo : bsz+hi] {
+							blk[lo+j] = 0xff
 						}
 					}
 				}

@@ -12,7 +12,8 @@ import (
 // serves them: the avx512 backend's q8_0 (VNNI), q4_0 (VNNI, VBMI and
 // GFNI), q5_0 (the same), 2:4 sparse (VNNI, VBMI; GFNI for q4_0 values) and bitmask sparse
 // (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), f16 (AVX-512 F, as its
-// single-row dot) and q2_k and tq2_0 (GFNI, as their single-row dots), and
+// single-row dot), q2_k and tq2_0 (GFNI, as their single-row dots) and
+// q4_K, q5_K, q6_K (GFNI, the same), and
 // the avx2 backend's q8_0 and q4_0, else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend == avx2Backend.Name && haveAVX2 {
@@ -46,6 +47,12 @@ func mvRowsKind(backend string, t Type) mvKind {
 		return mvF16
 	case t == Q2_K && haveGFNI:
 		return mvQ2K
+	case t == Q4_K && haveGFNI:
+		return mvQ4K
+	case t == Q5_K && haveGFNI:
+		return mvQ5K
+	case t == Q6_K && haveGFNI:
+		return mvQ6K
 	case t == TQ2_0 && haveGFNI:
 		return mvTQ2
 	}
@@ -109,6 +116,8 @@ func mvRowsAct(kind mvKind, n int, w []byte, rb, rows int, xb []byte, y []float3
 		mvRowsF16(n, w, rb, rows, xb, y)
 	case mvQ2K:
 		mvRows2Bit(true, n, w, rb, rows, xb, y)
+	case mvQ4K, mvQ5K, mvQ6K:
+		mvRowsK(kind, n, w, rb, rows, xb, y)
 	case mvTQ2:
 		mvRows2Bit(false, n, w, rb, rows, xb, y)
 	}
@@ -152,6 +161,41 @@ func mvRows2Bit(q2k bool, n int, w []byte, rb, rows int, x []byte, y []float32) 
 		for r := range y[:rows] {
 			y[r] += tail(&w[r*rb+m*bsz], &x[m*292], 1)
 		}
+	}
+}
+
+// mvRowsK is mvRowsAct for q4_K, q5_K and q6_K: the range kernels run the
+// avx512 row dots' loops (dotQ4K, dotQ6KAVX512) for every row, so each row
+// equals that dot bit for bit. The assembly is called directly (not
+// through a func value) so that its //go:noescape holds.
+func mvRowsK(kind mvKind, n int, w []byte, rb, rows int, x []byte, y []float32) {
+	if rows <= 0 {
+		return
+	}
+	y = need(y, rows)
+	bsz := 144
+	switch kind {
+	case mvQ5K:
+		bsz = 176
+	case mvQ6K:
+		bsz = 210
+	}
+	nb := n / 256
+	if nb <= 0 || rb < nb*bsz {
+		for r := range y[:rows] {
+			y[r] = 0
+		}
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*bsz)
+	x = need(x, nb*292)
+	switch kind {
+	case mvQ4K:
+		matVecQ4_KAVX512(&w[0], rb, &x[0], nb, rows, &y[0])
+	case mvQ5K:
+		matVecQ5_KAVX512(&w[0], rb, &x[0], nb, rows, &y[0])
+	case mvQ6K:
+		matVecQ6_KAVX512(&w[0], rb, &x[0], nb, rows, &y[0])
 	}
 }
 

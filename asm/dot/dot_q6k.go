@@ -54,14 +54,11 @@ func gf2Halves(name string, lo, hi uint64) VecVirtual {
 // integer sum equals ref's Σ_s sc_s Σ (code-32)*x exactly, and the float
 // operations are dotQ6KAVX2's ((d*dx)*sumi, added in block order), so the
 // result is that kernel's and ref's bit for bit.
-func dotQ6KAVX512() {
-	name := "dotQ6_KAVX512"
-	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " returns the q6_K x q8_K dot product of nb super-blocks at w and x.")
-	w := Load(Param("w"), GP64())
-	x := Load(Param("x"), GP64())
-	nb := Load(Param("nb"), GP64())
+//
+// With rows it is the decode range kernel of the same (kFrame).
+func dotQ6KAVX512(name string, rows bool) {
+	fr := newKFrame(name, "q6_K", rows)
+	w, x, nb := fr.w, fr.x, fr.nb
 
 	low4 := ZMM()
 	broadcastConst(0x0f0f0f0f, low4, true)
@@ -91,7 +88,6 @@ func dotQ6KAVX512() {
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
 	sumf := XMM()
-	VXORPS(sumf, sumf, sumf)
 
 	// block returns the 8 int32 partial sums (ymm) of sumi of the block at
 	// w+wo, x+xo.
@@ -161,9 +157,11 @@ func dotQ6KAVX512() {
 		}
 	}
 
+	fr.rowStart(sumf)
 	Label(name + "_two")
 	CMPQ(nb, U32(2))
 	JL(LabelRef(name + "_one"))
+	fr.prefetch(2 * 210)
 	{
 		h0 := block(0, 0)
 		h1 := block(210, 292)
@@ -196,9 +194,5 @@ func dotQ6KAVX512() {
 		VCVTDQ2PS(hx, fs)
 		tail(fs, false)
 	}
-
-	Label(name + "_done")
-	Store(sumf, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	fr.finish(sumf)
 }

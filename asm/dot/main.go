@@ -48,8 +48,10 @@ func main() {
 	dotQ41Quad("dotQ4_1Q8AVX512")
 	dotQ50Quad("dotQ5_0Q8AVX512")
 	dotQ51Quad("dotQ5_1Q8AVX512")
-	dotQ4K("dotQ4_KAVX512", false)
-	dotQ4K("dotQ5_KAVX512", true)
+	dotQ4K("dotQ4_KAVX512", false, false)
+	dotQ4K("dotQ5_KAVX512", true, false)
+	dotQ4K("matVecQ4_KAVX512", false, true)
+	dotQ4K("matVecQ5_KAVX512", true, true)
 	dotQ4KAVX2("dotQ4_KAVX2", false)
 	dotQ4KAVX2("dotQ5_KAVX2", true)
 	dot2BitAVX2("dotQ2_KAVX2", true)
@@ -57,7 +59,8 @@ func main() {
 	dot2BitAVX512("dotQ2_KAVX512", true)
 	dot2BitAVX512("dotTQ2_0AVX512", false)
 	dotQ6KAVX2()
-	dotQ6KAVX512()
+	dotQ6KAVX512("dotQ6_KAVX512", false)
+	dotQ6KAVX512("matVecQ6_KAVX512", true)
 	dotQ3KAVX2()
 	dotTQ1AVX2()
 	dotQ5AVX2("dotQ4_1AVX2", 20, true, -1, 4, 0)
@@ -919,18 +922,16 @@ func dotQZGroup(name string, wsz int) {
 // element 64j+32+l bit 2j+1 as its bit 4: one more GF2P8AFFINEQB per 64
 // elements moves them (its matrices differ between the zmm halves) and a
 // VPORD joins them to the nibbles (codes <= 31, pairs |p| <= 7936).
-func dotQ4K(name string, q5 bool) {
+//
+// With rows it is the decode range kernel of the same (kFrame).
+func dotQ4K(name string, q5, rows bool) {
 	kind := "q4_K"
 	bsz, qsOff := 144, 16
 	if q5 {
 		kind, bsz, qsOff = "q5_K", 176, 48
 	}
-	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " returns the " + kind + " x q8_K dot product of nb super-blocks at w and x.")
-	w := Load(Param("w"), GP64())
-	x := Load(Param("x"), GP64())
-	nb := Load(Param("nb"), GP64())
+	fr := newKFrame(name, kind, rows)
+	w, x, nb := fr.w, fr.x, fr.nb
 
 	nib := GLOBL(name+"_nibbles", RODATA|NOPTR)
 	for i := 0; i < 8; i++ {
@@ -985,7 +986,6 @@ func dotQ4K(name string, q5 bool) {
 		}
 	}
 	sumf := XMM()
-	VXORPS(sumf, sumf, sumf)
 
 	// block sums the block at w+wo, x+xo: per 128-bit lane of the result,
 	// [sumi, sumi, summ, summ] partials (VPHADDD of the scale-weighted
@@ -1011,7 +1011,7 @@ func dotQ4K(name string, q5 bool) {
 					VPORD(hb, q, q)
 				}
 				d[j] = ZMM()
-				VMOVDQA32(zero, d[j]) // not a VPXORD of a fresh register: avo would keep it live from the start
+				VMOVDQA32(zero, d[j])                                // not a VPXORD of a fresh register: avo would keep it live from the start
 				vpdpbusd(Mem{Base: x, Disp: xo + 4 + 64*j}, q, d[j]) // |lane| <= 4*31*128
 			}
 			pw, sc := ZMM(), ZMM()
@@ -1059,9 +1059,11 @@ func dotQ4K(name string, q5 bool) {
 		}
 	}
 
+	fr.rowStart(sumf)
 	Label(name + "_two")
 	CMPQ(nb, U32(2))
 	JL(LabelRef(name + "_one"))
+	fr.prefetch(2 * bsz)
 	{
 		h0 := block(0, 0)
 		h1 := block(bsz, 292)
@@ -1092,11 +1094,7 @@ func dotQ4K(name string, q5 bool) {
 		VCVTDQ2PS(hx, fs)
 		tail(fs, false)
 	}
-
-	Label(name + "_done")
-	Store(sumf, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	fr.finish(sumf)
 }
 
 // scalesMinsK4 unpacks a q4_K block's 8 scales and 8 mins (6 bits each,
