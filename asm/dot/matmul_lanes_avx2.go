@@ -142,37 +142,75 @@ func laneDots(r laneRegsAVX2, slot Mem, woff, xoff, groups, chunk int, sw VecVir
 //     slot) times VPSIGNB(x, w). A pair is at most 2*128*127 = 32512, so
 //     each group's pairs widen to int32 (VPMADDWD) before they add up; the
 //     sum is Σ w·x itself and the layout's -128 Σx is not used.
+//
+// With wsz 22 it is the q5_0 kernel: the nibbles as q4_0's (at byte 6),
+// then the fifth bits spread from qh to bytes (ggml's AVX2 way: each qh
+// byte broadcast to 8 bytes, OR with all bits but its own, compared with
+// all ones) and ANDed to 16; the pairs (codes <= 31) add up 4 groups at a
+// time, and the sums start from -16 Σx.
 func matMulQLanesAVX2(name string, wsz int) {
-	q4 := wsz == 18
-	var mask, ones VecVirtual
+	q4, q5 := wsz == 18, wsz == 22
+	var mask, ones, spread, others, allOnes, bit4 VecVirtual
 	var slot Mem
 	setup := func() {
-		if q4 {
+		if q4 || q5 {
 			mask = YMM()
 			broadcastConst(0x0f0f0f0f, mask, false)
 		}
+		if q5 {
+			sp := GLOBL(name+"_spread", RODATA|NOPTR)
+			for i := 0; i < 32; i++ {
+				DATA(i, U8(i/8)) // byte i takes qh byte i/8
+			}
+			ot := GLOBL(name+"_others", RODATA|NOPTR)
+			for i := 0; i < 32; i++ {
+				DATA(i, U8(0xff&^(1<<(i%8)))) // every bit but bit i%8
+			}
+			spread, others, allOnes, bit4 = YMM(), YMM(), YMM(), YMM()
+			VMOVDQU(sp, spread)
+			VMOVDQU(ot, others)
+			VPCMPEQB(allOnes, allOnes, allOnes)
+			broadcastConst(0x10101010, bit4, false)
+		}
 		ones = YMM()
 		broadcastConst(0x00010001, ones, false)
-		slot = AllocLocal(32) // q4_0: the block's 32 weights, 0..15, in k order; q8_0: |w|
+		slot = AllocLocal(32) // q4_0, q5_0: the block's 32 weights (0..15, 0..31) in k order; q8_0: |w|
 	}
-	what := map[bool]string{true: "q4_0", false: "q8_0"}[q4]
+	what := map[int]string{18: "q4_0", 22: "q5_0", 34: "q8_0"}[wsz]
 	lanesKernelAVX2(name, what, wsz, 512, 64, setup, func(r laneRegsAVX2) {
 		u := YMM()
-		if q4 {
+		if q4 || q5 {
+			qs := 2
+			if q5 {
+				qs = 6
+			}
 			hi := XMM()
-			VMOVDQU(Mem{Base: r.wp, Disp: 2}, u.AsX())
+			VMOVDQU(Mem{Base: r.wp, Disp: qs}, u.AsX())
 			VPSRLW(U8(4), u.AsX(), hi)
 			VINSERTI128(U8(1), hi, u, u)
 			VPAND(mask, u, u)
+			if q5 {
+				hb := YMM()
+				VPBROADCASTD(Mem{Base: r.wp, Disp: 2}, hb)
+				VPSHUFB(spread, hb, hb)
+				VPOR(others, hb, hb)
+				VPCMPEQB(allOnes, hb, hb) // 0xff where weight j's bit is set
+				VPAND(bit4, hb, hb)
+				VPOR(hb, u, u)
+			}
 		} else {
 			VPABSB(Mem{Base: r.wp, Disp: 2}, u)
 		}
 		VMOVDQU(u, slot)
 		var s [2]VecVirtual
-		if q4 {
-			laneDots(r, slot, 0, 0, 8, 8, ones, &s, true)
+		if q4 || q5 {
+			chunk := 8 // pairs <= 2*15*128
+			if q5 {
+				chunk = 4 // pairs <= 2*31*128
+			}
+			laneDots(r, slot, 0, 0, 8, chunk, ones, &s, true)
 			for h := range s {
-				VPADDD(Mem{Base: r.xs, Disp: 32 * h}, s[h], s[h]) // -8 Σx of each token
+				VPADDD(Mem{Base: r.xs, Disp: 32 * h}, s[h], s[h]) // -8 (q5_0: -16) Σx of each token
 			}
 		} else {
 			for g := 0; g < 8; g++ {
