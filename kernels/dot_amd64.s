@@ -5669,6 +5669,851 @@ DATA dotQ5_KAVX2_bcast7<>+30(SB)/1, $0x0e
 DATA dotQ5_KAVX2_bcast7<>+31(SB)/1, $0x0f
 GLOBL dotQ5_KAVX2_bcast7<>(SB), RODATA|NOPTR, $32
 
+// func matVecQ4_KAVX2(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·matVecQ4_KAVX2(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         y+40(FP), DI
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+
+matVecQ4_KAVX2_row:
+	TESTQ  SI, SI
+	JLE    matVecQ4_KAVX2_end
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS X1, X1, X1
+
+matVecQ4_KAVX2_loop:
+	TESTQ        R10, R10
+	JLE          matVecQ4_KAVX2_done
+	PREFETCHT0   4096(R8)
+	PREFETCHT0   4160(R8)
+	PREFETCHT0   4224(R8)
+	MOVL         4(R8), R11
+	MOVL         8(R8), R12
+	MOVL         12(R8), R13
+	MOVL         R13, R15
+	SHRL         $0x04, R15
+	ANDL         $0x0f0f0f0f, R15
+	MOVL         R12, R14
+	SHRL         $0x06, R14
+	ANDL         $0x03030303, R14
+	SHLL         $0x04, R14
+	ORL          R14, R15
+	ANDL         $0x3f3f3f3f, R12
+	ANDL         $0x0f0f0f0f, R13
+	MOVL         R11, R14
+	SHRL         $0x06, R14
+	ANDL         $0x03030303, R14
+	SHLL         $0x04, R14
+	ORL          R14, R13
+	ANDL         $0x3f3f3f3f, R11
+	SHLQ         $0x20, R13
+	ORQ          R13, R11
+	SHLQ         $0x20, R15
+	ORQ          R15, R12
+	VMOVQ        R11, X2
+	VPINSRQ      $0x01, R12, X2, X2
+	VPMOVZXBW    X2, Y2
+	VPERMQ       $0x44, Y2, Y3
+	VPXOR        Y4, Y4, Y4
+	VMOVDQU      16(R8), Y5
+	VPAND        Y0, Y5, Y6
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   4(R9), Y6, Y6
+	VPSHUFB      matVecQ4_KAVX2_bcast0<>+0(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPMADDUBSW   36(R9), Y5, Y5
+	VPSHUFB      matVecQ4_KAVX2_bcast1<>+0(SB), Y3, Y6
+	VPMADDWD     Y6, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VMOVDQU      48(R8), Y5
+	VPAND        Y0, Y5, Y6
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   68(R9), Y6, Y6
+	VPSHUFB      matVecQ4_KAVX2_bcast2<>+0(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPMADDUBSW   100(R9), Y5, Y5
+	VPSHUFB      matVecQ4_KAVX2_bcast3<>+0(SB), Y3, Y6
+	VPMADDWD     Y6, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VMOVDQU      80(R8), Y5
+	VPAND        Y0, Y5, Y6
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   132(R9), Y6, Y6
+	VPSHUFB      matVecQ4_KAVX2_bcast4<>+0(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPMADDUBSW   164(R9), Y5, Y5
+	VPSHUFB      matVecQ4_KAVX2_bcast5<>+0(SB), Y3, Y6
+	VPMADDWD     Y6, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VMOVDQU      112(R8), Y5
+	VPAND        Y0, Y5, Y6
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPMADDUBSW   196(R9), Y6, Y6
+	VPSHUFB      matVecQ4_KAVX2_bcast6<>+0(SB), Y3, Y8
+	VPMADDWD     Y8, Y6, Y6
+	VPADDD       Y6, Y4, Y4
+	VPMADDUBSW   228(R9), Y5, Y5
+	VPSHUFB      matVecQ4_KAVX2_bcast7<>+0(SB), Y3, Y3
+	VPMADDWD     Y3, Y5, Y5
+	VPADDD       Y5, Y4, Y4
+	VEXTRACTI128 $0x01, Y2, X2
+	VPUNPCKLWD   X2, X2, X7
+	VPUNPCKHWD   X2, X2, X2
+	VINSERTI128  $0x01, X2, Y7, Y2
+	VPMADDWD     260(R9), Y2, Y2
+	VPHADDD      Y2, Y4, Y2
+	VEXTRACTI128 $0x01, Y2, X3
+	VPADDD       X3, X2, X3
+	VPHADDD      X3, X3, X3
+	VCVTDQ2PS    X3, X2
+	VMOVD        (R8), X3
+	VCVTPH2PS    X3, X3
+	VBROADCASTSS (R9), X4
+	VMULPS       X4, X3, X3
+	VMULPS       X2, X3, X3
+	VMOVSHDUP    X3, X2
+	VSUBSS       X2, X3, X3
+	VADDSS       X3, X1, X1
+	ADDQ         $0x00000090, R8
+	ADDQ         $0x00000124, R9
+	DECQ         R10
+	JMP          matVecQ4_KAVX2_loop
+
+matVecQ4_KAVX2_done:
+	VMOVSS X1, (DI)
+	ADDQ   $0x00000004, DI
+	ADDQ   CX, AX
+	DECQ   SI
+	JMP    matVecQ4_KAVX2_row
+
+matVecQ4_KAVX2_end:
+	VZEROUPPER
+	RET
+
+DATA matVecQ4_KAVX2_bcast0<>+0(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+1(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+2(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+3(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+4(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+5(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+6(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+7(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+8(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+9(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+10(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+11(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+12(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+13(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+14(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+15(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+16(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+17(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+18(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+19(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+20(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+21(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+22(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+23(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+24(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+25(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+26(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+27(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+28(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+29(SB)/1, $0x01
+DATA matVecQ4_KAVX2_bcast0<>+30(SB)/1, $0x00
+DATA matVecQ4_KAVX2_bcast0<>+31(SB)/1, $0x01
+GLOBL matVecQ4_KAVX2_bcast0<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast1<>+0(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+1(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+2(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+3(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+4(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+5(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+6(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+7(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+8(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+9(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+10(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+11(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+12(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+13(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+14(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+15(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+16(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+17(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+18(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+19(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+20(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+21(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+22(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+23(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+24(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+25(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+26(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+27(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+28(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+29(SB)/1, $0x03
+DATA matVecQ4_KAVX2_bcast1<>+30(SB)/1, $0x02
+DATA matVecQ4_KAVX2_bcast1<>+31(SB)/1, $0x03
+GLOBL matVecQ4_KAVX2_bcast1<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast2<>+0(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+1(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+2(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+3(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+4(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+5(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+6(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+7(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+8(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+9(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+10(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+11(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+12(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+13(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+14(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+15(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+16(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+17(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+18(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+19(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+20(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+21(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+22(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+23(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+24(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+25(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+26(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+27(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+28(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+29(SB)/1, $0x05
+DATA matVecQ4_KAVX2_bcast2<>+30(SB)/1, $0x04
+DATA matVecQ4_KAVX2_bcast2<>+31(SB)/1, $0x05
+GLOBL matVecQ4_KAVX2_bcast2<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast3<>+0(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+1(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+2(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+3(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+4(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+5(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+6(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+7(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+8(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+9(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+10(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+11(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+12(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+13(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+14(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+15(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+16(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+17(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+18(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+19(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+20(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+21(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+22(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+23(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+24(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+25(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+26(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+27(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+28(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+29(SB)/1, $0x07
+DATA matVecQ4_KAVX2_bcast3<>+30(SB)/1, $0x06
+DATA matVecQ4_KAVX2_bcast3<>+31(SB)/1, $0x07
+GLOBL matVecQ4_KAVX2_bcast3<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast4<>+0(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+1(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+2(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+3(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+4(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+5(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+6(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+7(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+8(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+9(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+10(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+11(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+12(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+13(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+14(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+15(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+16(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+17(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+18(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+19(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+20(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+21(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+22(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+23(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+24(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+25(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+26(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+27(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+28(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+29(SB)/1, $0x09
+DATA matVecQ4_KAVX2_bcast4<>+30(SB)/1, $0x08
+DATA matVecQ4_KAVX2_bcast4<>+31(SB)/1, $0x09
+GLOBL matVecQ4_KAVX2_bcast4<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast5<>+0(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+1(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+2(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+3(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+4(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+5(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+6(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+7(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+8(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+9(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+10(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+11(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+12(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+13(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+14(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+15(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+16(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+17(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+18(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+19(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+20(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+21(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+22(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+23(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+24(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+25(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+26(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+27(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+28(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+29(SB)/1, $0x0b
+DATA matVecQ4_KAVX2_bcast5<>+30(SB)/1, $0x0a
+DATA matVecQ4_KAVX2_bcast5<>+31(SB)/1, $0x0b
+GLOBL matVecQ4_KAVX2_bcast5<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast6<>+0(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+1(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+2(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+3(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+4(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+5(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+6(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+7(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+8(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+9(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+10(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+11(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+12(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+13(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+14(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+15(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+16(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+17(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+18(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+19(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+20(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+21(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+22(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+23(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+24(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+25(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+26(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+27(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+28(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+29(SB)/1, $0x0d
+DATA matVecQ4_KAVX2_bcast6<>+30(SB)/1, $0x0c
+DATA matVecQ4_KAVX2_bcast6<>+31(SB)/1, $0x0d
+GLOBL matVecQ4_KAVX2_bcast6<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ4_KAVX2_bcast7<>+0(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+1(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+2(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+3(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+4(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+5(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+6(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+7(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+8(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+9(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+10(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+11(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+12(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+13(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+14(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+15(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+16(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+17(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+18(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+19(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+20(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+21(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+22(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+23(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+24(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+25(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+26(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+27(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+28(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+29(SB)/1, $0x0f
+DATA matVecQ4_KAVX2_bcast7<>+30(SB)/1, $0x0e
+DATA matVecQ4_KAVX2_bcast7<>+31(SB)/1, $0x0f
+GLOBL matVecQ4_KAVX2_bcast7<>(SB), RODATA|NOPTR, $32
+
+// func matVecQ5_KAVX2(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·matVecQ5_KAVX2(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         y+40(FP), DI
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x10101010, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+
+matVecQ5_KAVX2_row:
+	TESTQ  SI, SI
+	JLE    matVecQ5_KAVX2_end
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS X2, X2, X2
+
+matVecQ5_KAVX2_loop:
+	TESTQ        R10, R10
+	JLE          matVecQ5_KAVX2_done
+	PREFETCHT0   4096(R8)
+	PREFETCHT0   4160(R8)
+	PREFETCHT0   4224(R8)
+	MOVL         4(R8), R11
+	MOVL         8(R8), R12
+	MOVL         12(R8), R13
+	MOVL         R13, R15
+	SHRL         $0x04, R15
+	ANDL         $0x0f0f0f0f, R15
+	MOVL         R12, R14
+	SHRL         $0x06, R14
+	ANDL         $0x03030303, R14
+	SHLL         $0x04, R14
+	ORL          R14, R15
+	ANDL         $0x3f3f3f3f, R12
+	ANDL         $0x0f0f0f0f, R13
+	MOVL         R11, R14
+	SHRL         $0x06, R14
+	ANDL         $0x03030303, R14
+	SHLL         $0x04, R14
+	ORL          R14, R13
+	ANDL         $0x3f3f3f3f, R11
+	SHLQ         $0x20, R13
+	ORQ          R13, R11
+	SHLQ         $0x20, R15
+	ORQ          R15, R12
+	VMOVQ        R11, X3
+	VPINSRQ      $0x01, R12, X3, X3
+	VPMOVZXBW    X3, Y3
+	VPERMQ       $0x44, Y3, Y4
+	VPXOR        Y5, Y5, Y5
+	VMOVDQU      16(R8), Y6
+	VMOVDQU      48(R8), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPSLLW       $0x04, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   4(R9), Y8, Y8
+	VPSHUFB      matVecQ5_KAVX2_bcast0<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSLLW       $0x03, Y6, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   36(R9), Y7, Y7
+	VPSHUFB      matVecQ5_KAVX2_bcast1<>+0(SB), Y4, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      80(R8), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPSLLW       $0x02, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   68(R9), Y8, Y8
+	VPSHUFB      matVecQ5_KAVX2_bcast2<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSLLW       $0x01, Y6, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   100(R9), Y7, Y7
+	VPSHUFB      matVecQ5_KAVX2_bcast3<>+0(SB), Y4, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      112(R8), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPAND        Y1, Y6, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   132(R9), Y8, Y8
+	VPSHUFB      matVecQ5_KAVX2_bcast4<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSRLW       $0x01, Y6, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   164(R9), Y7, Y7
+	VPSHUFB      matVecQ5_KAVX2_bcast5<>+0(SB), Y4, Y8
+	VPMADDWD     Y8, Y7, Y7
+	VPADDD       Y7, Y5, Y5
+	VMOVDQU      144(R8), Y7
+	VPAND        Y0, Y7, Y8
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPSRLW       $0x02, Y6, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y8, Y8
+	VPMADDUBSW   196(R9), Y8, Y8
+	VPSHUFB      matVecQ5_KAVX2_bcast6<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y8, Y8
+	VPADDD       Y8, Y5, Y5
+	VPSRLW       $0x03, Y6, Y6
+	VPAND        Y1, Y6, Y6
+	VPOR         Y6, Y7, Y7
+	VPMADDUBSW   228(R9), Y7, Y6
+	VPSHUFB      matVecQ5_KAVX2_bcast7<>+0(SB), Y4, Y4
+	VPMADDWD     Y4, Y6, Y6
+	VPADDD       Y6, Y5, Y5
+	VEXTRACTI128 $0x01, Y3, X3
+	VPUNPCKLWD   X3, X3, X9
+	VPUNPCKHWD   X3, X3, X3
+	VINSERTI128  $0x01, X3, Y9, Y3
+	VPMADDWD     260(R9), Y3, Y3
+	VPHADDD      Y3, Y5, Y3
+	VEXTRACTI128 $0x01, Y3, X4
+	VPADDD       X4, X3, X4
+	VPHADDD      X4, X4, X4
+	VCVTDQ2PS    X4, X3
+	VMOVD        (R8), X4
+	VCVTPH2PS    X4, X4
+	VBROADCASTSS (R9), X5
+	VMULPS       X5, X4, X4
+	VMULPS       X3, X4, X4
+	VMOVSHDUP    X4, X3
+	VSUBSS       X3, X4, X4
+	VADDSS       X4, X2, X2
+	ADDQ         $0x000000b0, R8
+	ADDQ         $0x00000124, R9
+	DECQ         R10
+	JMP          matVecQ5_KAVX2_loop
+
+matVecQ5_KAVX2_done:
+	VMOVSS X2, (DI)
+	ADDQ   $0x00000004, DI
+	ADDQ   CX, AX
+	DECQ   SI
+	JMP    matVecQ5_KAVX2_row
+
+matVecQ5_KAVX2_end:
+	VZEROUPPER
+	RET
+
+DATA matVecQ5_KAVX2_bcast0<>+0(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+1(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+2(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+3(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+4(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+5(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+6(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+7(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+8(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+9(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+10(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+11(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+12(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+13(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+14(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+15(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+16(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+17(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+18(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+19(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+20(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+21(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+22(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+23(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+24(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+25(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+26(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+27(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+28(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+29(SB)/1, $0x01
+DATA matVecQ5_KAVX2_bcast0<>+30(SB)/1, $0x00
+DATA matVecQ5_KAVX2_bcast0<>+31(SB)/1, $0x01
+GLOBL matVecQ5_KAVX2_bcast0<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast1<>+0(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+1(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+2(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+3(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+4(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+5(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+6(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+7(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+8(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+9(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+10(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+11(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+12(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+13(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+14(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+15(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+16(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+17(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+18(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+19(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+20(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+21(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+22(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+23(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+24(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+25(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+26(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+27(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+28(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+29(SB)/1, $0x03
+DATA matVecQ5_KAVX2_bcast1<>+30(SB)/1, $0x02
+DATA matVecQ5_KAVX2_bcast1<>+31(SB)/1, $0x03
+GLOBL matVecQ5_KAVX2_bcast1<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast2<>+0(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+1(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+2(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+3(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+4(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+5(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+6(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+7(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+8(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+9(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+10(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+11(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+12(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+13(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+14(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+15(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+16(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+17(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+18(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+19(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+20(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+21(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+22(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+23(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+24(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+25(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+26(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+27(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+28(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+29(SB)/1, $0x05
+DATA matVecQ5_KAVX2_bcast2<>+30(SB)/1, $0x04
+DATA matVecQ5_KAVX2_bcast2<>+31(SB)/1, $0x05
+GLOBL matVecQ5_KAVX2_bcast2<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast3<>+0(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+1(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+2(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+3(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+4(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+5(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+6(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+7(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+8(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+9(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+10(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+11(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+12(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+13(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+14(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+15(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+16(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+17(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+18(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+19(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+20(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+21(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+22(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+23(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+24(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+25(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+26(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+27(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+28(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+29(SB)/1, $0x07
+DATA matVecQ5_KAVX2_bcast3<>+30(SB)/1, $0x06
+DATA matVecQ5_KAVX2_bcast3<>+31(SB)/1, $0x07
+GLOBL matVecQ5_KAVX2_bcast3<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast4<>+0(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+1(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+2(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+3(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+4(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+5(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+6(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+7(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+8(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+9(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+10(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+11(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+12(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+13(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+14(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+15(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+16(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+17(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+18(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+19(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+20(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+21(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+22(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+23(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+24(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+25(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+26(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+27(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+28(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+29(SB)/1, $0x09
+DATA matVecQ5_KAVX2_bcast4<>+30(SB)/1, $0x08
+DATA matVecQ5_KAVX2_bcast4<>+31(SB)/1, $0x09
+GLOBL matVecQ5_KAVX2_bcast4<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast5<>+0(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+1(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+2(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+3(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+4(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+5(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+6(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+7(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+8(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+9(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+10(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+11(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+12(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+13(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+14(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+15(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+16(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+17(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+18(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+19(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+20(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+21(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+22(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+23(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+24(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+25(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+26(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+27(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+28(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+29(SB)/1, $0x0b
+DATA matVecQ5_KAVX2_bcast5<>+30(SB)/1, $0x0a
+DATA matVecQ5_KAVX2_bcast5<>+31(SB)/1, $0x0b
+GLOBL matVecQ5_KAVX2_bcast5<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast6<>+0(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+1(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+2(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+3(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+4(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+5(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+6(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+7(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+8(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+9(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+10(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+11(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+12(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+13(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+14(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+15(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+16(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+17(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+18(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+19(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+20(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+21(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+22(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+23(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+24(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+25(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+26(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+27(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+28(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+29(SB)/1, $0x0d
+DATA matVecQ5_KAVX2_bcast6<>+30(SB)/1, $0x0c
+DATA matVecQ5_KAVX2_bcast6<>+31(SB)/1, $0x0d
+GLOBL matVecQ5_KAVX2_bcast6<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_KAVX2_bcast7<>+0(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+1(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+2(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+3(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+4(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+5(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+6(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+7(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+8(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+9(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+10(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+11(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+12(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+13(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+14(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+15(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+16(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+17(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+18(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+19(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+20(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+21(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+22(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+23(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+24(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+25(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+26(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+27(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+28(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+29(SB)/1, $0x0f
+DATA matVecQ5_KAVX2_bcast7<>+30(SB)/1, $0x0e
+DATA matVecQ5_KAVX2_bcast7<>+31(SB)/1, $0x0f
+GLOBL matVecQ5_KAVX2_bcast7<>(SB), RODATA|NOPTR, $32
+
 // func dotQ2_KAVX2(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX2, F16C, SSE
 TEXT ·dotQ2_KAVX2(SB), NOSPLIT, $0-28
@@ -6714,6 +7559,297 @@ DATA dotQ6_KAVX2_pick3<>+29(SB)/1, $0x0f
 DATA dotQ6_KAVX2_pick3<>+30(SB)/1, $0x0e
 DATA dotQ6_KAVX2_pick3<>+31(SB)/1, $0x0f
 GLOBL dotQ6_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
+
+// func matVecQ6_KAVX2(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, F16C, MMX+
+TEXT ·matVecQ6_KAVX2(SB), NOSPLIT, $0-48
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x+16(FP), DX
+	MOVQ         nb+24(FP), BX
+	MOVQ         rows+32(FP), SI
+	MOVQ         y+40(FP), DI
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x30303030, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+	MOVL         $0x20202020, R8
+	VMOVD        R8, X2
+	VPBROADCASTD X2, Y2
+
+matVecQ6_KAVX2_row:
+	TESTQ  SI, SI
+	JLE    matVecQ6_KAVX2_end
+	MOVQ   AX, R8
+	MOVQ   DX, R9
+	MOVQ   BX, R10
+	VXORPS X3, X3, X3
+
+matVecQ6_KAVX2_loop:
+	TESTQ        R10, R10
+	JLE          matVecQ6_KAVX2_done
+	PREFETCHT0   4096(R8)
+	PREFETCHT0   4160(R8)
+	PREFETCHT0   4224(R8)
+	PREFETCHT0   4288(R8)
+	VPMOVSXBW    192(R8), Y4
+	VPERMQ       $0x44, Y4, Y5
+	VPERMQ       $0xee, Y4, Y4
+	VPXOR        Y6, Y6, Y6
+	VMOVDQU      (R8), Y7
+	VMOVDQU      32(R8), Y8
+	VMOVDQU      128(R8), Y9
+	VPAND        Y0, Y7, Y10
+	VPSLLW       $0x04, Y9, Y11
+	VPAND        Y1, Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VPMADDUBSW   4(R9), Y10, Y10
+	VPMADDUBSW   4(R9), Y2, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPSHUFB      matVecQ6_KAVX2_pick0<>+0(SB), Y5, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPAND        Y0, Y8, Y10
+	VPSLLW       $0x02, Y9, Y11
+	VPAND        Y1, Y11, Y11
+	VPOR         Y11, Y10, Y10
+	VPMADDUBSW   36(R9), Y10, Y10
+	VPMADDUBSW   36(R9), Y2, Y11
+	VPSUBW       Y11, Y10, Y10
+	VPSHUFB      matVecQ6_KAVX2_pick1<>+0(SB), Y5, Y11
+	VPMADDWD     Y11, Y10, Y10
+	VPADDD       Y10, Y6, Y6
+	VPSRLW       $0x04, Y7, Y7
+	VPAND        Y0, Y7, Y7
+	VPAND        Y1, Y9, Y10
+	VPOR         Y10, Y7, Y7
+	VPMADDUBSW   68(R9), Y7, Y7
+	VPMADDUBSW   68(R9), Y2, Y10
+	VPSUBW       Y10, Y7, Y7
+	VPSHUFB      matVecQ6_KAVX2_pick2<>+0(SB), Y5, Y10
+	VPMADDWD     Y10, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VPSRLW       $0x04, Y8, Y7
+	VPAND        Y0, Y7, Y7
+	VPSRLW       $0x02, Y9, Y8
+	VPAND        Y1, Y8, Y8
+	VPOR         Y8, Y7, Y7
+	VPMADDUBSW   100(R9), Y7, Y7
+	VPMADDUBSW   100(R9), Y2, Y8
+	VPSUBW       Y8, Y7, Y7
+	VPSHUFB      matVecQ6_KAVX2_pick3<>+0(SB), Y5, Y5
+	VPMADDWD     Y5, Y7, Y7
+	VPADDD       Y7, Y6, Y6
+	VMOVDQU      64(R8), Y5
+	VMOVDQU      96(R8), Y7
+	VMOVDQU      160(R8), Y8
+	VPAND        Y0, Y5, Y9
+	VPSLLW       $0x04, Y8, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   132(R9), Y9, Y9
+	VPMADDUBSW   132(R9), Y2, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      matVecQ6_KAVX2_pick0<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPAND        Y0, Y7, Y9
+	VPSLLW       $0x02, Y8, Y10
+	VPAND        Y1, Y10, Y10
+	VPOR         Y10, Y9, Y9
+	VPMADDUBSW   164(R9), Y9, Y9
+	VPMADDUBSW   164(R9), Y2, Y10
+	VPSUBW       Y10, Y9, Y9
+	VPSHUFB      matVecQ6_KAVX2_pick1<>+0(SB), Y4, Y10
+	VPMADDWD     Y10, Y9, Y9
+	VPADDD       Y9, Y6, Y6
+	VPSRLW       $0x04, Y5, Y5
+	VPAND        Y0, Y5, Y5
+	VPAND        Y1, Y8, Y9
+	VPOR         Y9, Y5, Y5
+	VPMADDUBSW   196(R9), Y5, Y5
+	VPMADDUBSW   196(R9), Y2, Y9
+	VPSUBW       Y9, Y5, Y5
+	VPSHUFB      matVecQ6_KAVX2_pick2<>+0(SB), Y4, Y9
+	VPMADDWD     Y9, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VPSRLW       $0x04, Y7, Y5
+	VPAND        Y0, Y5, Y5
+	VPSRLW       $0x02, Y8, Y7
+	VPAND        Y1, Y7, Y7
+	VPOR         Y7, Y5, Y5
+	VPMADDUBSW   228(R9), Y5, Y5
+	VPMADDUBSW   228(R9), Y2, Y7
+	VPSUBW       Y7, Y5, Y5
+	VPSHUFB      matVecQ6_KAVX2_pick3<>+0(SB), Y4, Y4
+	VPMADDWD     Y4, Y5, Y5
+	VPADDD       Y5, Y6, Y6
+	VPXOR        Y4, Y4, Y4
+	VPHADDD      Y4, Y6, Y4
+	VEXTRACTI128 $0x01, Y4, X5
+	VPADDD       X5, X4, X5
+	VPHADDD      X5, X5, X5
+	VCVTDQ2PS    X5, X4
+	MOVWLZX      208(R8), R11
+	VMOVD        R11, X5
+	VCVTPH2PS    X5, X5
+	VBROADCASTSS (R9), X6
+	VMULPS       X6, X5, X5
+	VMULPS       X4, X5, X5
+	VADDSS       X5, X3, X3
+	ADDQ         $0x000000d2, R8
+	ADDQ         $0x00000124, R9
+	DECQ         R10
+	JMP          matVecQ6_KAVX2_loop
+
+matVecQ6_KAVX2_done:
+	VMOVSS X3, (DI)
+	ADDQ   $0x00000004, DI
+	ADDQ   CX, AX
+	DECQ   SI
+	JMP    matVecQ6_KAVX2_row
+
+matVecQ6_KAVX2_end:
+	VZEROUPPER
+	RET
+
+DATA matVecQ6_KAVX2_pick0<>+0(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+1(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+2(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+3(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+4(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+5(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+6(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+7(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+8(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+9(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+10(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+11(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+12(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+13(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+14(SB)/1, $0x00
+DATA matVecQ6_KAVX2_pick0<>+15(SB)/1, $0x01
+DATA matVecQ6_KAVX2_pick0<>+16(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+17(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+18(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+19(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+20(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+21(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+22(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+23(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+24(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+25(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+26(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+27(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+28(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+29(SB)/1, $0x03
+DATA matVecQ6_KAVX2_pick0<>+30(SB)/1, $0x02
+DATA matVecQ6_KAVX2_pick0<>+31(SB)/1, $0x03
+GLOBL matVecQ6_KAVX2_pick0<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ6_KAVX2_pick1<>+0(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+1(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+2(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+3(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+4(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+5(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+6(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+7(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+8(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+9(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+10(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+11(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+12(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+13(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+14(SB)/1, $0x04
+DATA matVecQ6_KAVX2_pick1<>+15(SB)/1, $0x05
+DATA matVecQ6_KAVX2_pick1<>+16(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+17(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+18(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+19(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+20(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+21(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+22(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+23(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+24(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+25(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+26(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+27(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+28(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+29(SB)/1, $0x07
+DATA matVecQ6_KAVX2_pick1<>+30(SB)/1, $0x06
+DATA matVecQ6_KAVX2_pick1<>+31(SB)/1, $0x07
+GLOBL matVecQ6_KAVX2_pick1<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ6_KAVX2_pick2<>+0(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+1(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+2(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+3(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+4(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+5(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+6(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+7(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+8(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+9(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+10(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+11(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+12(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+13(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+14(SB)/1, $0x08
+DATA matVecQ6_KAVX2_pick2<>+15(SB)/1, $0x09
+DATA matVecQ6_KAVX2_pick2<>+16(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+17(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+18(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+19(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+20(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+21(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+22(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+23(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+24(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+25(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+26(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+27(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+28(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+29(SB)/1, $0x0b
+DATA matVecQ6_KAVX2_pick2<>+30(SB)/1, $0x0a
+DATA matVecQ6_KAVX2_pick2<>+31(SB)/1, $0x0b
+GLOBL matVecQ6_KAVX2_pick2<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ6_KAVX2_pick3<>+0(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+1(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+2(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+3(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+4(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+5(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+6(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+7(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+8(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+9(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+10(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+11(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+12(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+13(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+14(SB)/1, $0x0c
+DATA matVecQ6_KAVX2_pick3<>+15(SB)/1, $0x0d
+DATA matVecQ6_KAVX2_pick3<>+16(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+17(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+18(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+19(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+20(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+21(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+22(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+23(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+24(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+25(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+26(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+27(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+28(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+29(SB)/1, $0x0f
+DATA matVecQ6_KAVX2_pick3<>+30(SB)/1, $0x0e
+DATA matVecQ6_KAVX2_pick3<>+31(SB)/1, $0x0f
+GLOBL matVecQ6_KAVX2_pick3<>(SB), RODATA|NOPTR, $32
 
 // func dotQ6_KAVX512(w *byte, x *byte, nb int) float32
 // Requires: AVX, AVX2, AVX512BW, AVX512F, F16C, SSE

@@ -117,10 +117,22 @@ func matVecQ5_KAVX512(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 //go:noescape
 func dotQ4_KAVX2(w *byte, x *byte, nb int) float32
 
-// dotQ5_KAVX2 returns the q4_K x q8_K dot product of nb super-blocks at w and x.
+// dotQ5_KAVX2 returns the q5_K x q8_K dot product of nb super-blocks at w and x.
 //
 //go:noescape
 func dotQ5_KAVX2(w *byte, x *byte, nb int) float32
+
+// matVecQ4_KAVX2 writes to y[0:rows] the q4_K x q8_K dot products of the rows weight rows at w (rb bytes apart,
+// nb super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ4_KAVX2(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ5_KAVX2 writes to y[0:rows] the q5_K x q8_K dot products of the rows weight rows at w (rb bytes apart,
+// nb super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ5_KAVX2(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 
 // dotQ2_KAVX2 returns the dot product of nb 2-bit super-blocks at w with q8_K blocks at x.
 //
@@ -146,6 +158,12 @@ func dotTQ2_0AVX512(w *byte, x *byte, nb int) float32
 //
 //go:noescape
 func dotQ6_KAVX2(w *byte, x *byte, nb int) float32
+
+// matVecQ6_KAVX2 writes to y[0:rows] the q6_K x q8_K dot products of the rows weight rows at w (rb bytes apart,
+// nb super-blocks each) with the q8_K blocks at x.
+//
+//go:noescape
+func matVecQ6_KAVX2(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 
 // dotQ6_KAVX512 returns the q6_K x q8_K dot product of nb super-blocks at w and x.
 //

@@ -29,6 +29,9 @@ const (
 	mvQ4K          // q4_K weights, against the q8_K activation itself
 	mvQ5K          // q5_K weights, against the q8_K activation itself
 	mvQ6K          // q6_K weights, against the q8_K activation itself
+	mvQ4KA2        // q4_K weights, avx2 backend, against the q8_K activation itself
+	mvQ5KA2        // q5_K weights, avx2 backend, likewise
+	mvQ6KA2        // q6_K weights, avx2 backend, likewise
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
@@ -36,7 +39,7 @@ const (
 // (mvRowsAct).
 func (k mvKind) prepQ8() bool {
 	switch k {
-	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ4K, mvQ5K, mvQ6K:
+	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ4K, mvQ5K, mvQ6K, mvQ4KA2, mvQ5KA2, mvQ6KA2:
 		return false
 	}
 	return true

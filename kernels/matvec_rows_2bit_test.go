@@ -5,13 +5,13 @@ import (
 	"testing"
 )
 
-// TestMatVecRowsSuperBlocks checks the q2_k, tq2_0, q4_K, q5_K and q6_K decode
-// range kernels over
+// TestMatVecRowsSuperBlocks checks the super-block decode range kernels
+// (avx512: q2_k, tq2_0, q4_K, q5_K, q6_K; avx2: q4_K, q5_K, q6_K) over
 // every super-block count 1..9 (odd counts end in the tail kernel) and row
 // counts 1, 3, 9, plus one matrix large enough for MatVec to split it over
 // the pool:
 //
-//   - bit for bit against the avx512 backend's row dot and the ref
+//   - bit for bit against the backend's row dot and the ref
 //     backend's (the k-quant kernels repeat ref's exact integer sums and
 //     float order), and within floatBound of the naive product;
 //   - random rows and rows of extreme bytes (every byte but the fp16
@@ -28,13 +28,25 @@ func TestMatVecRowsSuperBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	type bt struct {
+		backend string
+		ty      Type
+	}
+	var cases []bt
 	for _, ty := range []Type{Q2_K, TQ2_0, Q4_K, Q5_K, Q6_K} {
-		kind := mvRowsKind("avx512", ty)
+		cases = append(cases, bt{"avx512", ty})
+	}
+	for _, ty := range []Type{Q4_K, Q5_K, Q6_K} {
+		cases = append(cases, bt{"avx2", ty})
+	}
+	for _, tc := range cases {
+		ty := tc.ty
+		kind := mvRowsKind(tc.backend, ty)
 		if kind == mvNone {
 			if mvRowsKind(goBackend.Name, ty) != mvNone {
 				t.Fatalf("%s: range kernel offered for the go backend", ty)
 			}
-			t.Logf("%s: no range kernel on this CPU", ty)
+			t.Logf("%s %s: no range kernel on this CPU", tc.backend, ty)
 			continue
 		}
 		type shape struct{ rows, nb int }
@@ -45,7 +57,11 @@ func TestMatVecRowsSuperBlocks(t *testing.T) {
 			}
 		}
 		shapes = append(shapes, shape{64, 15})
-		dot, refDot := avx512(t).Dot[ty], ref.Dot[ty]
+		be, err := SelectBackend(tc.backend)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dot, refDot := be.Dot[ty], ref.Dot[ty]
 		for _, sh := range shapes {
 			rows, cols := sh.rows, sh.nb*256
 			for mode := 0; mode < 2; mode++ {
@@ -109,7 +125,7 @@ func TestMatVecRowsSuperBlocks(t *testing.T) {
 				}
 				for _, threads := range []int{1, 3} {
 					pool := NewPool(threads)
-					c := NewContext(avx512(t), pool)
+					c := NewContext(be, pool)
 					yc := make([]float32, rows)
 					c.MatVec(yc, w, x)
 					pool.Close()

@@ -14,7 +14,7 @@ import (
 // (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), f16 (AVX-512 F, as its
 // single-row dot), q2_k and tq2_0 (GFNI, as their single-row dots) and
 // q4_K, q5_K, q6_K (GFNI, the same), and
-// the avx2 backend's q8_0 and q4_0, else mvNone.
+// the avx2 backend's q8_0, q4_0, q4_K, q5_K and q6_K, else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend == avx2Backend.Name && haveAVX2 {
 		switch t {
@@ -22,6 +22,12 @@ func mvRowsKind(backend string, t Type) mvKind {
 			return mvQ8A2
 		case Q4_0:
 			return mvQ4A2
+		case Q4_K:
+			return mvQ4KA2
+		case Q5_K:
+			return mvQ5KA2
+		case Q6_K:
+			return mvQ6KA2
 		}
 		return mvNone
 	}
@@ -116,7 +122,7 @@ func mvRowsAct(kind mvKind, n int, w []byte, rb, rows int, xb []byte, y []float3
 		mvRowsF16(n, w, rb, rows, xb, y)
 	case mvQ2K:
 		mvRows2Bit(true, n, w, rb, rows, xb, y)
-	case mvQ4K, mvQ5K, mvQ6K:
+	case mvQ4K, mvQ5K, mvQ6K, mvQ4KA2, mvQ5KA2, mvQ6KA2:
 		mvRowsK(kind, n, w, rb, rows, xb, y)
 	case mvTQ2:
 		mvRows2Bit(false, n, w, rb, rows, xb, y)
@@ -165,8 +171,8 @@ func mvRows2Bit(q2k bool, n int, w []byte, rb, rows int, x []byte, y []float32) 
 }
 
 // mvRowsK is mvRowsAct for q4_K, q5_K and q6_K: the range kernels run the
-// avx512 row dots' loops (dotQ4K, dotQ6KAVX512) for every row, so each row
-// equals that dot bit for bit. The assembly is called directly (not
+// avx512 or avx2 row dots' loops (dotQ4K, dotQ6KAVX512, dotQ4KAVX2,
+// dotQ6KAVX2) for every row, so each row equals that dot bit for bit. The assembly is called directly (not
 // through a func value) so that its //go:noescape holds.
 func mvRowsK(kind mvKind, n int, w []byte, rb, rows int, x []byte, y []float32) {
 	if rows <= 0 {
@@ -175,9 +181,9 @@ func mvRowsK(kind mvKind, n int, w []byte, rb, rows int, x []byte, y []float32) 
 	y = need(y, rows)
 	bsz := 144
 	switch kind {
-	case mvQ5K:
+	case mvQ5K, mvQ5KA2:
 		bsz = 176
-	case mvQ6K:
+	case mvQ6K, mvQ6KA2:
 		bsz = 210
 	}
 	nb := n / 256
@@ -196,6 +202,12 @@ func mvRowsK(kind mvKind, n int, w []byte, rb, rows int, x []byte, y []float32) 
 		matVecQ5_KAVX512(&w[0], rb, &x[0], nb, rows, &y[0])
 	case mvQ6K:
 		matVecQ6_KAVX512(&w[0], rb, &x[0], nb, rows, &y[0])
+	case mvQ4KA2:
+		matVecQ4_KAVX2(&w[0], rb, &x[0], nb, rows, &y[0])
+	case mvQ5KA2:
+		matVecQ5_KAVX2(&w[0], rb, &x[0], nb, rows, &y[0])
+	case mvQ6KA2:
+		matVecQ6_KAVX2(&w[0], rb, &x[0], nb, rows, &y[0])
 	}
 }
 

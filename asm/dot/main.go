@@ -52,13 +52,16 @@ func main() {
 	dotQ4K("dotQ5_KAVX512", true, false)
 	dotQ4K("matVecQ4_KAVX512", false, true)
 	dotQ4K("matVecQ5_KAVX512", true, true)
-	dotQ4KAVX2("dotQ4_KAVX2", false)
-	dotQ4KAVX2("dotQ5_KAVX2", true)
+	dotQ4KAVX2("dotQ4_KAVX2", false, false)
+	dotQ4KAVX2("dotQ5_KAVX2", true, false)
+	dotQ4KAVX2("matVecQ4_KAVX2", false, true)
+	dotQ4KAVX2("matVecQ5_KAVX2", true, true)
 	dot2BitAVX2("dotQ2_KAVX2", true)
 	dot2BitAVX2("dotTQ2_0AVX2", false)
 	dot2BitAVX512("dotQ2_KAVX512", true)
 	dot2BitAVX512("dotTQ2_0AVX512", false)
-	dotQ6KAVX2()
+	dotQ6KAVX2("dotQ6_KAVX2", false)
+	dotQ6KAVX2("matVecQ6_KAVX2", true)
 	dotQ6KAVX512("dotQ6_KAVX512", false)
 	dotQ6KAVX512("matVecQ6_KAVX512", true)
 	dotQ3KAVX2()
@@ -1144,13 +1147,15 @@ func scalesMinsK4(w Register, wo int) VecVirtual {
 // Same integer sums and the same float order as ref (bit-identical). With
 // q5 it is the q5_K dot: the same layout with qh[32] at 16 (bit s of
 // qh[l] is bit 4 of element 32s+l) and qs at 48.
-func dotQ4KAVX2(name string, q5 bool) {
-	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " returns the q4_K x q8_K dot product of nb super-blocks at w and x.")
-	w := Load(Param("w"), GP64())
-	x := Load(Param("x"), GP64())
-	nb := Load(Param("nb"), GP64())
+//
+// With rows it is the decode range kernel of the same (kFrame).
+func dotQ4KAVX2(name string, q5, rows bool) {
+	kind := "q4_K"
+	if q5 {
+		kind = "q5_K"
+	}
+	fr := newKFrame(name, kind, rows)
+	w, x, nb := fr.w, fr.x, fr.nb
 	mask, bit4 := YMM(), YMM()
 	broadcastConst(0x0f0f0f0f, mask, false)
 	if q5 {
@@ -1170,11 +1175,12 @@ func dotQ4KAVX2(name string, q5 bool) {
 		}
 	}
 	sumf := XMM()
-	VXORPS(sumf, sumf, sumf)
+	fr.rowStart(sumf)
 
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JLE(LabelRef(name + "_done"))
+	fr.prefetch(bsz)
 	words := scalesMinsK4(w, 0)
 	scs := YMM() // [sc0..sc7] in both 128-bit lanes
 	VPERMQ(U8(0x44), words, scs)
@@ -1246,10 +1252,7 @@ func dotQ4KAVX2(name string, q5 bool) {
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
 
-	Label(name + "_done")
-	Store(sumf, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	fr.finish(sumf)
 }
 
 // dot2BitAVX2 is the AVX2 dot of the 2-bit super-block formats against q8_K:
@@ -1401,14 +1404,11 @@ func dot2BitAVX2(name string, q2k bool) {
 // 32-value chunk: code*x pairs by VPMADDUBSW minus 32*(x pairs), weighted by
 // the chunk's two 16-value sub-block scales with VPMADDWD: ref's exact
 // sumi, and ref's float order (bit-identical).
-func dotQ6KAVX2() {
-	name := "dotQ6_KAVX2"
-	TEXT(name, NOSPLIT, "func(w, x *byte, nb int) float32")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name + " returns the q6_K x q8_K dot product of nb super-blocks at w and x.")
-	w := Load(Param("w"), GP64())
-	x := Load(Param("x"), GP64())
-	nb := Load(Param("nb"), GP64())
+//
+// With rows it is the decode range kernel of the same (kFrame).
+func dotQ6KAVX2(name string, rows bool) {
+	fr := newKFrame(name, "q6_K", rows)
+	w, x, nb := fr.w, fr.x, fr.nb
 	low4, hi2, b32 := YMM(), YMM(), YMM()
 	broadcastConst(0x0f0f0f0f, low4, false)
 	broadcastConst(0x30303030, hi2, false)
@@ -1424,11 +1424,12 @@ func dotQ6KAVX2() {
 		}
 	}
 	sumf := XMM()
-	VXORPS(sumf, sumf, sumf)
+	fr.rowStart(sumf)
 
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JLE(LabelRef(name + "_done"))
+	fr.prefetch(210)
 	sw, scLo, scHi := YMM(), YMM(), YMM()
 	VPMOVSXBW(Mem{Base: w, Disp: 192}, sw) // [sc0..sc7 | sc8..sc15]
 	VPERMQ(U8(0x44), sw, scLo)             // sc0..sc7 in both lanes
@@ -1483,10 +1484,7 @@ func dotQ6KAVX2() {
 	DECQ(nb)
 	JMP(LabelRef(name + "_loop"))
 
-	Label(name + "_done")
-	Store(sumf, ReturnIndex(0))
-	VZEROUPPER()
-	RET()
+	fr.finish(sumf)
 }
 
 // vpexpandb emits VPEXPANDB (AVX512_VBMI2), which avo v0.5.0 lacks: the
