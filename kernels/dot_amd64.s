@@ -19657,6 +19657,587 @@ matVecQ4_0AVX2_done:
 	VZEROUPPER
 	RET
 
+// func matVecQ5_0AVX2(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
+// Requires: AVX, AVX2, F16C, FMA3, MMX+
+TEXT ·matVecQ5_0AVX2(SB), NOSPLIT, $0-64
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         x4+16(FP), DX
+	MOVQ         c4+24(FP), BX
+	MOVQ         dx+32(FP), SI
+	MOVQ         nb+40(FP), DI
+	MOVQ         rows+48(FP), R8
+	MOVQ         y+56(FP), R9
+	MOVL         $0x0f0f0f0f, R10
+	VMOVD        R10, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R10
+	VMOVD        R10, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU      matVecQ5_0AVX2_spreadlo<>+0(SB), Y2
+	VMOVDQU      matVecQ5_0AVX2_spreadhi<>+0(SB), Y3
+	VMOVDQU      matVecQ5_0AVX2_others<>+0(SB), Y4
+	MOVL         $0xffffffff, R10
+	VMOVD        R10, X5
+	VPBROADCASTD X5, Y5
+	MOVL         $0x10101010, R10
+	VMOVD        R10, X6
+	VPBROADCASTD X6, Y6
+
+matVecQ5_0AVX2_row:
+	TESTQ  R8, R8
+	JLE    matVecQ5_0AVX2_done
+	MOVQ   AX, R10
+	MOVQ   DX, R11
+	MOVQ   BX, R12
+	MOVQ   SI, R13
+	MOVQ   DI, R14
+	VXORPS Y7, Y7, Y7
+	VXORPS Y8, Y8, Y8
+	VXORPS Y9, Y9, Y9
+	VXORPS Y10, Y10, Y10
+
+matVecQ5_0AVX2_big:
+	CMPQ           R14, $0x00000008
+	JL             matVecQ5_0AVX2_tail
+	PREFETCHT0     4096(R10)
+	PREFETCHT0     4160(R10)
+	PREFETCHT0     4224(R10)
+	PREFETCHT0     4271(R10)
+	VBROADCASTI128 6(R10), Y11
+	VINSERTI128    $0x01, 28(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   2(R10), Y13
+	VPBROADCASTD   24(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     (R11), Y12, Y12
+	VPMADDUBSW     64(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 (R12), Y11
+	VINSERTI128    $0x01, 16(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   (R10), X11
+	VPBROADCASTW   22(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   (R13), Y13
+	VBROADCASTSS   4(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	VBROADCASTI128 50(R10), Y11
+	VINSERTI128    $0x01, 72(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   46(R10), Y13
+	VPBROADCASTD   68(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     32(R11), Y12, Y12
+	VPMADDUBSW     96(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 32(R12), Y11
+	VINSERTI128    $0x01, 48(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   44(R10), X11
+	VPBROADCASTW   66(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   8(R13), Y13
+	VBROADCASTSS   12(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y8
+	VBROADCASTI128 94(R10), Y11
+	VINSERTI128    $0x01, 116(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   90(R10), Y13
+	VPBROADCASTD   112(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     128(R11), Y12, Y12
+	VPMADDUBSW     192(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 64(R12), Y11
+	VINSERTI128    $0x01, 80(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   88(R10), X11
+	VPBROADCASTW   110(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   16(R13), Y13
+	VBROADCASTSS   20(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y9
+	VBROADCASTI128 138(R10), Y11
+	VINSERTI128    $0x01, 160(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   134(R10), Y13
+	VPBROADCASTD   156(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     160(R11), Y12, Y12
+	VPMADDUBSW     224(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 96(R12), Y11
+	VINSERTI128    $0x01, 112(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   132(R10), X11
+	VPBROADCASTW   154(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   24(R13), Y13
+	VBROADCASTSS   28(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y10
+	ADDQ           $0x000000b0, R10
+	ADDQ           $0x00000100, R11
+	ADDQ           $0x00000080, R12
+	ADDQ           $0x00000020, R13
+	SUBQ           $0x00000008, R14
+	JMP            matVecQ5_0AVX2_big
+
+matVecQ5_0AVX2_tail:
+	CMPQ           R14, $0x00000002
+	JL             matVecQ5_0AVX2_single0
+	VBROADCASTI128 6(R10), Y11
+	VINSERTI128    $0x01, 28(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   2(R10), Y13
+	VPBROADCASTD   24(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     (R11), Y12, Y12
+	VPMADDUBSW     64(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 (R12), Y11
+	VINSERTI128    $0x01, 16(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   (R10), X11
+	VPBROADCASTW   22(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   (R13), Y13
+	VBROADCASTSS   4(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	CMPQ           R14, $0x00000004
+	JL             matVecQ5_0AVX2_single1
+	VBROADCASTI128 50(R10), Y11
+	VINSERTI128    $0x01, 72(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   46(R10), Y13
+	VPBROADCASTD   68(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     32(R11), Y12, Y12
+	VPMADDUBSW     96(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 32(R12), Y11
+	VINSERTI128    $0x01, 48(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   44(R10), X11
+	VPBROADCASTW   66(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   8(R13), Y13
+	VBROADCASTSS   12(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	CMPQ           R14, $0x00000006
+	JL             matVecQ5_0AVX2_single2
+	VBROADCASTI128 94(R10), Y11
+	VINSERTI128    $0x01, 116(R10), Y11, Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   90(R10), Y13
+	VPBROADCASTD   112(R10), Y14
+	VPBLENDD       $0xf0, Y14, Y13, Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VPMADDUBSW     128(R11), Y12, Y12
+	VPMADDUBSW     192(R11), Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 64(R12), Y11
+	VINSERTI128    $0x01, 80(R12), Y11, Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   88(R10), X11
+	VPBROADCASTW   110(R10), X13
+	VPUNPCKLQDQ    X13, X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   16(R13), Y13
+	VBROADCASTSS   20(R13), X14
+	VINSERTF128    $0x01, X14, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	CMPQ           R14, $0x00000007
+	JL             matVecQ5_0AVX2_reduce
+	VBROADCASTI128 138(R10), Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   134(R10), Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VBROADCASTI128 160(R11), Y13
+	VBROADCASTI128 224(R11), Y14
+	VPMADDUBSW     Y13, Y12, Y12
+	VPMADDUBSW     Y14, Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 96(R12), Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   132(R10), X11
+	VMOVQ          X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   24(R13), Y13
+	VPERM2F128     $0x80, Y13, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	JMP            matVecQ5_0AVX2_reduce
+
+matVecQ5_0AVX2_single2:
+	CMPQ           R14, $0x00000005
+	JL             matVecQ5_0AVX2_reduce
+	VBROADCASTI128 94(R10), Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   90(R10), Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VBROADCASTI128 128(R11), Y13
+	VBROADCASTI128 192(R11), Y14
+	VPMADDUBSW     Y13, Y12, Y12
+	VPMADDUBSW     Y14, Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 64(R12), Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   88(R10), X11
+	VMOVQ          X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   16(R13), Y13
+	VPERM2F128     $0x80, Y13, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	JMP            matVecQ5_0AVX2_reduce
+
+matVecQ5_0AVX2_single1:
+	CMPQ           R14, $0x00000003
+	JL             matVecQ5_0AVX2_reduce
+	VBROADCASTI128 50(R10), Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   46(R10), Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VBROADCASTI128 32(R11), Y13
+	VBROADCASTI128 96(R11), Y14
+	VPMADDUBSW     Y13, Y12, Y12
+	VPMADDUBSW     Y14, Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 32(R12), Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   44(R10), X11
+	VMOVQ          X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   8(R13), Y13
+	VPERM2F128     $0x80, Y13, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+	JMP            matVecQ5_0AVX2_reduce
+
+matVecQ5_0AVX2_single0:
+	CMPQ           R14, $0x00000001
+	JL             matVecQ5_0AVX2_reduce
+	VBROADCASTI128 6(R10), Y11
+	VPAND          Y0, Y11, Y12
+	VPSRLW         $0x04, Y11, Y11
+	VPAND          Y0, Y11, Y11
+	VPBROADCASTD   2(R10), Y13
+	VPSHUFB        Y2, Y13, Y14
+	VPOR           Y4, Y14, Y14
+	VPCMPEQB       Y5, Y14, Y14
+	VPAND          Y6, Y14, Y14
+	VPOR           Y14, Y12, Y12
+	VPSHUFB        Y3, Y13, Y13
+	VPOR           Y4, Y13, Y13
+	VPCMPEQB       Y5, Y13, Y13
+	VPAND          Y6, Y13, Y13
+	VPOR           Y13, Y11, Y11
+	VBROADCASTI128 (R11), Y13
+	VBROADCASTI128 64(R11), Y14
+	VPMADDUBSW     Y13, Y12, Y12
+	VPMADDUBSW     Y14, Y11, Y11
+	VPADDW         Y11, Y12, Y12
+	VPMADDWD       Y1, Y12, Y12
+	VBROADCASTI128 (R12), Y11
+	VPADDD         Y11, Y11, Y11
+	VPADDD         Y11, Y12, Y12
+	VCVTDQ2PS      Y12, Y12
+	VPBROADCASTW   (R10), X11
+	VMOVQ          X11, X11
+	VCVTPH2PS      X11, Y11
+	VBROADCASTSS   (R13), Y13
+	VPERM2F128     $0x80, Y13, Y13, Y13
+	VMULPS         Y13, Y11, Y11
+	VFMADD231PS    Y11, Y12, Y7
+
+matVecQ5_0AVX2_reduce:
+	VADDPS       Y9, Y7, Y7
+	VADDPS       Y10, Y8, Y8
+	VADDPS       Y8, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X8
+	VADDPS       X8, X7, X8
+	VMOVHLPS     X8, X8, X7
+	VADDPS       X7, X8, X8
+	VMOVSHDUP    X8, X7
+	VADDSS       X7, X8, X8
+	VMOVSS       X8, (R9)
+	ADDQ         $0x00000004, R9
+	ADDQ         CX, AX
+	DECQ         R8
+	JMP          matVecQ5_0AVX2_row
+
+matVecQ5_0AVX2_done:
+	VZEROUPPER
+	RET
+
+DATA matVecQ5_0AVX2_spreadlo<>+0(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+1(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+2(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+3(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+4(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+5(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+6(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+7(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+8(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+9(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+10(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+11(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+12(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+13(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+14(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+15(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+16(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+17(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+18(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+19(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+20(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+21(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+22(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+23(SB)/1, $0x00
+DATA matVecQ5_0AVX2_spreadlo<>+24(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+25(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+26(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+27(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+28(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+29(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+30(SB)/1, $0x01
+DATA matVecQ5_0AVX2_spreadlo<>+31(SB)/1, $0x01
+GLOBL matVecQ5_0AVX2_spreadlo<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_0AVX2_spreadhi<>+0(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+1(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+2(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+3(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+4(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+5(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+6(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+7(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+8(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+9(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+10(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+11(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+12(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+13(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+14(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+15(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+16(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+17(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+18(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+19(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+20(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+21(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+22(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+23(SB)/1, $0x02
+DATA matVecQ5_0AVX2_spreadhi<>+24(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+25(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+26(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+27(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+28(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+29(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+30(SB)/1, $0x03
+DATA matVecQ5_0AVX2_spreadhi<>+31(SB)/1, $0x03
+GLOBL matVecQ5_0AVX2_spreadhi<>(SB), RODATA|NOPTR, $32
+
+DATA matVecQ5_0AVX2_others<>+0(SB)/1, $0xfe
+DATA matVecQ5_0AVX2_others<>+1(SB)/1, $0xfd
+DATA matVecQ5_0AVX2_others<>+2(SB)/1, $0xfb
+DATA matVecQ5_0AVX2_others<>+3(SB)/1, $0xf7
+DATA matVecQ5_0AVX2_others<>+4(SB)/1, $0xef
+DATA matVecQ5_0AVX2_others<>+5(SB)/1, $0xdf
+DATA matVecQ5_0AVX2_others<>+6(SB)/1, $0xbf
+DATA matVecQ5_0AVX2_others<>+7(SB)/1, $0x7f
+DATA matVecQ5_0AVX2_others<>+8(SB)/1, $0xfe
+DATA matVecQ5_0AVX2_others<>+9(SB)/1, $0xfd
+DATA matVecQ5_0AVX2_others<>+10(SB)/1, $0xfb
+DATA matVecQ5_0AVX2_others<>+11(SB)/1, $0xf7
+DATA matVecQ5_0AVX2_others<>+12(SB)/1, $0xef
+DATA matVecQ5_0AVX2_others<>+13(SB)/1, $0xdf
+DATA matVecQ5_0AVX2_others<>+14(SB)/1, $0xbf
+DATA matVecQ5_0AVX2_others<>+15(SB)/1, $0x7f
+DATA matVecQ5_0AVX2_others<>+16(SB)/1, $0xfe
+DATA matVecQ5_0AVX2_others<>+17(SB)/1, $0xfd
+DATA matVecQ5_0AVX2_others<>+18(SB)/1, $0xfb
+DATA matVecQ5_0AVX2_others<>+19(SB)/1, $0xf7
+DATA matVecQ5_0AVX2_others<>+20(SB)/1, $0xef
+DATA matVecQ5_0AVX2_others<>+21(SB)/1, $0xdf
+DATA matVecQ5_0AVX2_others<>+22(SB)/1, $0xbf
+DATA matVecQ5_0AVX2_others<>+23(SB)/1, $0x7f
+DATA matVecQ5_0AVX2_others<>+24(SB)/1, $0xfe
+DATA matVecQ5_0AVX2_others<>+25(SB)/1, $0xfd
+DATA matVecQ5_0AVX2_others<>+26(SB)/1, $0xfb
+DATA matVecQ5_0AVX2_others<>+27(SB)/1, $0xf7
+DATA matVecQ5_0AVX2_others<>+28(SB)/1, $0xef
+DATA matVecQ5_0AVX2_others<>+29(SB)/1, $0xdf
+DATA matVecQ5_0AVX2_others<>+30(SB)/1, $0xbf
+DATA matVecQ5_0AVX2_others<>+31(SB)/1, $0x7f
+GLOBL matVecQ5_0AVX2_others<>(SB), RODATA|NOPTR, $32
+
 // func matVecQ8_0AVX2(w *byte, rb int, x *byte, dx *float32, nb int, rows int, y *float32)
 // Requires: AVX, AVX2, F16C, FMA3, MMX+
 TEXT ·matVecQ8_0AVX2(SB), NOSPLIT, $0-56

@@ -411,6 +411,12 @@ func matVecQ5_0AVX512(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int,
 //go:noescape
 func matVecQ4_0AVX2(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
 
+// matVecQ5_0AVX2 writes to y[0:rows] the dot products of the rows q5_0 weight rows at w (rb bytes apart, nb blocks each)
+// with the prepared activation x4, c4, dx (see kernels.mvPrep).
+//
+//go:noescape
+func matVecQ5_0AVX2(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)
+
 // matVecQ8_0AVX2 writes to y[0:rows] the dot products of the rows q8_0 weight rows at w (rb bytes apart, nb blocks each)
 // with the prepared activation x, dx (see kernels.mvPrep).
 //

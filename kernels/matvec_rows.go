@@ -32,6 +32,7 @@ const (
 	mvQ4KA2        // q4_K weights, avx2 backend, against the q8_K activation itself
 	mvQ5KA2        // q5_K weights, avx2 backend, likewise
 	mvQ6KA2        // q6_K weights, avx2 backend, likewise
+	mvQ5A2         // q5_0 weights, avx2 backend (the q4_0 kernel's layout)
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
@@ -44,6 +45,12 @@ func (k mvKind) prepQ8() bool {
 	}
 	return true
 }
+
+// exactDot reports whether kind's rows equal its backend's row dot bit for
+// bit (so MatVec equals a MatMul that runs row dots): every range kernel
+// but q5_0's, which sum a row in another order than the q5_0 row dots (one
+// block per register there) and stay within the float bound.
+func (k mvKind) exactDot() bool { return k != mvQ5 && k != mvQ5A2 }
 
 // sparse reports whether kind is a sparse format's range kernel, which
 // reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,

@@ -14,7 +14,7 @@ import (
 // (VNNI, VBMI2 and BMI2; GFNI for q4_0 values), f16 (AVX-512 F, as its
 // single-row dot), q2_k and tq2_0 (GFNI, as their single-row dots) and
 // q4_K, q5_K, q6_K (GFNI, the same), and
-// the avx2 backend's q8_0, q4_0, q4_K, q5_K and q6_K, else mvNone.
+// the avx2 backend's q8_0, q4_0, q5_0, q4_K, q5_K and q6_K, else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend == avx2Backend.Name && haveAVX2 {
 		switch t {
@@ -22,6 +22,8 @@ func mvRowsKind(backend string, t Type) mvKind {
 			return mvQ8A2
 		case Q4_0:
 			return mvQ4A2
+		case Q5_0:
+			return mvQ5A2
 		case Q4_K:
 			return mvQ4KA2
 		case Q5_K:
@@ -82,7 +84,7 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	switch kind {
 	case mvQ4, mvQ4A2:
 		wsz = 18
-	case mvQ5:
+	case mvQ5, mvQ5A2:
 		wsz = 22
 	}
 	if nb == 0 || rb < nb*wsz {
@@ -110,6 +112,9 @@ func mvRows(kind mvKind, n int, w []byte, rb, rows int, p *mvPrep, y []float32) 
 	case mvQ4A2:
 		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
 		matVecQ4_0AVX2(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
+	case mvQ5A2:
+		x4, c4 := need(p.x4, (nb+3)/4*128), need(p.c4, nb*4)
+		matVecQ5_0AVX2(&w[0], rb, &x4[0], &c4[0], &dx[0], nb, rows, &y[0])
 	}
 }
 

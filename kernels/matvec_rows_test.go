@@ -28,7 +28,7 @@ func TestMatVecRowsKernels(t *testing.T) {
 	for _, bt := range []struct {
 		backend string
 		ty      Type
-	}{{"avx512", Q8_0}, {"avx512", Q4_0}, {"avx512", Q5_0}, {"avx2", Q8_0}, {"avx2", Q4_0}} {
+	}{{"avx512", Q8_0}, {"avx512", Q4_0}, {"avx512", Q5_0}, {"avx2", Q8_0}, {"avx2", Q4_0}, {"avx2", Q5_0}} {
 		ty := bt.ty
 		kind := mvRowsKind(bt.backend, ty)
 		if kind == mvNone {
@@ -79,7 +79,7 @@ func TestMatVecRowsKernels(t *testing.T) {
 				if y[rows] != 42 {
 					t.Fatalf("%s nb=%d: wrote past the rows", ty, nb)
 				}
-				if bt.backend == "avx2" {
+				if bt.backend == "avx2" && ty != Q5_0 { // the q5_0 row dot takes another order
 					rb := len(w.Data) / rows
 					for r := 0; r < rows; r++ {
 						if d := b.Dot[ty](cols, w.Data[r*rb:(r+1)*rb], xq); math.Float32bits(d) != math.Float32bits(y[r]) {

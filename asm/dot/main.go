@@ -105,7 +105,8 @@ func main() {
 	matVec2Bit("matVecTQ2_0AVX512", false)
 	matVecQ4Quad("matVecQ4_0AVX512")
 	matVecQ5Quad("matVecQ5_0AVX512")
-	matVecQ4AVX2("matVecQ4_0AVX2")
+	matVecQ4AVX2("matVecQ4_0AVX2", false)
+	matVecQ4AVX2("matVecQ5_0AVX2", true)
 	matVecQ8AVX2("matVecQ8_0AVX2")
 	matVecSparse("matVecQ4_0_24AVX512", true, true)
 	matVecSparse("matVecQ8_0_24AVX512", true, false)
@@ -409,7 +410,15 @@ func dotQ4AVX2() {
 
 // q4PairConsts are the constants of q4PairAVX2: low-nibble mask, int16
 // ones and, for q8_0 activations (not the prepared layout), 8s.
-type q4PairConsts struct{ mask, ones, eight VecVirtual }
+// For q5_0 (q5) also the fifth bits' spreading: spreadLo/spreadHi copy,
+// in each 128-bit lane, qh byte 0 or 1 (values 0-15), 2 or 3 (16-31) to 8
+// bytes each, others holds every bit but bit i%8 in byte i, allOnes and
+// bit4 (16s) finish ggml's bytes-from-bits.
+type q4PairConsts struct {
+	mask, ones, eight                         VecVirtual
+	q5                                        bool
+	spreadLo, spreadHi, others, allOnes, bit4 VecVirtual
+}
 
 func newQ4PairConsts(withEight bool) q4PairConsts {
 	k := q4PairConsts{mask: YMM(), ones: YMM()}
@@ -419,6 +428,27 @@ func newQ4PairConsts(withEight bool) q4PairConsts {
 		k.eight = YMM()
 		broadcastConst(0x08080808, k.eight, false)
 	}
+	return k
+}
+
+// withFifthBits adds q5_0's constants to k (named after the kernel name).
+func (k q4PairConsts) withFifthBits(name string) q4PairConsts {
+	k.q5 = true
+	load := func(suffix string, byteAt func(i int) int) VecVirtual {
+		m := GLOBL(name+suffix, RODATA|NOPTR)
+		for i := 0; i < 32; i++ {
+			DATA(i, U8(byteAt(i)))
+		}
+		v := YMM()
+		VMOVDQU(m, v)
+		return v
+	}
+	k.spreadLo = load("_spreadlo", func(i int) int { return i % 16 / 8 })
+	k.spreadHi = load("_spreadhi", func(i int) int { return 2 + i%16/8 })
+	k.others = load("_others", func(i int) int { return 0xff &^ (1 << (i % 8)) })
+	k.allOnes, k.bit4 = YMM(), YMM()
+	broadcastConst(0xffffffff, k.allOnes, false)
+	broadcastConst(0x10101010, k.bit4, false)
 	return k
 }
 
@@ -434,6 +464,15 @@ type q4PairSrc struct {
 	xpair    *Mem
 	c        Mem
 	dx       [2]Mem
+}
+
+// q4PairBlock is the block size q4PairAVX2 steps by: q4_0's 18 bytes, or
+// with the consts' q5 q5_0's 22 (d, 4 bytes qh, 16 of nibbles).
+func (k q4PairConsts) block() (bsz, qs int) {
+	if k.q5 {
+		return 22, 6
+	}
+	return 18, 2
 }
 
 // q4PairAVX2 adds to acc the q4_0 dot of blocks A and B (or, with single,
@@ -459,11 +498,32 @@ func q4PairAVX2(src q4PairSrc, single bool, k q4PairConsts, acc VecVirtual) {
 		}
 		return v
 	}
-	q := half(src.w.Offset(2), src.w.Offset(20))
+	bsz, qs := k.block()
+	q := half(src.w.Offset(qs), src.w.Offset(bsz+qs))
 	lo, hi := YMM(), YMM()
 	VPAND(k.mask, q, lo)
 	VPSRLW(U8(4), q, hi)
 	VPAND(k.mask, hi, hi)
+	if k.q5 {
+		// qh of A in the low 128-bit lane, of B in the high one; each
+		// value's bit becomes 16 in its byte (ggml's bytes-from-bits).
+		qh := YMM()
+		VPBROADCASTD(src.w.Offset(2), qh)
+		if !single {
+			g := YMM()
+			VPBROADCASTD(src.w.Offset(bsz+2), g)
+			VPBLENDD(U8(0xf0), g, qh, qh)
+		}
+		for i, v := range []VecVirtual{lo, hi} {
+			sp := []VecVirtual{k.spreadLo, k.spreadHi}[i]
+			b := YMM()
+			VPSHUFB(sp, qh, b)
+			VPOR(k.others, b, b)
+			VPCMPEQB(k.allOnes, b, b)
+			VPAND(k.bit4, b, b)
+			VPOR(b, v, v) // codes 0..31
+		}
+	}
 	p, t := YMM(), YMM()
 	if src.xpair != nil {
 		xl, xh := Op(*src.xpair), Op(src.xpair.Offset(64))
@@ -472,10 +532,17 @@ func q4PairAVX2(src q4PairSrc, single bool, k q4PairConsts, acc VecVirtual) {
 		}
 		VPMADDUBSW(xl, lo, p)
 		VPMADDUBSW(xh, hi, t)
-		VPADDW(t, p, p)
+		VPADDW(t, p, p) // |value| <= 2*2*31*128 (q4_0: 15), exact in int16
 		VPMADDWD(k.ones, p, p)
-		VPADDD(half(src.c, src.c.Offset(16)), p, p)
+		c := half(src.c, src.c.Offset(16))
+		if k.q5 {
+			VPADDD(c, c, c) // -16 Σx: the codes' offset
+		}
+		VPADDD(c, p, p)
 	} else {
+		if k.q5 {
+			panic("q4PairAVX2: q5_0 needs the range kernels' layout")
+		}
 		xl, xh := half(src.xlo[0], src.xlo[1]), half(src.xhi[0], src.xhi[1])
 		c, u := YMM(), YMM()
 		VPMADDUBSW(xl, lo, p)
@@ -503,7 +570,7 @@ func q4PairAVX2(src q4PairSrc, single bool, k q4PairConsts, acc VecVirtual) {
 		VCVTPH2PS(h, f)
 		return f
 	}
-	dw := halves(src.w, src.w.Offset(18))
+	dw := halves(src.w, src.w.Offset(bsz))
 	var dx VecVirtual
 	if src.xpair != nil {
 		dx = YMM()

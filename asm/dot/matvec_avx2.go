@@ -104,10 +104,18 @@ func matVecQ8AVX2(name string) {
 // it drops the activation's two inserts, bias sums and scale conversion
 // per pair, the Go call and dispatch per row and the constant loads; each
 // 8-block step prefetches the weights 4 KB ahead.
-func matVecQ4AVX2(name string) {
+//
+// With q5 it is the q5_0 kernel (22-byte blocks; the fifth bits added in
+// q4PairAVX2, the corrections doubled): a row is within the float bound of
+// the q5_0 row dot, not bit for bit (that dot takes one block per ymm).
+func matVecQ4AVX2(name string, q5 bool) {
 	const prefetchAhead = 4096
+	what := "q4_0"
+	if q5 {
+		what = "q5_0"
+	}
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
-	Doc(name+" writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)",
+	Doc(name+" writes to y[0:rows] the dot products of the rows "+what+" weight rows at w (rb bytes apart, nb blocks each)",
 		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
 	Pragma("noescape") // the kernels keep no pointer
 	w := Load(Param("w"), GP64())
@@ -119,6 +127,10 @@ func matVecQ4AVX2(name string) {
 	rows := Load(Param("rows"), GP64())
 	y := Load(Param("y"), GP64())
 	k := newQ4PairConsts(false)
+	if q5 {
+		k = k.withFifthBits(name)
+	}
+	bsz, _ := k.block()
 	wp, xp, cp, dp, n := GP64(), GP64(), GP64(), GP64(), GP64()
 	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
 
@@ -130,7 +142,7 @@ func matVecQ4AVX2(name string) {
 		if single {
 			xm = Mem{Base: xp, Disp: 128*(b/4) + 16*(b%4)}
 		}
-		src := q4PairSrc{w: Mem{Base: wp, Disp: 18 * b}, xpair: &xm, c: Mem{Base: cp, Disp: 16 * b}}
+		src := q4PairSrc{w: Mem{Base: wp, Disp: bsz * b}, xpair: &xm, c: Mem{Base: cp, Disp: 16 * b}}
 		src.dx = [2]Mem{{Base: dp, Disp: 4 * b}, {Base: dp, Disp: 4*b + 4}}
 		q4PairAVX2(src, single, k, a)
 	}
@@ -150,11 +162,11 @@ func matVecQ4AVX2(name string) {
 	Label(name + "_big")
 	CMPQ(n, U32(8))
 	JL(LabelRef(name + "_tail"))
-	prefetchStep(wp, prefetchAhead, 8*18)
+	prefetchStep(wp, prefetchAhead, 8*bsz)
 	for i := range acc {
 		step(2*i, false, acc[i])
 	}
-	ADDQ(U32(8*18), wp)
+	ADDQ(U32(8*bsz), wp)
 	ADDQ(U32(256), xp)
 	ADDQ(U32(128), cp)
 	ADDQ(U32(32), dp)
