@@ -211,6 +211,11 @@ func matMulQ8_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32,
 //go:noescape
 func matMulQ4_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
+// matMulQ5_0LanesNEON is matMulQ8_0LanesNEON for q5_0 weights.
+//
+//go:noescape
+func matMulQ5_0LanesNEON(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
 // matMulQ4_KLanesNEON is matMulQ8_0LanesNEON for q4_K weights and the
 // q8_K layout (kernels.lanesPrepK; xs holds the sub-block sums).
 //

@@ -1075,12 +1075,35 @@ func lanesStoreRow(name string) {
 // avx512 kernel's integers and float operations, so its results bit for
 // bit. Each row's 16 results are stored one by one at token strides.
 // Untimed: no arm64 hardware here (tested under qemu-user).
+//
+// With wsz 22 it is the q5_0 kernel: q4_0's nibbles (at byte 6) plus 16
+// for each bit of qh (dotLegacy's TBL, AND, CMEQ), less 16: q5_0's signed
+// values, -16..15.
 func matMulQLanes(name string, wsz int) {
-	q4 := wsz == 18
+	q4, q5 := wsz == 18, wsz == 22
+	if q5 {
+		var rep0, rep1, bits [16]byte
+		for i := 0; i < 16; i++ {
+			rep0[i] = byte(i / 8)
+			rep1[i] = byte(2 + i/8)
+			bits[i] = byte(1 << (i % 8))
+		}
+		data(name+"_rep0", rep0)
+		data(name+"_rep1", rep1)
+		data(name+"_bits", bits)
+	}
 	lanesHeader(name)
 	if q4 {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $8, V31.B16")
+	}
+	if q5 {
+		emit("VMOVI $15, V30.B16")
+		emit("VMOVI $16, V31.B16")
+		for i, t := range []string{"rep0", "rep1", "bits"} {
+			emit("MOVD $%s_%s<>(SB), R15", name, t)
+			emit("VLD1 (R15), [V%d.B16]", 8+i) // V8 rep0, V9 rep1, V10 bits
+		}
 	}
 	label(name + "_row")
 	emit("CMP $0, R3")
@@ -1092,14 +1115,31 @@ func matMulQLanes(name string, wsz int) {
 	zero(16, 17, 18, 19)
 	label(name + "_block")
 	emit("CBZ R13, %s_store", name)
-	emit("ADD $2, R10, R15")
-	if q4 {
+	switch {
+	case q4:
+		emit("ADD $2, R10, R15")
 		emit("VLD1 (R15), [V0.B16]")
 		emit("VUSHR $4, V0.B16, V1.B16")
 		emit("VAND V30.B16, V0.B16, V0.B16")
 		emit("VSUB V31.B16, V0.B16, V0.B16")
 		emit("VSUB V31.B16, V1.B16, V1.B16")
-	} else {
+	case q5:
+		emit("ADD $6, R10, R15")
+		emit("VLD1 (R15), [V0.B16]")
+		emit("VUSHR $4, V0.B16, V1.B16")
+		emit("VAND V30.B16, V0.B16, V0.B16")
+		emit("FMOVS 2(R10), F12") // qh
+		for i := 0; i < 2; i++ {
+			emit("VTBL V%d.B16, [V12.B16], V%d.B16", 8+i, 13+i)
+			emit("VAND V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VCMEQ V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VAND V31.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
+		}
+		emit("VSUB V31.B16, V0.B16, V0.B16")
+		emit("VSUB V31.B16, V1.B16, V1.B16")
+	default:
+		emit("ADD $2, R10, R15")
 		emit("VLD1 (R15), [V0.B16, V1.B16]")
 	}
 	zero(20, 21, 22, 23)
@@ -1812,6 +1852,7 @@ func main() {
 	dotprod = true
 	matMulQLanes("matMulQ8_0LanesNEON", 34)
 	matMulQLanes("matMulQ4_0LanesNEON", 18)
+	matMulQLanes("matMulQ5_0LanesNEON", 22)
 	matMulQ4KLanes("matMulQ4_KLanesNEON", false)
 	matMulQ4KLanes("matMulQ5_KLanesNEON", true)
 	matMulQ6KLanes("matMulQ6_KLanesNEON")
