@@ -285,3 +285,14 @@ func matVecQ8_0NEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 //
 //go:noescape
 func matVecQ4_0NEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ5_0NEON is matVecQ8_0NEON for q5_0 weights (within the float
+// bound of the q5_0 row dot).
+//
+//go:noescape
+func matVecQ5_0NEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ5_0NEONv80 is matVecQ8_0NEONv80 for q5_0 weights.
+//
+//go:noescape
+func matVecQ5_0NEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)

@@ -33,6 +33,7 @@ const (
 	mvQ5KA2        // q5_K weights, avx2 backend, likewise
 	mvQ6KA2        // q6_K weights, avx2 backend, likewise
 	mvQ5A2         // q5_0 weights, avx2 backend (the q4_0 kernel's layout)
+	mvQ5N          // q5_0 weights, neon backend, against the q8_0 activation itself
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
@@ -40,7 +41,7 @@ const (
 // (mvRowsAct).
 func (k mvKind) prepQ8() bool {
 	switch k {
-	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ4K, mvQ5K, mvQ6K, mvQ4KA2, mvQ5KA2, mvQ6KA2:
+	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ5N, mvQ4K, mvQ5K, mvQ6K, mvQ4KA2, mvQ5KA2, mvQ6KA2:
 		return false
 	}
 	return true
@@ -50,7 +51,7 @@ func (k mvKind) prepQ8() bool {
 // bit (so MatVec equals a MatMul that runs row dots): every range kernel
 // but q5_0's, which sum a row in another order than the q5_0 row dots (one
 // block per register there) and stay within the float bound.
-func (k mvKind) exactDot() bool { return k != mvQ5 && k != mvQ5A2 }
+func (k mvKind) exactDot() bool { return k != mvQ5 && k != mvQ5A2 && k != mvQ5N }
 
 // sparse reports whether kind is a sparse format's range kernel, which
 // reads 64-weight blocks of wsz bytes and the qs and dx of mvPrep (and,

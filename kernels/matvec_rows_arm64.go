@@ -2,12 +2,12 @@
 
 package kernels
 
-// The arm64 (neon) side of the decode helpers: range kernels for q8_0 and
-// q4_0, an activation quantizer, the SwiGLU activation and attention's
+// The arm64 (neon) side of the decode helpers: range kernels for q8_0,
+// q4_0 and q5_0, an activation quantizer, the SwiGLU activation and attention's
 // multi-row dots; no grouped dots yet.
 
-// mvRowsKind returns the neon backend's range kernel for q8_0 and q4_0
-// weights (they read the q8_0 activation row itself, as the row dot does),
+// mvRowsKind returns the neon backend's range kernel for q8_0, q4_0 and
+// q5_0 weights (they read the q8_0 activation row itself, as the row dot does),
 // else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend != neonBackend.Name {
@@ -18,6 +18,8 @@ func mvRowsKind(backend string, t Type) mvKind {
 		return mvQ8N
 	case Q4_0:
 		return mvQ4N
+	case Q5_0:
+		return mvQ5N
 	}
 	return mvNone
 }
@@ -26,9 +28,9 @@ func mvRows(mvKind, int, []byte, int, int, *mvPrep, []float32) {
 	panic("kernels: no prepared-activation range kernel on arm64")
 }
 
-// mvRowsAct writes y[0:rows] = rows consecutive q8_0 or q4_0 weight rows
-// (rb bytes apart, n values each) dotted with the q8_0 activation row xb,
-// each the row dot's result bit for bit (matVecQ*_0NEON, or the v80
+// mvRowsAct writes y[0:rows] = rows consecutive q8_0, q4_0 or q5_0 weight
+// rows (rb bytes apart, n values each) dotted with the q8_0 activation row
+// xb, each the row dot's result bit for bit (q5_0: within the float bound) (matVecQ*_0NEON, or the v80
 // variants without FEAT_DotProd).
 func mvRowsAct(kind mvKind, n int, w []byte, rb, rows int, xb []byte, y []float32) {
 	mvRowsNEON(kind, haveDotProd, n, w, rb, rows, xb, y)
@@ -43,8 +45,11 @@ func mvRowsNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []b
 	y = need(y, rows)
 	nb := n / 32
 	wsz := 34
-	if kind == mvQ4N {
+	switch kind {
+	case mvQ4N:
 		wsz = 18
+	case mvQ5N:
+		wsz = 22
 	}
 	if nb == 0 || rb < nb*wsz {
 		clear(y[:rows])
@@ -57,6 +62,10 @@ func mvRowsNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []b
 		matVecQ8_0NEON(&w[0], rb, &xb[0], nb, rows, &y[0])
 	case kind == mvQ8N:
 		matVecQ8_0NEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case kind == mvQ5N && dotprod:
+		matVecQ5_0NEON(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case kind == mvQ5N:
+		matVecQ5_0NEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
 	case dotprod:
 		matVecQ4_0NEON(&w[0], rb, &xb[0], nb, rows, &y[0])
 	default:

@@ -80,7 +80,7 @@ func TestNEONRowsKernel(t *testing.T) {
 // -128 and 127, a full-range activation block), with the weight data cut
 // to exactly the rows it holds; MatVec on 1 and 3 threads gives the same.
 func TestMatVecRowsNEON(t *testing.T) {
-	for _, ty := range []Type{Q8_0, Q4_0} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q5_0} {
 		kind := mvRowsKind(neonBackend.Name, ty)
 		if kind == mvNone {
 			t.Fatalf("%s: no neon range kernel", ty)
@@ -113,7 +113,14 @@ func TestMatVecRowsNEON(t *testing.T) {
 						t.Fatalf("%s nb=%d: wrote past the rows", ty, nb)
 					}
 					dot := neonDots(dp)[ty]
+					naive, bound := naiveMatVec(t, w, x)
 					for r := 0; r < rows; r++ {
+						if d := math.Abs(float64(y[r]) - naive[r]); !(d <= bound[r]) {
+							t.Fatalf("%s dotprod=%v nb=%d rows=%d: row %d = %g, naive %g", ty, dp, nb, rows, r, y[r], naive[r])
+						}
+						if !kind.exactDot() {
+							continue // q5_0: another order than its row dot
+						}
 						if want := dot(cols, w.Data[r*rb:(r+1)*rb], xq); math.Float32bits(y[r]) != math.Float32bits(want) {
 							t.Fatalf("%s dotprod=%v nb=%d rows=%d: row %d = %g, the row dot %g", ty, dp, nb, rows, r, y[r], want)
 						}

@@ -325,16 +325,35 @@ func rope(name string, neox bool) {
 func qBlock(wsz, acc int) {
 	emit("MOVHU (R0), R4")
 	emit("MOVHU (R1), R5")
-	emit("ADD $2, R0, R6")
 	emit("ADD $2, R1, R7")
-	if wsz == 18 {
+	switch wsz {
+	case 18:
 		// Low nibbles are elements 0-15, high nibbles 16-31; value-8.
+		emit("ADD $2, R0, R6")
 		emit("VLD1 (R6), [V0.B16]")
 		emit("VUSHR $4, V0.B16, V1.B16")
 		emit("VAND V30.B16, V0.B16, V0.B16")
 		emit("VSUB V31.B16, V0.B16, V0.B16")
 		emit("VSUB V31.B16, V1.B16, V1.B16")
-	} else {
+	case 22:
+		// q5_0: the nibbles plus 16 for each bit of qh (V8-V10: rep0,
+		// rep1, bits, as dotLegacy), value-16.
+		emit("ADD $6, R0, R6")
+		emit("VLD1 (R6), [V0.B16]")
+		emit("VUSHR $4, V0.B16, V1.B16")
+		emit("VAND V30.B16, V0.B16, V0.B16")
+		emit("FMOVS 2(R0), F12")
+		for i := 0; i < 2; i++ {
+			emit("VTBL V%d.B16, [V12.B16], V%d.B16", 8+i, 13+i)
+			emit("VAND V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VCMEQ V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VAND V31.B16, V%d.B16, V%d.B16", 13+i, 13+i)
+			emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
+		}
+		emit("VSUB V31.B16, V0.B16, V0.B16")
+		emit("VSUB V31.B16, V1.B16, V1.B16")
+	default:
+		emit("ADD $2, R0, R6")
 		emit("VLD1 (R6), [V0.B16, V1.B16]")
 	}
 	emit("VLD1 (R7), [V2.B16, V3.B16]")
@@ -1686,9 +1705,22 @@ func dotRows(name string, f16 bool) {
 // q8_0 activation blocks exactly as dotQ does (qBlock per block, blocks
 // alternating between two accumulators, an odd last one into the first,
 // the same reduction), so every result is dotQ's bit for bit. What it
-// drops is one Go call, bounds checks and constant setup per row.
+// drops is one Go call, bounds checks and constant setup per row. With wsz
+// 22 it is the q5_0 kernel (qBlock adds the fifth bits): within the float
+// bound of the q5_0 row dot (dotLegacy, one accumulator), not bit for bit.
 func matVecQ(name string, wsz int) {
-	q4 := wsz == 18
+	q4, q5 := wsz == 18, wsz == 22
+	if q5 {
+		var rep0, rep1, bits [16]byte
+		for i := 0; i < 16; i++ {
+			rep0[i] = byte(i / 8)
+			rep1[i] = byte(2 + i/8)
+			bits[i] = byte(1 << (i % 8))
+		}
+		data(name+"_rep0", rep0)
+		data(name+"_rep1", rep1)
+		data(name+"_bits", bits)
+	}
 	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, x *byte, nb int, rows int, y *float32)\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
 	emit("MOVD w+0(FP), R8")
@@ -1700,6 +1732,14 @@ func matVecQ(name string, wsz int) {
 	if q4 {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $8, V31.B16")
+	}
+	if q5 {
+		emit("VMOVI $15, V30.B16")
+		emit("VMOVI $16, V31.B16")
+		for i, t := range []string{"rep0", "rep1", "bits"} {
+			emit("MOVD $%s_%s<>(SB), R14", name, t)
+			emit("VLD1 (R14), [V%d.B16]", 8+i)
+		}
 	}
 	block := func(acc int) { qBlock(wsz, acc) }
 
@@ -1848,6 +1888,7 @@ func main() {
 		dotQx4("dotQ4_0x4"+sfx, 18)
 		matVecQ("matVecQ8_0"+sfx, 34)
 		matVecQ("matVecQ4_0"+sfx, 18)
+		matVecQ("matVecQ5_0"+sfx, 22)
 	}
 	dotprod = true
 	matMulQLanes("matMulQ8_0LanesNEON", 34)
