@@ -732,26 +732,7 @@ func matVecQ4Quad(name string) {
 	Label(name + "_tail")
 	TESTQ(n, n)
 	JLE(LabelRef(name + "_reduce"))
-	{
-		t, u := YMM(), YMM()
-		VBROADCASTI32X4(Mem{Base: wp, Disp: 2}, t)
-		vgf2p8affineqb(U8(0), nib, t, u)
-		xv := YMM()
-		VMOVDQU32(Mem{Base: xp}, xv.AsX())
-		VINSERTI32X4(U8(1), Mem{Base: xp, Disp: 64}, xv, xv)
-		s := YMM()
-		VMOVDQU32(Mem{Base: cp}, s.AsX()) // upper lanes zero
-		vpdpbusd(xv, u, s)
-		VCVTDQ2PS(s, s)
-		h := XMM()
-		VPBROADCASTW(Mem{Base: wp}, h)
-		dwy := YMM()
-		VCVTPH2PS(h, dwy)
-		e := YMM()
-		VBROADCASTSS(Mem{Base: dp}, e)
-		VMULPS(e, dwy, e)
-		VFMADD231PS(e, s, accT)
-	}
+	quadTailBlock(wp, xp, cp, dp, 2, nib, accT, nil)
 	ADDQ(U32(18), wp)
 	ADDQ(U32(16), xp)
 	ADDQ(U32(16), cp)
@@ -913,4 +894,37 @@ func prepAdvance(name string, qs, cs, c4, dxs, x4, li Register) {
 	XORQ(li, li)
 	ADDQ(U32(64), x4)
 	Label(name + "_next")
+}
+
+// quadTailBlock adds to accT the dot of the one block at wp (its nibbles at
+// wp+qs) with lane L of the activation's partial last quad (values at xp
+// and xp+64, corrections at cp, scale at dp), one block per ymm: the range
+// kernels' tail after their whole quads. fifth, when not nil, adds q5_0's
+// fifth bits to the unpacked codes, and the corrections are then doubled
+// (-16 Σx).
+func quadTailBlock(wp, xp, cp, dp Register, qs int, nib, accT VecVirtual, fifth func(u VecVirtual)) {
+	t, u := YMM(), YMM()
+	VBROADCASTI32X4(Mem{Base: wp, Disp: qs}, t)
+	vgf2p8affineqb(U8(0), nib, t, u)
+	if fifth != nil {
+		fifth(u)
+	}
+	xv := YMM()
+	VMOVDQU32(Mem{Base: xp}, xv.AsX())
+	VINSERTI32X4(U8(1), Mem{Base: xp, Disp: 64}, xv, xv)
+	s := YMM()
+	VMOVDQU32(Mem{Base: cp}, s.AsX()) // upper lanes zero
+	if fifth != nil {
+		VPADDD(s, s, s)
+	}
+	vpdpbusd(xv, u, s)
+	VCVTDQ2PS(s, s)
+	h := XMM()
+	VPBROADCASTW(Mem{Base: wp}, h)
+	dwy := YMM()
+	VCVTPH2PS(h, dwy)
+	e := YMM()
+	VBROADCASTSS(Mem{Base: dp}, e)
+	VMULPS(e, dwy, e)
+	VFMADD231PS(e, s, accT)
 }

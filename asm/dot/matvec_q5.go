@@ -174,29 +174,10 @@ func matVecQ5Quad(name string) {
 	Label(name + "_tail")
 	TESTQ(n, n)
 	JLE(LabelRef(name + "_reduce"))
-	{
-		t, u := YMM(), YMM()
-		VBROADCASTI32X4(Mem{Base: wp, Disp: 6}, t)
-		vgf2p8affineqb(U8(0), nib, t, u)
+	quadTailBlock(wp, xp, cp, dp, 6, nib, accT, func(u VecVirtual) {
 		KMOVD(Mem{Base: wp, Disp: 2}, kLo)
 		VPADDB(bit4.AsY(), u, kLo, u) // fifth bits: codes 0..31
-		xv := YMM()
-		VMOVDQU32(Mem{Base: xp}, xv.AsX())
-		VINSERTI32X4(U8(1), Mem{Base: xp, Disp: 64}, xv, xv)
-		s := YMM()
-		VMOVDQU32(Mem{Base: cp}, s.AsX()) // upper lanes zero
-		VPADDD(s, s, s)
-		vpdpbusd(xv, u, s)
-		VCVTDQ2PS(s, s)
-		h := XMM()
-		VPBROADCASTW(Mem{Base: wp}, h)
-		dwy := YMM()
-		VCVTPH2PS(h, dwy)
-		e := YMM()
-		VBROADCASTSS(Mem{Base: dp}, e)
-		VMULPS(e, dwy, e)
-		VFMADD231PS(e, s, accT)
-	}
+	})
 	ADDQ(U32(22), wp)
 	ADDQ(U32(16), xp)
 	ADDQ(U32(16), cp)

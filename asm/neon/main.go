@@ -342,14 +342,7 @@ func qBlock(wsz, acc int) {
 		emit("VLD1 (R6), [V0.B16]")
 		emit("VUSHR $4, V0.B16, V1.B16")
 		emit("VAND V30.B16, V0.B16, V0.B16")
-		emit("FMOVS 2(R0), F12")
-		for i := 0; i < 2; i++ {
-			emit("VTBL V%d.B16, [V12.B16], V%d.B16", 8+i, 13+i)
-			emit("VAND V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VCMEQ V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VAND V31.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
-		}
+		fifthBits("2(R0)", 8, 31)
 		emit("VSUB V31.B16, V0.B16, V0.B16")
 		emit("VSUB V31.B16, V1.B16, V1.B16")
 	default:
@@ -686,6 +679,45 @@ func dotQ6K(name string) {
 	emit("RET")
 }
 
+// fifthBitTables emits q5_0's and q5_1's fifth-bit tables, name_rep0,
+// name_rep1 (which qh byte each of 16 elements reads) and name_bits (its
+// bit), and loadFifthBitTables loads them into V(v), V(v+1), V(v+2)
+// through the scratch register r.
+func fifthBitTables(name string) {
+	var rep0, rep1, bits [16]byte
+	for i := 0; i < 16; i++ {
+		rep0[i] = byte(i / 8)
+		rep1[i] = byte(2 + i/8)
+		bits[i] = byte(1 << (i % 8))
+	}
+	data(name+"_rep0", rep0)
+	data(name+"_rep1", rep1)
+	data(name+"_bits", bits)
+}
+
+func loadFifthBitTables(name string, v int, r string) {
+	for i, t := range []string{"rep0", "rep1", "bits"} {
+		emit("MOVD $%s_%s<>(SB), %s", name, t, r)
+		emit("VLD1 (%s), [V%d.B16]", r, v+i)
+	}
+}
+
+// fifthBits adds 16 to each of the 32 codes in V0 (elements 0-15) and V1
+// (16-31) whose bit of the 4 qh bytes at qh is set: TBL replicates the qh
+// bytes (tables from V(v): rep0, rep1, bits), AND and CMEQ against
+// single-bit masks pick the bits, AND with V(sixteen) (16s) makes 16.
+// V12-V14 are clobbered.
+func fifthBits(qh string, v, sixteen int) {
+	emit("FMOVS %s, F12", qh)
+	for i := 0; i < 2; i++ {
+		emit("VTBL V%d.B16, [V12.B16], V%d.B16", v+i, 13+i)
+		emit("VAND V%d.B16, V%d.B16, V%d.B16", v+2, 13+i, 13+i)
+		emit("VCMEQ V%d.B16, V%d.B16, V%d.B16", v+2, 13+i, 13+i)
+		emit("VAND V%d.B16, V%d.B16, V%d.B16", sixteen, 13+i, 13+i)
+		emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
+	}
+}
+
 // data emits a 16-byte read-only table.
 func data(name string, b [16]byte) {
 	for i := 0; i < 16; i += 8 {
@@ -891,16 +923,8 @@ func dotQ3K(name string) {
 // masks picks the bits). SDOT gives sum q*x and, for the formats with a
 // minimum, sum x; exact integer sums, float order differs from ref (bounded).
 func dotLegacy(name string, bsz int, hasMin bool, qhOff, qsOff int, q50 bool) {
-	var rep0, rep1, bits [16]byte
-	for i := 0; i < 16; i++ {
-		rep0[i] = byte(i / 8)
-		rep1[i] = byte(2 + i/8)
-		bits[i] = byte(1 << (i % 8))
-	}
 	if qhOff >= 0 {
-		data(name+"_rep0", rep0)
-		data(name+"_rep1", rep1)
-		data(name+"_bits", bits)
+		fifthBitTables(name)
 	}
 	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
@@ -911,10 +935,7 @@ func dotLegacy(name string, bsz int, hasMin bool, qhOff, qsOff int, q50 bool) {
 	emit("VMOVI $16, V29.B16")
 	emit("VMOVI $1, V28.B16")
 	if qhOff >= 0 {
-		for i, t := range []string{"rep0", "rep1", "bits"} {
-			emit("MOVD $%s_%s<>(SB), R10", name, t)
-			emit("VLD1 (R10), [V%d.B16]", 24+i) // V24 rep0, V25 rep1, V26 bits
-		}
+		loadFifthBitTables(name, 24, "R10") // V24 rep0, V25 rep1, V26 bits
 	}
 	zero(16)
 	label(name + "_loop")
@@ -924,14 +945,7 @@ func dotLegacy(name string, bsz int, hasMin bool, qhOff, qsOff int, q50 bool) {
 	emit("VUSHR $4, V0.B16, V1.B16")
 	emit("VAND V30.B16, V0.B16, V0.B16")
 	if qhOff >= 0 {
-		emit("FMOVS %d(R0), F12", qhOff)
-		for i := 0; i < 2; i++ {
-			emit("VTBL V%d.B16, [V12.B16], V%d.B16", 24+i, 13+i)
-			emit("VAND V26.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VCMEQ V26.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VAND V29.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
-		}
+		fifthBits(fmt.Sprintf("%d(R0)", qhOff), 24, 29)
 	}
 	if q50 {
 		emit("VSUB V29.B16, V0.B16, V0.B16")
@@ -1101,15 +1115,7 @@ func lanesStoreRow(name string) {
 func matMulQLanes(name string, wsz int) {
 	q4, q5 := wsz == 18, wsz == 22
 	if q5 {
-		var rep0, rep1, bits [16]byte
-		for i := 0; i < 16; i++ {
-			rep0[i] = byte(i / 8)
-			rep1[i] = byte(2 + i/8)
-			bits[i] = byte(1 << (i % 8))
-		}
-		data(name+"_rep0", rep0)
-		data(name+"_rep1", rep1)
-		data(name+"_bits", bits)
+		fifthBitTables(name)
 	}
 	lanesHeader(name)
 	if q4 {
@@ -1119,10 +1125,7 @@ func matMulQLanes(name string, wsz int) {
 	if q5 {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $16, V31.B16")
-		for i, t := range []string{"rep0", "rep1", "bits"} {
-			emit("MOVD $%s_%s<>(SB), R15", name, t)
-			emit("VLD1 (R15), [V%d.B16]", 8+i) // V8 rep0, V9 rep1, V10 bits
-		}
+		loadFifthBitTables(name, 8, "R15") // V8 rep0, V9 rep1, V10 bits
 	}
 	label(name + "_row")
 	emit("CMP $0, R3")
@@ -1147,14 +1150,7 @@ func matMulQLanes(name string, wsz int) {
 		emit("VLD1 (R15), [V0.B16]")
 		emit("VUSHR $4, V0.B16, V1.B16")
 		emit("VAND V30.B16, V0.B16, V0.B16")
-		emit("FMOVS 2(R10), F12") // qh
-		for i := 0; i < 2; i++ {
-			emit("VTBL V%d.B16, [V12.B16], V%d.B16", 8+i, 13+i)
-			emit("VAND V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VCMEQ V10.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VAND V31.B16, V%d.B16, V%d.B16", 13+i, 13+i)
-			emit("VORR V%d.B16, V%d.B16, V%d.B16", 13+i, i, i)
-		}
+		fifthBits("2(R10)", 8, 31)
 		emit("VSUB V31.B16, V0.B16, V0.B16")
 		emit("VSUB V31.B16, V1.B16, V1.B16")
 	default:
@@ -1711,15 +1707,7 @@ func dotRows(name string, f16 bool) {
 func matVecQ(name string, wsz int) {
 	q4, q5 := wsz == 18, wsz == 22
 	if q5 {
-		var rep0, rep1, bits [16]byte
-		for i := 0; i < 16; i++ {
-			rep0[i] = byte(i / 8)
-			rep1[i] = byte(2 + i/8)
-			bits[i] = byte(1 << (i % 8))
-		}
-		data(name+"_rep0", rep0)
-		data(name+"_rep1", rep1)
-		data(name+"_bits", bits)
+		fifthBitTables(name)
 	}
 	fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, x *byte, nb int, rows int, y *float32)\n", name)
 	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
@@ -1736,10 +1724,7 @@ func matVecQ(name string, wsz int) {
 	if q5 {
 		emit("VMOVI $15, V30.B16")
 		emit("VMOVI $16, V31.B16")
-		for i, t := range []string{"rep0", "rep1", "bits"} {
-			emit("MOVD $%s_%s<>(SB), R14", name, t)
-			emit("VLD1 (R14), [V%d.B16]", 8+i)
-		}
+		loadFifthBitTables(name, 8, "R14") // V8 rep0, V9 rep1, V10 bits
 	}
 	block := func(acc int) { qBlock(wsz, acc) }
 
