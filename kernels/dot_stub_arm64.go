@@ -296,3 +296,36 @@ func matVecQ5_0NEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
 //
 //go:noescape
 func matVecQ5_0NEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ4_KNEON writes to y[0:rows] the q4_K x q8_K dot products of the
+// rows weight rows at w (rb bytes apart, nb super-blocks each) with the
+// q8_K blocks at x: dotQ4_KNEON's loop for every row, so each row its
+// result bit for bit. Needs FEAT_DotProd.
+//
+//go:noescape
+func matVecQ4_KNEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ5_KNEON is matVecQ4_KNEON for q5_K weights.
+//
+//go:noescape
+func matVecQ5_KNEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ6_KNEON is matVecQ4_KNEON for q6_K weights.
+//
+//go:noescape
+func matVecQ6_KNEON(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ4_KNEONv80 is matVecQ4_KNEON without FEAT_DotProd.
+//
+//go:noescape
+func matVecQ4_KNEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ5_KNEONv80 is matVecQ5_KNEON without FEAT_DotProd.
+//
+//go:noescape
+func matVecQ5_KNEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)
+
+// matVecQ6_KNEONv80 is matVecQ6_KNEON without FEAT_DotProd.
+//
+//go:noescape
+func matVecQ6_KNEONv80(w *byte, rb int, x *byte, nb int, rows int, y *float32)

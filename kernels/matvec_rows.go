@@ -34,6 +34,9 @@ const (
 	mvQ6KA2        // q6_K weights, avx2 backend, likewise
 	mvQ5A2         // q5_0 weights, avx2 backend (the q4_0 kernel's layout)
 	mvQ5N          // q5_0 weights, neon backend, against the q8_0 activation itself
+	mvQ4KN         // q4_K weights, neon backend, against the q8_K activation itself
+	mvQ5KN         // q5_K weights, neon backend, likewise
+	mvQ6KN         // q6_K weights, neon backend, likewise
 )
 
 // prepQ8 reports whether kind reads the q8_0 activation laid out in mvPrep
@@ -41,7 +44,8 @@ const (
 // (mvRowsAct).
 func (k mvKind) prepQ8() bool {
 	switch k {
-	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ5N, mvQ4K, mvQ5K, mvQ6K, mvQ4KA2, mvQ5KA2, mvQ6KA2:
+	case mvNone, mvF16, mvQ2K, mvTQ2, mvQ8N, mvQ4N, mvQ5N, mvQ4K, mvQ5K, mvQ6K, mvQ4KA2, mvQ5KA2, mvQ6KA2,
+		mvQ4KN, mvQ5KN, mvQ6KN:
 		return false
 	}
 	return true

@@ -6,7 +6,8 @@ import (
 )
 
 // TestMatVecRowsSuperBlocks checks the super-block decode range kernels
-// (avx512: q2_k, tq2_0, q4_K, q5_K, q6_K; avx2: q4_K, q5_K, q6_K) over
+// (avx512: q2_k, tq2_0, q4_K, q5_K, q6_K; avx2 and neon: q4_K, q5_K,
+// q6_K) over
 // every super-block count 1..9 (odd counts end in the tail kernel) and row
 // counts 1, 3, 9, plus one matrix large enough for MatVec to split it over
 // the pool:
@@ -37,7 +38,7 @@ func TestMatVecRowsSuperBlocks(t *testing.T) {
 		cases = append(cases, bt{"avx512", ty})
 	}
 	for _, ty := range []Type{Q4_K, Q5_K, Q6_K} {
-		cases = append(cases, bt{"avx2", ty})
+		cases = append(cases, bt{"avx2", ty}, bt{"neon", ty})
 	}
 	for _, tc := range cases {
 		ty := tc.ty

@@ -3,12 +3,12 @@
 package kernels
 
 // The arm64 (neon) side of the decode helpers: range kernels for q8_0,
-// q4_0 and q5_0, an activation quantizer, the SwiGLU activation and attention's
-// multi-row dots; no grouped dots yet.
+// q4_0, q5_0, q4_K, q5_K and q6_K, an activation quantizer, the SwiGLU
+// activation and attention's multi-row dots; no grouped dots yet.
 
-// mvRowsKind returns the neon backend's range kernel for q8_0, q4_0 and
-// q5_0 weights (they read the q8_0 activation row itself, as the row dot does),
-// else mvNone.
+// mvRowsKind returns the neon backend's range kernel for q8_0, q4_0, q5_0,
+// q4_K, q5_K and q6_K weights (they read the activation row itself, q8_0
+// or q8_K, as the row dot does), else mvNone.
 func mvRowsKind(backend string, t Type) mvKind {
 	if backend != neonBackend.Name {
 		return mvNone
@@ -20,6 +20,12 @@ func mvRowsKind(backend string, t Type) mvKind {
 		return mvQ4N
 	case Q5_0:
 		return mvQ5N
+	case Q4_K:
+		return mvQ4KN
+	case Q5_K:
+		return mvQ5KN
+	case Q6_K:
+		return mvQ6KN
 	}
 	return mvNone
 }
@@ -40,6 +46,11 @@ func mvRowsAct(kind mvKind, n int, w []byte, rb, rows int, xb []byte, y []float3
 // ones.
 func mvRowsNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []byte, y []float32) {
 	if rows <= 0 {
+		return
+	}
+	switch kind {
+	case mvQ4KN, mvQ5KN, mvQ6KN:
+		mvRowsKNEON(kind, dotprod, n, w, rb, rows, xb, y)
 		return
 	}
 	y = need(y, rows)
@@ -70,6 +81,40 @@ func mvRowsNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []b
 		matVecQ4_0NEON(&w[0], rb, &xb[0], nb, rows, &y[0])
 	default:
 		matVecQ4_0NEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
+	}
+}
+
+// mvRowsKNEON is mvRowsNEON for q4_K, q5_K and q6_K weights against the
+// q8_K activation row xb: the row dots' loops for every row (bit for bit).
+func mvRowsKNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []byte, y []float32) {
+	y = need(y, rows)
+	bsz := 144
+	switch kind {
+	case mvQ5KN:
+		bsz = 176
+	case mvQ6KN:
+		bsz = 210
+	}
+	nb := n / 256
+	if nb == 0 || rb < nb*bsz {
+		clear(y[:rows])
+		return
+	}
+	w = need(w, (rows-1)*rb+nb*bsz)
+	xb = need(xb, nb*292)
+	switch {
+	case kind == mvQ4KN && dotprod:
+		matVecQ4_KNEON(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case kind == mvQ4KN:
+		matVecQ4_KNEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case kind == mvQ5KN && dotprod:
+		matVecQ5_KNEON(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case kind == mvQ5KN:
+		matVecQ5_KNEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
+	case dotprod:
+		matVecQ6_KNEON(&w[0], rb, &xb[0], nb, rows, &y[0])
+	default:
+		matVecQ6_KNEONv80(&w[0], rb, &xb[0], nb, rows, &y[0])
 	}
 }
 

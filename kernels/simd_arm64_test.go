@@ -141,3 +141,38 @@ func TestMatVecRowsNEON(t *testing.T) {
 		}
 	}
 }
+
+// TestMatVecRowsKNEON: the neon q4_K, q5_K and q6_K range kernels, in both
+// variants (SDOT and ARMv8.0), give each row the variant's row dot bit for
+// bit, for 1..5 super-blocks and 1, 3 or 9 rows (TestMatVecRowsSuperBlocks
+// checks the CPU's own variant further: extremes, guard bytes, MatVec).
+func TestMatVecRowsKNEON(t *testing.T) {
+	for _, ty := range []Type{Q4_K, Q5_K, Q6_K} {
+		kind := mvRowsKind(neonBackend.Name, ty)
+		for nb := 1; nb <= 5; nb++ {
+			cols := nb * 256
+			for _, rows := range []int{1, 3, 9} {
+				w := randMatrix(t, uint64(nb*100+rows)+uint64(ty), ty, rows, cols)
+				rb := len(w.Data) / rows
+				xb := make([]byte, nb*292)
+				if err := Quantize(Q8_K, xb, randRow(newRand(uint64(nb)), cols)); err != nil {
+					t.Fatal(err)
+				}
+				for _, dp := range []bool{false, true} {
+					y := make([]float32, rows+1)
+					y[rows] = 42
+					mvRowsNEON(kind, dp, cols, w.Data[:len(w.Data):len(w.Data)], rb, rows, xb, y[:rows])
+					if y[rows] != 42 {
+						t.Fatalf("%s nb=%d: wrote past the rows", ty, nb)
+					}
+					dot := neonDots(dp)[ty]
+					for r := 0; r < rows; r++ {
+						if want := dot(cols, w.Data[r*rb:(r+1)*rb], xb); math.Float32bits(y[r]) != math.Float32bits(want) {
+							t.Fatalf("%s dotprod=%v nb=%d rows=%d: row %d = %g, the row dot %g", ty, dp, nb, rows, r, y[r], want)
+						}
+					}
+				}
+			}
+		}
+	}
+}

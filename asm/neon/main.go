@@ -414,15 +414,13 @@ func widen4(r string, lo, hi int) {
 //
 // With q5 it is the q5_K dot: the same layout with qh[32] at 16 (bit s of
 // qh[l] is bit 4 of element 32s+l) and qs at 48.
-func dotQ4K(name string, q5 bool) {
-	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
-	emit("MOVD w+0(FP), R0")
-	emit("MOVD x+8(FP), R1")
-	emit("MOVD nb+16(FP), R2")
+//
+// With rows it is the decode range kernel of the same (kHeader).
+func dotQ4K(name string, q5, rows bool) {
+	kHeader(name, rows)
 	emit("VMOVI $15, V30.B16")
 	emit("VMOVI $16, V29.B16")
-	zero(19)
+	kRowStart(name, rows)
 	bsz, qoff := 144, 16
 	if q5 {
 		bsz, qoff = 176, 48
@@ -503,7 +501,57 @@ func dotQ4K(name string, q5 bool) {
 	emit("ADD $292, R1, R1")
 	emit("SUB $1, R2, R2")
 	emit("B %s_loop", name)
+	kFinish(name, rows)
+}
+
+// kHeader emits the TEXT line of a super-block dot against q8_K and loads
+// w, x, nb into R0, R1, R2: the row dot (func(w, x *byte, nb int) float32),
+// or with rows its decode range kernel (func(w *byte, rb int, x *byte, nb
+// int, rows int, y *float32)), whose row registers are R19 (w), R20 (rb),
+// R21 (x), R22 (nb), R23 (rows) and R24 (y). kRowStart begins a row (the
+// range kernel: leaves at name_end when none is left) and kFinish, at the
+// label name_done, returns the sum F19 or stores it and goes on with the
+// next row: one call per worker instead of one per row, constants set up
+// once.
+func kHeader(name string, rows bool) {
+	if rows {
+		fmt.Fprintf(&out, "\n// func %s(w *byte, rb int, x *byte, nb int, rows int, y *float32)\n", name)
+		fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-48\n", name)
+		for i, a := range []string{"w", "rb", "x", "nb", "rows", "y"} {
+			emit("MOVD %s+%d(FP), R%d", a, 8*i, 19+i)
+		}
+		return
+	}
+	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
+	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
+	emit("MOVD w+0(FP), R0")
+	emit("MOVD x+8(FP), R1")
+	emit("MOVD nb+16(FP), R2")
+}
+
+func kRowStart(name string, rows bool) {
+	if rows {
+		label(name + "_row")
+		emit("CBZ R23, %s_end", name)
+		emit("MOVD R19, R0")
+		emit("MOVD R21, R1")
+		emit("MOVD R22, R2")
+	}
+	zero(19)
+}
+
+func kFinish(name string, rows bool) {
 	label(name + "_done")
+	if rows {
+		emit("FMOVS F19, (R24)")
+		emit("ADD $4, R24, R24")
+		emit("ADD R20, R19, R19")
+		emit("SUB $1, R23, R23")
+		emit("B %s_row", name)
+		label(name + "_end")
+		emit("RET")
+		return
+	}
 	emit("FMOVS F19, ret+24(FP)")
 	emit("RET")
 }
@@ -613,16 +661,14 @@ func dot2Bit(name string, q2k bool) {
 // (qh[32h+l] >> 2k) & 3; value = code - 32 (signed, so SDOT takes it
 // directly); each 16-value sub-block sum is weighted by its int8 scale (MLA
 // by element). Float order as ref's kBlockSum: bit-identical.
-func dotQ6K(name string) {
-	fmt.Fprintf(&out, "\n// func %s(w, x *byte, nb int) float32\n", name)
-	fmt.Fprintf(&out, "TEXT ·%s(SB), NOSPLIT, $0-28\n", name)
-	emit("MOVD w+0(FP), R0")
-	emit("MOVD x+8(FP), R1")
-	emit("MOVD nb+16(FP), R2")
+//
+// With rows it is the decode range kernel of the same (kHeader).
+func dotQ6K(name string, rows bool) {
+	kHeader(name, rows)
 	emit("VMOVI $15, V30.B16")
 	emit("VMOVI $48, V29.B16")
 	emit("VMOVI $32, V31.B16")
-	zero(19)
+	kRowStart(name, rows)
 	label(name + "_loop")
 	emit("CBZ R2, %s_done", name)
 	zero(17, 18)
@@ -674,9 +720,7 @@ func dotQ6K(name string) {
 	emit("ADD $292, R1, R1")
 	emit("SUB $1, R2, R2")
 	emit("B %s_loop", name)
-	label(name + "_done")
-	emit("FMOVS F19, ret+24(FP)")
-	emit("RET")
+	kFinish(name, rows)
 }
 
 // fifthBitTables emits q5_0's and q5_1's fifth-bit tables, name_rep0,
@@ -1855,12 +1899,12 @@ func main() {
 		}
 		dotQ("dotQ8_0"+sfx, 34)
 		dotQ("dotQ4_0"+sfx, 18)
-		dotQ4K("dotQ4_K"+sfx, false)
-		dotQ4K("dotQ5_K"+sfx, true)
+		dotQ4K("dotQ4_K"+sfx, false, false)
+		dotQ4K("dotQ5_K"+sfx, true, false)
 		dot2Bit("dotQ2_K"+sfx, true)
 		dot2Bit("dotTQ2_0"+sfx, false)
 		dotTQ1("dotTQ1_0" + sfx)
-		dotQ6K("dotQ6_K" + sfx)
+		dotQ6K("dotQ6_K"+sfx, false)
 		dotQ3K("dotQ3_K" + sfx)
 		dotLegacy("dotQ4_1"+sfx, 20, true, -1, 4, false)
 		dotLegacy("dotQ5_0"+sfx, 22, false, 2, 6, true)
@@ -1874,6 +1918,9 @@ func main() {
 		matVecQ("matVecQ8_0"+sfx, 34)
 		matVecQ("matVecQ4_0"+sfx, 18)
 		matVecQ("matVecQ5_0"+sfx, 22)
+		dotQ4K("matVecQ4_K"+sfx, false, true)
+		dotQ4K("matVecQ5_K"+sfx, true, true)
+		dotQ6K("matVecQ6_K"+sfx, true)
 	}
 	dotprod = true
 	matMulQLanes("matMulQ8_0LanesNEON", 34)
