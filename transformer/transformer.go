@@ -796,8 +796,10 @@ func (m *Model) KVBytesPerToken() int64 {
 	return 2 * int64(m.cfg.Layers) * kvRowBytes(m.kvType, int64(m.kvDim))
 }
 
-// Close stops the worker pool and frees the copied weights (Options.NoMmap).
-// The gguf file stays open (the caller owns it).
+// Close stops the worker pool and frees the copied weights (Options.NoMmap)
+// and the KV cache, which live outside the Go heap: a Model that is never
+// closed keeps them until the process ends. The gguf file stays open (the
+// caller owns it).
 func (m *Model) Close() error {
 	if !m.closed {
 		m.closed = true
