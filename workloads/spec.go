@@ -948,8 +948,12 @@ func compressionProblem(c results.CellConfig) string {
 	case c.Prune != "" && c.Method == "gptq" && c.Prune != "sparsegpt":
 		return fmt.Sprintf("pruner %s with method gptq: joint pruning and GPTQ is sparsegpt's", c.Prune) + exclude
 	}
-	if q, err := model.ParseQuant(c.WeightType); err == nil && q.Mix {
-		return fmt.Sprintf("%s is llama.cpp's mixture of types, which compression cannot write (it needs one weight type)", c.WeightType) + exclude
+	// rtn without pruning on a preset runs the plain generated file, which
+	// can be a mixture; anything that compresses needs one weight type.
+	compresses := c.Prune != "" || c.Method != "rtn" || runners.IsModelFile(c.Model)
+	if q, err := model.ParseQuant(c.WeightType); err == nil && q.Mix && compresses {
+		return fmt.Sprintf("%s is llama.cpp's mixture of types, which compression cannot write (it needs one weight type); add an exclude rule {types: [%s], methods: [%s], pruning: [%s]}",
+			c.WeightType, c.WeightType, orNone(c.Method), orNone(c.Prune))
 	}
 	if c.Method == "gptq" && c.WeightType != "" && !slices.Contains(compress.GPTQTypes(), c.WeightType) {
 		return fmt.Sprintf("method gptq cannot write %s (gptq types: %s); add an exclude rule {methods: [gptq], types: [%s]}",

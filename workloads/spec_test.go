@@ -85,6 +85,12 @@ func TestMixtureType(t *testing.T) {
 	if err := s.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	// rtn without pruning runs the generated mixture itself: no problem.
+	rtn := s
+	rtn.Methods = []string{"rtn"}
+	if err := rtn.Validate(); err != nil {
+		t.Errorf("q4_k_m with rtn: %v", err)
+	}
 	got := map[string]bool{}
 	for _, c := range s.Cells() {
 		got[c.WeightType] = true
