@@ -64,6 +64,21 @@ func FileType(t kernels.Type) (ftype uint32, ok bool) {
 	return 0, false
 }
 
+// fileTypeNames are llama.cpp's llama_ftype names (llama.h), without the
+// LLAMA_FTYPE_ and MOSTLY_ prefixes.
+var fileTypeNames = map[uint32]string{
+	0: "F32", 1: "F16", 2: "Q4_0", 3: "Q4_1", 7: "Q8_0", 8: "Q5_0", 9: "Q5_1",
+	10: "Q2_K", 11: "Q3_K_S", 12: "Q3_K_M", 13: "Q3_K_L", 14: "Q4_K_S", 15: "Q4_K_M",
+	16: "Q5_K_S", 17: "Q5_K_M", 18: "Q6_K", 19: "IQ2_XXS", 20: "IQ2_XS", 21: "Q2_K_S",
+	22: "IQ3_XS", 23: "IQ3_XXS", 24: "IQ1_S", 25: "IQ4_NL", 26: "IQ3_S", 27: "IQ3_M",
+	28: "IQ2_S", 29: "IQ2_M", 30: "IQ4_XS", 31: "IQ1_M", 32: "BF16", 36: "TQ1_0",
+	37: "TQ2_0", 38: "MXFP4_MOE",
+}
+
+// FileTypeName names a general.file_type value as llama.cpp does
+// ("Q4_K_M"), or "" for a value it has no name for.
+func FileTypeName(ft uint32) string { return fileTypeNames[ft] }
+
 // Metadata is the key-value set Generate writes for c with weights of type
 // t: general.*, the llama.cpp {arch}.* hyperparameters, the "none"
 // tokenizer with {arch}.vocab_size (which llama.cpp needs to size a

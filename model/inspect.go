@@ -27,6 +27,9 @@ type Inspection struct {
 	Total       TypeTotal     `json:"total"`
 	Config      *Config       `json:"config,omitempty"`       // when the file is a model edgebench can run
 	ConfigError string        `json:"config_error,omitempty"` // why it is not
+	// FileType names general.file_type as llama.cpp does ("Q4_K_M"); empty
+	// when the file has none or llama.cpp has no name for it.
+	FileType string `json:"file_type,omitempty"`
 }
 
 // MetaEntry is one metadata key. Arrays longer than MaxInspectArray are
@@ -116,6 +119,9 @@ func Inspect(f *gguf.File) *Inspection {
 	} else {
 		in.ConfigError = err.Error()
 	}
+	if ft, err := f.Uint32("general.file_type"); err == nil {
+		in.FileType = FileTypeName(ft)
+	}
 	return in
 }
 
@@ -194,8 +200,12 @@ func (in *Inspection) WriteText(w io.Writer) error {
 	} else {
 		fmt.Fprintf(w, "model:   not runnable by edgebench: %s\n", in.ConfigError)
 	}
-	fmt.Fprintf(w, "weights: %d tensors, %s values, %s bytes, %.3f bits/weight\n\n",
-		in.Total.Tensors, groupDigits(in.Total.Elements), groupDigits(in.Total.Bytes), in.Total.BitsPerWeight)
+	quant := ""
+	if in.FileType != "" {
+		quant = ", " + in.FileType
+	}
+	fmt.Fprintf(w, "weights: %d tensors, %s values, %s bytes, %.3f bits/weight%s\n\n",
+		in.Total.Tensors, groupDigits(in.Total.Elements), groupDigits(in.Total.Bytes), in.Total.BitsPerWeight, quant)
 
 	fmt.Fprintf(w, "metadata (%d keys)\n", len(in.Metadata))
 	t := newTable(w)

@@ -144,6 +144,9 @@ func TestGenerateQ4KM(t *testing.T) {
 	if ft, err := f.Uint32("general.file_type"); err != nil || ft != 15 {
 		t.Errorf("general.file_type = %d, %v; want 15", ft, err)
 	}
+	if name := Inspect(f).FileType; name != "Q4_K_M" {
+		t.Errorf("Inspect names the file type %q, want Q4_K_M", name)
+	}
 	if _, err := ConfigFromGGUF(f); err != nil {
 		t.Fatal(err)
 	}
