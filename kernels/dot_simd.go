@@ -159,3 +159,22 @@ func legacyDot(n int, w, x []byte, bsz int, asm func(w, x *byte, nb int) float32
 	x = need(x, nb*34)
 	return asm(&w[0], &x[0], nb)
 }
+
+// superRows checks a super-block range kernel's operands: rows weight rows
+// rb bytes apart, each n/256 super-blocks of bsz bytes, against a q8_K
+// activation x (292 bytes a super-block). It returns the super-block count
+// and the operands cut to what the kernel reads (bounds checked once), or
+// ok false when there is nothing to run: no rows, or rows too short for a
+// super-block, whose results (y[:rows]) it then zeroes.
+func superRows(n int, w []byte, rb, rows, bsz int, x []byte, y []float32) (nb int, wr, xr []byte, yr []float32, ok bool) {
+	if rows <= 0 {
+		return 0, nil, nil, nil, false
+	}
+	y = need(y, rows)
+	nb = n / 256
+	if nb <= 0 || rb < nb*bsz {
+		clear(y[:rows])
+		return 0, nil, nil, nil, false
+	}
+	return nb, need(w, (rows-1)*rb+nb*bsz), need(x, nb*292), y, true
+}

@@ -144,19 +144,10 @@ func mvRows2Bit(q2k bool, n int, w []byte, rb, rows int, x []byte, y []float32) 
 	if q2k {
 		bsz, tail = 84, dotQ2_KAVX2
 	}
-	if rows <= 0 {
+	nb, w, x, y, ok := superRows(n, w, rb, rows, bsz, x, y)
+	if !ok {
 		return
 	}
-	y = need(y, rows)
-	nb := n / 256
-	if nb <= 0 || rb < nb*bsz {
-		for r := range y[:rows] {
-			y[r] = 0
-		}
-		return
-	}
-	w = need(w, (rows-1)*rb+nb*bsz)
-	x = need(x, nb*292)
 	m := nb &^ 1
 	switch {
 	case m > 0 && q2k:
@@ -180,10 +171,6 @@ func mvRows2Bit(q2k bool, n int, w []byte, rb, rows int, x []byte, y []float32) 
 // dotQ6KAVX2) for every row, so each row equals that dot bit for bit. The assembly is called directly (not
 // through a func value) so that its //go:noescape holds.
 func mvRowsK(kind mvKind, n int, w []byte, rb, rows int, x []byte, y []float32) {
-	if rows <= 0 {
-		return
-	}
-	y = need(y, rows)
 	bsz := 144
 	switch kind {
 	case mvQ5K, mvQ5KA2:
@@ -191,15 +178,10 @@ func mvRowsK(kind mvKind, n int, w []byte, rb, rows int, x []byte, y []float32) 
 	case mvQ6K, mvQ6KA2:
 		bsz = 210
 	}
-	nb := n / 256
-	if nb <= 0 || rb < nb*bsz {
-		for r := range y[:rows] {
-			y[r] = 0
-		}
+	nb, w, x, y, ok := superRows(n, w, rb, rows, bsz, x, y)
+	if !ok {
 		return
 	}
-	w = need(w, (rows-1)*rb+nb*bsz)
-	x = need(x, nb*292)
 	switch kind {
 	case mvQ4K:
 		matVecQ4_KAVX512(&w[0], rb, &x[0], nb, rows, &y[0])

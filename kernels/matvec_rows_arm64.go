@@ -87,7 +87,6 @@ func mvRowsNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []b
 // mvRowsKNEON is mvRowsNEON for q4_K, q5_K and q6_K weights against the
 // q8_K activation row xb: the row dots' loops for every row (bit for bit).
 func mvRowsKNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []byte, y []float32) {
-	y = need(y, rows)
 	bsz := 144
 	switch kind {
 	case mvQ5KN:
@@ -95,13 +94,10 @@ func mvRowsKNEON(kind mvKind, dotprod bool, n int, w []byte, rb, rows int, xb []
 	case mvQ6KN:
 		bsz = 210
 	}
-	nb := n / 256
-	if nb == 0 || rb < nb*bsz {
-		clear(y[:rows])
+	nb, w, xb, y, ok := superRows(n, w, rb, rows, bsz, xb, y)
+	if !ok {
 		return
 	}
-	w = need(w, (rows-1)*rb+nb*bsz)
-	xb = need(xb, nb*292)
 	switch {
 	case kind == mvQ4KN && dotprod:
 		matVecQ4_KNEON(&w[0], rb, &xb[0], nb, rows, &y[0])

@@ -190,6 +190,32 @@ func vpdpwssd(a, b, acc Op) {
 	})
 }
 
+// loadZMM loads the 64 bytes at m into a new zmm register.
+func loadZMM(m Mem) VecVirtual {
+	v := ZMM()
+	VMOVDQU64(m, v)
+	return v
+}
+
+// quadRangeHeader emits the TEXT line of a q4_0/q5_0 decode range kernel
+// over the activation's quad layout (kernels.mvPrep: x4, c4, dx) and loads
+// its arguments.
+func quadRangeHeader(name, what string) (w, rb, x, c, dx, nb, rows, y Register) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" writes to y[0:rows] the dot products of the rows "+what+" weight rows at w (rb bytes apart, nb blocks each)",
+		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
+	w = Load(Param("w"), GP64())
+	rb = Load(Param("rb"), GP64())
+	x = Load(Param("x4"), GP64())
+	c = Load(Param("c4"), GP64())
+	dx = Load(Param("dx"), GP64())
+	nb = Load(Param("nb"), GP64())
+	rows = Load(Param("rows"), GP64())
+	y = Load(Param("y"), GP64())
+	return
+}
+
 // broadcastConst fills v with the 32-bit constant c in every lane.
 func broadcastConst(c uint32, v VecVirtual, zmm bool) {
 	t := GP32()
@@ -2417,11 +2443,7 @@ func dotQ4Quad(name string) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	load := func(m Mem) VecVirtual {
-		v := ZMM()
-		VMOVDQU64(m, v)
-		return v
-	}
+	load := loadZMM
 	// Weights of lane L, byte j: w[o+18L+2+j]; lanes 0-2 from the first
 	// table (w[o:]), lane 3 from the second (w[o+8:]).
 	idxQ := load(byteIndex(name+"_iq", func(i int) int {
@@ -2532,11 +2554,7 @@ func dotQ41Quad(name string) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	load := func(m Mem) VecVirtual {
-		v := ZMM()
-		VMOVDQU64(m, v)
-		return v
-	}
+	load := loadZMM
 	// qs of lane L, byte j: w[o+20L+4+j]; lanes 0-2 from the table w[o:],
 	// lane 3 from w[o+16:].
 	idxQ := load(byteIndex(name+"_iq", func(i int) int {
@@ -2647,11 +2665,7 @@ func dotQ50Quad(name string) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	load := func(m Mem) VecVirtual {
-		v := ZMM()
-		VMOVDQU64(m, v)
-		return v
-	}
+	load := loadZMM
 	// Byte at quad offset p from the tables w[o:o+64] (index p) and
 	// w[o+24:o+88] (index 64+p-24); pieces that end past 63 use the second.
 	tbl := func(p, end int) int {
@@ -2763,11 +2777,7 @@ func dotQ51Quad(name string) {
 	x := Load(Param("x"), GP64())
 	nb := Load(Param("nb"), GP64())
 
-	load := func(m Mem) VecVirtual {
-		v := ZMM()
-		VMOVDQU64(m, v)
-		return v
-	}
+	load := loadZMM
 	// Byte at quad offset p from the tables w[o:o+64] (index p) and
 	// w[o+24:o+88] (index 64+p-24); pieces that end past 63 use the second.
 	tbl := func(p, end int) int {

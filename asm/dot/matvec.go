@@ -594,24 +594,9 @@ func dotRowsF32(name string, f16 bool, nq int) {
 // matVecRows does.
 func matVecQ4Quad(name string) {
 	const prefetchAhead = 4096
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" writes to y[0:rows] the dot products of the rows q4_0 weight rows at w (rb bytes apart, nb blocks each)",
-		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	x := Load(Param("x4"), GP64())
-	c := Load(Param("c4"), GP64())
-	dx := Load(Param("dx"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
+	w, rb, x, c, dx, nb, rows, y := quadRangeHeader(name, "q4_0")
 
-	load := func(m Mem) VecVirtual {
-		v := ZMM()
-		VMOVDQU64(m, v)
-		return v
-	}
+	load := loadZMM
 	// Weights of lane L, byte j: w[o+18L+2+j]; lanes 0-2 from the first
 	// table (w[o:]), lane 3 from the second (w[o+8:]).
 	idxQ := load(byteIndex(name+"_iq", func(i int) int {

@@ -114,18 +114,7 @@ func matVecQ4AVX2(name string, q5 bool) {
 	if q5 {
 		what = "q5_0"
 	}
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
-	Doc(name+" writes to y[0:rows] the dot products of the rows "+what+" weight rows at w (rb bytes apart, nb blocks each)",
-		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
-	Pragma("noescape") // the kernels keep no pointer
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	x := Load(Param("x4"), GP64())
-	c := Load(Param("c4"), GP64())
-	dx := Load(Param("dx"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
+	w, rb, x, c, dx, nb, rows, y := quadRangeHeader(name, what)
 	k := newQ4PairConsts(false)
 	if q5 {
 		k = k.withFifthBits(name)

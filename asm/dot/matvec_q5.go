@@ -28,24 +28,9 @@ import (
 // half of q4_0's range kernel (in cache, 576x1536: 30.1 against 13.1 µs).
 func matVecQ5Quad(name string) {
 	const prefetchAhead = 4096
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, x4 *byte, c4 *int32, dx *float32, nb int, rows int, y *float32)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" writes to y[0:rows] the dot products of the rows q5_0 weight rows at w (rb bytes apart, nb blocks each)",
-		"with the prepared activation x4, c4, dx (see kernels.mvPrep).")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	x := Load(Param("x4"), GP64())
-	c := Load(Param("c4"), GP64())
-	dx := Load(Param("dx"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
+	w, rb, x, c, dx, nb, rows, y := quadRangeHeader(name, "q5_0")
 
-	load := func(m Mem) VecVirtual {
-		v := ZMM()
-		VMOVDQU64(m, v)
-		return v
-	}
+	load := loadZMM
 	// Nibble bytes of lane L, byte j: w[o+22L+6+j]; lanes 0-1 from the
 	// first table (w[o:]), lanes 2-3 from the second (w[o+24:], index 64+).
 	idxQ := load(byteIndex(name+"_iq", func(i int) int {
