@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/edgebench/edgebench/kernels"
@@ -102,13 +103,34 @@ func (c RooflineCache) Save(fp Fingerprint, r Roofline) error {
 }
 
 // Cached returns the roofline cached for fp in the default cache, if one was
-// measured with the roofline loops this binary runs.
+// measured with the roofline loops this binary runs on every CPU this
+// process may use (the device roofline: its "all" figures are what a run on
+// all threads is compared with).
 func Cached(fp Fingerprint) (Roofline, bool) {
 	c, err := DefaultCache()
 	if err != nil {
 		return Roofline{}, false
 	}
-	return c.Load(fp, kernels.RooflineISA())
+	r, ok := c.Load(fp, kernels.RooflineISA())
+	if !ok || r.Threads != runtime.NumCPU() {
+		return Roofline{}, false
+	}
+	return r, true
+}
+
+// SingleThread is r seen as a one-thread roofline: its "all" figures are
+// its one-worker ones, which were measured with a single worker.
+func (r Roofline) SingleThread() Roofline {
+	r.Threads = 1
+	r.ReadGBpsAll, r.ReadGBpsAllMedian = r.ReadGBps1, r.ReadGBps1Median
+	r.FMAGFLOPSAll, r.FMAGFLOPSAllMedian = r.FMAGFLOPS1, r.FMAGFLOPS1Median
+	r.ReadStreamsAll = r.ReadStreams1
+	r.ReadByStreams = slices.Clone(r.ReadByStreams)
+	for i := range r.ReadByStreams {
+		s := &r.ReadByStreams[i]
+		s.ReadGBpsAll, s.ReadGBpsAllMedian = s.ReadGBps1, s.ReadGBps1Median
+	}
+	return r
 }
 
 // SaveCache saves r as fp's roofline in the default cache (see
@@ -128,18 +150,25 @@ const (
 )
 
 // LoadOrMeasure returns fp's cached roofline unless remeasure is set or there
-// is none measured with opt.Threads workers; otherwise it measures and (for non-quick options) saves the
-// result. source is SourceCache or SourceMeasured. A failure to save is not
-// an error: it is returned in the roofline's Notes.
+// is none measured with opt.Threads workers; otherwise it measures and (for
+// non-quick options) saves the result. The cache holds the device roofline,
+// measured on every CPU: one-thread requests are served from its one-worker
+// figures, and a measurement on another thread count is returned but not
+// saved (it would leave `edgebench run` without its all-threads ceiling).
+// source is SourceCache or SourceMeasured. A failure to save, or a roofline
+// not saved, is not an error: it is said in the roofline's Notes.
 func LoadOrMeasure(ctx context.Context, fp Fingerprint, opt RooflineOptions, remeasure bool) (r Roofline, source string, err error) {
 	c, cerr := DefaultCache()
+	all := runtime.NumCPU()
+	want := opt.Threads
+	if want <= 0 {
+		want = all
+	}
 	if !remeasure && !opt.Quick && cerr == nil {
-		want := opt.Threads
-		if want <= 0 {
-			want = runtime.NumCPU()
-		}
 		if r, ok := c.Load(fp, kernels.RooflineISA()); ok && r.Threads == want {
 			return r, SourceCache, nil
+		} else if ok && r.Threads == all && want == 1 {
+			return r.SingleThread(), SourceCache, nil
 		}
 	}
 	if opt.LLCBytes == 0 {
@@ -149,7 +178,11 @@ func LoadOrMeasure(ctx context.Context, fp Fingerprint, opt RooflineOptions, rem
 	if err != nil {
 		return Roofline{}, "", err
 	}
-	if !opt.Quick {
+	switch {
+	case opt.Quick:
+	case r.Threads != all:
+		r.Notes = append(r.Notes, fmt.Sprintf("not cached: measured on %d threads; the cache keeps the roofline measured on all %d CPUs", r.Threads, all))
+	default:
 		if cerr == nil {
 			cerr = c.Save(fp, r)
 		}

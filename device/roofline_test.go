@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -265,15 +266,40 @@ func TestLoadOrMeasure(t *testing.T) {
 	if got, ok := Cached(fp); !ok || got.ReadGBps1 != 20 {
 		t.Errorf("cache after quick remeasure = %+v, %v", got, ok)
 	}
-	// A cached roofline measured with another thread count is not reused;
-	// the new (non-quick) measurement replaces it.
-	opt := RooflineOptions{Threads: runtime.NumCPU() + 1, BufferBytes: 1 << 20, Passes: 1, FMAPass: time.Millisecond}
+	// One thread is served from the device roofline's one-worker figures.
+	r, src, err = LoadOrMeasure(context.Background(), fp, RooflineOptions{Threads: 1}, false)
+	if err != nil || src != SourceCache || r.Threads != 1 || r.ReadGBpsAll != 20 || r.FMAGFLOPSAll != 100 || r.FMAGFLOPS1 != 100 {
+		t.Errorf("one thread: %+v %q %v", r, src, err)
+	}
+	// Another thread count is measured, and not cached: the cache keeps
+	// the roofline on all CPUs that `edgebench run` compares with.
+	fast := RooflineOptions{BufferBytes: 1 << 20, Passes: 1, FMAPass: time.Millisecond}
+	opt := fast
+	opt.Threads = runtime.NumCPU() + 1
 	r, src, err = LoadOrMeasure(context.Background(), fp, opt, false)
-	if err != nil || src != SourceMeasured || r.Threads != opt.Threads {
+	if err != nil || src != SourceMeasured || r.Threads != opt.Threads || !slices.ContainsFunc(r.Notes, func(n string) bool { return strings.HasPrefix(n, "not cached: measured on") }) {
 		t.Errorf("other thread count: %+v %q %v", r, src, err)
 	}
-	if got, ok := Cached(fp); !ok || got.Threads != opt.Threads || got.ReadGBps1 == 20 {
-		t.Errorf("cache not replaced: %+v, %v", got, ok)
+	if got, ok := Cached(fp); !ok || got.Threads != runtime.NumCPU() || got.ReadGBps1 != 20 {
+		t.Errorf("cache replaced by a roofline on another thread count: %+v, %v", got, ok)
+	}
+	// A cached roofline on another thread count (an older binary's) is no
+	// device roofline: Cached ignores it and the next measurement on all
+	// CPUs replaces it.
+	stale := sampleRoofline()
+	stale.Threads = runtime.NumCPU() + 1
+	if err := c.Save(fp, stale); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := Cached(fp); ok {
+		t.Errorf("Cached returned a roofline on %d threads: %+v", got.Threads, got)
+	}
+	r, src, err = LoadOrMeasure(context.Background(), fp, fast, false)
+	if err != nil || src != SourceMeasured || r.Threads != runtime.NumCPU() {
+		t.Errorf("all CPUs over a stale cache: %+v %q %v", r, src, err)
+	}
+	if got, ok := Cached(fp); !ok || got.Threads != runtime.NumCPU() || got.ReadGBps1 == 20 {
+		t.Errorf("stale cache not replaced: %+v, %v", got, ok)
 	}
 }
 

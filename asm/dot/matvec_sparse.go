@@ -51,6 +51,20 @@ import (
 // 2-bit range kernels): no better in BenchmarkMatVecInterleaved (3 A/B
 // rounds on the loaded VM).
 //
+// Where the bitmask q4_0 block's 1.8 ns goes, by knocking single
+// instructions out of the 8-block step (results wrong, timing only; 3
+// alternating rounds, q4_0_bm/range 1.80-1.82): without VPEXPANDB
+// 1.43-1.50, without the spreading VPERMPS 1.59-1.62, without
+// VCVTDQ2PS 1.73-1.74, VADDPS for the FMA 1.73-1.75, without both
+// VPERMPS and VCVTDQ2PS 1.49-1.56. Replacing the VPERMPS by an in-lane
+// VSHUFPS gave 1.68-1.72, by a broadcast load 1.73-1.75, by VINSERTF32X8
+// 1.76-1.80; splitting the FMA into two ymm halves with broadcast scales
+// 1.86-1.88, and expanding without first copying the bias (a dependency
+// through the merge register) 2.05-2.12. So even the float work gone
+// entirely leaves about 1.5 ns, where 1.3x dense q4_0 at 2 threads needs
+// about 1.45 (the 2:4 kernel's figure): the format's VPEXPANDB and
+// per-block scales cap it short of that on this CPU.
+//
 // Needs AVX-512 BW, VL, VNNI; VBMI for 2:4, VBMI2 and BMI2 for bitmask;
 // GFNI for q4_0 values.
 func matVecSparse(name string, is24, q4 bool) {
