@@ -510,9 +510,15 @@ func writeKernelsTable(w io.Writer, recs []kernelRecord, roof *device.Roofline, 
 		if r.KVHeads > 0 {
 			shape += fmt.Sprintf(" (%d kv)", r.KVHeads)
 		}
+		// The elementwise ops and attention count no matrix FLOPs: their
+		// rate is GB/s alone, not a GFLOP/s of 0.
+		gflops := "n/a"
+		if r.Flops > 0 {
+			gflops = fmt.Sprintf("%.2f", r.GFLOPs)
+		}
 		row := []string{r.Op, r.Type, strconv.FormatFloat(r.BitsPerW, 'g', 5, 64), r.Backend, shape,
 			strconv.Itoa(r.N), fmtNs(r.MedianNs), spread(r.NsPerOp),
-			fmt.Sprintf("%.2f", r.GBps), fmt.Sprintf("%.2f", r.GFLOPs), pct}
+			fmt.Sprintf("%.2f", r.GBps), gflops, pct}
 		if paired != nil {
 			p := "n/a"
 			if r.PairedPct != nil {
@@ -615,8 +621,11 @@ func writeKernelsGobench(w io.Writer, fp device.Fingerprint, recs []kernelRecord
 			continue
 		}
 		for i, ns := range r.NsPerOp {
-			line := fmt.Sprintf("BenchmarkKernels/%s-%d\t%d\t%.1f ns/op\t%.3f GB/s\t%.3f GFLOP/s",
-				r.Name, r.Threads, r.Iters[i], ns, float64(r.WeightBytes)/ns, float64(r.Flops)/ns)
+			line := fmt.Sprintf("BenchmarkKernels/%s-%d\t%d\t%.1f ns/op\t%.3f GB/s",
+				r.Name, r.Threads, r.Iters[i], ns, float64(r.WeightBytes)/ns)
+			if r.Flops > 0 { // none counted for the elementwise ops and attention
+				line += fmt.Sprintf("\t%.3f GFLOP/s", float64(r.Flops)/ns)
+			}
 			if r.RooflinePct != nil && r.MedianNs > 0 {
 				// this sample's share of the roofline (the record's is the median's)
 				line += fmt.Sprintf("\t%.2f %%roofline", *r.RooflinePct*r.MedianNs/ns)

@@ -153,6 +153,44 @@ func TestKernelsElementwiseOps(t *testing.T) {
 	if !maps.Equal(got, want) {
 		t.Fatalf("cases %v, want %v", got, want)
 	}
+	// They count no FLOPs: no GFLOP/s of 0 in the Go benchmark format or
+	// in the table.
+	out, err = runKernelsArgs(t, "--ops", "rmsnorm", "--backends", "go", "--shapes", "256x1", "--reps", "2",
+		"--min-time", "1ms", "--no-roofline", "-o", "gobench")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`^BenchmarkKernels/rmsnorm/type=f32/backend=go/shape=256x1/n=1-\d+\t\d+\t[0-9.]+ ns/op\t[0-9.]+ GB/s$`)
+	var n int
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if strings.HasPrefix(l, "Benchmark") {
+			n++
+			if !line.MatchString(l) {
+				t.Errorf("gobench line %q", l)
+			}
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d benchmark lines, want 2:\n%s", n, out)
+	}
+	out, err = runKernelsArgs(t, "--ops", "rmsnorm", "--backends", "go", "--shapes", "256x1", "--reps", "2",
+		"--min-time", "1ms", "--no-roofline")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cells []string
+	for _, l := range strings.Split(out, "\n") {
+		if strings.Contains(l, "rmsnorm") {
+			for _, c := range strings.Split(strings.Trim(l, "│ "), "│") {
+				cells = append(cells, strings.TrimSpace(c))
+			}
+			break
+		}
+	}
+	// op, type, bits/w, backend, shape, n, time/op, spread, GB/s, GFLOP/s, ...
+	if len(cells) < 10 || cells[9] != "n/a" {
+		t.Errorf("table row %q: want GFLOP/s n/a\n%s", cells, out)
+	}
 }
 
 // TestKernelsRooflineColumns feeds a fixed roofline to the formatting code:
