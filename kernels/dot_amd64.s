@@ -23014,6 +23014,125 @@ DATA siluMulAVX2_iota<>+24(SB)/4, $0x00000006
 DATA siluMulAVX2_iota<>+28(SB)/4, $0x00000007
 GLOBL siluMulAVX2_iota<>(SB), RODATA|NOPTR, $32
 
+// func sumSquaresAVX2(x *float32, n int) float64
+// Requires: AVX, AVX2, FMA3, SSE2
+TEXT ·sumSquaresAVX2(SB), NOSPLIT, $0-24
+	MOVQ   x+0(FP), AX
+	MOVQ   n+8(FP), CX
+	VXORPD Y0, Y0, Y0
+	VXORPD Y1, Y1, Y1
+	VXORPD Y2, Y2, Y2
+	VXORPD Y3, Y3, Y3
+
+sumSquaresAVX2_loop16:
+	CMPQ        CX, $0x00000010
+	JL          sumSquaresAVX2_loop
+	VCVTPS2PD   (AX), Y4
+	VFMADD231PD Y4, Y4, Y0
+	VCVTPS2PD   16(AX), Y4
+	VFMADD231PD Y4, Y4, Y1
+	VCVTPS2PD   32(AX), Y4
+	VFMADD231PD Y4, Y4, Y2
+	VCVTPS2PD   48(AX), Y4
+	VFMADD231PD Y4, Y4, Y3
+	ADDQ        $0x00000040, AX
+	SUBQ        $0x00000010, CX
+	JMP         sumSquaresAVX2_loop16
+
+sumSquaresAVX2_loop:
+	CMPQ        CX, $0x00000008
+	JL          sumSquaresAVX2_tail
+	VCVTPS2PD   (AX), Y4
+	VCVTPS2PD   16(AX), Y5
+	VFMADD231PD Y4, Y4, Y0
+	VFMADD231PD Y5, Y5, Y1
+	ADDQ        $0x00000020, AX
+	SUBQ        $0x00000008, CX
+	JMP         sumSquaresAVX2_loop
+
+sumSquaresAVX2_tail:
+	TESTQ        CX, CX
+	JLE          sumSquaresAVX2_sum
+	VMOVD        CX, X4
+	VPBROADCASTD X4, Y4
+	VPCMPGTD     sumSquaresAVX2_iota<>+0(SB), Y4, Y4
+	VMASKMOVPS   (AX), Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VFMADD231PD  Y4, Y4, Y0
+	VFMADD231PD  Y5, Y5, Y1
+
+sumSquaresAVX2_sum:
+	VADDPD       Y2, Y0, Y0
+	VADDPD       Y3, Y1, Y1
+	VADDPD       Y1, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X1
+	VADDPD       X1, X0, X1
+	VUNPCKHPD    X1, X1, X0
+	VADDSD       X0, X1, X1
+	MOVSD        X1, ret+16(FP)
+	VZEROUPPER
+	RET
+
+DATA sumSquaresAVX2_iota<>+0(SB)/4, $0x00000000
+DATA sumSquaresAVX2_iota<>+4(SB)/4, $0x00000001
+DATA sumSquaresAVX2_iota<>+8(SB)/4, $0x00000002
+DATA sumSquaresAVX2_iota<>+12(SB)/4, $0x00000003
+DATA sumSquaresAVX2_iota<>+16(SB)/4, $0x00000004
+DATA sumSquaresAVX2_iota<>+20(SB)/4, $0x00000005
+DATA sumSquaresAVX2_iota<>+24(SB)/4, $0x00000006
+DATA sumSquaresAVX2_iota<>+28(SB)/4, $0x00000007
+GLOBL sumSquaresAVX2_iota<>(SB), RODATA|NOPTR, $32
+
+// func scaleMulF32AVX2(out *float32, x *float32, w *float32, n int, s float32)
+// Requires: AVX, AVX2, SSE
+TEXT ·scaleMulF32AVX2(SB), NOSPLIT, $0-36
+	MOVQ         out+0(FP), AX
+	MOVQ         x+8(FP), CX
+	MOVQ         w+16(FP), DX
+	MOVQ         n+24(FP), BX
+	MOVSS        s+32(FP), X0
+	VBROADCASTSS X0, Y0
+
+scaleMulF32AVX2_loop:
+	CMPQ    BX, $0x00000008
+	JL      scaleMulF32AVX2_tail
+	VMULPS  (CX), Y0, Y1
+	VMULPS  (DX), Y1, Y1
+	VMOVUPS Y1, (AX)
+	ADDQ    $0x00000020, AX
+	ADDQ    $0x00000020, CX
+	ADDQ    $0x00000020, DX
+	SUBQ    $0x00000008, BX
+	JMP     scaleMulF32AVX2_loop
+
+scaleMulF32AVX2_tail:
+	TESTQ        BX, BX
+	JLE          scaleMulF32AVX2_done
+	VMOVD        BX, X1
+	VPBROADCASTD X1, Y1
+	VPCMPGTD     scaleMulF32AVX2_iota<>+0(SB), Y1, Y1
+	VMASKMOVPS   (CX), Y1, Y2
+	VMASKMOVPS   (DX), Y1, Y3
+	VMULPS       Y0, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMASKMOVPS   Y2, Y1, (AX)
+
+scaleMulF32AVX2_done:
+	VZEROUPPER
+	RET
+
+DATA scaleMulF32AVX2_iota<>+0(SB)/4, $0x00000000
+DATA scaleMulF32AVX2_iota<>+4(SB)/4, $0x00000001
+DATA scaleMulF32AVX2_iota<>+8(SB)/4, $0x00000002
+DATA scaleMulF32AVX2_iota<>+12(SB)/4, $0x00000003
+DATA scaleMulF32AVX2_iota<>+16(SB)/4, $0x00000004
+DATA scaleMulF32AVX2_iota<>+20(SB)/4, $0x00000005
+DATA scaleMulF32AVX2_iota<>+24(SB)/4, $0x00000006
+DATA scaleMulF32AVX2_iota<>+28(SB)/4, $0x00000007
+GLOBL scaleMulF32AVX2_iota<>(SB), RODATA|NOPTR, $32
+
 // func dotRowsF32AVX512(w *float32, stride int, x *float32, n int, rows int, y *float32)
 // Requires: AVX, AVX512F, AVX512VL, BMI2
 TEXT ·dotRowsF32AVX512(SB), NOSPLIT, $0-48

@@ -477,6 +477,16 @@ func siluMulAVX512(out *float32, gate *float32, up *float32, n int)
 //go:noescape
 func siluMulAVX2(out *float32, gate *float32, up *float32, n int)
 
+// sumSquaresAVX2 returns the float64 sum of x[i]*x[i] for i < n.
+//
+//go:noescape
+func sumSquaresAVX2(x *float32, n int) float64
+
+// scaleMulF32AVX2 sets out[i] = x[i]*s*w[i] for i < n.
+//
+//go:noescape
+func scaleMulF32AVX2(out *float32, x *float32, w *float32, n int, s float32)
+
 // dotRowsF32AVX512 sets y[r] = dot(w[r*stride:r*stride+n], x[:n]) for r < rows.
 //
 //go:noescape

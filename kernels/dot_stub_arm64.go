@@ -251,6 +251,18 @@ func siluMulNEON(out, gate, up *float32, n int)
 //go:noescape
 func softmaxExpNEON(x *float32, n int, mx float32) float64
 
+// sumSquaresNEON returns the float64 sum of x[i]*x[i] for i < n (a
+// multiple of 4).
+//
+//go:noescape
+func sumSquaresNEON(x *float32, n int) float64
+
+// scaleMulF32NEON sets out[i] = x[i]*s*w[i] for i < n (a multiple of 4);
+// out may be x.
+//
+//go:noescape
+func scaleMulF32NEON(out, x, w *float32, n int, s float32)
+
 // dotRowsF32NEON sets y[r] to the dot product of row r (stride bytes
 // apart) with x[:n] for r < rows; n must be a multiple of 4.
 //

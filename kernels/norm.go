@@ -1,11 +1,11 @@
 package kernels
 
 // RMSNorm is the package's RMSNorm computed the way this context's backend
-// computes it: the avx512 backend sums the squares in SIMD float64 lanes
-// (the same exact squares in another order, so the scale can differ from
-// RMSNorm's by float64 rounding, which float32 almost never shows; tested
-// within an ulp) and scales in SIMD bit for bit RMSNorm's products; other
-// backends run RMSNorm. Lengths must match.
+// computes it: the avx512, avx2 and neon backends sum the squares in SIMD
+// float64 lanes (the same exact squares in another order, so the scale can
+// differ from RMSNorm's by float64 rounding, which float32 almost never
+// shows; tested within 2 ulp) and scale in SIMD bit for bit RMSNorm's
+// products; the others run RMSNorm. Lengths must match.
 func (c *Context) RMSNorm(out, x, weight []float32, eps float32) {
 	if c.rmsNorm == nil || len(x) == 0 || len(out) != len(x) || len(weight) != len(x) {
 		RMSNorm(out, x, weight, eps) // panics with the lengths

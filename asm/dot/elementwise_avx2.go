@@ -271,3 +271,110 @@ func scaleF32AVX2(name string, withMax bool) {
 	VZEROUPPER()
 	RET()
 }
+
+// sumSquaresAVX2 is sumSquares for AVX2: Σ x[i]² for i < n in float64,
+// RMSNorm's mean square. Each float32 is widened to float64 (VCVTPS2PD
+// from a 128-bit load, exact) and squared by VFMADD231PD, exact too (a
+// float32's 24-bit mantissa squared fits a double's 53), so the only
+// rounding is the float64 additions: 16 values per step into four 4-lane
+// accumulators (independent FMA chains), then at most one step of 8 and a
+// last step through VMASKMOVPS (lanes past n read as 0 and square to 0:
+// nothing past n is read), reduced at the end. kernels.RMSNorm sums the
+// same exact squares in order, so the two differ only in float64
+// rounding, which the float32 scale almost never sees.
+func sumSquaresAVX2(name string) {
+	TEXT(name, NOSPLIT, "func(x *float32, n int) float64")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " returns the float64 sum of x[i]*x[i] for i < n.")
+	x := Load(Param("x"), GP64())
+	n := Load(Param("n"), GP64())
+	acc := []VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for _, a := range acc {
+		VXORPD(a, a, a)
+	}
+	Label(name + "_loop16")
+	CMPQ(n, U32(16))
+	JL(LabelRef(name + "_loop"))
+	for i, a := range acc {
+		d := YMM()
+		VCVTPS2PD(Mem{Base: x, Disp: 16 * i}, d)
+		VFMADD231PD(d, d, a)
+	}
+	ADDQ(U32(64), x)
+	SUBQ(U32(16), n)
+	JMP(LabelRef(name + "_loop16"))
+
+	body := func(m VecVirtual) {
+		d0, d1 := YMM(), YMM()
+		if m == nil {
+			VCVTPS2PD(Mem{Base: x}, d0)
+			VCVTPS2PD(Mem{Base: x, Disp: 16}, d1)
+		} else {
+			v := YMM()
+			VMASKMOVPS(Mem{Base: x}, m, v) // lanes past n read as 0
+			h := XMM()
+			VEXTRACTF128(U8(1), v, h)
+			VCVTPS2PD(v.AsX(), d0)
+			VCVTPS2PD(h, d1)
+		}
+		VFMADD231PD(d0, d0, acc[0])
+		VFMADD231PD(d1, d1, acc[1])
+	}
+	loop8(name, n, "_sum", body, func() { ADDQ(U32(32), x) })
+
+	Label(name + "_sum")
+	VADDPD(acc[2], acc[0], acc[0])
+	VADDPD(acc[3], acc[1], acc[1])
+	VADDPD(acc[1], acc[0], acc[0])
+	s := XMM()
+	VEXTRACTF128(U8(1), acc[0], s)
+	VADDPD(s, acc[0].AsX(), s)
+	t := XMM()
+	VUNPCKHPD(s, s, t)
+	VADDSD(t, s, s)
+	Store(s, ReturnIndex(0))
+	VZEROUPPER()
+	RET()
+}
+
+// scaleMulF32AVX2 is scaleOp's scale-multiply for AVX2: out[i] =
+// (x[i]*s) * w[i] for i < n, RMSNorm's output, as two VMULPS (each
+// product rounded once, in kernels.RMSNorm's order, never fused), so bit
+// for bit the scalar loop's values; 8 values per step and a last step
+// through VMASKMOVPS (nothing past n read or written). Each step loads x
+// before it stores out, so out may be x.
+func scaleMulF32AVX2(name string) {
+	TEXT(name, NOSPLIT, "func(out *float32, x *float32, w *float32, n int, s float32)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name + " sets out[i] = x[i]*s*w[i] for i < n.")
+	out := Load(Param("out"), GP64())
+	x := Load(Param("x"), GP64())
+	w := Load(Param("w"), GP64())
+	n := Load(Param("n"), GP64())
+	ss := Load(Param("s"), XMM())
+	s := YMM()
+	VBROADCASTSS(ss, s)
+	body := func(m VecVirtual) {
+		v := YMM()
+		if m == nil {
+			VMULPS(Mem{Base: x}, s, v)
+			VMULPS(Mem{Base: w}, v, v)
+			VMOVUPS(v, Mem{Base: out})
+			return
+		}
+		g := YMM()
+		VMASKMOVPS(Mem{Base: x}, m, v)
+		VMASKMOVPS(Mem{Base: w}, m, g)
+		VMULPS(s, v, v)
+		VMULPS(g, v, v)
+		VMASKMOVPS(v, m, Mem{Base: out})
+	}
+	loop8(name, n, "_done", body, func() {
+		ADDQ(U32(32), out)
+		ADDQ(U32(32), x)
+		ADDQ(U32(32), w)
+	})
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}

@@ -118,6 +118,8 @@ func main() {
 	quantQ8AVX2("quantQ8_0PrepAVX2", true)
 	siluMul("siluMulAVX512")
 	siluMulAVX2("siluMulAVX2")
+	sumSquaresAVX2("sumSquaresAVX2")
+	scaleMulF32AVX2("scaleMulF32AVX2")
 	dotRowsF32("dotRowsF32AVX512", false, 1)
 	dotRowsF32("dotRowsF16AVX512", true, 1)
 	dotRowsF32("dotRowsF32x2AVX512", false, 2)

@@ -1932,6 +1932,8 @@ func main() {
 	quantQ8("quantQ8_0NEON")
 	siluMulNEON("siluMulNEON")
 	softmaxExpNEON("softmaxExpNEON")
+	sumSquaresNEON("sumSquaresNEON")
+	scaleMulF32NEON("scaleMulF32NEON")
 	dotRows("dotRowsF32NEON", false)
 	dotRows("dotRowsF16NEON", true)
 	if err := os.WriteFile(*path, out.Bytes(), 0o644); err != nil {
