@@ -95,10 +95,16 @@ func TestGenerate(t *testing.T) {
 	if !strings.HasPrefix(out, "hello world") || !strings.HasSuffix(out, "\n") {
 		t.Errorf("output %q does not start with the prompt", out)
 	}
-	for _, re := range []string{`prefill: +[0-9.]+ ms for +\d+ tokens = +[0-9.]+ tok/s`, `decode: +[0-9.]+ ms for +\d+ tokens = +[0-9.]+ tok/s`} {
+	for _, re := range []string{`warm-up: +[0-9.]+ ms`, `prefill: +[0-9.]+ ms for +\d+ tokens = +[0-9.]+ tok/s`, `decode: +[0-9.]+ ms for +\d+ tokens = +[0-9.]+ tok/s`} {
 		if !regexp.MustCompile(re).MatchString(stderr) {
 			t.Errorf("stderr lacks %s:\n%s", re, stderr)
 		}
+	}
+	// The warm-up step leaves nothing behind: a cold run writes the same
+	// text, and says nothing of a warm-up.
+	cold, coldErr, err := genRunCLI(t, "generate", path, "-p", "hello world", "-n", "12", "--temp", "0", "-t", "1", "--no-warmup")
+	if err != nil || cold != out || strings.Contains(coldErr, "warm-up") {
+		t.Errorf("--no-warmup: %q (%v), stderr %q; with warm-up %q", cold, err, coldErr, out)
 	}
 
 	// Greedy output is the argmax chain of the runtime's own logits.
