@@ -22,8 +22,8 @@ type lanesLayout struct {
 	blockValues int // values a block (k-quants: a super-block) holds
 	// A block's share of a group's layout: its activation groups (4 bytes
 	// x 16 tokens each) and its sums (int32 per token: q8_0/q4_0 one a
-	// block, q4_K/q5_K one a 32-value sub-block, q6_K one a 16-value
-	// sub-block); its 16 float32 scales follow.
+	// block, q4_K/q5_K one a 32-value sub-block, q6_K and q2_K one a
+	// 16-value sub-block); its 16 float32 scales follow.
 	xBytes, sumBytes int
 	kquant           bool  // q8_K activations, laid out by lanesPrepK
 	bias             int32 // q8_0/q4_0/q5_0: the weights' unsigned offset (lanesPrep)
@@ -89,7 +89,7 @@ func lanesPrep(dst, xb []byte, xr, nb, g int, bias int32) {
 // 256: d float32, 256 int8, 16 int16 sums of 16) and the q4_K, q5_K and
 // q6_K kernels: xt (block b's 4-byte group k of token t at 4096b + 64k + 4t),
 // then the sub-block sums per token (int32: q4_K/q5_K's 32-value sub-blocks,
-// two q8_K sums each, 512 bytes a block; with per16, q6_K's 16-value ones,
+// two q8_K sums each, 512 bytes a block; with per16, q6_K's and q2_K's 16-value ones,
 // q8_K's sums as they are, 1024 bytes), then the block scale per token
 // (float32).
 func lanesPrepK(dst, xb []byte, xr, nb, g int, per16 bool) {
@@ -175,7 +175,7 @@ func (c *Context) lanesPrepRange(lo, hi int) {
 	gb := f.groupBytes(c.lanesNB)
 	for g := lo; g < hi; g++ {
 		if f.kquant {
-			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, c.w.Type == Q6_K)
+			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, f.sumBytes == lanesK6.sumBytes)
 		} else {
 			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, f.bias)
 		}

@@ -93,6 +93,7 @@ func main() {
 	matMulQ4KLanesAVX2("matMulQ5_KLanesAVX2", true)
 	matMulQ6KLanesAVX2("matMulQ6_KLanesAVX2")
 	matMulQ4KLanes("matMulQ4_KLanesAVX512", false)
+	matMulQ2KLanes("matMulQ2_KLanesAVX512")
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)

@@ -303,6 +303,75 @@ func matMulQ6KLanes(name string) {
 	})
 }
 
+// matMulQ2KLanes is matMulQ6KLanes for q2_K weights (84-byte super-blocks
+// of 256: 16 bytes of sub-block scales, each a 4-bit scale and a 4-bit
+// minimum, 64 bytes of 2-bit codes, d, dmin): per super-block and row the
+// codes (0..3) are unpacked in k order into a stack slot (byte l of
+// qs[32h:] holds, at bits 2j, the code of value 128h + 32j + l: one shift
+// and mask per j for both halves at once) and the scales and minima
+// widened to int32, once for the 16 tokens. Each 16-weight sub-block's sum
+// is 4 VPDPBUSD of broadcast weight groups with the tokens' activation
+// groups, times its scale, and the minima times the tokens' q8_K sums of
+// 16 make the offset term: both exact in int32, as the ref backend's
+// refDotQ2K. The float work is the ref backend's kBlockSum, so every
+// result is the ref dot's bit for bit.
+func matMulQ2KLanes(name string) {
+	var m03, m0f, zero VecVirtual
+	var slot, scm Mem
+	setup := func() {
+		m03, m0f = ZMM(), ZMM()
+		broadcastConst(0x03030303, m03, true)
+		broadcastConst(0x0f0f0f0f, m0f, true)
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		slot = AllocLocal(256)   // the super-block's 256 codes, 0..3, in k order
+		scm = AllocLocal(2 * 64) // its 16 scales, then its 16 minima, as int32
+	}
+	lanesKernel(name, "q2_K", 84, 4096, 1024, setup, func(r laneRegs) {
+		wp := r.wp
+		qs := ZMM()
+		VMOVDQU8(Mem{Base: wp, Disp: 16}, qs) // both halves' 32 bytes
+		for j := 0; j < 4; j++ {
+			c := ZMM()
+			if j == 0 {
+				VPANDD(m03, qs, c)
+			} else {
+				VPSRLW(U8(2*j), qs, c)
+				VPANDD(m03, c, c)
+			}
+			VMOVDQU8(c.AsY(), slot.Offset(32*j)) // values 32j..32j+31
+			VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*j))
+		}
+		sm := ZMM()
+		VPMOVZXBD(Mem{Base: wp}, sm) // the 16 scale bytes as int32
+		sc, mn := ZMM(), ZMM()
+		VPANDD(m0f, sm, sc)
+		VPSRLD(U8(4), sm, mn)
+		VMOVDQU32(sc, scm)
+		VMOVDQU32(mn, scm.Offset(64))
+		sumi, summ := ZMM(), ZMM()
+		VMOVDQA32(zero, sumi)
+		VMOVDQA32(zero, summ)
+		for s := 0; s < 16; s++ {
+			is := ZMM()
+			VMOVDQA32(zero, is)
+			for g := 0; g < 4; g++ {
+				wb := ZMM()
+				VPBROADCASTD(slot.Offset(16*s+4*g), wb)
+				vpdpbusd(Mem{Base: r.xt, Disp: 256*s + 64*g}, wb, is)
+			}
+			f, m := ZMM(), ZMM()
+			VPBROADCASTD(scm.Offset(4*s), f)
+			VPMULLD(f, is, is)
+			VPADDD(is, sumi, sumi)
+			VPBROADCASTD(scm.Offset(64+4*s), m)
+			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, m, m)
+			VPADDD(m, summ, summ)
+		}
+		kBlockSumLanes(r, sumi, 80, summ, 82, zero)
+	})
+}
+
 // laneRegs are a token-lane kernel's pointers at the current super-block
 // or block: the weight row (wp), the group's activation groups (xt), sums
 // (xs) and scales (dx); acc sums the row's 16 results.
