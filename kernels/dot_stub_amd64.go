@@ -339,6 +339,12 @@ func matMulQ4_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int3
 //go:noescape
 func matMulQ2_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
+// matMulQ3_KLanesAVX512 sets y[t*ys+r] to the dot product of q3_K weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
+//
+//go:noescape
+func matMulQ3_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
 // matMulQ5_KLanesAVX512 sets y[t*ys+r] to the dot product of q5_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //

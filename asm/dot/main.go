@@ -94,6 +94,7 @@ func main() {
 	matMulQ6KLanesAVX2("matMulQ6_KLanesAVX2")
 	matMulQ4KLanes("matMulQ4_KLanesAVX512", false)
 	matMulQ2KLanes("matMulQ2_KLanesAVX512")
+	matMulQ3KLanes("matMulQ3_KLanesAVX512")
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)
@@ -1947,6 +1948,47 @@ func dotSparse24AVX2(name string, q4 bool) {
 	reduceFloat(acc, false)
 }
 
+// q3Scales decodes the sixteen 6-bit scales of the q3_K super-block whose
+// 12 scale bytes are at w+off, as ggml does with 32-bit masks:
+// aux0 = (a0&0f)|((a2>>0&3)<<4), aux1 = (a1&0f)|((a2>>2&3)<<4),
+// aux2 = (a0>>4&0f)|((a2>>4&3)<<4), aux3 = (a1>>4&0f)|((a2>>6&3)<<4), less
+// the bias 32 (b32: 32 in every byte), into the 16 signed bytes of an xmm.
+func q3Scales(w Register, off int, b32 VecVirtual) VecVirtual {
+	a0, a1, a2 := GP32(), GP32(), GP32()
+	MOVL(Mem{Base: w, Disp: off}, a0)
+	MOVL(Mem{Base: w, Disp: off + 4}, a1)
+	MOVL(Mem{Base: w, Disp: off + 8}, a2)
+	aux := func(src GPVirtual, srcShift, hiShift int) GPVirtual {
+		r, t := GP32(), GP32()
+		MOVL(src, r)
+		if srcShift > 0 {
+			SHRL(U8(srcShift), r)
+		}
+		ANDL(U32(0x0f0f0f0f), r)
+		MOVL(a2, t)
+		if hiShift > 0 {
+			SHRL(U8(hiShift), t)
+		}
+		ANDL(U32(0x03030303), t)
+		SHLL(U8(4), t)
+		ORL(t, r)
+		return r
+	}
+	x0, x1, x2, x3 := aux(a0, 0, 0), aux(a1, 0, 2), aux(a0, 4, 4), aux(a1, 4, 6)
+	lo64, hi64 := GP64(), GP64()
+	MOVL(x0, lo64.As32())
+	SHLQ(U8(32), x1.As64())
+	ORQ(x1.As64(), lo64)
+	MOVL(x2, hi64.As32())
+	SHLQ(U8(32), x3.As64())
+	ORQ(x3.As64(), hi64)
+	sb := XMM()
+	VMOVQ(lo64, sb)
+	VPINSRQ(U8(1), hi64, sb, sb)
+	VPSUBB(b32, sb, sb)
+	return sb
+}
+
 // dotQ3KAVX2 is the AVX2 q3_K x q8_K dot. Layout (ggml): hmask[32], qs[64],
 // scales[12] (sixteen 6-bit scales, biased by 32), d. Element 128h+32k+l:
 // 2-bit code from bits 2k..2k+1 of qs[32h+l], plus 4 if bit 4h+k of
@@ -1982,40 +2024,7 @@ func dotQ3KAVX2() {
 	Label(name + "_loop")
 	TESTQ(nb, nb)
 	JLE(LabelRef(name + "_done"))
-	// Sixteen scales: aux0 = (a0&0f)|((a2>>0&3)<<4), aux1 = (a1&0f)|((a2>>2&3)<<4),
-	// aux2 = (a0>>4&0f)|((a2>>4&3)<<4), aux3 = (a1>>4&0f)|((a2>>6&3)<<4).
-	a0, a1, a2 := GP32(), GP32(), GP32()
-	MOVL(Mem{Base: w, Disp: 96}, a0)
-	MOVL(Mem{Base: w, Disp: 100}, a1)
-	MOVL(Mem{Base: w, Disp: 104}, a2)
-	aux := func(src GPVirtual, srcShift, hiShift int) GPVirtual {
-		r, t := GP32(), GP32()
-		MOVL(src, r)
-		if srcShift > 0 {
-			SHRL(U8(srcShift), r)
-		}
-		ANDL(U32(0x0f0f0f0f), r)
-		MOVL(a2, t)
-		if hiShift > 0 {
-			SHRL(U8(hiShift), t)
-		}
-		ANDL(U32(0x03030303), t)
-		SHLL(U8(4), t)
-		ORL(t, r)
-		return r
-	}
-	x0, x1, x2, x3 := aux(a0, 0, 0), aux(a1, 0, 2), aux(a0, 4, 4), aux(a1, 4, 6)
-	lo64, hi64 := GP64(), GP64()
-	MOVL(x0, lo64.As32())
-	SHLQ(U8(32), x1.As64())
-	ORQ(x1.As64(), lo64)
-	MOVL(x2, hi64.As32())
-	SHLQ(U8(32), x3.As64())
-	ORQ(x3.As64(), hi64)
-	sb := XMM()
-	VMOVQ(lo64, sb)
-	VPINSRQ(U8(1), hi64, sb, sb)
-	VPSUBB(b32, sb, sb)
+	sb := q3Scales(w, 96, b32)
 	sw, scLo, scHi := YMM(), YMM(), YMM()
 	VPMOVSXBW(sb, sw)          // [sc0..sc7 | sc8..sc15]
 	VPERMQ(U8(0x44), sw, scLo) // sc0..sc7 in both lanes

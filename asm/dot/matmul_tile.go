@@ -372,6 +372,111 @@ func matMulQ2KLanes(name string) {
 	})
 }
 
+// matMulQ3KLanes is matMulQ6KLanes for q3_K weights (110-byte super-blocks
+// of 256: hmask[32], 64 bytes of 2-bit codes, 12 bytes of sixteen 6-bit
+// scales biased by 32, d): per super-block and row the 3-bit codes plus 4
+// (0..7: value 128h+32k+l has bits 2k.. of qs[32h+l] and, as bit 2, bit
+// 4h+k of hmask[l]) are unpacked in k order into a stack slot, both halves
+// per instruction, and the scales decoded (in vector registers) and
+// widened once for the 16 tokens. Each 16-weight sub-block's sum is 4
+// VPDPBUSD times its scale; the codes' offset of 4 comes off through the
+// tokens' q8_K sums of 16: sumi = Σ sc·Σ u·x − 4·Σ sc·Σ x, exact in int32
+// as refDotQ3K's Σ sc·Σ (u−4)·x. The float work is the ref backend's
+// kBlockSum with no minima, so every result is the ref dot's bit for bit.
+func matMulQ3KLanes(name string) {
+	var m03, m0f, four, b32, zero VecVirtual
+	var slot, scs, shifts Mem
+	setup := func() {
+		shifts = GLOBL(name+"_shifts", RODATA|NOPTR)
+		for i := 0; i < 4; i++ {
+			DATA(4*i, U32(2*i))
+		}
+		m0f = ZMM()
+		broadcastConst(0x0f0f0f0f, m0f, true)
+		m03, four = ZMM(), ZMM()
+		broadcastConst(0x03030303, m03, true)
+		broadcastConst(0x04040404, four, true)
+		b32 = XMM()
+		broadcastConst(0x20202020, b32, false)
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		slot = AllocLocal(256) // the super-block's 256 codes + 4, 0..7, in k order
+		scs = AllocLocal(64)   // its 16 scales as int32
+	}
+	lanesKernel(name, "q3_K", 110, 4096, 1024, setup, func(r laneRegs) {
+		wp := r.wp
+		// hm: hmask in the low half and hmask>>4 in the high one, so that
+		// bit k of a byte is bit 4h+k of hmask[l] for the half h it serves
+		// (the word shift's bits from the neighbour byte land above bit 3).
+		hm, hs := ZMM(), YMM()
+		VMOVDQU8(Mem{Base: wp}, hm.AsY())
+		VPSRLW(U8(4), hm.AsY(), hs)
+		VINSERTI64X4(U8(1), hs, hm, hm)
+		qs := ZMM()
+		VMOVDQU8(Mem{Base: wp, Disp: 32}, qs) // both halves' 32 bytes
+		for k := 0; k < 4; k++ {
+			c, hb := ZMM(), ZMM()
+			if k == 0 {
+				VPANDD(m03, qs, c)
+			} else {
+				VPSRLW(U8(2*k), qs, c)
+				VPANDD(m03, c, c)
+			}
+			switch { // bit k of hm to bit 2
+			case k < 2:
+				VPSLLW(U8(2-k), hm, hb)
+			case k == 2:
+				VMOVDQA64(hm, hb)
+			default:
+				VPSRLW(U8(k-2), hm, hb)
+			}
+			VPTERNLOGD(U8(0xf8), four, hb, c)    // c | (hb & 4)
+			VMOVDQU8(c.AsY(), slot.Offset(32*k)) // values 32k..32k+31
+			VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*k))
+		}
+		// The scales in vector registers (the scalar q3Scales needs more
+		// general registers than the lane loops leave): lo[j] = s[j]&15
+		// for j < 8, s[j-8]>>4 after; hi[j] = s[8+j%4]>>2(j/4) & 3, the
+		// dword s[8:12] shifted by 0, 2, 4, 6 (VPSRLVD).
+		q, t, lo := XMM(), XMM(), XMM()
+		VMOVQ(Mem{Base: wp, Disp: 96}, q)
+		VPSRLW(U8(4), q, t)
+		VPUNPCKLQDQ(t, q, lo)
+		VPANDD(m0f.AsX(), lo, lo)
+		hi := XMM()
+		VPBROADCASTD(Mem{Base: wp, Disp: 104}, hi)
+		VPSRLVD(shifts, hi, hi)
+		VPANDD(m03.AsX(), hi, hi)
+		VPSLLW(U8(4), hi, hi)
+		VPORD(hi, lo, lo)
+		VPSUBB(b32, lo, lo)
+		sc := ZMM()
+		VPMOVSXBD(lo, sc)
+		VMOVDQU32(sc, scs)
+		sumi, corr := ZMM(), ZMM()
+		VMOVDQA32(zero, sumi)
+		VMOVDQA32(zero, corr)
+		for s := 0; s < 16; s++ {
+			is := ZMM()
+			VMOVDQA32(zero, is)
+			for g := 0; g < 4; g++ {
+				wb := ZMM()
+				VPBROADCASTD(slot.Offset(16*s+4*g), wb)
+				vpdpbusd(Mem{Base: r.xt, Disp: 256*s + 64*g}, wb, is)
+			}
+			f, x := ZMM(), ZMM()
+			VPBROADCASTD(scs.Offset(4*s), f)
+			VPMULLD(f, is, is)
+			VPADDD(is, sumi, sumi)
+			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, f, x)
+			VPADDD(x, corr, corr)
+		}
+		VPSLLD(U8(2), corr, corr)
+		VPSUBD(corr, sumi, sumi)
+		kBlockSumLanes(r, sumi, 108, zero, -1, zero) // no minima: the ref's zero term, computed as it does
+	})
+}
+
 // laneRegs are a token-lane kernel's pointers at the current super-block
 // or block: the weight row (wp), the group's activation groups (xt), sums
 // (xs) and scales (dx); acc sums the row's 16 results.

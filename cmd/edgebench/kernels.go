@@ -85,7 +85,7 @@ the cache read per token, "% roofline" its share of the read bandwidth.
 
 A backend that lacks a format's kernel is skipped rather than timed with its
 fallback (a matmul whose tokens all go to the backend's token-lane prefill
-kernel runs: avx512's q5_k and q6_k), and a case whose single op would take longer than --max-op is
+kernel runs: avx512's q3_k), and a case whose single op would take longer than --max-op is
 skipped with the reason. --filter keeps the cases whose name (as printed by
 --list) matches a regular expression. -o gobench prints the Go benchmark
 format, one line per repetition, which benchstat reads unchanged.
