@@ -17340,6 +17340,240 @@ DATA matMulQ3_KLanesAVX512_shifts<>+8(SB)/4, $0x00000004
 DATA matMulQ3_KLanesAVX512_shifts<>+12(SB)/4, $0x00000006
 GLOBL matMulQ3_KLanesAVX512_shifts<>(SB), RODATA|NOPTR, $16
 
+// func matMulQ4_0_BMLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, BMI2
+TEXT ·matMulQ4_0_BMLanesAVX512(SB), NOSPLIT, $64-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ4_0_BMLanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x08080808, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU32    matMulQ4_0_BMLanesAVX512_nibbles<>+0(SB), Y2
+	MOVL         $0xffffffff, DI
+
+matMulQ4_0_BMLanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ4_0_BMLanesAVX512_done
+	MOVQ   AX, R8
+	MOVQ   xt+32(FP), R9
+	MOVQ   xs+40(FP), R10
+	MOVQ   dx+48(FP), R11
+	MOVQ   DX, R12
+	VPXORD Z3, Z3, Z3
+
+matMulQ4_0_BMLanesAVX512_block:
+	TESTQ           R12, R12
+	JLE             matMulQ4_0_BMLanesAVX512_store
+	VBROADCASTI32X4 2(R8), Y4
+	VGF2P8AFFINEQB  $0x00, Y2, Y4, Y4
+	PDEPQ           18(R8), DI, R13
+	KMOVQ           R13, K1
+	VMOVDQA64       Z1, Z5
+	VPEXPANDB       Z4, K1, Z5
+	VMOVDQU8        Z5, (SP)
+	VPBROADCASTW    (R8), Y4
+	VCVTPH2PS       Y4, Z5
+	VMOVDQU32       (R10), Z6
+	VPBROADCASTD    (SP), Z7
+	VPDPBUSD        (R9), Z7, Z6
+	VPBROADCASTD    4(SP), Z7
+	VPDPBUSD        64(R9), Z7, Z6
+	VPBROADCASTD    8(SP), Z7
+	VPDPBUSD        128(R9), Z7, Z6
+	VPBROADCASTD    12(SP), Z7
+	VPDPBUSD        192(R9), Z7, Z6
+	VPBROADCASTD    16(SP), Z7
+	VPDPBUSD        256(R9), Z7, Z6
+	VPBROADCASTD    20(SP), Z7
+	VPDPBUSD        320(R9), Z7, Z6
+	VPBROADCASTD    24(SP), Z7
+	VPDPBUSD        384(R9), Z7, Z6
+	VPBROADCASTD    28(SP), Z7
+	VPDPBUSD        448(R9), Z7, Z6
+	VCVTDQ2PS       Z6, Z6
+	VMULPS          (R11), Z5, Z7
+	VFMADD231PS     Z7, Z6, Z3
+	VMOVDQU32       64(R10), Z6
+	VPBROADCASTD    32(SP), Z7
+	VPDPBUSD        512(R9), Z7, Z6
+	VPBROADCASTD    36(SP), Z7
+	VPDPBUSD        576(R9), Z7, Z6
+	VPBROADCASTD    40(SP), Z7
+	VPDPBUSD        640(R9), Z7, Z6
+	VPBROADCASTD    44(SP), Z7
+	VPDPBUSD        704(R9), Z7, Z6
+	VPBROADCASTD    48(SP), Z7
+	VPDPBUSD        768(R9), Z7, Z6
+	VPBROADCASTD    52(SP), Z7
+	VPDPBUSD        832(R9), Z7, Z6
+	VPBROADCASTD    56(SP), Z7
+	VPDPBUSD        896(R9), Z7, Z6
+	VPBROADCASTD    60(SP), Z7
+	VPDPBUSD        960(R9), Z7, Z6
+	VCVTDQ2PS       Z6, Z6
+	VMULPS          64(R11), Z5, Z5
+	VFMADD231PS     Z5, Z6, Z3
+	ADDQ            $0x0000001a, R8
+	ADDQ            $0x00000400, R9
+	ADDQ            $0x00000080, R10
+	ADDQ            $0x00000080, R11
+	DECQ            R12
+	JMP             matMulQ4_0_BMLanesAVX512_block
+
+matMulQ4_0_BMLanesAVX512_store:
+	KXNORW      K2, K2, K2
+	VSCATTERDPS Z3, K2, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ4_0_BMLanesAVX512_row
+
+matMulQ4_0_BMLanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ4_0_BMLanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ4_0_BMLanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ4_0_BMLanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ4_0_BMLanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ4_0_BMLanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ4_0_BMLanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ4_0_BMLanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ4_0_BMLanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ4_0_BMLanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ4_0_BMLanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ4_0_BMLanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ4_0_BMLanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ4_0_BMLanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ4_0_BMLanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ4_0_BMLanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ4_0_BMLanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ4_0_BMLanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ4_0_BMLanesAVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA matMulQ4_0_BMLanesAVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA matMulQ4_0_BMLanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA matMulQ4_0_BMLanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL matMulQ4_0_BMLanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
+// func matMulQ8_0_BMLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL, BMI2
+TEXT ·matMulQ8_0_BMLanesAVX512(SB), NOSPLIT, $64-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ8_0_BMLanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x80808080, DI
+	VPBROADCASTD DI, Z1
+	MOVL         $0xffffffff, DI
+
+matMulQ8_0_BMLanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ8_0_BMLanesAVX512_done
+	MOVQ   AX, R8
+	MOVQ   xt+32(FP), R9
+	MOVQ   xs+40(FP), R10
+	MOVQ   dx+48(FP), R11
+	MOVQ   DX, R12
+	VPXORD Z2, Z2, Z2
+
+matMulQ8_0_BMLanesAVX512_block:
+	TESTQ        R12, R12
+	JLE          matMulQ8_0_BMLanesAVX512_store
+	VPXORD       2(R8), Y1, Y3
+	PDEPQ        34(R8), DI, R13
+	KMOVQ        R13, K1
+	VMOVDQA64    Z1, Z4
+	VPEXPANDB    Z3, K1, Z4
+	VMOVDQU8     Z4, (SP)
+	VPBROADCASTW (R8), Y3
+	VCVTPH2PS    Y3, Z4
+	VMOVDQU32    (R10), Z5
+	VPBROADCASTD (SP), Z6
+	VPDPBUSD     (R9), Z6, Z5
+	VPBROADCASTD 4(SP), Z6
+	VPDPBUSD     64(R9), Z6, Z5
+	VPBROADCASTD 8(SP), Z6
+	VPDPBUSD     128(R9), Z6, Z5
+	VPBROADCASTD 12(SP), Z6
+	VPDPBUSD     192(R9), Z6, Z5
+	VPBROADCASTD 16(SP), Z6
+	VPDPBUSD     256(R9), Z6, Z5
+	VPBROADCASTD 20(SP), Z6
+	VPDPBUSD     320(R9), Z6, Z5
+	VPBROADCASTD 24(SP), Z6
+	VPDPBUSD     384(R9), Z6, Z5
+	VPBROADCASTD 28(SP), Z6
+	VPDPBUSD     448(R9), Z6, Z5
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       (R11), Z4, Z6
+	VFMADD231PS  Z6, Z5, Z2
+	VMOVDQU32    64(R10), Z5
+	VPBROADCASTD 32(SP), Z6
+	VPDPBUSD     512(R9), Z6, Z5
+	VPBROADCASTD 36(SP), Z6
+	VPDPBUSD     576(R9), Z6, Z5
+	VPBROADCASTD 40(SP), Z6
+	VPDPBUSD     640(R9), Z6, Z5
+	VPBROADCASTD 44(SP), Z6
+	VPDPBUSD     704(R9), Z6, Z5
+	VPBROADCASTD 48(SP), Z6
+	VPDPBUSD     768(R9), Z6, Z5
+	VPBROADCASTD 52(SP), Z6
+	VPDPBUSD     832(R9), Z6, Z5
+	VPBROADCASTD 56(SP), Z6
+	VPDPBUSD     896(R9), Z6, Z5
+	VPBROADCASTD 60(SP), Z6
+	VPDPBUSD     960(R9), Z6, Z5
+	VCVTDQ2PS    Z5, Z5
+	VMULPS       64(R11), Z4, Z4
+	VFMADD231PS  Z4, Z5, Z2
+	ADDQ         $0x0000002a, R8
+	ADDQ         $0x00000400, R9
+	ADDQ         $0x00000080, R10
+	ADDQ         $0x00000080, R11
+	DECQ         R12
+	JMP          matMulQ8_0_BMLanesAVX512_block
+
+matMulQ8_0_BMLanesAVX512_store:
+	KXNORW      K2, K2, K2
+	VSCATTERDPS Z2, K2, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ8_0_BMLanesAVX512_row
+
+matMulQ8_0_BMLanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ8_0_BMLanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ8_0_BMLanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ8_0_BMLanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ8_0_BMLanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ8_0_BMLanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ8_0_BMLanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ8_0_BMLanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ8_0_BMLanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ8_0_BMLanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ8_0_BMLanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ8_0_BMLanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ8_0_BMLanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ8_0_BMLanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ8_0_BMLanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ8_0_BMLanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ8_0_BMLanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ8_0_BMLanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
 // func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ5_KLanesAVX512(SB), NOSPLIT, $320-72

@@ -27,6 +27,11 @@ type lanesLayout struct {
 	xBytes, sumBytes int
 	kquant           bool  // q8_K activations, laid out by lanesPrepK
 	bias             int32 // q8_0/q4_0/q5_0: the weights' unsigned offset (lanesPrep)
+	// span is how many q8_0 activation blocks one weight block covers (0
+	// means 1): 2 for the sparse formats' 64-weight blocks, whose share of
+	// the layout is then two q8_0 blocks' (activation groups, sums and
+	// scales each twice as long).
+	span int
 }
 
 // The layouts of the types that can have token-lane kernels.
@@ -36,7 +41,13 @@ var (
 	lanesQ5 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 16}
 	lanesK  = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 512, kquant: true}
 	lanesK6 = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 1024, kquant: true}
+	// The bitmask sparse formats: q4_0 or q8_0 kept values, 64-weight blocks.
+	lanesQ4BM = lanesLayout{blockValues: 64, xBytes: 1024, sumBytes: 128, bias: 8, span: 2}
+	lanesQ8BM = lanesLayout{blockValues: 64, xBytes: 1024, sumBytes: 128, bias: 128, span: 2}
 )
+
+// actBlocks is how many q8_0 activation blocks one weight block covers.
+func (f lanesLayout) actBlocks() int { return max(1, f.span) }
 
 // lanesKernel sets y[t*ys+r] to the dot product of weight row r (rb bytes
 // apart, nb blocks) with token t of the group laid out at xt, xs, dx, for
@@ -44,7 +55,7 @@ var (
 type lanesKernel func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
 // groupBytes is the laid-out size of one 16-token group over nb blocks.
-func (f lanesLayout) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes + 64) }
+func (f lanesLayout) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes + 64*f.actBlocks()) }
 
 // TokenLanes reports whether MatMul of weight type t on the backend named
 // runs that backend's token-lane kernel for every whole group of
@@ -135,7 +146,7 @@ func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32
 	}
 	xt := lx[:nb*f.xBytes]
 	sums := lx[nb*f.xBytes : nb*(f.xBytes+f.sumBytes)]
-	dx := lx[nb*(f.xBytes+f.sumBytes) : nb*(f.xBytes+f.sumBytes+64)]
+	dx := lx[nb*(f.xBytes+f.sumBytes) : nb*(f.xBytes+f.sumBytes+64*f.actBlocks())]
 	w = w[r0*rb : r1*rb]
 	// The kernel writes y[(16g+k)*rows + r] for k < 16, r in [r0,r1).
 	y = y[lanesTokens*g*rows+r0 : (lanesTokens*g+lanesTokens-1)*rows+r1]
@@ -177,7 +188,7 @@ func (c *Context) lanesPrepRange(lo, hi int) {
 		if f.kquant {
 			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, f.sumBytes == lanesK6.sumBytes)
 		} else {
-			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, f.bias)
+			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB*f.actBlocks(), g, f.bias)
 		}
 	}
 }

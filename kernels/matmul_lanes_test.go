@@ -22,7 +22,7 @@ func TestMatMulLanes(t *testing.T) {
 		if !b.usable() {
 			continue
 		}
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, Q4_0_BM, Q8_0_BM} {
 			if lanesOK(b.Name, ty) {
 				testMatMulQLanes(t, b, ty)
 				ran++
@@ -37,6 +37,9 @@ func testMatMulQLanes(t *testing.T, b *Backend, ty Type) {
 	kquant := ty == Q4_K || ty == Q5_K || ty == Q6_K || ty == Q2_K || ty == Q3_K
 	if kquant {
 		shapes = [][2]int{{1, 256}, {5, 512}, {64, 256}, {70, 768}, {130, 1024}}
+	}
+	if ty == Q4_0_BM || ty == Q8_0_BM { // 64-weight blocks
+		shapes = [][2]int{{1, 64}, {5, 256}, {64, 512}, {70, 192}, {130, 1024}}
 	}
 	for _, sh := range shapes {
 		rows, cols := sh[0], sh[1]
@@ -103,8 +106,12 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	block[Q6_K] = append(append(fill(192, 0xff), fill(16, 0x7f)...), one...)
 	block[Q2_K] = append(append(fill(16+64, 0xff), one...), one...) // scales and minima 15, codes 3
 	block[Q3_K] = append(fill(32+64+12, 0xff), one...)              // codes 3 (all high bits set), scales 31
+	// Bitmask sparse: every mask bit set (the first 32 count), kept q4_0
+	// codes 15 or q8_0 bytes -128.
+	block[Q4_0_BM] = append(append(append([]byte{}, one...), fill(16, 0xff)...), fill(8, 0xff)...)
+	block[Q8_0_BM] = append(append(append([]byte{}, one...), fill(32, 0x80)...), fill(8, 0xff)...)
 	for _, b := range Backends() {
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, Q4_0_BM, Q8_0_BM} {
 			if !b.usable() || !lanesOK(b.Name, ty) {
 				continue
 			}

@@ -95,6 +95,8 @@ func main() {
 	matMulQ4KLanes("matMulQ4_KLanesAVX512", false)
 	matMulQ2KLanes("matMulQ2_KLanesAVX512")
 	matMulQ3KLanes("matMulQ3_KLanesAVX512")
+	matMulSparseBMLanes("matMulQ4_0_BMLanesAVX512", true)
+	matMulSparseBMLanes("matMulQ8_0_BMLanesAVX512", false)
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)

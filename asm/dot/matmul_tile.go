@@ -150,7 +150,7 @@ func matMulQLanes(name string, wsz int) {
 		slot = AllocLocal(32)
 	}
 	what := map[int]string{18: "q4_0", 22: "q5_0", 34: "q8_0"}[wsz]
-	lanesKernel(name, what, wsz, 512, 64, setup, func(r laneRegs) {
+	lanesKernel(name, what, wsz, 512, 64, 64, setup, func(r laneRegs) {
 		u := YMM()
 		if q4 || q5 {
 			qs := 2
@@ -221,7 +221,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 		slot = AllocLocal(256)   // the super-block's 256 weights, 0..15 (q5_K: 0..31), in k order
 		scm = AllocLocal(16 * 4) // its 8 scales, then its 8 minima, as int32
 	}
-	lanesKernel(name, what, bsz, 4096, 512, setup, func(r laneRegs) {
+	lanesKernel(name, what, bsz, 4096, 512, 64, setup, func(r laneRegs) {
 		wp := r.wp
 		unpackQ45K(wp, qoff, q5, low4, bit4, slot, true)
 		kScalesMins(wp, scm)
@@ -273,7 +273,7 @@ func matMulQ6KLanes(name string) {
 		slot = AllocLocal(256) // the super-block's 256 codes, 0..63, in k order
 		scs = AllocLocal(64)   // its 16 scales as int32
 	}
-	lanesKernel(name, "q6_K", 210, 4096, 1024, setup, func(r laneRegs) {
+	lanesKernel(name, "q6_K", 210, 4096, 1024, 64, setup, func(r laneRegs) {
 		wp := r.wp
 		q6Codes(wp, m0f, m30, slot, true)
 		sc := ZMM()
@@ -327,7 +327,7 @@ func matMulQ2KLanes(name string) {
 		slot = AllocLocal(256)   // the super-block's 256 codes, 0..3, in k order
 		scm = AllocLocal(2 * 64) // its 16 scales, then its 16 minima, as int32
 	}
-	lanesKernel(name, "q2_K", 84, 4096, 1024, setup, func(r laneRegs) {
+	lanesKernel(name, "q2_K", 84, 4096, 1024, 64, setup, func(r laneRegs) {
 		wp := r.wp
 		qs := ZMM()
 		VMOVDQU8(Mem{Base: wp, Disp: 16}, qs) // both halves' 32 bytes
@@ -403,7 +403,7 @@ func matMulQ3KLanes(name string) {
 		slot = AllocLocal(256) // the super-block's 256 codes + 4, 0..7, in k order
 		scs = AllocLocal(64)   // its 16 scales as int32
 	}
-	lanesKernel(name, "q3_K", 110, 4096, 1024, setup, func(r laneRegs) {
+	lanesKernel(name, "q3_K", 110, 4096, 1024, 64, setup, func(r laneRegs) {
 		wp := r.wp
 		// hm: hmask in the low half and hmask>>4 in the high one, so that
 		// bit k of a byte is bit 4h+k of hmask[l] for the half h it serves
@@ -477,6 +477,69 @@ func matMulQ3KLanes(name string) {
 	})
 }
 
+// matMulSparseBMLanes is matMulQLanes for the bitmask sparse formats
+// (64-weight blocks: the 32 kept values as one q4_0 block, q4, or q8_0
+// block, then the 64-bit mask of their positions) over the same layout as
+// q4_0's or q8_0's, two activation blocks per weight block: per block and
+// row the kept values, made unsigned (+8 or +128) as the dense kernels
+// do, are expanded to their positions over a background of that offset
+// (PDEP keeps the mask's first 32 set bits, as the decoding rules say;
+// VPEXPANDB places them), so a dropped weight counts as the value 0 and
+// the dense layout's sums (-8 or -128 Σx per activation block and token)
+// undo the offset; then each half is the dense kernel's block: 8 VPDPBUSD
+// of broadcast weight groups with the tokens' activation groups, scaled by
+// dw*dx of its activation block. Needs AVX-512 VBMI2 and BMI2 (and GFNI
+// for q4_0 values). Float order: per token, half by half, one fused
+// multiply-add each: within the float bound of the naive product.
+func matMulSparseBMLanes(name string, q4 bool) {
+	kb, what := 34, "q8_0_bm"
+	if q4 {
+		kb, what = 18, "q4_0_bm"
+	}
+	var bias, nibbles VecVirtual
+	var slot Mem
+	var ones32 GPVirtual
+	setup := func() {
+		bias, nibbles = biasAndNibbles(name, q4, true)
+		ones32 = GP64()
+		MOVL(U32(0xffffffff), ones32.As32())
+		slot = AllocLocal(64)
+	}
+	lanesKernel(name, what, kb+8, 1024, 128, 128, setup, func(r laneRegs) {
+		u := YMM()
+		if q4 {
+			v := YMM()
+			VBROADCASTI32X4(Mem{Base: r.wp, Disp: 2}, v)
+			vgf2p8affineqb(U8(0), nibbles, v, u) // the 32 kept values + 8, in order
+		} else {
+			VPXORD(Mem{Base: r.wp, Disp: 2}, bias.AsY(), u) // + 128
+		}
+		m, k := GP64(), K()
+		PDEPQ(Mem{Base: r.wp, Disp: kb}, ones32, m) // the first 32 set bits
+		KMOVQ(m, k)
+		ue := ZMM()
+		VMOVDQA64(bias, ue)
+		vpexpandb(u.AsZ(), k, ue)
+		VMOVDQU8(ue, slot)
+		hw, dw := XMM(), ZMM()
+		VPBROADCASTW(Mem{Base: r.wp}, hw.AsY())
+		VCVTPH2PS(hw.AsY(), dw)
+		for h := 0; h < 2; h++ {
+			s := ZMM()
+			VMOVDQU32(Mem{Base: r.xs, Disp: 64 * h}, s) // -8 or -128 Σx of each token
+			for g := 0; g < 8; g++ {
+				wb := ZMM()
+				VPBROADCASTD(slot.Offset(32*h+4*g), wb)
+				vpdpbusd(Mem{Base: r.xt, Disp: 512*h + 64*g}, wb, s)
+			}
+			VCVTDQ2PS(s, s)
+			d := ZMM()
+			VMULPS(Mem{Base: r.dx, Disp: 64 * h}, dw, d)
+			VFMADD231PS(d, s, r.acc)
+		}
+	})
+}
+
 // laneRegs are a token-lane kernel's pointers at the current super-block
 // or block: the weight row (wp), the group's activation groups (xt), sums
 // (xs) and scales (dx); acc sums the row's 16 results.
@@ -489,11 +552,11 @@ type laneRegs struct {
 // rows weight rows (rb bytes apart) a float accumulator of the 16 tokens,
 // block(r) per block of the row (which must add the block's results to
 // r.acc), the pointers then advanced by the block's sizes (weights bsz,
-// activation groups xtStride, sums xsStride, scales 64), and the 16
+// activation groups xtStride, sums xsStride, scales dxStride), and the 16
 // results scattered to y[t*ys+row] (VSCATTERDPS: the MatMul's output
 // layout, one token's row after another, with no pass over a staging
 // buffer). setup runs once before the loops (constants).
-func lanesKernel(name, what string, bsz, xtStride, xsStride int, setup func(), block func(r laneRegs)) {
+func lanesKernel(name, what string, bsz, xtStride, xsStride, dxStride int, setup func(), block func(r laneRegs)) {
 	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
 	Pragma("noescape") // the kernels keep no pointer
 	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
@@ -534,7 +597,7 @@ func lanesKernel(name, what string, bsz, xtStride, xsStride int, setup func(), b
 	ADDQ(U32(bsz), r.wp)
 	ADDQ(U32(xtStride), r.xt)
 	ADDQ(U32(xsStride), r.xs)
-	ADDQ(U32(64), r.dx)
+	ADDQ(U32(dxStride), r.dx)
 	DECQ(left)
 	JMP(LabelRef(name + "_block"))
 
