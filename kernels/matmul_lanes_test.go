@@ -157,3 +157,54 @@ func TestMatMulLanesExtremes(t *testing.T) {
 		}
 	}
 }
+
+// TestMatMulLanesMalformedBitmask: bitmask blocks whose masks do not have
+// 32 set bits (random bytes, so most have fewer or more) follow the
+// decoding rules in the token-lane kernels too: kept values without a
+// position drop out, set bits past the 32nd are zero weights. Every result
+// is within the float bound of the naive product of Dequantize's weights.
+func TestMatMulLanesMalformedBitmask(t *testing.T) {
+	const rows, cols, n = 7, 512, 16
+	for _, b := range Backends() {
+		for _, ty := range []Type{Q4_0_BM, Q8_0_BM} {
+			if !b.usable() || !lanesOK(b.Name, ty) {
+				continue
+			}
+			bsz := mustRowBytes(t, ty, 64)
+			r := newRand(uint64(bsz))
+			w := Matrix{Type: ty, Rows: rows, Cols: cols, Data: make([]byte, rows*cols/64*bsz)}
+			for i := range w.Data {
+				w.Data[i] = byte(r.Uint64())
+			}
+			for blk := 0; blk < len(w.Data)/bsz; blk++ {
+				// A finite fp16 scale in [0.5, 2), and a mask of 0-64 set bits.
+				w.Data[blk*bsz], w.Data[blk*bsz+1] = byte(r.Uint64()), 0x38|byte(r.Uint64()&3)
+				m := w.Data[blk*bsz+bsz-8 : blk*bsz+bsz]
+				keep := r.Uint64() % 65
+				for i := range m {
+					m[i] = 0
+				}
+				for i := 0; i < 64; i++ {
+					if r.Uint64()%64 < keep {
+						m[i/8] |= 1 << (i % 8)
+					}
+				}
+			}
+			x := randRow(newRand(3), n*cols)
+			c := NewContext(b, NewPool(2))
+			y := make([]float32, n*rows)
+			c.MatMul(y, w, x, n)
+			if c.lanesGroups != 1 {
+				t.Fatalf("%s %s: token-lane kernel not used", b.Name, ty)
+			}
+			for i := 0; i < n; i++ {
+				want, bound := naiveMatVec(t, w, x[i*cols:(i+1)*cols])
+				for row := range want {
+					if d := math.Abs(float64(y[i*rows+row]) - want[row]); !(d <= bound[row]) {
+						t.Fatalf("%s %s token %d row %d: %g, naive %g", b.Name, ty, i, row, y[i*rows+row], want[row])
+					}
+				}
+			}
+		}
+	}
+}
