@@ -17574,6 +17574,962 @@ DATA matMulQ8_0_BMLanesAVX512_iota<>+56(SB)/4, $0x0000000e
 DATA matMulQ8_0_BMLanesAVX512_iota<>+60(SB)/4, $0x0000000f
 GLOBL matMulQ8_0_BMLanesAVX512_iota<>(SB), RODATA|NOPTR, $64
 
+// func matMulQ4_0_24LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL
+TEXT ·matMulQ4_0_24LanesAVX512(SB), NOSPLIT, $128-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ4_0_24LanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x08080808, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU32    matMulQ4_0_24LanesAVX512_nibbles<>+0(SB), Y2
+	VMOVDQU32    matMulQ4_0_24LanesAVX512_ctrl<>+0(SB), Y3
+	VMOVDQU32    matMulQ4_0_24LanesAVX512_goff<>+0(SB), Y4
+	MOVL         $0x03030303, DI
+	VMOVD        DI, X5
+	VPBROADCASTD X5, Y5
+	VMOVDQU64    matMulQ4_0_24LanesAVX512_at<>+0(SB), Z6
+	VMOVDQU64    matMulQ4_0_24LanesAVX512_even<>+0(SB), Z7
+	VMOVDQU64    matMulQ4_0_24LanesAVX512_odd<>+0(SB), Z8
+
+matMulQ4_0_24LanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ4_0_24LanesAVX512_done
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
+	VPXORD Z9, Z9, Z9
+
+matMulQ4_0_24LanesAVX512_block:
+	TESTQ               R11, R11
+	JLE                 matMulQ4_0_24LanesAVX512_store
+	VBROADCASTI32X4     2(DI), Y10
+	VGF2P8AFFINEQB      $0x00, Y2, Y10, Y10
+	VPMULTISHIFTQB.BCST 18(DI), Y3, Y11
+	VPTERNLOGD          $0xea, Y4, Y5, Y11
+	VPERMB              Z11, Z7, Z12
+	VPERMB              Z11, Z8, Z13
+	VPERMB              Z10, Z7, Z14
+	VPERMB              Z10, Z8, Z15
+	VPCMPEQB            Z6, Z12, K1
+	VPCMPEQB            Z6, Z13, K2
+	VMOVDQA64           Z1, Z12
+	VMOVDQU8            Z14, K1, Z12
+	KTESTQ              K2, K1
+	JNZ                 matMulQ4_0_24LanesAVX512_two
+	VMOVDQU8            Z15, K2, Z12
+	VMOVDQU8            Z12, (SP)
+	VMOVDQU32           (R9), Z12
+	VPBROADCASTD        (SP), Z13
+	VPDPBUSD            (R8), Z13, Z12
+	VPBROADCASTD        4(SP), Z13
+	VPDPBUSD            64(R8), Z13, Z12
+	VPBROADCASTD        8(SP), Z13
+	VPDPBUSD            128(R8), Z13, Z12
+	VPBROADCASTD        12(SP), Z13
+	VPDPBUSD            192(R8), Z13, Z12
+	VPBROADCASTD        16(SP), Z13
+	VPDPBUSD            256(R8), Z13, Z12
+	VPBROADCASTD        20(SP), Z13
+	VPDPBUSD            320(R8), Z13, Z12
+	VPBROADCASTD        24(SP), Z13
+	VPDPBUSD            384(R8), Z13, Z12
+	VPBROADCASTD        28(SP), Z13
+	VPDPBUSD            448(R8), Z13, Z12
+	VMOVDQU32           64(R9), Z13
+	VPBROADCASTD        32(SP), Z14
+	VPDPBUSD            512(R8), Z14, Z13
+	VPBROADCASTD        36(SP), Z14
+	VPDPBUSD            576(R8), Z14, Z13
+	VPBROADCASTD        40(SP), Z14
+	VPDPBUSD            640(R8), Z14, Z13
+	VPBROADCASTD        44(SP), Z14
+	VPDPBUSD            704(R8), Z14, Z13
+	VPBROADCASTD        48(SP), Z14
+	VPDPBUSD            768(R8), Z14, Z13
+	VPBROADCASTD        52(SP), Z14
+	VPDPBUSD            832(R8), Z14, Z13
+	VPBROADCASTD        56(SP), Z14
+	VPDPBUSD            896(R8), Z14, Z13
+	VPBROADCASTD        60(SP), Z14
+	VPDPBUSD            960(R8), Z14, Z13
+	JMP                 matMulQ4_0_24LanesAVX512_float
+
+matMulQ4_0_24LanesAVX512_two:
+	VMOVDQA64    Z1, Z13
+	VMOVDQU8     Z15, K2, Z13
+	VMOVDQU8     Z12, (SP)
+	VMOVDQU8     Z13, 64(SP)
+	VMOVDQU32    (R9), Z12
+	VPBROADCASTD (SP), Z13
+	VPDPBUSD     (R8), Z13, Z12
+	VPBROADCASTD 4(SP), Z13
+	VPDPBUSD     64(R8), Z13, Z12
+	VPBROADCASTD 8(SP), Z13
+	VPDPBUSD     128(R8), Z13, Z12
+	VPBROADCASTD 12(SP), Z13
+	VPDPBUSD     192(R8), Z13, Z12
+	VPBROADCASTD 16(SP), Z13
+	VPDPBUSD     256(R8), Z13, Z12
+	VPBROADCASTD 20(SP), Z13
+	VPDPBUSD     320(R8), Z13, Z12
+	VPBROADCASTD 24(SP), Z13
+	VPDPBUSD     384(R8), Z13, Z12
+	VPBROADCASTD 28(SP), Z13
+	VPDPBUSD     448(R8), Z13, Z12
+	VMOVDQU32    64(R9), Z13
+	VPBROADCASTD 32(SP), Z14
+	VPDPBUSD     512(R8), Z14, Z13
+	VPBROADCASTD 36(SP), Z14
+	VPDPBUSD     576(R8), Z14, Z13
+	VPBROADCASTD 40(SP), Z14
+	VPDPBUSD     640(R8), Z14, Z13
+	VPBROADCASTD 44(SP), Z14
+	VPDPBUSD     704(R8), Z14, Z13
+	VPBROADCASTD 48(SP), Z14
+	VPDPBUSD     768(R8), Z14, Z13
+	VPBROADCASTD 52(SP), Z14
+	VPDPBUSD     832(R8), Z14, Z13
+	VPBROADCASTD 56(SP), Z14
+	VPDPBUSD     896(R8), Z14, Z13
+	VPBROADCASTD 60(SP), Z14
+	VPDPBUSD     960(R8), Z14, Z13
+	VMOVDQU32    (R9), Z14
+	VPBROADCASTD 64(SP), Z15
+	VPDPBUSD     (R8), Z15, Z14
+	VPBROADCASTD 68(SP), Z15
+	VPDPBUSD     64(R8), Z15, Z14
+	VPBROADCASTD 72(SP), Z15
+	VPDPBUSD     128(R8), Z15, Z14
+	VPBROADCASTD 76(SP), Z15
+	VPDPBUSD     192(R8), Z15, Z14
+	VPBROADCASTD 80(SP), Z15
+	VPDPBUSD     256(R8), Z15, Z14
+	VPBROADCASTD 84(SP), Z15
+	VPDPBUSD     320(R8), Z15, Z14
+	VPBROADCASTD 88(SP), Z15
+	VPDPBUSD     384(R8), Z15, Z14
+	VPBROADCASTD 92(SP), Z15
+	VPDPBUSD     448(R8), Z15, Z14
+	VMOVDQU32    64(R9), Z15
+	VPBROADCASTD 96(SP), Z16
+	VPDPBUSD     512(R8), Z16, Z15
+	VPBROADCASTD 100(SP), Z16
+	VPDPBUSD     576(R8), Z16, Z15
+	VPBROADCASTD 104(SP), Z16
+	VPDPBUSD     640(R8), Z16, Z15
+	VPBROADCASTD 108(SP), Z16
+	VPDPBUSD     704(R8), Z16, Z15
+	VPBROADCASTD 112(SP), Z16
+	VPDPBUSD     768(R8), Z16, Z15
+	VPBROADCASTD 116(SP), Z16
+	VPDPBUSD     832(R8), Z16, Z15
+	VPBROADCASTD 120(SP), Z16
+	VPDPBUSD     896(R8), Z16, Z15
+	VPBROADCASTD 124(SP), Z16
+	VPDPBUSD     960(R8), Z16, Z15
+	VPADDD       Z14, Z12, Z12
+	VPADDD       Z15, Z13, Z13
+
+matMulQ4_0_24LanesAVX512_float:
+	VPBROADCASTW (DI), Y10
+	VCVTPH2PS    Y10, Z14
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       (R10), Z14, Z15
+	VFMADD231PS  Z15, Z12, Z9
+	VCVTDQ2PS    Z13, Z13
+	VMULPS       64(R10), Z14, Z12
+	VFMADD231PS  Z12, Z13, Z9
+	ADDQ         $0x0000001a, DI
+	ADDQ         $0x00000400, R8
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R10
+	DECQ         R11
+	JMP          matMulQ4_0_24LanesAVX512_block
+
+matMulQ4_0_24LanesAVX512_store:
+	KXNORW      K3, K3, K3
+	VSCATTERDPS Z9, K3, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ4_0_24LanesAVX512_row
+
+matMulQ4_0_24LanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ4_0_24LanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ4_0_24LanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ4_0_24LanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ4_0_24LanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ4_0_24LanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ4_0_24LanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ4_0_24LanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ4_0_24LanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ4_0_24LanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ4_0_24LanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ4_0_24LanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ4_0_24LanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ4_0_24LanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ4_0_24LanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ4_0_24LanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ4_0_24LanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ4_0_24LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ4_0_24LanesAVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA matMulQ4_0_24LanesAVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA matMulQ4_0_24LanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA matMulQ4_0_24LanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL matMulQ4_0_24LanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+0(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+1(SB)/1, $0x02
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+2(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+3(SB)/1, $0x06
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+4(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+5(SB)/1, $0x0a
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+6(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+7(SB)/1, $0x0e
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+8(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+9(SB)/1, $0x12
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+10(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+11(SB)/1, $0x16
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+12(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+13(SB)/1, $0x1a
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+14(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+15(SB)/1, $0x1e
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+16(SB)/1, $0x20
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+17(SB)/1, $0x22
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+18(SB)/1, $0x24
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+19(SB)/1, $0x26
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+20(SB)/1, $0x28
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+21(SB)/1, $0x2a
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+22(SB)/1, $0x2c
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+23(SB)/1, $0x2e
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+24(SB)/1, $0x30
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+25(SB)/1, $0x32
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+26(SB)/1, $0x34
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+27(SB)/1, $0x36
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+28(SB)/1, $0x38
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+29(SB)/1, $0x3a
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+30(SB)/1, $0x3c
+DATA matMulQ4_0_24LanesAVX512_ctrl<>+31(SB)/1, $0x3e
+GLOBL matMulQ4_0_24LanesAVX512_ctrl<>(SB), RODATA|NOPTR, $32
+
+DATA matMulQ4_0_24LanesAVX512_goff<>+0(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_goff<>+1(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_goff<>+2(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_goff<>+3(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_goff<>+4(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_goff<>+5(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_goff<>+6(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_goff<>+7(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_goff<>+8(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_goff<>+9(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_goff<>+10(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_goff<>+11(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_goff<>+12(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_goff<>+13(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_goff<>+14(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_goff<>+15(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_goff<>+16(SB)/1, $0x20
+DATA matMulQ4_0_24LanesAVX512_goff<>+17(SB)/1, $0x20
+DATA matMulQ4_0_24LanesAVX512_goff<>+18(SB)/1, $0x24
+DATA matMulQ4_0_24LanesAVX512_goff<>+19(SB)/1, $0x24
+DATA matMulQ4_0_24LanesAVX512_goff<>+20(SB)/1, $0x28
+DATA matMulQ4_0_24LanesAVX512_goff<>+21(SB)/1, $0x28
+DATA matMulQ4_0_24LanesAVX512_goff<>+22(SB)/1, $0x2c
+DATA matMulQ4_0_24LanesAVX512_goff<>+23(SB)/1, $0x2c
+DATA matMulQ4_0_24LanesAVX512_goff<>+24(SB)/1, $0x30
+DATA matMulQ4_0_24LanesAVX512_goff<>+25(SB)/1, $0x30
+DATA matMulQ4_0_24LanesAVX512_goff<>+26(SB)/1, $0x34
+DATA matMulQ4_0_24LanesAVX512_goff<>+27(SB)/1, $0x34
+DATA matMulQ4_0_24LanesAVX512_goff<>+28(SB)/1, $0x38
+DATA matMulQ4_0_24LanesAVX512_goff<>+29(SB)/1, $0x38
+DATA matMulQ4_0_24LanesAVX512_goff<>+30(SB)/1, $0x3c
+DATA matMulQ4_0_24LanesAVX512_goff<>+31(SB)/1, $0x3c
+GLOBL matMulQ4_0_24LanesAVX512_goff<>(SB), RODATA|NOPTR, $32
+
+DATA matMulQ4_0_24LanesAVX512_at<>+0(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_at<>+1(SB)/1, $0x01
+DATA matMulQ4_0_24LanesAVX512_at<>+2(SB)/1, $0x02
+DATA matMulQ4_0_24LanesAVX512_at<>+3(SB)/1, $0x03
+DATA matMulQ4_0_24LanesAVX512_at<>+4(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_at<>+5(SB)/1, $0x05
+DATA matMulQ4_0_24LanesAVX512_at<>+6(SB)/1, $0x06
+DATA matMulQ4_0_24LanesAVX512_at<>+7(SB)/1, $0x07
+DATA matMulQ4_0_24LanesAVX512_at<>+8(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_at<>+9(SB)/1, $0x09
+DATA matMulQ4_0_24LanesAVX512_at<>+10(SB)/1, $0x0a
+DATA matMulQ4_0_24LanesAVX512_at<>+11(SB)/1, $0x0b
+DATA matMulQ4_0_24LanesAVX512_at<>+12(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_at<>+13(SB)/1, $0x0d
+DATA matMulQ4_0_24LanesAVX512_at<>+14(SB)/1, $0x0e
+DATA matMulQ4_0_24LanesAVX512_at<>+15(SB)/1, $0x0f
+DATA matMulQ4_0_24LanesAVX512_at<>+16(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_at<>+17(SB)/1, $0x11
+DATA matMulQ4_0_24LanesAVX512_at<>+18(SB)/1, $0x12
+DATA matMulQ4_0_24LanesAVX512_at<>+19(SB)/1, $0x13
+DATA matMulQ4_0_24LanesAVX512_at<>+20(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_at<>+21(SB)/1, $0x15
+DATA matMulQ4_0_24LanesAVX512_at<>+22(SB)/1, $0x16
+DATA matMulQ4_0_24LanesAVX512_at<>+23(SB)/1, $0x17
+DATA matMulQ4_0_24LanesAVX512_at<>+24(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_at<>+25(SB)/1, $0x19
+DATA matMulQ4_0_24LanesAVX512_at<>+26(SB)/1, $0x1a
+DATA matMulQ4_0_24LanesAVX512_at<>+27(SB)/1, $0x1b
+DATA matMulQ4_0_24LanesAVX512_at<>+28(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_at<>+29(SB)/1, $0x1d
+DATA matMulQ4_0_24LanesAVX512_at<>+30(SB)/1, $0x1e
+DATA matMulQ4_0_24LanesAVX512_at<>+31(SB)/1, $0x1f
+DATA matMulQ4_0_24LanesAVX512_at<>+32(SB)/1, $0x20
+DATA matMulQ4_0_24LanesAVX512_at<>+33(SB)/1, $0x21
+DATA matMulQ4_0_24LanesAVX512_at<>+34(SB)/1, $0x22
+DATA matMulQ4_0_24LanesAVX512_at<>+35(SB)/1, $0x23
+DATA matMulQ4_0_24LanesAVX512_at<>+36(SB)/1, $0x24
+DATA matMulQ4_0_24LanesAVX512_at<>+37(SB)/1, $0x25
+DATA matMulQ4_0_24LanesAVX512_at<>+38(SB)/1, $0x26
+DATA matMulQ4_0_24LanesAVX512_at<>+39(SB)/1, $0x27
+DATA matMulQ4_0_24LanesAVX512_at<>+40(SB)/1, $0x28
+DATA matMulQ4_0_24LanesAVX512_at<>+41(SB)/1, $0x29
+DATA matMulQ4_0_24LanesAVX512_at<>+42(SB)/1, $0x2a
+DATA matMulQ4_0_24LanesAVX512_at<>+43(SB)/1, $0x2b
+DATA matMulQ4_0_24LanesAVX512_at<>+44(SB)/1, $0x2c
+DATA matMulQ4_0_24LanesAVX512_at<>+45(SB)/1, $0x2d
+DATA matMulQ4_0_24LanesAVX512_at<>+46(SB)/1, $0x2e
+DATA matMulQ4_0_24LanesAVX512_at<>+47(SB)/1, $0x2f
+DATA matMulQ4_0_24LanesAVX512_at<>+48(SB)/1, $0x30
+DATA matMulQ4_0_24LanesAVX512_at<>+49(SB)/1, $0x31
+DATA matMulQ4_0_24LanesAVX512_at<>+50(SB)/1, $0x32
+DATA matMulQ4_0_24LanesAVX512_at<>+51(SB)/1, $0x33
+DATA matMulQ4_0_24LanesAVX512_at<>+52(SB)/1, $0x34
+DATA matMulQ4_0_24LanesAVX512_at<>+53(SB)/1, $0x35
+DATA matMulQ4_0_24LanesAVX512_at<>+54(SB)/1, $0x36
+DATA matMulQ4_0_24LanesAVX512_at<>+55(SB)/1, $0x37
+DATA matMulQ4_0_24LanesAVX512_at<>+56(SB)/1, $0x38
+DATA matMulQ4_0_24LanesAVX512_at<>+57(SB)/1, $0x39
+DATA matMulQ4_0_24LanesAVX512_at<>+58(SB)/1, $0x3a
+DATA matMulQ4_0_24LanesAVX512_at<>+59(SB)/1, $0x3b
+DATA matMulQ4_0_24LanesAVX512_at<>+60(SB)/1, $0x3c
+DATA matMulQ4_0_24LanesAVX512_at<>+61(SB)/1, $0x3d
+DATA matMulQ4_0_24LanesAVX512_at<>+62(SB)/1, $0x3e
+DATA matMulQ4_0_24LanesAVX512_at<>+63(SB)/1, $0x3f
+GLOBL matMulQ4_0_24LanesAVX512_at<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ4_0_24LanesAVX512_even<>+0(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_even<>+1(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_even<>+2(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_even<>+3(SB)/1, $0x00
+DATA matMulQ4_0_24LanesAVX512_even<>+4(SB)/1, $0x02
+DATA matMulQ4_0_24LanesAVX512_even<>+5(SB)/1, $0x02
+DATA matMulQ4_0_24LanesAVX512_even<>+6(SB)/1, $0x02
+DATA matMulQ4_0_24LanesAVX512_even<>+7(SB)/1, $0x02
+DATA matMulQ4_0_24LanesAVX512_even<>+8(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_even<>+9(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_even<>+10(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_even<>+11(SB)/1, $0x04
+DATA matMulQ4_0_24LanesAVX512_even<>+12(SB)/1, $0x06
+DATA matMulQ4_0_24LanesAVX512_even<>+13(SB)/1, $0x06
+DATA matMulQ4_0_24LanesAVX512_even<>+14(SB)/1, $0x06
+DATA matMulQ4_0_24LanesAVX512_even<>+15(SB)/1, $0x06
+DATA matMulQ4_0_24LanesAVX512_even<>+16(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_even<>+17(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_even<>+18(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_even<>+19(SB)/1, $0x08
+DATA matMulQ4_0_24LanesAVX512_even<>+20(SB)/1, $0x0a
+DATA matMulQ4_0_24LanesAVX512_even<>+21(SB)/1, $0x0a
+DATA matMulQ4_0_24LanesAVX512_even<>+22(SB)/1, $0x0a
+DATA matMulQ4_0_24LanesAVX512_even<>+23(SB)/1, $0x0a
+DATA matMulQ4_0_24LanesAVX512_even<>+24(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_even<>+25(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_even<>+26(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_even<>+27(SB)/1, $0x0c
+DATA matMulQ4_0_24LanesAVX512_even<>+28(SB)/1, $0x0e
+DATA matMulQ4_0_24LanesAVX512_even<>+29(SB)/1, $0x0e
+DATA matMulQ4_0_24LanesAVX512_even<>+30(SB)/1, $0x0e
+DATA matMulQ4_0_24LanesAVX512_even<>+31(SB)/1, $0x0e
+DATA matMulQ4_0_24LanesAVX512_even<>+32(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_even<>+33(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_even<>+34(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_even<>+35(SB)/1, $0x10
+DATA matMulQ4_0_24LanesAVX512_even<>+36(SB)/1, $0x12
+DATA matMulQ4_0_24LanesAVX512_even<>+37(SB)/1, $0x12
+DATA matMulQ4_0_24LanesAVX512_even<>+38(SB)/1, $0x12
+DATA matMulQ4_0_24LanesAVX512_even<>+39(SB)/1, $0x12
+DATA matMulQ4_0_24LanesAVX512_even<>+40(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_even<>+41(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_even<>+42(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_even<>+43(SB)/1, $0x14
+DATA matMulQ4_0_24LanesAVX512_even<>+44(SB)/1, $0x16
+DATA matMulQ4_0_24LanesAVX512_even<>+45(SB)/1, $0x16
+DATA matMulQ4_0_24LanesAVX512_even<>+46(SB)/1, $0x16
+DATA matMulQ4_0_24LanesAVX512_even<>+47(SB)/1, $0x16
+DATA matMulQ4_0_24LanesAVX512_even<>+48(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_even<>+49(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_even<>+50(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_even<>+51(SB)/1, $0x18
+DATA matMulQ4_0_24LanesAVX512_even<>+52(SB)/1, $0x1a
+DATA matMulQ4_0_24LanesAVX512_even<>+53(SB)/1, $0x1a
+DATA matMulQ4_0_24LanesAVX512_even<>+54(SB)/1, $0x1a
+DATA matMulQ4_0_24LanesAVX512_even<>+55(SB)/1, $0x1a
+DATA matMulQ4_0_24LanesAVX512_even<>+56(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_even<>+57(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_even<>+58(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_even<>+59(SB)/1, $0x1c
+DATA matMulQ4_0_24LanesAVX512_even<>+60(SB)/1, $0x1e
+DATA matMulQ4_0_24LanesAVX512_even<>+61(SB)/1, $0x1e
+DATA matMulQ4_0_24LanesAVX512_even<>+62(SB)/1, $0x1e
+DATA matMulQ4_0_24LanesAVX512_even<>+63(SB)/1, $0x1e
+GLOBL matMulQ4_0_24LanesAVX512_even<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ4_0_24LanesAVX512_odd<>+0(SB)/1, $0x01
+DATA matMulQ4_0_24LanesAVX512_odd<>+1(SB)/1, $0x01
+DATA matMulQ4_0_24LanesAVX512_odd<>+2(SB)/1, $0x01
+DATA matMulQ4_0_24LanesAVX512_odd<>+3(SB)/1, $0x01
+DATA matMulQ4_0_24LanesAVX512_odd<>+4(SB)/1, $0x03
+DATA matMulQ4_0_24LanesAVX512_odd<>+5(SB)/1, $0x03
+DATA matMulQ4_0_24LanesAVX512_odd<>+6(SB)/1, $0x03
+DATA matMulQ4_0_24LanesAVX512_odd<>+7(SB)/1, $0x03
+DATA matMulQ4_0_24LanesAVX512_odd<>+8(SB)/1, $0x05
+DATA matMulQ4_0_24LanesAVX512_odd<>+9(SB)/1, $0x05
+DATA matMulQ4_0_24LanesAVX512_odd<>+10(SB)/1, $0x05
+DATA matMulQ4_0_24LanesAVX512_odd<>+11(SB)/1, $0x05
+DATA matMulQ4_0_24LanesAVX512_odd<>+12(SB)/1, $0x07
+DATA matMulQ4_0_24LanesAVX512_odd<>+13(SB)/1, $0x07
+DATA matMulQ4_0_24LanesAVX512_odd<>+14(SB)/1, $0x07
+DATA matMulQ4_0_24LanesAVX512_odd<>+15(SB)/1, $0x07
+DATA matMulQ4_0_24LanesAVX512_odd<>+16(SB)/1, $0x09
+DATA matMulQ4_0_24LanesAVX512_odd<>+17(SB)/1, $0x09
+DATA matMulQ4_0_24LanesAVX512_odd<>+18(SB)/1, $0x09
+DATA matMulQ4_0_24LanesAVX512_odd<>+19(SB)/1, $0x09
+DATA matMulQ4_0_24LanesAVX512_odd<>+20(SB)/1, $0x0b
+DATA matMulQ4_0_24LanesAVX512_odd<>+21(SB)/1, $0x0b
+DATA matMulQ4_0_24LanesAVX512_odd<>+22(SB)/1, $0x0b
+DATA matMulQ4_0_24LanesAVX512_odd<>+23(SB)/1, $0x0b
+DATA matMulQ4_0_24LanesAVX512_odd<>+24(SB)/1, $0x0d
+DATA matMulQ4_0_24LanesAVX512_odd<>+25(SB)/1, $0x0d
+DATA matMulQ4_0_24LanesAVX512_odd<>+26(SB)/1, $0x0d
+DATA matMulQ4_0_24LanesAVX512_odd<>+27(SB)/1, $0x0d
+DATA matMulQ4_0_24LanesAVX512_odd<>+28(SB)/1, $0x0f
+DATA matMulQ4_0_24LanesAVX512_odd<>+29(SB)/1, $0x0f
+DATA matMulQ4_0_24LanesAVX512_odd<>+30(SB)/1, $0x0f
+DATA matMulQ4_0_24LanesAVX512_odd<>+31(SB)/1, $0x0f
+DATA matMulQ4_0_24LanesAVX512_odd<>+32(SB)/1, $0x11
+DATA matMulQ4_0_24LanesAVX512_odd<>+33(SB)/1, $0x11
+DATA matMulQ4_0_24LanesAVX512_odd<>+34(SB)/1, $0x11
+DATA matMulQ4_0_24LanesAVX512_odd<>+35(SB)/1, $0x11
+DATA matMulQ4_0_24LanesAVX512_odd<>+36(SB)/1, $0x13
+DATA matMulQ4_0_24LanesAVX512_odd<>+37(SB)/1, $0x13
+DATA matMulQ4_0_24LanesAVX512_odd<>+38(SB)/1, $0x13
+DATA matMulQ4_0_24LanesAVX512_odd<>+39(SB)/1, $0x13
+DATA matMulQ4_0_24LanesAVX512_odd<>+40(SB)/1, $0x15
+DATA matMulQ4_0_24LanesAVX512_odd<>+41(SB)/1, $0x15
+DATA matMulQ4_0_24LanesAVX512_odd<>+42(SB)/1, $0x15
+DATA matMulQ4_0_24LanesAVX512_odd<>+43(SB)/1, $0x15
+DATA matMulQ4_0_24LanesAVX512_odd<>+44(SB)/1, $0x17
+DATA matMulQ4_0_24LanesAVX512_odd<>+45(SB)/1, $0x17
+DATA matMulQ4_0_24LanesAVX512_odd<>+46(SB)/1, $0x17
+DATA matMulQ4_0_24LanesAVX512_odd<>+47(SB)/1, $0x17
+DATA matMulQ4_0_24LanesAVX512_odd<>+48(SB)/1, $0x19
+DATA matMulQ4_0_24LanesAVX512_odd<>+49(SB)/1, $0x19
+DATA matMulQ4_0_24LanesAVX512_odd<>+50(SB)/1, $0x19
+DATA matMulQ4_0_24LanesAVX512_odd<>+51(SB)/1, $0x19
+DATA matMulQ4_0_24LanesAVX512_odd<>+52(SB)/1, $0x1b
+DATA matMulQ4_0_24LanesAVX512_odd<>+53(SB)/1, $0x1b
+DATA matMulQ4_0_24LanesAVX512_odd<>+54(SB)/1, $0x1b
+DATA matMulQ4_0_24LanesAVX512_odd<>+55(SB)/1, $0x1b
+DATA matMulQ4_0_24LanesAVX512_odd<>+56(SB)/1, $0x1d
+DATA matMulQ4_0_24LanesAVX512_odd<>+57(SB)/1, $0x1d
+DATA matMulQ4_0_24LanesAVX512_odd<>+58(SB)/1, $0x1d
+DATA matMulQ4_0_24LanesAVX512_odd<>+59(SB)/1, $0x1d
+DATA matMulQ4_0_24LanesAVX512_odd<>+60(SB)/1, $0x1f
+DATA matMulQ4_0_24LanesAVX512_odd<>+61(SB)/1, $0x1f
+DATA matMulQ4_0_24LanesAVX512_odd<>+62(SB)/1, $0x1f
+DATA matMulQ4_0_24LanesAVX512_odd<>+63(SB)/1, $0x1f
+GLOBL matMulQ4_0_24LanesAVX512_odd<>(SB), RODATA|NOPTR, $64
+
+// func matMulQ8_0_24LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VBMI, AVX512VL
+TEXT ·matMulQ8_0_24LanesAVX512(SB), NOSPLIT, $128-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ8_0_24LanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x80808080, DI
+	VPBROADCASTD DI, Z1
+	VMOVDQU32    matMulQ8_0_24LanesAVX512_ctrl<>+0(SB), Y2
+	VMOVDQU32    matMulQ8_0_24LanesAVX512_goff<>+0(SB), Y3
+	MOVL         $0x03030303, DI
+	VMOVD        DI, X4
+	VPBROADCASTD X4, Y4
+	VMOVDQU64    matMulQ8_0_24LanesAVX512_at<>+0(SB), Z5
+	VMOVDQU64    matMulQ8_0_24LanesAVX512_even<>+0(SB), Z6
+	VMOVDQU64    matMulQ8_0_24LanesAVX512_odd<>+0(SB), Z7
+
+matMulQ8_0_24LanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ8_0_24LanesAVX512_done
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
+	VPXORD Z8, Z8, Z8
+
+matMulQ8_0_24LanesAVX512_block:
+	TESTQ               R11, R11
+	JLE                 matMulQ8_0_24LanesAVX512_store
+	VPXORD              2(DI), Y1, Y9
+	VPMULTISHIFTQB.BCST 34(DI), Y2, Y10
+	VPTERNLOGD          $0xea, Y3, Y4, Y10
+	VPERMB              Z10, Z6, Z11
+	VPERMB              Z10, Z7, Z12
+	VPERMB              Z9, Z6, Z13
+	VPERMB              Z9, Z7, Z14
+	VPCMPEQB            Z5, Z11, K1
+	VPCMPEQB            Z5, Z12, K2
+	VMOVDQA64           Z1, Z11
+	VMOVDQU8            Z13, K1, Z11
+	KTESTQ              K2, K1
+	JNZ                 matMulQ8_0_24LanesAVX512_two
+	VMOVDQU8            Z14, K2, Z11
+	VMOVDQU8            Z11, (SP)
+	VMOVDQU32           (R9), Z11
+	VPBROADCASTD        (SP), Z12
+	VPDPBUSD            (R8), Z12, Z11
+	VPBROADCASTD        4(SP), Z12
+	VPDPBUSD            64(R8), Z12, Z11
+	VPBROADCASTD        8(SP), Z12
+	VPDPBUSD            128(R8), Z12, Z11
+	VPBROADCASTD        12(SP), Z12
+	VPDPBUSD            192(R8), Z12, Z11
+	VPBROADCASTD        16(SP), Z12
+	VPDPBUSD            256(R8), Z12, Z11
+	VPBROADCASTD        20(SP), Z12
+	VPDPBUSD            320(R8), Z12, Z11
+	VPBROADCASTD        24(SP), Z12
+	VPDPBUSD            384(R8), Z12, Z11
+	VPBROADCASTD        28(SP), Z12
+	VPDPBUSD            448(R8), Z12, Z11
+	VMOVDQU32           64(R9), Z12
+	VPBROADCASTD        32(SP), Z13
+	VPDPBUSD            512(R8), Z13, Z12
+	VPBROADCASTD        36(SP), Z13
+	VPDPBUSD            576(R8), Z13, Z12
+	VPBROADCASTD        40(SP), Z13
+	VPDPBUSD            640(R8), Z13, Z12
+	VPBROADCASTD        44(SP), Z13
+	VPDPBUSD            704(R8), Z13, Z12
+	VPBROADCASTD        48(SP), Z13
+	VPDPBUSD            768(R8), Z13, Z12
+	VPBROADCASTD        52(SP), Z13
+	VPDPBUSD            832(R8), Z13, Z12
+	VPBROADCASTD        56(SP), Z13
+	VPDPBUSD            896(R8), Z13, Z12
+	VPBROADCASTD        60(SP), Z13
+	VPDPBUSD            960(R8), Z13, Z12
+	JMP                 matMulQ8_0_24LanesAVX512_float
+
+matMulQ8_0_24LanesAVX512_two:
+	VMOVDQA64    Z1, Z12
+	VMOVDQU8     Z14, K2, Z12
+	VMOVDQU8     Z11, (SP)
+	VMOVDQU8     Z12, 64(SP)
+	VMOVDQU32    (R9), Z11
+	VPBROADCASTD (SP), Z12
+	VPDPBUSD     (R8), Z12, Z11
+	VPBROADCASTD 4(SP), Z12
+	VPDPBUSD     64(R8), Z12, Z11
+	VPBROADCASTD 8(SP), Z12
+	VPDPBUSD     128(R8), Z12, Z11
+	VPBROADCASTD 12(SP), Z12
+	VPDPBUSD     192(R8), Z12, Z11
+	VPBROADCASTD 16(SP), Z12
+	VPDPBUSD     256(R8), Z12, Z11
+	VPBROADCASTD 20(SP), Z12
+	VPDPBUSD     320(R8), Z12, Z11
+	VPBROADCASTD 24(SP), Z12
+	VPDPBUSD     384(R8), Z12, Z11
+	VPBROADCASTD 28(SP), Z12
+	VPDPBUSD     448(R8), Z12, Z11
+	VMOVDQU32    64(R9), Z12
+	VPBROADCASTD 32(SP), Z13
+	VPDPBUSD     512(R8), Z13, Z12
+	VPBROADCASTD 36(SP), Z13
+	VPDPBUSD     576(R8), Z13, Z12
+	VPBROADCASTD 40(SP), Z13
+	VPDPBUSD     640(R8), Z13, Z12
+	VPBROADCASTD 44(SP), Z13
+	VPDPBUSD     704(R8), Z13, Z12
+	VPBROADCASTD 48(SP), Z13
+	VPDPBUSD     768(R8), Z13, Z12
+	VPBROADCASTD 52(SP), Z13
+	VPDPBUSD     832(R8), Z13, Z12
+	VPBROADCASTD 56(SP), Z13
+	VPDPBUSD     896(R8), Z13, Z12
+	VPBROADCASTD 60(SP), Z13
+	VPDPBUSD     960(R8), Z13, Z12
+	VMOVDQU32    (R9), Z13
+	VPBROADCASTD 64(SP), Z14
+	VPDPBUSD     (R8), Z14, Z13
+	VPBROADCASTD 68(SP), Z14
+	VPDPBUSD     64(R8), Z14, Z13
+	VPBROADCASTD 72(SP), Z14
+	VPDPBUSD     128(R8), Z14, Z13
+	VPBROADCASTD 76(SP), Z14
+	VPDPBUSD     192(R8), Z14, Z13
+	VPBROADCASTD 80(SP), Z14
+	VPDPBUSD     256(R8), Z14, Z13
+	VPBROADCASTD 84(SP), Z14
+	VPDPBUSD     320(R8), Z14, Z13
+	VPBROADCASTD 88(SP), Z14
+	VPDPBUSD     384(R8), Z14, Z13
+	VPBROADCASTD 92(SP), Z14
+	VPDPBUSD     448(R8), Z14, Z13
+	VMOVDQU32    64(R9), Z14
+	VPBROADCASTD 96(SP), Z15
+	VPDPBUSD     512(R8), Z15, Z14
+	VPBROADCASTD 100(SP), Z15
+	VPDPBUSD     576(R8), Z15, Z14
+	VPBROADCASTD 104(SP), Z15
+	VPDPBUSD     640(R8), Z15, Z14
+	VPBROADCASTD 108(SP), Z15
+	VPDPBUSD     704(R8), Z15, Z14
+	VPBROADCASTD 112(SP), Z15
+	VPDPBUSD     768(R8), Z15, Z14
+	VPBROADCASTD 116(SP), Z15
+	VPDPBUSD     832(R8), Z15, Z14
+	VPBROADCASTD 120(SP), Z15
+	VPDPBUSD     896(R8), Z15, Z14
+	VPBROADCASTD 124(SP), Z15
+	VPDPBUSD     960(R8), Z15, Z14
+	VPADDD       Z13, Z11, Z11
+	VPADDD       Z14, Z12, Z12
+
+matMulQ8_0_24LanesAVX512_float:
+	VPBROADCASTW (DI), Y9
+	VCVTPH2PS    Y9, Z13
+	VCVTDQ2PS    Z11, Z11
+	VMULPS       (R10), Z13, Z14
+	VFMADD231PS  Z14, Z11, Z8
+	VCVTDQ2PS    Z12, Z12
+	VMULPS       64(R10), Z13, Z11
+	VFMADD231PS  Z11, Z12, Z8
+	ADDQ         $0x0000002a, DI
+	ADDQ         $0x00000400, R8
+	ADDQ         $0x00000080, R9
+	ADDQ         $0x00000080, R10
+	DECQ         R11
+	JMP          matMulQ8_0_24LanesAVX512_block
+
+matMulQ8_0_24LanesAVX512_store:
+	KXNORW      K3, K3, K3
+	VSCATTERDPS Z8, K3, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ8_0_24LanesAVX512_row
+
+matMulQ8_0_24LanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ8_0_24LanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ8_0_24LanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ8_0_24LanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ8_0_24LanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ8_0_24LanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ8_0_24LanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ8_0_24LanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ8_0_24LanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ8_0_24LanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ8_0_24LanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ8_0_24LanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ8_0_24LanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ8_0_24LanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ8_0_24LanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ8_0_24LanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ8_0_24LanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ8_0_24LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+0(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+1(SB)/1, $0x02
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+2(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+3(SB)/1, $0x06
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+4(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+5(SB)/1, $0x0a
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+6(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+7(SB)/1, $0x0e
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+8(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+9(SB)/1, $0x12
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+10(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+11(SB)/1, $0x16
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+12(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+13(SB)/1, $0x1a
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+14(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+15(SB)/1, $0x1e
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+16(SB)/1, $0x20
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+17(SB)/1, $0x22
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+18(SB)/1, $0x24
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+19(SB)/1, $0x26
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+20(SB)/1, $0x28
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+21(SB)/1, $0x2a
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+22(SB)/1, $0x2c
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+23(SB)/1, $0x2e
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+24(SB)/1, $0x30
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+25(SB)/1, $0x32
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+26(SB)/1, $0x34
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+27(SB)/1, $0x36
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+28(SB)/1, $0x38
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+29(SB)/1, $0x3a
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+30(SB)/1, $0x3c
+DATA matMulQ8_0_24LanesAVX512_ctrl<>+31(SB)/1, $0x3e
+GLOBL matMulQ8_0_24LanesAVX512_ctrl<>(SB), RODATA|NOPTR, $32
+
+DATA matMulQ8_0_24LanesAVX512_goff<>+0(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_goff<>+1(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_goff<>+2(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_goff<>+3(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_goff<>+4(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_goff<>+5(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_goff<>+6(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_goff<>+7(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_goff<>+8(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_goff<>+9(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_goff<>+10(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_goff<>+11(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_goff<>+12(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_goff<>+13(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_goff<>+14(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_goff<>+15(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_goff<>+16(SB)/1, $0x20
+DATA matMulQ8_0_24LanesAVX512_goff<>+17(SB)/1, $0x20
+DATA matMulQ8_0_24LanesAVX512_goff<>+18(SB)/1, $0x24
+DATA matMulQ8_0_24LanesAVX512_goff<>+19(SB)/1, $0x24
+DATA matMulQ8_0_24LanesAVX512_goff<>+20(SB)/1, $0x28
+DATA matMulQ8_0_24LanesAVX512_goff<>+21(SB)/1, $0x28
+DATA matMulQ8_0_24LanesAVX512_goff<>+22(SB)/1, $0x2c
+DATA matMulQ8_0_24LanesAVX512_goff<>+23(SB)/1, $0x2c
+DATA matMulQ8_0_24LanesAVX512_goff<>+24(SB)/1, $0x30
+DATA matMulQ8_0_24LanesAVX512_goff<>+25(SB)/1, $0x30
+DATA matMulQ8_0_24LanesAVX512_goff<>+26(SB)/1, $0x34
+DATA matMulQ8_0_24LanesAVX512_goff<>+27(SB)/1, $0x34
+DATA matMulQ8_0_24LanesAVX512_goff<>+28(SB)/1, $0x38
+DATA matMulQ8_0_24LanesAVX512_goff<>+29(SB)/1, $0x38
+DATA matMulQ8_0_24LanesAVX512_goff<>+30(SB)/1, $0x3c
+DATA matMulQ8_0_24LanesAVX512_goff<>+31(SB)/1, $0x3c
+GLOBL matMulQ8_0_24LanesAVX512_goff<>(SB), RODATA|NOPTR, $32
+
+DATA matMulQ8_0_24LanesAVX512_at<>+0(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_at<>+1(SB)/1, $0x01
+DATA matMulQ8_0_24LanesAVX512_at<>+2(SB)/1, $0x02
+DATA matMulQ8_0_24LanesAVX512_at<>+3(SB)/1, $0x03
+DATA matMulQ8_0_24LanesAVX512_at<>+4(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_at<>+5(SB)/1, $0x05
+DATA matMulQ8_0_24LanesAVX512_at<>+6(SB)/1, $0x06
+DATA matMulQ8_0_24LanesAVX512_at<>+7(SB)/1, $0x07
+DATA matMulQ8_0_24LanesAVX512_at<>+8(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_at<>+9(SB)/1, $0x09
+DATA matMulQ8_0_24LanesAVX512_at<>+10(SB)/1, $0x0a
+DATA matMulQ8_0_24LanesAVX512_at<>+11(SB)/1, $0x0b
+DATA matMulQ8_0_24LanesAVX512_at<>+12(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_at<>+13(SB)/1, $0x0d
+DATA matMulQ8_0_24LanesAVX512_at<>+14(SB)/1, $0x0e
+DATA matMulQ8_0_24LanesAVX512_at<>+15(SB)/1, $0x0f
+DATA matMulQ8_0_24LanesAVX512_at<>+16(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_at<>+17(SB)/1, $0x11
+DATA matMulQ8_0_24LanesAVX512_at<>+18(SB)/1, $0x12
+DATA matMulQ8_0_24LanesAVX512_at<>+19(SB)/1, $0x13
+DATA matMulQ8_0_24LanesAVX512_at<>+20(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_at<>+21(SB)/1, $0x15
+DATA matMulQ8_0_24LanesAVX512_at<>+22(SB)/1, $0x16
+DATA matMulQ8_0_24LanesAVX512_at<>+23(SB)/1, $0x17
+DATA matMulQ8_0_24LanesAVX512_at<>+24(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_at<>+25(SB)/1, $0x19
+DATA matMulQ8_0_24LanesAVX512_at<>+26(SB)/1, $0x1a
+DATA matMulQ8_0_24LanesAVX512_at<>+27(SB)/1, $0x1b
+DATA matMulQ8_0_24LanesAVX512_at<>+28(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_at<>+29(SB)/1, $0x1d
+DATA matMulQ8_0_24LanesAVX512_at<>+30(SB)/1, $0x1e
+DATA matMulQ8_0_24LanesAVX512_at<>+31(SB)/1, $0x1f
+DATA matMulQ8_0_24LanesAVX512_at<>+32(SB)/1, $0x20
+DATA matMulQ8_0_24LanesAVX512_at<>+33(SB)/1, $0x21
+DATA matMulQ8_0_24LanesAVX512_at<>+34(SB)/1, $0x22
+DATA matMulQ8_0_24LanesAVX512_at<>+35(SB)/1, $0x23
+DATA matMulQ8_0_24LanesAVX512_at<>+36(SB)/1, $0x24
+DATA matMulQ8_0_24LanesAVX512_at<>+37(SB)/1, $0x25
+DATA matMulQ8_0_24LanesAVX512_at<>+38(SB)/1, $0x26
+DATA matMulQ8_0_24LanesAVX512_at<>+39(SB)/1, $0x27
+DATA matMulQ8_0_24LanesAVX512_at<>+40(SB)/1, $0x28
+DATA matMulQ8_0_24LanesAVX512_at<>+41(SB)/1, $0x29
+DATA matMulQ8_0_24LanesAVX512_at<>+42(SB)/1, $0x2a
+DATA matMulQ8_0_24LanesAVX512_at<>+43(SB)/1, $0x2b
+DATA matMulQ8_0_24LanesAVX512_at<>+44(SB)/1, $0x2c
+DATA matMulQ8_0_24LanesAVX512_at<>+45(SB)/1, $0x2d
+DATA matMulQ8_0_24LanesAVX512_at<>+46(SB)/1, $0x2e
+DATA matMulQ8_0_24LanesAVX512_at<>+47(SB)/1, $0x2f
+DATA matMulQ8_0_24LanesAVX512_at<>+48(SB)/1, $0x30
+DATA matMulQ8_0_24LanesAVX512_at<>+49(SB)/1, $0x31
+DATA matMulQ8_0_24LanesAVX512_at<>+50(SB)/1, $0x32
+DATA matMulQ8_0_24LanesAVX512_at<>+51(SB)/1, $0x33
+DATA matMulQ8_0_24LanesAVX512_at<>+52(SB)/1, $0x34
+DATA matMulQ8_0_24LanesAVX512_at<>+53(SB)/1, $0x35
+DATA matMulQ8_0_24LanesAVX512_at<>+54(SB)/1, $0x36
+DATA matMulQ8_0_24LanesAVX512_at<>+55(SB)/1, $0x37
+DATA matMulQ8_0_24LanesAVX512_at<>+56(SB)/1, $0x38
+DATA matMulQ8_0_24LanesAVX512_at<>+57(SB)/1, $0x39
+DATA matMulQ8_0_24LanesAVX512_at<>+58(SB)/1, $0x3a
+DATA matMulQ8_0_24LanesAVX512_at<>+59(SB)/1, $0x3b
+DATA matMulQ8_0_24LanesAVX512_at<>+60(SB)/1, $0x3c
+DATA matMulQ8_0_24LanesAVX512_at<>+61(SB)/1, $0x3d
+DATA matMulQ8_0_24LanesAVX512_at<>+62(SB)/1, $0x3e
+DATA matMulQ8_0_24LanesAVX512_at<>+63(SB)/1, $0x3f
+GLOBL matMulQ8_0_24LanesAVX512_at<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ8_0_24LanesAVX512_even<>+0(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_even<>+1(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_even<>+2(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_even<>+3(SB)/1, $0x00
+DATA matMulQ8_0_24LanesAVX512_even<>+4(SB)/1, $0x02
+DATA matMulQ8_0_24LanesAVX512_even<>+5(SB)/1, $0x02
+DATA matMulQ8_0_24LanesAVX512_even<>+6(SB)/1, $0x02
+DATA matMulQ8_0_24LanesAVX512_even<>+7(SB)/1, $0x02
+DATA matMulQ8_0_24LanesAVX512_even<>+8(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_even<>+9(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_even<>+10(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_even<>+11(SB)/1, $0x04
+DATA matMulQ8_0_24LanesAVX512_even<>+12(SB)/1, $0x06
+DATA matMulQ8_0_24LanesAVX512_even<>+13(SB)/1, $0x06
+DATA matMulQ8_0_24LanesAVX512_even<>+14(SB)/1, $0x06
+DATA matMulQ8_0_24LanesAVX512_even<>+15(SB)/1, $0x06
+DATA matMulQ8_0_24LanesAVX512_even<>+16(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_even<>+17(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_even<>+18(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_even<>+19(SB)/1, $0x08
+DATA matMulQ8_0_24LanesAVX512_even<>+20(SB)/1, $0x0a
+DATA matMulQ8_0_24LanesAVX512_even<>+21(SB)/1, $0x0a
+DATA matMulQ8_0_24LanesAVX512_even<>+22(SB)/1, $0x0a
+DATA matMulQ8_0_24LanesAVX512_even<>+23(SB)/1, $0x0a
+DATA matMulQ8_0_24LanesAVX512_even<>+24(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_even<>+25(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_even<>+26(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_even<>+27(SB)/1, $0x0c
+DATA matMulQ8_0_24LanesAVX512_even<>+28(SB)/1, $0x0e
+DATA matMulQ8_0_24LanesAVX512_even<>+29(SB)/1, $0x0e
+DATA matMulQ8_0_24LanesAVX512_even<>+30(SB)/1, $0x0e
+DATA matMulQ8_0_24LanesAVX512_even<>+31(SB)/1, $0x0e
+DATA matMulQ8_0_24LanesAVX512_even<>+32(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_even<>+33(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_even<>+34(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_even<>+35(SB)/1, $0x10
+DATA matMulQ8_0_24LanesAVX512_even<>+36(SB)/1, $0x12
+DATA matMulQ8_0_24LanesAVX512_even<>+37(SB)/1, $0x12
+DATA matMulQ8_0_24LanesAVX512_even<>+38(SB)/1, $0x12
+DATA matMulQ8_0_24LanesAVX512_even<>+39(SB)/1, $0x12
+DATA matMulQ8_0_24LanesAVX512_even<>+40(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_even<>+41(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_even<>+42(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_even<>+43(SB)/1, $0x14
+DATA matMulQ8_0_24LanesAVX512_even<>+44(SB)/1, $0x16
+DATA matMulQ8_0_24LanesAVX512_even<>+45(SB)/1, $0x16
+DATA matMulQ8_0_24LanesAVX512_even<>+46(SB)/1, $0x16
+DATA matMulQ8_0_24LanesAVX512_even<>+47(SB)/1, $0x16
+DATA matMulQ8_0_24LanesAVX512_even<>+48(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_even<>+49(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_even<>+50(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_even<>+51(SB)/1, $0x18
+DATA matMulQ8_0_24LanesAVX512_even<>+52(SB)/1, $0x1a
+DATA matMulQ8_0_24LanesAVX512_even<>+53(SB)/1, $0x1a
+DATA matMulQ8_0_24LanesAVX512_even<>+54(SB)/1, $0x1a
+DATA matMulQ8_0_24LanesAVX512_even<>+55(SB)/1, $0x1a
+DATA matMulQ8_0_24LanesAVX512_even<>+56(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_even<>+57(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_even<>+58(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_even<>+59(SB)/1, $0x1c
+DATA matMulQ8_0_24LanesAVX512_even<>+60(SB)/1, $0x1e
+DATA matMulQ8_0_24LanesAVX512_even<>+61(SB)/1, $0x1e
+DATA matMulQ8_0_24LanesAVX512_even<>+62(SB)/1, $0x1e
+DATA matMulQ8_0_24LanesAVX512_even<>+63(SB)/1, $0x1e
+GLOBL matMulQ8_0_24LanesAVX512_even<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ8_0_24LanesAVX512_odd<>+0(SB)/1, $0x01
+DATA matMulQ8_0_24LanesAVX512_odd<>+1(SB)/1, $0x01
+DATA matMulQ8_0_24LanesAVX512_odd<>+2(SB)/1, $0x01
+DATA matMulQ8_0_24LanesAVX512_odd<>+3(SB)/1, $0x01
+DATA matMulQ8_0_24LanesAVX512_odd<>+4(SB)/1, $0x03
+DATA matMulQ8_0_24LanesAVX512_odd<>+5(SB)/1, $0x03
+DATA matMulQ8_0_24LanesAVX512_odd<>+6(SB)/1, $0x03
+DATA matMulQ8_0_24LanesAVX512_odd<>+7(SB)/1, $0x03
+DATA matMulQ8_0_24LanesAVX512_odd<>+8(SB)/1, $0x05
+DATA matMulQ8_0_24LanesAVX512_odd<>+9(SB)/1, $0x05
+DATA matMulQ8_0_24LanesAVX512_odd<>+10(SB)/1, $0x05
+DATA matMulQ8_0_24LanesAVX512_odd<>+11(SB)/1, $0x05
+DATA matMulQ8_0_24LanesAVX512_odd<>+12(SB)/1, $0x07
+DATA matMulQ8_0_24LanesAVX512_odd<>+13(SB)/1, $0x07
+DATA matMulQ8_0_24LanesAVX512_odd<>+14(SB)/1, $0x07
+DATA matMulQ8_0_24LanesAVX512_odd<>+15(SB)/1, $0x07
+DATA matMulQ8_0_24LanesAVX512_odd<>+16(SB)/1, $0x09
+DATA matMulQ8_0_24LanesAVX512_odd<>+17(SB)/1, $0x09
+DATA matMulQ8_0_24LanesAVX512_odd<>+18(SB)/1, $0x09
+DATA matMulQ8_0_24LanesAVX512_odd<>+19(SB)/1, $0x09
+DATA matMulQ8_0_24LanesAVX512_odd<>+20(SB)/1, $0x0b
+DATA matMulQ8_0_24LanesAVX512_odd<>+21(SB)/1, $0x0b
+DATA matMulQ8_0_24LanesAVX512_odd<>+22(SB)/1, $0x0b
+DATA matMulQ8_0_24LanesAVX512_odd<>+23(SB)/1, $0x0b
+DATA matMulQ8_0_24LanesAVX512_odd<>+24(SB)/1, $0x0d
+DATA matMulQ8_0_24LanesAVX512_odd<>+25(SB)/1, $0x0d
+DATA matMulQ8_0_24LanesAVX512_odd<>+26(SB)/1, $0x0d
+DATA matMulQ8_0_24LanesAVX512_odd<>+27(SB)/1, $0x0d
+DATA matMulQ8_0_24LanesAVX512_odd<>+28(SB)/1, $0x0f
+DATA matMulQ8_0_24LanesAVX512_odd<>+29(SB)/1, $0x0f
+DATA matMulQ8_0_24LanesAVX512_odd<>+30(SB)/1, $0x0f
+DATA matMulQ8_0_24LanesAVX512_odd<>+31(SB)/1, $0x0f
+DATA matMulQ8_0_24LanesAVX512_odd<>+32(SB)/1, $0x11
+DATA matMulQ8_0_24LanesAVX512_odd<>+33(SB)/1, $0x11
+DATA matMulQ8_0_24LanesAVX512_odd<>+34(SB)/1, $0x11
+DATA matMulQ8_0_24LanesAVX512_odd<>+35(SB)/1, $0x11
+DATA matMulQ8_0_24LanesAVX512_odd<>+36(SB)/1, $0x13
+DATA matMulQ8_0_24LanesAVX512_odd<>+37(SB)/1, $0x13
+DATA matMulQ8_0_24LanesAVX512_odd<>+38(SB)/1, $0x13
+DATA matMulQ8_0_24LanesAVX512_odd<>+39(SB)/1, $0x13
+DATA matMulQ8_0_24LanesAVX512_odd<>+40(SB)/1, $0x15
+DATA matMulQ8_0_24LanesAVX512_odd<>+41(SB)/1, $0x15
+DATA matMulQ8_0_24LanesAVX512_odd<>+42(SB)/1, $0x15
+DATA matMulQ8_0_24LanesAVX512_odd<>+43(SB)/1, $0x15
+DATA matMulQ8_0_24LanesAVX512_odd<>+44(SB)/1, $0x17
+DATA matMulQ8_0_24LanesAVX512_odd<>+45(SB)/1, $0x17
+DATA matMulQ8_0_24LanesAVX512_odd<>+46(SB)/1, $0x17
+DATA matMulQ8_0_24LanesAVX512_odd<>+47(SB)/1, $0x17
+DATA matMulQ8_0_24LanesAVX512_odd<>+48(SB)/1, $0x19
+DATA matMulQ8_0_24LanesAVX512_odd<>+49(SB)/1, $0x19
+DATA matMulQ8_0_24LanesAVX512_odd<>+50(SB)/1, $0x19
+DATA matMulQ8_0_24LanesAVX512_odd<>+51(SB)/1, $0x19
+DATA matMulQ8_0_24LanesAVX512_odd<>+52(SB)/1, $0x1b
+DATA matMulQ8_0_24LanesAVX512_odd<>+53(SB)/1, $0x1b
+DATA matMulQ8_0_24LanesAVX512_odd<>+54(SB)/1, $0x1b
+DATA matMulQ8_0_24LanesAVX512_odd<>+55(SB)/1, $0x1b
+DATA matMulQ8_0_24LanesAVX512_odd<>+56(SB)/1, $0x1d
+DATA matMulQ8_0_24LanesAVX512_odd<>+57(SB)/1, $0x1d
+DATA matMulQ8_0_24LanesAVX512_odd<>+58(SB)/1, $0x1d
+DATA matMulQ8_0_24LanesAVX512_odd<>+59(SB)/1, $0x1d
+DATA matMulQ8_0_24LanesAVX512_odd<>+60(SB)/1, $0x1f
+DATA matMulQ8_0_24LanesAVX512_odd<>+61(SB)/1, $0x1f
+DATA matMulQ8_0_24LanesAVX512_odd<>+62(SB)/1, $0x1f
+DATA matMulQ8_0_24LanesAVX512_odd<>+63(SB)/1, $0x1f
+GLOBL matMulQ8_0_24LanesAVX512_odd<>(SB), RODATA|NOPTR, $64
+
 // func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ5_KLanesAVX512(SB), NOSPLIT, $320-72

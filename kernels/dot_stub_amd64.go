@@ -357,6 +357,18 @@ func matMulQ4_0_BMLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *i
 //go:noescape
 func matMulQ8_0_BMLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
+// matMulQ4_0_24LanesAVX512 sets y[t*ys+r] to the dot product of q4_0_24 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
+//
+//go:noescape
+func matMulQ4_0_24LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulQ8_0_24LanesAVX512 sets y[t*ys+r] to the dot product of q8_0_24 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
+//
+//go:noescape
+func matMulQ8_0_24LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
 // matMulQ5_KLanesAVX512 sets y[t*ys+r] to the dot product of q5_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //

@@ -22,7 +22,7 @@ func TestMatMulLanes(t *testing.T) {
 		if !b.usable() {
 			continue
 		}
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, Q4_0_BM, Q8_0_BM} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
 			if lanesOK(b.Name, ty) {
 				testMatMulQLanes(t, b, ty)
 				ran++
@@ -38,7 +38,7 @@ func testMatMulQLanes(t *testing.T, b *Backend, ty Type) {
 	if kquant {
 		shapes = [][2]int{{1, 256}, {5, 512}, {64, 256}, {70, 768}, {130, 1024}}
 	}
-	if ty == Q4_0_BM || ty == Q8_0_BM { // 64-weight blocks
+	if ty == Q4_0_BM || ty == Q8_0_BM || ty == Q4_0_24 || ty == Q8_0_24 { // 64-weight blocks
 		shapes = [][2]int{{1, 64}, {5, 256}, {64, 512}, {70, 192}, {130, 1024}}
 	}
 	for _, sh := range shapes {
@@ -110,8 +110,11 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	// codes 15 or q8_0 bytes -128.
 	block[Q4_0_BM] = append(append(append([]byte{}, one...), fill(16, 0xff)...), fill(8, 0xff)...)
 	block[Q8_0_BM] = append(append(append([]byte{}, one...), fill(32, 0x80)...), fill(8, 0xff)...)
+	// 2:4: kept values at in-group positions 0 and 2 (0x8 per nibble).
+	block[Q4_0_24] = append(append(append([]byte{}, one...), fill(16, 0xff)...), fill(8, 0x88)...)
+	block[Q8_0_24] = append(append(append([]byte{}, one...), fill(32, 0x80)...), fill(8, 0x88)...)
 	for _, b := range Backends() {
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, Q4_0_BM, Q8_0_BM} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
 			if !b.usable() || !lanesOK(b.Name, ty) {
 				continue
 			}
@@ -158,29 +161,41 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	}
 }
 
-// TestMatMulLanesMalformedBitmask: bitmask blocks whose masks do not have
-// 32 set bits (random bytes, so most have fewer or more) follow the
-// decoding rules in the token-lane kernels too: kept values without a
-// position drop out, set bits past the 32nd are zero weights. Every result
-// is within the float bound of the naive product of Dequantize's weights.
-func TestMatMulLanesMalformedBitmask(t *testing.T) {
+// TestMatMulLanesMalformedSparse: sparse blocks that break the encoder's
+// rules follow the decoding rules in the token-lane kernels too. Bitmask
+// masks with 0-64 set bits: kept values without a position drop out, set
+// bits past the 32nd are zero weights. 2:4 positions of random bytes: a
+// group may name one position twice (both values add there; the kernel's
+// two-pass path) or list its two positions in decreasing order. Every
+// result is within the float bound of the naive product of Dequantize's
+// weights.
+func TestMatMulLanesMalformedSparse(t *testing.T) {
 	const rows, cols, n = 7, 512, 16
 	for _, b := range Backends() {
-		for _, ty := range []Type{Q4_0_BM, Q8_0_BM} {
+		for _, ty := range []Type{Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
 			if !b.usable() || !lanesOK(b.Name, ty) {
 				continue
 			}
 			bsz := mustRowBytes(t, ty, 64)
-			r := newRand(uint64(bsz))
+			r := newRand(uint64(bsz) + uint64(ty))
 			w := Matrix{Type: ty, Rows: rows, Cols: cols, Data: make([]byte, rows*cols/64*bsz)}
 			for i := range w.Data {
 				w.Data[i] = byte(r.Uint64())
 			}
+			dups := 0
 			for blk := 0; blk < len(w.Data)/bsz; blk++ {
-				// A finite fp16 scale in [0.5, 2), and a mask of 0-64 set bits.
+				// A finite fp16 scale in [0.5, 2).
 				w.Data[blk*bsz], w.Data[blk*bsz+1] = byte(r.Uint64()), 0x38|byte(r.Uint64()&3)
 				m := w.Data[blk*bsz+bsz-8 : blk*bsz+bsz]
-				keep := r.Uint64() % 65
+				if ty == Q4_0_24 || ty == Q8_0_24 {
+					for _, p := range m {
+						if p&3 == p>>2&3 || p>>4&3 == p>>6 {
+							dups++
+						}
+					}
+					continue
+				}
+				keep := r.Uint64() % 65 // a mask of 0-64 set bits
 				for i := range m {
 					m[i] = 0
 				}
@@ -189,6 +204,9 @@ func TestMatMulLanesMalformedBitmask(t *testing.T) {
 						m[i/8] |= 1 << (i % 8)
 					}
 				}
+			}
+			if (ty == Q4_0_24 || ty == Q8_0_24) && dups == 0 {
+				t.Fatalf("%s: no group names a position twice", ty)
 			}
 			x := randRow(newRand(3), n*cols)
 			c := NewContext(b, NewPool(2))

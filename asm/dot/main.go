@@ -97,6 +97,8 @@ func main() {
 	matMulQ3KLanes("matMulQ3_KLanesAVX512")
 	matMulSparseBMLanes("matMulQ4_0_BMLanesAVX512", true)
 	matMulSparseBMLanes("matMulQ8_0_BMLanesAVX512", false)
+	matMulSparse24Lanes("matMulQ4_0_24LanesAVX512", true)
+	matMulSparse24Lanes("matMulQ8_0_24LanesAVX512", false)
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)

@@ -540,6 +540,115 @@ func matMulSparseBMLanes(name string, q4 bool) {
 	})
 }
 
+// matMulSparse24Lanes is matMulSparseBMLanes for the 2:4 sparse formats
+// (the 32 kept values as one q4_0, q4, or q8_0 block, then 8 bytes of
+// 2-bit in-group positions: kept value k sits at 4(k/2) + bits 2k..2k+1 of
+// the position word). Per block and row, for each of the 64 positions p
+// the kept values 2(p/4) and 2(p/4)+1 are gathered (VPERMB) and compared
+// with p by their positions, and each is written where it belongs over a
+// background of the unsigned offset; then the dense layout's two halves
+// run as the bitmask kernel's. A malformed group naming one position
+// twice (the decoding rules add both values there) cannot be one byte:
+// such a block (KTESTQ of the two placements) takes a second pass, the
+// even-indexed values in one dense block and the odd ones in another,
+// each with the offset's correction. Needs AVX-512 VBMI (and GFNI for
+// q4_0 values). Within the float bound of the naive product.
+func matMulSparse24Lanes(name string, q4 bool) {
+	kb, what := 34, "q8_0_24"
+	if q4 {
+		kb, what = 18, "q4_0_24"
+	}
+	var bias, nibbles, ctrl, goff, three, iota, idxE, idxO VecVirtual
+	var slot Mem
+	setup := func() {
+		bias, nibbles = biasAndNibbles(name, q4, true)
+		c := GLOBL(name+"_ctrl", RODATA|NOPTR)
+		for k := 0; k < 32; k++ {
+			DATA(k, U8(2*k)) // field k: bits 2k.. of the position word
+		}
+		g := GLOBL(name+"_goff", RODATA|NOPTR)
+		for k := 0; k < 32; k++ {
+			DATA(k, U8(4*(k/2))) // its group's first position
+		}
+		ctrl, goff, three = YMM(), YMM(), YMM()
+		VMOVDQU32(c, ctrl)
+		VMOVDQU32(g, goff)
+		broadcastConst(0x03030303, three, false)
+		iota = loadZMM(byteIndex(name+"_at", func(i int) int { return i }))
+		idxE = loadZMM(byteIndex(name+"_even", func(i int) int { return 2 * (i / 4) }))
+		idxO = loadZMM(byteIndex(name+"_odd", func(i int) int { return 2*(i/4) + 1 }))
+		slot = AllocLocal(128)
+	}
+	lanesKernel(name, what, kb+8, 1024, 128, 128, setup, func(r laneRegs) {
+		u := YMM()
+		if q4 {
+			v := YMM()
+			VBROADCASTI32X4(Mem{Base: r.wp, Disp: 2}, v)
+			vgf2p8affineqb(U8(0), nibbles, v, u) // the 32 kept values + 8, in order
+		} else {
+			VPXORD(Mem{Base: r.wp, Disp: 2}, bias.AsY(), u) // + 128
+		}
+		pos := YMM()
+		VPMULTISHIFTQB_BCST(Mem{Base: r.wp, Disp: kb}, ctrl, pos)
+		VPTERNLOGD(U8(0xea), goff, three, pos) // (field & 3) | 4(k/2): kept value k's position
+		pe, po, ue, uo := ZMM(), ZMM(), ZMM(), ZMM()
+		VPERMB(pos.AsZ(), idxE, pe) // at position p: the position of kept value 2(p/4)
+		VPERMB(pos.AsZ(), idxO, po) // and of 2(p/4)+1
+		VPERMB(u.AsZ(), idxE, ue)   // their values
+		VPERMB(u.AsZ(), idxO, uo)
+		ke, ko := K(), K()
+		VPCMPEQB(iota, pe, ke)
+		VPCMPEQB(iota, po, ko)
+		de := ZMM()
+		VMOVDQA64(bias, de)
+		VMOVDQU8(ue, ke, de)
+		// One dense block when no position is named twice, else the even
+		// and the odd values in two.
+		two := name + "_two"
+		float := name + "_float"
+		s := [2]VecVirtual{ZMM(), ZMM()}
+		pass := func(off int, s [2]VecVirtual) {
+			for h := 0; h < 2; h++ {
+				VMOVDQU32(Mem{Base: r.xs, Disp: 64 * h}, s[h]) // -8 or -128 Σx of each token
+				for g := 0; g < 8; g++ {
+					wb := ZMM()
+					VPBROADCASTD(slot.Offset(off+32*h+4*g), wb)
+					vpdpbusd(Mem{Base: r.xt, Disp: 512*h + 64*g}, wb, s[h])
+				}
+			}
+		}
+		KTESTQ(ko, ke)
+		JNZ(LabelRef(two))
+		VMOVDQU8(uo, ko, de)
+		VMOVDQU8(de, slot)
+		pass(0, s)
+		JMP(LabelRef(float))
+
+		Label(two)
+		do := ZMM()
+		VMOVDQA64(bias, do)
+		VMOVDQU8(uo, ko, do)
+		VMOVDQU8(de, slot)
+		VMOVDQU8(do, slot.Offset(64))
+		pass(0, s)
+		t := [2]VecVirtual{ZMM(), ZMM()}
+		pass(64, t)
+		VPADDD(t[0], s[0], s[0])
+		VPADDD(t[1], s[1], s[1])
+
+		Label(float)
+		hw, dw := XMM(), ZMM()
+		VPBROADCASTW(Mem{Base: r.wp}, hw.AsY())
+		VCVTPH2PS(hw.AsY(), dw)
+		for h := 0; h < 2; h++ {
+			VCVTDQ2PS(s[h], s[h])
+			d := ZMM()
+			VMULPS(Mem{Base: r.dx, Disp: 64 * h}, dw, d)
+			VFMADD231PS(d, s[h], r.acc)
+		}
+	})
+}
+
 // laneRegs are a token-lane kernel's pointers at the current super-block
 // or block: the weight row (wp), the group's activation groups (xt), sums
 // (xs) and scales (dx); acc sums the row's 16 results.
