@@ -32,6 +32,10 @@ type lanesLayout struct {
 	// the layout is then two q8_0 blocks' (activation groups, sums and
 	// scales each twice as long).
 	span int
+	// float: f32/f16/bf16 weights against the float32 activations
+	// transposed (lanesPrepF: per column the 16 tokens' values), in chunks
+	// of 16 columns; no sums, no scales.
+	float bool
 }
 
 // The layouts of the types that can have token-lane kernels.
@@ -45,10 +49,19 @@ var (
 	// 64-weight blocks expanded over the dense layout.
 	lanesQ4BM = lanesLayout{blockValues: 64, xBytes: 1024, sumBytes: 128, bias: 8, span: 2}
 	lanesQ8BM = lanesLayout{blockValues: 64, xBytes: 1024, sumBytes: 128, bias: 128, span: 2}
+	lanesF    = lanesLayout{blockValues: 16, xBytes: 1024, float: true}
 )
 
 // actBlocks is how many q8_0 activation blocks one weight block covers.
 func (f lanesLayout) actBlocks() int { return max(1, f.span) }
+
+// dxBytes is a block's share of the layout's scales.
+func (f lanesLayout) dxBytes() int {
+	if f.float {
+		return 0
+	}
+	return 64 * f.actBlocks()
+}
 
 // lanesKernel sets y[t*ys+r] to the dot product of weight row r (rb bytes
 // apart, nb blocks) with token t of the group laid out at xt, xs, dx, for
@@ -56,7 +69,7 @@ func (f lanesLayout) actBlocks() int { return max(1, f.span) }
 type lanesKernel func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
 // groupBytes is the laid-out size of one 16-token group over nb blocks.
-func (f lanesLayout) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes + 64*f.actBlocks()) }
+func (f lanesLayout) groupBytes(nb int) int { return nb * (f.xBytes + f.sumBytes + f.dxBytes()) }
 
 // TokenLanes reports whether MatMul of weight type t on the backend named
 // runs that backend's token-lane kernel for every whole group of
@@ -138,6 +151,19 @@ func lanesPrepK(dst, xb []byte, xr, nb, g int, per16 bool) {
 	}
 }
 
+// lanesPrepF lays out tokens [16g, 16g+16) of the float32 activation rows
+// in xb (xr bytes each, nb chunks of 16 columns) for the float kernels:
+// column k's 16 values, one per token, at 64k.
+func lanesPrepF(dst, xb []byte, xr, nb, g int) {
+	xt := unsafe.Slice((*float32)(unsafe.Pointer(&dst[0])), nb*16*lanesTokens)
+	for t := range lanesTokens {
+		row := unsafe.Slice((*float32)(unsafe.Pointer(&xb[(lanesTokens*g+t)*xr])), nb*16)
+		for k, v := range row {
+			xt[k*lanesTokens+t] = v
+		}
+	}
+}
+
 // lanesRows computes rows [r0,r1) of y = W·x (weights of format f) for
 // token group g (tokens 16g..16g+15, laid out at lx) into y (row-major:
 // y[t*rows+r]; the kernel scatters each row's 16 results there).
@@ -147,10 +173,14 @@ func lanesRows(w []byte, rb, nb, rows, r0, r1 int, lx []byte, g int, y []float32
 	}
 	xt := lx[:nb*f.xBytes]
 	sums := lx[nb*f.xBytes : nb*(f.xBytes+f.sumBytes)]
-	dx := lx[nb*(f.xBytes+f.sumBytes) : nb*(f.xBytes+f.sumBytes+64*f.actBlocks())]
+	dx := lx[nb*(f.xBytes+f.sumBytes) : nb*(f.xBytes+f.sumBytes+f.dxBytes())]
 	w = w[r0*rb : r1*rb]
 	// The kernel writes y[(16g+k)*rows + r] for k < 16, r in [r0,r1).
 	y = y[lanesTokens*g*rows+r0 : (lanesTokens*g+lanesTokens-1)*rows+r1]
+	if f.float { // no sums or scales
+		kernel(&w[0], rb, nb, r1-r0, &xt[0], nil, nil, &y[0], rows)
+		return
+	}
 	kernel(&w[0], rb, nb, r1-r0, &xt[0], (*int32)(unsafe.Pointer(&sums[0])), (*float32)(unsafe.Pointer(&dx[0])), &y[0], rows)
 }
 
@@ -166,6 +196,9 @@ func (c *Context) lanesSetup(w Matrix, n int) int {
 		return 0
 	}
 	f := lanesFormats[w.Type]
+	if w.Cols%f.blockValues != 0 { // float rows not whole chunks of 16
+		return 0
+	}
 	groups, nb := n/lanesTokens, w.Cols/f.blockValues
 	gb := f.groupBytes(nb)
 	if cap(c.lanesBuf) < groups*gb {
@@ -186,7 +219,9 @@ func (c *Context) lanesPrepRange(lo, hi int) {
 	f := lanesFormats[c.w.Type]
 	gb := f.groupBytes(c.lanesNB)
 	for g := lo; g < hi; g++ {
-		if f.kquant {
+		if f.float {
+			lanesPrepF(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g)
+		} else if f.kquant {
 			lanesPrepK(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB, g, f.sumBytes == lanesK6.sumBytes)
 		} else {
 			lanesPrep(c.lanesBuf[g*gb:(g+1)*gb], c.xb, c.xRow, c.lanesNB*f.actBlocks(), g, f.bias)

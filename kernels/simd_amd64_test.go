@@ -220,13 +220,24 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 }
 
 // TestMatMulQLanes (amd64): the avx512 backend offers its token-lane
-// kernels (q8_0, q4_0, q4_K, q5_K, q6_K) wherever the CPU has AVX-512 VNNI
-// (and GFNI for q4_0), the avx2 backend wherever it runs, nothing else
-// does; and the avx2 kernels' results equal the avx512 ones' bit for bit.
-// (TestMatMulLanes checks every offered kernel against the naive product.)
+// kernels (q8_0, q4_0, q4_K, q5_K, q6_K; also q3_K, q2_K, the sparse and
+// the float formats) wherever the CPU has AVX-512 VNNI (and GFNI for q4_0,
+// VBMI or VBMI2 for the sparse ones), the avx2 backend its own wherever it
+// runs, nothing else does; and the avx2 kernels' results equal the avx512
+// ones' bit for bit. (TestMatMulLanes checks every offered kernel against
+// the naive product.)
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q3_K) || lanesOK("avx512", F16) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q3_K) || lanesOK("avx2", F16) || lanesOK("avx512", Q4_1) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
+	}
+	for ty, want := range map[Type]bool{
+		F32: haveAVX512VNNI, F16: haveAVX512VNNI, BF16: haveAVX512VNNI, Q3_K: haveAVX512VNNI, Q2_K: haveAVX512VNNI,
+		Q4_0_BM: haveAVX512VNNI && haveGFNI && haveVBMI2, Q8_0_BM: haveAVX512VNNI && haveVBMI2,
+		Q4_0_24: haveAVX512VNNI && haveGFNI && haveVBMI, Q8_0_24: haveAVX512VNNI && haveVBMI,
+	} {
+		if lanesOK("avx512", ty) != want {
+			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
+		}
 	}
 	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K} {
 		if want := haveAVX512VNNI && (ty != Q4_0 || haveGFNI); lanesOK("avx512", ty) != want {
