@@ -387,6 +387,24 @@ func matMulF16LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32
 //go:noescape
 func matMulBF16LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
+// matMulF32LanesAVX2 sets y[t*ys+r] to the dot product of f32 weight row r (rb bytes apart, nb chunks of 16 columns) with token t of
+// the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.
+//
+//go:noescape
+func matMulF32LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulF16LanesAVX2 sets y[t*ys+r] to the dot product of f16 weight row r (rb bytes apart, nb chunks of 16 columns) with token t of
+// the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.
+//
+//go:noescape
+func matMulF16LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulBF16LanesAVX2 sets y[t*ys+r] to the dot product of bf16 weight row r (rb bytes apart, nb chunks of 16 columns) with token t of
+// the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.
+//
+//go:noescape
+func matMulBF16LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
 // matMulQ5_KLanesAVX512 sets y[t*ys+r] to the dot product of q5_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //

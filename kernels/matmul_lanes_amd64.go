@@ -52,7 +52,7 @@ var lanesFormats = map[Type]lanesFormat{
 	Q4_0_24: {lanesLayout: lanesQ4BM, gfni: true, vbmi: true, avx512: matMulQ4_0_24LanesAVX512},
 	Q8_0_24: {lanesLayout: lanesQ8BM, vbmi: true, avx512: matMulQ8_0_24LanesAVX512},
 	// Float weights: 16 tokens' float32 values per column.
-	F32:  {lanesLayout: lanesF, avx512: matMulF32LanesAVX512},
-	F16:  {lanesLayout: lanesF, avx512: matMulF16LanesAVX512},
-	BF16: {lanesLayout: lanesF, avx512: matMulBF16LanesAVX512},
+	F32:  {lanesLayout: lanesF, avx512: matMulF32LanesAVX512, avx2: matMulF32LanesAVX2},
+	F16:  {lanesLayout: lanesF, avx512: matMulF16LanesAVX512, avx2: matMulF16LanesAVX2},
+	BF16: {lanesLayout: lanesF, avx512: matMulBF16LanesAVX512, avx2: matMulBF16LanesAVX2},
 }

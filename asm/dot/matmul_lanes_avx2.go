@@ -69,7 +69,21 @@ func lanesKernelAVX2(name, what string, bsz, xtStride, xsStride int, setup func(
 
 	Label(name + "_store")
 	MOVQ(y, p)
-	for _, a := range r.acc {
+	storeTokensAVX2(r.acc, p, ys)
+	ADDQ(U32(4), y)
+	ADDQ(rb, w)
+	DECQ(rows)
+	JMP(LabelRef(name + "_row"))
+
+	Label(name + "_done")
+	VZEROUPPER()
+	RET()
+}
+
+// storeTokensAVX2 stores the 16 tokens' results of one row (acc: tokens
+// 0-7, 8-15) one by one at p, p+ys, ... (ys bytes apart; p is advanced).
+func storeTokensAVX2(acc [2]VecVirtual, p, ys Register) {
+	for _, a := range acc {
 		for q := 0; q < 2; q++ {
 			x := a.AsX()
 			if q == 1 {
@@ -86,10 +100,125 @@ func lanesKernelAVX2(name, what string, bsz, xtStride, xsStride int, setup func(
 			}
 		}
 	}
+}
+
+// matMulFloatLanesAVX2 is matMulFloatLanes for AVX2 + FMA: the same
+// transposed activations, the 16 tokens two ymm halves, four rows at a
+// time (eight accumulators, with the two halves of a column and a
+// broadcast weight: 11 of the 16 ymm registers), then one at a time; f16
+// and bf16 chunks converted to float32 in a stack slot first; the results
+// stored one by one (storeTokensAVX2). Float order as the avx512 kernel:
+// per token, column by column, one fused multiply-add each, so its results
+// are the avx512 kernel's bit for bit.
+func matMulFloatLanesAVX2(name string, esize int, bf bool) {
+	what := map[int]string{4: "f32", 2: "f16"}[esize]
+	if bf {
+		what = "bf16"
+	}
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
+	Pragma("noescape") // the kernels keep no pointer
+	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb chunks of 16 columns) with token t of",
+		"the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.")
+	w := Load(Param("w"), GP64())
+	rb := Load(Param("rb"), GP64())
+	nb := Load(Param("nb"), GP64())
+	rows := Load(Param("rows"), GP64())
+	y := Load(Param("y"), GP64())
+	ys := Load(Param("ys"), GP64())
+	SHLQ(U8(2), ys) // token stride in bytes
+	zero := YMM()
+	VXORPS(zero, zero, zero)
+	var slot Mem
+	if esize == 2 {
+		slot = AllocLocal(4 * 64)
+	}
+	chunk := 16 * esize
+
+	rowBlock := func(R int, label string) {
+		p0, p2 := GP64(), GP64()
+		MOVQ(w, p0)
+		row := func(_, off int) Mem { return Mem{Base: p0, Disp: off} }
+		ptrs := []GPVirtual{p0}
+		if R == 4 {
+			LEAQ(Mem{Base: w, Index: rb, Scale: 2}, p2)
+			row = fourRows(p0, p2, rb)
+			ptrs = append(ptrs, p2)
+		}
+		xp, left := GP64(), GP64()
+		Load(Param("xt"), xp)
+		MOVQ(nb, left)
+		acc := make([][2]VecVirtual, R)
+		for r := range acc {
+			acc[r] = [2]VecVirtual{YMM(), YMM()}
+			VMOVAPS(zero, acc[r][0])
+			VMOVAPS(zero, acc[r][1])
+		}
+		Label(label + "_chunk")
+		TESTQ(left, left)
+		JLE(LabelRef(label + "_store"))
+		if esize == 2 {
+			for r := 0; r < R; r++ {
+				for h := 0; h < 2; h++ {
+					f := YMM()
+					if bf {
+						VPMOVZXWD(row(r, 16*h), f)
+						VPSLLD(U8(16), f, f) // bf16 is the top half of a float32
+					} else {
+						VCVTPH2PS(row(r, 16*h), f)
+					}
+					VMOVUPS(f, slot.Offset(64*r+32*h))
+				}
+			}
+		}
+		for j := 0; j < 16; j++ {
+			x0, x1 := YMM(), YMM()
+			VMOVUPS(Mem{Base: xp, Disp: 64 * j}, x0)
+			VMOVUPS(Mem{Base: xp, Disp: 64*j + 32}, x1)
+			for r := 0; r < R; r++ {
+				m := row(r, 4*j)
+				if esize == 2 {
+					m = slot.Offset(64*r + 4*j)
+				}
+				b := YMM()
+				VBROADCASTSS(m, b)
+				VFMADD231PS(b, x0, acc[r][0])
+				VFMADD231PS(b, x1, acc[r][1])
+			}
+		}
+		for _, p := range ptrs {
+			ADDQ(U32(chunk), p)
+		}
+		ADDQ(U32(1024), xp)
+		DECQ(left)
+		JMP(LabelRef(label + "_chunk"))
+
+		Label(label + "_store")
+		for r := 0; r < R; r++ {
+			MOVQ(y, xp)
+			if r > 0 {
+				ADDQ(U32(4*r), xp)
+			}
+			storeTokensAVX2(acc[r], xp, ys)
+		}
+	}
+
+	Label(name + "_four")
+	CMPQ(rows, U32(4))
+	JL(LabelRef(name + "_one"))
+	rowBlock(4, name+"_b4")
+	ADDQ(U32(16), y)
+	LEAQ(Mem{Base: w, Index: rb, Scale: 4}, w)
+	SUBQ(U32(4), rows)
+	JMP(LabelRef(name + "_four"))
+
+	Label(name + "_one")
+	TESTQ(rows, rows)
+	JLE(LabelRef(name + "_done"))
+	rowBlock(1, name+"_b1")
 	ADDQ(U32(4), y)
 	ADDQ(rb, w)
 	DECQ(rows)
-	JMP(LabelRef(name + "_row"))
+	JMP(LabelRef(name + "_one"))
 
 	Label(name + "_done")
 	VZEROUPPER()
