@@ -220,15 +220,15 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 }
 
 // TestMatMulQLanes (amd64): the avx512 backend offers its token-lane
-// kernels (q8_0, q4_0, q4_K, q5_K, q6_K; also q3_K, q2_K, the sparse and
-// the float formats) wherever the CPU has AVX-512 VNNI (and GFNI for q4_0,
-// VBMI or VBMI2 for the sparse ones), the avx2 backend its own wherever it
-// runs, nothing else does; and the avx2 kernels' results equal the avx512
+// kernels (q8_0, q4_0, q4_K, q5_K, q6_K, q3_K, q2_K, f32, f16, bf16; also
+// the sparse formats) wherever the CPU has AVX-512 VNNI (and GFNI for q4_0,
+// VBMI or VBMI2 for the sparse ones), the avx2 backend its own (all but
+// the sparse ones) wherever it runs, nothing else does; and the avx2 kernels' results equal the avx512
 // ones' bit for bit (the float kernels too: the same fused multiply-adds
 // in the same order). (TestMatMulLanes checks every offered kernel against
 // the naive product.)
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q3_K) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx512", Q4_1) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx512", Q4_1) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
 	for ty, want := range map[Type]bool{
@@ -240,7 +240,7 @@ func TestMatMulQLanes(t *testing.T) {
 			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F32, F16, BF16} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, F32, F16, BF16} {
 		if want := haveAVX512VNNI && (ty != Q4_0 || haveGFNI); lanesOK("avx512", ty) != want {
 			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
 		}
@@ -248,7 +248,7 @@ func TestMatMulQLanes(t *testing.T) {
 			t.Fatalf("avx2 %s: token-lane kernel offered %v on a CPU with AVX2 %v", ty, !haveAVX2, haveAVX2)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, F32, F16, BF16} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, F32, F16, BF16} {
 		if !lanesOK("avx2", ty) || !lanesOK("avx512", ty) {
 			t.Logf("%s avx2 against avx512: needs both token-lane kernels", ty)
 			continue

@@ -105,6 +105,8 @@ func main() {
 	matMulFloatLanesAVX2("matMulF32LanesAVX2", 4, false)
 	matMulFloatLanesAVX2("matMulF16LanesAVX2", 2, false)
 	matMulFloatLanesAVX2("matMulBF16LanesAVX2", 2, true)
+	matMulQ23KLanesAVX2("matMulQ2_KLanesAVX2", false)
+	matMulQ23KLanesAVX2("matMulQ3_KLanesAVX2", true)
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)

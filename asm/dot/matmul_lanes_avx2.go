@@ -102,6 +102,142 @@ func storeTokensAVX2(acc [2]VecVirtual, p, ys Register) {
 	}
 }
 
+// matMulQ23KLanesAVX2 is matMulQ2KLanes (q2_K) or, with q3, matMulQ3KLanes
+// (q3_K) for the avx2 backend, as matMulQ6KLanesAVX2 does q6_K: the codes
+// (q2_K 0..3; q3_K with 4 added, 0..7) unpacked in k order into a stack
+// slot, each 16-value sub-block's Σ u·x by laneDots with its scale as the
+// VPMADDWD words (int16 bound: a pair is at most 2*7*128 = 1792, so the
+// four groups add up to at most 7168); q2_K's minima, or q3_K's offset of
+// 4 times the scale, against the tokens' q8_K sums of 16 (VPMULLD). The
+// integer sums and the float work are the avx512 kernels', so every result
+// is theirs, and the ref dot's, bit for bit.
+func matMulQ23KLanesAVX2(name string, q3 bool) {
+	bsz, what, qoff := 84, "q2_K", 16
+	if q3 {
+		bsz, what, qoff = 110, "q3_K", 32
+	}
+	var m03, m0f, four, b32, zero VecVirtual
+	var slot, scs, mns, shifts Mem
+	setup := func() {
+		m03, m0f = YMM(), YMM()
+		broadcastConst(0x03030303, m03, false)
+		broadcastConst(0x0f0f0f0f, m0f, false)
+		if q3 {
+			four, b32 = YMM(), YMM()
+			broadcastConst(0x04040404, four, false)
+			broadcastConst(0x20202020, b32, false)
+			shifts = GLOBL(name+"_shifts", RODATA|NOPTR)
+			for i := 0; i < 4; i++ {
+				DATA(4*i, U32(2*i))
+			}
+		}
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+		slot = AllocLocal(256) // the super-block's 256 codes in k order
+		scs = AllocLocal(64)   // its 16 scales as int32
+		mns = AllocLocal(64)   // q2_K: its 16 minima as int32
+	}
+	lanesKernelAVX2(name, what, bsz, 4096, 1024, setup, func(r laneRegsAVX2) {
+		wp := r.wp
+		var hm VecVirtual
+		if q3 {
+			hm = YMM()
+			VMOVDQU(Mem{Base: wp}, hm) // (VEX shifts take no memory operand)
+		}
+		for h := 0; h < 2; h++ {
+			q := YMM()
+			VMOVDQU(Mem{Base: wp, Disp: qoff + 32*h}, q)
+			for k := 0; k < 4; k++ {
+				c := YMM()
+				if k == 0 {
+					VPAND(m03, q, c)
+				} else {
+					VPSRLW(U8(2*k), q, c)
+					VPAND(m03, c, c)
+				}
+				if q3 { // 4 if bit 4h+k of hmask[l] is set
+					bit, hb := 4*h+k, YMM()
+					switch {
+					case bit < 2:
+						VPSLLW(U8(2-bit), hm, hb)
+					case bit == 2:
+						VMOVDQA(hm, hb)
+					default:
+						VPSRLW(U8(bit-2), hm, hb)
+					}
+					VPAND(four, hb, hb)
+					VPOR(hb, c, c)
+				}
+				VMOVDQU(c, slot.Offset(128*h+32*k))
+			}
+		}
+		if q3 {
+			// The scales as matMulQ3KLanes decodes them.
+			qv, t, lo := XMM(), XMM(), XMM()
+			VMOVQ(Mem{Base: wp, Disp: 96}, qv)
+			VPSRLW(U8(4), qv, t)
+			VPUNPCKLQDQ(t, qv, lo)
+			VPAND(m0f.AsX(), lo, lo)
+			hi := XMM()
+			VPBROADCASTD(Mem{Base: wp, Disp: 104}, hi)
+			VPSRLVD(shifts, hi, hi)
+			VPAND(m03.AsX(), hi, hi)
+			VPSLLW(U8(4), hi, hi)
+			VPOR(hi, lo, lo)
+			VPSUBB(b32.AsX(), lo, lo)
+			for i := 0; i < 2; i++ {
+				sc, bi := YMM(), XMM()
+				if i == 0 {
+					VPMOVSXBD(lo, sc)
+				} else {
+					VPSRLDQ(U8(8), lo, bi)
+					VPMOVSXBD(bi, sc)
+				}
+				VMOVDQU(sc, scs.Offset(32*i))
+			}
+		} else {
+			for i := 0; i < 2; i++ {
+				b, sc, mn := YMM(), YMM(), YMM()
+				VPMOVZXBD(Mem{Base: wp, Disp: 8 * i}, b)
+				VPAND(m0f, b, sc)
+				VPSRLD(U8(4), b, mn)
+				VMOVDQU(sc, scs.Offset(32*i))
+				VMOVDQU(mn, mns.Offset(32*i))
+			}
+		}
+		var sumi, corr [2]VecVirtual
+		for s := 0; s < 16; s++ {
+			sw := YMM()
+			VPBROADCASTW(scs.Offset(4*s), sw) // the scale in every word
+			laneDots(r, slot, 16*s, 256*s, 4, 4, sw, &sumi, s == 0)
+			f := YMM()
+			if q3 {
+				VPBROADCASTD(scs.Offset(4*s), f)
+			} else {
+				VPBROADCASTD(mns.Offset(4*s), f)
+			}
+			for h := range corr {
+				t := YMM()
+				VPMULLD(Mem{Base: r.xs, Disp: 64*s + 32*h}, f, t)
+				if s == 0 {
+					corr[h] = t
+				} else {
+					VPADDD(t, corr[h], corr[h])
+				}
+			}
+		}
+		if q3 {
+			for h := range sumi {
+				VPSLLD(U8(2), corr[h], corr[h])
+				VPSUBD(corr[h], sumi[h], sumi[h])
+			}
+			kBlockSumLanesAVX2(r, sumi, 108, [2]VecVirtual{zero, zero}, -1, zero) // no minima
+			return
+		}
+		kBlockSumLanesAVX2(r, sumi, 80, corr, 82, zero)
+	})
+}
+
 // matMulFloatLanesAVX2 is matMulFloatLanes for AVX2 + FMA: the same
 // transposed activations, the 16 tokens two ymm halves, four rows at a
 // time (eight accumulators, with the two halves of a column and a
