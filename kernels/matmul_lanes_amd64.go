@@ -37,14 +37,15 @@ func (f lanesFormat) kernelFor(backend string) lanesKernel {
 // bytes get + 128 (the avx2 q8_0 kernel moves the signs instead and does
 // not read the layout's bias sums).
 var lanesFormats = map[Type]lanesFormat{
-	Q8_0: {lanesLayout: lanesQ8, avx512: matMulQ8_0LanesAVX512, avx2: matMulQ8_0LanesAVX2},
-	Q4_0: {lanesLayout: lanesQ4, gfni: true, avx512: matMulQ4_0LanesAVX512, avx2: matMulQ4_0LanesAVX2},
-	Q5_0: {lanesLayout: lanesQ5, gfni: true, avx512: matMulQ5_0LanesAVX512, avx2: matMulQ5_0LanesAVX2},
-	Q4_K: {lanesLayout: lanesK, avx512: matMulQ4_KLanesAVX512, avx2: matMulQ4_KLanesAVX2},
-	Q5_K: {lanesLayout: lanesK, avx512: matMulQ5_KLanesAVX512, avx2: matMulQ5_KLanesAVX2},
-	Q6_K: {lanesLayout: lanesK6, avx512: matMulQ6_KLanesAVX512, avx2: matMulQ6_KLanesAVX2},
-	Q2_K: {lanesLayout: lanesK6, avx512: matMulQ2_KLanesAVX512, avx2: matMulQ2_KLanesAVX2},
-	Q3_K: {lanesLayout: lanesK6, avx512: matMulQ3_KLanesAVX512, avx2: matMulQ3_KLanesAVX2},
+	Q8_0:  {lanesLayout: lanesQ8, avx512: matMulQ8_0LanesAVX512, avx2: matMulQ8_0LanesAVX2},
+	Q4_0:  {lanesLayout: lanesQ4, gfni: true, avx512: matMulQ4_0LanesAVX512, avx2: matMulQ4_0LanesAVX2},
+	Q5_0:  {lanesLayout: lanesQ5, gfni: true, avx512: matMulQ5_0LanesAVX512, avx2: matMulQ5_0LanesAVX2},
+	Q4_K:  {lanesLayout: lanesK, avx512: matMulQ4_KLanesAVX512, avx2: matMulQ4_KLanesAVX2},
+	Q5_K:  {lanesLayout: lanesK, avx512: matMulQ5_KLanesAVX512, avx2: matMulQ5_KLanesAVX2},
+	Q6_K:  {lanesLayout: lanesK6, avx512: matMulQ6_KLanesAVX512, avx2: matMulQ6_KLanesAVX2},
+	Q2_K:  {lanesLayout: lanesK6, avx512: matMulQ2_KLanesAVX512, avx2: matMulQ2_KLanesAVX2},
+	Q3_K:  {lanesLayout: lanesK6, avx512: matMulQ3_KLanesAVX512, avx2: matMulQ3_KLanesAVX2},
+	TQ2_0: {lanesLayout: lanesK, avx512: matMulTQ2_0LanesAVX512, avx2: matMulTQ2_0LanesAVX2},
 	// Bitmask sparse: the dense q4_0/q8_0 layout, two blocks per weight block.
 	Q4_0_BM: {lanesLayout: lanesQ4BM, gfni: true, vbmi2: true, avx512: matMulQ4_0_BMLanesAVX512},
 	Q8_0_BM: {lanesLayout: lanesQ8BM, vbmi2: true, avx512: matMulQ8_0_BMLanesAVX512},

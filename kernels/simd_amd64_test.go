@@ -240,7 +240,7 @@ func TestMatMulQLanes(t *testing.T) {
 			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, F32, F16, BF16} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, TQ2_0, F32, F16, BF16} {
 		if want := haveAVX512VNNI && (ty != Q4_0 || haveGFNI); lanesOK("avx512", ty) != want {
 			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
 		}
@@ -248,7 +248,7 @@ func TestMatMulQLanes(t *testing.T) {
 			t.Fatalf("avx2 %s: token-lane kernel offered %v on a CPU with AVX2 %v", ty, !haveAVX2, haveAVX2)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, F32, F16, BF16} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, TQ2_0, F32, F16, BF16} {
 		if !lanesOK("avx2", ty) || !lanesOK("avx512", ty) {
 			t.Logf("%s avx2 against avx512: needs both token-lane kernels", ty)
 			continue

@@ -107,6 +107,8 @@ func main() {
 	matMulFloatLanesAVX2("matMulBF16LanesAVX2", 2, true)
 	matMulQ23KLanesAVX2("matMulQ2_KLanesAVX2", false)
 	matMulQ23KLanesAVX2("matMulQ3_KLanesAVX2", true)
+	matMulTQ2Lanes("matMulTQ2_0LanesAVX512")
+	matMulTQ2LanesAVX2("matMulTQ2_0LanesAVX2")
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)

@@ -238,6 +238,50 @@ func matMulQ23KLanesAVX2(name string, q3 bool) {
 	})
 }
 
+// matMulTQ2LanesAVX2 is matMulTQ2Lanes for the avx2 backend: laneDots
+// with ones as the VPMADDWD words (int16 bound: a pair is at most
+// 2*2*128 = 512, eight groups 4096), the sums of x off at the end. Bit for
+// bit the avx512 kernel's results.
+func matMulTQ2LanesAVX2(name string) {
+	var m03, ones, zero VecVirtual
+	var slot Mem
+	setup := func() {
+		m03, ones = YMM(), YMM()
+		broadcastConst(0x03030303, m03, false)
+		broadcastConst(0x00010001, ones, false)
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+		slot = AllocLocal(256) // the block's 256 codes, 0..2, in k order
+	}
+	lanesKernelAVX2(name, "tq2_0", 66, 4096, 512, setup, func(r laneRegsAVX2) {
+		for h := 0; h < 2; h++ {
+			q := YMM()
+			VMOVDQU(Mem{Base: r.wp, Disp: 32 * h}, q)
+			for k := 0; k < 4; k++ {
+				c := YMM()
+				if k == 0 {
+					VPAND(m03, q, c)
+				} else {
+					VPSRLW(U8(2*k), q, c)
+					VPAND(m03, c, c)
+				}
+				VMOVDQU(c, slot.Offset(128*h+32*k))
+			}
+		}
+		var sumi [2]VecVirtual
+		laneDots(r, slot, 0, 0, 64, 8, ones, &sumi, true)
+		for h := range sumi {
+			sx := YMM()
+			VMOVDQU(Mem{Base: r.xs, Disp: 32 * h}, sx)
+			for s := 1; s < 8; s++ {
+				VPADDD(Mem{Base: r.xs, Disp: 64*s + 32*h}, sx, sx)
+			}
+			VPSUBD(sx, sumi[h], sumi[h])
+		}
+		kBlockSumLanesAVX2(r, sumi, 64, [2]VecVirtual{zero, zero}, -1, zero) // no minima
+	})
+}
+
 // matMulFloatLanesAVX2 is matMulFloatLanes for AVX2 + FMA: the same
 // transposed activations, the 16 tokens two ymm halves, four rows at a
 // time (eight accumulators, with the two halves of a column and a

@@ -372,6 +372,53 @@ func matMulQ2KLanes(name string) {
 	})
 }
 
+// matMulTQ2Lanes is matMulQ2KLanes for tq2_0 weights (66-byte blocks of
+// 256: 64 bytes of 2-bit codes 0..2 in q2_K's layout, d): no sub-block
+// scales, so all 64 VPDPBUSD of a block add into one sum per token, and
+// the codes' offset of 1 comes off through the tokens' q8_K sums of 32
+// (q4_K's layout): sumi = Σ u·x − Σ x, exact in int32 as refDotTQ2_0's
+// Σ (u−1)·x; the float work is the ref's kBlockSum, so every result is
+// the ref dot's bit for bit.
+func matMulTQ2Lanes(name string) {
+	var m03, zero VecVirtual
+	var slot Mem
+	setup := func() {
+		m03 = ZMM()
+		broadcastConst(0x03030303, m03, true)
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		slot = AllocLocal(256) // the block's 256 codes, 0..2, in k order
+	}
+	lanesKernel(name, "tq2_0", 66, 4096, 512, 64, setup, func(r laneRegs) {
+		qs := ZMM()
+		VMOVDQU8(Mem{Base: r.wp}, qs) // both halves' 32 bytes
+		for j := 0; j < 4; j++ {
+			c := ZMM()
+			if j == 0 {
+				VPANDD(m03, qs, c)
+			} else {
+				VPSRLW(U8(2*j), qs, c)
+				VPANDD(m03, c, c)
+			}
+			VMOVDQU8(c.AsY(), slot.Offset(32*j)) // values 32j..32j+31
+			VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*j))
+		}
+		sumi, sx := ZMM(), ZMM()
+		VMOVDQA32(zero, sumi)
+		VMOVDQU32(Mem{Base: r.xs}, sx)
+		for s := 1; s < 8; s++ {
+			VPADDD(Mem{Base: r.xs, Disp: 64 * s}, sx, sx) // Σ x of each token
+		}
+		for g := 0; g < 64; g++ {
+			wb := ZMM()
+			VPBROADCASTD(slot.Offset(4*g), wb)
+			vpdpbusd(Mem{Base: r.xt, Disp: 64 * g}, wb, sumi)
+		}
+		VPSUBD(sx, sumi, sumi)
+		kBlockSumLanes(r, sumi, 64, zero, -1, zero) // no minima: the ref's zero term, computed as it does
+	})
+}
+
 // matMulQ3KLanes is matMulQ6KLanes for q3_K weights (110-byte super-blocks
 // of 256: hmask[32], 64 bytes of 2-bit codes, 12 bytes of sixteen 6-bit
 // scales biased by 32, d): per super-block and row the 3-bit codes plus 4
