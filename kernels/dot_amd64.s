@@ -23054,6 +23054,221 @@ matMulTQ2_0LanesAVX2_done:
 	VZEROUPPER
 	RET
 
+// func matMulQ4_1LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512F, AVX512VL
+TEXT ·matMulQ4_1LanesAVX512(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ4_1LanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x08080808, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU32    matMulQ4_1LanesAVX512_nibbles<>+0(SB), Y1
+	VPXORD       Z2, Z2, Z2
+
+matMulQ4_1LanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ4_1LanesAVX512_done
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
+	VPXORD Z3, Z3, Z3
+
+matMulQ4_1LanesAVX512_block:
+	TESTQ           R11, R11
+	JLE             matMulQ4_1LanesAVX512_store
+	VBROADCASTI32X4 4(DI), Y4
+	VGF2P8AFFINEQB  $0x00, Y1, Y4, Y4
+	VMOVDQU         Y4, (SP)
+	VMOVDQA32       Z2, Z4
+	VPBROADCASTD    (SP), Z5
+	VPDPBUSD        (R8), Z5, Z4
+	VPBROADCASTD    4(SP), Z5
+	VPDPBUSD        64(R8), Z5, Z4
+	VPBROADCASTD    8(SP), Z5
+	VPDPBUSD        128(R8), Z5, Z4
+	VPBROADCASTD    12(SP), Z5
+	VPDPBUSD        192(R8), Z5, Z4
+	VPBROADCASTD    16(SP), Z5
+	VPDPBUSD        256(R8), Z5, Z4
+	VPBROADCASTD    20(SP), Z5
+	VPDPBUSD        320(R8), Z5, Z4
+	VPBROADCASTD    24(SP), Z5
+	VPDPBUSD        384(R8), Z5, Z4
+	VPBROADCASTD    28(SP), Z5
+	VPDPBUSD        448(R8), Z5, Z4
+	VCVTDQ2PS       Z4, Z4
+	VCVTDQ2PS       (R9), Z5
+	VPBROADCASTW    (DI), Y6
+	VCVTPH2PS       Y6, Z6
+	VPBROADCASTW    2(DI), Y7
+	VCVTPH2PS       Y7, Z7
+	VMULPS          (R10), Z6, Z6
+	VMULPS          Z4, Z6, Z6
+	VMULPS          (R10), Z7, Z4
+	VMULPS          Z5, Z4, Z4
+	VADDPS          Z4, Z6, Z6
+	VADDPS          Z6, Z3, Z3
+	ADDQ            $0x00000014, DI
+	ADDQ            $0x00000200, R8
+	ADDQ            $0x00000040, R9
+	ADDQ            $0x00000040, R10
+	DECQ            R11
+	JMP             matMulQ4_1LanesAVX512_block
+
+matMulQ4_1LanesAVX512_store:
+	KXNORW      K1, K1, K1
+	VSCATTERDPS Z3, K1, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ4_1LanesAVX512_row
+
+matMulQ4_1LanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ4_1LanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ4_1LanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ4_1LanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ4_1LanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ4_1LanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ4_1LanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ4_1LanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ4_1LanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ4_1LanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ4_1LanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ4_1LanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ4_1LanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ4_1LanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ4_1LanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ4_1LanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ4_1LanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ4_1LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ4_1LanesAVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA matMulQ4_1LanesAVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA matMulQ4_1LanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA matMulQ4_1LanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL matMulQ4_1LanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
+// func matMulQ5_1LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, AVX512BW, AVX512F, AVX512VL
+TEXT ·matMulQ5_1LanesAVX512(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	VPBROADCASTD DI, Z0
+	VPMULLD      matMulQ5_1LanesAVX512_iota<>+0(SB), Z0, Z0
+	MOVL         $0x08080808, DI
+	VMOVD        DI, X1
+	VPBROADCASTD X1, Y1
+	VMOVDQU32    matMulQ5_1LanesAVX512_nibbles<>+0(SB), Y1
+	MOVL         $0x10101010, DI
+	VMOVD        DI, X4
+	VPBROADCASTD X4, Y4
+	VPXORD       Z2, Z2, Z2
+
+matMulQ5_1LanesAVX512_row:
+	TESTQ  BX, BX
+	JLE    matMulQ5_1LanesAVX512_done
+	MOVQ   AX, DI
+	MOVQ   xt+32(FP), R8
+	MOVQ   xs+40(FP), R9
+	MOVQ   dx+48(FP), R10
+	MOVQ   DX, R11
+	VPXORD Z3, Z3, Z3
+
+matMulQ5_1LanesAVX512_block:
+	TESTQ           R11, R11
+	JLE             matMulQ5_1LanesAVX512_store
+	VBROADCASTI32X4 8(DI), Y5
+	VGF2P8AFFINEQB  $0x00, Y1, Y5, Y5
+	KMOVD           4(DI), K1
+	VPADDB          Y4, Y5, K1, Y5
+	VMOVDQU         Y5, (SP)
+	VMOVDQA32       Z2, Z5
+	VPBROADCASTD    (SP), Z6
+	VPDPBUSD        (R8), Z6, Z5
+	VPBROADCASTD    4(SP), Z6
+	VPDPBUSD        64(R8), Z6, Z5
+	VPBROADCASTD    8(SP), Z6
+	VPDPBUSD        128(R8), Z6, Z5
+	VPBROADCASTD    12(SP), Z6
+	VPDPBUSD        192(R8), Z6, Z5
+	VPBROADCASTD    16(SP), Z6
+	VPDPBUSD        256(R8), Z6, Z5
+	VPBROADCASTD    20(SP), Z6
+	VPDPBUSD        320(R8), Z6, Z5
+	VPBROADCASTD    24(SP), Z6
+	VPDPBUSD        384(R8), Z6, Z5
+	VPBROADCASTD    28(SP), Z6
+	VPDPBUSD        448(R8), Z6, Z5
+	VCVTDQ2PS       Z5, Z5
+	VCVTDQ2PS       (R9), Z6
+	VPBROADCASTW    (DI), Y7
+	VCVTPH2PS       Y7, Z7
+	VPBROADCASTW    2(DI), Y8
+	VCVTPH2PS       Y8, Z8
+	VMULPS          (R10), Z7, Z7
+	VMULPS          Z5, Z7, Z7
+	VMULPS          (R10), Z8, Z5
+	VMULPS          Z6, Z5, Z5
+	VADDPS          Z5, Z7, Z7
+	VADDPS          Z7, Z3, Z3
+	ADDQ            $0x00000018, DI
+	ADDQ            $0x00000200, R8
+	ADDQ            $0x00000040, R9
+	ADDQ            $0x00000040, R10
+	DECQ            R11
+	JMP             matMulQ5_1LanesAVX512_block
+
+matMulQ5_1LanesAVX512_store:
+	KXNORW      K2, K2, K2
+	VSCATTERDPS Z3, K2, (SI)(Z0*4)
+	ADDQ        $0x00000004, SI
+	ADDQ        CX, AX
+	DECQ        BX
+	JMP         matMulQ5_1LanesAVX512_row
+
+matMulQ5_1LanesAVX512_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ5_1LanesAVX512_iota<>+0(SB)/4, $0x00000000
+DATA matMulQ5_1LanesAVX512_iota<>+4(SB)/4, $0x00000001
+DATA matMulQ5_1LanesAVX512_iota<>+8(SB)/4, $0x00000002
+DATA matMulQ5_1LanesAVX512_iota<>+12(SB)/4, $0x00000003
+DATA matMulQ5_1LanesAVX512_iota<>+16(SB)/4, $0x00000004
+DATA matMulQ5_1LanesAVX512_iota<>+20(SB)/4, $0x00000005
+DATA matMulQ5_1LanesAVX512_iota<>+24(SB)/4, $0x00000006
+DATA matMulQ5_1LanesAVX512_iota<>+28(SB)/4, $0x00000007
+DATA matMulQ5_1LanesAVX512_iota<>+32(SB)/4, $0x00000008
+DATA matMulQ5_1LanesAVX512_iota<>+36(SB)/4, $0x00000009
+DATA matMulQ5_1LanesAVX512_iota<>+40(SB)/4, $0x0000000a
+DATA matMulQ5_1LanesAVX512_iota<>+44(SB)/4, $0x0000000b
+DATA matMulQ5_1LanesAVX512_iota<>+48(SB)/4, $0x0000000c
+DATA matMulQ5_1LanesAVX512_iota<>+52(SB)/4, $0x0000000d
+DATA matMulQ5_1LanesAVX512_iota<>+56(SB)/4, $0x0000000e
+DATA matMulQ5_1LanesAVX512_iota<>+60(SB)/4, $0x0000000f
+GLOBL matMulQ5_1LanesAVX512_iota<>(SB), RODATA|NOPTR, $64
+
+DATA matMulQ5_1LanesAVX512_nibbles<>+0(SB)/8, $0x0102040800000000
+DATA matMulQ5_1LanesAVX512_nibbles<>+8(SB)/8, $0x0102040800000000
+DATA matMulQ5_1LanesAVX512_nibbles<>+16(SB)/8, $0x1020408000000000
+DATA matMulQ5_1LanesAVX512_nibbles<>+24(SB)/8, $0x1020408000000000
+GLOBL matMulQ5_1LanesAVX512_nibbles<>(SB), RODATA|NOPTR, $32
+
 // func matMulQ5_KLanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, AVX512F, AVX512VL
 TEXT ·matMulQ5_KLanesAVX512(SB), NOSPLIT, $320-72

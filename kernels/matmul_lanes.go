@@ -43,8 +43,10 @@ var (
 	lanesQ8 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 128}
 	lanesQ4 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 8}
 	lanesQ5 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: 16}
-	lanesK  = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 512, kquant: true}
-	lanesK6 = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 1024, kquant: true}
+	// q4_1/q5_1: unsigned codes with a minimum; the sums are +Σx.
+	lanesQ41 = lanesLayout{blockValues: 32, xBytes: 512, sumBytes: 64, bias: -1}
+	lanesK   = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 512, kquant: true}
+	lanesK6  = lanesLayout{blockValues: 256, xBytes: 4096, sumBytes: 1024, kquant: true}
 	// The sparse formats (2:4 and bitmask): q4_0 or q8_0 kept values,
 	// 64-weight blocks expanded over the dense layout.
 	lanesQ4BM = lanesLayout{blockValues: 64, xBytes: 1024, sumBytes: 128, bias: 8, span: 2}

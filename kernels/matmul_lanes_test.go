@@ -22,7 +22,7 @@ func TestMatMulLanes(t *testing.T) {
 		if !b.usable() {
 			continue
 		}
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24, F32, F16, BF16} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24, F32, F16, BF16} {
 			if lanesOK(b.Name, ty) {
 				testMatMulQLanes(t, b, ty)
 				ran++
@@ -104,9 +104,11 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	}
 	block[Q4_K], block[Q5_K] = kq(0), kq(32)
 	block[Q6_K] = append(append(fill(192, 0xff), fill(16, 0x7f)...), one...)
-	block[Q2_K] = append(append(fill(16+64, 0xff), one...), one...) // scales and minima 15, codes 3
-	block[Q3_K] = append(fill(32+64+12, 0xff), one...)              // codes 3 (all high bits set), scales 31
-	block[TQ2_0] = append(fill(64, 0xaa), one...)                   // codes 2
+	block[Q2_K] = append(append(fill(16+64, 0xff), one...), one...)                   // scales and minima 15, codes 3
+	block[Q3_K] = append(fill(32+64+12, 0xff), one...)                                // codes 3 (all high bits set), scales 31
+	block[TQ2_0] = append(fill(64, 0xaa), one...)                                     // codes 2
+	block[Q4_1] = append(append(append([]byte{}, one...), one...), fill(16, 0xff)...) // d, m, codes 15
+	block[Q5_1] = append(append(append([]byte{}, one...), one...), fill(20, 0xff)...) // d, m, qh, codes 31
 	// Bitmask sparse: every mask bit set (the first 32 count), kept q4_0
 	// codes 15 or q8_0 bytes -128.
 	block[Q4_0_BM] = append(append(append([]byte{}, one...), fill(16, 0xff)...), fill(8, 0xff)...)
@@ -115,7 +117,7 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	block[Q4_0_24] = append(append(append([]byte{}, one...), fill(16, 0xff)...), fill(8, 0x88)...)
 	block[Q8_0_24] = append(append(append([]byte{}, one...), fill(32, 0x80)...), fill(8, 0x88)...)
 	for _, b := range Backends() {
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
 			if !b.usable() || !lanesOK(b.Name, ty) {
 				continue
 			}

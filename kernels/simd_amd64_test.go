@@ -228,7 +228,7 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 // in the same order). (TestMatMulLanes checks every offered kernel against
 // the naive product.)
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx512", Q4_1) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx512", TQ1_0) || lanesOK("avx2", Q4_1) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
 	for ty, want := range map[Type]bool{

@@ -109,6 +109,8 @@ func main() {
 	matMulQ23KLanesAVX2("matMulQ3_KLanesAVX2", true)
 	matMulTQ2Lanes("matMulTQ2_0LanesAVX512")
 	matMulTQ2LanesAVX2("matMulTQ2_0LanesAVX2")
+	matMulQ41Lanes("matMulQ4_1LanesAVX512", false)
+	matMulQ41Lanes("matMulQ5_1LanesAVX512", true)
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)
 	matMulQ6KLanes("matMulQ6_KLanesAVX512")
 	dotQx4AVX2("dotQ8_0x4AVX2", 34)

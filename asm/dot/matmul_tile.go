@@ -185,6 +185,67 @@ func matMulQLanes(name string, wsz int) {
 	})
 }
 
+// matMulQ41Lanes is matMulQLanes for q4_1 weights (20-byte blocks: d, the
+// minimum m, 16 bytes of nibbles) or, with q5, q5_1 (24 bytes: d, m, 4
+// bytes qh, the nibbles): the nibbles (plus qh's fifth bits) are the
+// unsigned codes themselves, so the integer sums start from zero, and the
+// layout's sums are +Σx per block and token (bias -1) for the minimum's
+// term: per token acc += (dx·d)·Σ q·x + (dx·m)·Σ x, the ref's q41BlockSum
+// unfused. Within the float bound of the naive product.
+func matMulQ41Lanes(name string, q5 bool) {
+	wsz, qs, what := 20, 4, "q4_1"
+	if q5 {
+		wsz, qs, what = 24, 8, "q5_1"
+	}
+	var nibbles, bit4, zero VecVirtual
+	var slot Mem
+	setup := func() {
+		_, nibbles = biasAndNibbles(name, true, false)
+		if q5 {
+			bit4 = YMM()
+			broadcastConst(0x10101010, bit4, false)
+		}
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		slot = AllocLocal(32)
+	}
+	lanesKernel(name, what, wsz, 512, 64, 64, setup, func(r laneRegs) {
+		u, v := YMM(), YMM()
+		VBROADCASTI32X4(Mem{Base: r.wp, Disp: qs}, v)
+		vgf2p8affineqb(U8(0), nibbles, v, u) // the block's 32 codes, in k order
+		if q5 {
+			k := K()
+			KMOVD(Mem{Base: r.wp, Disp: 4}, k)
+			VPADDB(bit4, u, k, u) // fifth bits, merge-masked: 0..31
+		}
+		VMOVDQU(u, slot)
+		s := ZMM()
+		VMOVDQA32(zero, s)
+		for g := 0; g < 8; g++ {
+			wb := ZMM()
+			VPBROADCASTD(slot.Offset(4*g), wb)
+			vpdpbusd(Mem{Base: r.xt, Disp: 64 * g}, wb, s)
+		}
+		fi, fx := ZMM(), ZMM()
+		VCVTDQ2PS(s, fi)
+		VCVTDQ2PS(Mem{Base: r.xs}, fx) // Σ x of each token
+		half := func(off int) VecVirtual {
+			h, f := YMM(), ZMM()
+			VPBROADCASTW(Mem{Base: r.wp, Disp: off}, h)
+			VCVTPH2PS(h, f)
+			return f
+		}
+		dw, m := half(0), half(2)
+		a, c := ZMM(), ZMM()
+		VMULPS(Mem{Base: r.dx}, dw, a)
+		VMULPS(fi, a, a)
+		VMULPS(Mem{Base: r.dx}, m, c)
+		VMULPS(fx, c, c)
+		VADDPS(c, a, a)
+		VADDPS(a, r.acc, r.acc)
+	})
+}
+
 // matMulQ4KLanes is matMulQLanes for q4_K weights (144-byte super-blocks
 // of 256: d, dmin, 12 bytes of 6-bit sub-block scales and minima, 128
 // bytes of nibbles), or with q5 for q5_K (176 bytes: the same, then 32
