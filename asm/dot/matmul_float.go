@@ -10,7 +10,7 @@ import (
 // f16 or bf16: esize 4 or 2, bf16 when bf) whose vector lanes are 16
 // tokens, over the transposed activations kernels.lanesPrepF lays out (xt:
 // for each column k, the 16 tokens' float32 values, 64 bytes; nb chunks of
-// 16 columns, the last padded with zeros). Eight rows at a time (then one
+// 16 columns: MatMul leaves other widths to the row kernels). Eight rows at a time (then one
 // at a time), each with one accumulator of its 16 tokens: per column, one
 // 64-byte load of the tokens' values and, per row, one VFMADD231PS with
 // the row's weight broadcast from memory (f32: from the row itself;
