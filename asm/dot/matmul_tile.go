@@ -286,25 +286,7 @@ func matMulQ4KLanes(name string, q5 bool) {
 		wp := r.wp
 		unpackQ45K(wp, qoff, q5, low4, bit4, slot, true)
 		kScalesMins(wp, scm)
-		sumi, summ := ZMM(), ZMM()
-		VMOVDQA32(zero, sumi)
-		VMOVDQA32(zero, summ)
-		for s := 0; s < 8; s++ {
-			is := ZMM()
-			VMOVDQA32(zero, is)
-			for g := 0; g < 8; g++ {
-				wb := ZMM()
-				VPBROADCASTD(slot.Offset(32*s+4*g), wb)
-				vpdpbusd(Mem{Base: r.xt, Disp: 512*s + 64*g}, wb, is)
-			}
-			sc, m := ZMM(), ZMM()
-			VPBROADCASTD(scm.Offset(4*s), sc)
-			VPMULLD(sc, is, is)
-			VPADDD(is, sumi, sumi)
-			VPBROADCASTD(scm.Offset(32+4*s), m)
-			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, m, m)
-			VPADDD(m, summ, summ)
-		}
+		sumi, summ := laneSubBlocks(r, slot, scm, scm.Offset(32), 8, 8, zero)
 		kBlockSumLanes(r, sumi, 0, summ, 2, zero)
 	})
 }
@@ -340,24 +322,7 @@ func matMulQ6KLanes(name string) {
 		sc := ZMM()
 		VPMOVSXBD(Mem{Base: wp, Disp: 192}, sc)
 		VMOVDQU32(sc, scs)
-		sumi, corr := ZMM(), ZMM()
-		VMOVDQA32(zero, sumi)
-		VMOVDQA32(zero, corr)
-		for s := 0; s < 16; s++ {
-			is := ZMM()
-			VMOVDQA32(zero, is)
-			for g := 0; g < 4; g++ {
-				wb := ZMM()
-				VPBROADCASTD(slot.Offset(16*s+4*g), wb)
-				vpdpbusd(Mem{Base: r.xt, Disp: 256*s + 64*g}, wb, is)
-			}
-			f, x := ZMM(), ZMM()
-			VPBROADCASTD(scs.Offset(4*s), f)
-			VPMULLD(f, is, is)
-			VPADDD(is, sumi, sumi)
-			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, f, x)
-			VPADDD(x, corr, corr)
-		}
+		sumi, corr := laneSubBlocks(r, slot, scs, scs, 16, 4, zero)
 		VPSLLD(U8(5), corr, corr)
 		VPSUBD(corr, sumi, sumi)
 		kBlockSumLanes(r, sumi, 208, zero, -1, zero) // no minima: the ref's zero term, computed as it does
@@ -390,19 +355,7 @@ func matMulQ2KLanes(name string) {
 	}
 	lanesKernel(name, "q2_K", 84, 4096, 1024, 64, setup, func(r laneRegs) {
 		wp := r.wp
-		qs := ZMM()
-		VMOVDQU8(Mem{Base: wp, Disp: 16}, qs) // both halves' 32 bytes
-		for j := 0; j < 4; j++ {
-			c := ZMM()
-			if j == 0 {
-				VPANDD(m03, qs, c)
-			} else {
-				VPSRLW(U8(2*j), qs, c)
-				VPANDD(m03, c, c)
-			}
-			VMOVDQU8(c.AsY(), slot.Offset(32*j)) // values 32j..32j+31
-			VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*j))
-		}
+		unpack2Bit(Mem{Base: wp, Disp: 16}, m03, slot)
 		sm := ZMM()
 		VPMOVZXBD(Mem{Base: wp}, sm) // the 16 scale bytes as int32
 		sc, mn := ZMM(), ZMM()
@@ -410,25 +363,7 @@ func matMulQ2KLanes(name string) {
 		VPSRLD(U8(4), sm, mn)
 		VMOVDQU32(sc, scm)
 		VMOVDQU32(mn, scm.Offset(64))
-		sumi, summ := ZMM(), ZMM()
-		VMOVDQA32(zero, sumi)
-		VMOVDQA32(zero, summ)
-		for s := 0; s < 16; s++ {
-			is := ZMM()
-			VMOVDQA32(zero, is)
-			for g := 0; g < 4; g++ {
-				wb := ZMM()
-				VPBROADCASTD(slot.Offset(16*s+4*g), wb)
-				vpdpbusd(Mem{Base: r.xt, Disp: 256*s + 64*g}, wb, is)
-			}
-			f, m := ZMM(), ZMM()
-			VPBROADCASTD(scm.Offset(4*s), f)
-			VPMULLD(f, is, is)
-			VPADDD(is, sumi, sumi)
-			VPBROADCASTD(scm.Offset(64+4*s), m)
-			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, m, m)
-			VPADDD(m, summ, summ)
-		}
+		sumi, summ := laneSubBlocks(r, slot, scm, scm.Offset(64), 16, 4, zero)
 		kBlockSumLanes(r, sumi, 80, summ, 82, zero)
 	})
 }
@@ -451,19 +386,7 @@ func matMulTQ2Lanes(name string) {
 		slot = AllocLocal(256) // the block's 256 codes, 0..2, in k order
 	}
 	lanesKernel(name, "tq2_0", 66, 4096, 512, 64, setup, func(r laneRegs) {
-		qs := ZMM()
-		VMOVDQU8(Mem{Base: r.wp}, qs) // both halves' 32 bytes
-		for j := 0; j < 4; j++ {
-			c := ZMM()
-			if j == 0 {
-				VPANDD(m03, qs, c)
-			} else {
-				VPSRLW(U8(2*j), qs, c)
-				VPANDD(m03, c, c)
-			}
-			VMOVDQU8(c.AsY(), slot.Offset(32*j)) // values 32j..32j+31
-			VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*j))
-		}
+		unpack2Bit(Mem{Base: r.wp}, m03, slot)
 		sumi, sx := ZMM(), ZMM()
 		VMOVDQA32(zero, sumi)
 		VMOVDQU32(Mem{Base: r.xs}, sx)
@@ -561,24 +484,7 @@ func matMulQ3KLanes(name string) {
 		sc := ZMM()
 		VPMOVSXBD(lo, sc)
 		VMOVDQU32(sc, scs)
-		sumi, corr := ZMM(), ZMM()
-		VMOVDQA32(zero, sumi)
-		VMOVDQA32(zero, corr)
-		for s := 0; s < 16; s++ {
-			is := ZMM()
-			VMOVDQA32(zero, is)
-			for g := 0; g < 4; g++ {
-				wb := ZMM()
-				VPBROADCASTD(slot.Offset(16*s+4*g), wb)
-				vpdpbusd(Mem{Base: r.xt, Disp: 256*s + 64*g}, wb, is)
-			}
-			f, x := ZMM(), ZMM()
-			VPBROADCASTD(scs.Offset(4*s), f)
-			VPMULLD(f, is, is)
-			VPADDD(is, sumi, sumi)
-			VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, f, x)
-			VPADDD(x, corr, corr)
-		}
+		sumi, corr := laneSubBlocks(r, slot, scs, scs, 16, 4, zero)
 		VPSLLD(U8(2), corr, corr)
 		VPSUBD(corr, sumi, sumi)
 		kBlockSumLanes(r, sumi, 108, zero, -1, zero) // no minima: the ref's zero term, computed as it does
@@ -755,6 +661,59 @@ func matMulSparse24Lanes(name string, q4 bool) {
 			VFMADD231PS(d, s[h], r.acc)
 		}
 	})
+}
+
+// laneSubBlocks emits the integer sums of a k-quant super-block's subs
+// sub-blocks of groups 4-byte weight groups each (codes at slot, in k
+// order; activation groups at r.xt, sub-block sums at r.xs, 64 bytes
+// apart): sumi = Σ sc[s]·Σ u·x, with sc the int32 scales at sc, and
+// acc2 = Σ f2[s]·Σ x of the sub-block (f2: the minima, or the scales again
+// for an offset taken off by the caller).
+func laneSubBlocks(r laneRegs, slot, sc, f2 Mem, subs, groups int, zero VecVirtual) (sumi, acc2 VecVirtual) {
+	sumi, acc2 = ZMM(), ZMM()
+	VMOVDQA32(zero, sumi)
+	VMOVDQA32(zero, acc2)
+	for s := 0; s < subs; s++ {
+		is := ZMM()
+		VMOVDQA32(zero, is)
+		for g := 0; g < groups; g++ {
+			wb := ZMM()
+			VPBROADCASTD(slot.Offset(4*groups*s+4*g), wb)
+			vpdpbusd(Mem{Base: r.xt, Disp: 64*groups*s + 64*g}, wb, is)
+		}
+		f := ZMM()
+		VPBROADCASTD(sc.Offset(4*s), f)
+		VPMULLD(f, is, is)
+		VPADDD(is, sumi, sumi)
+		m := f
+		if f2 != sc {
+			m = ZMM()
+			VPBROADCASTD(f2.Offset(4*s), m)
+		}
+		x := ZMM()
+		VPMULLD(Mem{Base: r.xs, Disp: 64 * s}, m, x)
+		VPADDD(x, acc2, acc2)
+	}
+	return sumi, acc2
+}
+
+// unpack2Bit writes the 256 2-bit codes of q2_K's layout at src (byte l of
+// the 32-byte half h holds, at bits 2j, the code of value 128h + 32j + l)
+// to slot in k order, both halves per instruction.
+func unpack2Bit(src Mem, m03 VecVirtual, slot Mem) {
+	qs := ZMM()
+	VMOVDQU8(src, qs)
+	for j := 0; j < 4; j++ {
+		c := ZMM()
+		if j == 0 {
+			VPANDD(m03, qs, c)
+		} else {
+			VPSRLW(U8(2*j), qs, c)
+			VPANDD(m03, c, c)
+		}
+		VMOVDQU8(c.AsY(), slot.Offset(32*j)) // values 32j..32j+31
+		VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*j))
+	}
 }
 
 // laneRegs are a token-lane kernel's pointers at the current super-block
