@@ -80,6 +80,30 @@ func lanesKernelAVX2(name, what string, bsz, xtStride, xsStride int, setup func(
 	RET()
 }
 
+// laneSubBlocksAVX2 is laneSubBlocks for the 16 sub-blocks of 16 values
+// of a q6_K, q3_K or q2_K super-block on avx2: each sub-block's Σ u·x by
+// laneDots with its scale (the int32 at sc, in every word) as the
+// VPMADDWD words, chunk groups in int16 at a time, and acc2 = Σ f2[s]·Σ x.
+func laneSubBlocksAVX2(r laneRegsAVX2, slot, sc, f2 Mem, chunk int) (sumi, acc2 [2]VecVirtual) {
+	for s := 0; s < 16; s++ {
+		sw := YMM()
+		VPBROADCASTW(sc.Offset(4*s), sw) // the scale, sign-extended, in every word
+		laneDots(r, slot, 16*s, 256*s, 4, chunk, sw, &sumi, s == 0)
+		f := YMM()
+		VPBROADCASTD(f2.Offset(4*s), f)
+		for h := range acc2 {
+			t := YMM()
+			VPMULLD(Mem{Base: r.xs, Disp: 64*s + 32*h}, f, t)
+			if s == 0 {
+				acc2[h] = t
+			} else {
+				VPADDD(t, acc2[h], acc2[h])
+			}
+		}
+	}
+	return sumi, acc2
+}
+
 // storeTokensAVX2 stores the 16 tokens' results of one row (acc: tokens
 // 0-7, 8-15) one by one at p, p+ys, ... (ys bytes apart; p is advanced).
 func storeTokensAVX2(acc [2]VecVirtual, p, ys Register) {
@@ -205,27 +229,11 @@ func matMulQ23KLanesAVX2(name string, q3 bool) {
 				VMOVDQU(mn, mns.Offset(32*i))
 			}
 		}
-		var sumi, corr [2]VecVirtual
-		for s := 0; s < 16; s++ {
-			sw := YMM()
-			VPBROADCASTW(scs.Offset(4*s), sw) // the scale in every word
-			laneDots(r, slot, 16*s, 256*s, 4, 4, sw, &sumi, s == 0)
-			f := YMM()
-			if q3 {
-				VPBROADCASTD(scs.Offset(4*s), f)
-			} else {
-				VPBROADCASTD(mns.Offset(4*s), f)
-			}
-			for h := range corr {
-				t := YMM()
-				VPMULLD(Mem{Base: r.xs, Disp: 64*s + 32*h}, f, t)
-				if s == 0 {
-					corr[h] = t
-				} else {
-					VPADDD(t, corr[h], corr[h])
-				}
-			}
+		f2 := mns // q2_K: the minima; q3_K: the scales, for the offset
+		if q3 {
+			f2 = scs
 		}
+		sumi, corr := laneSubBlocksAVX2(r, slot, scs, f2, 4)
 		if q3 {
 			for h := range sumi {
 				VPSLLD(U8(2), corr[h], corr[h])
@@ -657,23 +665,7 @@ func matMulQ6KLanesAVX2(name string) {
 			VPMOVSXBD(Mem{Base: wp, Disp: 192 + 8*i}, sc)
 			VMOVDQU(sc, scs.Offset(32*i))
 		}
-		var sumi, corr [2]VecVirtual
-		for s := 0; s < 16; s++ {
-			sw := YMM()
-			VPBROADCASTW(scs.Offset(4*s), sw) // the scale, sign-extended, in every word
-			laneDots(r, slot, 16*s, 256*s, 4, 2, sw, &sumi, s == 0)
-			f := YMM()
-			VPBROADCASTD(scs.Offset(4*s), f)
-			for h := range corr {
-				t := YMM()
-				VPMULLD(Mem{Base: r.xs, Disp: 64*s + 32*h}, f, t)
-				if s == 0 {
-					corr[h] = t
-				} else {
-					VPADDD(t, corr[h], corr[h])
-				}
-			}
-		}
+		sumi, corr := laneSubBlocksAVX2(r, slot, scs, scs, 2)
 		for h := range sumi {
 			VPSLLD(U8(5), corr[h], corr[h])
 			VPSUBD(corr[h], sumi[h], sumi[h])
