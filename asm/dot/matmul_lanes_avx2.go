@@ -150,10 +150,7 @@ func matMulQ23KLanesAVX2(name string, q3 bool) {
 			four, b32 = YMM(), YMM()
 			broadcastConst(0x04040404, four, false)
 			broadcastConst(0x20202020, b32, false)
-			shifts = GLOBL(name+"_shifts", RODATA|NOPTR)
-			for i := 0; i < 4; i++ {
-				DATA(4*i, U32(2*i))
-			}
+			shifts = q3ShiftTable(name)
 		}
 		zero = YMM()
 		VXORPS(zero, zero, zero)
@@ -196,19 +193,7 @@ func matMulQ23KLanesAVX2(name string, q3 bool) {
 			}
 		}
 		if q3 {
-			// The scales as matMulQ3KLanes decodes them.
-			qv, t, lo := XMM(), XMM(), XMM()
-			VMOVQ(Mem{Base: wp, Disp: 96}, qv)
-			VPSRLW(U8(4), qv, t)
-			VPUNPCKLQDQ(t, qv, lo)
-			VPAND(m0f.AsX(), lo, lo)
-			hi := XMM()
-			VPBROADCASTD(Mem{Base: wp, Disp: 104}, hi)
-			VPSRLVD(shifts, hi, hi)
-			VPAND(m03.AsX(), hi, hi)
-			VPSLLW(U8(4), hi, hi)
-			VPOR(hi, lo, lo)
-			VPSUBB(b32.AsX(), lo, lo)
+			lo := q3ScalesVec(wp, 96, m0f, m03, b32, shifts, false)
 			for i := 0; i < 2; i++ {
 				sc, bi := YMM(), XMM()
 				if i == 0 {

@@ -408,7 +408,7 @@ func matMulTQ2Lanes(name string) {
 // scales biased by 32, d): per super-block and row the 3-bit codes plus 4
 // (0..7: value 128h+32k+l has bits 2k.. of qs[32h+l] and, as bit 2, bit
 // 4h+k of hmask[l]) are unpacked in k order into a stack slot, both halves
-// per instruction, and the scales decoded (in vector registers) and
+// per instruction, and the scales decoded (q3ScalesVec) and
 // widened once for the 16 tokens. Each 16-weight sub-block's sum is 4
 // VPDPBUSD times its scale; the codes' offset of 4 comes off through the
 // tokens' q8_K sums of 16: sumi = Σ sc·Σ u·x − 4·Σ sc·Σ x, exact in int32
@@ -418,10 +418,7 @@ func matMulQ3KLanes(name string) {
 	var m03, m0f, four, b32, zero VecVirtual
 	var slot, scs, shifts Mem
 	setup := func() {
-		shifts = GLOBL(name+"_shifts", RODATA|NOPTR)
-		for i := 0; i < 4; i++ {
-			DATA(4*i, U32(2*i))
-		}
+		shifts = q3ShiftTable(name)
 		m0f = ZMM()
 		broadcastConst(0x0f0f0f0f, m0f, true)
 		m03, four = ZMM(), ZMM()
@@ -465,24 +462,8 @@ func matMulQ3KLanes(name string) {
 			VMOVDQU8(c.AsY(), slot.Offset(32*k)) // values 32k..32k+31
 			VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*k))
 		}
-		// The scales in vector registers (the scalar q3Scales needs more
-		// general registers than the lane loops leave): lo[j] = s[j]&15
-		// for j < 8, s[j-8]>>4 after; hi[j] = s[8+j%4]>>2(j/4) & 3, the
-		// dword s[8:12] shifted by 0, 2, 4, 6 (VPSRLVD).
-		q, t, lo := XMM(), XMM(), XMM()
-		VMOVQ(Mem{Base: wp, Disp: 96}, q)
-		VPSRLW(U8(4), q, t)
-		VPUNPCKLQDQ(t, q, lo)
-		VPANDD(m0f.AsX(), lo, lo)
-		hi := XMM()
-		VPBROADCASTD(Mem{Base: wp, Disp: 104}, hi)
-		VPSRLVD(shifts, hi, hi)
-		VPANDD(m03.AsX(), hi, hi)
-		VPSLLW(U8(4), hi, hi)
-		VPORD(hi, lo, lo)
-		VPSUBB(b32, lo, lo)
 		sc := ZMM()
-		VPMOVSXBD(lo, sc)
+		VPMOVSXBD(q3ScalesVec(wp, 96, m0f, m03, b32, shifts, true), sc)
 		VMOVDQU32(sc, scs)
 		sumi, corr := laneSubBlocks(r, slot, scs, scs, 16, 4, zero)
 		VPSLLD(U8(2), corr, corr)
@@ -714,6 +695,45 @@ func unpack2Bit(src Mem, m03 VecVirtual, slot Mem) {
 		VMOVDQU8(c.AsY(), slot.Offset(32*j)) // values 32j..32j+31
 		VEXTRACTI64X4(U8(1), c, slot.Offset(128+32*j))
 	}
+}
+
+// q3ShiftTable is q3ScalesVec's table of dword shifts 0, 2, 4, 6.
+func q3ShiftTable(name string) Mem {
+	t := GLOBL(name+"_shifts", RODATA|NOPTR)
+	for i := 0; i < 4; i++ {
+		DATA(4*i, U32(2*i))
+	}
+	return t
+}
+
+// q3ScalesVec decodes the sixteen 6-bit scales of the q3_K super-block
+// whose 12 scale bytes are at w+off, less the bias 32, into the 16 signed
+// bytes of an xmm, in vector registers (the scalar q3Scales needs more
+// general registers than the token-lane loops leave): lo[j] = s[j]&15 for
+// j < 8, s[j-8]>>4 after; hi[j] = s[8+j%4]>>2(j/4) & 3, the dword s[8:12]
+// shifted by 0, 2, 4, 6 (VPSRLVD with shifts, q3ShiftTable). m0f, m03 and
+// b32 hold 0x0f, 0x03 and 0x20 bytes; evex picks the AVX-512 forms of the
+// logic instructions (the avx2 kernels must stay VEX).
+func q3ScalesVec(w Register, off int, m0f, m03, b32 VecVirtual, shifts Mem, evex bool) VecVirtual {
+	and := func(a, b, c Op) { VPAND(a, b, c) }
+	or := func(a, b, c Op) { VPOR(a, b, c) }
+	if evex {
+		and = func(a, b, c Op) { VPANDD(a, b, c) }
+		or = func(a, b, c Op) { VPORD(a, b, c) }
+	}
+	q, t, lo := XMM(), XMM(), XMM()
+	VMOVQ(Mem{Base: w, Disp: off}, q)
+	VPSRLW(U8(4), q, t)
+	VPUNPCKLQDQ(t, q, lo)
+	and(m0f.AsX(), lo, lo)
+	hi := XMM()
+	VPBROADCASTD(Mem{Base: w, Disp: off + 8}, hi)
+	VPSRLVD(shifts, hi, hi)
+	and(m03.AsX(), hi, hi)
+	VPSLLW(U8(4), hi, hi)
+	or(hi, lo, lo)
+	VPSUBB(b32.AsX(), lo, lo)
+	return lo
 }
 
 // laneRegs are a token-lane kernel's pointers at the current super-block
