@@ -22,7 +22,7 @@ func TestMatMulLanes(t *testing.T) {
 		if !b.usable() {
 			continue
 		}
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24, F32, F16, BF16} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, TQ1_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24, F32, F16, BF16} {
 			if lanesOK(b.Name, ty) {
 				testMatMulQLanes(t, b, ty)
 				ran++
@@ -34,7 +34,7 @@ func TestMatMulLanes(t *testing.T) {
 
 func testMatMulQLanes(t *testing.T, b *Backend, ty Type) {
 	shapes := [][2]int{{1, 32}, {5, 256}, {64, 512}, {70, 96}, {130, 1024}}
-	kquant := ty == Q4_K || ty == Q5_K || ty == Q6_K || ty == Q2_K || ty == Q3_K || ty == TQ2_0
+	kquant := ty == Q4_K || ty == Q5_K || ty == Q6_K || ty == Q2_K || ty == Q3_K || ty == TQ2_0 || ty == TQ1_0
 	if kquant {
 		shapes = [][2]int{{1, 256}, {5, 512}, {64, 256}, {70, 768}, {130, 1024}}
 	}
@@ -84,7 +84,7 @@ func testMatMulQLanes(t *testing.T, b *Backend, ty Type) {
 // TestMatMulLanesExtremes: the token-lane kernels' integer sums at their
 // bounds. Every weight is its format's largest code (q8_0: -128, |w| 128;
 // q4_0 15; q4_K/q5_K 15/31 with scales and minima 63; q6_K 63 with scale
-// 127; q2_K 3 with scales and minima 15; q3_K 3 with scale 31; tq2_0 2) and every activation quantizes to ±127, where the avx2 kernels'
+// 127; q2_K 3 with scales and minima 15; q3_K 3 with scale 31; tq2_0 and tq1_0 2) and every activation quantizes to ±127, where the avx2 kernels'
 // int16 pair sums come closest to saturating (a chunk more in int16 and
 // they would). k-quants: MatMul equals MatVec bit for bit; q8_0, q4_0:
 // within the float bound of the naive product.
@@ -107,6 +107,7 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	block[Q2_K] = append(append(fill(16+64, 0xff), one...), one...)                   // scales and minima 15, codes 3
 	block[Q3_K] = append(fill(32+64+12, 0xff), one...)                                // codes 3 (all high bits set), scales 31
 	block[TQ2_0] = append(fill(64, 0xaa), one...)                                     // codes 2
+	block[TQ1_0] = append(fill(52, 0xff), one...)                                     // trits 2
 	block[Q4_1] = append(append(append([]byte{}, one...), one...), fill(16, 0xff)...) // d, m, codes 15
 	block[Q5_1] = append(append(append([]byte{}, one...), one...), fill(20, 0xff)...) // d, m, qh, codes 31
 	// Bitmask sparse: every mask bit set (the first 32 count), kept q4_0
@@ -117,7 +118,7 @@ func TestMatMulLanesExtremes(t *testing.T) {
 	block[Q4_0_24] = append(append(append([]byte{}, one...), fill(16, 0xff)...), fill(8, 0x88)...)
 	block[Q8_0_24] = append(append(append([]byte{}, one...), fill(32, 0x80)...), fill(8, 0x88)...)
 	for _, b := range Backends() {
-		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
+		for _, ty := range []Type{Q8_0, Q4_0, Q5_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q2_K, Q3_K, TQ2_0, TQ1_0, Q4_0_BM, Q8_0_BM, Q4_0_24, Q8_0_24} {
 			if !b.usable() || !lanesOK(b.Name, ty) {
 				continue
 			}
@@ -142,7 +143,7 @@ func TestMatMulLanesExtremes(t *testing.T) {
 			}
 			for i := 0; i < n; i++ {
 				xi := x[i*cols : (i+1)*cols]
-				if ty == Q4_K || ty == Q5_K || ty == Q6_K || ty == Q2_K || ty == Q3_K || ty == TQ2_0 {
+				if ty == Q4_K || ty == Q5_K || ty == Q6_K || ty == Q2_K || ty == Q3_K || ty == TQ2_0 || ty == TQ1_0 {
 					yv := make([]float32, rows)
 					c.MatVec(yv, w, xi)
 					for r := range yv {

@@ -228,11 +228,11 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 // in the same order). (TestMatMulLanes checks every offered kernel against
 // the naive product.)
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx512", TQ1_0) || lanesOK("avx2", Q4_1) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx2", TQ1_0) || lanesOK("avx2", Q4_1) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
 	for ty, want := range map[Type]bool{
-		F32: haveAVX512VNNI, F16: haveAVX512VNNI, BF16: haveAVX512VNNI, Q3_K: haveAVX512VNNI, Q2_K: haveAVX512VNNI,
+		F32: haveAVX512VNNI, F16: haveAVX512VNNI, BF16: haveAVX512VNNI, Q3_K: haveAVX512VNNI, Q2_K: haveAVX512VNNI, TQ1_0: haveAVX512VNNI,
 		Q4_0_BM: haveAVX512VNNI && haveGFNI && haveVBMI2, Q8_0_BM: haveAVX512VNNI && haveVBMI2,
 		Q4_0_24: haveAVX512VNNI && haveGFNI && haveVBMI, Q8_0_24: haveAVX512VNNI && haveVBMI,
 	} {

@@ -108,6 +108,7 @@ func main() {
 	matMulQ23KLanesAVX2("matMulQ2_KLanesAVX2", false)
 	matMulQ23KLanesAVX2("matMulQ3_KLanesAVX2", true)
 	matMulTQ2Lanes("matMulTQ2_0LanesAVX512")
+	matMulTQ1Lanes("matMulTQ1_0LanesAVX512")
 	matMulTQ2LanesAVX2("matMulTQ2_0LanesAVX2")
 	matMulQ41Lanes("matMulQ4_1LanesAVX512", false)
 	matMulQ41Lanes("matMulQ5_1LanesAVX512", true)

@@ -387,19 +387,79 @@ func matMulTQ2Lanes(name string) {
 	}
 	lanesKernel(name, "tq2_0", 66, 4096, 512, 64, setup, func(r laneRegs) {
 		unpack2Bit(Mem{Base: r.wp}, m03, slot)
-		sumi, sx := ZMM(), ZMM()
-		VMOVDQA32(zero, sumi)
-		VMOVDQU32(Mem{Base: r.xs}, sx)
-		for s := 1; s < 8; s++ {
-			VPADDD(Mem{Base: r.xs, Disp: 64 * s}, sx, sx) // Σ x of each token
+		kBlockSumLanes(r, ternarySum(r, slot, zero), 64, zero, -1, zero) // no minima: the ref's zero term, computed as it does
+	})
+}
+
+// ternarySum emits the integer sum of a ternary block (tq2_0, tq1_0):
+// its 256 codes 0..2 at slot, in k order, against the tokens' activation
+// groups, all 64 VPDPBUSD into one sum per token, less the tokens' Σ x
+// (the sums of 32 at r.xs) for the codes' offset of 1: Σ (u−1)·x.
+func ternarySum(r laneRegs, slot Mem, zero VecVirtual) VecVirtual {
+	sumi, sx := ZMM(), ZMM()
+	VMOVDQA32(zero, sumi)
+	VMOVDQU32(Mem{Base: r.xs}, sx)
+	for s := 1; s < 8; s++ {
+		VPADDD(Mem{Base: r.xs, Disp: 64 * s}, sx, sx) // Σ x of each token
+	}
+	for g := 0; g < 64; g++ {
+		wb := ZMM()
+		VPBROADCASTD(slot.Offset(4*g), wb)
+		vpdpbusd(Mem{Base: r.xt, Disp: 64 * g}, wb, sumi)
+	}
+	VPSUBD(sx, sumi, sumi)
+	return sumi
+}
+
+// matMulTQ1Lanes is matMulTQ2Lanes for tq1_0 weights (54-byte blocks of
+// 256: qs[48] and qh[4], five base-3 trits per byte, then d): the 52
+// packed bytes are one zero-masked load, and for each trit n the bytes
+// are multiplied by 3^n (mod 256, two VPADDB per step) and the trit is
+// (q >= 86) + (q >= 171), ggml's floor(3q/256), by two unsigned compares
+// into masks; bytes 0-31 give values 32n+m, 32-47 give 160+16n+m and
+// 48-51 (n < 4) 240+4n+j, stored to the slot in k order. Then the sum as
+// tq2_0's: bit for bit the ref dot's.
+func matMulTQ1Lanes(name string) {
+	var c86, c171, ones, zero VecVirtual
+	var slot Mem
+	var k52 Register
+	setup := func() {
+		c86, c171, ones = ZMM(), ZMM(), ZMM()
+		broadcastConst(0x56565656, c86, true)  // 86
+		broadcastConst(0xabababab, c171, true) // 171
+		broadcastConst(0x01010101, ones, true)
+		zero = ZMM()
+		VPXORD(zero, zero, zero)
+		m := GP64()
+		MOVQ(U64(1<<52-1), m)
+		k52 = K()
+		KMOVQ(m, k52)
+		slot = AllocLocal(256) // the block's 256 trits, 0..2, in k order
+	}
+	lanesKernel(name, "tq1_0", 54, 4096, 512, 64, setup, func(r laneRegs) {
+		q := ZMM()
+		VMOVDQU8_Z(Mem{Base: r.wp}, k52, q) // qs and qh; nothing past the block read
+		for n := 0; n < 5; n++ {
+			if n > 0 {
+				t2 := ZMM()
+				VPADDB(q, q, t2)
+				VPADDB(t2, q, q) // q*3 mod 256
+			}
+			k1, k2 := K(), K()
+			VPCMPUB(U8(5), c86, q, k1)  // q >= 86
+			VPCMPUB(U8(5), c171, q, k2) // q >= 171
+			t := ZMM()
+			VMOVDQU8_Z(ones, k1, t)
+			VPADDB(ones, t, k2, t) // the trit
+			VMOVDQU8(t.AsY(), slot.Offset(32*n))
+			VEXTRACTI32X4(U8(2), t, slot.Offset(160+16*n))
+			if n < 4 {
+				h := XMM()
+				VEXTRACTI32X4(U8(3), t, h)
+				VMOVD(h, slot.Offset(240+4*n))
+			}
 		}
-		for g := 0; g < 64; g++ {
-			wb := ZMM()
-			VPBROADCASTD(slot.Offset(4*g), wb)
-			vpdpbusd(Mem{Base: r.xt, Disp: 64 * g}, wb, sumi)
-		}
-		VPSUBD(sx, sumi, sumi)
-		kBlockSumLanes(r, sumi, 64, zero, -1, zero) // no minima: the ref's zero term, computed as it does
+		kBlockSumLanes(r, ternarySum(r, slot, zero), 52, zero, -1, zero) // no minima: the ref's zero term, computed as it does
 	})
 }
 
