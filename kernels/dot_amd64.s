@@ -14427,6 +14427,384 @@ DATA matMulQ5_0LanesAVX2_others<>+30(SB)/1, $0xbf
 DATA matMulQ5_0LanesAVX2_others<>+31(SB)/1, $0x7f
 GLOBL matMulQ5_0LanesAVX2_others<>(SB), RODATA|NOPTR, $32
 
+// func matMulQ4_1LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, F16C
+TEXT ·matMulQ4_1LanesAVX2(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X1
+	VPBROADCASTD X1, Y1
+
+matMulQ4_1LanesAVX2_row:
+	TESTQ  BX, BX
+	JLE    matMulQ4_1LanesAVX2_done
+	MOVQ   AX, R8
+	MOVQ   xt+32(FP), R9
+	MOVQ   xs+40(FP), R10
+	MOVQ   dx+48(FP), R11
+	MOVQ   DX, R12
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+
+matMulQ4_1LanesAVX2_block:
+	TESTQ        R12, R12
+	JLE          matMulQ4_1LanesAVX2_store
+	VMOVDQU      4(R8), X4
+	VPSRLW       $0x04, X4, X5
+	VINSERTI128  $0x01, X5, Y4, Y4
+	VPAND        Y0, Y4, Y4
+	VMOVDQU      Y4, (SP)
+	VPBROADCASTD (SP), Y5
+	VPMADDUBSW   (R9), Y5, Y6
+	VPMADDUBSW   32(R9), Y5, Y5
+	VPBROADCASTD 4(SP), Y7
+	VPMADDUBSW   64(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   96(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 8(SP), Y7
+	VPMADDUBSW   128(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   160(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 12(SP), Y7
+	VPMADDUBSW   192(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   224(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 16(SP), Y7
+	VPMADDUBSW   256(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   288(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 20(SP), Y7
+	VPMADDUBSW   320(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   352(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 24(SP), Y7
+	VPMADDUBSW   384(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   416(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPBROADCASTD 28(SP), Y7
+	VPMADDUBSW   448(R9), Y7, Y8
+	VPADDW       Y8, Y6, Y6
+	VPMADDUBSW   480(R9), Y7, Y7
+	VPADDW       Y7, Y5, Y5
+	VPMADDWD     Y1, Y6, Y6
+	VPMADDWD     Y1, Y5, Y5
+	VPBROADCASTW (R8), X4
+	VCVTPH2PS    X4, Y7
+	VPBROADCASTW 2(R8), X4
+	VCVTPH2PS    X4, Y8
+	VCVTDQ2PS    Y6, Y6
+	VCVTDQ2PS    (R10), Y9
+	VMULPS       (R11), Y7, Y10
+	VMULPS       Y6, Y10, Y10
+	VMULPS       (R11), Y8, Y6
+	VMULPS       Y9, Y6, Y6
+	VADDPS       Y6, Y10, Y10
+	VADDPS       Y10, Y2, Y2
+	VCVTDQ2PS    Y5, Y5
+	VCVTDQ2PS    32(R10), Y6
+	VMULPS       32(R11), Y7, Y7
+	VMULPS       Y5, Y7, Y7
+	VMULPS       32(R11), Y8, Y5
+	VMULPS       Y6, Y5, Y5
+	VADDPS       Y5, Y7, Y7
+	VADDPS       Y7, Y3, Y3
+	ADDQ         $0x00000014, R8
+	ADDQ         $0x00000200, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         R12
+	JMP          matMulQ4_1LanesAVX2_block
+
+matMulQ4_1LanesAVX2_store:
+	MOVQ         SI, R8
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y2, X2
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	VMOVSS       X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X3, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y3, X2
+	VMOVSS       X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X2, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X2, (R8)
+	ADDQ         DI, R8
+	ADDQ         $0x00000004, SI
+	ADDQ         CX, AX
+	DECQ         BX
+	JMP          matMulQ4_1LanesAVX2_row
+
+matMulQ4_1LanesAVX2_done:
+	VZEROUPPER
+	RET
+
+// func matMulQ5_1LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+// Requires: AVX, AVX2, F16C
+TEXT ·matMulQ5_1LanesAVX2(SB), NOSPLIT, $32-72
+	MOVQ         w+0(FP), AX
+	MOVQ         rb+8(FP), CX
+	MOVQ         nb+16(FP), DX
+	MOVQ         rows+24(FP), BX
+	MOVQ         y+56(FP), SI
+	MOVQ         ys+64(FP), DI
+	SHLQ         $0x02, DI
+	MOVL         $0x0f0f0f0f, R8
+	VMOVD        R8, X0
+	VPBROADCASTD X0, Y0
+	VMOVDQU      matMulQ5_1LanesAVX2_spread<>+0(SB), Y1
+	VMOVDQU      matMulQ5_1LanesAVX2_others<>+0(SB), Y2
+	VPCMPEQB     Y3, Y3, Y3
+	MOVL         $0x10101010, R8
+	VMOVD        R8, X4
+	VPBROADCASTD X4, Y4
+	MOVL         $0x00010001, R8
+	VMOVD        R8, X5
+	VPBROADCASTD X5, Y5
+
+matMulQ5_1LanesAVX2_row:
+	TESTQ  BX, BX
+	JLE    matMulQ5_1LanesAVX2_done
+	MOVQ   AX, R8
+	MOVQ   xt+32(FP), R9
+	MOVQ   xs+40(FP), R10
+	MOVQ   dx+48(FP), R11
+	MOVQ   DX, R12
+	VXORPS Y6, Y6, Y6
+	VXORPS Y7, Y7, Y7
+
+matMulQ5_1LanesAVX2_block:
+	TESTQ        R12, R12
+	JLE          matMulQ5_1LanesAVX2_store
+	VMOVDQU      8(R8), X8
+	VPSRLW       $0x04, X8, X9
+	VINSERTI128  $0x01, X9, Y8, Y8
+	VPAND        Y0, Y8, Y8
+	VPBROADCASTD 4(R8), Y9
+	VPSHUFB      Y1, Y9, Y9
+	VPOR         Y2, Y9, Y9
+	VPCMPEQB     Y3, Y9, Y9
+	VPAND        Y4, Y9, Y9
+	VPOR         Y9, Y8, Y8
+	VMOVDQU      Y8, (SP)
+	VPBROADCASTD (SP), Y9
+	VPMADDUBSW   (R9), Y9, Y10
+	VPMADDUBSW   32(R9), Y9, Y9
+	VPBROADCASTD 4(SP), Y11
+	VPMADDUBSW   64(R9), Y11, Y12
+	VPADDW       Y12, Y10, Y10
+	VPMADDUBSW   96(R9), Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VPBROADCASTD 8(SP), Y11
+	VPMADDUBSW   128(R9), Y11, Y12
+	VPADDW       Y12, Y10, Y10
+	VPMADDUBSW   160(R9), Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VPBROADCASTD 12(SP), Y11
+	VPMADDUBSW   192(R9), Y11, Y12
+	VPADDW       Y12, Y10, Y10
+	VPMADDUBSW   224(R9), Y11, Y11
+	VPADDW       Y11, Y9, Y9
+	VPMADDWD     Y5, Y10, Y10
+	VPMADDWD     Y5, Y9, Y9
+	VPBROADCASTD 16(SP), Y11
+	VPMADDUBSW   256(R9), Y11, Y12
+	VPMADDUBSW   288(R9), Y11, Y11
+	VPBROADCASTD 20(SP), Y13
+	VPMADDUBSW   320(R9), Y13, Y14
+	VPADDW       Y14, Y12, Y12
+	VPMADDUBSW   352(R9), Y13, Y13
+	VPADDW       Y13, Y11, Y11
+	VPBROADCASTD 24(SP), Y13
+	VPMADDUBSW   384(R9), Y13, Y14
+	VPADDW       Y14, Y12, Y12
+	VPMADDUBSW   416(R9), Y13, Y13
+	VPADDW       Y13, Y11, Y11
+	VPBROADCASTD 28(SP), Y13
+	VPMADDUBSW   448(R9), Y13, Y14
+	VPADDW       Y14, Y12, Y12
+	VPMADDUBSW   480(R9), Y13, Y13
+	VPADDW       Y13, Y11, Y11
+	VPMADDWD     Y5, Y12, Y12
+	VPADDD       Y12, Y10, Y10
+	VPMADDWD     Y5, Y11, Y11
+	VPADDD       Y11, Y9, Y9
+	VPBROADCASTW (R8), X8
+	VCVTPH2PS    X8, Y11
+	VPBROADCASTW 2(R8), X8
+	VCVTPH2PS    X8, Y12
+	VCVTDQ2PS    Y10, Y10
+	VCVTDQ2PS    (R10), Y13
+	VMULPS       (R11), Y11, Y14
+	VMULPS       Y10, Y14, Y14
+	VMULPS       (R11), Y12, Y10
+	VMULPS       Y13, Y10, Y10
+	VADDPS       Y10, Y14, Y14
+	VADDPS       Y14, Y6, Y6
+	VCVTDQ2PS    Y9, Y9
+	VCVTDQ2PS    32(R10), Y10
+	VMULPS       32(R11), Y11, Y11
+	VMULPS       Y9, Y11, Y11
+	VMULPS       32(R11), Y12, Y9
+	VMULPS       Y10, Y9, Y9
+	VADDPS       Y9, Y11, Y11
+	VADDPS       Y11, Y7, Y7
+	ADDQ         $0x00000018, R8
+	ADDQ         $0x00000200, R9
+	ADDQ         $0x00000040, R10
+	ADDQ         $0x00000040, R11
+	DECQ         R12
+	JMP          matMulQ5_1LanesAVX2_block
+
+matMulQ5_1LanesAVX2_store:
+	MOVQ         SI, R8
+	VMOVSS       X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y6, X6
+	VMOVSS       X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X6, (R8)
+	ADDQ         DI, R8
+	VMOVSS       X7, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X7, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X7, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X7, (R8)
+	ADDQ         DI, R8
+	VEXTRACTF128 $0x01, Y7, X6
+	VMOVSS       X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x01, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x02, X6, (R8)
+	ADDQ         DI, R8
+	VEXTRACTPS   $0x03, X6, (R8)
+	ADDQ         DI, R8
+	ADDQ         $0x00000004, SI
+	ADDQ         CX, AX
+	DECQ         BX
+	JMP          matMulQ5_1LanesAVX2_row
+
+matMulQ5_1LanesAVX2_done:
+	VZEROUPPER
+	RET
+
+DATA matMulQ5_1LanesAVX2_spread<>+0(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+1(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+2(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+3(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+4(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+5(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+6(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+7(SB)/1, $0x00
+DATA matMulQ5_1LanesAVX2_spread<>+8(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+9(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+10(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+11(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+12(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+13(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+14(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+15(SB)/1, $0x01
+DATA matMulQ5_1LanesAVX2_spread<>+16(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+17(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+18(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+19(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+20(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+21(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+22(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+23(SB)/1, $0x02
+DATA matMulQ5_1LanesAVX2_spread<>+24(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+25(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+26(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+27(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+28(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+29(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+30(SB)/1, $0x03
+DATA matMulQ5_1LanesAVX2_spread<>+31(SB)/1, $0x03
+GLOBL matMulQ5_1LanesAVX2_spread<>(SB), RODATA|NOPTR, $32
+
+DATA matMulQ5_1LanesAVX2_others<>+0(SB)/1, $0xfe
+DATA matMulQ5_1LanesAVX2_others<>+1(SB)/1, $0xfd
+DATA matMulQ5_1LanesAVX2_others<>+2(SB)/1, $0xfb
+DATA matMulQ5_1LanesAVX2_others<>+3(SB)/1, $0xf7
+DATA matMulQ5_1LanesAVX2_others<>+4(SB)/1, $0xef
+DATA matMulQ5_1LanesAVX2_others<>+5(SB)/1, $0xdf
+DATA matMulQ5_1LanesAVX2_others<>+6(SB)/1, $0xbf
+DATA matMulQ5_1LanesAVX2_others<>+7(SB)/1, $0x7f
+DATA matMulQ5_1LanesAVX2_others<>+8(SB)/1, $0xfe
+DATA matMulQ5_1LanesAVX2_others<>+9(SB)/1, $0xfd
+DATA matMulQ5_1LanesAVX2_others<>+10(SB)/1, $0xfb
+DATA matMulQ5_1LanesAVX2_others<>+11(SB)/1, $0xf7
+DATA matMulQ5_1LanesAVX2_others<>+12(SB)/1, $0xef
+DATA matMulQ5_1LanesAVX2_others<>+13(SB)/1, $0xdf
+DATA matMulQ5_1LanesAVX2_others<>+14(SB)/1, $0xbf
+DATA matMulQ5_1LanesAVX2_others<>+15(SB)/1, $0x7f
+DATA matMulQ5_1LanesAVX2_others<>+16(SB)/1, $0xfe
+DATA matMulQ5_1LanesAVX2_others<>+17(SB)/1, $0xfd
+DATA matMulQ5_1LanesAVX2_others<>+18(SB)/1, $0xfb
+DATA matMulQ5_1LanesAVX2_others<>+19(SB)/1, $0xf7
+DATA matMulQ5_1LanesAVX2_others<>+20(SB)/1, $0xef
+DATA matMulQ5_1LanesAVX2_others<>+21(SB)/1, $0xdf
+DATA matMulQ5_1LanesAVX2_others<>+22(SB)/1, $0xbf
+DATA matMulQ5_1LanesAVX2_others<>+23(SB)/1, $0x7f
+DATA matMulQ5_1LanesAVX2_others<>+24(SB)/1, $0xfe
+DATA matMulQ5_1LanesAVX2_others<>+25(SB)/1, $0xfd
+DATA matMulQ5_1LanesAVX2_others<>+26(SB)/1, $0xfb
+DATA matMulQ5_1LanesAVX2_others<>+27(SB)/1, $0xf7
+DATA matMulQ5_1LanesAVX2_others<>+28(SB)/1, $0xef
+DATA matMulQ5_1LanesAVX2_others<>+29(SB)/1, $0xdf
+DATA matMulQ5_1LanesAVX2_others<>+30(SB)/1, $0xbf
+DATA matMulQ5_1LanesAVX2_others<>+31(SB)/1, $0x7f
+GLOBL matMulQ5_1LanesAVX2_others<>(SB), RODATA|NOPTR, $32
+
 // func matMulQ4_KLanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 // Requires: AVX, AVX2, F16C
 TEXT ·matMulQ4_KLanesAVX2(SB), NOSPLIT, $320-72

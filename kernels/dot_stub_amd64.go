@@ -309,6 +309,18 @@ func matMulQ8_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32,
 //go:noescape
 func matMulQ5_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
+// matMulQ4_1LanesAVX2 sets y[t*ys+r] to the dot product of q4_1 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
+//
+//go:noescape
+func matMulQ4_1LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
+// matMulQ5_1LanesAVX2 sets y[t*ys+r] to the dot product of q5_1 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
+//
+//go:noescape
+func matMulQ5_1LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
 // matMulQ4_KLanesAVX2 sets y[t*ys+r] to the dot product of q4_K weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //

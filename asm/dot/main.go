@@ -89,6 +89,8 @@ func main() {
 	matMulQLanesAVX2("matMulQ4_0LanesAVX2", 18)
 	matMulQLanesAVX2("matMulQ8_0LanesAVX2", 34)
 	matMulQLanesAVX2("matMulQ5_0LanesAVX2", 22)
+	matMulQLanesAVX2("matMulQ4_1LanesAVX2", 20)
+	matMulQLanesAVX2("matMulQ5_1LanesAVX2", 24)
 	matMulQ4KLanesAVX2("matMulQ4_KLanesAVX2", false)
 	matMulQ4KLanesAVX2("matMulQ5_KLanesAVX2", true)
 	matMulQ6KLanesAVX2("matMulQ6_KLanesAVX2")

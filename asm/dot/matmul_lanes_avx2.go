@@ -451,7 +451,11 @@ func laneDots(r laneRegsAVX2, slot Mem, woff, xoff, groups, chunk int, sw VecVir
 // all ones) and ANDed to 16; the pairs (codes <= 31) add up 4 groups at a
 // time, and the sums start from -16 Σx.
 func matMulQLanesAVX2(name string, wsz int) {
-	q4, q5 := wsz == 18, wsz == 22
+	// q4_1 (20) and q5_1 (24) are q4_0 and q5_0 with a minimum after d: the
+	// codes shift by 2 bytes, the sums start from zero, and the layout's
+	// sums are +Σx for the minimum's term (ref's q41BlockSum, unfused).
+	min := wsz == 20 || wsz == 24
+	q4, q5 := wsz == 18 || wsz == 20, wsz == 22 || wsz == 24
 	var mask, ones, spread, others, allOnes, bit4 VecVirtual
 	var slot Mem
 	setup := func() {
@@ -478,13 +482,16 @@ func matMulQLanesAVX2(name string, wsz int) {
 		broadcastConst(0x00010001, ones, false)
 		slot = AllocLocal(32) // q4_0, q5_0: the block's 32 weights (0..15, 0..31) in k order; q8_0: |w|
 	}
-	what := map[int]string{18: "q4_0", 22: "q5_0", 34: "q8_0"}[wsz]
+	what := map[int]string{18: "q4_0", 20: "q4_1", 22: "q5_0", 24: "q5_1", 34: "q8_0"}[wsz]
 	lanesKernelAVX2(name, what, wsz, 512, 64, setup, func(r laneRegsAVX2) {
 		u := YMM()
 		if q4 || q5 {
-			qs := 2
+			qs, qh := 2, 2
 			if q5 {
 				qs = 6
+			}
+			if min {
+				qs, qh = qs+2, qh+2
 			}
 			hi := XMM()
 			VMOVDQU(Mem{Base: r.wp, Disp: qs}, u.AsX())
@@ -493,7 +500,7 @@ func matMulQLanesAVX2(name string, wsz int) {
 			VPAND(mask, u, u)
 			if q5 {
 				hb := YMM()
-				VPBROADCASTD(Mem{Base: r.wp, Disp: 2}, hb)
+				VPBROADCASTD(Mem{Base: r.wp, Disp: qh}, hb)
 				VPSHUFB(spread, hb, hb)
 				VPOR(others, hb, hb)
 				VPCMPEQB(allOnes, hb, hb) // 0xff where weight j's bit is set
@@ -512,7 +519,9 @@ func matMulQLanesAVX2(name string, wsz int) {
 			}
 			laneDots(r, slot, 0, 0, 8, chunk, ones, &s, true)
 			for h := range s {
-				VPADDD(Mem{Base: r.xs, Disp: 32 * h}, s[h], s[h]) // -8 (q5_0: -16) Σx of each token
+				if !min {
+					VPADDD(Mem{Base: r.xs, Disp: 32 * h}, s[h], s[h]) // -8 (q5_0: -16) Σx of each token
+				}
 			}
 		} else {
 			for g := 0; g < 8; g++ {
@@ -532,6 +541,28 @@ func matMulQLanesAVX2(name string, wsz int) {
 					}
 				}
 			}
+		}
+		if min { // acc += (dx·d)·Σ q·x + (dx·m)·Σ x, as matMulQ41Lanes
+			half := func(off int) VecVirtual {
+				h, f := XMM(), YMM()
+				VPBROADCASTW(Mem{Base: r.wp, Disp: off}, h)
+				VCVTPH2PS(h, f)
+				return f
+			}
+			dw, m := half(0), half(2)
+			for h := range s {
+				fi, fx, a, c := YMM(), YMM(), YMM(), YMM()
+				VCVTDQ2PS(s[h], fi)
+				VCVTDQ2PS(Mem{Base: r.xs, Disp: 32 * h}, fx)
+				dx := Mem{Base: r.dx, Disp: 32 * h}
+				VMULPS(dx, dw, a)
+				VMULPS(fi, a, a)
+				VMULPS(dx, m, c)
+				VMULPS(fx, c, c)
+				VADDPS(c, a, a)
+				VADDPS(a, r.acc[h], r.acc[h])
+			}
+			return
 		}
 		hw, dw := XMM(), YMM()
 		VPBROADCASTW(Mem{Base: r.wp}, hw)
