@@ -447,6 +447,12 @@ func matMulTQ1_0LanesAVX512(w *byte, rb int, nb int, rows int, xt *byte, xs *int
 //go:noescape
 func matMulTQ2_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
 
+// matMulTQ1_0LanesAVX2 sets y[t*ys+r] to the dot product of tq1_0 weight row r (rb bytes apart, nb blocks) with token t of
+// the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
+//
+//go:noescape
+func matMulTQ1_0LanesAVX2(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)
+
 // matMulQ4_1LanesAVX512 sets y[t*ys+r] to the dot product of q4_1 weight row r (rb bytes apart, nb blocks) with token t of
 // the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.
 //

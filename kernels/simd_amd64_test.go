@@ -228,7 +228,7 @@ func BenchmarkDotQ4_0Variants(b *testing.B) {
 // in the same order). (TestMatMulLanes checks every offered kernel against
 // the naive product.)
 func TestMatMulQLanes(t *testing.T) {
-	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("avx2", TQ1_0) || lanesOK("go", Q4_0) {
+	if lanesOK("avx2", Q4_0_24) || lanesOK("avx2", Q4_0_BM) || lanesOK("go", Q4_0) {
 		t.Fatal("token-lane kernel offered where it does not exist")
 	}
 	for ty, want := range map[Type]bool{
@@ -240,7 +240,7 @@ func TestMatMulQLanes(t *testing.T) {
 			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, TQ2_0, F32, F16, BF16} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, TQ2_0, TQ1_0, F32, F16, BF16} {
 		gfni := ty == Q4_0 || ty == Q4_1 || ty == Q5_1 // nibbles unpacked by GF2P8AFFINEQB
 		if want := haveAVX512VNNI && (!gfni || haveGFNI); lanesOK("avx512", ty) != want {
 			t.Fatalf("avx512 %s: token-lane kernel offered %v, want %v", ty, !want, want)
@@ -249,7 +249,7 @@ func TestMatMulQLanes(t *testing.T) {
 			t.Fatalf("avx2 %s: token-lane kernel offered %v on a CPU with AVX2 %v", ty, !haveAVX2, haveAVX2)
 		}
 	}
-	for _, ty := range []Type{Q8_0, Q4_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, TQ2_0, F32, F16, BF16} {
+	for _, ty := range []Type{Q8_0, Q4_0, Q4_1, Q5_1, Q4_K, Q5_K, Q6_K, Q3_K, Q2_K, TQ2_0, TQ1_0, F32, F16, BF16} {
 		if !lanesOK("avx2", ty) || !lanesOK("avx512", ty) {
 			t.Logf("%s avx2 against avx512: needs both token-lane kernels", ty)
 			continue

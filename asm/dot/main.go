@@ -112,6 +112,7 @@ func main() {
 	matMulTQ2Lanes("matMulTQ2_0LanesAVX512")
 	matMulTQ1Lanes("matMulTQ1_0LanesAVX512")
 	matMulTQ2LanesAVX2("matMulTQ2_0LanesAVX2")
+	matMulTQ1LanesAVX2("matMulTQ1_0LanesAVX2")
 	matMulQ41Lanes("matMulQ4_1LanesAVX512", false)
 	matMulQ41Lanes("matMulQ5_1LanesAVX512", true)
 	matMulQ4KLanes("matMulQ5_KLanesAVX512", true)

@@ -261,17 +261,81 @@ func matMulTQ2LanesAVX2(name string) {
 				VMOVDQU(c, slot.Offset(128*h+32*k))
 			}
 		}
-		var sumi [2]VecVirtual
-		laneDots(r, slot, 0, 0, 64, 8, ones, &sumi, true)
-		for h := range sumi {
-			sx := YMM()
-			VMOVDQU(Mem{Base: r.xs, Disp: 32 * h}, sx)
-			for s := 1; s < 8; s++ {
-				VPADDD(Mem{Base: r.xs, Disp: 64*s + 32*h}, sx, sx)
-			}
-			VPSUBD(sx, sumi[h], sumi[h])
+		kBlockSumLanesAVX2(r, ternarySumAVX2(r, slot, ones), 64, [2]VecVirtual{zero, zero}, -1, zero) // no minima
+	})
+}
+
+// ternarySumAVX2 is ternarySum for the avx2 kernels: laneDots with ones as
+// the VPMADDWD words (int16 bound: a pair is at most 2*2*128 = 512, eight
+// groups 4096), then the tokens' Σ x off.
+func ternarySumAVX2(r laneRegsAVX2, slot Mem, ones VecVirtual) [2]VecVirtual {
+	var sumi [2]VecVirtual
+	laneDots(r, slot, 0, 0, 64, 8, ones, &sumi, true)
+	for h := range sumi {
+		sx := YMM()
+		VMOVDQU(Mem{Base: r.xs, Disp: 32 * h}, sx)
+		for s := 1; s < 8; s++ {
+			VPADDD(Mem{Base: r.xs, Disp: 64*s + 32*h}, sx, sx)
 		}
-		kBlockSumLanesAVX2(r, sumi, 64, [2]VecVirtual{zero, zero}, -1, zero) // no minima
+		VPSUBD(sx, sumi[h], sumi[h])
+	}
+	return sumi
+}
+
+// matMulTQ1LanesAVX2 is matMulTQ1Lanes for the avx2 backend: qs[0:32],
+// qs[32:48] and qh in three registers (no load past the block), each
+// trit (q >= 86) + (q >= 171) by VPMAXUB and VPCMPEQB as the avx2 tq1_0
+// dot does, the bytes times 3 between trits; then ternarySumAVX2. Bit for
+// bit the avx512 kernel's results.
+func matMulTQ1LanesAVX2(name string) {
+	var c86, c171, ones, zero VecVirtual
+	var slot Mem
+	setup := func() {
+		c86, c171, ones = YMM(), YMM(), YMM()
+		broadcastConst(0x56565656, c86, false)  // 86
+		broadcastConst(0xabababab, c171, false) // 171
+		broadcastConst(0x00010001, ones, false)
+		zero = YMM()
+		VXORPS(zero, zero, zero)
+		slot = AllocLocal(256) // the block's 256 trits, 0..2, in k order
+	}
+	lanesKernelAVX2(name, "tq1_0", 54, 4096, 512, setup, func(r laneRegsAVX2) {
+		q0, q1, q2 := YMM(), XMM(), XMM()
+		VMOVDQU(Mem{Base: r.wp}, q0)
+		VMOVDQU(Mem{Base: r.wp, Disp: 32}, q1)
+		VMOVD(Mem{Base: r.wp, Disp: 48}, q2)
+		trit := func(q, c86, c171, zero Op, t, m VecVirtual) {
+			VPMAXUB(c86, q, t)
+			VPCMPEQB(q, t, t) // -1 where q >= 86
+			VPMAXUB(c171, q, m)
+			VPCMPEQB(q, m, m) // -1 where q >= 171
+			VPADDB(m, t, t)
+			VPSUBB(t, zero, t) // the trit
+		}
+		for n := 0; n < 5; n++ {
+			if n > 0 {
+				for _, q := range []VecVirtual{q0, q1, q2} {
+					t := YMM()
+					if q.Size() == 16 {
+						t = XMM()
+					}
+					VPADDB(q, q, t)
+					VPADDB(t, q, q) // q*3 mod 256
+				}
+			}
+			t, m := YMM(), YMM()
+			trit(q0, c86, c171, zero, t, m)
+			VMOVDQU(t, slot.Offset(32*n))
+			tx, mx := XMM(), XMM()
+			trit(q1, c86.AsX(), c171.AsX(), zero.AsX(), tx, mx)
+			VMOVDQU(tx, slot.Offset(160+16*n))
+			if n < 4 {
+				th, mh := XMM(), XMM()
+				trit(q2, c86.AsX(), c171.AsX(), zero.AsX(), th, mh)
+				VMOVD(th, slot.Offset(240+4*n))
+			}
+		}
+		kBlockSumLanesAVX2(r, ternarySumAVX2(r, slot, ones), 52, [2]VecVirtual{zero, zero}, -1, zero) // no minima
 	})
 }
 
