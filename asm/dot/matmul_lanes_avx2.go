@@ -165,33 +165,23 @@ func matMulQ23KLanesAVX2(name string, q3 bool) {
 			hm = YMM()
 			VMOVDQU(Mem{Base: wp}, hm) // (VEX shifts take no memory operand)
 		}
-		for h := 0; h < 2; h++ {
-			q := YMM()
-			VMOVDQU(Mem{Base: wp, Disp: qoff + 32*h}, q)
-			for k := 0; k < 4; k++ {
-				c := YMM()
-				if k == 0 {
-					VPAND(m03, q, c)
-				} else {
-					VPSRLW(U8(2*k), q, c)
-					VPAND(m03, c, c)
+		var high func(h, k int, c VecVirtual)
+		if q3 {
+			high = func(h, k int, c VecVirtual) { // 4 if bit 4h+k of hmask[l] is set
+				bit, hb := 4*h+k, YMM()
+				switch {
+				case bit < 2:
+					VPSLLW(U8(2-bit), hm, hb)
+				case bit == 2:
+					VMOVDQA(hm, hb)
+				default:
+					VPSRLW(U8(bit-2), hm, hb)
 				}
-				if q3 { // 4 if bit 4h+k of hmask[l] is set
-					bit, hb := 4*h+k, YMM()
-					switch {
-					case bit < 2:
-						VPSLLW(U8(2-bit), hm, hb)
-					case bit == 2:
-						VMOVDQA(hm, hb)
-					default:
-						VPSRLW(U8(bit-2), hm, hb)
-					}
-					VPAND(four, hb, hb)
-					VPOR(hb, c, c)
-				}
-				VMOVDQU(c, slot.Offset(128*h+32*k))
+				VPAND(four, hb, hb)
+				VPOR(hb, c, c)
 			}
 		}
+		unpack2BitAVX2(Mem{Base: wp, Disp: qoff}, m03, slot, high)
 		if q3 {
 			lo := q3ScalesVec(wp, 96, m0f, m03, b32, shifts, false)
 			for i := 0; i < 2; i++ {
@@ -247,22 +237,32 @@ func matMulTQ2LanesAVX2(name string) {
 		slot = AllocLocal(256) // the block's 256 codes, 0..2, in k order
 	}
 	lanesKernelAVX2(name, "tq2_0", 66, 4096, 512, setup, func(r laneRegsAVX2) {
-		for h := 0; h < 2; h++ {
-			q := YMM()
-			VMOVDQU(Mem{Base: r.wp, Disp: 32 * h}, q)
-			for k := 0; k < 4; k++ {
-				c := YMM()
-				if k == 0 {
-					VPAND(m03, q, c)
-				} else {
-					VPSRLW(U8(2*k), q, c)
-					VPAND(m03, c, c)
-				}
-				VMOVDQU(c, slot.Offset(128*h+32*k))
-			}
-		}
+		unpack2BitAVX2(Mem{Base: r.wp}, m03, slot, nil)
 		kBlockSumLanesAVX2(r, ternarySumAVX2(r, slot, ones), 64, [2]VecVirtual{zero, zero}, -1, zero) // no minima
 	})
+}
+
+// unpack2BitAVX2 is unpack2Bit for AVX2: the two 32-byte halves at src
+// one at a time; high, when not nil, adds to each 32 codes (half h, shift
+// k) before they are stored (q3_K's high bits).
+func unpack2BitAVX2(src Mem, m03 VecVirtual, slot Mem, high func(h, k int, c VecVirtual)) {
+	for h := 0; h < 2; h++ {
+		q := YMM()
+		VMOVDQU(src.Offset(32*h), q)
+		for k := 0; k < 4; k++ {
+			c := YMM()
+			if k == 0 {
+				VPAND(m03, q, c)
+			} else {
+				VPSRLW(U8(2*k), q, c)
+				VPAND(m03, c, c)
+			}
+			if high != nil {
+				high(h, k, c)
+			}
+			VMOVDQU(c, slot.Offset(128*h+32*k))
+		}
+	}
 }
 
 // ternarySumAVX2 is ternarySum for the avx2 kernels: laneDots with ones as
