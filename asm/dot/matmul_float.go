@@ -26,26 +26,8 @@ func matMulFloatLanes(name string, esize int, bf bool) {
 	if bf {
 		what = "bf16"
 	}
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb chunks of 16 columns) with token t of",
-		"the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
-	iota := GLOBL(name+"_iota", RODATA|NOPTR)
-	for t := 0; t < 16; t++ {
-		DATA(4*t, U32(t))
-	}
-	idx := ZMM()
-	{
-		ys := Load(Param("ys"), GP64())
-		step := ZMM()
-		VPBROADCASTD(ys.(GPVirtual).As32(), step)
-		VPMULLD(iota, step, idx)
-	}
+	w, rb, nb, rows, y, ys := lanesTEXT(name, what, true)
+	idx := scatterIndex(name, ys)
 	zero := ZMM()
 	VPXORD(zero, zero, zero)
 	kAll := K() // one mask register for every scatter

@@ -28,16 +28,7 @@ type laneRegsAVX2 struct {
 // at token strides, about 30 instructions a row against 50 or more a
 // block).
 func lanesKernelAVX2(name, what string, bsz, xtStride, xsStride int, setup func(), block func(r laneRegsAVX2)) {
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
-		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
-	ys := Load(Param("ys"), GP64())
+	w, rb, nb, rows, y, ys := lanesTEXT(name, what, false)
 	SHLQ(U8(2), ys) // token stride in bytes
 	setup()
 	r := laneRegsAVX2{wp: GP64(), xt: GP64(), xs: GP64(), dx: GP64()}
@@ -352,16 +343,7 @@ func matMulFloatLanesAVX2(name string, esize int, bf bool) {
 	if bf {
 		what = "bf16"
 	}
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb chunks of 16 columns) with token t of",
-		"the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
-	ys := Load(Param("ys"), GP64())
+	w, rb, nb, rows, y, ys := lanesTEXT(name, what, true)
 	SHLQ(U8(2), ys) // token stride in bytes
 	zero := YMM()
 	VXORPS(zero, zero, zero)

@@ -813,24 +813,8 @@ type laneRegs struct {
 // layout, one token's row after another, with no pass over a staging
 // buffer). setup runs once before the loops (constants).
 func lanesKernel(name, what string, bsz, xtStride, xsStride, dxStride int, setup func(), block func(r laneRegs)) {
-	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
-	Pragma("noescape") // the kernels keep no pointer
-	Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
-		"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
-	w := Load(Param("w"), GP64())
-	rb := Load(Param("rb"), GP64())
-	nb := Load(Param("nb"), GP64())
-	rows := Load(Param("rows"), GP64())
-	y := Load(Param("y"), GP64())
-	ys := Load(Param("ys"), GP64())
-	// idx: token t's offset in y, t*ys floats (VSCATTERDPS scales by 4).
-	iota := GLOBL(name+"_iota", RODATA|NOPTR)
-	for t := 0; t < 16; t++ {
-		DATA(4*t, U32(t))
-	}
-	idx, step := ZMM(), ZMM()
-	VPBROADCASTD(ys.(GPVirtual).As32(), step)
-	VPMULLD(iota, step, idx)
+	w, rb, nb, rows, y, ys := lanesTEXT(name, what, false)
+	idx := scatterIndex(name, ys)
 	setup()
 	r := laneRegs{wp: GP64(), xt: GP64(), xs: GP64(), dx: GP64()}
 	left := GP64()
@@ -869,6 +853,36 @@ func lanesKernel(name, what string, bsz, xtStride, xsStride, dxStride int, setup
 	Label(name + "_done")
 	VZEROUPPER()
 	RET()
+}
+
+// lanesTEXT emits the header every token-lane kernel shares (the
+// kernels.lanesKernel signature; float: the transposed float layout's doc)
+// and loads its general arguments.
+func lanesTEXT(name, what string, float bool) (w, rb, nb, rows, y, ys GPVirtual) {
+	TEXT(name, NOSPLIT, "func(w *byte, rb int, nb int, rows int, xt *byte, xs *int32, dx *float32, y *float32, ys int)")
+	Pragma("noescape") // the kernels keep no pointer
+	if float {
+		Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb chunks of 16 columns) with token t of",
+			"the 16-token transposed activations at xt (see kernels/matmul_lanes.go), for r < rows; xs and dx are not read.")
+	} else {
+		Doc(name+" sets y[t*ys+r] to the dot product of "+what+" weight row r (rb bytes apart, nb blocks) with token t of",
+			"the 16-token activation group laid out at xt, xs, dx (see kernels/matmul_lanes_amd64.go), for r < rows.")
+	}
+	load := func(p string) GPVirtual { r := GP64(); Load(Param(p), r); return r }
+	return load("w"), load("rb"), load("nb"), load("rows"), load("y"), load("ys")
+}
+
+// scatterIndex returns the VSCATTERDPS index of the 16 tokens' results:
+// token t's offset in y, t*ys floats (the scatter scales by 4).
+func scatterIndex(name string, ys GPVirtual) VecVirtual {
+	iota := GLOBL(name+"_iota", RODATA|NOPTR)
+	for t := 0; t < 16; t++ {
+		DATA(4*t, U32(t))
+	}
+	idx, step := ZMM(), ZMM()
+	VPBROADCASTD(ys.As32(), step)
+	VPMULLD(iota, step, idx)
+	return idx
 }
 
 // kBlockSumLanes adds a k-quant super-block's results to r.acc per token
