@@ -22,8 +22,8 @@ type lanesLayout struct {
 	blockValues int // values a block (k-quants: a super-block) holds
 	// A block's share of a group's layout: its activation groups (4 bytes
 	// x 16 tokens each) and its sums (int32 per token: q8_0/q4_0 one a
-	// block, q4_K/q5_K one a 32-value sub-block, q6_K and q2_K one a
-	// 16-value sub-block); its 16 float32 scales follow.
+	// block, q4_K/q5_K one a 32-value sub-block, q6_K, q3_K and q2_K one a
+	// 16-value sub-block); its float32 scales follow (dxBytes).
 	xBytes, sumBytes int
 	kquant           bool  // q8_K activations, laid out by lanesPrepK
 	bias             int32 // q8_0/q4_0/q5_0: the weights' unsigned offset (lanesPrep)
